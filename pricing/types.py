@@ -1,0 +1,90 @@
+"""Value types shared by usage parsing, token counting and pricing (no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token usage normalised to OpenAI semantics (DESIGN §4).
+
+    `input_tokens` counts every prompt token, cached reads and cache writes included;
+    `output_tokens` counts every generated token, reasoning included. The cost buckets
+    are derived from these so nothing is billed twice.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    source: str = "provider"  # provider | estimated | none
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        """Prompt tokens billed at the plain input rate."""
+        return max(0, self.input_tokens - self.cached_input_tokens - self.cache_write_tokens)
+
+
+NO_USAGE = Usage(source="none")
+
+
+@dataclass(frozen=True, slots=True)
+class SseEvent:
+    """One server-sent event of a streamed response, with its arrival offset."""
+
+    offset_ms: float
+    event: str | None
+    data: str
+
+
+@dataclass(slots=True)
+class RequestInfo:
+    """What the pipeline needs from a request body; every field optional."""
+
+    model: str | None = None
+    stream: bool = False
+    user: str | None = None
+    prompt_text: str | None = None
+    # chat messages (or the equivalent) kept for token estimation
+    messages: list = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ResponseInfo:
+    """What the pipeline needs from a response body (JSON or assembled SSE)."""
+
+    usage: Usage | None = None
+    response_model: str | None = None
+    finish_reason: str | None = None
+    output_text: str | None = None
+    error_message: str | None = None
+    events: list[SseEvent] = field(default_factory=list)
+    # the assembled message of a stream, shaped like the non-streamed response
+    assembled: dict | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """Cost of one call in integer micro-dollars, on disjoint token buckets."""
+
+    priced: bool
+    input_micros: int = 0
+    cached_input_micros: int = 0
+    cache_write_micros: int = 0
+    output_micros: int = 0
+    pricing_version: str | None = None
+
+    @property
+    def total_micros(self) -> int | None:
+        if not self.priced:
+            return None
+        return self.input_micros + self.cached_input_micros + self.cache_write_micros + self.output_micros
+
+
+UNPRICED = Cost(priced=False)
