@@ -1,0 +1,60 @@
+"""The logs query API under /v1/logs (DESIGN §6): handlers parse, call store queries, shape JSON."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+from aiohttp import web
+
+from store import queries
+from store.filters import CursorError
+from store.thread import ThreadedConnection
+
+from ..errors import ApiError
+from .params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
+from .present import present_entry
+
+READER = web.AppKey("reader", ThreadedConnection)
+
+
+def json_response(payload, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def list_logs(request: web.Request) -> web.Response:
+    q = Query(request.query, FILTER_PARAMS + PAGE_PARAMS)
+    log_filter, page = parse_filter(q, now_ms()), parse_page(q)
+    try:
+        result = await request.app[READER].run(queries.list_logs, log_filter, page)
+    except CursorError as exc:
+        raise ApiError(400, str(exc), "cursor") from None
+    return json_response({
+        "total": result.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "logs": [present_entry(row) for row in result.rows],
+        "pagination": {
+            "has_more": result.has_more,
+            "next_offset": result.next_offset,
+            "next_cursor": result.next_cursor,
+        },
+    })
+
+
+async def get_log(request: web.Request) -> web.Response:
+    Query(request.query, ())
+    found = await request.app[READER].run(queries.get_log, request.match_info["call_id"])
+    if found is None:
+        raise ApiError(404, f"no log entry with id {request.match_info['call_id']!r}", "id")
+    row, content = found
+    return json_response(present_entry(row, content))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/logs", list_logs)
+    app.router.add_get("/v1/logs/{call_id}", get_log)

@@ -1,0 +1,124 @@
+"""The app factory: one aiohttp application serving the proxy, the logs API and ops routes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from contextlib import suppress
+from functools import partial
+
+import aiohttp
+from aiohttp import web
+
+from pricing.table import PriceTable
+from store.db import connect
+from store.spill import SpillFile, spill_path_for
+from store.thread import ThreadedConnection
+
+from .api import logs as logs_api
+from .config import Config
+from .entry import build_entry, fallback_entry
+from .errors import json_errors
+from .forward import Forwarder
+from .metrics import Metrics
+from .pipeline import Pipeline
+from .routing import Router
+
+CONFIG = web.AppKey("config", Config)
+METRICS = web.AppKey("metrics", Metrics)
+PIPELINE = web.AppKey("pipeline", Pipeline)
+PRICES = web.AppKey("prices", PriceTable)
+FORWARDER = web.AppKey("forwarder", Forwarder)
+_TASKS = web.AppKey("tasks", list)
+
+
+def price_table_for(config: Config) -> PriceTable:
+    table = PriceTable.shipped()
+    if config.price_overrides:
+        table = table.with_overrides(config.price_overrides)
+    if config["pricing.litellm_file"]:
+        table = table.with_litellm_file(config["pricing.litellm_file"])
+    return table
+
+
+def _injected_keys(config: Config) -> dict[str, tuple[str, str]]:
+    """Keys from `api_key_env`, read once at start, in the header each API format expects."""
+    keys = {}
+    for provider in config.providers:
+        value = os.environ.get(provider.api_key_env) if provider.api_key_env else None
+        if value:
+            keys[provider.name] = ("x-api-key", value) if provider.format == "anthropic" else (
+                "Authorization", f"Bearer {value}")
+    return keys
+
+
+async def _store_ctx(app: web.Application):
+    """Database, writer thread, pipeline task: started before traffic, drained after it stops."""
+    config = app[CONFIG]
+    path = config.db_path
+    await asyncio.to_thread(lambda: connect(path).close())  # create + migrate before serving
+    writer = ThreadedConnection(path, "llmlog-writer")
+    reader = ThreadedConnection(path, "llmlog-reader")
+    prices = app[PRICES]
+    pipeline = Pipeline(
+        writer, SpillFile(spill_path_for(path)),
+        partial(build_entry, prices=prices, max_body_bytes=config["store.max_body_bytes"]),
+        fallback_entry, app[METRICS],
+        queue_size=config["store.queue_size"], batch_size=config["store.batch_size"],
+        batch_interval_s=config["store.batch_interval_ms"] / 1000,
+    )
+    app[PIPELINE] = pipeline
+    app[logs_api.READER] = reader
+    task = asyncio.create_task(pipeline.run(), name="llmlog-pipeline")
+    yield
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+    await pipeline.close()
+    await writer.close()
+    await reader.close()
+
+
+async def _client_ctx(app: web.Application):
+    """One shared upstream session: no pool limit (streams must never queue), bytes as sent."""
+    config = app[CONFIG]
+    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
+    timeout = aiohttp.ClientTimeout(total=None, connect=config["upstream.connect_timeout_s"],
+                                    sock_read=config["upstream.read_timeout_s"])
+    session = aiohttp.ClientSession(
+        connector=connector, timeout=timeout, auto_decompress=False,
+        skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+    app[FORWARDER] = Forwarder(
+        session, Router(config.providers), app[PIPELINE].submit,
+        max_body_bytes=config["store.max_body_bytes"], injected_keys=_injected_keys(config),
+    )
+    yield
+    await session.close()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return logs_api.json_response({"status": "ok", "queue_depth": request.app[PIPELINE].queue.qsize()})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[METRICS].render(), content_type="text/plain", charset="utf-8")
+
+
+async def forward(request: web.Request) -> web.StreamResponse:
+    return await request.app[FORWARDER].handle(request)
+
+
+def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Application:
+    app = web.Application(middlewares=[json_errors], client_max_size=config["server.max_request_bytes"])
+    app[CONFIG] = config
+    app[METRICS] = Metrics()
+    app[PRICES] = prices or price_table_for(config)
+    app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_client_ctx)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    logs_api.add_routes(app)
+    app.router.add_route("*", "/{tail:.*}", forward)
+    return app

@@ -1,0 +1,214 @@
+"""One declarative settings table drives TOML loading, env variables, CLI flags and validation.
+
+Precedence (DESIGN §2): CLI flag > environment variable (`LLMLOG_*`) > config file > built-in default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """A configuration value a person has to fix; the message says which and how."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    key: str  # dotted: section.name, as in the TOML file
+    type: type
+    default: Any
+    help: str
+    env: str | None = None
+
+
+def default_db_path() -> str:
+    """The database shared by `llmlog serve` and the read commands when nothing says otherwise."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "llmlog", "llmlog.db")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("server.host", str, "127.0.0.1", "address to listen on", "LLMLOG_HOST"),
+    Setting("server.port", int, 8080, "port to listen on", "LLMLOG_PORT"),
+    Setting("server.insecure", bool, False,
+            "allow listening on a non-loopback address with no logs API key", "LLMLOG_INSECURE"),
+    Setting("server.shutdown_grace_s", float, 10.0,
+            "seconds in-flight calls get to finish on SIGTERM before the queue is flushed"),
+    Setting("server.max_request_bytes", int, 64 * 1024 * 1024,
+            "largest request body accepted for forwarding (bytes)", "LLMLOG_MAX_REQUEST_BYTES"),
+    Setting("upstream.connect_timeout_s", float, 10.0, "seconds to open a connection upstream"),
+    Setting("upstream.read_timeout_s", float, 600.0,
+            "seconds the upstream may stay silent (before headers or between stream chunks)",
+            "LLMLOG_READ_TIMEOUT"),
+    Setting("store.path", str, None, "SQLite database file (default: ~/.local/share/llmlog/llmlog.db)",
+            "LLMLOG_DB"),
+    Setting("store.max_body_bytes", int, 1024 * 1024,
+            "bytes of each request/response body kept in the log (the forwarded stream is never capped)"),
+    Setting("store.queue_size", int, 10_000, "captured calls held in memory before spilling to disk"),
+    Setting("store.batch_size", int, 500, "entries written per transaction at most"),
+    Setting("store.batch_interval_ms", int, 200, "longest time an entry waits for its batch"),
+    Setting("store.retention_days", int, 0, "delete calls older than this (0 keeps everything)"),
+    Setting("store.content_retention_days", int, 0,
+            "drop bodies and text older than this, keeping metrics (0 keeps everything)"),
+    Setting("logs_api.api_keys", list, [], "bearer keys that may read /v1/logs (empty: no auth)"),
+    Setting("pricing.litellm_file", str, None,
+            "a price file in LiteLLM's model_prices_and_context_window.json format"),
+)
+
+_BY_KEY = {s.key: s for s in SETTINGS}
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """An upstream LLM API reached through a path prefix (DESIGN §2)."""
+
+    name: str
+    base_url: str
+    prefix: str = "/"
+    format: str = "openai"  # how usage is read: openai | anthropic
+    api_key_env: str | None = None
+    inject_stream_usage: bool = False
+
+
+DEFAULT_PROVIDER = Provider(name="openai", base_url="https://api.openai.com", prefix="/")
+
+
+@dataclass(slots=True)
+class Config:
+    values: dict[str, Any]
+    providers: list[Provider] = field(default_factory=lambda: [DEFAULT_PROVIDER])
+    price_overrides: dict[str, dict] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def db_path(self) -> str:
+        return self.values["store.path"] or default_db_path()
+
+
+def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
+    want = setting.type
+    try:
+        if want is bool:
+            if isinstance(raw, bool):
+                return raw
+            word = str(raw).strip().lower()
+            if word in TRUE_WORDS:
+                return True
+            if word in FALSE_WORDS:
+                return False
+            raise ValueError(raw)
+        if want is list:
+            if isinstance(raw, list):
+                return [str(x) for x in raw]
+            return [part.strip() for part in str(raw).split(",") if part.strip()]
+        if want in (int, float):
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            value = want(raw)
+            if value < 0:
+                raise ValueError(raw)
+            return value
+        return want(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{setting.key} from {origin}: expected {want.__name__}, got {raw!r}") from None
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, key + "."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def _provider_from(table: Mapping[str, Any], index: int) -> Provider:
+    where = f"providers[{index}]"
+    unknown = set(table) - {"name", "base_url", "prefix", "format", "api_key_env", "inject_stream_usage"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    for required in ("name", "base_url"):
+        if not table.get(required):
+            raise ConfigError(f"{where}: '{required}' is required")
+    fmt = table.get("format", "openai")
+    if fmt not in ("openai", "anthropic"):
+        raise ConfigError(f"{where}: format must be 'openai' or 'anthropic', got {fmt!r}")
+    prefix = "/" + str(table.get("prefix", "/")).strip("/")
+    return Provider(
+        name=str(table["name"]),
+        base_url=str(table["base_url"]).rstrip("/"),
+        prefix=prefix,
+        format=fmt,
+        api_key_env=table.get("api_key_env"),
+        inject_stream_usage=bool(table.get("inject_stream_usage", False)),
+    )
+
+
+def load_config(
+    path: str | os.PathLike | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    upstream: str | None = None,
+) -> Config:
+    """Build the effective config. `overrides` are CLI flags by dotted key (None means not given)."""
+    env = os.environ if env is None else env
+    file_table: dict[str, Any] = {}
+    if path is not None:
+        try:
+            file_table = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    raw_providers = file_table.pop("providers", None)
+    price_overrides = file_table.get("pricing", {}).pop("models", {}) if isinstance(
+        file_table.get("pricing"), dict) else {}
+    flat = _flatten(file_table)
+    unknown = sorted(set(flat) - set(_BY_KEY))
+    if unknown:
+        raise ConfigError(f"unknown config key(s) in {path}: {', '.join(unknown)}")
+
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = setting.default
+        if setting.key in flat:
+            value = _coerce(setting, flat[setting.key], str(path))
+        if setting.env and env.get(setting.env) not in (None, ""):
+            value = _coerce(setting, env[setting.env], setting.env)
+        if overrides and overrides.get(setting.key) is not None:
+            value = _coerce(setting, overrides[setting.key], "command line")
+        values[setting.key] = value
+    admin_key = env.get("LLMLOG_ADMIN_KEY")
+    if admin_key:
+        values["logs_api.api_keys"] = [*values["logs_api.api_keys"], admin_key]
+
+    providers = [_provider_from(t, i) for i, t in enumerate(raw_providers or [])] or [DEFAULT_PROVIDER]
+    upstream = upstream or env.get("LLMLOG_UPSTREAM") or None
+    if upstream:
+        providers = _with_default_upstream(providers, upstream)
+    return Config(values=values, providers=providers, price_overrides=dict(price_overrides))
+
+
+def _with_default_upstream(providers: list[Provider], url: str) -> list[Provider]:
+    """`--upstream URL` points the provider at prefix `/` elsewhere (e.g. a local vLLM)."""
+    url = url.rstrip("/")
+    out, replaced = [], False
+    for p in providers:
+        if p.prefix == "/":
+            p = Provider(p.name, url, "/", p.format, p.api_key_env, p.inject_stream_usage)
+            replaced = True
+        out.append(p)
+    if not replaced:
+        out.append(Provider("default", url, "/"))
+    return out

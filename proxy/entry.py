@@ -1,0 +1,186 @@
+"""Turning a captured call into a stored entry: parse, usage, tokens, cost, redaction. Pure (no I/O)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import zlib
+
+import orjson
+
+from pricing.cost import compute_cost
+from pricing.table import PriceTable
+from pricing.tokens import estimate_usage
+from pricing.types import NO_USAGE, ResponseInfo, Usage
+from pricing.usage import parse_request, parse_response
+from store.rows import Entry
+
+from .capture import CapturedCall
+from .headers import redact, redact_query
+
+API_KEY_PREFIX_CHARS = 10
+_KEY_HEADERS = ("authorization", "x-api-key", "api-key")
+
+
+def api_key_of(headers: list[tuple[str, str]]) -> str | None:
+    """The credential the client sent, from whichever header its SDK uses."""
+    found = {name.lower(): value for name, value in headers if name.lower() in _KEY_HEADERS}
+    for name in _KEY_HEADERS:
+        value = found.get(name)
+        if value:
+            if name == "authorization":
+                scheme, _, token = value.partition(" ")
+                value = token.strip() if scheme.lower() == "bearer" and token else value
+            return value.strip()
+    return None
+
+
+def _decode_body(body: bytes, headers: list[tuple[str, str]]) -> bytes:
+    """Bodies pass through compressed as sent; the log keeps them readable."""
+    encoding = next((v.lower() for n, v in headers if n.lower() == "content-encoding"), "")
+    try:
+        if encoding == "gzip":
+            return gzip.decompress(body)
+        if encoding == "deflate":
+            return zlib.decompress(body)
+        if encoding == "br":
+            import brotli  # optional: only present if the user installed it
+            return brotli.decompress(body)
+    except Exception:  # truncated or unknown: keep the raw bytes
+        return body
+    return body
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str:
+    return next((v for n, v in headers if n.lower() == name), "")
+
+
+def _usage_for(call: CapturedCall, model: str | None, request, response: ResponseInfo) -> Usage:
+    if response.usage is not None:
+        return response.usage
+    if call.status_code is not None and call.status_code >= 400:
+        return NO_USAGE  # a refused call used nothing
+    if not model:
+        return NO_USAGE
+    return estimate_usage(model, request, response.output_text)
+
+
+def _cap(data: bytes, limit: int) -> tuple[bytes, bool]:
+    return (data[:limit], True) if len(data) > limit else (data, False)
+
+
+def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> Entry:
+    """Everything the store keeps about one call. Under do-not-track, `content` is None and no
+    text that could quote the prompt or output (bodies, headers, provider error messages) is kept."""
+    request = parse_request(call.request_body)
+    raw_response = b"".join(chunk for _, chunk in call.chunks)
+    body = _decode_body(raw_response, call.response_headers)
+    is_stream = "text/event-stream" in _header(call.response_headers, "content-type").lower()
+    chunks = call.chunks if body is raw_response else [(call.ttfb_ms or 0.0, body)]
+    response = parse_response(call.provider.format, call.path, body, stream=is_stream, chunks=chunks)
+
+    model = request.model
+    usage = _usage_for(call, model, request, response)
+    match = None
+    for candidate in (response.response_model, model):
+        if candidate and (match := prices.lookup(candidate, call.provider.name)) is not None:
+            break
+    cost = compute_cost(usage, match, prices.version)
+
+    ctx = call.context
+    dnt = ctx.do_not_track
+    key = api_key_of(call.request_headers)
+    error = call.error
+    if error is None and call.status_code is not None and call.status_code >= 400:
+        error = f"upstream returned HTTP {call.status_code}" if dnt else (
+            response.error_message or f"upstream returned HTTP {call.status_code}")
+    row = {
+        "id": call.id,
+        "started_at": int(call.started_at_ms),
+        "completed_at": int(call.started_at_ms + (call.duration_ms or 0)),
+        "duration_ms": round(call.duration_ms or 0.0, 3),
+        "ttfb_ms": None if call.ttfb_ms is None else round(call.ttfb_ms, 3),
+        "provider": call.provider.name,
+        "method": call.method,
+        "path": call.path,
+        "model": model,
+        "response_model": response.response_model,
+        "stream": int(is_stream or request.stream),
+        "status": call.status,
+        "status_code": call.status_code,
+        "error": error,
+        "finish_reason": response.finish_reason,
+        "input_tokens": usage.input_tokens,
+        "cached_input_tokens": usage.cached_input_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "output_tokens": usage.output_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "total_tokens": usage.total_tokens,
+        "usage_source": usage.source,
+        "priced": int(cost.priced),
+        "cost_micros": cost.total_micros,
+        "input_cost_micros": cost.input_micros if cost.priced else None,
+        "cached_input_cost_micros": cost.cached_input_micros if cost.priced else None,
+        "cache_write_cost_micros": cost.cache_write_micros if cost.priced else None,
+        "output_cost_micros": cost.output_micros if cost.priced else None,
+        "pricing_version": cost.pricing_version,
+        "user_id": ctx.user_id or request.user,
+        "api_key_hash": hashlib.sha256(key.encode()).hexdigest() if key else None,
+        "api_key_prefix": key[:API_KEY_PREFIX_CHARS] if key else None,
+        "tags": orjson.dumps(ctx.tags).decode() if ctx.tags else None,
+        "environment": ctx.environment,
+        "task_type": ctx.task_type,
+        "metadata": orjson.dumps(ctx.metadata).decode() if ctx.metadata is not None else None,
+        "feedback": None,
+        "trace_id": ctx.trace_id,
+        "session_id": ctx.session_id,
+        "parent_id": ctx.parent_id,
+        "root_id": None,
+        "depth": 0,
+        "do_not_track": int(dnt),
+        "has_content": int(not dnt),
+    }
+    if dnt:
+        return Entry(call=row, content=None, tags=list(ctx.tags))
+    request_body, request_truncated = _cap(call.request_body, max_body_bytes)
+    response_body, _ = _cap(body, max_body_bytes)
+    content = {
+        "call_id": call.id,
+        "request_query": redact_query(call.query) or None,
+        "request_headers": orjson.dumps(redact(call.request_headers)).decode(),
+        "request_body": request_body,
+        "request_truncated": int(request_truncated),
+        "response_headers": orjson.dumps(redact(call.response_headers)).decode(),
+        "response_body": response_body,
+        "response_truncated": int(call.response_truncated or len(body) > max_body_bytes),
+        "assembled": orjson.dumps(response.assembled).decode() if response.assembled is not None else None,
+        "events": orjson.dumps([[e.offset_ms, e.event, e.data] for e in response.events]).decode()
+        if response.events else None,
+        "prompt_text": request.prompt_text,
+        "output_text": response.output_text,
+    }
+    return Entry(call=row, content=content, tags=list(ctx.tags))
+
+
+def fallback_entry(call: CapturedCall, reason: str) -> Entry:
+    """When interpreting a call failed, still keep what is certain: ids, outcome, timing."""
+    row = {column: None for column in ("model", "response_model", "finish_reason")}
+    row.update({
+        "id": call.id, "started_at": int(call.started_at_ms),
+        "completed_at": int(call.started_at_ms + (call.duration_ms or 0)),
+        "duration_ms": round(call.duration_ms or 0.0, 3), "ttfb_ms": call.ttfb_ms,
+        "provider": call.provider.name, "method": call.method, "path": call.path, "stream": 0,
+        "status": call.status, "status_code": call.status_code,
+        "error": call.error or f"llmlog could not interpret this call: {reason}",
+        "input_tokens": None, "cached_input_tokens": None, "cache_write_tokens": None,
+        "output_tokens": None, "reasoning_tokens": None, "total_tokens": None, "usage_source": "none",
+        "priced": 0, "cost_micros": None, "input_cost_micros": None, "cached_input_cost_micros": None,
+        "cache_write_cost_micros": None, "output_cost_micros": None, "pricing_version": None,
+        "user_id": call.context.user_id, "api_key_hash": None, "api_key_prefix": None,
+        "tags": orjson.dumps(call.context.tags).decode() if call.context.tags else None,
+        "environment": call.context.environment, "task_type": call.context.task_type,
+        "metadata": None, "feedback": None, "trace_id": call.context.trace_id,
+        "session_id": call.context.session_id, "parent_id": call.context.parent_id,
+        "root_id": None, "depth": 0, "do_not_track": int(call.context.do_not_track), "has_content": 0,
+    })
+    return Entry(call=row, content=None, tags=list(call.context.tags))

@@ -1,0 +1,158 @@
+"""The request path: forward one call upstream unchanged, stream the answer back, capture a copy.
+
+Nothing here parses bodies, counts tokens, prices or touches the database: the captured call is
+handed to the pipeline with `put_nowait` after the last byte (DESIGN §1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Callable
+
+import aiohttp
+from aiohttp import web
+from yarl import URL
+
+from .capture import CLIENT_CLOSED, ERROR, SUCCESS, TIMEOUT, CapturedCall
+from .config import Provider
+from .control import ControlHeaderError, read_control_headers
+from .errors import error_body, error_response
+from .headers import request_headers_to_forward, response_headers_to_forward
+from .ids import new_call_id
+from .routing import Router
+from .usage_injection import StreamUsageFilter, inject_usage_request
+
+ID_HEADER = "x-llmlog-id"
+
+
+class Forwarder:
+    """Holds what every forwarded call shares: the client session, router, limits and the sink."""
+
+    def __init__(self, session: aiohttp.ClientSession, router: Router, submit: Callable[[CapturedCall], None],
+                 *, max_body_bytes: int, injected_keys: dict[str, tuple[str, str]]):
+        self.session = session
+        self.router = router
+        self.submit = submit
+        self.max_body_bytes = max_body_bytes
+        self.injected_keys = injected_keys  # provider name -> (header, value) used when the client sent none
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        clock = time.perf_counter
+        t0 = clock()
+        started_at_ms = time.time() * 1000
+        call_id = new_call_id(int(started_at_ms))
+        raw_path, _, query = request.raw_path.partition("?")
+        routed = self.router.route(raw_path)
+        if routed is None:
+            return error_response(404, f"no provider is configured for {raw_path}",
+                                  headers={ID_HEADER: call_id})
+        provider, upstream_path = routed
+        try:
+            context = read_control_headers(request.headers)
+        except ControlHeaderError as exc:
+            return error_response(400, str(exc), param=exc.param, headers={ID_HEADER: call_id})
+
+        body = await request.read()
+        headers = request_headers_to_forward(request.headers)
+        call = CapturedCall(
+            id=call_id, provider=provider, method=request.method, path=upstream_path, query=query,
+            started_at_ms=started_at_ms, context=context, request_headers=headers, request_body=body,
+        )
+        stream_filter = None
+        if provider.inject_stream_usage and body:
+            injected_body = inject_usage_request(body)
+            if injected_body is not None:
+                body, call.injected_usage = injected_body, True
+                stream_filter = StreamUsageFilter()
+        headers = self._with_key(provider, headers)
+        url = URL(provider.base_url + upstream_path + ("?" + query if query else ""), encoded=True)
+
+        response: web.StreamResponse | None = None
+        try:
+            async with self.session.request(request.method, url, headers=headers, data=body or None,
+                                            allow_redirects=False) as upstream:
+                call.status_code = upstream.status
+                call.response_headers = response_headers_to_forward(upstream.headers)
+                call.status = SUCCESS if upstream.status < 400 else ERROR
+                response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+                for name, value in call.response_headers:
+                    response.headers.add(name, value)
+                response.headers[ID_HEADER] = call_id
+                if stream_filter is not None:
+                    response.headers.popall("Content-Length", None)
+                await response.prepare(request)
+                async for chunk in upstream.content.iter_any():
+                    offset = (clock() - t0) * 1000
+                    if call.ttfb_ms is None:
+                        call.ttfb_ms = offset
+                    call.keep(offset, chunk, self.max_body_bytes)
+                    if stream_filter is not None:
+                        chunk = stream_filter.feed(chunk)
+                        if not chunk:
+                            continue
+                    await response.write(chunk)
+                if stream_filter is not None:
+                    tail = stream_filter.flush()
+                    if tail:
+                        await response.write(tail)
+                if call.ttfb_ms is None:
+                    call.ttfb_ms = (clock() - t0) * 1000
+                await response.write_eof()
+        except (ConnectionResetError, aiohttp.ClientConnectionResetError) as exc:
+            if _client_gone(request):
+                call.status, call.error = CLIENT_CLOSED, "client closed the connection"
+            else:
+                response = await self._upstream_failed(request, call, response, ERROR, 502,
+                                                       f"upstream connection reset: {exc}")
+        except asyncio.CancelledError:
+            call.status, call.error = CLIENT_CLOSED, "client closed the connection"
+            self._finish(call, t0)
+            raise
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+            response = await self._upstream_failed(request, call, response, TIMEOUT, 504,
+                                                   f"upstream did not answer within the read timeout ({provider.name})")
+        except (aiohttp.ClientError, OSError) as exc:
+            response = await self._upstream_failed(request, call, response, ERROR, 502,
+                                                   f"upstream {provider.name} unreachable or failed: {_describe(exc)}")
+        self._finish(call, t0)
+        return response
+
+    def _finish(self, call: CapturedCall, t0: float) -> None:
+        call.duration_ms = (time.perf_counter() - t0) * 1000
+        self.submit(call)
+
+    async def _upstream_failed(self, request: web.Request, call: CapturedCall,
+                               response: web.StreamResponse | None, status: str, code: int,
+                               message: str) -> web.StreamResponse:
+        """Before headers went out: answer with a JSON error. After: cut the client's connection,
+        so it cannot mistake a truncated stream for a complete one."""
+        call.status, call.error = status, message
+        if response is None or not response.prepared:
+            call.status_code = code
+            return error_response(code, message, headers={ID_HEADER: call.id})
+        if request.transport is not None:
+            request.transport.close()
+        return response
+
+    def _with_key(self, provider: Provider, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        injected = self.injected_keys.get(provider.name)
+        if injected is None:
+            return headers
+        names = {name.lower() for name, _ in headers}
+        if names & {"authorization", "x-api-key", "api-key"}:
+            return headers
+        return [*headers, injected]
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text
+
+
+__all__ = ["Forwarder", "ID_HEADER", "error_body"]

@@ -1,0 +1,92 @@
+"""Named header sets and the few operations on them: what is forwarded, stripped or redacted."""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+# RFC 9110 §7.6.1 connection-specific fields, plus the de-facto ones proxies drop.
+HOP_BY_HOP = frozenset({
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+})
+
+# Headers whose value is a credential: never written to the store (DESIGN §4).
+SECRET = frozenset({
+    "authorization",
+    "api-key",
+    "x-api-key",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+})
+
+# The proxy's own control headers (DESIGN §3): read, then never forwarded.
+CONTROL = frozenset({
+    "x-debug",
+    "x-portkey-debug",
+    "helicone-omit-request",
+    "helicone-omit-response",
+    "x-llmlog-user",
+    "x-llmlog-session",
+    "x-llmlog-trace-id",
+    "x-llmlog-parent-id",
+    "x-llmlog-tags",
+    "x-llmlog-environment",
+    "x-llmlog-task-type",
+    "x-llmlog-metadata",
+})
+
+# Recomputed by the HTTP layer on each hop, so copying them would be wrong.
+FRAMING = frozenset({"host", "content-length"})
+
+# Secrets travel in query strings too (e.g. Gemini's `?key=`).
+SECRET_QUERY_PARAMS = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token"})
+
+REDACTED = "[redacted]"
+
+_NOT_FORWARDED = HOP_BY_HOP | CONTROL | FRAMING
+
+
+def connection_tokens(headers: Mapping[str, str]) -> set[str]:
+    """Header names listed in `Connection:` are hop-by-hop for this message too."""
+    value = headers.get("connection") or ""
+    return {token.strip().lower() for token in value.split(",") if token.strip()}
+
+
+def request_headers_to_forward(headers: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Client headers as sent, less hop-by-hop, framing and control headers."""
+    extra = connection_tokens(headers)
+    return [
+        (name, value) for name, value in headers.items()
+        if (low := name.lower()) not in _NOT_FORWARDED and low not in extra
+    ]
+
+
+def response_headers_to_forward(headers: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Upstream headers as sent, less hop-by-hop ones; Content-Length is kept for plain bodies."""
+    extra = connection_tokens(headers)
+    return [
+        (name, value) for name, value in headers.items()
+        if (low := name.lower()) not in HOP_BY_HOP and low not in extra
+    ]
+
+
+def redact(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A copy safe to store: credential values replaced by `[redacted]`."""
+    return [(name, REDACTED if name.lower() in SECRET else value) for name, value in headers]
+
+
+def redact_query(query: str) -> str:
+    """A query string safe to store: values of credential-looking parameters replaced."""
+    if not query:
+        return query
+    parts = []
+    for pair in query.split("&"):
+        name, sep, _ = pair.partition("=")
+        parts.append(f"{name}={REDACTED}" if sep and name.lower() in SECRET_QUERY_PARAMS else pair)
+    return "&".join(parts)

@@ -1,0 +1,45 @@
+"""Process counters, rendered in Prometheus text format at /metrics."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass(slots=True)
+class Metrics:
+    calls: Counter = field(default_factory=Counter)  # (provider, status) -> count
+    entries_written: int = 0
+    entries_spilled: int = 0
+    entries_replayed: int = 0
+    entries_dropped: int = 0
+    write_errors: int = 0
+    batches: int = 0
+    batch_seconds: float = 0.0
+    queue_depth: Callable[[], int] = lambda: 0
+
+    def render(self) -> str:
+        lines = [
+            "# HELP llmlog_calls_total Proxied calls by provider and outcome.",
+            "# TYPE llmlog_calls_total counter",
+        ]
+        for (provider, status), count in sorted(self.calls.items()):
+            lines.append(f'llmlog_calls_total{{provider="{_label(provider)}",status="{_label(status)}"}} {count}')
+        for name, kind, help_text, value in (
+            ("llmlog_queue_depth", "gauge", "Captured calls waiting for the writer.", self.queue_depth()),
+            ("llmlog_entries_written_total", "counter", "Entries written to the database.", self.entries_written),
+            ("llmlog_entries_spilled_total", "counter", "Entries appended to the spill file.", self.entries_spilled),
+            ("llmlog_entries_replayed_total", "counter", "Spilled entries later written.", self.entries_replayed),
+            ("llmlog_entries_dropped_total", "counter", "Entries lost (database and spill both failed).",
+             self.entries_dropped),
+            ("llmlog_write_errors_total", "counter", "Failed batch writes.", self.write_errors),
+            ("llmlog_writer_batches_total", "counter", "Batches written.", self.batches),
+            ("llmlog_writer_batch_seconds_total", "counter", "Time spent writing batches.", self.batch_seconds),
+        ):
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
+        return "\n".join(lines) + "\n"
+
+
+def _label(value: str) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

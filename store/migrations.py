@@ -1,0 +1,145 @@
+"""Schema as ordered migrations, tracked in `PRAGMA user_version`; an applied migration is never edited."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable
+
+# Metrics live in `calls` (list and aggregate queries read only this table); content lives in
+# `call_content` so that do-not-track, content retention and erasure touch one place.
+M001_INITIAL = """
+CREATE TABLE calls (
+    id TEXT PRIMARY KEY,
+    started_at INTEGER NOT NULL,          -- UTC epoch milliseconds
+    completed_at INTEGER,
+    duration_ms REAL,
+    ttfb_ms REAL,
+    provider TEXT,
+    method TEXT,
+    path TEXT,
+    model TEXT,
+    response_model TEXT,
+    stream INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,                  -- success | error | timeout | client_closed
+    status_code INTEGER,
+    error TEXT,
+    finish_reason TEXT,
+    input_tokens INTEGER,
+    cached_input_tokens INTEGER,
+    cache_write_tokens INTEGER,
+    output_tokens INTEGER,
+    reasoning_tokens INTEGER,
+    total_tokens INTEGER,
+    usage_source TEXT NOT NULL DEFAULT 'none',
+    priced INTEGER NOT NULL DEFAULT 0,
+    cost_micros INTEGER,                   -- NULL when the model has no price
+    input_cost_micros INTEGER,
+    cached_input_cost_micros INTEGER,
+    cache_write_cost_micros INTEGER,
+    output_cost_micros INTEGER,
+    pricing_version TEXT,
+    user_id TEXT,
+    api_key_hash TEXT,
+    api_key_prefix TEXT,
+    tags TEXT,                             -- JSON array
+    environment TEXT,
+    task_type TEXT,
+    metadata TEXT,                         -- JSON object
+    feedback TEXT,                         -- JSON object
+    trace_id TEXT,
+    session_id TEXT,
+    parent_id TEXT,
+    root_id TEXT,
+    depth INTEGER NOT NULL DEFAULT 0,
+    do_not_track INTEGER NOT NULL DEFAULT 0,
+    has_content INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX calls_started ON calls(started_at, id);
+CREATE INDEX calls_model_started ON calls(model, started_at);
+CREATE INDEX calls_status_started ON calls(status, started_at);
+CREATE INDEX calls_user_started ON calls(user_id, started_at);
+CREATE INDEX calls_cost ON calls(cost_micros);
+CREATE INDEX calls_trace ON calls(trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX calls_session ON calls(session_id) WHERE session_id IS NOT NULL;
+CREATE INDEX calls_parent ON calls(parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX calls_root ON calls(root_id) WHERE root_id IS NOT NULL;
+
+CREATE TABLE call_tags (
+    call_id TEXT NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (tag, call_id)
+) WITHOUT ROWID;
+CREATE INDEX call_tags_call ON call_tags(call_id);
+
+CREATE TABLE call_content (
+    call_id TEXT PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,
+    request_query TEXT,                    -- query string, credential parameters redacted
+    request_headers TEXT,                  -- JSON [[name, value]], secrets redacted
+    request_body BLOB,
+    request_truncated INTEGER NOT NULL DEFAULT 0,
+    response_headers TEXT,
+    response_body BLOB,                    -- for streams: the raw SSE bytes
+    response_truncated INTEGER NOT NULL DEFAULT 0,
+    assembled TEXT,                        -- for streams: the message assembled from the events
+    events TEXT,                           -- JSON [[offset_ms, event, data]]
+    prompt_text TEXT,
+    output_text TEXT
+);
+
+-- Full-text search over prompt and output; rowid = call_content.rowid.
+CREATE VIRTUAL TABLE call_search USING fts5(prompt_text, output_text, tokenize = 'unicode61');
+
+CREATE TABLE export_jobs (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    status TEXT NOT NULL,                  -- draft | running | success | failure
+    format TEXT NOT NULL,
+    fields TEXT,
+    filters TEXT NOT NULL,
+    path TEXT,
+    rows INTEGER,
+    error TEXT,
+    updated_at INTEGER
+);
+"""
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("m001_initial", M001_INITIAL),
+]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply every migration newer than the database's `user_version`, each in its own transaction.
+
+    The connection must be in autocommit mode (`isolation_level=None`). Returns the names applied.
+    """
+    current = schema_version(conn)
+    if current > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema version {current} is newer than this llmlog ({len(MIGRATIONS)}); upgrade llmlog")
+    applied = []
+    for number, (name, step) in enumerate(MIGRATIONS, start=1):
+        if number <= current:
+            continue
+        try:
+            if isinstance(step, str):
+                # executescript commits any open transaction first, so the script carries its own.
+                conn.executescript(f"BEGIN IMMEDIATE;\n{step}\nPRAGMA user_version = {number};\nCOMMIT;")
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+                step(conn)
+                conn.execute(f"PRAGMA user_version = {number}")
+                conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied

@@ -1,0 +1,65 @@
+"""Reading entries: a filtered, sorted page, and one whole entry. Sync; callers pick the thread."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from .filters import SORT_KEYS, LogFilter, Page, decode_cursor, encode_cursor, where
+from .rows import CALL_COLUMNS, CONTENT_COLUMNS
+
+_CALL_SELECT = ", ".join(CALL_COLUMNS)
+
+
+@dataclass(slots=True)
+class LogPage:
+    total: int
+    rows: list[dict]
+    has_more: bool
+    next_offset: int | None
+    next_cursor: str | None
+
+
+def _dicts(cursor: sqlite3.Cursor) -> list[dict]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor]
+
+
+def list_logs(conn: sqlite3.Connection, f: LogFilter, page: Page) -> LogPage:
+    """One page of entries (metrics only, never content) and the total matching the filter."""
+    clause, params = where(f)
+    total = conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params).fetchone()[0]
+    key = SORT_KEYS[page.sort_by]
+    direction = "DESC" if page.descending else "ASC"
+    sql = f"SELECT {_CALL_SELECT}, {key} AS _sort FROM calls WHERE {clause}"
+    args = list(params)
+    offset = page.offset
+    if page.cursor:
+        value, after_id = decode_cursor(page.cursor, page.sort_by, page.descending)
+        op = "<" if page.descending else ">"
+        sql += f" AND ({key} {op} ? OR ({key} = ? AND id {op} ?))"
+        args += [value, value, after_id]
+        offset = 0
+    sql += f" ORDER BY {key} {direction}, id {direction} LIMIT ? OFFSET ?"
+    args += [page.limit + 1, offset]
+    rows = _dicts(conn.execute(sql, args))
+    has_more = len(rows) > page.limit
+    rows = rows[:page.limit]
+    next_cursor = None
+    if has_more and rows:
+        last = rows[-1]
+        next_cursor = encode_cursor(page.sort_by, page.descending, last["_sort"], last["id"])
+    for row in rows:
+        row.pop("_sort", None)
+    next_offset = (page.offset + len(rows)) if has_more and not page.cursor else None
+    return LogPage(total=total, rows=rows, has_more=has_more, next_offset=next_offset, next_cursor=next_cursor)
+
+
+def get_log(conn: sqlite3.Connection, call_id: str) -> tuple[dict, dict | None] | None:
+    """The entry and its content (None when not kept), or None when no such id."""
+    found = _dicts(conn.execute(f"SELECT {_CALL_SELECT} FROM calls WHERE id = ?", (call_id,)))
+    if not found:
+        return None
+    content = _dicts(conn.execute(
+        f"SELECT {', '.join(CONTENT_COLUMNS)} FROM call_content WHERE call_id = ?", (call_id,)))
+    return found[0], (content[0] if content else None)

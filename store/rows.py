@@ -1,0 +1,59 @@
+"""The shape of one stored entry: column lists and the statements that insert them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CALL_COLUMNS: tuple[str, ...] = (
+    "id", "started_at", "completed_at", "duration_ms", "ttfb_ms",
+    "provider", "method", "path", "model", "response_model", "stream",
+    "status", "status_code", "error", "finish_reason",
+    "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens",
+    "reasoning_tokens", "total_tokens", "usage_source",
+    "priced", "cost_micros", "input_cost_micros", "cached_input_cost_micros",
+    "cache_write_cost_micros", "output_cost_micros", "pricing_version",
+    "user_id", "api_key_hash", "api_key_prefix", "tags", "environment", "task_type",
+    "metadata", "feedback", "trace_id", "session_id", "parent_id", "root_id", "depth",
+    "do_not_track", "has_content",
+)
+
+CONTENT_COLUMNS: tuple[str, ...] = (
+    "call_id", "request_query", "request_headers", "request_body", "request_truncated",
+    "response_headers", "response_body", "response_truncated",
+    "assembled", "events", "prompt_text", "output_text",
+)
+
+INSERT_CALL = (
+    f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in CALL_COLUMNS)})"
+)
+INSERT_CONTENT = (
+    f"INSERT INTO call_content ({', '.join(CONTENT_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in CONTENT_COLUMNS)})"
+)
+INSERT_TAG = "INSERT INTO call_tags (call_id, tag) VALUES (?, ?)"
+
+
+@dataclass(slots=True)
+class Entry:
+    """One call ready to store: `call` maps CALL_COLUMNS; `content` is None under do-not-track."""
+
+    call: dict
+    content: dict | None = None
+    tags: list[str] = field(default_factory=list)
+
+    def to_record(self) -> dict:
+        """A JSON-able form for the spill file (bytes as latin-1 text, round-trips exactly)."""
+        content = None
+        if self.content is not None:
+            content = {k: (v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in self.content.items()}
+            content["_bytes"] = [k for k, v in self.content.items() if isinstance(v, bytes)]
+        return {"call": self.call, "content": content, "tags": self.tags}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Entry":
+        content = record.get("content")
+        if content is not None:
+            binary = set(content.pop("_bytes", []))
+            content = {k: (v.encode("latin-1") if k in binary and v is not None else v) for k, v in content.items()}
+        return cls(call=record["call"], content=content, tags=list(record.get("tags") or []))

@@ -1,0 +1,81 @@
+"""Writing batches of entries in one transaction; derives hierarchy fields at write time."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Sequence
+
+from .rows import INSERT_CALL, INSERT_CONTENT, INSERT_TAG, Entry
+
+
+def _link_hierarchy(conn: sqlite3.Connection, entries: Sequence[Entry]) -> None:
+    """Fill `root_id` and `depth` from the parent, found in this batch or already stored."""
+    in_batch = {e.call["id"]: e.call for e in entries}
+    wanted = {e.call["parent_id"] for e in entries if e.call.get("parent_id")} - set(in_batch)
+    stored: dict[str, tuple[str | None, int]] = {}
+    wanted_list = list(wanted)
+    for start in range(0, len(wanted_list), 500):
+        chunk = wanted_list[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for cid, root, depth in conn.execute(f"SELECT id, root_id, depth FROM calls WHERE id IN ({marks})", chunk):
+            stored[cid] = (root, depth)
+    for entry in entries:  # ids are time-sorted, so a parent in the batch precedes its children
+        call = entry.call
+        parent = call.get("parent_id")
+        if not parent:
+            call["root_id"], call["depth"] = call["id"], 0
+        elif parent in in_batch and in_batch[parent] is not call:
+            p = in_batch[parent]
+            call["root_id"], call["depth"] = p.get("root_id") or parent, (p.get("depth") or 0) + 1
+        elif parent in stored:
+            root, depth = stored[parent]
+            call["root_id"], call["depth"] = root or parent, depth + 1
+        else:  # parent not logged (yet): it is the root as far as we know
+            call["root_id"], call["depth"] = parent, 1
+
+
+def _ids_present(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(row[0] for row in conn.execute(f"SELECT id FROM calls WHERE id IN ({marks})", chunk))
+    return found
+
+
+def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry]) -> int:
+    """Insert entries in one transaction; ids already stored are skipped, so a replayed spill
+    never duplicates. Returns the number of new entries."""
+    if not entries:
+        return 0
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        present = _ids_present(conn, [e.call["id"] for e in entries])
+        fresh: dict[str, Entry] = {}
+        for entry in entries:
+            if entry.call["id"] not in present:
+                fresh.setdefault(entry.call["id"], entry)
+        new = list(fresh.values())
+        _link_hierarchy(conn, new)
+        conn.executemany(INSERT_CALL, [e.call for e in new])
+        contents = [e.content for e in new if e.content is not None]
+        if contents:
+            conn.executemany(INSERT_CONTENT, contents)
+            ids = [c["call_id"] for c in contents]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                conn.execute(
+                    "INSERT INTO call_search (rowid, prompt_text, output_text) "
+                    "SELECT rowid, prompt_text, output_text FROM call_content "
+                    f"WHERE call_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+        tag_rows = [(e.call["id"], tag) for e in new for tag in e.tags]
+        if tag_rows:
+            conn.executemany(INSERT_TAG, tag_rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return len(new)

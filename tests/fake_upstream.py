@@ -1,0 +1,107 @@
+"""A fake OpenAI-compatible upstream on 127.0.0.1 speaking the real wire format (JSON and SSE).
+
+Behaviour is steered by the request itself (model names) and by attributes tests set on
+`FakeUpstream`, so one instance serves every case. It records what it received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+import orjson
+from aiohttp import web
+
+CREATED = 1_732_000_000
+
+
+@dataclass
+class FakeUpstream:
+    chunk_delay_s: float = 0.0
+    header_delay_s: float = 0.0
+    received: list[dict] = field(default_factory=list)
+    chunk_sent_at: list[float] = field(default_factory=list)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self.chat)
+        app.router.add_post("/v1/embeddings", self.embeddings)
+        app.router.add_route("*", "/{tail:.*}", self.echo)
+        return app
+
+    async def _record(self, request: web.Request) -> bytes:
+        body = await request.read()
+        self.received.append({"method": request.method, "path": request.path_qs,
+                              "headers": list(request.headers.items()), "body": body})
+        return body
+
+    async def echo(self, request: web.Request) -> web.Response:
+        body = await self._record(request)
+        return web.json_response({"path": request.path_qs, "method": request.method, "body_len": len(body)})
+
+    async def embeddings(self, request: web.Request) -> web.Response:
+        payload = orjson.loads(await self._record(request))
+        inputs = payload["input"] if isinstance(payload["input"], list) else [payload["input"]]
+        data = [{"object": "embedding", "index": i, "embedding": [0.1 * (i + 1), -0.2, 0.3]}
+                for i, _ in enumerate(inputs)]
+        tokens = sum(len(str(text).split()) for text in inputs)
+        return web.json_response({"object": "list", "data": data, "model": payload["model"],
+                                  "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        payload = orjson.loads(await self._record(request))
+        if self.header_delay_s:
+            await asyncio.sleep(self.header_delay_s)
+        model = payload.get("model", "")
+        if model == "bad-model":
+            return web.json_response(
+                {"error": {"message": "The model `bad-model` does not exist or you do not have access to it.",
+                           "type": "invalid_request_error", "param": None, "code": "model_not_found"}},
+                status=404 if payload.get("want_404") else 400)
+        prompt = payload["messages"][-1]["content"]
+        words = ["Echo:", *str(prompt).split()]
+        prompt_tokens, completion_tokens = 9 + len(str(prompt).split()), len(words)
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                 "total_tokens": prompt_tokens + completion_tokens,
+                 "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                 "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                               "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
+        answer_model = model + "-2024-07-18" if model == "gpt-4o-mini" else model
+        if not payload.get("stream"):
+            return web.json_response({
+                "id": "chatcmpl-fake1", "object": "chat.completion", "created": CREATED, "model": answer_model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": " ".join(words),
+                                                     "refusal": None},
+                             "logprobs": None, "finish_reason": "stop"}],
+                "usage": usage, "system_fingerprint": "fp_fake"})
+        include_usage = (payload.get("stream_options") or {}).get("include_usage")
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
+                                               "Cache-Control": "no-cache"})
+        await response.prepare(request)
+
+        def chunk(delta: dict, finish: str | None) -> dict:
+            out = {"id": "chatcmpl-fake2", "object": "chat.completion.chunk", "created": CREATED,
+                   "model": answer_model, "system_fingerprint": "fp_fake",
+                   "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+            if include_usage:
+                out["usage"] = None
+            return out
+
+        events = [chunk({"role": "assistant", "content": "", "refusal": None}, None)]
+        events += [chunk({"content": (" " if i else "") + word}, None) for i, word in enumerate(words)]
+        events.append(chunk({}, "stop"))
+        if include_usage:
+            events.append({"id": "chatcmpl-fake2", "object": "chat.completion.chunk", "created": CREATED,
+                           "model": answer_model, "system_fingerprint": "fp_fake", "choices": [],
+                           "usage": usage})
+        self.chunk_sent_at = []
+        for event in events:
+            await response.write(b"data: " + orjson.dumps(event) + b"\n\n")
+            self.chunk_sent_at.append(time.monotonic())
+            if self.chunk_delay_s:
+                await asyncio.sleep(self.chunk_delay_s)
+        await response.write(b"data: [DONE]\n\n")
+        self.chunk_sent_at.append(time.monotonic())
+        await response.write_eof()
+        return response
