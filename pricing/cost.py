@@ -1,0 +1,35 @@
+"""Cost of one call in integer micro-dollars from its usage and price (pure; DESIGN §5)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from .table import PriceMatch
+from .types import UNPRICED, Cost, Usage
+
+_ONE = Decimal(1)
+
+
+def _micros(tokens: int, usd_per_million: Decimal) -> int:
+    # USD per 1M tokens is exactly micro-dollars per token, so no scaling is needed.
+    return int((Decimal(tokens) * usd_per_million).quantize(_ONE, rounding=ROUND_HALF_UP))
+
+
+def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
+    """Price `usage` on disjoint buckets, each rounded half-up to a whole micro-dollar.
+
+    Buckets: uncached input, cache reads, cache writes, output (reasoning included, since
+    `output_tokens` already counts it). The long-context tier, when the prompt exceeds it,
+    prices the whole call. No price -> `UNPRICED`, never a silent zero.
+    """
+    if match is None:
+        return UNPRICED
+    rates = match.price.rates(usage.input_tokens)
+    return Cost(
+        priced=True,
+        input_micros=_micros(usage.uncached_input_tokens, rates.input),
+        cached_input_micros=_micros(usage.cached_input_tokens, rates.cached_input),
+        cache_write_micros=_micros(usage.cache_write_tokens, rates.cache_write),
+        output_micros=_micros(usage.output_tokens, rates.output),
+        pricing_version=version,
+    )

@@ -1,0 +1,93 @@
+"""Read prices from LiteLLM's `model_prices_and_context_window.json` format.
+
+LiteLLM states prices in USD per token; we keep USD per 1M tokens, so each price is multiplied
+by 10^6 as a Decimal parsed straight from the JSON text (no float ever sees it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from .prices import ModelPrice, PriceTier, to_decimal
+
+PER_MILLION = Decimal(1_000_000)
+
+# LiteLLM key -> our price key.
+FIELD_MAP = {
+    "input_cost_per_token": "input",
+    "cache_read_input_token_cost": "cached_input",
+    "cache_creation_input_token_cost": "cache_write",
+    "output_cost_per_token": "output",
+}
+
+# Long-context variants, e.g. `input_cost_per_token_above_200k_tokens`.
+_TIER_KEY = re.compile(r"^(?P<field>\w+?)_above_(?P<k>\d+)k_tokens$")
+
+# Not a model: LiteLLM's file opens with a documented example entry.
+SKIPPED_KEYS = frozenset({"sample_spec"})
+
+
+def parse_litellm(text: str | bytes, source: str) -> dict[str, ModelPrice]:
+    """Model id -> price for every entry with a per-token input price; others are skipped."""
+    data = json.loads(text, parse_float=Decimal)
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{source}: expected a JSON object of models")
+    out: dict[str, ModelPrice] = {}
+    for model, raw in data.items():
+        if model in SKIPPED_KEYS or not isinstance(raw, Mapping):
+            continue
+        if raw.get("input_cost_per_token") is None:
+            continue  # image, audio or per-request models: not priced by token
+        out[model] = _entry(model, raw, source)
+    return out
+
+
+def _per_million(value: Any, where: str) -> Decimal:
+    exact = (to_decimal(value, where) * PER_MILLION).normalize()
+    # normalize() turns 10 into 1E+1; keep whole numbers plain for people reading prices
+    return exact.quantize(Decimal(1)) if exact.as_tuple().exponent > 0 else exact
+
+
+def _entry(model: str, raw: Mapping[str, Any], source: str) -> ModelPrice:
+    where = f"{source}: {model!r}"
+    prices = {
+        ours: _per_million(raw[theirs], f"{where}.{theirs}")
+        for theirs, ours in FIELD_MAP.items()
+        if raw.get(theirs) is not None
+    }
+    return ModelPrice(
+        model=model,
+        input=prices["input"],
+        output=prices.get("output", Decimal(0)),
+        cached_input=prices.get("cached_input"),
+        cache_write=prices.get("cache_write"),
+        source=source,
+        tier=_tier(raw, where),
+        provider=raw.get("litellm_provider"),
+        origin="litellm",
+    )
+
+
+def _tier(raw: Mapping[str, Any], where: str) -> PriceTier | None:
+    """The lowest long-context tier LiteLLM lists (we model one tier per model)."""
+    by_threshold: dict[int, dict[str, Decimal]] = {}
+    for key, value in raw.items():
+        m = _TIER_KEY.match(key)
+        if m and m["field"] in FIELD_MAP and value is not None:
+            prices = by_threshold.setdefault(int(m["k"]) * 1000, {})
+            prices[FIELD_MAP[m["field"]]] = _per_million(value, f"{where}.{key}")
+    for threshold in sorted(by_threshold):
+        prices = by_threshold[threshold]
+        if "input" in prices:
+            return PriceTier(
+                above_input_tokens=threshold,
+                input=prices["input"],
+                output=prices.get("output", _per_million(raw.get("output_cost_per_token") or 0, where)),
+                cached_input=prices.get("cached_input"),
+                cache_write=prices.get("cache_write"),
+            )
+    return None

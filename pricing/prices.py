@@ -1,0 +1,161 @@
+"""One model's price (USD per 1M tokens) and how a raw table of price keys becomes one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
+
+# Keys a price table (shipped TOML or config `[pricing.models."name"]`) may hold. Anything else is
+# an error: a misspelt `cache_read` would otherwise silently bill cache hits at the input price.
+PRICE_KEYS = frozenset({"input", "cached_input", "cache_write", "output"})
+ENTRY_KEYS = PRICE_KEYS | frozenset({"source", "date", "aliases", "note", "explained", "tier"})
+TIER_KEYS = PRICE_KEYS | frozenset({"above_input_tokens"})
+
+ORIGINS = frozenset({"shipped", "override", "litellm"})
+
+
+class Rates(NamedTuple):
+    """The four per-1M-token prices that apply to one call, fallbacks resolved."""
+
+    input: Decimal
+    cached_input: Decimal
+    cache_write: Decimal
+    output: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTier:
+    """Long-context prices: a call whose input exceeds the threshold is billed wholly at these.
+
+    That is how Google (Gemini 1.5/2.5 Pro) and Anthropic (Sonnet 4/4.5 1M context) bill: the
+    threshold picks the rate for the whole call, it does not split the tokens.
+    """
+
+    above_input_tokens: int
+    input: Decimal
+    output: Decimal
+    cached_input: Decimal | None = None
+    cache_write: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """Prices of one model in USD per 1M tokens (equal to micro-dollars per token).
+
+    A missing `cached_input` or `cache_write` means the provider bills those tokens at `input`.
+    `note` and `explained` record known, deliberate differences from other price lists.
+    """
+
+    model: str
+    input: Decimal
+    output: Decimal
+    cached_input: Decimal | None = None
+    cache_write: Decimal | None = None
+    source: str | None = None
+    date: str | None = None
+    tier: PriceTier | None = None
+    provider: str | None = None
+    aliases: tuple[str, ...] = ()
+    note: str | None = None
+    explained: frozenset[str] = frozenset()
+    origin: str = "shipped"
+
+    def rates(self, input_tokens: int) -> Rates:
+        """Prices for a call with `input_tokens` prompt tokens (cached included)."""
+        if self.tier is not None and input_tokens > self.tier.above_input_tokens:
+            t = self.tier
+            return Rates(t.input, _or(t.cached_input, t.input), _or(t.cache_write, t.input), t.output)
+        return Rates(
+            self.input, _or(self.cached_input, self.input), _or(self.cache_write, self.input), self.output
+        )
+
+
+def _or(value: Decimal | None, default: Decimal) -> Decimal:
+    return default if value is None else value
+
+
+def to_decimal(value: Any, where: str) -> Decimal:
+    """A non-negative price as an exact Decimal.
+
+    Floats go through `str` (shortest repr), so `0.075` from a TOML or JSON file stays 0.075
+    rather than becoming 0.07499999999999999722444243843710864894092082977294921875.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError(f"{where}: price must be a number, got {value!r}")
+    try:
+        result = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{where}: price must be a number, got {value!r}") from None
+    if not result.is_finite() or result < 0:
+        raise ValueError(f"{where}: price must be a non-negative number, got {value!r}")
+    return result
+
+
+def _optional(raw: Mapping[str, Any], key: str, where: str) -> Decimal | None:
+    return None if raw.get(key) is None else to_decimal(raw[key], f"{where}.{key}")
+
+
+def _required(raw: Mapping[str, Any], key: str, where: str) -> Decimal:
+    if raw.get(key) is None:
+        raise ValueError(f"{where}: missing {key!r} (USD per 1M tokens)")
+    return to_decimal(raw[key], f"{where}.{key}")
+
+
+def _parse_tier(raw: Any, where: str) -> PriceTier:
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: must be a table")
+    unknown = set(raw) - TIER_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
+    threshold = raw.get("above_input_tokens")
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
+        raise ValueError(f"{where}.above_input_tokens: must be a non-negative integer")
+    return PriceTier(
+        above_input_tokens=threshold,
+        input=_required(raw, "input", where),
+        output=_required(raw, "output", where),
+        cached_input=_optional(raw, "cached_input", where),
+        cache_write=_optional(raw, "cache_write", where),
+    )
+
+
+def parse_entry(
+    model: str,
+    raw: Mapping[str, Any],
+    *,
+    origin: str,
+    provider: str | None = None,
+    where: str | None = None,
+) -> ModelPrice:
+    """Build a ModelPrice from a table of price keys; raise ValueError naming the bad key."""
+    where = where or f"pricing.models.{model!r}"
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: must be a table of prices")
+    unknown = set(raw) - ENTRY_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}; expected some of {sorted(ENTRY_KEYS)}")
+    date = raw.get("date")
+    if isinstance(date, dt.date):  # a TOML date literal
+        date = date.isoformat()
+    aliases = raw.get("aliases", ())
+    explained = raw.get("explained", ())
+    if isinstance(aliases, str) or isinstance(explained, str):
+        raise ValueError(f"{where}: 'aliases' and 'explained' must be lists")
+    return ModelPrice(
+        model=model,
+        input=_required(raw, "input", where),
+        output=_required(raw, "output", where),
+        cached_input=_optional(raw, "cached_input", where),
+        cache_write=_optional(raw, "cache_write", where),
+        source=raw.get("source"),
+        date=None if date is None else str(date),
+        tier=None if raw.get("tier") is None else _parse_tier(raw["tier"], f"{where}.tier"),
+        provider=provider,
+        aliases=tuple(str(a) for a in aliases),
+        note=raw.get("note"),
+        explained=frozenset(str(e) for e in explained),
+        origin=origin,
+    )
