@@ -1,0 +1,100 @@
+"""Defensive JSON helpers shared by the request and response parsers (they must never raise)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+
+def loads(raw: bytes | str | None) -> Any:
+    """Parse JSON, or return None for anything that is not valid JSON."""
+    if not raw:
+        return None
+    try:
+        return orjson.loads(raw)
+    except Exception:
+        return None
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text (for tool-call arguments given as objects)."""
+    try:
+        return orjson.dumps(value).decode()
+    except Exception:
+        return str(value)
+
+
+def as_dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def as_int(value: Any) -> int:
+    """A token count: ints (and integral floats) only; bools, None and junk count as 0."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return max(0, value)
+    if isinstance(value, float) and value.is_integer():
+        return max(0, int(value))
+    return 0
+
+
+def as_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def content_text(content: Any) -> str:
+    """The text of a message `content`: a string, or an array of content parts.
+
+    Covers OpenAI parts (`text`, `input_text`, `output_text`, `refusal`) and Anthropic blocks
+    (`text`, `tool_result` with nested content). Images, audio and files carry no text.
+    """
+    if isinstance(content, str):
+        return content
+    pieces: list[str] = []
+    for part in as_list(content):
+        if isinstance(part, str):
+            pieces.append(part)
+            continue
+        part = as_dict(part)
+        text = as_str(part.get("text")) or as_str(part.get("refusal"))
+        if text:
+            pieces.append(text)
+        elif part.get("type") == "tool_result":
+            nested = content_text(part.get("content"))
+            if nested:
+                pieces.append(nested)
+    return "\n".join(pieces)
+
+
+def tool_call_text(name: Any, arguments: Any) -> str:
+    """A readable one-line rendering of a tool call for full-text search."""
+    if not isinstance(arguments, str):
+        arguments = "" if arguments is None else dumps(arguments)
+    return f"[tool call] {name if isinstance(name, str) else '?'}({arguments})"
+
+
+def join_text(pieces: list[str]) -> str | None:
+    text = "\n".join(p for p in pieces if p)
+    return text or None
+
+
+def error_message(body: Any) -> str | None:
+    """The message of an error body: OpenAI `{"error": {...}}`, Anthropic `{"type": "error", ...}`."""
+    body = as_dict(body)
+    err = body.get("error")
+    if isinstance(err, str) and err:
+        return err
+    err = as_dict(err)
+    message = as_str(err.get("message")) or as_str(err.get("code")) or as_str(err.get("type"))
+    if message:
+        return message
+    # Responses API stream `error` events put the fields at the top level
+    if body.get("type") == "error":
+        return as_str(body.get("message")) or as_str(body.get("code")) or "error"
+    return None

@@ -1,0 +1,97 @@
+"""Split a recorded server-sent-event stream into events, keeping each event's arrival offset."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from pricing.types import SseEvent
+
+# WHATWG SSE: a line ends with CRLF, LF or CR.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+class _Builder:
+    """Accumulates the fields of the event being read (WHATWG "dispatch" rules)."""
+
+    def __init__(self) -> None:
+        self.events: list[SseEvent] = []
+        self._event: str | None = None
+        self._data: list[str] = []
+
+    def line(self, line: str, offset_ms: float) -> None:
+        if line == "":
+            self.dispatch(offset_ms)
+            return
+        if line.startswith(":"):  # comment / keep-alive
+            return
+        name, sep, value = line.partition(":")
+        if sep and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value or None
+        # `id:` and `retry:` do not matter for logging; unknown fields are ignored per spec
+
+    def dispatch(self, offset_ms: float) -> None:
+        # an event with no data line is dropped, as browsers do
+        if self._data:
+            self.events.append(SseEvent(offset_ms=offset_ms, event=self._event, data="\n".join(self._data)))
+        self._event = None
+        self._data = []
+
+
+def _as_chunk(item: object) -> tuple[float, bytes] | None:
+    try:
+        offset, raw = item  # type: ignore[misc]
+        if isinstance(raw, str):
+            raw = raw.encode()
+        return float(offset), bytes(raw)
+    except Exception:  # garbage in the recording must not break logging
+        return None
+
+
+def split_sse(chunks: list[tuple[float, bytes]]) -> list[SseEvent]:
+    """Split raw chunks (arrival offset in ms since request start, bytes) into SSE events.
+
+    An event may span chunks and a chunk may hold several events; each event carries the
+    offset of the chunk that completed it. A trailing event without its blank line is kept
+    if it has data (a stream cut short still tells what arrived). Never raises.
+    """
+    builder = _Builder()
+    # incremental decoding: a UTF-8 character may be split across chunks
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    last_offset = 0.0
+    first = True
+    for item in chunks or ():
+        chunk = _as_chunk(item)
+        if chunk is None:
+            continue
+        last_offset, raw = chunk
+        pending += decoder.decode(raw)
+        if first and pending:
+            pending = pending.removeprefix("\ufeff")
+            first = False
+        pending = _feed_lines(builder, pending, last_offset, final=False)
+    pending += decoder.decode(b"", final=True)
+    _feed_lines(builder, pending, last_offset, final=True)
+    builder.dispatch(last_offset)
+    return builder.events
+
+
+def _feed_lines(builder: _Builder, text: str, offset_ms: float, *, final: bool) -> str:
+    """Feed every complete line of `text` to the builder; return the unfinished rest."""
+    pos = 0
+    for match in _LINE_END.finditer(text):
+        # a lone CR at the very end may be the first half of a CRLF split across chunks
+        if not final and match.group() == "\r" and match.end() == len(text):
+            break
+        builder.line(text[pos : match.start()], offset_ms)
+        pos = match.end()
+    rest = text[pos:]
+    if final and rest:
+        builder.line(rest, offset_ms)
+        return ""
+    return rest
