@@ -70,21 +70,24 @@ def split_sse(chunks: list[tuple[float, bytes]]) -> list[SseEvent]:
         if chunk is None:
             continue
         last_offset, raw = chunk
+        # only the new text (and a held-back CR) can hold a line end: rescanning all of a
+        # long unfinished line for every small chunk would be quadratic
+        scan_from = max(0, len(pending) - 1)
         pending += decoder.decode(raw)
         if first and pending:
             pending = pending.removeprefix("\ufeff")
             first = False
-        pending = _feed_lines(builder, pending, last_offset, final=False)
+        pending = _feed_lines(builder, pending, last_offset, final=False, scan_from=scan_from)
     pending += decoder.decode(b"", final=True)
     _feed_lines(builder, pending, last_offset, final=True)
     builder.dispatch(last_offset)
     return builder.events
 
 
-def _feed_lines(builder: _Builder, text: str, offset_ms: float, *, final: bool) -> str:
+def _feed_lines(builder: _Builder, text: str, offset_ms: float, *, final: bool, scan_from: int = 0) -> str:
     """Feed every complete line of `text` to the builder; return the unfinished rest."""
     pos = 0
-    for match in _LINE_END.finditer(text):
+    for match in _LINE_END.finditer(text, scan_from):
         # a lone CR at the very end may be the first half of a CRLF split across chunks
         if not final and match.group() == "\r" and match.end() == len(text):
             break
