@@ -54,7 +54,7 @@ _NOT_FORWARDED = HOP_BY_HOP | CONTROL | FRAMING
 
 def connection_tokens(headers: Mapping[str, str]) -> set[str]:
     """Header names listed in `Connection:` are hop-by-hop for this message too."""
-    value = headers.get("connection") or ""
+    value = ",".join(v for k, v in headers.items() if k.lower() == "connection")
     return {token.strip().lower() for token in value.split(",") if token.strip()}
 
 
