@@ -119,6 +119,7 @@ def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Applica
     app.cleanup_ctx.append(_client_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    # fixed /v1/logs/<word> routes register here, before logs_api's /v1/logs/{call_id}
     logs_api.add_routes(app)
     app.router.add_route("*", "/{tail:.*}", forward)
     return app

@@ -1,0 +1,53 @@
+"""`llmlog serve`: the proxy and the logs API in one process."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+import click
+
+from .common import config_options, load
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@config_options
+@click.option("--host", help="Address to listen on [default: 127.0.0.1; env: LLMLOG_HOST].")
+@click.option("--port", type=int, help="Port to listen on [default: 8080; env: LLMLOG_PORT].")
+@click.option("--upstream", help="Base URL of the default provider, e.g. http://127.0.0.1:8000 for vLLM.")
+@click.option("--insecure", is_flag=True, default=None,
+              help="Allow a non-loopback address without a logs API key.")
+def serve(config_path, db, host, port, upstream, insecure):
+    """Run the proxy and the logs API in one process.
+
+    \b
+    Example:
+      llmlog serve --port 8080
+      OPENAI_BASE_URL=http://127.0.0.1:8080/v1 python my_app.py
+    """
+    from aiohttp import web
+
+    from proxy.app import make_app
+
+    config = load(config_path, {"store.path": db, "server.host": host, "server.port": port,
+                                "server.insecure": insecure}, upstream)
+    host, port = config["server.host"], config["server.port"]
+    if not is_loopback(host) and not config["logs_api.api_keys"] and not config["server.insecure"]:
+        raise click.ClickException(
+            f"refusing to listen on {host} with no logs API key: set LLMLOG_ADMIN_KEY "
+            "(or logs_api.api_keys), or pass --insecure")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    click.echo(f"llmlog: proxying on http://{host}:{port} → "
+               + ", ".join(f"{p.prefix} {p.base_url}" for p in config.providers)
+               + f"; logging to {config.db_path}", err=True)
+    web.run_app(make_app(config), host=host, port=port, access_log=None, print=None,
+                handler_cancellation=True, shutdown_timeout=config["server.shutdown_grace_s"])
