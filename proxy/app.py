@@ -16,6 +16,7 @@ from store.spill import SpillFile, spill_path_for
 from store.thread import ThreadedConnection
 
 from .api import logs as logs_api
+from .api import openapi
 from .config import Config
 from .entry import build_entry, fallback_entry
 from .errors import json_errors
@@ -119,6 +120,9 @@ def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Applica
     app.cleanup_ctx.append(_client_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    openapi.add_routes(app)
+    openapi.describe(app, openapi.Operation("GET", "/healthz", "Liveness and queue depth."),
+                     openapi.Operation("GET", "/metrics", "Prometheus text format counters."))
     # fixed /v1/logs/<word> routes register here, before logs_api's /v1/logs/{call_id}
     logs_api.add_routes(app)
     app.router.add_route("*", "/{tail:.*}", forward)

@@ -12,6 +12,7 @@ from store.filters import CursorError
 from store.thread import ThreadedConnection
 
 from ..errors import ApiError
+from .openapi import Operation, describe
 from .params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
 from .present import present_entry
 
@@ -58,3 +59,7 @@ async def get_log(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/logs", list_logs)
     app.router.add_get("/v1/logs/{call_id}", get_log)
+    describe(app,
+             Operation("GET", "/v1/logs", "List logged calls: filters, sorting, offset or cursor pages.",
+                       FILTER_PARAMS + PAGE_PARAMS),
+             Operation("GET", "/v1/logs/{call_id}", "One logged call, whole (content unless do-not-track)."))
