@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 
 from proxy.api.openapi import OPERATIONS
+from store.filters import encode_cursor
 
 SAMPLE_BY_TYPE = {"integer": "1", "number": "0.5", "boolean": "true"}
 SAMPLE_BY_NAME = {"start_date": "-1d", "from": "-1d", "start_time": "-1d", "end_date": "now", "to": "now",
                   "end_time": "now", "sort_by": "cost", "order_by": "cost", "sort_order": "asc",
                   "order_direction": "asc", "status": "success", "statuses": "success", "limit": "5",
                   "page_size": "5", "group_by": "model", "format": "jsonl", "compare": "previous",
-                  "types": "message", "fields": "id"}
+                  "types": "message", "fields": "id",
+                  "cursor": encode_cursor("timestamp", True, 0, "0"), "page_token": encode_cursor("timestamp", True, 0, "0")}
 
 
 def served_routes(app) -> set[tuple[str, str]]:
