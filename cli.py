@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from proxy.commands.aggregates import stats, summary
 from proxy.commands.serve import serve
 
 
@@ -20,6 +21,8 @@ def main() -> None:
 
 main.add_command(serve)
 # command modules register here, one line each
+main.add_command(summary)
+main.add_command(stats)
 
 
 if __name__ == "__main__":

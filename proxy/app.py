@@ -15,6 +15,7 @@ from store.db import connect
 from store.spill import SpillFile, spill_path_for
 from store.thread import ThreadedConnection
 
+from .api import aggregates as aggregates_api
 from .api import logs as logs_api
 from .api import openapi
 from .config import Config
@@ -124,6 +125,7 @@ def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Applica
     openapi.describe(app, openapi.Operation("GET", "/healthz", "Liveness and queue depth."),
                      openapi.Operation("GET", "/metrics", "Prometheus text format counters."))
     # fixed /v1/logs/<word> routes register here, before logs_api's /v1/logs/{call_id}
+    aggregates_api.add_routes(app)
     logs_api.add_routes(app)
     app.router.add_route("*", "/{tail:.*}", forward)
     return app

@@ -1,0 +1,184 @@
+"""`llmlog summary` and `llmlog stats`: the API's aggregates, read straight from the database.
+
+Options become the same query parameters the API takes and go through the same validation and
+store functions, so `--json` prints exactly what `GET /v1/logs/summary|stats` returns.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import click
+from multidict import MultiDict
+
+from proxy.api.aggregates import stats_json, stats_request, summary_filter, summary_json
+from proxy.errors import ApiError
+from store import aggregates
+from store.aggregates import GROUP_BY
+
+from .common import config_options, echo_json, echo_table, open_store
+
+# CLI option -> API parameter, for the filters both share
+_FILTER_OPTIONS = (
+    ("model", "model"), ("provider", "provider"), ("status", "status"), ("user", "user_id"),
+    ("api_key", "api_key_id"), ("tag", "tags"), ("environment", "environment"), ("task_type", "task_type"),
+)
+
+
+def filter_options(fn):
+    """--since/--from/--to and the list filters, each repeatable or comma-separated."""
+    options = [
+        click.option("--since", default="7d", show_default=True, help="Window ending now, e.g. 24h, 7d, 4w."),
+        click.option("--from", "start", help="Start (ISO 8601 or -24h); overrides --since."),
+        click.option("--to", "end", help="End, exclusive (ISO 8601 or relative); default now."),
+        click.option("--model", multiple=True, help="Model as requested."),
+        click.option("--provider", multiple=True, help="Provider name."),
+        click.option("--status", multiple=True, help="success, error, timeout, client_closed."),
+        click.option("--user", multiple=True, help="End user id."),
+        click.option("--api-key", multiple=True, help="API key SHA-256 hash or prefix."),
+        click.option("--tag", multiple=True, help="Any of these tags."),
+        click.option("--environment", multiple=True, help="Environment label."),
+        click.option("--task-type", multiple=True, help="Task type label."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def query_params(kwargs: dict) -> MultiDict:
+    """The API query parameters these CLI options stand for."""
+    params: MultiDict = MultiDict()
+    start = kwargs.pop("start")
+    since = kwargs.pop("since")
+    params["start_date"] = start if start else f"-{since.strip().lstrip('-')}"
+    end = kwargs.pop("end")
+    if end:
+        params["end_date"] = end
+    for option, param in _FILTER_OPTIONS:
+        for value in kwargs.pop(option):
+            params.add(param, value)
+    return params
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _fail(exc: ApiError | aggregates.AggregateError) -> click.ClickException:
+    message = exc.message if isinstance(exc, ApiError) else str(exc)
+    if isinstance(exc, ApiError) and exc.param:
+        for option, param in _FILTER_OPTIONS + (("from", "start_date"), ("to", "end_date"), ("group-by", "group_by")):
+            message = message.replace(f"'{param}'", f"--{option.replace('_', '-')}")
+    return click.ClickException(message)
+
+
+def _num(value, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _usd(value) -> str:
+    return "-" if value is None else f"${value:,.4f}"
+
+
+@click.command()
+@config_options
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of tables.")
+def summary(config_path, db, as_json, **kwargs):
+    """Totals, latency percentiles and breakdowns by model, provider, status and task type.
+
+    \b
+    Example:
+      llmlog summary --since 24h --model gpt-4o-mini
+    """
+    try:
+        f = summary_filter(query_params(kwargs), _now_ms())
+    except ApiError as exc:
+        raise _fail(exc) from None
+    _, conn = open_store(config_path, db)
+    try:
+        result = summary_json(aggregates.summary(conn, f), f)
+    finally:
+        conn.close()
+    if as_json:
+        echo_json(result)
+        return
+    s, period = result["summary"], result["period"]
+    click.echo(f"{period['start_date']} → {period['end_date']} ({period['days']} days)")
+    rate = "-" if s["success_rate"] is None else f"{s['success_rate']:.1%}"
+    echo_table(("figure", "value"), [
+        ("calls", f"{s['total_calls']:,} ({s['successful_calls']:,} ok, {s['failed_calls']:,} failed, {rate} ok)"),
+        ("cost", f"{_usd(s['total_cost_usd'])} (avg {_usd(s['avg_cost_per_call'])} per priced call, "
+                 f"{s['unpriced_calls']:,} unpriced)"),
+        ("tokens", f"{s['total_tokens']:,} ({s['input_tokens']:,} in, {s['output_tokens']:,} out)"),
+        ("latency ms", f"avg {_num(s['avg_latency_ms'])}, p50 {_num(s['p50_latency_ms'])}, "
+                       f"p95 {_num(s['p95_latency_ms'])}, p99 {_num(s['p99_latency_ms'])}"),
+    ])
+    for title, breakdown in (("model", result["by_model"]), ("provider", result["by_provider"])):
+        if breakdown:
+            click.echo()
+            echo_table((title, "calls", "share", "cost", "avg ms"), [
+                (key, f"{v['calls']:,}", f"{v['percentage']:.1%}", _usd(v["total_cost_usd"]),
+                 _num(v["avg_latency_ms"])) for key, v in breakdown.items()], shrink=title)
+    for title, counts in (("status", result["by_status"]), ("task type", result["by_task_type"])):
+        if counts:
+            click.echo()
+            echo_table((title, "calls"), [(key, f"{n:,}") for key, n in counts.items()], shrink=title)
+
+
+@click.command()
+@config_options
+@click.option("--group-by", "group_by", required=True, type=click.Choice(GROUP_BY),
+              help="A dimension, or a UTC time bucket (empty buckets shown).")
+@filter_options
+@click.option("--compare", is_flag=True, help="Also show the previous period of equal length.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of a table.")
+def stats(config_path, db, group_by, compare, as_json, **kwargs):
+    """Calls, tokens, cost, errors and latency percentiles per group.
+
+    \b
+    Example:
+      llmlog stats --group-by day --since 14d --model gpt-4o
+      llmlog stats --group-by user --since 24h --json
+    """
+    params = query_params(kwargs)
+    params["group_by"] = group_by
+    if compare:
+        params["compare"] = "previous"
+    try:
+        f, group_by, compare_previous = stats_request(params, _now_ms())
+    except ApiError as exc:
+        raise _fail(exc) from None
+    _, conn = open_store(config_path, db)
+    try:
+        current, previous = aggregates.stats(conn, f, group_by, compare_previous)
+    except aggregates.AggregateError as exc:
+        raise _fail(exc) from None
+    finally:
+        conn.close()
+    result = stats_json(current, previous)
+    if as_json:
+        echo_json(result)
+        return
+    _print_stats(result, group_by)
+    if "previous" in result:
+        click.echo("\nprevious period:")
+        _print_stats(result["previous"], group_by)
+
+
+def _print_stats(block: dict, group_by: str) -> None:
+    period = block["period"]
+    click.echo(f"{period['start_date']} → {period['end_date']}")
+    rows = [(("(none)" if g["key"] is None else g["key"]), f"{g['count']:,}", f"{g['error_count']:,}",
+             f"{g['total_tokens']:,}", _usd(g["cost_usd"]), _num(g["avg_latency_ms"]), _num(g["p50_latency_ms"]),
+             _num(g["p95_latency_ms"]), _num(g["p99_latency_ms"])) for g in block["groups"]]
+    t = block["totals"]
+    rows.append(("total", f"{t['count']:,}", f"{t['error_count']:,}", f"{t['total_tokens']:,}", _usd(t["cost_usd"]),
+                 _num(t["avg_latency_ms"]), _num(t["p50_latency_ms"]), _num(t["p95_latency_ms"]),
+                 _num(t["p99_latency_ms"])))
+    echo_table((group_by, "calls", "errors", "tokens", "cost", "avg ms", "p50", "p95", "p99"), rows, shrink=group_by)
