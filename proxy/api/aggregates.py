@@ -16,6 +16,7 @@ from store.filters import LogFilter
 
 from ..errors import ApiError
 from .logs import READER, json_response
+from .openapi import Operation, describe
 from .params import FILTER_PARAMS, Param, Query, parse_filter
 from .present import usd
 from .timeparse import iso_ms
@@ -157,3 +158,8 @@ async def get_stats(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/logs/summary", get_summary)
     app.router.add_get("/v1/logs/stats", get_stats)
+    describe(app,
+             Operation("GET", "/v1/logs/summary", "Totals, percentiles and breakdowns for a period.",
+                       FILTER_PARAMS),
+             Operation("GET", "/v1/logs/stats", "Figures grouped by a dimension or a time bucket.",
+                       FILTER_PARAMS + STATS_PARAMS))
