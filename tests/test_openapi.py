@@ -39,15 +39,16 @@ async def test_every_described_parameter_is_accepted_and_unknown_ones_refused(pr
         if op.method != "GET" or "{" in op.path:
             continue
         names = [n for p in op.params for n in (p.name, *p.aliases)]
+        required = {p.name: SAMPLE_BY_NAME.get(p.name, "x") for p in op.params if p.required}
         for name in names:
             kind = {"int": "integer", "int_list": "integer", "float": "number", "cost": "number",
                     "bool": "boolean"}.get(
                 next(p.kind for p in op.params if name in (p.name, *p.aliases)), "string")
             value = SAMPLE_BY_NAME.get(name, SAMPLE_BY_TYPE.get(kind, "x"))
-            resp = await proxy.get(op.path, params={name: value})
+            resp = await proxy.get(op.path, params={**required, name: value})
             assert resp.status < 400, (op.path, name, await resp.text())
             await resp.read()
         if op.path.startswith("/v1/logs"):
-            resp = await proxy.get(op.path, params={"no_such_param": "1"})
+            resp = await proxy.get(op.path, params={**required, "no_such_param": "1"})
             assert resp.status == 400, op.path
             assert (await resp.json())["error"]["param"] == "no_such_param"

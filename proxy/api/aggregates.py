@@ -22,7 +22,7 @@ from .present import usd
 from .timeparse import iso_ms
 
 STATS_PARAMS: tuple[Param, ...] = (
-    Param("group_by", (), "str", f"one of {', '.join(GROUP_BY)}"),
+    Param("group_by", (), "str", f"one of {', '.join(GROUP_BY)}", required=True),
     Param("compare", (), "str", "previous: add the figures of the period of equal length before"),
 )
 NO_KEY = "unknown"  # summary breakdowns are JSON objects: a missing model/provider/task type needs a name

@@ -50,7 +50,7 @@ def _query_params(params: tuple[Param, ...]) -> list[dict]:
     for p in params:
         schema = dict(_SCHEMA_OF_KIND.get(p.kind, {"type": "string"}))
         description = " ".join(x for x in (p.help, schema.pop("description", "")) if x)
-        out.append({"name": p.name, "in": "query", "required": False, "schema": schema,
+        out.append({"name": p.name, "in": "query", "required": p.required, "schema": schema,
                     "description": description})
         for alias in p.aliases:
             out.append({"name": alias, "in": "query", "required": False, "schema": schema,

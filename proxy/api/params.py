@@ -28,6 +28,7 @@ class Param:
     aliases: tuple[str, ...] = ()
     kind: str = "str"  # str | list | int | bool | cost | float | time | int_list
     help: str = ""
+    required: bool = False
 
 
 FILTER_PARAMS: tuple[Param, ...] = (
