@@ -1,0 +1,74 @@
+"""What the bench processes share: CPU pinning, fd limits, ports, /proc readings, percentiles."""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+
+# Two cores: proxies on one, load generator + fake upstream on the other (issue 7).
+PROXY_CORE, LOAD_CORE = 0, 1
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer",
+                        "transfer-encoding", "upgrade", "host", "content-length"})
+
+
+_CORES = sorted(os.sched_getaffinity(0))  # read once, before the orchestrator pins itself
+
+
+def cores() -> list[int]:
+    return list(_CORES)
+
+
+def pin(pid: int, core: int) -> None:
+    """Pin a process to one core when the machine has it; a 1-core box just shares."""
+    available = cores()
+    os.sched_setaffinity(pid, {core if core in available else available[0]})
+
+
+def raise_fd_limit() -> None:
+    """1,000 held streams need ~2,000 sockets in a proxy; children inherit this."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size from /proc/<pid>/status (VmRSS, KiB)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (and its threads) from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[rank]
+
+
+def maybe_uvloop() -> str:
+    """Install uvloop's policy when BENCH_UVLOOP / LLMLOG_UVLOOP asks for it; returns the loop name."""
+    if os.environ.get("LLMLOG_UVLOOP") == "1" or os.environ.get("BENCH_UVLOOP") == "1":
+        import asyncio
+
+        import uvloop
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        return "uvloop"
+    return "asyncio"

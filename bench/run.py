@@ -1,0 +1,329 @@
+"""The benchmark: direct vs ideal pass-through vs llmlog, interleaved, one command.
+
+Run: `/work/venv/bin/python -m bench.run [--quick] [--uvloop] [--profile]` (see bench/README.md).
+Prints a table and writes bench/results/<UTC time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime, timezone
+
+import orjson
+
+from . import bench_pipeline, bench_writer
+from .common import LOAD_CORE, PROXY_CORE, cores, cpu_seconds, free_port, pin, raise_fd_limit, rss_kib
+from .procs import ROOT, LoadGen, Server
+from .profile import profile_during
+
+CHAT = "/v1/chat/completions"
+DNT = {"x-debug": "false"}
+
+
+def _settings(quick: bool) -> dict:
+    if quick:
+        return {"rounds": 3, "lat_n": 300, "thr_s": 1.5, "sse_streams": 8, "sse_conc": 8, "hold": 1000}
+    return {"rounds": 7, "lat_n": 1500, "thr_s": 4.0, "sse_streams": 16, "sse_conc": 8, "hold": 1000}
+
+
+def _job(loadgen: LoadGen, job: dict) -> dict:
+    loadgen.send(orjson.dumps(job).decode())
+    return orjson.loads(loadgen.read())
+
+
+def _spread(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+class Bench:
+    def __init__(self, args):
+        self.args, self.s = args, _settings(args.quick)
+        self.tmp = tempfile.mkdtemp(prefix="llmlog-bench-")
+        self.sent: dict[str, int] = {}  # llmlog server name -> requests sent to it
+        self.flags: list[str] = []
+
+    # -- processes ------------------------------------------------------------------------------
+    def start(self) -> None:
+        pin(os.getpid(), LOAD_CORE)
+        up_port = free_port()
+        self.upstream = Server("upstream", ["-m", "bench.upstream", str(up_port)], up_port, LOAD_CORE, "/ping",
+                               log_dir=self.tmp)
+        self.servers = {"ideal": self._ideal()}
+        self.servers["llmlog"] = self._llmlog("llmlog", {})
+        if self.args.uvloop:
+            self.servers["llmlog-uvloop"] = self._llmlog("llmlog-uvloop", {"LLMLOG_UVLOOP": "1"})
+        self.loadgen = LoadGen(LOAD_CORE)
+        self.urls = {"direct": self.upstream.url, **{n: s.url for n, s in self.servers.items()},
+                     "llmlog-dnt": self.servers["llmlog"].url}
+
+    def _ideal(self) -> Server:
+        port = free_port()
+        return Server("ideal", ["-m", "bench.ideal", str(port), self.upstream.url], port, PROXY_CORE, "/ping",
+                      log_dir=self.tmp)
+
+    def _llmlog(self, name: str, env: dict) -> Server:
+        port = free_port()
+        db = os.path.join(self.tmp, f"{name}.db")
+        env = {**env, "XDG_DATA_HOME": self.tmp, "XDG_CONFIG_HOME": self.tmp}
+        server = Server(name, ["-m", "bench.serve_shim", "serve", "--db", db, "--upstream", self.upstream.url,
+                               "--port", str(port)], port, PROXY_CORE, "/healthz", env=env, log_dir=self.tmp)
+        server.db = db
+        self.sent[name] = 0
+        return server
+
+    def _count(self, target: str, result: dict) -> None:
+        server = "llmlog" if target == "llmlog-dnt" else target
+        if server in self.sent:
+            self.sent[server] += result["sent"]
+
+    # -- one round ------------------------------------------------------------------------------
+    def _targets(self, names: list[str], round_no: int) -> list[str]:
+        k = round_no % len(names)
+        return names[k:] + names[:k]  # rotate so no target always runs first
+
+    def round(self, round_no: int) -> dict:
+        s, out = self.s, {"latency": {}, "throughput": {}, "sse": {}}
+        proxies = [n for n in self.servers]
+        for target in self._targets(["direct", *proxies, "llmlog-dnt"], round_no):
+            result = _job(self.loadgen, {"kind": "latency", "url": self.urls[target] + CHAT, "n": s["lat_n"],
+                                         "headers": DNT if target == "llmlog-dnt" else {}})
+            self._count(target, result)
+            out["latency"][target] = result
+        for target in self._targets(["direct", *proxies], round_no):
+            watched = {"upstream": self.upstream.pid, "loadgen": self.loadgen.pid}
+            if target in self.servers:
+                watched["proxy"] = self.servers[target].pid
+            before = {k: cpu_seconds(p) for k, p in watched.items()}
+            result = _job(self.loadgen, {"kind": "throughput", "url": self.urls[target] + CHAT,
+                                         "concurrency": 64, "duration_s": s["thr_s"]})
+            used = {k: (cpu_seconds(p) - before[k]) / result["elapsed_s"] for k, p in watched.items()}
+            result["cpu_cores"] = {**used, "load_core": used["upstream"] + used["loadgen"]}
+            self._count(target, result)
+            out["throughput"][target] = result
+        for target in self._targets(["direct", *proxies], round_no):
+            result = _job(self.loadgen, {"kind": "sse", "url": self.urls[target] + CHAT, "chunks": 64,
+                                         "delay_ms": 20, "streams": s["sse_streams"], "concurrency": s["sse_conc"]})
+            self._count(target, result)
+            out["sse"][target] = result
+        return out
+
+    # -- memory, durability -----------------------------------------------------------------------
+    def memory(self) -> dict:
+        out = {}
+        for name, server in self.servers.items():
+            self._count(name, _job(self.loadgen, {"kind": "latency", "url": server.url + CHAT, "n": 50}))
+            self._count(name, _job(self.loadgen, {"kind": "sse", "url": server.url + CHAT, "chunks": 4,
+                                                  "delay_ms": 1, "streams": 8, "concurrency": 4}))
+            time.sleep(0.5)  # let the writer flush the warm-up
+            idle = rss_kib(server.pid)
+            self.loadgen.send(orjson.dumps({"kind": "hold", "url": server.url + CHAT,
+                                            "streams": self.s["hold"]}).decode())
+            held = orjson.loads(self.loadgen.read())["held"]
+            at_peak = rss_kib(server.pid)
+            self.loadgen.send("release")
+            result = orjson.loads(self.loadgen.read())
+            self._count(name, result)
+            out[name] = {"idle_kib": idle, "held_streams": held, "held_kib": at_peak,
+                         "per_stream_kib": (at_peak - idle) / held if held else None}
+        return out
+
+    def durability(self) -> dict:
+        out = {}
+        for name, server in self.servers.items():
+            if name not in self.sent:
+                continue
+            depth, deadline = None, time.monotonic() + 60
+            while time.monotonic() < deadline:
+                health = orjson.loads(urllib.request.urlopen(server.url + "/healthz", timeout=5).read())
+                depth = health.get("queue_depth")
+                if depth == 0:
+                    break
+                time.sleep(0.2)
+            code = server.stop()
+            conn = sqlite3.connect(server.db)
+            rows = conn.execute("SELECT count(*) FROM calls").fetchone()[0]
+            statuses = dict(conn.execute("SELECT status, count(*) FROM calls GROUP BY status").fetchall())
+            conn.close()
+            spill = sum(os.path.getsize(p) for p in (server.db + ".spill",) if os.path.exists(p))
+            out[name] = {"sent": self.sent[name], "rows": rows, "lost": self.sent[name] - rows,
+                         "by_status": statuses, "spill_bytes": spill, "exit_code": code}
+        return out
+
+    def stop(self) -> None:
+        self.loadgen.close()
+        for server in [*self.servers.values(), self.upstream]:
+            server.stop()
+
+
+# -- figures ------------------------------------------------------------------------------------
+def summarise(rounds: list[dict], proxies: list[str]) -> dict:
+    def per_round(fn) -> dict:
+        return _spread([fn(r) for r in rounds])
+
+    fig: dict = {}
+    for p in [*proxies, "llmlog-dnt"]:
+        lat = lambda r, q, p=p: r["latency"][p]["latency_us"][q] - r["latency"]["direct"]["latency_us"][q]
+        fig[f"added_latency_p50_us[{p}]"] = per_round(lambda r, p=p: lat(r, "p50"))
+        fig[f"added_latency_p99_us[{p}]"] = per_round(lambda r, p=p: lat(r, "p99"))
+    for p in proxies:
+        rps = lambda r, t: r["throughput"][t]["rps"]
+        fig[f"throughput_vs_direct[{p}]"] = per_round(lambda r, p=p: rps(r, p) / rps(r, "direct"))
+        fig[f"throughput_vs_ideal[{p}]"] = per_round(lambda r, p=p: rps(r, p) / rps(r, "ideal"))
+        fig[f"throughput_rps[{p}]"] = per_round(lambda r, p=p: rps(r, p))
+        sse = lambda r, t, m, q: r["sse"][t][m][q]
+        fig[f"sse_added_ttfb_p50_us[{p}]"] = per_round(
+            lambda r, p=p: sse(r, p, "ttfb_us", "p50") - sse(r, "direct", "ttfb_us", "p50"))
+        fig[f"sse_gap_p99_us[{p}]"] = per_round(lambda r, p=p: sse(r, p, "gap_us", "p99"))
+        fig[f"sse_added_gap_p99_us[{p}]"] = per_round(
+            lambda r, p=p: sse(r, p, "gap_us", "p99") - sse(r, "direct", "gap_us", "p99"))
+    fig["throughput_rps[direct]"] = per_round(lambda r: r["throughput"]["direct"]["rps"])
+    fig["logging_cost_latency_ratio[llmlog/ideal]"] = per_round(
+        lambda r: r["latency"]["llmlog"]["latency_us"]["p50"] / r["latency"]["ideal"]["latency_us"]["p50"])
+    fig["tracked_vs_dnt_latency_ratio[llmlog/llmlog-dnt]"] = per_round(
+        lambda r: r["latency"]["llmlog"]["latency_us"]["p50"] / r["latency"]["llmlog-dnt"]["latency_us"]["p50"])
+    if "llmlog-uvloop" in proxies:
+        fig["uvloop_throughput_ratio[llmlog-uvloop/llmlog]"] = per_round(
+            lambda r: r["throughput"]["llmlog-uvloop"]["rps"] / r["throughput"]["llmlog"]["rps"])
+        fig["uvloop_latency_p50_delta_us[llmlog-uvloop - llmlog]"] = per_round(
+            lambda r: r["latency"]["llmlog-uvloop"]["latency_us"]["p50"] - r["latency"]["llmlog"]["latency_us"]["p50"])
+    return fig
+
+
+def bottleneck_flags(rounds: list[dict], proxies: list[str]) -> list[str]:
+    """The proxy must be what limits a proxied throughput run; say so when it was not."""
+    flags = []
+    for p in proxies:
+        load = statistics.median(r["throughput"][p]["cpu_cores"]["load_core"] for r in rounds)
+        proxy = statistics.median(r["throughput"][p]["cpu_cores"]["proxy"] for r in rounds)
+        if load >= 0.9 and proxy < 0.9:
+            flags.append(f"{p}: load core (upstream + load generator) at {load:.2f} cores while the proxy used "
+                         f"{proxy:.2f}: the fake upstream/load was the bottleneck, ratios are lower bounds")
+    up = statistics.median(r["throughput"]["direct"]["cpu_cores"]["upstream"] for r in rounds)
+    if up >= 0.6:
+        flags.append(f"direct: the fake upstream used {up:.2f} of its shared core; direct throughput is bounded "
+                     "by upstream + load generator sharing one core")
+    return flags
+
+
+TABLE = [
+    ("added latency p50, c=1 (µs)", "added_latency_p50_us[{p}]", "{:.0f}"),
+    ("added latency p99, c=1 (µs)", "added_latency_p99_us[{p}]", "{:.0f}"),
+    ("throughput c=64 (req/s)", "throughput_rps[{p}]", "{:.0f}"),
+    ("throughput c=64 / direct", "throughput_vs_direct[{p}]", "{:.2f}"),
+    ("throughput c=64 / ideal", "throughput_vs_ideal[{p}]", "{:.2f}"),
+    ("SSE added TTFB p50 (µs)", "sse_added_ttfb_p50_us[{p}]", "{:.0f}"),
+    ("SSE inter-chunk gap p99 (µs)", "sse_gap_p99_us[{p}]", "{:.0f}"),
+    ("SSE added gap p99 (µs)", "sse_added_gap_p99_us[{p}]", "{:.0f}"),
+]
+
+
+def print_table(result: dict) -> None:
+    fig, proxies = result["figures"], result["proxies"]
+    cell = lambda v, f: f"{f.format(v['median'])} [{f.format(v['min'])}–{f.format(v['max'])}]"
+    print(f"\nllmlog bench {result['date']} · {result['machine']['cpu']} · {result['machine']['cores']} cores · "
+          f"{'quick' if result['quick'] else 'full'} · {result['settings']['rounds']} rounds · medians [min–max]")
+    print(f"{'figure':32}" + "".join(f"{p:>26}" for p in proxies))
+    for label, key, f in TABLE:
+        row = [cell(fig[key.format(p=p)], f) if key.format(p=p) in fig else "" for p in proxies]
+        print(f"{label:32}" + "".join(f"{c:>26}" for c in row))
+    print(f"{'direct throughput c=64 (req/s)':32}{cell(fig['throughput_rps[direct]'], '{:.0f}'):>26}")
+    for key in ("added_latency_p50_us[llmlog-dnt]", "added_latency_p99_us[llmlog-dnt]",
+                "logging_cost_latency_ratio[llmlog/ideal]", "tracked_vs_dnt_latency_ratio[llmlog/llmlog-dnt]",
+                "uvloop_throughput_ratio[llmlog-uvloop/llmlog]", "uvloop_latency_p50_delta_us[llmlog-uvloop - llmlog]"):
+        if key in fig:
+            print(f"  {key:58} {cell(fig[key], '{:.2f}' if 'ratio' in key else '{:.0f}')}")
+    for name, m in result["memory"].items():
+        per = m["per_stream_kib"]
+        print(f"  RSS {name:14} idle {m['idle_kib'] / 1024:6.1f} MiB; {m['held_streams']} open streams "
+              f"{m['held_kib'] / 1024:6.1f} MiB; per stream {per:.1f} KiB" if per is not None else "")
+    w = result["writer"]
+    print("  writer rows/s by batch size: " + ", ".join(
+        f"{k}: {v['rows_per_s']:.0f}" for k, v in w["by_batch_size"].items()) + f" (best {w['best_batch_size']})")
+    print("  build_entry µs/call (median): " + ", ".join(
+        f"{k} {v['median_us']:.0f}" for k, v in result["pipeline"].items()))
+    for name, d in result["durability"].items():
+        print(f"  entries {name}: sent {d['sent']}, stored {d['rows']}, lost {d['lost']} "
+              f"(spill {d['spill_bytes']} B, exit {d['exit_code']})")
+    for flag in result["flags"]:
+        print(f"  FLAG: {flag}")
+    if result.get("profile"):
+        print("  profile (py-spy, llmlog at c=64), top self time:")
+        for row in result["profile"]["top_self"][:15]:
+            print(f"    {row['share']:6.1%}  {row['frame']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a ~1 minute smoke run")
+    parser.add_argument("--uvloop", action="store_true", help="also run llmlog with LLMLOG_UVLOOP=1")
+    parser.add_argument("--profile", action="store_true", help="py-spy llmlog during an extra c=64 run")
+    parser.add_argument("--rounds", type=int, help="override the number of measured rounds")
+    args = parser.parse_args(argv)
+    raise_fd_limit()
+    bench = Bench(args)
+    if args.rounds:
+        bench.s["rounds"] = args.rounds
+    started = time.monotonic()
+    bench.start()
+    proxies = list(bench.servers)
+    try:
+        print(f"memory at {bench.s['hold']} open streams… (logs in {bench.tmp})", file=sys.stderr)
+        memory = bench.memory()  # first, while the proxies are fresh
+        print("warm-up…", file=sys.stderr)
+        bench.round(0)
+        rounds = []
+        for i in range(bench.s["rounds"]):
+            print(f"round {i + 1}/{bench.s['rounds']}…", file=sys.stderr)
+            rounds.append(bench.round(i))
+        profile = None
+        if args.profile:
+            profile = profile_during(bench.servers["llmlog"].pid, os.path.join(bench.tmp, "llmlog.profile.txt"),
+                                     lambda: bench._count("llmlog", _job(bench.loadgen, {
+                                         "kind": "throughput", "url": bench.urls["llmlog"] + CHAT,
+                                         "concurrency": 64, "duration_s": 8})))
+        durability = bench.durability()
+    finally:
+        bench.stop()
+    print("writer and build_entry timings…", file=sys.stderr)
+    result = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "quick": args.quick,
+        "machine": {"cpu": _cpu_model(), "cores": len(cores()), "python": platform.python_version(),
+                    "load_avg_at_end": os.getloadavg()},
+        "settings": bench.s, "proxies": proxies, "figures": summarise(rounds, proxies),
+        "flags": bottleneck_flags(rounds, proxies), "memory": memory, "durability": durability,
+        "writer": bench_writer.measure(args.quick), "pipeline": bench_pipeline.measure(args.quick),
+        "profile": profile, "rounds": rounds, "elapsed_s": None,
+    }
+    result["elapsed_s"] = time.monotonic() - started
+    out_dir = os.path.join(ROOT, "bench", "results")
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, result["date"].replace(":", "") + ("-quick" if args.quick else "") + ".json")
+    with open(path, "wb") as f:
+        f.write(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+    print_table(result)
+    print(f"\nJSON: {path} ({result['elapsed_s']:.0f} s)")
+    lost = sum(d["lost"] for d in durability.values())
+    return 1 if lost else 0
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
