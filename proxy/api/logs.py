@@ -16,6 +16,8 @@ from .params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
 from .present import present_entry
 
 READER = web.AppKey("reader", ThreadedConnection)
+# the pipeline's writer connection: the one place that writes (feedback, erasure, retention)
+WRITER = web.AppKey("writer", ThreadedConnection)
 
 
 def json_response(payload, status: int = 200) -> web.Response:
@@ -32,7 +34,7 @@ async def list_logs(request: web.Request) -> web.Response:
     try:
         result = await request.app[READER].run(queries.list_logs, log_filter, page)
     except CursorError as exc:
-        raise ApiError(400, str(exc), "cursor") from None
+        raise q.error("cursor", f"parameter {{}}: {exc}") from None
     return json_response({
         "total": result.total,
         "limit": page.limit,
