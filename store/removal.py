@@ -57,7 +57,8 @@ def reclaim_space(conn: sqlite3.Connection) -> None:
     Outside any transaction. The checkpoint waits (busy timeout) for readers to finish.
     """
     conn.execute("INSERT INTO call_search(call_search) VALUES('optimize')")
-    conn.execute("PRAGMA incremental_vacuum").fetchall()  # each step frees pages: drain it
+    # executescript steps the pragma to completion; execute() would step once and free one page
+    conn.executescript("PRAGMA incremental_vacuum;")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
