@@ -127,7 +127,12 @@ def echo_entry(entry: dict) -> None:
         if value is None or value == [] or (name == "cost_usd" and not entry["priced"]):
             value = "unpriced" if name == "cost_usd" else None
         if value is not None:
-            shown = _pretty(value) if isinstance(value, (dict, list)) else str(value)
+            if isinstance(value, list):
+                shown = ", ".join(str(v) for v in value)
+            elif isinstance(value, dict):
+                shown = orjson.dumps(value).decode()  # one line here; bodies below are indented
+            else:
+                shown = str(value)
             click.echo(f"{color(name.ljust(width), 'cyan')}  {shown}")
     if "request" not in entry:
         click.echo("\n(no content kept: " + ("do-not-track" if entry["do_not_track"] else "pruned or not captured")
