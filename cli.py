@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from proxy.commands.aggregates import stats, summary
+from proxy.commands.logs import logs, show
+from proxy.commands.maintenance import delete_user, prune
 from proxy.commands.serve import serve
 
 
@@ -23,6 +25,10 @@ main.add_command(serve)
 # command modules register here, one line each
 main.add_command(summary)
 main.add_command(stats)
+main.add_command(logs)
+main.add_command(show)
+main.add_command(delete_user)
+main.add_command(prune)
 
 
 if __name__ == "__main__":

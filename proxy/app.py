@@ -16,6 +16,9 @@ from store.spill import SpillFile, spill_path_for
 from store.thread import ThreadedConnection
 
 from .api import aggregates as aggregates_api
+from .api import auth as logs_auth
+from .api import entries as entries_api
+from .api import erasure as erasure_api
 from .api import logs as logs_api
 from .api import openapi
 from .config import Config
@@ -24,6 +27,7 @@ from .errors import json_errors
 from .forward import Forwarder
 from .metrics import Metrics
 from .pipeline import Pipeline
+from .retention_task import retention_ctx
 from .routing import Router
 
 CONFIG = web.AppKey("config", Config)
@@ -71,6 +75,7 @@ async def _store_ctx(app: web.Application):
     )
     app[PIPELINE] = pipeline
     app[logs_api.READER] = reader
+    app[logs_api.WRITER] = writer
     task = asyncio.create_task(pipeline.run(), name="llmlog-pipeline")
     yield
     task.cancel()
@@ -113,12 +118,15 @@ async def forward(request: web.Request) -> web.StreamResponse:
 
 
 def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Application:
-    app = web.Application(middlewares=[json_errors], client_max_size=config["server.max_request_bytes"])
+    app = web.Application(middlewares=[json_errors, logs_auth.require_key(config["logs_api.api_keys"])],
+                          client_max_size=config["server.max_request_bytes"])
     app[CONFIG] = config
     app[METRICS] = Metrics()
     app[PRICES] = prices or price_table_for(config)
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_client_ctx)
+    app.cleanup_ctx.append(retention_ctx(lambda a: a[logs_api.WRITER], config["store.retention_days"],
+                                         config["store.content_retention_days"]))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     openapi.add_routes(app)
@@ -126,6 +134,8 @@ def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Applica
                      openapi.Operation("GET", "/metrics", "Prometheus text format counters."))
     # fixed /v1/logs/<word> routes register here, before logs_api's /v1/logs/{call_id}
     aggregates_api.add_routes(app)
+    erasure_api.add_routes(app)
+    entries_api.add_routes(app)
     logs_api.add_routes(app)
     app.router.add_route("*", "/{tail:.*}", forward)
     return app

@@ -140,6 +140,6 @@ def decode_cursor(cursor: str, sort_by: str, descending: bool) -> tuple[object, 
         raise CursorError("cursor is not one this server issued") from None
     if key != sort_by or desc != descending or not isinstance(call_id, str):
         raise CursorError("cursor was issued for a different sort order")
-    if not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or abs(value) > 2**62:
         raise CursorError("cursor is not one this server issued")
     return value, call_id

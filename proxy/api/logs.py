@@ -14,9 +14,11 @@ from store.thread import ThreadedConnection
 from ..errors import ApiError
 from .openapi import Operation, describe
 from .params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
-from .present import present_entry
+from .present import present_entry, present_page
 
 READER = web.AppKey("reader", ThreadedConnection)
+# the pipeline's writer connection: the one place that writes (feedback, erasure, retention)
+WRITER = web.AppKey("writer", ThreadedConnection)
 
 
 def json_response(payload, status: int = 200) -> web.Response:
@@ -33,18 +35,8 @@ async def list_logs(request: web.Request) -> web.Response:
     try:
         result = await request.app[READER].run(queries.list_logs, log_filter, page)
     except CursorError as exc:
-        raise ApiError(400, str(exc), "cursor") from None
-    return json_response({
-        "total": result.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "logs": [present_entry(row) for row in result.rows],
-        "pagination": {
-            "has_more": result.has_more,
-            "next_offset": result.next_offset,
-            "next_cursor": result.next_cursor,
-        },
-    })
+        raise q.error("cursor", f"parameter {{}}: {exc}") from None
+    return json_response(present_page(result, page))
 
 
 async def get_log(request: web.Request) -> web.Response:

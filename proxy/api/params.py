@@ -20,6 +20,7 @@ from .timeparse import parse_time
 DEFAULT_WINDOW_MS = 7 * 86_400_000
 MAX_LIMIT = 1000
 TRUE, FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
+MAX_SQL_INT = 2**62  # bigger numbers would overflow SQLite's 64-bit integers when bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +77,28 @@ class Query:
             for name in (p.name, *p.aliases):
                 self._by_name[name] = p
         self.values: dict[str, list[str]] = {}
-        for name in raw.keys():
+        self.sent_as: dict[str, str] = {}  # canonical name -> the name the client used (errors name it)
+        for name in dict.fromkeys(raw.keys()):  # a repeated name is read once, with all its values
             param = self._by_name.get(name)
             if param is None:
                 raise ApiError(400, f"unknown parameter '{name}'", name)
+            self.sent_as.setdefault(param.name, name)
             self.values.setdefault(param.name, []).extend(raw.getall(name))
+
+    def label(self, name: str) -> str:
+        return self.sent_as.get(name, name)
+
+    def error(self, name: str, message: str) -> ApiError:
+        """A 400 naming the parameter as the client spelled it; `{}` in `message` becomes that name."""
+        label = self.label(name)
+        return ApiError(400, message.replace("{}", f"'{label}'", 1), label)
 
     def one(self, name: str) -> str | None:
         values = self.values.get(name)
         if not values:
             return None
         if len(set(values)) > 1:
-            raise ApiError(400, f"parameter '{name}' was given more than once", name)
+            raise self.error(name, "parameter {} was given more than once with different values")
         return values[0].strip()
 
     def many(self, name: str) -> list[str]:
@@ -100,7 +111,7 @@ class Query:
         try:
             return convert(text)
         except (ValueError, InvalidOperation, OverflowError):
-            raise ApiError(400, f"parameter '{name}' must be {what}, got {text!r}", name) from None
+            raise self.error(name, f"parameter {{}} must be {what}, got {text!r}") from None
 
 
 def _bool(text: str) -> bool:
@@ -114,7 +125,7 @@ def _bool(text: str) -> bool:
 
 def _nonneg_int(text: str) -> int:
     value = int(text)
-    if value < 0:
+    if not 0 <= value <= MAX_SQL_INT:
         raise ValueError(text)
     return value
 
@@ -123,7 +134,10 @@ def _cost_micros(text: str) -> int:
     value = Decimal(text)
     if not value.is_finite() or value < 0:
         raise ValueError(text)
-    return int((value * 1_000_000).to_integral_value())
+    micros = int((value * 1_000_000).to_integral_value())
+    if micros > MAX_SQL_INT:
+        raise ValueError(text)
+    return micros
 
 
 def _nonneg_float(text: str) -> float:
@@ -141,16 +155,16 @@ def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAU
     f.start_ms = start if start is not None else (
         None if default_window_ms is None else (end if end is not None else now_ms) - default_window_ms)
     if f.start_ms is not None and f.end_ms is not None and f.start_ms > f.end_ms:
-        raise ApiError(400, "start_date must not be after end_date", "start_date")
+        raise q.error("start_date", "parameter {} must not be after the end of the period")
     f.models, f.providers = q.many("model"), q.many("provider")
     statuses = q.many("status")
     for status in statuses:
         if status not in STATUSES:
-            raise ApiError(400, f"parameter 'status' must be one of {', '.join(STATUSES)}, got {status!r}", "status")
+            raise q.error("status", f"parameter {{}} must be one of {', '.join(STATUSES)}, got {status!r}")
     success_only = q.typed("success_only", _bool, "true or false")
     failed_only = q.typed("failed_only", _bool, "true or false")
     if success_only and failed_only:
-        raise ApiError(400, "success_only and failed_only cannot both be true", "failed_only")
+        raise q.error("failed_only", "success_only and failed_only cannot both be true")
     if success_only:
         statuses = [s for s in statuses if s == "success"] if statuses else ["success"]
         statuses = statuses or ["__none__"]
@@ -161,7 +175,9 @@ def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAU
     try:
         f.status_codes = [int(v) for v in q.many("status_code")]
     except ValueError:
-        raise ApiError(400, "parameter 'status_code' must be integers", "status_code") from None
+        raise q.error("status_code", "parameter {} must be HTTP status codes (integers)") from None
+    if any(not 100 <= code <= 999 for code in f.status_codes):
+        raise q.error("status_code", "parameter {} must be HTTP status codes from 100 to 999")
     f.user_ids, f.api_key_ids, f.tags = q.many("user_id"), q.many("api_key_id"), q.many("tags")
     f.environments, f.task_types = q.many("environment"), q.many("task_type")
     f.trace_ids, f.session_ids, f.parent_ids = q.many("trace_id"), q.many("session_id"), q.many("parent_id")
@@ -176,7 +192,7 @@ def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAU
     text = q.one("q")
     f.text = text if text else None
     if f.text is not None and len(f.text) > 1000:
-        raise ApiError(400, "parameter 'q' is longer than 1000 characters", "q")
+        raise q.error("q", "parameter {} is longer than 1000 characters")
     return f
 
 
@@ -185,23 +201,22 @@ def parse_page(q: Query) -> Page:
     limit = q.typed("limit", _nonneg_int, "an integer from 1 to 1000")
     if limit is not None:
         if not 1 <= limit <= MAX_LIMIT:
-            raise ApiError(400, f"parameter 'limit' must be from 1 to {MAX_LIMIT}, got {limit}", "limit")
+            raise q.error("limit", f"parameter {{}} must be from 1 to {MAX_LIMIT}, got {limit}")
         page.limit = limit
     page.offset = q.typed("offset", _nonneg_int, "a non-negative integer") or 0
     sort_by = q.one("sort_by")
     if sort_by:
         if sort_by not in SORT_KEYS:
-            raise ApiError(400, f"parameter 'sort_by' must be one of {', '.join(SORT_KEYS)}, got {sort_by!r}",
-                           "sort_by")
+            raise q.error("sort_by", f"parameter {{}} must be one of {', '.join(SORT_KEYS)}, got {sort_by!r}")
         page.sort_by = sort_by
     order = q.one("sort_order")
     if order:
         if order.lower() not in ("asc", "desc"):
-            raise ApiError(400, f"parameter 'sort_order' must be asc or desc, got {order!r}", "sort_order")
+            raise q.error("sort_order", f"parameter {{}} must be asc or desc, got {order!r}")
         page.descending = order.lower() == "desc"
     page.cursor = q.one("cursor") or None
     if page.cursor and page.offset:
-        raise ApiError(400, "use either cursor or offset, not both", "cursor")
+        raise q.error("cursor", "use either cursor or offset, not both")
     return page
 
 

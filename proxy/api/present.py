@@ -112,6 +112,21 @@ def present_entry(row: dict, content: dict | None = None, *, preview_texts: dict
     return entry
 
 
+def present_page(result, page) -> dict:
+    """A list response (DESIGN §6) for a store LogPage; the API and `llmlog logs --json` share it."""
+    return {
+        "total": result.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "logs": [present_entry(row) for row in result.rows],
+        "pagination": {
+            "has_more": result.has_more,
+            "next_offset": result.next_offset,
+            "next_cursor": result.next_cursor,
+        },
+    }
+
+
 def _body(raw: bytes | None):
     """JSON bodies come back as JSON; anything else as text."""
     if raw is None:

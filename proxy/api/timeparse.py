@@ -16,7 +16,10 @@ def parse_time(text: str, now_ms: int) -> int:
         return now_ms
     match = _RELATIVE.match(text.lower())
     if match:
-        return now_ms - int(float(match.group(1)) * _UNIT_MS[match.group(2)])
+        value = now_ms - int(float(match.group(1)) * _UNIT_MS[match.group(2)])
+        if value < -(2**62):  # would not fit a SQLite integer
+            raise ValueError(text)
+        return value
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)

@@ -1,0 +1,129 @@
+"""Routes about one entry beyond the entry itself: hierarchy, stream events, feedback (DESIGN §6)."""
+
+from __future__ import annotations
+
+import math
+
+import orjson
+from aiohttp import web
+
+from store import entries
+
+from ..errors import ApiError
+from .logs import READER, WRITER, json_response, now_ms
+from .openapi import Operation, describe
+from .params import Param, Query
+from .present import present_events, usd
+from .timeparse import iso_ms
+
+MAX_FEEDBACK_BYTES = 64 * 1024
+MAX_COMMENT_CHARS = 10_000
+EVENTS_PARAMS = (Param("types", ("type",), "list", "event names to keep (comma list); default all"),)
+
+
+def _not_found(call_id: str) -> ApiError:
+    return ApiError(404, f"no log entry with id {call_id!r}", "id")
+
+
+def present_node(node: dict) -> dict:
+    return {"id": node["id"], "parent_id": node["parent_id"], "root_id": node["root_id"], "depth": node["depth"],
+            "timestamp": iso_ms(node["started_at"]), "model": node["model"], "status": node["status"],
+            "duration_ms": node["duration_ms"], "total_tokens": node["total_tokens"],
+            "cost_usd": usd(node["cost_micros"])}
+
+
+async def get_hierarchy(request: web.Request) -> web.Response:
+    Query(request.query, ())
+    call_id = request.match_info["call_id"]
+    found = await request.app[READER].run(entries.hierarchy, call_id)
+    if found is None:
+        raise _not_found(call_id)
+    node = found.node
+    return json_response({
+        "id": node["id"],
+        "root_id": node["root_id"],
+        "depth": node["depth"],
+        "breadcrumb": [present_node(n) for n in found.breadcrumb],
+        "parent": present_node(found.parent) if found.parent else None,
+        "children": [present_node(n) for n in found.children],
+        "children_total": found.children_total,
+        "tree": {
+            "root_id": node["root_id"],
+            "calls": found.tree_calls,
+            "cost_usd": usd(found.tree_cost_micros),
+            "cost_micros": found.tree_cost_micros,
+            "unpriced_calls": found.tree_unpriced_calls,
+            "max_depth": found.tree_max_depth,
+        },
+    })
+
+
+async def get_events(request: web.Request) -> web.Response:
+    q = Query(request.query, EVENTS_PARAMS)
+    call_id = request.match_info["call_id"]
+    types = set(q.many("types")) or None
+    found = await request.app[READER].run(entries.events, call_id)
+    if found is None:
+        raise _not_found(call_id)
+    stream, has_content, events_json = found
+    listed = present_events(events_json, types)
+    return json_response({"id": call_id, "stream": stream, "has_content": has_content,
+                          "count": len(listed), "events": listed})
+
+
+async def _json_body(request: web.Request, limit: int) -> dict:
+    """The request's JSON object, read with a size cap (413 beyond it)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"request body is larger than {limit} bytes", "body")
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(413, f"request body is larger than {limit} bytes", "body")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "request body must be a JSON object", "body") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "request body must be a JSON object", "body")
+    return body
+
+
+def parse_feedback(body: dict) -> dict:
+    """Validated feedback: `score` a finite number (required), `comment` a string (optional). Pure."""
+    unknown = sorted(set(body) - {"score", "comment"})
+    if unknown:
+        raise ApiError(400, f"unknown field '{unknown[0]}' (allowed: score, comment)", unknown[0])
+    score = body.get("score")
+    if score is None:
+        raise ApiError(400, "field 'score' is required", "score")
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+        raise ApiError(400, "field 'score' must be a number", "score")
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise ApiError(400, "field 'comment' must be a string", "comment")
+    if comment is not None and len(comment) > MAX_COMMENT_CHARS:
+        raise ApiError(400, f"field 'comment' is longer than {MAX_COMMENT_CHARS} characters", "comment")
+    return {"score": score, "comment": comment}
+
+
+async def post_feedback(request: web.Request) -> web.Response:
+    Query(request.query, ())
+    call_id = request.match_info["call_id"]
+    feedback = parse_feedback(await _json_body(request, MAX_FEEDBACK_BYTES))
+    feedback["updated_at"] = iso_ms(now_ms())
+    if not await request.app[WRITER].run(entries.set_feedback, call_id, feedback):
+        raise _not_found(call_id)
+    return json_response({"id": call_id, "feedback": feedback})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/logs/{call_id}/hierarchy", get_hierarchy)
+    app.router.add_get("/v1/logs/{call_id}/events", get_events)
+    app.router.add_post("/v1/logs/{call_id}/feedback", post_feedback)
+    describe(app,
+             Operation("GET", "/v1/logs/{call_id}/hierarchy",
+                       "Breadcrumb (root to this call), parent, children and tree totals."),
+             Operation("GET", "/v1/logs/{call_id}/events", "SSE events of a streamed call with arrival offsets.",
+                       EVENTS_PARAMS),
+             Operation("POST", "/v1/logs/{call_id}/feedback", "Attach a score and comment to a call.",
+                       body={"type": "object", "required": ["score"],
+                             "properties": {"score": {"type": "number"}, "comment": {"type": "string"}}}))

@@ -1,0 +1,24 @@
+"""`DELETE /v1/logs/user/{user_id}`: erase an end user's calls, content and search rows (DESIGN §6)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from store.erasure import delete_user
+
+from .logs import WRITER, json_response
+from .openapi import Operation, describe
+from .params import Query
+
+
+async def delete_user_logs(request: web.Request) -> web.Response:
+    Query(request.query, ())
+    user_id = request.match_info["user_id"]
+    deleted = await request.app[WRITER].run(delete_user, user_id)
+    return json_response({"user_id": user_id, "deleted": deleted})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_delete("/v1/logs/user/{user_id}", delete_user_logs)
+    describe(app, Operation("DELETE", "/v1/logs/user/{user_id}",
+                            "Erase an end user's calls, content and search rows; returns the count."))

@@ -1,0 +1,178 @@
+"""`llmlog logs` and `llmlog show`: the logs in a terminal, read straight from the SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import click
+import orjson
+
+from proxy.api.present import present_entry, present_page
+from store import entries, queries
+from store.db import StoreError, connect
+from store.filters import CursorError
+
+from .common import color, config_options, echo_json, echo_jsonl, echo_table, load
+from .filters import filter_options, parse_options
+
+STATUS_COLORS = {"success": None, "error": "red", "timeout": "yellow", "client_closed": "magenta"}
+PREVIEW_CHARS = 120
+
+
+def open_existing(config_path: str | None, db: str | None) -> tuple[sqlite3.Connection | None, str]:
+    """The database, or (None, path) when it does not exist at the default place (nothing logged yet).
+
+    A path the user named (--db, LLMLOG_DB, config) that does not exist is an error they can fix.
+    """
+    config = load(config_path, {"store.path": db})
+    try:
+        return connect(config.db_path, create=False), config.db_path
+    except StoreError as exc:
+        if config["store.path"] is None and "no llmlog database" in str(exc):
+            return None, config.db_path
+        raise click.ClickException(str(exc)) from None
+
+
+def format_cost(usd: float | None) -> str:
+    if usd is None:
+        return "unpriced"
+    return f"${usd:.6f}" if usd < 0.01 else f"${usd:.4f}"
+
+
+def format_latency(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    return f"{ms:.0f}ms" if ms < 1000 else f"{ms / 1000:.2f}s"
+
+
+def table_row(entry: dict, preview: str | None) -> list:
+    tokens = entry["total_tokens"]
+    return [
+        entry["timestamp"][:19].replace("T", " "),
+        entry["model"] or "-",
+        entry["status"] if entry["status_code"] is None else f"{entry['status']} {entry['status_code']}",
+        "" if tokens is None else tokens,
+        format_cost(entry["cost_usd"]),
+        format_latency(entry["duration_ms"]),
+        entry["user_id"] or "",
+        " ".join((preview or "").split()),
+    ]
+
+
+@click.command("logs")
+@config_options
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="The page as JSON, exactly as GET /v1/logs returns it.")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="One entry per line as JSON.")
+def logs(config_path, db, as_json, as_jsonl, **options):
+    """List logged calls, newest first (the last 7 days unless --since/--start-date says otherwise).
+
+    Every filter of GET /v1/logs is an option; list options take repeats or comma lists.
+
+    \b
+    Examples:
+      llmlog logs -n 20
+      llmlog logs --model gpt-4o --failed-only --since 24h
+      llmlog logs --q "refund policy" --json
+    """
+    log_filter, page = parse_options(options)
+    conn, path = open_existing(config_path, db)
+    if conn is None:
+        click.echo(f"no calls logged yet (no database at {path}; start `llmlog serve`)")
+        return
+    try:
+        try:
+            result = queries.list_logs(conn, log_filter, page)
+        except CursorError as exc:
+            raise click.UsageError(f"--cursor: {exc}") from None
+        if as_json:
+            echo_json(present_page(result, page))
+            return
+        shown = [present_entry(row) for row in result.rows]
+        if as_jsonl:
+            echo_jsonl(shown)
+            return
+        if not shown:
+            anything = conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone()
+            click.echo("no calls logged yet" if anything is None else
+                       "no calls match these filters")
+            return
+        previews = entries.prompt_previews(conn, [e["id"] for e in shown], PREVIEW_CHARS)
+        echo_table(["time (UTC)", "model", "status", "tokens", "cost", "latency", "user", "prompt"],
+                   [table_row(e, previews.get(e["id"])) for e in shown], shrink="prompt",
+                   colors=[STATUS_COLORS.get(e["status"]) for e in shown])
+        more = f"; next page: --cursor {result.next_cursor}" if result.next_cursor else ""
+        click.echo(color(f"{len(shown)} of {result.total} calls{more}", "bright_black"), err=True)
+    finally:
+        conn.close()
+
+
+def _pretty(value) -> str:
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    return str(value)
+
+
+SHOW_FIELDS = ("id", "timestamp", "duration_ms", "ttfb_ms", "provider", "method", "path", "model", "response_model",
+               "stream", "status", "status_code", "error", "finish_reason", "input_tokens", "cached_input_tokens",
+               "cache_write_tokens", "output_tokens", "reasoning_tokens", "total_tokens", "usage_source", "cost_usd",
+               "priced", "pricing_version", "user_id", "api_key_prefix", "tags", "environment", "task_type",
+               "metadata", "feedback", "trace_id", "session_id", "parent_id", "root_id", "depth", "do_not_track")
+
+
+def echo_entry(entry: dict) -> None:
+    width = max(len(name) for name in SHOW_FIELDS)
+    for name in SHOW_FIELDS:
+        value = entry.get(name)
+        if value is None or value == [] or (name == "cost_usd" and not entry["priced"]):
+            value = "unpriced" if name == "cost_usd" else None
+        if value is not None:
+            if isinstance(value, list):
+                shown = ", ".join(str(v) for v in value)
+            elif isinstance(value, dict):
+                shown = orjson.dumps(value).decode()  # one line here; bodies below are indented
+            else:
+                shown = str(value)
+            click.echo(f"{color(name.ljust(width), 'cyan')}  {shown}")
+    if "request" not in entry:
+        click.echo("\n(no content kept: " + ("do-not-track" if entry["do_not_track"] else "pruned or not captured")
+                   + ")")
+        return
+    for title, section in (("prompt", entry.get("prompt")), ("output", entry.get("output"))):
+        if section:
+            click.echo(f"\n{color('── ' + title, 'cyan')}\n{section['text']}")
+    sections = (("request body", entry["request"]["body"]), ("request headers", entry["request"]["headers"]),
+                ("response (assembled from the stream)", entry["response"]["assembled"]),
+                ("response body", None if entry["response"]["assembled"] else entry["response"]["body"]))
+    for title, value in sections:
+        if value:
+            click.echo(f"\n{color('── ' + title, 'cyan')}\n{_pretty(value)}")
+    if entry.get("events_count"):
+        click.echo(f"\n{entry['events_count']} stream events (GET /v1/logs/{entry['id']}/events)")
+
+
+@click.command("show")
+@config_options
+@click.argument("call_id")
+@click.option("--json", "as_json", is_flag=True, help="The entry as JSON, exactly as GET /v1/logs/ID returns it.")
+def show(config_path, db, call_id, as_json):
+    """Show one logged call whole: metrics, prompt, output, bodies (content pretty-printed).
+
+    \b
+    Example:
+      llmlog show 01JD3X8Q4M7K2Z9R5T6V8W0Y1A
+    """
+    conn, path = open_existing(config_path, db)
+    if conn is None:
+        raise click.ClickException(f"no calls logged yet (no database at {path})")
+    try:
+        found = queries.get_log(conn, call_id)
+    finally:
+        conn.close()
+    if found is None:
+        raise click.ClickException(f"no log entry with id {call_id!r} (see `llmlog logs`)")
+    entry = present_entry(*found)
+    if as_json:
+        echo_json(entry)
+    else:
+        echo_entry(entry)

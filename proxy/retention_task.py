@@ -1,0 +1,61 @@
+"""The background retention task (DESIGN §7): prunes old calls and old content periodically."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import suppress
+from typing import Callable
+
+from aiohttp import web
+
+from store.retention import prune
+from store.thread import ThreadedConnection
+
+log = logging.getLogger("llmlog.retention")
+DAY_MS = 86_400_000
+INTERVAL_S = 3600.0
+
+
+async def run_retention_once(db: ThreadedConnection, retention_days: float, content_days: float,
+                             now_ms: int | None = None) -> None:
+    """One pass: whole calls past `retention_days`, then content past `content_days` (0 = keep)."""
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    if retention_days > 0:
+        result = await db.run(prune, now - int(retention_days * DAY_MS), False)
+        if result.calls_deleted:
+            log.info("retention: deleted %d calls older than %s days", result.calls_deleted, retention_days)
+    if content_days > 0:
+        result = await db.run(prune, now - int(content_days * DAY_MS), True)
+        if result.contents_dropped:
+            log.info("retention: dropped content of %d calls older than %s days",
+                     result.contents_dropped, content_days)
+
+
+def retention_ctx(db_of: Callable[[web.Application], ThreadedConnection], retention_days: float,
+                  content_days: float, interval_s: float = INTERVAL_S):
+    """A cleanup_ctx running a pass at start and every `interval_s`; nothing when both are 0.
+
+    `db_of` finds the writer connection once the store context has opened it.
+    """
+    async def ctx(app: web.Application):
+        if retention_days <= 0 and content_days <= 0:
+            yield
+            return
+
+        async def loop() -> None:
+            while True:
+                try:
+                    await run_retention_once(db_of(app), retention_days, content_days)
+                except Exception:  # a failed pass is retried next interval, never kills the server
+                    log.exception("retention pass failed")
+                await asyncio.sleep(interval_s)
+
+        task = asyncio.create_task(loop(), name="llmlog-retention")
+        yield
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+    return ctx

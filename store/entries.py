@@ -1,0 +1,95 @@
+"""Reading and changing single entries beyond the list: hierarchy, events, feedback, previews. Sync."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import orjson
+
+# enough columns to draw a node of a call tree without reading a whole entry
+NODE_COLUMNS = ("id", "parent_id", "root_id", "depth", "started_at", "model", "status", "duration_ms",
+                "total_tokens", "cost_micros")
+_NODE_SELECT = ", ".join(NODE_COLUMNS)
+MAX_CHILDREN = 1000
+MAX_BREADCRUMB = 256  # a parent chain longer than this is cut (and said so)
+
+
+def _dicts(cursor: sqlite3.Cursor) -> list[dict]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor]
+
+
+@dataclass(slots=True)
+class Hierarchy:
+    node: dict
+    breadcrumb: list[dict]  # root → this call, as far as the ancestors are logged
+    parent: dict | None
+    children: list[dict]
+    children_total: int
+    tree_calls: int
+    tree_cost_micros: int
+    tree_unpriced_calls: int
+    tree_max_depth: int
+
+
+def hierarchy(conn: sqlite3.Connection, call_id: str) -> Hierarchy | None:
+    """The call's place in its tree (None when no such id). Totals cover every call sharing its root."""
+    found = _dicts(conn.execute(f"SELECT {_NODE_SELECT} FROM calls WHERE id = ?", (call_id,)))
+    if not found:
+        return None
+    node = found[0]
+    chain = [node]
+    seen = {node["id"]}
+    while chain[-1]["parent_id"] and len(chain) < MAX_BREADCRUMB:
+        up = _dicts(conn.execute(f"SELECT {_NODE_SELECT} FROM calls WHERE id = ?", (chain[-1]["parent_id"],)))
+        if not up or up[0]["id"] in seen:  # parent not logged, or a (malicious) cycle
+            break
+        seen.add(up[0]["id"])
+        chain.append(up[0])
+    children = _dicts(conn.execute(
+        f"SELECT {_NODE_SELECT} FROM calls WHERE parent_id = ? ORDER BY started_at, id LIMIT ?",
+        (call_id, MAX_CHILDREN)))
+    children_total = conn.execute("SELECT count(*) FROM calls WHERE parent_id = ?", (call_id,)).fetchone()[0]
+    root_id = node["root_id"] or node["id"]
+    calls, cost, unpriced, max_depth = conn.execute(
+        "SELECT count(*), coalesce(sum(cost_micros), 0), sum(cost_micros IS NULL), coalesce(max(depth), 0) "
+        "FROM calls WHERE root_id = ?", (root_id,)).fetchone()
+    parent = chain[1] if len(chain) > 1 and chain[1]["id"] == node["parent_id"] else None
+    return Hierarchy(node=node, breadcrumb=list(reversed(chain)), parent=parent, children=children,
+                     children_total=children_total, tree_calls=calls, tree_cost_micros=cost,
+                     tree_unpriced_calls=unpriced or 0, tree_max_depth=max_depth)
+
+
+def events(conn: sqlite3.Connection, call_id: str) -> tuple[bool, bool, str | None] | None:
+    """(stream, has_content, events JSON) for a call, or None when no such id."""
+    row = conn.execute(
+        "SELECT c.stream, c.has_content, cc.events FROM calls c "
+        "LEFT JOIN call_content cc ON cc.call_id = c.id WHERE c.id = ?", (call_id,)).fetchone()
+    if row is None:
+        return None
+    return bool(row[0]), bool(row[1]), row[2]
+
+
+def set_feedback(conn: sqlite3.Connection, call_id: str, feedback: dict) -> bool:
+    """Store feedback (replacing any earlier); False when no such id. Run on the writer connection."""
+    cursor = conn.execute("UPDATE calls SET feedback = ? WHERE id = ?",
+                          (orjson.dumps(feedback).decode(), call_id))
+    return cursor.rowcount > 0
+
+
+def prompt_previews(conn: sqlite3.Connection, ids: list[str], chars: int = 120) -> dict[str, str]:
+    """The first `chars` characters of each call's prompt text, for the few ids a table shows.
+
+    Reads only a prefix (substr) of call_content for exactly these ids, never a whole body.
+    """
+    out: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for call_id, text in conn.execute(
+                f"SELECT call_id, substr(prompt_text, 1, ?) FROM call_content WHERE call_id IN ({marks})",
+                [chars, *chunk]):
+            if text:
+                out[call_id] = text
+    return out
