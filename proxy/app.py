@@ -32,7 +32,7 @@ from .routing import Router
 
 CONFIG = web.AppKey("config", Config)
 METRICS = web.AppKey("metrics", Metrics)
-PIPELINE = web.AppKey("pipeline", Pipeline)
+PIPELINE = logs_api.PIPELINE
 PRICES = web.AppKey("prices", PriceTable)
 FORWARDER = web.AppKey("forwarder", Forwarder)
 _TASKS = web.AppKey("tasks", list)

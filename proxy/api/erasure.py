@@ -6,7 +6,7 @@ from aiohttp import web
 
 from store.erasure import delete_user
 
-from .logs import WRITER, json_response
+from .logs import PIPELINE, WRITER, json_response
 from .openapi import Operation, describe
 from .params import Query
 
@@ -14,6 +14,8 @@ from .params import Query
 async def delete_user_logs(request: web.Request) -> web.Response:
     Query(request.query, ())
     user_id = request.match_info["user_id"]
+    # calls of this user still queued must land first, or they would survive the erasure
+    await request.app[PIPELINE].flush()
     deleted = await request.app[WRITER].run(delete_user, user_id)
     return json_response({"user_id": user_id, "deleted": deleted})
 

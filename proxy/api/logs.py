@@ -11,6 +11,8 @@ from store import queries
 from store.filters import CursorError
 from store.thread import ThreadedConnection
 
+from ..pipeline import Pipeline
+
 from ..errors import ApiError
 from .openapi import Operation, describe
 from .params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
@@ -19,6 +21,7 @@ from .present import present_entry, present_page
 READER = web.AppKey("reader", ThreadedConnection)
 # the pipeline's writer connection: the one place that writes (feedback, erasure, retention)
 WRITER = web.AppKey("writer", ThreadedConnection)
+PIPELINE = web.AppKey("pipeline", Pipeline)
 
 
 def json_response(payload, status: int = 200) -> web.Response:
