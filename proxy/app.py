@@ -35,7 +35,6 @@ METRICS = web.AppKey("metrics", Metrics)
 PIPELINE = logs_api.PIPELINE
 PRICES = web.AppKey("prices", PriceTable)
 FORWARDER = web.AppKey("forwarder", Forwarder)
-_TASKS = web.AppKey("tasks", list)
 
 
 def price_table_for(config: Config) -> PriceTable:
@@ -76,11 +75,13 @@ async def _store_ctx(app: web.Application):
     app[PIPELINE] = pipeline
     app[logs_api.READER] = reader
     app[logs_api.WRITER] = writer
-    task = asyncio.create_task(pipeline.run(), name="llmlog-pipeline")
+    tasks = [asyncio.create_task(pipeline.run(), name="llmlog-pipeline"),
+             asyncio.create_task(pipeline.run_overflow(), name="llmlog-overflow")]
     yield
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
     await pipeline.close()
     await writer.close()
     await reader.close()

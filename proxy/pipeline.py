@@ -33,15 +33,35 @@ class Pipeline:
         self.batch_size, self.batch_interval_s = batch_size, batch_interval_s
         self.metrics.queue_depth = self.queue.qsize
         self._retry_at = 0.0
+        self._overflow: list[CapturedCall] = []
+        self._overflow_ready = asyncio.Event()
 
     # -- request path ---------------------------------------------------------------------------
     def submit(self, call: CapturedCall) -> None:
-        """Hand over a finished call; never waits. A full queue spills to disk instead of blocking."""
+        """Hand over a finished call; never waits and does no work of its own. When the queue is
+        full the call joins the overflow, which a background task interprets and spills to disk."""
         self.metrics.calls[(call.provider.name, call.status)] += 1
         try:
             self.queue.put_nowait(call)
         except asyncio.QueueFull:
-            self._spill([self._entry(call)])
+            self._overflow.append(call)
+            self._overflow_ready.set()
+
+    async def run_overflow(self) -> None:
+        """Spill overflowing calls in batches (one fsync per batch), off the request path."""
+        while True:
+            await self._overflow_ready.wait()
+            self._overflow_ready.clear()
+            await self._spill_overflow()
+
+    async def _spill_overflow(self) -> None:
+        # calls leave the overflow only once spilled, so a cancelled pass loses nothing (a repeat
+        # is harmless: replay skips ids already stored)
+        while self._overflow:
+            calls = self._overflow[:self.batch_size]
+            entries = await self._build_all(calls)
+            await asyncio.to_thread(self._spill, entries)
+            del self._overflow[:len(calls)]
 
     # -- background -----------------------------------------------------------------------------
     def _entry(self, call: CapturedCall) -> Entry:
@@ -128,9 +148,12 @@ class Pipeline:
     async def flush(self) -> None:
         """Wait until everything submitted so far is written (or spilled). For tests and shutdown."""
         await self.queue.join()
+        while self._overflow:
+            await asyncio.sleep(0.005)
 
     async def close(self) -> None:
-        """Write whatever is still queued, then retry the spill once more."""
+        """Spill the overflow, write whatever is still queued, then retry the spill once more."""
+        await self._spill_overflow()
         calls = []
         while not self.queue.empty():
             calls.append(self.queue.get_nowait())

@@ -144,8 +144,6 @@ async def test_the_guard_catches_a_handler_that_awaits_the_database(calls, make_
     assert calls.inside() == ["sqlite3 statement", "sqlite3.connect"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 finding: with the queue full, Pipeline.submit builds the entry "
-                   "(parse, tokens, cost) inside the handler before spilling it; spill the raw call instead")
 async def test_a_full_queue_still_keeps_parsing_and_pricing_off_the_handler(calls, make_proxy, monkeypatch):
     client = await make_proxy(store__queue_size=1, store__batch_interval_ms=0)
     pipeline = client.app[proxy.app.PIPELINE]
