@@ -35,6 +35,7 @@ class Pipeline:
         self._retry_at = 0.0
         self._overflow: list[CapturedCall] = []
         self._overflow_ready = asyncio.Event()
+        self._in_hand: list[CapturedCall] = []
 
     # -- request path ---------------------------------------------------------------------------
     def submit(self, call: CapturedCall) -> None:
@@ -78,9 +79,8 @@ class Pipeline:
             log.exception("spill file %s failed; %d entries lost", self.spill.path, len(entries))
             self.metrics.entries_dropped += len(entries)
 
-    async def _gather(self, first: CapturedCall) -> list[CapturedCall]:
-        """Collect a batch: up to `batch_size` calls, waiting at most `batch_interval_s`."""
-        batch = [first]
+    async def _gather(self, batch: list[CapturedCall]) -> list[CapturedCall]:
+        """Grow `batch` to up to `batch_size` calls, waiting at most `batch_interval_s`."""
         deadline = time.monotonic() + self.batch_interval_s
         while len(batch) < self.batch_size:
             try:
@@ -140,8 +140,11 @@ class Pipeline:
             except asyncio.TimeoutError:
                 await self._replay_spill()
                 continue
-            calls = await self._gather(first)
+            # calls in hand are out of the queue: if the task is cancelled now, `close` writes them
+            self._in_hand = [first]
+            calls = await self._gather(self._in_hand)
             await self._write(await self._build_all(calls))
+            self._in_hand = []
             for _ in calls:
                 self.queue.task_done()
 
@@ -154,7 +157,7 @@ class Pipeline:
     async def close(self) -> None:
         """Spill the overflow, write whatever is still queued, then retry the spill once more."""
         await self._spill_overflow()
-        calls = []
+        calls, self._in_hand = self._in_hand, []
         while not self.queue.empty():
             calls.append(self.queue.get_nowait())
             self.queue.task_done()
