@@ -21,7 +21,8 @@ from .filters import LogFilter, where
 PERCENTILES = (50, 90, 95, 99)
 
 # A call whose cost is unknown although it should have one: it succeeded, or we know what it asked for.
-UNPRICED = "(priced = 0 AND (status = 'success' OR model IS NOT NULL))"
+# a call that used tokens of a model with no known price (a refused call with no usage cost nothing)
+UNPRICED = "(priced = 0 AND coalesce(total_tokens, 0) > 0)"
 
 # group_by name -> SQL key expression over `calls` (tag needs a join, buckets need arithmetic)
 DIMENSIONS = {

@@ -82,7 +82,9 @@ def _num(value, digits: int = 1) -> str:
 
 
 def _usd(value) -> str:
-    return "-" if value is None else f"${value:,.4f}"
+    if value is None:
+        return "-"
+    return f"${value:,.6f}" if value < 0.01 else f"${value:,.4f}"
 
 
 @click.command()
