@@ -52,7 +52,7 @@ def start_job(conn: sqlite3.Connection, job_id: str, path: str, now_ms: int) -> 
     return changed == 1
 
 
-def finish_job(conn: sqlite3.Connection, job_id: str, *, rows: int | None, error: str | None, now_ms: int) -> None:
+def finish_job(conn: sqlite3.Connection, job_id: str, rows: int | None, error: str | None, now_ms: int) -> None:
     conn.execute("UPDATE export_jobs SET status = ?, rows = ?, error = ?, updated_at = ? WHERE id = ?",
                  ("failure" if error else "success", rows, error, now_ms, job_id))
 

@@ -207,7 +207,9 @@ class JobRunner:
             log.exception("export %s failed", job_id)
             error = f"{type(exc).__name__}: {exc}"
         try:
-            await self.app[WRITER].run(export_jobs.finish_job, job_id, rows=rows, error=error, now_ms=now_ms())
+            await self.app[WRITER].run(export_jobs.finish_job, job_id, rows, error, now_ms())
+        except Exception:  # left 'running' in the table; the next start turns it into a failure
+            log.exception("export %s: could not record its outcome", job_id)
         finally:
             self.running.pop(job_id, None)
             self.progress.pop(job_id, None)
