@@ -176,7 +176,6 @@ def test_progress_bar_only_on_a_terminal(db_path, seeded, tmp_path):
 @pytest.mark.parametrize("params, param", [
     ({"format": "xml"}, "format"),
     ({"fields": "id,nope"}, "fields"),
-    ({"requested_data": "id,nope"}, "requested_data"),
     ({"status": "bogus"}, "status"),
     ({"limit": "5"}, "limit"),  # export has no pages
 ])
@@ -185,7 +184,7 @@ async def test_stream_errors_name_the_parameter(proxy, params, param):
     assert resp.status == 400
     error = (await resp.json())["error"]
     assert error["param"] == param and error["type"] == "invalid_request_error"
-    if param in ("fields", "requested_data"):
+    if param == "fields":
         assert "'nope'" in error["message"]
 
 

@@ -35,7 +35,7 @@ from .timeparse import iso_ms, parse_time
 log = logging.getLogger("llmlog.export")
 EXPORT_PARAMS: tuple[Param, ...] = (
     Param("format", (), "str", "jsonl (default) or csv"),
-    Param("fields", ("requested_data",), "list", "fields to include (comma list); default a standard set"),
+    Param("fields", (), "list", "fields to include (comma list); default a standard set"),
 )
 JOB_BODY_KEYS = frozenset({"filters", "fields", "requested_data", "format"})
 SHUTDOWN_WAIT_S = 30.0
