@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from proxy.commands.aggregates import stats, summary
+from proxy.commands.export import export
 from proxy.commands.logs import logs, show
 from proxy.commands.maintenance import delete_user, prune
 from proxy.commands.serve import serve
@@ -29,6 +30,7 @@ main.add_command(logs)
 main.add_command(show)
 main.add_command(delete_user)
 main.add_command(prune)
+main.add_command(export)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from .api import aggregates as aggregates_api
 from .api import auth as logs_auth
 from .api import entries as entries_api
 from .api import erasure as erasure_api
+from .api import export as export_api
 from .api import logs as logs_api
 from .api import openapi
 from .config import Config
@@ -136,6 +137,7 @@ def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Applica
     # fixed /v1/logs/<word> routes register here, before logs_api's /v1/logs/{call_id}
     aggregates_api.add_routes(app)
     erasure_api.add_routes(app)
+    export_api.add_routes(app)
     entries_api.add_routes(app)
     logs_api.add_routes(app)
     app.router.add_route("*", "/{tail:.*}", forward)

@@ -11,6 +11,7 @@ ERROR_TYPES = {
     401: "authentication_error",
     404: "not_found_error",
     405: "invalid_request_error",
+    409: "conflict_error",
     413: "request_too_large",
     500: "internal_error",
     502: "upstream_unreachable",

@@ -12,13 +12,14 @@ import time
 import click
 from multidict import MultiDict
 
-from proxy.api.params import FILTER_PARAMS, PAGE_PARAMS, Param, Query, parse_filter, parse_page
+from proxy.api.params import DEFAULT_WINDOW_MS, FILTER_PARAMS, PAGE_PARAMS, Param, Query, parse_filter, parse_page
 from proxy.errors import ApiError
 from store.filters import LogFilter, Page
 
 FLAG_PARAMS = frozenset({"success_only", "failed_only", "root_only"})
 _BARE_DURATION = re.compile(r"^\d+(?:\.\d+)?[smhdw]$")
-EXTRA_NAMES = {"start_date": ("--since",), "limit": ("-n",), "q": ("--search",)}
+EXTRA_NAMES = {"start_date": ("--since",), "end_date": ("--until",), "limit": ("-n",), "q": ("--search",),
+               "user_id": ("--user",)}
 
 
 def _sentence(text: str) -> str:
@@ -45,9 +46,9 @@ def _option(param: Param):
     return click.option(*names, dest, help=help_text + ".")
 
 
-def filter_options(fn):
-    """Every filter and page parameter of GET /v1/logs, as options."""
-    for param in reversed(FILTER_PARAMS + PAGE_PARAMS):
+def filter_options(fn, params: tuple[Param, ...] = FILTER_PARAMS + PAGE_PARAMS):
+    """Every filter and page parameter of GET /v1/logs (or just `params`), as options."""
+    for param in reversed(params):
         fn = _option(param)(fn)
     return fn
 
@@ -67,7 +68,8 @@ def _as_query_value(param: Param, value) -> list[str]:
     return [text]
 
 
-def parse_options(options: dict, *, now_ms: int | None = None) -> tuple[LogFilter, Page]:
+def parse_options(options: dict, *, now_ms: int | None = None,
+                  default_window_ms: int | None = DEFAULT_WINDOW_MS) -> tuple[LogFilter, Page]:
     """The same LogFilter and Page the API builds for these values, or a UsageError naming the option."""
     raw: MultiDict[str] = MultiDict()
     for param in FILTER_PARAMS + PAGE_PARAMS:
@@ -76,7 +78,7 @@ def parse_options(options: dict, *, now_ms: int | None = None) -> tuple[LogFilte
     now = int(time.time() * 1000) if now_ms is None else now_ms
     try:
         q = Query(raw, FILTER_PARAMS + PAGE_PARAMS)
-        return parse_filter(q, now), parse_page(q)
+        return parse_filter(q, now, default_window_ms=default_window_ms), parse_page(q)
     except ApiError as exc:
         option = option_name(exc.param) if exc.param else "an option"
         message = exc.message.replace(f"'{exc.param}'", option) if exc.param else exc.message

@@ -1,0 +1,378 @@
+"""Export (DESIGN §6): `GET /v1/logs/export` streams; `/v1/logs/exports…` is Portkey's job form
+(seeds/004): create (draft) → start (running) → status (success | failure) → download.
+
+Both read the database in keyset batches (store/export.py), so memory stays flat however many rows.
+A job writes `<db>.exports/<id>.<format>`; a job left running by a process that died becomes a
+failure at the next start and can be started again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from contextlib import suppress
+
+import orjson
+from aiohttp import web
+from multidict import MultiDict
+
+from store import export_jobs
+from store.db import connect
+from store.export import BATCH_ROWS
+from store.filters import LogFilter
+
+from ..errors import ApiError
+from ..export_format import (FORMATS, MEDIA_TYPES, ExportStopped, FieldSet, UnknownField, encoded_batch,
+                             header, resolve_fields, write_export)
+from ..ids import new_call_id
+from .logs import READER, WRITER, json_response, now_ms
+from .openapi import Operation, describe
+from .params import FILTER_PARAMS, Param, Query, parse_filter
+from .timeparse import iso_ms, parse_time
+
+log = logging.getLogger("llmlog.export")
+EXPORT_PARAMS: tuple[Param, ...] = (
+    Param("format", (), "str", "jsonl (default) or csv"),
+    Param("fields", (), "list", "fields to include (comma list); default a standard set"),
+)
+JOB_BODY_KEYS = frozenset({"filters", "fields", "requested_data", "format"})
+SHUTDOWN_WAIT_S = 30.0
+
+
+# ---- parameters -------------------------------------------------------------------------------
+
+def _format(q: Query) -> str:
+    fmt = (q.one("format") or "jsonl").lower()
+    if fmt not in FORMATS:
+        raise q.error("format", f"parameter {{}} must be jsonl or csv, got {fmt!r}")
+    return fmt
+
+
+def _fields(names: list[str] | None, param: str) -> FieldSet:
+    try:
+        return resolve_fields(names)
+    except UnknownField as exc:
+        raise ApiError(400, f"parameter '{param}': {exc}", param) from None
+
+
+def _export_filter(q: Query, now: int) -> LogFilter:
+    """Like the list's filter, but all time by default, and ending now so rows arriving during the
+    export do not stretch it."""
+    f = parse_filter(q, now, default_window_ms=None)
+    if f.end_ms is None:
+        f.end_ms = now
+    return f
+
+
+def _filter_query(filters: dict, now: int) -> Query:
+    """A job body's `filters` as the query parameters of GET /v1/logs (Portkey's
+    `created_at: {gte, lte}` included); errors name `filters.<key>`."""
+    raw: MultiDict[str] = MultiDict()
+    for key, value in filters.items():
+        if key == "created_at" and isinstance(value, dict):
+            for op, text in value.items():
+                if op not in ("gte", "gt", "lte", "lt") or not isinstance(text, str):
+                    raise ApiError(400, f"filters.created_at.{op} must be a time under gte, gt, lte or lt",
+                                   f"filters.created_at.{op}")
+                try:
+                    moment = parse_time(text, now)
+                except ValueError:
+                    raise ApiError(400, f"filters.created_at.{op} must be an ISO 8601 time, got {text!r}",
+                                   f"filters.created_at.{op}") from None
+                moment += 1 if op in ("gt", "lte") else 0  # our start is inclusive, our end exclusive
+                raw.add("start_date" if op in ("gte", "gt") else "end_date", iso_ms(moment))
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bool):
+                raw.add(key, "true" if item else "false")
+            elif isinstance(item, (str, int, float)):
+                raw.add(key, str(item))
+            else:
+                raise ApiError(400, f"filters.{key} must be a string, number, boolean or a list of them",
+                               f"filters.{key}")
+    try:
+        return Query(raw, FILTER_PARAMS)
+    except ApiError as exc:
+        raise ApiError(400, f"filters: {exc.message}", f"filters.{exc.param}") from None
+
+
+def _job_filter(filters: dict, now: int) -> LogFilter:
+    q = _filter_query(filters, now)
+    try:
+        return _export_filter(q, now)
+    except ApiError as exc:
+        raise ApiError(400, f"filters: {exc.message}", f"filters.{exc.param}") from None
+
+
+def _pinned_filters(filters: dict, f: LogFilter, now: int) -> dict:
+    """The filters as stored with the job: canonical names, times made absolute at creation, so a
+    re-run exports the same period."""
+    q = _filter_query(filters, now)
+    pinned = {name: values for name, values in q.values.items() if name not in ("start_date", "end_date")}
+    if f.start_ms is not None:
+        pinned["start_date"] = [iso_ms(f.start_ms)]
+    pinned["end_date"] = [iso_ms(f.end_ms)]
+    return pinned
+
+
+# ---- streaming --------------------------------------------------------------------------------
+
+def _attachment(name: str) -> str:
+    return f'attachment; filename="{name}"'
+
+
+async def stream_export(request: web.Request) -> web.StreamResponse:
+    q = Query(request.query, FILTER_PARAMS + EXPORT_PARAMS)
+    now = now_ms()
+    fmt, fields = _format(q), _fields(q.many("fields") or None, q.label("fields"))
+    log_filter = _export_filter(q, now)
+    response = web.StreamResponse(headers={
+        "Content-Type": MEDIA_TYPES[fmt],
+        "Content-Disposition": _attachment(f"llmlog-export-{iso_ms(now).replace(':', '')}.{fmt}"),
+    })
+    await response.prepare(request)
+    reader = request.app[READER]
+    try:
+        await response.write(header(fields, fmt))
+        after = None
+        while True:  # one batch per reader call: other API reads interleave between batches
+            chunk, after, rows = await reader.run(encoded_batch, log_filter, after, fields, fmt)
+            if rows:
+                await response.write(chunk)  # waits while the client is slow: memory stays flat
+            if rows < BATCH_ROWS:
+                break
+        await response.write_eof()
+    except ConnectionResetError:
+        log.info("export: client went away")
+    return response
+
+
+# ---- jobs -------------------------------------------------------------------------------------
+
+def _export_file(db_path: str, f: LogFilter, fields: FieldSet, fmt: str, path: str,
+                 stop: threading.Event, progress) -> int:
+    """Runs on a worker thread with its own connection, so a long export never blocks API reads.
+    Writes beside the final name and renames, so a download never sees half a file."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = path + ".part"
+    conn = connect(db_path)
+    try:
+        with open(partial, "wb") as out:
+            rows = write_export(conn, f, fields, fmt, out, stop=stop, progress=progress)
+        os.replace(partial, path)
+        return rows
+    finally:
+        conn.close()
+        with suppress(FileNotFoundError):
+            os.remove(partial)
+
+
+class JobRunner:
+    """The export jobs this process is running: started as tasks, stopped cleanly at shutdown."""
+
+    def __init__(self, app: web.Application, db_path: str):
+        self.app, self.db_path = app, db_path
+        self.directory = db_path + ".exports"
+        self.running: dict[str, tuple[asyncio.Task, threading.Event]] = {}
+        self.progress: dict[str, int] = {}
+
+    async def start(self, job: dict) -> None:
+        job_id = job["id"]
+        if job_id in self.running:
+            raise ApiError(409, f"export {job_id} is already running", "id")
+        log_filter = _job_filter(job["filters"], now_ms())
+        fields = _fields(job["fields"], "fields")
+        path = os.path.join(self.directory, f"{job_id}.{job['format']}")
+        if not await self.app[WRITER].run(export_jobs.start_job, job_id, path, now_ms()):
+            raise ApiError(409, f"export {job_id} is already running", "id")
+        stop = threading.Event()
+        self.progress[job_id] = 0
+        task = asyncio.create_task(self._run(job_id, log_filter, fields, job["format"], path, stop),
+                                   name=f"llmlog-export-{job_id}")
+        self.running[job_id] = (task, stop)
+
+    async def _run(self, job_id: str, f: LogFilter, fields: FieldSet, fmt: str, path: str,
+                   stop: threading.Event) -> None:
+        def advance(rows: int) -> None:
+            self.progress[job_id] = self.progress.get(job_id, 0) + rows
+
+        rows, error = None, None
+        try:
+            rows = await asyncio.to_thread(_export_file, self.db_path, f, fields, fmt, path, stop, advance)
+        except ExportStopped as exc:
+            error = str(exc)
+        except Exception as exc:  # the job fails, the server does not
+            log.exception("export %s failed", job_id)
+            error = f"{type(exc).__name__}: {exc}"
+        try:
+            await self.app[WRITER].run(export_jobs.finish_job, job_id, rows, error, now_ms())
+        except Exception:  # left 'running' in the table; the next start turns it into a failure
+            log.exception("export %s: could not record its outcome", job_id)
+        finally:
+            self.running.pop(job_id, None)
+            self.progress.pop(job_id, None)
+
+    async def close(self) -> None:
+        """Ask every job to stop after its current batch, and wait for each to record its failure."""
+        tasks = []
+        for task, stop in list(self.running.values()):
+            stop.set()
+            tasks.append(task)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_WAIT_S)
+            for task in pending:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+
+
+JOBS = web.AppKey("export_jobs", JobRunner)
+
+
+def present_job(job: dict, live_rows: int | None = None) -> dict:
+    return {
+        "id": job["id"],
+        "object": "log_export",
+        "status": job["status"],
+        "format": job["format"],
+        "fields": list(resolve_fields(job["fields"]).names),
+        "filters": job["filters"],
+        "rows": live_rows if live_rows is not None else job["rows"],
+        "error": job["error"],
+        "created_at": iso_ms(job["created_at"]),
+        "updated_at": iso_ms(job["updated_at"]),
+        "download_url": f"/v1/logs/exports/{job['id']}/download" if job["status"] == "success" else None,
+    }
+
+
+async def _job_or_404(request: web.Request) -> dict:
+    job_id = request.match_info["export_id"]
+    job = await request.app[READER].run(export_jobs.get_job, job_id)
+    if job is None:
+        raise ApiError(404, f"no export with id {job_id!r}", "id")
+    return job
+
+
+async def _json_body(request: web.Request) -> dict:
+    try:
+        body = orjson.loads(await request.read() or b"{}")
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "the request body must be a JSON object", "body") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object", "body")
+    for key in body:
+        if key not in JOB_BODY_KEYS:
+            raise ApiError(400, f"unknown field '{key}'; expected filters, requested_data (or fields), format", key)
+    return body
+
+
+async def create_job(request: web.Request) -> web.Response:
+    Query(request.query, ())
+    body = await _json_body(request)
+    now = now_ms()
+    fmt = body.get("format", "jsonl")
+    if fmt not in FORMATS:
+        raise ApiError(400, f"format must be jsonl or csv, got {fmt!r}", "format")
+    param = "requested_data" if "requested_data" in body else "fields"
+    names = body.get(param)
+    if isinstance(names, str):
+        names = names.split(",")
+    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise ApiError(400, f"{param} must be a list of field names", param)
+    fields = _fields(names or None, param)
+    filters = body.get("filters") or {}
+    if not isinstance(filters, dict):
+        raise ApiError(400, "filters must be an object of GET /v1/logs parameters", "filters")
+    pinned = _pinned_filters(filters, _job_filter(filters, now), now)
+    job = await request.app[WRITER].run(export_jobs.create_job, new_call_id(now), fmt,
+                                        list(fields.names) if names else None, pinned, now)
+    return json_response(present_job(job), status=201)
+
+
+async def start_job(request: web.Request) -> web.Response:
+    Query(request.query, ())
+    job = await _job_or_404(request)
+    await request.app[JOBS].start(job)
+    job = await request.app[READER].run(export_jobs.get_job, job["id"])
+    return json_response(present_job(job, request.app[JOBS].progress.get(job["id"])), status=202)
+
+
+async def get_job(request: web.Request) -> web.Response:
+    Query(request.query, ())
+    job = await _job_or_404(request)
+    return json_response(present_job(job, request.app[JOBS].progress.get(job["id"])))
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    Query(request.query, ())
+    jobs = await request.app[READER].run(export_jobs.list_jobs)
+    progress = request.app[JOBS].progress
+    return json_response({"object": "list", "data": [present_job(j, progress.get(j["id"])) for j in jobs]})
+
+
+async def download_job(request: web.Request) -> web.StreamResponse:
+    Query(request.query, ())
+    job = await _job_or_404(request)
+    if job["status"] != "success":
+        raise ApiError(409, f"export {job['id']} is {job['status']}; download it once its status is success", "id")
+    if not job["path"] or not os.path.exists(job["path"]):
+        raise ApiError(404, f"the file of export {job['id']} is gone; start the export again", "id")
+    return web.FileResponse(job["path"], headers={
+        "Content-Type": MEDIA_TYPES[job["format"]],
+        "Content-Disposition": _attachment(f"llmlog-export-{job['id']}.{job['format']}"),
+    })
+
+
+async def export_jobs_ctx(app: web.Application):
+    """Jobs a previous process left running are failures now (they can be started again); jobs
+    running at shutdown stop after their current batch and are recorded as failures."""
+    from ..app import CONFIG  # the app module imports this one
+
+    runner = JobRunner(app, app[CONFIG].db_path)
+    app[JOBS] = runner
+    interrupted = await app[WRITER].run(export_jobs.fail_interrupted, now_ms())
+    if interrupted:
+        log.warning("export: %d job(s) interrupted by a restart marked as failures", interrupted)
+    yield
+    await runner.close()
+
+
+JOB_BODY_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "filters": {"type": "object", "description": "GET /v1/logs filter parameters by name; also "
+                    "Portkey's created_at: {gte, gt, lte, lt}. Times are fixed when the job is created."},
+        "requested_data": {"type": "array", "items": {"type": "string"}, "description": "fields to include"},
+        "fields": {"type": "array", "items": {"type": "string"}, "description": "alias of requested_data"},
+        "format": {"type": "string", "enum": list(FORMATS), "default": "jsonl"},
+    },
+}
+
+
+def add_routes(app: web.Application) -> None:
+    app.cleanup_ctx.append(export_jobs_ctx)
+    app.router.add_get("/v1/logs/export", stream_export)
+    app.router.add_post("/v1/logs/exports", create_job)
+    app.router.add_get("/v1/logs/exports", list_jobs)
+    app.router.add_get("/v1/logs/exports/{export_id}", get_job)
+    app.router.add_post("/v1/logs/exports/{export_id}/start", start_job)
+    app.router.add_get("/v1/logs/exports/{export_id}/download", download_job)
+    describe(
+        app,
+        Operation("GET", "/v1/logs/export", "Stream every matching call as JSONL or CSV (all time unless "
+                  "start_date is given; ends at the request time).", FILTER_PARAMS + EXPORT_PARAMS),
+        Operation("POST", "/v1/logs/exports", "Create an export job (status draft).", body=JOB_BODY_SCHEMA,
+                  responses={"201": {"description": "the job"}}),
+        Operation("GET", "/v1/logs/exports", "Export jobs, newest first."),
+        Operation("GET", "/v1/logs/exports/{export_id}", "One export job: status draft, running, success "
+                  "or failure, and the rows written."),
+        Operation("POST", "/v1/logs/exports/{export_id}/start", "Run (or re-run) an export job in the background.",
+                  responses={"202": {"description": "the job, now running"},
+                             "409": {"description": "already running"}}),
+        Operation("GET", "/v1/logs/exports/{export_id}/download", "The finished export file.",
+                  responses={"200": {"description": "the file"},
+                             "409": {"description": "the job has not succeeded"}}),
+    )

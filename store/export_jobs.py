@@ -1,0 +1,63 @@
+"""The `export_jobs` table: an export requested now, run in the background, downloaded later.
+
+Statuses follow Portkey's log export (draft → running → success | failure); a failed or finished
+job may be started again. Times are UTC epoch ms.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import orjson
+
+STATUSES = ("draft", "running", "success", "failure")
+INTERRUPTED = "interrupted by restart"
+_COLUMNS = ("id", "created_at", "status", "format", "fields", "filters", "path", "rows", "error", "updated_at")
+
+
+def _job(row: tuple | None) -> dict | None:
+    if row is None:
+        return None
+    job = dict(zip(_COLUMNS, row))
+    job["fields"] = orjson.loads(job["fields"]) if job["fields"] else None
+    job["filters"] = orjson.loads(job["filters"])
+    return job
+
+
+def create_job(conn: sqlite3.Connection, job_id: str, fmt: str, fields: list[str] | None,
+               filters: dict, now_ms: int) -> dict:
+    conn.execute(
+        "INSERT INTO export_jobs (id, created_at, status, format, fields, filters, updated_at) "
+        "VALUES (?, ?, 'draft', ?, ?, ?, ?)",
+        (job_id, now_ms, fmt, orjson.dumps(fields).decode() if fields is not None else None,
+         orjson.dumps(filters).decode(), now_ms))
+    return get_job(conn, job_id)
+
+
+def get_job(conn: sqlite3.Connection, job_id: str) -> dict | None:
+    return _job(conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM export_jobs WHERE id = ?", (job_id,)).fetchone())
+
+
+def list_jobs(conn: sqlite3.Connection, limit: int = 100) -> list[dict]:
+    rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM export_jobs ORDER BY created_at DESC, id DESC LIMIT ?",
+                        (limit,))
+    return [_job(row) for row in rows]
+
+
+def start_job(conn: sqlite3.Connection, job_id: str, path: str, now_ms: int) -> bool:
+    """Mark the job running (from any state but running); False when it is already running."""
+    changed = conn.execute(
+        "UPDATE export_jobs SET status = 'running', path = ?, rows = 0, error = NULL, updated_at = ? "
+        "WHERE id = ? AND status != 'running'", (path, now_ms, job_id)).rowcount
+    return changed == 1
+
+
+def finish_job(conn: sqlite3.Connection, job_id: str, rows: int | None, error: str | None, now_ms: int) -> None:
+    conn.execute("UPDATE export_jobs SET status = ?, rows = ?, error = ?, updated_at = ? WHERE id = ?",
+                 ("failure" if error else "success", rows, error, now_ms, job_id))
+
+
+def fail_interrupted(conn: sqlite3.Connection, now_ms: int, error: str = INTERRUPTED) -> int:
+    """Jobs left `running` by a process that is gone become failures (start them again to re-run)."""
+    return conn.execute("UPDATE export_jobs SET status = 'failure', error = ?, updated_at = ? "
+                        "WHERE status = 'running'", (error, now_ms)).rowcount
