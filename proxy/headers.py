@@ -54,7 +54,9 @@ _NOT_FORWARDED = HOP_BY_HOP | CONTROL | FRAMING
 
 def connection_tokens(headers: Mapping[str, str]) -> set[str]:
     """Header names listed in `Connection:` are hop-by-hop for this message too."""
-    value = ",".join(v for k, v in headers.items() if k.lower() == "connection")
+    getall = getattr(headers, "getall", None)  # multidicts look up case-insensitively, no scan
+    values = getall("connection", ()) if getall else [v for k, v in headers.items() if k.lower() == "connection"]
+    value = ",".join(values)
     return {token.strip().lower() for token in value.split(",") if token.strip()}
 
 
