@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from proxy.commands.pricing_cmd import pricing, reprice_cmd
 from proxy.commands.serve import serve
 
 
@@ -20,6 +21,8 @@ def main() -> None:
 
 main.add_command(serve)
 # command modules register here, one line each
+main.add_command(pricing)
+main.add_command(reprice_cmd)
 
 
 if __name__ == "__main__":

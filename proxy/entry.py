@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import orjson
 
-from pricing.cost import compute_cost
+from pricing.cost import cost_columns, price_call
 from pricing.table import PriceTable
 from pricing.tokens import count_text_tokens, estimate_usage
 from pricing.types import NO_USAGE, ResponseInfo, Usage
@@ -96,11 +96,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
 
     model = request.model
     usage = _usage_for(call, model, request, response)
-    match = None
-    for candidate in (response.response_model, model):
-        if candidate and (match := prices.lookup(candidate, call.provider.name)) is not None:
-            break
-    cost = compute_cost(usage, match, prices.version)
+    cost = price_call(prices, usage, call.provider.name, response.response_model, model)
 
     ctx = call.context
     dnt = ctx.do_not_track
@@ -132,13 +128,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "reasoning_tokens": usage.reasoning_tokens,
         "total_tokens": usage.total_tokens,
         "usage_source": usage.source,
-        "priced": int(cost.priced),
-        "cost_micros": cost.total_micros,
-        "input_cost_micros": cost.input_micros if cost.priced else None,
-        "cached_input_cost_micros": cost.cached_input_micros if cost.priced else None,
-        "cache_write_cost_micros": cost.cache_write_micros if cost.priced else None,
-        "output_cost_micros": cost.output_micros if cost.priced else None,
-        "pricing_version": cost.pricing_version,
+        **cost_columns(cost),
         "user_id": ctx.user_id or request.user,
         "api_key_hash": hashlib.sha256(key.encode()).hexdigest() if key else None,
         "api_key_prefix": key[:API_KEY_PREFIX_CHARS] if key else None,
