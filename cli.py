@@ -8,6 +8,7 @@ from proxy.commands.aggregates import stats, summary
 from proxy.commands.export import export
 from proxy.commands.logs import logs, show
 from proxy.commands.maintenance import delete_user, prune
+from proxy.commands.pricing_cmd import pricing, reprice_cmd
 from proxy.commands.serve import serve
 
 
@@ -31,6 +32,8 @@ main.add_command(show)
 main.add_command(delete_user)
 main.add_command(prune)
 main.add_command(export)
+main.add_command(pricing)
+main.add_command(reprice_cmd)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from .table import PriceMatch
+from .table import PriceMatch, PriceTable
 from .types import UNPRICED, Cost, Usage
 
 _ONE = Decimal(1)
@@ -33,3 +33,26 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
         output_micros=_micros(usage.output_tokens, rates.output),
         pricing_version=version,
     )
+
+
+def price_call(prices: PriceTable, usage: Usage, provider: str | None,
+               response_model: str | None, model: str | None) -> Cost:
+    """Cost of one call: the model as answered is priced first (a dated snapshot may have its own
+    price), then the model as requested. Shared by the pipeline and `llmlog reprice`."""
+    for candidate in (response_model, model):
+        if candidate and (match := prices.lookup(candidate, provider)) is not None:
+            return compute_cost(usage, match, prices.version)
+    return UNPRICED
+
+
+def cost_columns(cost: Cost) -> dict[str, object]:
+    """The stored cost columns (DESIGN §4): breakdown only when priced, never a silent zero."""
+    return {
+        "priced": int(cost.priced),
+        "cost_micros": cost.total_micros,
+        "input_cost_micros": cost.input_micros if cost.priced else None,
+        "cached_input_cost_micros": cost.cached_input_micros if cost.priced else None,
+        "cache_write_cost_micros": cost.cache_write_micros if cost.priced else None,
+        "output_cost_micros": cost.output_micros if cost.priced else None,
+        "pricing_version": cost.pricing_version,
+    }

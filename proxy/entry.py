@@ -5,12 +5,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import zlib
+from dataclasses import replace
 
 import orjson
 
-from pricing.cost import compute_cost
+from pricing.cost import cost_columns, price_call
 from pricing.table import PriceTable
-from pricing.tokens import estimate_usage
+from pricing.tokens import count_text_tokens, estimate_usage
 from pricing.types import NO_USAGE, ResponseInfo, Usage
 from pricing.usage import parse_request, parse_response
 from store.rows import Entry
@@ -55,8 +56,22 @@ def _header(headers: list[tuple[str, str]], name: str) -> str:
     return next((v for n, v in headers if n.lower() == name), "")
 
 
+def _cut_short(call: CapturedCall, response: ResponseInfo) -> bool:
+    """An Anthropic stream that ended (cut off, client hung up, upstream timed out) before
+    `message_delta`, whose usage carries the real output count: `message_start` has only a
+    placeholder output_tokens. (OpenAI-format usage arrives last, so when present it is whole.)"""
+    if not response.events or call.provider.format != "anthropic":
+        return False
+    return not any(e.event == "message_delta" or '"message_delta"' in e.data for e in response.events)
+
+
 def _usage_for(call: CapturedCall, model: str | None, request, response: ResponseInfo) -> Usage:
     if response.usage is not None:
+        if _cut_short(call, response) and response.usage.source == "provider":
+            # the prompt counts already sent are exact; output is counted from what arrived
+            return replace(response.usage, source="estimated",
+                           output_tokens=count_text_tokens(model or response.response_model,
+                                                           response.output_text))
         return response.usage
     if call.status_code is not None and call.status_code >= 400:
         return NO_USAGE  # a refused call used nothing
@@ -81,11 +96,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
 
     model = request.model
     usage = _usage_for(call, model, request, response)
-    match = None
-    for candidate in (response.response_model, model):
-        if candidate and (match := prices.lookup(candidate, call.provider.name)) is not None:
-            break
-    cost = compute_cost(usage, match, prices.version)
+    cost = price_call(prices, usage, call.provider.name, response.response_model, model)
 
     ctx = call.context
     dnt = ctx.do_not_track
@@ -117,13 +128,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "reasoning_tokens": usage.reasoning_tokens,
         "total_tokens": usage.total_tokens,
         "usage_source": usage.source,
-        "priced": int(cost.priced),
-        "cost_micros": cost.total_micros,
-        "input_cost_micros": cost.input_micros if cost.priced else None,
-        "cached_input_cost_micros": cost.cached_input_micros if cost.priced else None,
-        "cache_write_cost_micros": cost.cache_write_micros if cost.priced else None,
-        "output_cost_micros": cost.output_micros if cost.priced else None,
-        "pricing_version": cost.pricing_version,
+        **cost_columns(cost),
         "user_id": ctx.user_id or request.user,
         "api_key_hash": hashlib.sha256(key.encode()).hexdigest() if key else None,
         "api_key_prefix": key[:API_KEY_PREFIX_CHARS] if key else None,

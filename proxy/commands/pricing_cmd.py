@@ -1,0 +1,182 @@
+"""`llmlog pricing [MODEL]` and `llmlog reprice`: the price table as configured, and history repriced."""
+
+from __future__ import annotations
+
+import sys
+import time
+from decimal import Decimal
+from typing import Mapping
+
+import click
+
+from pricing.cost import cost_columns, price_call
+from pricing.table import PriceTable
+from pricing.types import Usage
+from proxy.api.timeparse import parse_duration_ms
+from proxy.app import price_table_for
+from store.models_seen import model_call_counts
+from store.reprice import count_repriceable, reprice
+
+from .common import config_options, echo_json, echo_table, load, open_store
+
+
+def _table(config_path: str | None) -> PriceTable:
+    """The table the proxy would use with this config: shipped, overrides, LiteLLM file."""
+    config = load(config_path)
+    try:
+        return price_table_for(config)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"could not load prices: {exc}") from None
+
+
+def _usd(value: Decimal | None) -> str:
+    return "-" if value is None else f"${value.normalize():f}"
+
+
+def _since_ms(since: str | None) -> int | None:
+    if since is None:
+        return None
+    try:
+        return int(time.time() * 1000) - parse_duration_ms(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+
+
+@click.command("pricing")
+@click.argument("model", required=False)
+@click.option("--provider", help="Provider name: qualifies the lookup, or filters the listing.")
+@click.option("--unpriced", is_flag=True, help="List models seen in the logs that have no price.")
+@click.option("--since", help="With --unpriced: only calls this recent, e.g. 30d.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@config_options
+def pricing(model, provider, unpriced, since, as_json, config_path, db):
+    """Show the resolved price of MODEL (USD per 1M tokens), or the whole table.
+
+    \b
+    Example:
+      llmlog pricing gpt-4o-2024-08-06      # prices, matched rule, source and date
+      llmlog pricing --provider anthropic   # the table for one provider
+      llmlog pricing --unpriced             # models in the logs with no price
+    """
+    table = _table(config_path)
+    if unpriced:
+        _show_unpriced(table, config_path, db, _since_ms(since), as_json)
+    elif model:
+        _show_model(table, model, provider, as_json)
+    else:
+        _show_table(table, provider, as_json)
+
+
+def _show_model(table: PriceTable, model: str, provider: str | None, as_json: bool) -> None:
+    match = table.lookup(model, provider)
+    if match is None:
+        raise click.ClickException(
+            f"no price for {model!r}: calls to it are logged with priced=false. Add one under "
+            f'[pricing.models."{model}"] in the config, or load a LiteLLM price file (pricing.litellm_file).')
+    p = match.price
+    rates = p.rates(0)
+    info = {"model": model, "matched": p.model, "rule": match.rule, "origin": p.origin,
+            "input": str(rates.input), "cached_input": str(rates.cached_input),
+            "cache_write": str(rates.cache_write), "output": str(rates.output),
+            "tier": None if p.tier is None else {
+                "above_input_tokens": p.tier.above_input_tokens, "input": str(p.tier.input),
+                "cached_input": str(p.tier.cached_input or p.tier.input),
+                "cache_write": str(p.tier.cache_write or p.tier.input), "output": str(p.tier.output)},
+            "source": p.source, "date": p.date, "note": p.note, "pricing_version": table.version}
+    if as_json:
+        echo_json(info)
+        return
+    click.echo(f"{model}  →  {p.model}  (rule: {match.rule}, {p.origin})")
+    click.echo("USD per 1M tokens:")
+    for label, value in (("input", rates.input), ("cached input", rates.cached_input),
+                         ("cache write", rates.cache_write), ("output", rates.output)):
+        click.echo(f"  {label:<13}{_usd(value)}")
+    if p.tier is not None:
+        t = p.tier
+        click.echo(f"  above {t.above_input_tokens:,} input tokens the whole call is billed at: input "
+                   f"{_usd(t.input)}, cached input {_usd(t.cached_input or t.input)}, cache write "
+                   f"{_usd(t.cache_write or t.input)}, output {_usd(t.output)}")
+    click.echo(f"source: {p.source or '-'}  (checked {p.date or 'undated'})")
+    if p.note:
+        click.echo(f"note: {p.note}")
+    click.echo(f"pricing version: {table.version}")
+
+
+def _show_table(table: PriceTable, provider: str | None, as_json: bool) -> None:
+    wanted = provider.lower() if provider else None
+    prices = sorted((p for p in table if wanted is None or (p.provider or "") == wanted),
+                    key=lambda p: ((p.provider or ""), p.model))
+    if as_json:
+        echo_json({"pricing_version": table.version, "models": [
+            {"model": p.model, "provider": p.provider, "input": str(p.rates(0).input),
+             "cached_input": str(p.rates(0).cached_input), "cache_write": str(p.rates(0).cache_write),
+             "output": str(p.rates(0).output), "tier": p.tier is not None, "date": p.date, "source": p.source}
+            for p in prices]})
+        return
+    click.echo(f"{len(prices)} models{f' from {provider}' if provider else ''} "
+               f"(USD per 1M tokens; pricing version {table.version})")
+    echo_table(["provider", "model", "input", "cached", "cache write", "output", "tier", "date"],
+               [[p.provider or "-", p.model, *(_usd(v) for v in p.rates(0)),
+                 "yes" if p.tier else "", p.date or ""] for p in prices], shrink="model")
+
+
+def _show_unpriced(table: PriceTable, config_path, db, since_ms: int | None, as_json: bool) -> None:
+    _, conn = open_store(config_path, db)
+    try:
+        seen = model_call_counts(conn, since_ms)
+    finally:
+        conn.close()
+    missing: dict[tuple[str, str], int] = {}
+    for row in seen:
+        if not (row["model"] or row["response_model"]):
+            continue  # not a model call (e.g. /v1/models)
+        if price_call(table, Usage(), row["provider"], row["response_model"], row["model"]).priced:
+            continue
+        key = (row["provider"], row["response_model"] or row["model"])
+        missing[key] = missing.get(key, 0) + row["calls"]
+    rows = sorted(missing.items(), key=lambda kv: (-kv[1], kv[0]))
+    if as_json:
+        echo_json([{"provider": p, "model": m, "calls": n} for (p, m), n in rows])
+        return
+    if not rows:
+        click.echo("every model in the logs has a price")
+        return
+    echo_table(["provider", "model", "calls"], [[p, m, n] for (p, m), n in rows], shrink="model")
+    click.echo(f'\nadd prices under [pricing.models."<model>"] in the config, then run `llmlog reprice`')
+
+
+def repricer(table: PriceTable):
+    """The pure callback `store.reprice` applies to each stored row."""
+    def price(row: Mapping[str, object]) -> Mapping[str, object]:
+        usage = Usage(input_tokens=row["input_tokens"] or 0, output_tokens=row["output_tokens"] or 0,
+                      cached_input_tokens=row["cached_input_tokens"] or 0,
+                      cache_write_tokens=row["cache_write_tokens"] or 0,
+                      reasoning_tokens=row["reasoning_tokens"] or 0)
+        return cost_columns(price_call(table, usage, row["provider"], row["response_model"], row["model"]))
+    return price
+
+
+@click.command("reprice")
+@click.option("--since", help="Only calls this recent, e.g. 30d, 12h (default: all).")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=500, show_default=True,
+              help="Calls updated per transaction.")
+@config_options
+def reprice_cmd(since, batch_size, config_path, db):
+    """Recompute stored costs from stored tokens with the current prices (config overrides included).
+
+    \b
+    Example:
+      llmlog reprice --since 30d --config llmlog.toml
+    """
+    table = _table(config_path)
+    since_ms = _since_ms(since)
+    _, conn = open_store(config_path, db)
+    try:
+        total = count_repriceable(conn, since_ms)
+        with click.progressbar(length=total, label="repricing", file=sys.stderr,
+                               hidden=not sys.stderr.isatty()) as bar:
+            examined, changed = reprice(conn, repricer(table), since_ms=since_ms, batch_size=batch_size,
+                                        progress=bar.update)
+    finally:
+        conn.close()
+    click.echo(f"repriced {examined} calls with pricing version {table.version}: {changed} changed")

@@ -1,0 +1,16 @@
+"""Which models the logs have seen, with call counts (for `llmlog pricing --unpriced`)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+def model_call_counts(conn: sqlite3.Connection, since_ms: int | None = None) -> list[dict]:
+    """Calls per (provider, model, response_model) seen in the logs, most called first."""
+    sql = "SELECT provider, model, response_model, count(*) AS calls FROM calls"
+    args: list = []
+    if since_ms is not None:
+        sql += " WHERE started_at >= ?"
+        args.append(since_ms)
+    sql += " GROUP BY provider, model, response_model ORDER BY calls DESC, model"
+    return [dict(zip(("provider", "model", "response_model", "calls"), r)) for r in conn.execute(sql, args)]

@@ -1,0 +1,104 @@
+"""`llmlog pricing` and `llmlog reprice` through the real CLI, on a database the proxy wrote."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import orjson
+from click.testing import CliRunner
+
+import cli
+from tests.conftest import flushed
+
+CHAT = "/v1/chat/completions"
+
+
+def run(*args: str):
+    result = CliRunner().invoke(cli.main, list(args), catch_exceptions=False)
+    return result
+
+
+async def logged_calls(proxy, *models: str) -> list[str]:
+    ids = []
+    for model in models:
+        resp = await proxy.post(CHAT, data=orjson.dumps({"model": model,
+                                                         "messages": [{"role": "user", "content": "a b c"}]}))
+        assert resp.status == 200
+        ids.append(resp.headers["x-llmlog-id"])
+    await flushed(proxy)
+    return ids
+
+
+def costs(db_path: str, call_id: str) -> tuple:
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("SELECT priced, cost_micros, input_cost_micros, output_cost_micros, pricing_version "
+                            "FROM calls WHERE id = ?", (call_id,)).fetchone()
+    finally:
+        conn.close()
+
+
+def test_pricing_model_shows_prices_rule_and_source():
+    result = run("pricing", "claude-3-5-sonnet-20241022")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == "claude-3-5-sonnet-20241022  →  claude-3-5-sonnet  (rule: prefix, shipped)"
+    assert "  input        $3" in lines and "  cached input $0.3" in lines
+    assert "  cache write  $3.75" in lines and "  output       $15" in lines
+    assert any(line.startswith("source: https://") for line in lines)
+    ft = orjson.loads(run("pricing", "ft:gpt-4o-mini-2024-07-18:org::abc", "--json").output)
+    assert ft["rule"] == "fine_tune" and ft["matched"] == "ft:gpt-4o-mini"
+    tiered = orjson.loads(run("pricing", "claude-sonnet-4-5", "--json").output)
+    assert tiered["tier"]["above_input_tokens"] == 200000 and tiered["tier"]["input"] == "6.00"
+
+
+def test_pricing_unknown_model_is_an_actionable_error():
+    result = CliRunner().invoke(cli.main, ["pricing", "my-local-model"])
+    assert result.exit_code == 1 and 'pricing.models."my-local-model"' in result.output
+
+
+def test_pricing_table_listing_by_provider():
+    result = run("pricing", "--provider", "anthropic", "--json")
+    listed = orjson.loads(result.output)["models"]
+    assert listed and {m["provider"] for m in listed} == {"anthropic"}
+    assert "claude-sonnet-4-5" in {m["model"] for m in listed}
+    assert run("pricing", "--provider", "anthropic").output.startswith(f"{len(listed)} models from anthropic")
+
+
+async def test_unpriced_lists_models_seen_without_a_price(proxy, db_path, tmp_path):
+    await logged_calls(proxy, "my-local-model", "gpt-4o-mini", "my-local-model")
+    result = run("pricing", "--unpriced", "--db", db_path)
+    rows = [line.split() for line in result.output.splitlines()[1:] if line.strip()]
+    assert rows[0] == ["openai", "my-local-model", "2"] and len(rows) == 2  # and the hint line
+    config = tmp_path / "priced.toml"
+    config.write_text('[pricing.models."my-local-model"]\ninput = 1\noutput = 2\n')
+    assert run("pricing", "--unpriced", "--db", db_path, "--config", str(config)).output == \
+        "every model in the logs has a price\n"
+
+
+async def test_reprice_applies_a_config_override_exactly(proxy, db_path, tmp_path):
+    local, mini, old = await logged_calls(proxy, "my-local-model", "gpt-4o-mini", "gpt-4o-mini")
+    # fake upstream: 12 prompt tokens, 4 completion tokens; shipped gpt-4o-mini $0.15/$0.60 per 1M:
+    # 12 x 0.15 = 1.8 -> 2 µ$, 4 x 0.60 = 2.4 -> 2 µ$
+    assert costs(db_path, mini)[:4] == (1, 4, 2, 2)
+    assert costs(db_path, local)[:2] == (0, None)
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE calls SET started_at = started_at - 40 * 86400000 WHERE id = ?", (old,))
+    conn.commit()
+    conn.close()
+    config = tmp_path / "llmlog.toml"
+    config.write_text('[pricing.models."gpt-4o-mini"]\ninput = 10\noutput = 20.5\n'
+                      '[pricing.models."my-local-model"]\ninput = 0.5\noutput = 1.25\n')
+    result = run("reprice", "--since", "30d", "--db", db_path, "--config", str(config), "--batch-size", "1")
+    assert result.exit_code == 0
+    assert result.output.startswith("repriced 2 calls with pricing version shipped-") and "2 changed" in result.output
+    # the override answers for the dated snapshot the upstream named (gpt-4o-mini-2024-07-18):
+    # 12 x 10 = 120 µ$, 4 x 20.5 = 82 µ$
+    priced, total, inp, out, version = costs(db_path, mini)
+    assert (priced, total, inp, out) == (1, 202, 120, 82) and "+ov." in version
+    # now priced: 12 x 0.5 = 6 µ$, 4 x 1.25 = 5 µ$
+    assert costs(db_path, local)[:4] == (1, 11, 6, 5)
+    assert costs(db_path, old)[:2] == (1, 4)  # older than --since: untouched
+    again = run("reprice", "--db", db_path, "--config", str(config))
+    assert "repriced 3 calls" in again.output and "1 changed" in again.output
+    assert costs(db_path, old)[:2] == (1, 202)
