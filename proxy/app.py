@@ -23,6 +23,7 @@ from .forward import Forwarder
 from .metrics import Metrics
 from .pipeline import Pipeline
 from .routing import Router
+from .ui import routes as ui_routes
 
 CONFIG = web.AppKey("config", Config)
 METRICS = web.AppKey("metrics", Metrics)
@@ -119,6 +120,7 @@ def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Applica
     app.cleanup_ctx.append(_client_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    ui_routes.add_routes(app)
     # fixed /v1/logs/<word> routes register here, before logs_api's /v1/logs/{call_id}
     logs_api.add_routes(app)
     app.router.add_route("*", "/{tail:.*}", forward)
