@@ -34,7 +34,8 @@ function svg(tag, attrs, text) {
 function fmtCost(v) {
   if (v === null || v === undefined) return "—";
   if (v === 0) return "$0";
-  return v < 0.01 ? "$" + v.toFixed(6) : "$" + v.toFixed(4);
+  // small per-call costs keep their significant digits ($0.0000042), larger ones read as money
+  return v < 0.01 ? "$" + v.toFixed(10).replace(/0+$/, "") : "$" + v.toFixed(4);
 }
 const fmtInt = (v) => (v === null || v === undefined ? "—" : Number(v).toLocaleString("en-US"));
 const fmtMs = (v) => (v === null || v === undefined ? "—" : v >= 1000 ? (v / 1000).toFixed(2) + " s" : Math.round(v) + " ms");
