@@ -291,7 +291,8 @@ async function openPanel(id, { push = true } = {}) {
     return;
   }
   if (state.openId !== id) return;
-  $("#panel-title").replaceChildren(e.model || "Call", " ", statusBadge(e), e.do_not_track ? el("span", { class: "badge dnt" }, "do not track") : null);
+  $("#panel-title").replaceChildren(el("span", {}, e.model || "Call", " ", statusBadge(e),
+    e.do_not_track ? el("span", { class: "badge dnt" }, "do not track") : null));
   const blocks = [
     section("Call", dl([["id", el("code", {}, e.id)], ["time", fmtTime(e.timestamp)], ["provider", e.provider],
       ["endpoint", `${e.method} ${e.path}`], ["response model", e.response_model], ["finish reason", e.finish_reason],
