@@ -30,6 +30,7 @@ from .metrics import Metrics
 from .pipeline import Pipeline
 from .retention_task import retention_ctx
 from .routing import Router
+from .ui import routes as ui_routes
 
 CONFIG = web.AppKey("config", Config)
 METRICS = web.AppKey("metrics", Metrics)
@@ -134,6 +135,7 @@ def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Applica
     openapi.add_routes(app)
     openapi.describe(app, openapi.Operation("GET", "/healthz", "Liveness and queue depth."),
                      openapi.Operation("GET", "/metrics", "Prometheus text format counters."))
+    ui_routes.add_routes(app)
     # fixed /v1/logs/<word> routes register here, before logs_api's /v1/logs/{call_id}
     aggregates_api.add_routes(app)
     erasure_api.add_routes(app)

@@ -1,0 +1,24 @@
+"""Serving the logs page: `/ui`, `/ui/`, permalinks `/ui/logs/{id}` all get index.html (the page
+reads the id from its own URL); assets under `/ui/static/`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+STATIC_DIR = Path(__file__).parent / "static"
+# the page must never be cached stale across upgrades, and never framed by another site
+_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html", headers=_HEADERS)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/ui", index)
+    app.router.add_get("/ui/", index)
+    app.router.add_get("/ui/logs/{call_id}", index)
+    app.router.add_static("/ui/static/", STATIC_DIR, append_version=False)
