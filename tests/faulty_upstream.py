@@ -155,3 +155,10 @@ def raw_sse(payload: bytes) -> Script:
         writer.write(SSE_HEAD + chunked(payload) + b"0\r\n\r\n")
         await writer.drain()
     return script
+
+
+def hang_up() -> Script:
+    """Read the request, then close without a byte of answer."""
+    async def script(upstream, request, writer):
+        return None
+    return script

@@ -9,6 +9,7 @@ import aiohttp
 import orjson
 import pytest
 
+from pricing.tokens import count_text_tokens
 from tests import faulty_upstream as fu
 from tests.conftest import flushed
 
@@ -36,6 +37,13 @@ async def assert_body_cut(resp) -> None:
     """The client must see an incomplete body as an error, never as a complete answer (nor hang)."""
     with pytest.raises(aiohttp.ClientPayloadError):
         await asyncio.wait_for(resp.read(), 5.0)
+
+
+def assert_estimated_from(entry: dict, arrived: str) -> None:
+    """A call cut short keeps the output that arrived and counts its tokens (DESIGN §5)."""
+    assert entry["output"]["text"] == arrived
+    assert entry["usage_source"] == "estimated"
+    assert entry["output_tokens"] == count_text_tokens("gpt-4o-mini", arrived) > 0
 
 
 async def logged(client, resp) -> dict:
@@ -67,6 +75,17 @@ async def test_dns_failure_is_502_quickly(make_proxy):
     assert "nonexistent.invalid" in entry["error"]
 
 
+async def test_upstream_closing_before_answering_is_502(make_proxy, faulty):
+    upstream = await faulty(fu.hang_up())
+    client = await make_proxy(upstream_url=upstream.url)
+    resp = await client.post(CHAT, data=chat_body())
+    assert resp.status == 502
+    assert (await resp.json())["error"]["type"] == "upstream_unreachable"
+    entry = await logged(client, resp)
+    assert (entry["status"], entry["status_code"]) == ("error", 502)
+    assert "disconnected" in entry["error"].lower()
+
+
 async def test_upstream_silent_before_headers_is_504_timeout(make_proxy, faulty):
     upstream = await faulty(fu.stall_before_headers(3.0))
     client = await make_proxy(upstream_url=upstream.url, upstream__read_timeout_s=0.3)
@@ -89,7 +108,7 @@ async def test_upstream_silent_between_chunks_cuts_client_and_keeps_partial_outp
     assert (entry["status"], entry["status_code"]) == ("timeout", 200)
     assert "went silent mid-response" in entry["error"]
     assert entry["output"]["text"] == "Hello wor"
-    assert entry["usage_source"] == "estimated" and entry["output_tokens"] > 0
+    assert_estimated_from(entry, "Hello wor")
     assert upstream.closed_by_peer_at is not None
 
 
@@ -102,8 +121,7 @@ async def test_upstream_reset_mid_stream_is_error_with_partial_output(make_proxy
     entry = await logged(client, resp)
     assert (entry["status"], entry["status_code"]) == ("error", 200)
     assert "broke off mid-response" in entry["error"]
-    assert entry["output"]["text"] == "Partial answer"
-    assert entry["usage_source"] == "estimated"
+    assert_estimated_from(entry, "Partial answer")
 
 
 async def test_upstream_5xx_json_error_passes_through_and_logs_provider_message(make_proxy, faulty):
@@ -177,7 +195,7 @@ async def test_client_hangup_mid_stream_closes_upstream_and_estimates(make_proxy
     entry = await (await client.get(f"/v1/logs/{call_id}")).json()
     assert (entry["status"], entry["status_code"]) == ("client_closed", 200)
     assert entry["output"]["text"].startswith("w0 ")
-    assert entry["usage_source"] == "estimated" and entry["output_tokens"] > 0
+    assert_estimated_from(entry, entry["output"]["text"])
 
 
 async def test_malformed_client_json_is_forwarded_unchanged_and_logged_without_model(make_proxy, faulty):
