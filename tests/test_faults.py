@@ -229,3 +229,25 @@ async def test_oversize_request_is_forwarded_whole_and_stored_truncated(make_pro
     assert entry["request"]["truncated"] is True
     assert entry["request"]["body"] == sent[:1000].decode()
     assert entry["input_tokens"] == 1010 and entry["usage_source"] == "provider"
+
+
+async def test_client_giving_up_before_headers_is_client_closed(make_proxy, faulty):
+    upstream = await faulty(fu.stall_before_headers(5.0))
+    client = await make_proxy(upstream_url=upstream.url)
+    with pytest.raises(asyncio.TimeoutError):
+        await client.post(CHAT, data=chat_body(), timeout=aiohttp.ClientTimeout(total=0.3))
+    gave_up = time.monotonic()
+    for _ in range(40):
+        if upstream.closed_by_peer_at is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert upstream.closed_by_peer_at is not None and upstream.closed_by_peer_at - gave_up < 2.0
+    for _ in range(40):  # the handler logs the call just after closing the upstream side
+        await flushed(client)
+        logs = (await (await client.get("/v1/logs")).json())["logs"]
+        if logs:
+            break
+        await asyncio.sleep(0.05)
+    [entry] = logs
+    assert (entry["status"], entry["status_code"], entry["model"]) == ("client_closed", None, "gpt-4o-mini")
+    assert entry["output_tokens"] == 0
