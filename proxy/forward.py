@@ -110,11 +110,13 @@ class Forwarder:
             self._finish(call, t0)
             raise
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
-            response = await self._upstream_failed(request, call, response, TIMEOUT, 504,
-                                                   f"upstream did not answer within the read timeout ({provider.name})")
+            message = (f"upstream {provider.name} went silent mid-response for longer than the read timeout"
+                       if _started(response) else f"upstream {provider.name} did not answer within the read timeout")
+            response = await self._upstream_failed(request, call, response, TIMEOUT, 504, message)
         except (aiohttp.ClientError, OSError) as exc:
-            response = await self._upstream_failed(request, call, response, ERROR, 502,
-                                                   f"upstream {provider.name} unreachable or failed: {_describe(exc)}")
+            message = (f"upstream {provider.name} broke off mid-response: {_describe(exc)}"
+                       if _started(response) else f"upstream {provider.name} unreachable or failed: {_describe(exc)}")
+            response = await self._upstream_failed(request, call, response, ERROR, 502, message)
         self._finish(call, t0)
         return response
 
@@ -128,7 +130,7 @@ class Forwarder:
         """Before headers went out: answer with a JSON error. After: cut the client's connection,
         so it cannot mistake a truncated stream for a complete one."""
         call.status, call.error = status, message
-        if response is None or not response.prepared:
+        if not _started(response):
             call.status_code = code
             return error_response(code, message, headers={ID_HEADER: call.id})
         if request.transport is not None:
@@ -143,6 +145,11 @@ class Forwarder:
         if names & {"authorization", "x-api-key", "api-key"}:
             return headers
         return [*headers, injected]
+
+
+def _started(response: web.StreamResponse | None) -> bool:
+    """Whether the client already has a status line, so an error can no longer be sent as JSON."""
+    return response is not None and response.prepared
 
 
 def _client_gone(request: web.Request) -> bool:
