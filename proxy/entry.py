@@ -100,25 +100,15 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
 
     ctx = call.context
     dnt = ctx.do_not_track
-    key = api_key_of(call.request_headers)
     error = call.error
     if error is None and call.status_code is not None and call.status_code >= 400:
         error = f"upstream returned HTTP {call.status_code}" if dnt else (
             response.error_message or f"upstream returned HTTP {call.status_code}")
-    row = {
-        "id": call.id,
-        "started_at": int(call.started_at_ms),
-        "completed_at": int(call.started_at_ms + (call.duration_ms or 0)),
-        "duration_ms": round(call.duration_ms or 0.0, 3),
-        "ttfb_ms": None if call.ttfb_ms is None else round(call.ttfb_ms, 3),
-        "provider": call.provider.name,
-        "method": call.method,
-        "path": call.path,
+    row = certain_columns(call)
+    row.update({
         "model": model,
         "response_model": response.response_model,
         "stream": int(is_stream or request.stream),
-        "status": call.status,
-        "status_code": call.status_code,
         "error": error,
         "finish_reason": response.finish_reason,
         "input_tokens": usage.input_tokens,
@@ -130,21 +120,9 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "usage_source": usage.source,
         **cost_columns(cost),
         "user_id": ctx.user_id or request.user,
-        "api_key_hash": hashlib.sha256(key.encode()).hexdigest() if key else None,
-        "api_key_prefix": key[:API_KEY_PREFIX_CHARS] if key else None,
-        "tags": orjson.dumps(ctx.tags).decode() if ctx.tags else None,
-        "environment": ctx.environment,
-        "task_type": ctx.task_type,
         "metadata": orjson.dumps(ctx.metadata).decode() if ctx.metadata is not None else None,
-        "feedback": None,
-        "trace_id": ctx.trace_id,
-        "session_id": ctx.session_id,
-        "parent_id": ctx.parent_id,
-        "root_id": None,
-        "depth": 0,
-        "do_not_track": int(dnt),
         "has_content": int(not dnt),
-    }
+    })
     if dnt:
         return Entry(call=row, content=None, tags=list(ctx.tags))
     request_body, request_truncated = _cap(call.request_body, max_body_bytes)
@@ -167,25 +145,36 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     return Entry(call=row, content=content, tags=list(ctx.tags))
 
 
-def fallback_entry(call: CapturedCall, reason: str) -> Entry:
-    """When interpreting a call failed, still keep what is certain: ids, outcome, timing."""
-    row = {column: None for column in ("model", "response_model", "finish_reason")}
-    row.update({
-        "id": call.id, "started_at": int(call.started_at_ms),
+def certain_columns(call: CapturedCall) -> dict:
+    """Every column, filled with what the capture itself knows (ids, outcome, timing, who);
+    interpretation (model, usage, cost, content) is left empty for the caller to add."""
+    ctx = call.context
+    key = api_key_of(call.request_headers)
+    return {
+        "id": call.id,
+        "started_at": int(call.started_at_ms),
         "completed_at": int(call.started_at_ms + (call.duration_ms or 0)),
-        "duration_ms": round(call.duration_ms or 0.0, 3), "ttfb_ms": call.ttfb_ms,
-        "provider": call.provider.name, "method": call.method, "path": call.path, "stream": 0,
-        "status": call.status, "status_code": call.status_code,
-        "error": call.error or f"llmlog could not interpret this call: {reason}",
+        "duration_ms": round(call.duration_ms or 0.0, 3),
+        "ttfb_ms": None if call.ttfb_ms is None else round(call.ttfb_ms, 3),
+        "provider": call.provider.name, "method": call.method, "path": call.path,
+        "model": None, "response_model": None, "stream": 0,
+        "status": call.status, "status_code": call.status_code, "error": call.error, "finish_reason": None,
         "input_tokens": None, "cached_input_tokens": None, "cache_write_tokens": None,
         "output_tokens": None, "reasoning_tokens": None, "total_tokens": None, "usage_source": "none",
         "priced": 0, "cost_micros": None, "input_cost_micros": None, "cached_input_cost_micros": None,
         "cache_write_cost_micros": None, "output_cost_micros": None, "pricing_version": None,
-        "user_id": call.context.user_id, "api_key_hash": None, "api_key_prefix": None,
-        "tags": orjson.dumps(call.context.tags).decode() if call.context.tags else None,
-        "environment": call.context.environment, "task_type": call.context.task_type,
-        "metadata": None, "feedback": None, "trace_id": call.context.trace_id,
-        "session_id": call.context.session_id, "parent_id": call.context.parent_id,
-        "root_id": None, "depth": 0, "do_not_track": int(call.context.do_not_track), "has_content": 0,
-    })
+        "user_id": ctx.user_id,
+        "api_key_hash": hashlib.sha256(key.encode()).hexdigest() if key else None,
+        "api_key_prefix": key[:API_KEY_PREFIX_CHARS] if key else None,
+        "tags": orjson.dumps(ctx.tags).decode() if ctx.tags else None,
+        "environment": ctx.environment, "task_type": ctx.task_type, "metadata": None, "feedback": None,
+        "trace_id": ctx.trace_id, "session_id": ctx.session_id, "parent_id": ctx.parent_id,
+        "root_id": None, "depth": 0, "do_not_track": int(ctx.do_not_track), "has_content": 0,
+    }
+
+
+def fallback_entry(call: CapturedCall, reason: str) -> Entry:
+    """When interpreting a call failed, still keep what is certain: ids, outcome, timing."""
+    row = certain_columns(call)
+    row["error"] = call.error or f"llmlog could not interpret this call: {reason}"
     return Entry(call=row, content=None, tags=list(call.context.tags))
