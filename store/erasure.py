@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
+from .export_jobs import withdraw_files
 from .removal import drop_calls, in_transaction, reclaim_space
 
 
@@ -16,5 +18,6 @@ def delete_user(conn: sqlite3.Connection, user_id: str) -> int:
     if not ids:
         return 0
     deleted = in_transaction(conn, drop_calls, ids)
+    withdraw_files(conn, int(time.time() * 1000))  # exports written earlier may quote this user
     reclaim_space(conn)
     return deleted

@@ -6,6 +6,7 @@ job may be started again. Times are UTC epoch ms.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import orjson
@@ -61,3 +62,23 @@ def fail_interrupted(conn: sqlite3.Connection, now_ms: int, error: str = INTERRU
     """Jobs left `running` by a process that is gone become failures (start them again to re-run)."""
     return conn.execute("UPDATE export_jobs SET status = 'failure', error = ?, updated_at = ? "
                         "WHERE status = 'running'", (error, now_ms)).rowcount
+
+
+WITHDRAWN = "export file removed because a user's calls were erased; start the job again"
+
+
+def withdraw_files(conn: sqlite3.Connection, now_ms: int) -> list[str]:
+    """Remove every finished export file (any of them may hold an erased user's calls) and mark those
+    jobs failed, so they can be started again; returns the paths removed."""
+    paths = [row[0] for row in conn.execute(
+        "SELECT path FROM export_jobs WHERE status = 'success' AND path IS NOT NULL")]
+    conn.execute("UPDATE export_jobs SET status = 'failure', error = ?, updated_at = ? "
+                 "WHERE status = 'success' AND path IS NOT NULL", (WITHDRAWN, now_ms))
+    removed = []
+    for path in paths:
+        try:
+            os.remove(path)
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+    return removed

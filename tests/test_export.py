@@ -298,3 +298,20 @@ async def test_shutdown_stops_a_running_job_as_a_failure(make_proxy, db_path, se
     stored = export_jobs.get_job(conn, job["id"])
     conn.close()
     assert stored["status"] == "failure" and stored["error"] == "interrupted by shutdown"
+
+
+async def test_erasing_a_user_removes_finished_export_files(make_proxy, db_path, seeded):
+    client = await make_proxy()
+    user = next(e.call["user_id"] for e in seeded if e.call["user_id"])
+    job = await (await client.post("/v1/logs/exports", json={"format": "jsonl", "filters": {
+        "created_at": {"gte": iso_ms(NOW - 400 * DAY), "lte": iso_ms(NOW)}}})).json()
+    await client.post(f"/v1/logs/exports/{job['id']}/start")
+    assert (await _wait_done(client, job["id"]))["status"] == "success"
+    path = f"{db_path}.exports/{job['id']}.jsonl"
+    assert user.encode() in open(path, "rb").read()
+    erased = await client.delete(f"/v1/logs/user/{user}")
+    assert (await erased.json())["deleted"] > 0
+    assert not os.path.exists(path)
+    after = await (await client.get(f"/v1/logs/exports/{job['id']}")).json()
+    assert after["status"] == "failure" and "erased" in after["error"]
+    assert (await client.get(f"/v1/logs/exports/{job['id']}/download")).status == 409
