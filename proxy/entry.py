@@ -80,6 +80,28 @@ def _usage_for(call: CapturedCall, model: str | None, request, response: Respons
     return estimate_usage(model, request, response.output_text)
 
 
+def clean_text(value):
+    """Header values arrive as UTF-8 with surrogate escapes for invalid bytes (aiohttp); SQLite and
+    orjson reject lone surrogates, so one odd header could fail a whole batch. Replace them."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            try:  # the bytes as sent, each invalid one shown as U+FFFD
+                return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            except UnicodeEncodeError:
+                return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
+
+
+def _clean_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(clean_text(name), clean_text(value)) for name, value in headers]
+
+
+def _clean(row: dict) -> dict:
+    return {key: clean_text(value) for key, value in row.items()}
+
+
 def _cap(data: bytes, limit: int) -> tuple[bytes, bool]:
     return (data[:limit], True) if len(data) > limit else (data, False)
 
@@ -124,16 +146,16 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "has_content": int(not dnt),
     })
     if dnt:
-        return Entry(call=row, content=None, tags=list(ctx.tags))
+        return Entry(call=_clean(row), content=None, tags=[clean_text(t) for t in ctx.tags])
     request_body, request_truncated = _cap(call.request_body, max_body_bytes)
     response_body, _ = _cap(body, max_body_bytes)
     content = {
         "call_id": call.id,
         "request_query": redact_query(call.query) or None,
-        "request_headers": orjson.dumps(redact(call.request_headers)).decode(),
+        "request_headers": orjson.dumps(redact(_clean_headers(call.request_headers))).decode(),
         "request_body": request_body,
         "request_truncated": int(request_truncated),
-        "response_headers": orjson.dumps(redact(call.response_headers)).decode(),
+        "response_headers": orjson.dumps(redact(_clean_headers(call.response_headers))).decode(),
         "response_body": response_body,
         "response_truncated": int(call.response_truncated or len(body) > max_body_bytes),
         "assembled": orjson.dumps(response.assembled).decode() if response.assembled is not None else None,
@@ -142,7 +164,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "prompt_text": request.prompt_text,
         "output_text": response.output_text,
     }
-    return Entry(call=row, content=content, tags=list(ctx.tags))
+    return Entry(call=_clean(row), content=_clean(content), tags=[clean_text(t) for t in ctx.tags])
 
 
 def certain_columns(call: CapturedCall) -> dict:
@@ -177,4 +199,4 @@ def fallback_entry(call: CapturedCall, reason: str) -> Entry:
     """When interpreting a call failed, still keep what is certain: ids, outcome, timing."""
     row = certain_columns(call)
     row["error"] = call.error or f"llmlog could not interpret this call: {reason}"
-    return Entry(call=row, content=None, tags=list(call.context.tags))
+    return Entry(call=_clean(row), content=None, tags=[clean_text(t) for t in call.context.tags])

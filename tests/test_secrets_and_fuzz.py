@@ -98,3 +98,23 @@ async def test_fuzzed_logs_api_parameters_never_5xx(proxy, params, path):
     assert resp.status < 500, (path, params, await resp.text())
     if resp.status >= 400:
         assert "error" in await resp.json()
+
+
+async def test_invalid_utf8_in_a_control_header_costs_nothing_but_that_byte(proxy):
+    import asyncio
+    body = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"bytes"}]}'
+    reader, writer = await asyncio.open_connection(proxy.server.host, proxy.server.port)
+    writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"x-llmlog-user: caf\xe9-user\r\nX-Odd: \xff\xfe\r\nConnection: close\r\n"
+                 + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 200")
+    call_id = next(line.split(b":", 1)[1].strip().decode() for line in answer.split(b"\r\n")
+                   if line.lower().startswith(b"x-llmlog-id:"))
+    normal = await proxy.post(CHAT, data=body)  # written in the same batch as the odd call
+    await flushed(proxy)
+    entry = await (await proxy.get(f"/v1/logs/{call_id}")).json()
+    assert entry["user_id"] == "caf\ufffd-user"
+    assert (await proxy.get(f"/v1/logs/{normal.headers['x-llmlog-id']}")).status == 200
