@@ -17,7 +17,7 @@ from yarl import URL
 from .capture import CLIENT_CLOSED, ERROR, SUCCESS, TIMEOUT, CapturedCall
 from .config import Provider
 from .control import ControlHeaderError, read_control_headers
-from .errors import error_body, error_response
+from .errors import error_response
 from .headers import request_headers_to_forward, response_headers_to_forward
 from .ids import new_call_id
 from .routing import Router
@@ -158,8 +158,8 @@ def _client_gone(request: web.Request) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text
+    """Some client errors have an empty message; their class name still says what happened."""
+    return str(exc) or type(exc).__name__
 
 
-__all__ = ["Forwarder", "ID_HEADER", "error_body"]
+__all__ = ["Forwarder", "ID_HEADER"]
