@@ -108,6 +108,10 @@ async def _client_ctx(app: web.Application):
     await session.close()
 
 
+async def _shutting_down(app: web.Application) -> None:
+    app[FORWARDER].shutting_down = True
+
+
 async def healthz(request: web.Request) -> web.Response:
     return logs_api.json_response({"status": "ok", "queue_depth": request.app[PIPELINE].queue.qsize()})
 
@@ -128,6 +132,7 @@ def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Applica
     app[PRICES] = prices or price_table_for(config)
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_client_ctx)
+    app.on_shutdown.append(_shutting_down)
     app.cleanup_ctx.append(retention_ctx(lambda a: a[logs_api.WRITER], config["store.retention_days"],
                                          config["store.content_retention_days"]))
     app.router.add_get("/healthz", healthz)

@@ -36,6 +36,7 @@ class Forwarder:
         self.submit = submit
         self.max_body_bytes = max_body_bytes
         self.injected_keys = injected_keys  # provider name -> (header, value) used when the client sent none
+        self.shutting_down = False  # set on shutdown: a cancel then means the grace period ran out
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         clock = time.perf_counter
@@ -106,7 +107,10 @@ class Forwarder:
                 response = await self._upstream_failed(request, call, response, ERROR, 502,
                                                        f"upstream connection reset: {exc}")
         except asyncio.CancelledError:
-            call.status, call.error = CLIENT_CLOSED, "client closed the connection"
+            if self.shutting_down:
+                call.status, call.error = ERROR, "llmlog shut down before the call finished"
+            else:
+                call.status, call.error = CLIENT_CLOSED, "client closed the connection"
             self._finish(call, t0)
             raise
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):

@@ -1,27 +1,35 @@
 """Off the request path: captured calls → entries → batched writes, with a spill file as backstop.
 
-Handlers only call `submit` (never awaits). One task drains the queue, builds entries a call at a
-time (yielding between them so proxied traffic keeps the loop), and writes a batch by size or time.
-If a write fails the batch goes to the spill file and is replayed once writing works again.
+Handlers only call `submit` (never awaits). One task drains the queue, builds entries in short
+time slices (so proxied traffic keeps the loop), and writes a batch by size or time. If a write
+fails the batch goes to the spill file and is replayed once writing works again; an entry the
+database refuses for its data is set aside on its own so it cannot hold back the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from typing import Callable
 
 from store.rows import Entry
 from store.spill import SpillFile
 from store.thread import ThreadedConnection
-from store.writer import write_batch
+from store.writer import write_batch, write_each
 
 from .capture import CapturedCall
 from .metrics import Metrics
 
 log = logging.getLogger("llmlog.pipeline")
 RETRY_AFTER_S = 1.0
+# Building entries holds the event loop for at most one slice before proxied requests run again:
+# the shortest slice while the queue is shallow (a request waits at most that long), growing to the
+# longest as a backlog builds, so under sustained load logging takes the CPU share it needs
+# instead of falling behind into the (costlier) spill file.
+MIN_SLICE_S, MAX_SLICE_S = 0.0002, 0.005
+BACKLOG_FOR_MAX_SLICE = 0.25  # queue fill at which slices reach their longest
 
 
 class Pipeline:
@@ -75,39 +83,67 @@ class Pipeline:
     def _spill(self, entries: list[Entry]) -> None:
         try:
             self.metrics.entries_spilled += self.spill.append(entries)
-        except OSError:
+        except Exception:  # disk full, or an entry not even JSON can hold
             log.exception("spill file %s failed; %d entries lost", self.spill.path, len(entries))
             self.metrics.entries_dropped += len(entries)
 
-    async def _gather(self, batch: list[CapturedCall]) -> list[CapturedCall]:
-        """Grow `batch` to up to `batch_size` calls, waiting at most `batch_interval_s`."""
-        deadline = time.monotonic() + self.batch_interval_s
-        while len(batch) < self.batch_size:
-            try:
-                batch.append(self.queue.get_nowait())
-                continue
-            except asyncio.QueueEmpty:
-                pass
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                batch.append(await asyncio.wait_for(self.queue.get(), remaining))
-            except asyncio.TimeoutError:
-                break
+    def _reject(self, rejected: list[tuple[Entry, str]]) -> None:
+        for entry, reason in rejected:
+            log.error("entry %s refused by the database (%s); kept in %s",
+                      entry.call.get("id"), reason, self.spill.rejected_path)
+        try:
+            self.spill.reject(rejected)
+        except Exception:
+            log.exception("could not keep %d refused entries", len(rejected))
+        self.metrics.entries_dropped += len(rejected)
+
+    async def _next_batch(self) -> list[CapturedCall] | None:
+        """The next batch: up to `batch_size` calls, waiting at most `batch_interval_s` once the
+        first has come; None when none came within RETRY_AFTER_S. The calls are in `_in_hand`
+        from the moment they leave the queue, so a cancel never loses them (`close` writes them).
+
+        `asyncio.timeout` rather than `wait_for`: on Python 3.11 `wait_for` can swallow a cancel
+        that races a queue item, which left shutdown waiting forever."""
+        batch = self._in_hand = []
+        try:
+            async with asyncio.timeout(RETRY_AFTER_S):
+                batch.append(await self.queue.get())
+        except TimeoutError:
+            return None
+        try:
+            async with asyncio.timeout(self.batch_interval_s):
+                while len(batch) < self.batch_size:
+                    batch.append(await self.queue.get())  # no suspension while calls are queued
+        except TimeoutError:
+            pass
         return batch
+
+    def _slice_s(self) -> float:
+        backlog = self.queue.qsize() / max(1, self.queue.maxsize)
+        return MIN_SLICE_S + (MAX_SLICE_S - MIN_SLICE_S) * min(1.0, backlog / BACKLOG_FOR_MAX_SLICE)
 
     async def _build_all(self, calls: list[CapturedCall]) -> list[Entry]:
         entries = []
+        clock = time.perf_counter
+        slice_end = clock() + self._slice_s()
         for call in calls:
             entries.append(self._entry(call))
-            await asyncio.sleep(0)  # let proxied requests run between entries
+            if clock() >= slice_end:
+                await asyncio.sleep(0)  # let proxied requests run
+                slice_end = clock() + self._slice_s()
         return entries
 
     async def _write(self, entries: list[Entry]) -> None:
         started = time.perf_counter()
         try:
-            written = await self.db.run(write_batch, entries)
+            try:
+                written = await self.db.run(write_batch, entries)
+            except sqlite3.OperationalError:  # locked, read-only, disk full: the database, not the data
+                raise
+            except Exception as exc:  # the data: write one by one, set the refused entries aside
+                log.warning("a batch of %d entries was refused (%s); writing them one by one", len(entries), exc)
+                written, rejected = await self.db.run(write_each, entries)
+                self._reject(rejected)
         except Exception as exc:
             log.warning("writing %d entries failed (%s); spilling to %s", len(entries), exc, self.spill.path)
             self.metrics.write_errors += 1
@@ -135,14 +171,10 @@ class Pipeline:
         """The pipeline task: runs until cancelled; `close` drains what is left."""
         await self._replay_spill()  # entries spilled by an earlier run
         while True:
-            try:
-                first = await asyncio.wait_for(self.queue.get(), RETRY_AFTER_S)
-            except asyncio.TimeoutError:
+            calls = await self._next_batch()
+            if calls is None:
                 await self._replay_spill()
                 continue
-            # calls in hand are out of the queue: if the task is cancelled now, `close` writes them
-            self._in_hand = [first]
-            calls = await self._gather(self._in_hand)
             await self._write(await self._build_all(calls))
             self._in_hand = []
             for _ in calls:

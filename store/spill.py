@@ -13,13 +13,20 @@ from typing import Iterable, Iterator
 import orjson
 
 from .rows import Entry
-from .writer import write_batch
+from .writer import write_batch, write_each
 
 REPLAY_BATCH = 500
 
 
 def spill_path_for(db_path: str) -> str:
     return db_path + ".spill"
+
+
+def _rejected_line(entry: Entry, reason: str) -> bytes:
+    try:
+        return orjson.dumps({**entry.to_record(), "reason": reason}) + b"\n"
+    except TypeError:  # not even JSON can hold it: keep the id and the reason
+        return orjson.dumps({"id": str(entry.call.get("id")), "reason": reason}) + b"\n"
 
 
 class SpillFile:
@@ -38,6 +45,32 @@ class SpillFile:
         finally:
             os.close(fd)
         return data.count(b"\n")
+
+    @property
+    def rejected_path(self) -> str:
+        return self.path + ".rejected"
+
+    def reject(self, rejected: list[tuple[Entry, str]]) -> int:
+        """Entries the database refused for their data: kept aside for a person, never retried."""
+        data = b"".join(_rejected_line(e, reason) for e, reason in rejected)
+        if data:
+            fd = os.open(self.rejected_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return len(rejected)
+
+    def _write(self, conn: sqlite3.Connection, batch: list[Entry]) -> int:
+        try:
+            return write_batch(conn, batch)
+        except sqlite3.OperationalError:
+            raise
+        except Exception:
+            written, rejected = write_each(conn, batch)
+            self.reject(rejected)
+            return written
 
     @property
     def _replaying(self) -> str:
@@ -69,8 +102,8 @@ class SpillFile:
         for entry in self._records(self._replaying):
             batch.append(entry)
             if len(batch) >= REPLAY_BATCH:
-                written += write_batch(conn, batch)
+                written += self._write(conn, batch)
                 batch = []
-        written += write_batch(conn, batch)
+        written += self._write(conn, batch)
         os.remove(self._replaying)
         return written

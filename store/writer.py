@@ -79,3 +79,18 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry]) -> int:
             conn.execute("ROLLBACK")
         raise
     return len(new)
+
+
+def write_each(conn: sqlite3.Connection, entries: Sequence[Entry]) -> tuple[int, list[tuple[Entry, str]]]:
+    """After a batch failed on its data (not on availability), write entries one by one so a single
+    bad entry cannot hold back the rest. Returns (new entries, [(entry, reason) refused]).
+    An OperationalError (locked, read-only, disk full) still propagates: the caller spills."""
+    written, rejected = 0, []
+    for entry in entries:
+        try:
+            written += write_batch(conn, [entry])
+        except sqlite3.OperationalError:
+            raise
+        except Exception as exc:
+            rejected.append((entry, f"{type(exc).__name__}: {exc}"))
+    return written, rejected

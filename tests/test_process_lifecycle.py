@@ -132,3 +132,33 @@ async def test_sigkill_leaves_a_sound_database_that_serves_again(upstream, tmp_p
         proc.wait(30)
     conn = sqlite3.connect(db_path)
     assert conn.execute("SELECT count(*) FROM calls").fetchone()[0] == len(sent) + len(again)
+
+
+async def test_a_call_outliving_the_grace_period_is_cut_and_logged_as_such(aiohttp_server, fake, tmp_path, db_path,
+                                                                          monkeypatch):
+    fake.chunk_delay_s = 0.5  # a stream of several seconds
+    slow = await aiohttp_server(fake.app(), host="127.0.0.1")
+    config = tmp_path / "short-grace.toml"
+    config.write_text("[server]\nshutdown_grace_s = 0.5\n")
+    monkeypatch.setenv("LLMLOG_CONFIG", str(config))
+    proc, base = await start_serve(db_path, str(slow.make_url("")).rstrip("/"), tmp_path)
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "a b c d e f g h"}], "stream": True}
+    started = time.monotonic()
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(base + "/v1/chat/completions", data=orjson.dumps(body)) as resp:
+                call_id = resp.headers["x-llmlog-id"]
+                await resp.content.readany()
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    complete = (await resp.read()).endswith(b"data: [DONE]\n\n")
+                except aiohttp.ClientPayloadError:
+                    complete = False
+        assert await asyncio.to_thread(proc.wait, 15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not complete and time.monotonic() - started < 5
+    with sqlite3.connect(db_path) as conn:
+        status, error = conn.execute("SELECT status, error FROM calls WHERE id = ?", (call_id,)).fetchone()
+    assert (status, error) == ("error", "llmlog shut down before the call finished")

@@ -1,0 +1,152 @@
+"""The pipeline's promises: a full queue spills and replays exactly once, an entry the database
+refuses for its data is set aside without holding back the rest, and a cancel always stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sqlite3
+import threading
+from functools import partial
+
+import orjson
+
+import proxy.pipeline as pipeline_module
+from proxy.app import PIPELINE
+from proxy.capture import CapturedCall
+from proxy.config import Provider
+from proxy.control import CallContext
+from proxy.entry import fallback_entry
+from proxy.ids import new_call_id
+from proxy.metrics import Metrics
+from proxy.pipeline import Pipeline
+from store.db import connect
+from store.rows import CALL_COLUMNS, Entry
+from store.spill import SpillFile, spill_path_for
+from store.thread import ThreadedConnection
+from tests.conftest import flushed
+
+CHAT = "/v1/chat/completions"
+
+
+def chat_body(content: str) -> bytes:
+    return orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}]})
+
+
+def metric(text: str, name: str) -> float:
+    found = re.search(rf"^{name} (\S+)$", text, re.M)
+    assert found, name
+    return float(found.group(1))
+
+
+def stored_ids(db_path: str) -> list[str]:
+    with sqlite3.connect(db_path) as conn:
+        return [row[0] for row in conn.execute("SELECT id FROM calls")]
+
+
+async def wait_until(predicate, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def minimal_entry(call_id: str, **overrides) -> Entry:
+    row = {c: None for c in CALL_COLUMNS}
+    row.update(id=call_id, started_at=1_732_000_000_000, status="success", stream=0, usage_source="none",
+               priced=0, depth=0, do_not_track=0, has_content=0)
+    row.update(overrides)
+    return Entry(call=row)
+
+
+def captured(call_id: str | None = None) -> CapturedCall:
+    return CapturedCall(id=call_id or new_call_id(), provider=Provider("openai", "http://127.0.0.1:9", "/"),
+                        method="POST", path=CHAT, query="", started_at_ms=1_732_000_000_000.0,
+                        context=CallContext(), request_headers=[], request_body=b"{}", status_code=200)
+
+
+async def test_full_queue_spills_then_replays_every_call_exactly_once(make_proxy, db_path, monkeypatch):
+    gate = threading.Event()
+    real_write = pipeline_module.write_batch
+
+    def stalled_write(conn, entries):
+        gate.wait(10)
+        return real_write(conn, entries)
+
+    monkeypatch.setattr(pipeline_module, "write_batch", stalled_write)
+    proxy = await make_proxy(store__queue_size=2, store__batch_size=1)
+    ids = []
+    for i in range(10):
+        resp = await proxy.post(CHAT, data=chat_body(f"queued {i}"))
+        assert resp.status == 200
+        ids.append(resp.headers["x-llmlog-id"])
+    await wait_until(lambda: os.path.exists(spill_path_for(db_path)))
+    gate.set()
+    await flushed(proxy)
+    await wait_until(lambda: len(stored_ids(db_path)) == 10)
+    assert sorted(stored_ids(db_path)) == sorted(ids)
+    metrics = await (await proxy.get("/metrics")).text()
+    spilled = metric(metrics, "llmlog_entries_spilled_total")
+    assert spilled >= 7  # at most one in hand and two queued; the rest found the queue full
+    assert metric(metrics, "llmlog_entries_replayed_total") == spilled
+    assert metric(metrics, "llmlog_entries_dropped_total") == 0
+
+
+async def test_an_entry_the_database_refuses_is_set_aside_and_the_batch_is_kept(make_proxy, db_path):
+    proxy = await make_proxy(store__batch_interval_ms=300)
+    pipeline = proxy.app[PIPELINE]
+    real_build = pipeline.build
+
+    def build(call):  # the middle call becomes an entry the schema refuses (started_at is NOT NULL)
+        entry = real_build(call)
+        if b"poison" in call.request_body:
+            entry.call["started_at"] = None
+        return entry
+
+    pipeline.build = build
+    responses = await asyncio.gather(*(proxy.post(CHAT, data=chat_body(text)) for text in ("a", "poison", "b")))
+    ids = {(await r.json())["choices"][0]["message"]["content"]: r.headers["x-llmlog-id"] for r in responses}
+    await flushed(proxy)
+    assert sorted(stored_ids(db_path)) == sorted([ids["Echo: a"], ids["Echo: b"]])
+    kept = [orjson.loads(line) for line in open(db_path + ".spill.rejected", "rb")]
+    assert [r["call"]["id"] for r in kept] == [ids["Echo: poison"]] and "NOT NULL" in kept[0]["reason"]
+    metrics = await (await proxy.get("/metrics")).text()
+    assert metric(metrics, "llmlog_entries_dropped_total") == 1
+    assert metric(metrics, "llmlog_write_errors_total") == 0
+
+
+def test_a_refused_entry_in_the_spill_file_does_not_hold_back_the_rest(tmp_path):
+    db = str(tmp_path / "poison.db")
+    conn = connect(db)
+    spill = SpillFile(spill_path_for(db))
+    good = [minimal_entry(f"01GOOD{i}") for i in range(3)]
+    bad = minimal_entry("01BAD", started_at=None)
+    assert spill.append([good[0], bad, *good[1:]]) == 4
+    assert spill.replay(conn) == 3
+    assert sorted(r[0] for r in conn.execute("SELECT id FROM calls")) == ["01GOOD0", "01GOOD1", "01GOOD2"]
+    assert not spill.pending()
+    kept = [orjson.loads(line) for line in open(spill.rejected_path, "rb")]
+    assert [r["call"]["id"] for r in kept] == ["01BAD"] and "NOT NULL" in kept[0]["reason"]
+    assert spill.replay(conn) == 0  # set aside for a person, never retried
+
+
+async def test_a_cancel_racing_a_submitted_call_still_stops_the_pipeline(tmp_path):
+    """On Python 3.11 `asyncio.wait_for` returned the queue item and swallowed a cancel that arrived
+    in the same loop turn, so shutdown waited forever on the pipeline task."""
+    db = str(tmp_path / "race.db")
+    connect(db).close()
+    writer = ThreadedConnection(db, "test-writer")
+    pipeline = Pipeline(writer, SpillFile(spill_path_for(db)), partial(fallback_entry, reason="test"),
+                        fallback_entry, Metrics(), queue_size=100, batch_size=10, batch_interval_s=0.05)
+    call_id = new_call_id()
+    task = asyncio.create_task(pipeline.run())
+    await asyncio.sleep(0.05)  # the task now waits for the first call
+    pipeline.submit(captured(call_id))
+    task.cancel()  # same loop turn: the queue's waiter is already resolved
+    done, _ = await asyncio.wait({task}, timeout=3)
+    assert task in done and task.cancelled()
+    await pipeline.close()  # the call that raced the cancel is still written
+    await writer.close()
+    assert stored_ids(db) == [call_id]
