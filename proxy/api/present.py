@@ -107,7 +107,7 @@ def present_entry(row: dict, content: dict | None = None, *, preview_texts: dict
             "assembled": _json(content["assembled"]),
             "truncated": bool(content["response_truncated"]),
         }
-        entry["events_count"] = len(stored_events(content["events"], content["chunk_offsets"],
+        entry["events_count"] = len(stored_events(content["events"], content.get("chunk_offsets"),
                                                   content["response_body"]))
     elif texts:
         entry["prompt"] = _text_section(texts.get("prompt_text"), True)
