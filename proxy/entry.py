@@ -15,6 +15,7 @@ from pricing.tokens import count_text_tokens, estimate_usage
 from pricing.types import NO_USAGE, ResponseInfo, Usage
 from pricing.usage import parse_request, parse_response
 from store.rows import Entry
+from store.stream_events import chunk_timeline
 
 from .capture import CapturedCall
 from .headers import redact, redact_query
@@ -159,7 +160,9 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "response_body": response_body,
         "response_truncated": int(call.response_truncated or len(body) > max_body_bytes),
         "assembled": orjson.dumps(response.assembled).decode() if response.assembled is not None else None,
-        "events": orjson.dumps([[e.offset_ms, e.event, e.data] for e in response.events]).decode()
+        # the events are the body parsed: kept as a chunk timeline to re-split it (store/stream_events.py)
+        "events": None,
+        "chunk_offsets": orjson.dumps(chunk_timeline(chunks, len(response_body))).decode()
         if response.events else None,
         "prompt_text": request.prompt_text,
         "output_text": response.output_text,

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import orjson
 
+from .stream_events import stored_events
+
 # enough columns to draw a node of a call tree without reading a whole entry
 NODE_COLUMNS = ("id", "parent_id", "root_id", "depth", "started_at", "model", "status", "duration_ms",
                 "total_tokens", "cost_micros")
@@ -61,14 +63,15 @@ def hierarchy(conn: sqlite3.Connection, call_id: str) -> Hierarchy | None:
                      tree_unpriced_calls=unpriced or 0, tree_max_depth=max_depth)
 
 
-def events(conn: sqlite3.Connection, call_id: str) -> tuple[bool, bool, str | None] | None:
-    """(stream, has_content, events JSON) for a call, or None when no such id."""
+def events(conn: sqlite3.Connection, call_id: str) -> tuple[bool, bool, list[list]] | None:
+    """(stream, has_content, [[offset_ms, event, data], ...]) for a call, or None when no such id."""
     row = conn.execute(
-        "SELECT c.stream, c.has_content, cc.events FROM calls c "
+        "SELECT c.stream, c.has_content, cc.events, cc.chunk_offsets, "
+        "CASE WHEN cc.chunk_offsets IS NULL THEN NULL ELSE cc.response_body END FROM calls c "
         "LEFT JOIN call_content cc ON cc.call_id = c.id WHERE c.id = ?", (call_id,)).fetchone()
     if row is None:
         return None
-    return bool(row[0]), bool(row[1]), row[2]
+    return bool(row[0]), bool(row[1]), stored_events(row[2], row[3], row[4])
 
 
 def set_feedback(conn: sqlite3.Connection, call_id: str, feedback: dict) -> bool:

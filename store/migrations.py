@@ -114,11 +114,18 @@ CREATE INDEX calls_started_metrics ON calls(
     input_tokens, output_tokens, total_tokens, cost_micros, priced);
 """
 
+# A stream's events are re-split from its stored body at these chunk ends (store/stream_events.py)
+# instead of being stored a second time, parsed, in `events` (issue #7); older rows keep `events`.
+M003_CHUNK_OFFSETS = """
+ALTER TABLE call_content ADD COLUMN chunk_offsets TEXT;  -- JSON [[arrival_offset_ms, end_byte]]
+"""
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_query_indexes", M002_QUERY_INDEXES),
+    ("m003_chunk_offsets", M003_CHUNK_OFFSETS),
 ]
 
 

@@ -20,17 +20,25 @@ CALL_COLUMNS: tuple[str, ...] = (
 CONTENT_COLUMNS: tuple[str, ...] = (
     "call_id", "request_query", "request_headers", "request_body", "request_truncated",
     "response_headers", "response_body", "response_truncated",
-    "assembled", "events", "prompt_text", "output_text",
+    "assembled", "events", "prompt_text", "output_text", "chunk_offsets",
 )
 
-INSERT_CALL = (
-    f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in CALL_COLUMNS)})"
-)
+# positional: binding tuples is cheaper than looking ~45 names up in a dict per row (bench_writer)
+INSERT_CALL = f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' * len(CALL_COLUMNS))})"
 INSERT_CONTENT = (
-    f"INSERT INTO call_content ({', '.join(CONTENT_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in CONTENT_COLUMNS)})"
+    f"INSERT INTO call_content ({', '.join(CONTENT_COLUMNS)}) VALUES ({', '.join('?' * len(CONTENT_COLUMNS))})"
 )
+
+
+def call_values(call: dict) -> tuple:
+    """The call's values in CALL_COLUMNS order, for INSERT_CALL."""
+    return tuple(map(call.get, CALL_COLUMNS))
+
+
+def content_values(content: dict) -> tuple:
+    """The content's values in CONTENT_COLUMNS order; a column the dict lacks (a spill written
+    before it existed) is NULL."""
+    return tuple(map(content.get, CONTENT_COLUMNS))
 INSERT_TAG = "INSERT INTO call_tags (call_id, tag) VALUES (?, ?)"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
-from .rows import INSERT_CALL, INSERT_CONTENT, INSERT_TAG, Entry
+from .rows import INSERT_CALL, INSERT_CONTENT, INSERT_TAG, Entry, call_values, content_values
 
 
 def _link_hierarchy(conn: sqlite3.Connection, entries: Sequence[Entry]) -> None:
@@ -57,10 +57,10 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry]) -> int:
                 fresh.setdefault(entry.call["id"], entry)
         new = list(fresh.values())
         _link_hierarchy(conn, new)
-        conn.executemany(INSERT_CALL, [e.call for e in new])
+        conn.executemany(INSERT_CALL, [call_values(e.call) for e in new])
         contents = [e.content for e in new if e.content is not None]
         if contents:
-            conn.executemany(INSERT_CONTENT, contents)
+            conn.executemany(INSERT_CONTENT, [content_values(c) for c in contents])
             ids = [c["call_id"] for c in contents]
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]

@@ -65,8 +65,8 @@ async def get_events(request: web.Request) -> web.Response:
     found = await request.app[READER].run(entries.events, call_id)
     if found is None:
         raise _not_found(call_id)
-    stream, has_content, events_json = found
-    listed = present_events(events_json, types)
+    stream, has_content, stored = found
+    listed = present_events(stored, types)
     return json_response({"id": call_id, "stream": stream, "has_content": has_content,
                           "count": len(listed), "events": listed})
 

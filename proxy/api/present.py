@@ -6,6 +6,8 @@ import hashlib
 
 import orjson
 
+from store.stream_events import stored_events
+
 from .timeparse import iso_ms
 
 PREVIEW_CHARS = 200
@@ -105,7 +107,8 @@ def present_entry(row: dict, content: dict | None = None, *, preview_texts: dict
             "assembled": _json(content["assembled"]),
             "truncated": bool(content["response_truncated"]),
         }
-        entry["events_count"] = len(_json(content["events"]) or [])
+        entry["events_count"] = len(stored_events(content["events"], content.get("chunk_offsets"),
+                                                  content["response_body"]))
     elif texts:
         entry["prompt"] = _text_section(texts.get("prompt_text"), True)
         entry["output"] = _text_section(texts.get("output_text"), True)
@@ -137,9 +140,9 @@ def _body(raw: bytes | None):
         return raw.decode("utf-8", errors="replace")
 
 
-def present_events(events_json: str | None, types: set[str] | None) -> list[dict]:
+def present_events(events: list[list], types: set[str] | None) -> list[dict]:
     out = []
-    for offset, event, data in _json(events_json) or []:
+    for offset, event, data in events:
         if types and (event or "message") not in types:
             continue
         out.append({"offset_ms": offset, "event": event, "data": data})
