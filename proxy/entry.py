@@ -83,8 +83,10 @@ def _usage_for(call: CapturedCall, model: str | None, request, response: Respons
 
 def clean_text(value):
     """Header values arrive as UTF-8 with surrogate escapes for invalid bytes (aiohttp); SQLite and
-    orjson reject lone surrogates, so one odd header could fail a whole batch. Replace them."""
-    if isinstance(value, str):
+    orjson reject lone surrogates, so one odd header could fail a whole batch. Replace them.
+    Only text that came from headers or the request line needs this: bodies are parsed by orjson
+    and the SSE decoder, which never produce lone surrogates."""
+    if isinstance(value, str) and not value.isascii():
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
@@ -97,10 +99,6 @@ def clean_text(value):
 
 def _clean_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(clean_text(name), clean_text(value)) for name, value in headers]
-
-
-def _clean(row: dict) -> dict:
-    return {key: clean_text(value) for key, value in row.items()}
 
 
 def _cap(data: bytes, limit: int) -> tuple[bytes, bool]:
@@ -142,17 +140,18 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "total_tokens": usage.total_tokens,
         "usage_source": usage.source,
         **cost_columns(cost),
-        "user_id": ctx.user_id or request.user,
+        "user_id": row["user_id"] or request.user,
         "metadata": orjson.dumps(ctx.metadata).decode() if ctx.metadata is not None else None,
         "has_content": int(not dnt),
     })
+    tags = [clean_text(t) for t in ctx.tags]
     if dnt:
-        return Entry(call=_clean(row), content=None, tags=[clean_text(t) for t in ctx.tags])
+        return Entry(call=row, content=None, tags=tags)
     request_body, request_truncated = _cap(call.request_body, max_body_bytes)
     response_body, _ = _cap(body, max_body_bytes)
     content = {
         "call_id": call.id,
-        "request_query": redact_query(call.query) or None,
+        "request_query": clean_text(redact_query(call.query)) or None,
         "request_headers": orjson.dumps(redact(_clean_headers(call.request_headers))).decode(),
         "request_body": request_body,
         "request_truncated": int(request_truncated),
@@ -167,33 +166,37 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "prompt_text": request.prompt_text,
         "output_text": response.output_text,
     }
-    return Entry(call=_clean(row), content=_clean(content), tags=[clean_text(t) for t in ctx.tags])
+    return Entry(call=row, content=content, tags=tags)
 
 
 def certain_columns(call: CapturedCall) -> dict:
     """Every column, filled with what the capture itself knows (ids, outcome, timing, who);
-    interpretation (model, usage, cost, content) is left empty for the caller to add."""
+    interpretation (model, usage, cost, content) is left empty for the caller to add.
+    Text from headers or the request line is cleaned here (see `clean_text`)."""
     ctx = call.context
-    key = api_key_of(call.request_headers)
+    key = clean_text(api_key_of(call.request_headers))
     return {
         "id": call.id,
         "started_at": int(call.started_at_ms),
         "completed_at": int(call.started_at_ms + (call.duration_ms or 0)),
         "duration_ms": round(call.duration_ms or 0.0, 3),
         "ttfb_ms": None if call.ttfb_ms is None else round(call.ttfb_ms, 3),
-        "provider": call.provider.name, "method": call.method, "path": call.path,
+        "provider": call.provider.name, "method": clean_text(call.method), "path": clean_text(call.path),
         "model": None, "response_model": None, "stream": 0,
-        "status": call.status, "status_code": call.status_code, "error": call.error, "finish_reason": None,
+        "status": call.status, "status_code": call.status_code, "error": clean_text(call.error),
+        "finish_reason": None,
         "input_tokens": None, "cached_input_tokens": None, "cache_write_tokens": None,
         "output_tokens": None, "reasoning_tokens": None, "total_tokens": None, "usage_source": "none",
         "priced": 0, "cost_micros": None, "input_cost_micros": None, "cached_input_cost_micros": None,
         "cache_write_cost_micros": None, "output_cost_micros": None, "pricing_version": None,
-        "user_id": ctx.user_id,
+        "user_id": clean_text(ctx.user_id),
         "api_key_hash": hashlib.sha256(key.encode()).hexdigest() if key else None,
         "api_key_prefix": key[:API_KEY_PREFIX_CHARS] if key else None,
-        "tags": orjson.dumps(ctx.tags).decode() if ctx.tags else None,
-        "environment": ctx.environment, "task_type": ctx.task_type, "metadata": None, "feedback": None,
-        "trace_id": ctx.trace_id, "session_id": ctx.session_id, "parent_id": ctx.parent_id,
+        "tags": orjson.dumps([clean_text(t) for t in ctx.tags]).decode() if ctx.tags else None,
+        "environment": clean_text(ctx.environment), "task_type": clean_text(ctx.task_type),
+        "metadata": None, "feedback": None,
+        "trace_id": clean_text(ctx.trace_id), "session_id": clean_text(ctx.session_id),
+        "parent_id": clean_text(ctx.parent_id),
         "root_id": None, "depth": 0, "do_not_track": int(ctx.do_not_track), "has_content": 0,
     }
 
@@ -202,4 +205,4 @@ def fallback_entry(call: CapturedCall, reason: str) -> Entry:
     """When interpreting a call failed, still keep what is certain: ids, outcome, timing."""
     row = certain_columns(call)
     row["error"] = call.error or f"llmlog could not interpret this call: {reason}"
-    return Entry(call=_clean(row), content=None, tags=[clean_text(t) for t in call.context.tags])
+    return Entry(call=row, content=None, tags=[clean_text(t) for t in call.context.tags])

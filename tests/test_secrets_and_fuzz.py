@@ -106,6 +106,7 @@ async def test_invalid_utf8_in_a_control_header_costs_nothing_but_that_byte(prox
     reader, writer = await asyncio.open_connection(proxy.server.host, proxy.server.port)
     writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                  b"x-llmlog-user: caf\xe9-user\r\nX-Odd: \xff\xfe\r\nConnection: close\r\n"
+                 b"x-llmlog-tags: ok,t\xe9g\r\nx-llmlog-session: s\xff\r\nAuthorization: Bearer sk-\xe9\r\n"
                  + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
     await writer.drain()
     answer = await reader.read()
@@ -117,4 +118,6 @@ async def test_invalid_utf8_in_a_control_header_costs_nothing_but_that_byte(prox
     await flushed(proxy)
     entry = await (await proxy.get(f"/v1/logs/{call_id}")).json()
     assert entry["user_id"] == "caf\ufffd-user"
+    assert entry["tags"] == ["ok", "t\ufffdg"] and entry["session_id"] == "s\ufffd"
+    assert entry["status"] == "success" and entry["output_tokens"] > 0  # interpreted, not a fallback entry
     assert (await proxy.get(f"/v1/logs/{normal.headers['x-llmlog-id']}")).status == 200
