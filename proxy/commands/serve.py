@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import logging
 
 import click
 
 from .common import config_options, load
+
+
+# Measured with bench/ (CPU per proxied call, logging included): collecting the youngest
+# generation every 20,000 allocations instead of 700 saved as much as turning the collector off
+# (about 8% of CPU per call), while cyclic garbage is still reclaimed.
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def tune_gc() -> None:
+    """Move everything alive after start-up (modules, price table, app) out of the collector's
+    sight, and collect young objects less often: a proxy allocates many short-lived objects
+    per call and creates few reference cycles."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def is_loopback(host: str) -> bool:
@@ -49,5 +65,7 @@ def serve(config_path, db, host, port, upstream, insecure):
     click.echo(f"llmlog: proxying on http://{host}:{port} → "
                + ", ".join(f"{p.prefix} {p.base_url}" for p in config.providers)
                + f"; logging to {config.db_path}", err=True)
-    web.run_app(make_app(config), host=host, port=port, access_log=None, print=None,
+    app = make_app(config)
+    tune_gc()
+    web.run_app(app, host=host, port=port, access_log=None, print=None,
                 handler_cancellation=True, shutdown_timeout=config["server.shutdown_grace_s"])
