@@ -11,6 +11,7 @@ import aiohttp
 from aiohttp import web
 
 from pricing.table import PriceTable
+from store.checkpoint import stop_automatic_checkpoints
 from store.db import connect
 from store.spill import SpillFile, spill_path_for
 from store.thread import ThreadedConnection
@@ -22,6 +23,7 @@ from .api import erasure as erasure_api
 from .api import export as export_api
 from .api import logs as logs_api
 from .api import openapi
+from .checkpoint_task import run_checkpoints
 from .config import Config
 from .entry import build_entry, fallback_entry
 from .errors import json_errors
@@ -66,6 +68,8 @@ async def _store_ctx(app: web.Application):
     await asyncio.to_thread(lambda: connect(path).close())  # create + migrate before serving
     writer = ThreadedConnection(path, "llmlog-writer")
     reader = ThreadedConnection(path, "llmlog-reader")
+    checkpointer = ThreadedConnection(path, "llmlog-checkpoint")
+    await writer.run(stop_automatic_checkpoints)
     prices = app[PRICES]
     pipeline = Pipeline(
         writer, SpillFile(spill_path_for(path)),
@@ -77,8 +81,11 @@ async def _store_ctx(app: web.Application):
     app[PIPELINE] = pipeline
     app[logs_api.READER] = reader
     app[logs_api.WRITER] = writer
+    metrics = app[METRICS]
     tasks = [asyncio.create_task(pipeline.run(), name="llmlog-pipeline"),
-             asyncio.create_task(pipeline.run_overflow(), name="llmlog-overflow")]
+             asyncio.create_task(pipeline.run_overflow(), name="llmlog-overflow"),
+             asyncio.create_task(run_checkpoints(checkpointer, lambda: metrics.entries_written),
+                                 name="llmlog-checkpoint")]
     yield
     for task in tasks:
         task.cancel()
@@ -87,6 +94,7 @@ async def _store_ctx(app: web.Application):
     await pipeline.close()
     await writer.close()
     await reader.close()
+    await checkpointer.close()  # the last connection to close checkpoints the rest
 
 
 async def _client_ctx(app: web.Application):

@@ -1,0 +1,48 @@
+"""The writer never checkpoints inside its COMMIT; a background pass keeps the WAL short instead."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+
+import orjson
+
+import proxy.checkpoint_task
+from tests.conftest import flushed
+
+CHAT = "/v1/chat/completions"
+TEXT = "x" * 20_000  # each call stores this in the body, the prompt text and the search index
+
+
+async def wal_sizes_after_bursts(client, db_path: str, bursts: int = 4) -> tuple[list[int], list[str]]:
+    ids, sizes = [], []
+    for burst in range(bursts):
+        for i in range(40):
+            body = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"{burst}.{i} {TEXT}"}]})
+            resp = await client.post(CHAT, data=body)
+            assert resp.status == 200
+            ids.append(resp.headers["x-llmlog-id"])
+        await flushed(client)
+        await asyncio.sleep(0.3)  # room for a few checkpoint passes
+        sizes.append(os.path.getsize(db_path + "-wal"))
+    return sizes, ids
+
+
+async def test_the_wal_is_checkpointed_in_the_background_and_stays_short(make_proxy, db_path, monkeypatch):
+    monkeypatch.setattr(proxy.checkpoint_task, "INTERVAL_S", 0.05)
+    client = await make_proxy()
+    sizes, ids = await wal_sizes_after_bursts(client, db_path)
+    # a WAL checkpointed after each burst is reused from its start: it never holds two bursts
+    assert sizes[-1] < 1.5 * sizes[0], sizes
+    with sqlite3.connect(db_path) as conn:
+        assert sorted(r[0] for r in conn.execute("SELECT id FROM calls")) == sorted(ids)
+
+
+async def test_without_the_background_pass_the_wal_holds_every_burst(make_proxy, db_path, monkeypatch):
+    """The check above can fail: the writer itself does not checkpoint, so with the pass switched
+    off its WAL grows with every burst."""
+    monkeypatch.setattr(proxy.checkpoint_task, "INTERVAL_S", 3600)
+    client = await make_proxy()
+    sizes, _ = await wal_sizes_after_bursts(client, db_path)
+    assert sizes[-1] > 3 * sizes[0], sizes
