@@ -178,6 +178,10 @@ def summarise(rounds: list[dict], proxies: list[str]) -> dict:
         fig[f"throughput_vs_direct[{p}]"] = per_round(lambda r, p=p: rps(r, p) / rps(r, "direct"))
         fig[f"throughput_vs_ideal[{p}]"] = per_round(lambda r, p=p: rps(r, p) / rps(r, "ideal"))
         fig[f"throughput_rps[{p}]"] = per_round(lambda r, p=p: rps(r, p))
+        # proxy CPU per call during the run (all threads): robust to a busy machine, unlike req/s
+        cpu_us = lambda r, t: r["throughput"][t]["cpu_cores"]["proxy"] / r["throughput"][t]["rps"] * 1e6
+        fig[f"cpu_us_per_call[{p}]"] = per_round(lambda r, p=p: cpu_us(r, p))
+        fig[f"cpu_per_call_vs_ideal[{p}]"] = per_round(lambda r, p=p: cpu_us(r, p) / cpu_us(r, "ideal"))
         sse = lambda r, t, m, q: r["sse"][t][m][q]
         fig[f"sse_added_ttfb_p50_us[{p}]"] = per_round(
             lambda r, p=p: sse(r, p, "ttfb_us", "p50") - sse(r, "direct", "ttfb_us", "p50"))
@@ -219,6 +223,8 @@ TABLE = [
     ("throughput c=64 (req/s)", "throughput_rps[{p}]", "{:.0f}"),
     ("throughput c=64 / direct", "throughput_vs_direct[{p}]", "{:.2f}"),
     ("throughput c=64 / ideal", "throughput_vs_ideal[{p}]", "{:.2f}"),
+    ("proxy CPU per call, c=64 (µs)", "cpu_us_per_call[{p}]", "{:.0f}"),
+    ("CPU per call / ideal", "cpu_per_call_vs_ideal[{p}]", "{:.2f}"),
     ("SSE added TTFB p50 (µs)", "sse_added_ttfb_p50_us[{p}]", "{:.0f}"),
     ("SSE inter-chunk gap p99 (µs)", "sse_gap_p99_us[{p}]", "{:.0f}"),
     ("SSE added gap p99 (µs)", "sse_added_gap_p99_us[{p}]", "{:.0f}"),

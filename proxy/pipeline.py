@@ -25,9 +25,9 @@ from .metrics import Metrics
 log = logging.getLogger("llmlog.pipeline")
 RETRY_AFTER_S = 1.0
 # Building entries holds the event loop for at most one slice before proxied requests run again:
-# the shortest slice while the queue is shallow (a request waits at most that long), growing to the
-# longest as a backlog builds, so under sustained load logging takes the CPU share it needs
-# instead of falling behind into the (costlier) spill file.
+# the shortest slice while the pipeline keeps up (a request then waits at most that long), growing
+# to the longest as a backlog builds beyond one batch, so under sustained load logging takes the
+# CPU share it needs instead of falling behind into the (costlier) spill file.
 MIN_SLICE_S, MAX_SLICE_S = 0.0002, 0.005
 BACKLOG_FOR_MAX_SLICE = 0.25  # queue fill at which slices reach their longest
 
@@ -119,8 +119,11 @@ class Pipeline:
         return batch
 
     def _slice_s(self) -> float:
-        backlog = self.queue.qsize() / max(1, self.queue.maxsize)
-        return MIN_SLICE_S + (MAX_SLICE_S - MIN_SLICE_S) * min(1.0, backlog / BACKLOG_FOR_MAX_SLICE)
+        behind = self.queue.qsize() - self.batch_size  # up to one batch waiting is keeping up
+        if behind <= 0:
+            return MIN_SLICE_S
+        full = max(1.0, self.queue.maxsize * BACKLOG_FOR_MAX_SLICE - self.batch_size)
+        return MIN_SLICE_S + (MAX_SLICE_S - MIN_SLICE_S) * min(1.0, behind / full)
 
     async def _build_all(self, calls: list[CapturedCall]) -> list[Entry]:
         entries = []
