@@ -65,10 +65,11 @@ def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
     error = None
     legacy = False
     for event in events:
-        chunk = loads(event.data)
+        chunk = loads(event.data) if event.data != "[DONE]" else None
         if not isinstance(chunk, dict):
             continue  # `[DONE]` or garbage
-        error = error or error_message(chunk)
+        if error is None and ("error" in chunk or chunk.get("type") == "error"):  # rare: skip the call
+            error = error_message(chunk)
         for key in ("id", "created", "model", "system_fingerprint", "service_tier"):
             if chunk.get(key) is not None and key not in head:
                 head[key] = chunk[key]

