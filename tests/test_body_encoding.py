@@ -71,6 +71,32 @@ async def assert_reads_as_sent(client, db_path: str, call_id: str, sent: bytes, 
     assert orjson.loads(shown.output) == entry
 
 
+async def reader_outputs(client, db_path: str, call_id: str) -> list[bytes]:
+    """The bytes each reader gives for the call: entry, events, export (jsonl, csv), `llmlog show`."""
+    outputs = [await (await client.get(f"/v1/logs/{call_id}")).read(),
+               await (await client.get(f"/v1/logs/{call_id}/events")).read()]
+    for fmt in ("jsonl", "csv"):
+        outputs.append(await (await client.get("/v1/logs/export", params={
+            "format": fmt, "fields": "id,request_body,response_body,prompt_text"})).read())
+    for args in (["--json"], []):
+        outputs.append(CliRunner().invoke(cli.main, ["show", "--db", db_path, *args, call_id]).stdout_bytes)
+    return outputs
+
+
+async def assert_same_bytes_as_a_raw_row(client, db_path: str, call_id: str):
+    """The packed row and the same row stored as sent (as before m004) read byte for byte the same."""
+    packed = await reader_outputs(client, db_path, call_id)
+    assert all(packed) and b"Kumquat7" in packed[-1]  # `llmlog show` (text) printed the entry
+    conn = sqlite3.connect(db_path)
+    with conn:
+        (request_body, response_body), = conn.execute(
+            "SELECT request_body, response_body FROM call_content WHERE call_id = ?", (call_id,))
+        conn.execute("UPDATE call_content SET request_body = ?, response_body = ?, body_encoding = NULL "
+                     "WHERE call_id = ?", (zlib.decompress(request_body), zlib.decompress(response_body), call_id))
+    conn.close()
+    assert await reader_outputs(client, db_path, call_id) == packed
+
+
 async def test_large_stream_is_stored_compressed_and_reads_back_as_sent(proxy, db_path):
     sent = chat_body(WORDS, stream=True)
     resp = await proxy.post(CHAT, data=sent, headers={"Content-Type": "application/json"})
@@ -88,6 +114,7 @@ async def test_large_stream_is_stored_compressed_and_reads_back_as_sent(proxy, d
     assert b'"delta":{"content":' in received and event in received
     assert b'"delta":{"content":' not in raw and event not in raw
     await assert_reads_as_sent(proxy, db_path, call_id, sent, received, sse=True)
+    await assert_same_bytes_as_a_raw_row(proxy, db_path, call_id)
 
 
 async def test_large_json_call_is_stored_compressed_and_reads_back_as_sent(proxy, db_path):
@@ -102,6 +129,7 @@ async def test_large_json_call_is_stored_compressed_and_reads_back_as_sent(proxy
     assert b'"messages":[{"role":"user","content":"Kumquat0' in sent
     assert b'"messages":[{"role":"user","content":"Kumquat0' not in raw
     await assert_reads_as_sent(proxy, db_path, call_id, sent, received, sse=False)
+    await assert_same_bytes_as_a_raw_row(proxy, db_path, call_id)
 
 
 async def test_small_call_stays_as_sent(proxy, db_path):
