@@ -15,6 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 import cli
+import proxy.pipeline as pipeline_module
+from proxy.app import PIPELINE
 from store.bodies import COMPRESS_FROM_BYTES, pack, unpack
 from tests.conftest import flushed
 from tests.seeding import make_entry, seed
@@ -175,3 +177,29 @@ def test_pack_leaves_the_entry_as_sent_and_is_idempotent():
     assert pack(small) is small and "body_encoding" not in small
     with pytest.raises(ValueError):
         unpack(b"x", "brotli")
+
+
+async def test_spilled_entry_keeps_bodies_as_sent_and_is_packed_when_replayed(proxy, db_path, monkeypatch):
+    real_write = pipeline_module.write_batch
+    failing = {"on": True}
+
+    def flaky_write(conn, entries):
+        if failing["on"]:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_write(conn, entries)
+
+    monkeypatch.setattr(pipeline_module, "write_batch", flaky_write)
+    sent = chat_body(WORDS, stream=True)
+    resp = await proxy.post(CHAT, data=sent, headers={"Content-Type": "application/json"})
+    received = await resp.read()
+    call_id = resp.headers["x-llmlog-id"]
+    await flushed(proxy)
+    event = sent_events(received)[60]
+    spilled = open(db_path + ".spill", "rb").read()
+    assert orjson.dumps(event)[1:-1] in spilled  # the spill record holds the SSE text, not zlib bytes
+    failing["on"] = False
+    pipeline = proxy.app[PIPELINE]
+    pipeline._retry_at = 0.0
+    await pipeline._replay_spill()
+    assert stored(db_path, call_id)[0] == "zlib"
+    await assert_reads_as_sent(proxy, db_path, call_id, sent, received, sse=True)
