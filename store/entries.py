@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from .bodies import unpack
 from .stream_events import stored_events
 
 # enough columns to draw a node of a call tree without reading a whole entry
@@ -67,11 +68,11 @@ def events(conn: sqlite3.Connection, call_id: str) -> tuple[bool, bool, list[lis
     """(stream, has_content, [[offset_ms, event, data], ...]) for a call, or None when no such id."""
     row = conn.execute(
         "SELECT c.stream, c.has_content, cc.events, cc.chunk_offsets, "
-        "CASE WHEN cc.chunk_offsets IS NULL THEN NULL ELSE cc.response_body END FROM calls c "
+        "CASE WHEN cc.chunk_offsets IS NULL THEN NULL ELSE cc.response_body END, cc.body_encoding FROM calls c "
         "LEFT JOIN call_content cc ON cc.call_id = c.id WHERE c.id = ?", (call_id,)).fetchone()
     if row is None:
         return None
-    return bool(row[0]), bool(row[1]), stored_events(row[2], row[3], row[4])
+    return bool(row[0]), bool(row[1]), stored_events(row[2], row[3], unpack(row[4], row[5]))
 
 
 def set_feedback(conn: sqlite3.Connection, call_id: str, feedback: dict) -> bool:

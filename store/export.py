@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Iterator, Sequence
 
+from .bodies import BODY_COLUMNS, unpack_row
 from .filters import LogFilter, where
 from .rows import CALL_COLUMNS
 
@@ -30,6 +31,9 @@ def fetch_batch(conn: sqlite3.Connection, f: LogFilter, after: Position | None =
         raise ValueError(f"not exportable content columns: {sorted(unknown)}")
     clause, params = where(f)
     select = _CALLS + "".join(f", cc.{c}" for c in content)
+    packed = any(c in BODY_COLUMNS for c in content)
+    if packed:  # the bodies come out as sent: unpacked below, the encoding column dropped again
+        select += ", cc.body_encoding"
     join = " LEFT JOIN call_content cc ON cc.call_id = calls.id" if content else ""
     # INDEXED BY: walk the (started_at, id) index in order, so every batch is a seek plus a short
     # scan; a filter-specific index would need a sort of all matches per batch (quadratic overall).
@@ -42,7 +46,8 @@ def fetch_batch(conn: sqlite3.Connection, f: LogFilter, after: Position | None =
     args.append(limit)
     cursor = conn.execute(sql, args)
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor]
+    rows = [dict(zip(names, row)) for row in cursor]
+    return [unpack_row(row) for row in rows] if packed else rows
 
 
 def position_of(row: dict) -> Position:

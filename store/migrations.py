@@ -120,12 +120,19 @@ M003_CHUNK_OFFSETS = """
 ALTER TABLE call_content ADD COLUMN chunk_offsets TEXT;  -- JSON [[arrival_offset_ms, end_byte]]
 """
 
+# Large bodies are stored zlib-compressed (store/bodies.py): the bytes written per row dominate the
+# writer (issue #7). NULL = request_body and response_body as sent; 'zlib' = each compressed.
+M004_BODY_ENCODING = """
+ALTER TABLE call_content ADD COLUMN body_encoding TEXT;
+"""
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_query_indexes", M002_QUERY_INDEXES),
     ("m003_chunk_offsets", M003_CHUNK_OFFSETS),
+    ("m004_body_encoding", M004_BODY_ENCODING),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from .bodies import unpack_row
 from .filters import SORT_KEYS, LogFilter, Page, decode_cursor, encode_cursor, where
 from .rows import CALL_COLUMNS, CONTENT_COLUMNS
 
@@ -62,4 +63,4 @@ def get_log(conn: sqlite3.Connection, call_id: str) -> tuple[dict, dict | None] 
         return None
     content = _dicts(conn.execute(
         f"SELECT {', '.join(CONTENT_COLUMNS)} FROM call_content WHERE call_id = ?", (call_id,)))
-    return found[0], (content[0] if content else None)
+    return found[0], (unpack_row(content[0]) if content else None)

@@ -21,6 +21,7 @@ CONTENT_COLUMNS: tuple[str, ...] = (
     "call_id", "request_query", "request_headers", "request_body", "request_truncated",
     "response_headers", "response_body", "response_truncated",
     "assembled", "events", "prompt_text", "output_text", "chunk_offsets",
+    "body_encoding",  # m004: set only by the writer (store/bodies.py pack); entries carry bodies as sent
 )
 
 # positional: binding tuples is cheaper than looking ~45 names up in a dict per row (bench_writer)

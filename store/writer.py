@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
+from .bodies import pack
 from .rows import INSERT_CALL, INSERT_CONTENT, INSERT_TAG, Entry, call_values, content_values
 
 
@@ -48,6 +49,9 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry]) -> int:
     never duplicates. Returns the number of new entries."""
     if not entries:
         return 0
+    # Bodies are packed (compressed when large, store/bodies.py) before the write lock is taken, so
+    # the lock is held only for the inserts; the entries themselves keep their bodies as sent.
+    stored = {id(e): content_values(pack(e.content)) for e in entries if e.content is not None}
     conn.execute("BEGIN IMMEDIATE")
     try:
         present = _ids_present(conn, [e.call["id"] for e in entries])
@@ -60,7 +64,7 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry]) -> int:
         conn.executemany(INSERT_CALL, [call_values(e.call) for e in new])
         contents = [e.content for e in new if e.content is not None]
         if contents:
-            conn.executemany(INSERT_CONTENT, [content_values(c) for c in contents])
+            conn.executemany(INSERT_CONTENT, [stored[id(e)] for e in new if e.content is not None])
             ids = [c["call_id"] for c in contents]
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import glob
+import sqlite3
 
 import orjson
 import pytest
 from click.testing import CliRunner
 
 import cli
+import store.bodies
 from tests.conftest import flushed
 
 CHAT = "/v1/chat/completions"
@@ -22,7 +24,22 @@ def database_bytes(db_path: str) -> bytes:
     return b"".join(open(p, "rb").read() for p in sorted(glob.glob(db_path + "*")))
 
 
-async def test_delete_user_leaves_no_content_of_theirs_in_the_database_files(proxy, db_path):
+def packed_rows(db_path: str) -> int:
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("SELECT count(*) FROM call_content WHERE body_encoding IS NOT NULL").fetchone()[0]
+    finally:
+        conn.close()
+
+
+# Bodies of 1 KB and more are stored zlib-packed (m004), where a grep of the files cannot see them:
+# "raw" stores every body as sent, so the grep below also proves the bodies' old copies are gone.
+@pytest.mark.parametrize("bodies", ["raw", "packed"])
+async def test_delete_user_leaves_no_content_of_theirs_in_the_database_files(make_proxy, db_path, bodies,
+                                                                              monkeypatch):
+    if bodies == "raw":
+        monkeypatch.setattr(store.bodies, "COMPRESS_FROM_BYTES", 1 << 40)
+    proxy = await make_proxy()
     x_marker, y_marker = "Xylophone4Quokka", "Yodel8Walrus"
     for i in range(30):  # enough rows to span pages, FTS segments and WAL frames
         for user, marker in (("user-x", x_marker), ("user-y", y_marker)):
@@ -35,6 +52,9 @@ async def test_delete_user_leaves_no_content_of_theirs_in_the_database_files(pro
     raw = database_bytes(db_path)
     for marker in (x_marker, y_marker):  # the search index keeps its terms lower-cased
         assert marker.encode() in raw and marker.lower().encode() in raw
+    sse_of_x = f'"delta":{{"content":" {x_marker}'.encode()  # only ever in a streamed response body
+    assert (sse_of_x in raw) == (bodies == "raw")
+    assert packed_rows(db_path) == (0 if bodies == "raw" else 30)  # the streamed calls' bodies reach 1 KB
     found = await (await proxy.get("/v1/logs", params={"q": x_marker})).json()
     assert found["total"] == 30
 
@@ -45,6 +65,7 @@ async def test_delete_user_leaves_no_content_of_theirs_in_the_database_files(pro
     raw = database_bytes(db_path)
     # prompt and output text, raw SSE, search index terms, old WAL frames: all gone
     assert x_marker.encode() not in raw and x_marker.lower().encode() not in raw
+    assert packed_rows(db_path) == (0 if bodies == "raw" else 15)  # user-y's packed rows are the rest
     assert y_marker.encode() in raw and y_marker.lower().encode() in raw
     assert (await (await proxy.get("/v1/logs", params={"user_id": "user-x"})).json())["total"] == 0
     assert (await (await proxy.get("/v1/logs", params={"q": x_marker})).json())["total"] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import sqlite3
 import threading
 import time
 
@@ -45,6 +46,12 @@ async def test_do_not_track_leaves_no_content_in_the_database(proxy, db_path, he
     assert raw, "database files exist"
     for needle in (marker, marker.lower(), "say", "Echo"):
         assert needle.encode() not in raw, needle
+    # large bodies are stored zlib-packed (m004), which a grep cannot see into: no content row at all
+    conn = sqlite3.connect(db_path)
+    try:
+        assert conn.execute("SELECT count(*) FROM call_content").fetchone()[0] == 0
+    finally:
+        conn.close()
 
 
 async def test_tracked_call_stores_content_but_never_secrets(proxy, db_path):

@@ -8,6 +8,7 @@ import time
 
 import orjson
 
+from store.bodies import unpack_row
 from store.stream_events import chunk_timeline, events_from_timeline
 from tests.conftest import flushed
 from tests.seeding import make_entry, seed
@@ -31,9 +32,11 @@ def _content_row(db_path: str, call_id: str) -> dict:
     conn = sqlite3.connect(db_path)
     conn.row_factory = sqlite3.Row
     try:
-        return dict(conn.execute("SELECT * FROM call_content WHERE call_id = ?", (call_id,)).fetchone())
+        row = dict(conn.execute("SELECT * FROM call_content WHERE call_id = ?", (call_id,)).fetchone())
     finally:
         conn.close()
+    # bodies as sent, whether stored raw or zlib-packed (m004, tests/test_body_encoding.py)
+    return unpack_row(row)
 
 
 async def test_streamed_call_stores_a_timeline_not_events_and_reads_back_what_was_sent(proxy, fake, db_path):
