@@ -84,7 +84,7 @@ async def _store_ctx(app: web.Application):
     metrics = app[METRICS]
     tasks = [asyncio.create_task(pipeline.run(), name="llmlog-pipeline"),
              asyncio.create_task(pipeline.run_overflow(), name="llmlog-overflow"),
-             asyncio.create_task(run_checkpoints(checkpointer, lambda: metrics.entries_written),
+             asyncio.create_task(run_checkpoints(checkpointer, metrics),
                                  name="llmlog-checkpoint")]
     yield
     for task in tasks:

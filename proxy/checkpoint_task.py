@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
 
 from store.checkpoint import passive_checkpoint
 from store.thread import ThreadedConnection
+
+from .metrics import Metrics
 
 log = logging.getLogger("llmlog.checkpoint")
 INTERVAL_S = 0.5  # at 20k rows/s about 40 MB of WAL between passes; usually far less
 
 
-async def run_checkpoints(db: ThreadedConnection, written: Callable[[], int]) -> None:
+async def run_checkpoints(db: ThreadedConnection, metrics: Metrics) -> None:
     """Every INTERVAL_S, if entries were written since the last pass, checkpoint (PASSIVE) on
     `db`, a connection used for nothing else. Runs until cancelled."""
-    seen = written()
+    seen = metrics.entries_written
     while True:
         await asyncio.sleep(INTERVAL_S)
-        now = written()
+        now = metrics.entries_written
         if now == seen:
             continue
         try:
-            await db.run(passive_checkpoint)
+            metrics.wal_pages, _ = await db.run(passive_checkpoint)
+            metrics.checkpoints += 1
             seen = now
         except Exception:  # locked or busy: the next pass catches up; the WAL only grows meanwhile
             log.warning("checkpoint failed; will retry", exc_info=True)

@@ -17,6 +17,8 @@ class Metrics:
     write_errors: int = 0
     batches: int = 0
     batch_seconds: float = 0.0
+    checkpoints: int = 0
+    wal_pages: int = 0  # WAL length at the last checkpoint pass
     queue_depth: Callable[[], int] = lambda: 0
 
     def render(self) -> str:
@@ -31,11 +33,13 @@ class Metrics:
             ("llmlog_entries_written_total", "counter", "Entries written to the database.", self.entries_written),
             ("llmlog_entries_spilled_total", "counter", "Entries appended to the spill file.", self.entries_spilled),
             ("llmlog_entries_replayed_total", "counter", "Spilled entries later written.", self.entries_replayed),
-            ("llmlog_entries_dropped_total", "counter", "Entries lost (database and spill both failed).",
-             self.entries_dropped),
+            ("llmlog_entries_dropped_total", "counter", "Entries not stored: refused by the database (kept in "
+             "the .spill.rejected file) or lost when database and spill both failed.", self.entries_dropped),
             ("llmlog_write_errors_total", "counter", "Failed batch writes.", self.write_errors),
             ("llmlog_writer_batches_total", "counter", "Batches written.", self.batches),
             ("llmlog_writer_batch_seconds_total", "counter", "Time spent writing batches.", self.batch_seconds),
+            ("llmlog_checkpoints_total", "counter", "Background WAL checkpoint passes.", self.checkpoints),
+            ("llmlog_wal_pages", "gauge", "WAL length in pages at the last checkpoint pass.", self.wal_pages),
         ):
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
         return "\n".join(lines) + "\n"
