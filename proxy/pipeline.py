@@ -1,9 +1,10 @@
 """Off the request path: captured calls → entries → batched writes, with a spill file as backstop.
 
-Handlers only call `submit` (never awaits). One task drains the queue, builds entries in short
-time slices (so proxied traffic keeps the loop), and writes a batch by size or time. If a write
-fails the batch goes to the spill file and is replayed once writing works again; an entry the
-database refuses for its data is set aside on its own so it cannot hold back the rest.
+Handlers only call `submit` (never awaits). One task takes calls off the queue as they arrive and
+builds each entry at once, in short time slices, so interpretation is spread between requests
+instead of arriving in bursts; a batch goes to the writer thread by size or time while the next
+one is built. If a write fails the batch goes to the spill file and is replayed once writing works
+again; an entry the database refuses for its data is set aside so it cannot hold back the rest.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import logging
 import sqlite3
 import time
+from contextlib import suppress
 from typing import Callable
 
 from store.rows import Entry
@@ -43,7 +45,8 @@ class Pipeline:
         self._retry_at = 0.0
         self._overflow: list[CapturedCall] = []
         self._overflow_ready = asyncio.Event()
-        self._in_hand: list[CapturedCall] = []
+        self._batch: list[Entry] = []  # built, not yet handed to a write
+        self._writing: asyncio.Task | None = None  # the batch being written, at most one
 
     # -- request path ---------------------------------------------------------------------------
     def submit(self, call: CapturedCall) -> None:
@@ -97,26 +100,21 @@ class Pipeline:
             log.exception("could not keep %d refused entries", len(rejected))
         self.metrics.entries_dropped += len(rejected)
 
-    async def _next_batch(self) -> list[CapturedCall] | None:
-        """The next batch: up to `batch_size` calls, waiting at most `batch_interval_s` once the
-        first has come; None when none came within RETRY_AFTER_S. The calls are in `_in_hand`
-        from the moment they leave the queue, so a cancel never loses them (`close` writes them).
+    async def _next_call(self, timeout_s: float) -> CapturedCall | None:
+        """The next queued call, waiting at most `timeout_s`; None when none came. A cancel leaves
+        the call in the queue (`close` writes it).
 
         `asyncio.timeout` rather than `wait_for`: on Python 3.11 `wait_for` can swallow a cancel
         that races a queue item, which left shutdown waiting forever."""
-        batch = self._in_hand = []
-        try:
-            async with asyncio.timeout(RETRY_AFTER_S):
-                batch.append(await self.queue.get())
-        except TimeoutError:
+        if not self.queue.empty():
+            return self.queue.get_nowait()
+        if timeout_s <= 0:
             return None
         try:
-            async with asyncio.timeout(self.batch_interval_s):
-                while len(batch) < self.batch_size:
-                    batch.append(await self.queue.get())  # no suspension while calls are queued
+            async with asyncio.timeout(timeout_s):
+                return await self.queue.get()
         except TimeoutError:
-            pass
-        return batch
+            return None
 
     def _slice_s(self) -> float:
         behind = self.queue.qsize() - self.batch_size  # up to one batch waiting is keeping up
@@ -173,14 +171,41 @@ class Pipeline:
     async def run(self) -> None:
         """The pipeline task: runs until cancelled; `close` drains what is left."""
         await self._replay_spill()  # entries spilled by an earlier run
+        loop = asyncio.get_running_loop()
+        clock = time.perf_counter
         while True:
-            calls = await self._next_batch()
-            if calls is None:
-                await self._replay_spill()
+            call = await self._next_call(RETRY_AFTER_S)
+            if call is None:
+                if self._writing is None or self._writing.done():
+                    await self._replay_spill()
                 continue
-            await self._write(await self._build_all(calls))
-            self._in_hand = []
-            for _ in calls:
+            deadline = loop.time() + self.batch_interval_s
+            batch = self._batch = [self._entry(call)]
+            slice_end = clock() + self._slice_s()
+            while len(batch) < self.batch_size:
+                if clock() >= slice_end:
+                    await asyncio.sleep(0)  # let proxied requests run
+                    slice_end = clock() + self._slice_s()
+                call = await self._next_call(deadline - loop.time())
+                if call is None:
+                    break
+                batch.append(self._entry(call))  # no await between taking a call and keeping its entry
+            await self._hand_to_writer(batch)
+
+    async def _hand_to_writer(self, entries: list[Entry]) -> None:
+        """Start writing `entries` once the previous batch is written (one write at a time, in
+        order); building goes on meanwhile. A cancel here leaves `entries` in `_batch` for `close`."""
+        if self._writing is not None:
+            with suppress(Exception):
+                await asyncio.shield(self._writing)
+        self._writing = asyncio.create_task(self._write_settled(entries), name="llmlog-write")
+        self._batch = []
+
+    async def _write_settled(self, entries: list[Entry]) -> None:
+        try:
+            await self._write(entries)
+        finally:
+            for _ in entries:
                 self.queue.task_done()
 
     async def flush(self) -> None:
@@ -190,14 +215,18 @@ class Pipeline:
             await asyncio.sleep(0.005)
 
     async def close(self) -> None:
-        """Spill the overflow, write whatever is still queued, then retry the spill once more."""
+        """Spill the overflow, finish the write under way, write what is built or still queued,
+        then retry the spill once more."""
         await self._spill_overflow()
-        calls, self._in_hand = self._in_hand, []
+        if self._writing is not None:
+            with suppress(Exception):
+                await self._writing
+        entries, self._batch = self._batch, []
         while not self.queue.empty():
-            calls.append(self.queue.get_nowait())
+            entries.append(self._entry(self.queue.get_nowait()))
+        for start in range(0, len(entries), self.batch_size):
+            await self._write(entries[start:start + self.batch_size])
+        for _ in entries:
             self.queue.task_done()
-        for start in range(0, len(calls), self.batch_size):
-            entries = [self._entry(c) for c in calls[start:start + self.batch_size]]
-            await self._write(entries)
         self._retry_at = 0.0
         await self._replay_spill()
