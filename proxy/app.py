@@ -66,9 +66,10 @@ async def _store_ctx(app: web.Application):
     config = app[CONFIG]
     path = config.db_path
     await asyncio.to_thread(lambda: connect(path).close())  # create + migrate before serving
-    writer = ThreadedConnection(path, "llmlog-writer")
+    nice = config["store.writer_nice"]
+    writer = ThreadedConnection(path, "llmlog-writer", nice=nice)
     reader = ThreadedConnection(path, "llmlog-reader")
-    checkpointer = ThreadedConnection(path, "llmlog-checkpoint")
+    checkpointer = ThreadedConnection(path, "llmlog-checkpoint", nice=nice)
     await writer.run(stop_automatic_checkpoints)
     prices = app[PRICES]
     pipeline = Pipeline(
