@@ -33,9 +33,13 @@ RETRY_AFTER_S = 1.0
 # CPU share it needs instead of falling behind into the (costlier) spill file.
 MIN_SLICE_S, MAX_SLICE_S = 0.0002, 0.005
 BACKLOG_FOR_MAX_SLICE = 0.25  # queue fill at which slices reach their longest
-# Before building an entry, wait up to this long for calls still waiting for their first byte
-# (measured: a new stream's first byte otherwise waited behind the entries of the streams that had
-# just ended, +2 ms at the median). Not when more than a batch is waiting: then logging catches up.
+# Requests go first. An entry is built no sooner than SETTLE_S after its call ended (a client's
+# next call usually follows at once: its first byte should not wait behind the last call's entry),
+# and while calls wait for their first byte the pipeline waits up to GIVE_WAY_S before each entry.
+# Neither applies once more than a batch is waiting: then logging catches up.
+# Measured (7 rounds, 16 streams of 64 chunks, 8 at a time): added TTFB p50 2,299 µs without the
+# settling, 225 µs at 1 ms, 7 µs at 5 ms; c=1 p99 and CPU per call unchanged.
+SETTLE_S = 0.005
 GIVE_WAY_S = 0.002
 
 
@@ -206,9 +210,19 @@ class Pipeline:
             await self._hand_to_writer(batch)
 
     async def _give_way(self) -> bool:
-        """Wait (briefly) while proxied calls wait for their first byte; True if it waited."""
-        if self.opening.none.is_set() or self.queue.qsize() > self.batch_size:
+        """Let the taken call's entry settle, then wait (briefly) while proxied calls wait for
+        their first byte; True if it waited."""
+        if self.queue.qsize() > self.batch_size:
             return False
+        waited = False
+        if self._taken is not None:
+            ended = (self._taken.started_at_ms + (self._taken.duration_ms or 0.0)) / 1000
+            pause = ended + SETTLE_S - time.time()
+            if pause > 0.0002:  # not for a sliver: a timer costs more than it saves
+                await asyncio.sleep(pause)
+                waited = True
+        if self.opening.none.is_set():
+            return waited
         try:
             async with asyncio.timeout(GIVE_WAY_S):
                 await self.opening.none.wait()
