@@ -8,6 +8,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from functools import partial
 
 import orjson
@@ -150,3 +151,27 @@ async def test_a_cancel_racing_a_submitted_call_still_stops_the_pipeline(tmp_pat
     await pipeline.close()  # the call that raced the cancel is still written
     await writer.close()
     assert stored_ids(db) == [call_id]
+
+
+async def test_a_cancel_while_giving_way_to_an_opening_call_still_writes_the_entry(tmp_path):
+    """The entry waiting for a call's first byte (or for a long stream to settle) is out of the
+    queue but not built: `close` must still build and write it."""
+    db = str(tmp_path / "give-way.db")
+    connect(db).close()
+    writer = ThreadedConnection(db, "test-writer")
+    pipeline = Pipeline(writer, SpillFile(spill_path_for(db)), partial(fallback_entry, reason="test"),
+                        fallback_entry, Metrics(), queue_size=100, batch_size=10, batch_interval_s=0.05)
+    pipeline.opening.enter()  # a call waiting for its first byte
+    call = captured()
+    call.chunks = [(float(i), b"data: {}\n\n") for i in range(pipeline_module.SETTLE_FROM_CHUNKS)]
+    call.started_at_ms, call.duration_ms = time.time() * 1000, 0.0  # a long stream that just ended
+    task = asyncio.create_task(pipeline.run())
+    pipeline.submit(call)
+    await asyncio.sleep(0.002)  # taken, now settling / giving way
+    assert pipeline.queue.empty() and pipeline._taken is call
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=3)
+    assert task in done and task.cancelled()
+    await pipeline.close()
+    await writer.close()
+    assert stored_ids(db) == [call.id]
