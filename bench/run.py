@@ -26,6 +26,7 @@ from .profile import profile_during
 
 CHAT = "/v1/chat/completions"
 DNT = {"x-debug": "false"}
+SETTLE_S = 0.6
 
 
 def _settings(quick: bool) -> dict:
@@ -93,6 +94,7 @@ class Bench:
         s, out = self.s, {"latency": {}, "throughput": {}, "sse": {}}
         proxies = [n for n in self.servers]
         for target in self._targets(["direct", *proxies, "llmlog-dnt"], round_no):
+            self._settle()
             result = _job(self.loadgen, {"kind": "latency", "url": self.urls[target] + CHAT, "n": s["lat_n"],
                                          "headers": DNT if target == "llmlog-dnt" else {}})
             self._count(target, result)
@@ -101,6 +103,7 @@ class Bench:
             watched = {"upstream": self.upstream.pid, "loadgen": self.loadgen.pid}
             if target in self.servers:
                 watched["proxy"] = self.servers[target].pid
+            self._settle()
             before = {k: cpu_seconds(p) for k, p in watched.items()}
             result = _job(self.loadgen, {"kind": "throughput", "url": self.urls[target] + CHAT,
                                          "concurrency": 64, "duration_s": s["thr_s"]})
@@ -113,11 +116,19 @@ class Bench:
                 result["cpu_us_per_call"] = (cpu_seconds(watched["proxy"]) - before["proxy"]) / result["sent"] * 1e6
             out["throughput"][target] = result
         for target in self._targets(["direct", *proxies], round_no):
+            self._settle()
             result = _job(self.loadgen, {"kind": "sse", "url": self.urls[target] + CHAT, "chunks": 64,
                                          "delay_ms": 20, "streams": s["sse_streams"], "concurrency": s["sse_conc"]})
             self._count(target, result)
             out["sse"][target] = result
         return out
+
+    def _settle(self) -> None:
+        """Every measurement starts from quiet servers: each llmlog has logged all it was sent,
+        and its background checkpoint pass (every 0.5 s) has had time to run."""
+        for name in self.sent:
+            self._wait_logged(name)
+        time.sleep(SETTLE_S)
 
     def _wait_logged(self, name: str, timeout_s: float = 60) -> None:
         """Until llmlog has written an entry for every call sent to it (ideal has nothing to wait for)."""
