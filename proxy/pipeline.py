@@ -206,7 +206,10 @@ class Pipeline:
                 if clock() >= slice_end:
                     await asyncio.sleep(0)  # let proxied requests run
                     slice_end = clock() + self._slice_s()
-                call = await self._next_call(deadline - loop.time())
+                remaining = deadline - loop.time()
+                if remaining <= 0:  # no entry waits longer than the batch interval for its write
+                    break
+                call = await self._next_call(remaining)
                 if call is None:
                     break
             await self._hand_to_writer(batch)
