@@ -87,6 +87,8 @@ def join_text(pieces: list[str]) -> str | None:
 def error_message(body: Any) -> str | None:
     """The message of an error body: OpenAI `{"error": {...}}`, Anthropic `{"type": "error", ...}`."""
     body = as_dict(body)
+    if "error" not in body and body.get("type") != "error":  # the usual answer: nothing to read
+        return None
     err = body.get("error")
     if isinstance(err, str) and err:
         return err

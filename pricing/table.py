@@ -67,6 +67,7 @@ class PriceTable:
         self._index: dict[str, str] = {}  # lower-case id or alias -> lower-case entry id
         self.version = version
         self._add(entries.values())
+        self._looked_up: dict[tuple[str, str | None], PriceMatch | None] = {}
 
     def _add(self, prices: Iterable[ModelPrice]) -> None:
         for price in prices:
@@ -83,6 +84,7 @@ class PriceTable:
         table._index = dict(self._index)
         table.version = f"{self.version}+{tag}"
         table._add(prices.values())
+        table._looked_up = {}
         return table
 
     # --- construction ----------------------------------------------------------------------
@@ -141,9 +143,21 @@ class PriceTable:
         return iter(self._entries.values())
 
     def lookup(self, model: str | None, provider: str | None = None) -> PriceMatch | None:
-        """The price for `model` as a client or upstream named it, or None if unknown."""
+        """The price for `model` as a client or upstream named it, or None if unknown. Answers are
+        remembered (the table never changes; a proxy sees few distinct names), a bounded number."""
         if not model:
             return None
+        try:
+            return self._looked_up[(model, provider)]
+        except KeyError:
+            pass
+        match = self._lookup(model, provider)
+        if len(self._looked_up) >= _MAX_REMEMBERED:
+            self._looked_up.clear()
+        self._looked_up[(model, provider)] = match
+        return match
+
+    def _lookup(self, model: str, provider: str | None) -> PriceMatch | None:
         ref = model.strip().lower()
         prov = provider.strip().lower() if provider else None
         hit = self._resolve(ref, prov)
@@ -182,6 +196,9 @@ class PriceTable:
             if f"ft:{candidate}" in self._index:
                 return f"ft:{candidate}", "fine_tune"
         return hit[0], "fine_tune"
+
+
+_MAX_REMEMBERED = 4096
 
 
 def _strip_chain(ref: str) -> list[str]:

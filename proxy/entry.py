@@ -98,6 +98,8 @@ def clean_text(value):
 
 
 def _clean_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    if all(name.isascii() and value.isascii() for name, value in headers):
+        return headers
     return [(clean_text(name), clean_text(value)) for name, value in headers]
 
 

@@ -245,3 +245,14 @@ def test_litellm_file_must_be_an_object(table, tmp_path):
     path.write_text(json.dumps([1, 2]))
     with pytest.raises(ValueError, match="JSON object"):
         table.with_litellm_file(path)
+
+
+def test_remembered_answers_never_leak_between_tables_or_forms():
+    base = PriceTable.shipped()
+    before = base.lookup("gpt-4o-2024-11-20")
+    assert before.price.origin == "shipped" and base.lookup("gpt-4o-2024-11-20") is before  # remembered
+    layered = base.with_overrides({"gpt-4o": {"input": 2, "output": 8}})
+    assert layered.lookup("gpt-4o-2024-11-20").price.origin == "override"  # not the base table's answer
+    assert base.lookup("gpt-4o-2024-11-20") is before
+    assert base.lookup("gpt-4o-mini", "azure") == base.lookup("gpt-4o-mini", "azure")
+    assert base.lookup("no-such-model") is None and base.lookup("no-such-model") is None
