@@ -24,11 +24,9 @@ CONTENT_COLUMNS: tuple[str, ...] = (
     "body_encoding",  # m004: set only by the writer (store/bodies.py pack); entries carry bodies as sent
 )
 
-# positional: binding tuples is cheaper than looking ~45 names up in a dict per row (bench_writer)
+# positional: binding tuples is cheaper than looking ~45 names up in a dict per row (bench_writer);
+# the content insert (with explicit rowids) is in store/writer.py
 INSERT_CALL = f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' * len(CALL_COLUMNS))})"
-INSERT_CONTENT = (
-    f"INSERT INTO call_content ({', '.join(CONTENT_COLUMNS)}) VALUES ({', '.join('?' * len(CONTENT_COLUMNS))})"
-)
 
 
 def call_values(call: dict) -> tuple:

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Sequence
 
 from .bodies import pack
-from .rows import INSERT_CALL, INSERT_CONTENT, INSERT_TAG, Entry, call_values, content_values
+from .rows import CONTENT_COLUMNS, INSERT_CALL, INSERT_TAG, Entry, call_values, content_values
 
 
 def _link_hierarchy(conn: sqlite3.Connection, entries: Sequence[Entry]) -> None:
@@ -33,6 +33,11 @@ def _link_hierarchy(conn: sqlite3.Connection, entries: Sequence[Entry]) -> None:
             call["root_id"], call["depth"] = root or parent, depth + 1
         else:  # parent not logged (yet): it is the root as far as we know
             call["root_id"], call["depth"] = parent, 1
+
+
+INSERT_CONTENT_AT = (f"INSERT INTO call_content (rowid, {', '.join(CONTENT_COLUMNS)}) "
+                     f"VALUES ({', '.join('?' * (len(CONTENT_COLUMNS) + 1))})")
+INSERT_SEARCH = "INSERT INTO call_search (rowid, prompt_text, output_text) VALUES (?, ?, ?)"
 
 
 def _ids_present(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
@@ -64,16 +69,14 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry]) -> int:
         conn.executemany(INSERT_CALL, [call_values(e.call) for e in new])
         contents = [e.content for e in new if e.content is not None]
         if contents:
-            conn.executemany(INSERT_CONTENT, [stored[id(e)] for e in new if e.content is not None])
-            ids = [c["call_id"] for c in contents]
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                conn.execute(
-                    "INSERT INTO call_search (rowid, prompt_text, output_text) "
-                    "SELECT rowid, prompt_text, output_text FROM call_content "
-                    f"WHERE call_id IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                )
+            # explicit rowids (we hold the write lock) let the search rows go in straight from the
+            # entries, instead of being looked up again by call_id and read back
+            first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM call_content").fetchone()[0]
+            rowids = range(first, first + len(contents))
+            with_content = [e for e in new if e.content is not None]
+            conn.executemany(INSERT_CONTENT_AT, [(rowid, *stored[id(e)]) for rowid, e in zip(rowids, with_content)])
+            conn.executemany(INSERT_SEARCH, [(rowid, c.get("prompt_text"), c.get("output_text"))
+                                             for rowid, c in zip(rowids, contents)])
         tag_rows = [(e.call["id"], tag) for e in new for tag in e.tags]
         if tag_rows:
             conn.executemany(INSERT_TAG, tag_rows)
