@@ -8,7 +8,7 @@ import asyncio
 import aiohttp
 import orjson
 
-from proxy.app import FORWARDER
+from proxy.app import FORWARDER, METRICS, PIPELINE
 
 CHAT = "/v1/chat/completions"
 
@@ -52,3 +52,31 @@ async def test_a_client_giving_up_before_the_first_byte_leaves_no_count_behind(m
             break
         await asyncio.sleep(0.02)
     assert client.app[FORWARDER].opening.count == 0
+
+
+async def test_calls_always_waiting_for_a_first_byte_do_not_starve_logging(make_proxy, fake):
+    """With slow upstreams some call is nearly always waiting for its first byte; the pipeline's
+    waits are bounded per entry, so entries keep being written while the load goes on."""
+    client = await make_proxy()
+    fake.header_delay_s = 0.05
+    metrics = client.app[METRICS]
+    stop = asyncio.Event()
+    sent = 0
+
+    async def caller():
+        nonlocal sent
+        while not stop.is_set():
+            resp = await client.post(CHAT, **chat())
+            await resp.read()
+            sent += 1
+
+    callers = [asyncio.create_task(caller()) for _ in range(20)]
+    await asyncio.sleep(1.0)
+    written_midway, sent_midway = metrics.entries_written, sent
+    await asyncio.sleep(0.5)
+    stop.set()
+    await asyncio.gather(*callers)
+    print(f"[opening] {sent_midway} calls after 1 s, {written_midway} already written")
+    assert sent_midway > 200 and written_midway > sent_midway / 2, (written_midway, sent_midway)
+    await asyncio.wait_for(client.app[PIPELINE].flush(), 5)
+    assert metrics.entries_written == sent
