@@ -32,7 +32,7 @@ SETTLE_S = 0.6
 def _settings(quick: bool) -> dict:
     if quick:
         return {"rounds": 3, "lat_n": 300, "thr_s": 1.5, "sse_streams": 8, "sse_conc": 8, "hold": 1000}
-    return {"rounds": 7, "lat_n": 1500, "thr_s": 4.0, "sse_streams": 16, "sse_conc": 8, "hold": 1000}
+    return {"rounds": 7, "lat_n": 1500, "thr_s": 4.0, "sse_streams": 32, "sse_conc": 8, "hold": 1000}
 
 
 def _job(loadgen: LoadGen, job: dict) -> dict:
