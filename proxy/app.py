@@ -112,7 +112,6 @@ async def _client_ctx(app: web.Application):
     app[FORWARDER] = Forwarder(
         session, Router(config.providers), app[PIPELINE].submit,
         max_body_bytes=config["store.max_body_bytes"], injected_keys=_injected_keys(config),
-        opening=app[PIPELINE].opening,
     )
     yield
     await session.close()

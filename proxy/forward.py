@@ -20,7 +20,6 @@ from .control import ControlHeaderError, read_control_headers
 from .errors import error_response
 from .headers import request_headers_to_forward, response_headers_to_forward
 from .ids import new_call_id
-from .opening import OpeningCalls
 from .routing import Router
 from .usage_injection import StreamUsageFilter, inject_usage_request
 
@@ -31,10 +30,8 @@ class Forwarder:
     """Holds what every forwarded call shares: the client session, router, limits and the sink."""
 
     def __init__(self, session: aiohttp.ClientSession, router: Router, submit: Callable[[CapturedCall], None],
-                 *, max_body_bytes: int, injected_keys: dict[str, tuple[str, str]],
-                 opening: OpeningCalls | None = None):
+                 *, max_body_bytes: int, injected_keys: dict[str, tuple[str, str]]):
         self.session = session
-        self.opening = opening or OpeningCalls()  # calls not yet at their first byte; logging waits for them
         self.router = router
         self.submit = submit
         self.max_body_bytes = max_body_bytes
@@ -57,84 +54,75 @@ class Forwarder:
         except ControlHeaderError as exc:
             return error_response(400, str(exc), param=exc.param, headers={ID_HEADER: call_id})
 
-        self.opening.enter()
-        first_byte_pending = True
-        try:
-            body = await request.read()
-            headers = request_headers_to_forward(request.headers)
-            call = CapturedCall(
-                id=call_id, provider=provider, method=request.method, path=upstream_path, query=query,
-                started_at_ms=started_at_ms, context=context, request_headers=headers, request_body=body,
-            )
-            stream_filter = None
-            if provider.inject_stream_usage and body:
-                injected_body = inject_usage_request(body)
-                if injected_body is not None:
-                    body, call.injected_usage = injected_body, True
-                    stream_filter = StreamUsageFilter()
-            headers = self._with_key(provider, headers)
-            url = URL(provider.base_url + upstream_path + ("?" + query if query else ""), encoded=True)
+        body = await request.read()
+        headers = request_headers_to_forward(request.headers)
+        call = CapturedCall(
+            id=call_id, provider=provider, method=request.method, path=upstream_path, query=query,
+            started_at_ms=started_at_ms, context=context, request_headers=headers, request_body=body,
+        )
+        stream_filter = None
+        if provider.inject_stream_usage and body:
+            injected_body = inject_usage_request(body)
+            if injected_body is not None:
+                body, call.injected_usage = injected_body, True
+                stream_filter = StreamUsageFilter()
+        headers = self._with_key(provider, headers)
+        url = URL(provider.base_url + upstream_path + ("?" + query if query else ""), encoded=True)
 
-            response: web.StreamResponse | None = None
-            try:
-                async with self.session.request(request.method, url, headers=headers, data=body or None,
-                                                allow_redirects=False) as upstream:
-                    call.status_code = upstream.status
-                    call.response_headers = response_headers_to_forward(upstream.headers)
-                    call.status = SUCCESS if upstream.status < 400 else ERROR
-                    response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-                    for name, value in call.response_headers:
-                        response.headers.add(name, value)
-                    response.headers[ID_HEADER] = call_id
-                    if stream_filter is not None:
-                        response.headers.popall("Content-Length", None)
-                    await response.prepare(request)
-                    async for chunk in upstream.content.iter_any():
-                        offset = (clock() - t0) * 1000
-                        if call.ttfb_ms is None:
-                            call.ttfb_ms = offset
-                        call.keep(offset, chunk, self.max_body_bytes)
-                        if stream_filter is not None:
-                            chunk = stream_filter.feed(chunk)
-                            if not chunk:
-                                continue
-                        await response.write(chunk)
-                        if first_byte_pending:
-                            first_byte_pending = False
-                            self.opening.leave()
-                    if stream_filter is not None:
-                        tail = stream_filter.flush()
-                        if tail:
-                            await response.write(tail)
+        response: web.StreamResponse | None = None
+        try:
+            async with self.session.request(request.method, url, headers=headers, data=body or None,
+                                            allow_redirects=False) as upstream:
+                call.status_code = upstream.status
+                call.response_headers = response_headers_to_forward(upstream.headers)
+                call.status = SUCCESS if upstream.status < 400 else ERROR
+                response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+                for name, value in call.response_headers:
+                    response.headers.add(name, value)
+                response.headers[ID_HEADER] = call_id
+                if stream_filter is not None:
+                    response.headers.popall("Content-Length", None)
+                await response.prepare(request)
+                async for chunk in upstream.content.iter_any():
+                    offset = (clock() - t0) * 1000
                     if call.ttfb_ms is None:
-                        call.ttfb_ms = (clock() - t0) * 1000
-                    await response.write_eof()
-            except (ConnectionResetError, aiohttp.ClientConnectionResetError) as exc:
-                if _client_gone(request):
-                    call.status, call.error = CLIENT_CLOSED, "client closed the connection"
-                else:
-                    response = await self._upstream_failed(request, call, response, ERROR, 502,
-                                                           f"upstream connection reset: {exc}")
-            except asyncio.CancelledError:
-                if self.shutting_down:
-                    call.status, call.error = ERROR, "llmlog shut down before the call finished"
-                else:
-                    call.status, call.error = CLIENT_CLOSED, "client closed the connection"
-                self._finish(call, t0)
-                raise
-            except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
-                message = (f"upstream {provider.name} went silent mid-response for longer than the read timeout"
-                           if _started(response) else f"upstream {provider.name} did not answer within the read timeout")
-                response = await self._upstream_failed(request, call, response, TIMEOUT, 504, message)
-            except (aiohttp.ClientError, OSError) as exc:
-                message = (f"upstream {provider.name} broke off mid-response: {_describe(exc)}"
-                           if _started(response) else f"upstream {provider.name} unreachable or failed: {_describe(exc)}")
-                response = await self._upstream_failed(request, call, response, ERROR, 502, message)
+                        call.ttfb_ms = offset
+                    call.keep(offset, chunk, self.max_body_bytes)
+                    if stream_filter is not None:
+                        chunk = stream_filter.feed(chunk)
+                        if not chunk:
+                            continue
+                    await response.write(chunk)
+                if stream_filter is not None:
+                    tail = stream_filter.flush()
+                    if tail:
+                        await response.write(tail)
+                if call.ttfb_ms is None:
+                    call.ttfb_ms = (clock() - t0) * 1000
+                await response.write_eof()
+        except (ConnectionResetError, aiohttp.ClientConnectionResetError) as exc:
+            if _client_gone(request):
+                call.status, call.error = CLIENT_CLOSED, "client closed the connection"
+            else:
+                response = await self._upstream_failed(request, call, response, ERROR, 502,
+                                                       f"upstream connection reset: {exc}")
+        except asyncio.CancelledError:
+            if self.shutting_down:
+                call.status, call.error = ERROR, "llmlog shut down before the call finished"
+            else:
+                call.status, call.error = CLIENT_CLOSED, "client closed the connection"
             self._finish(call, t0)
-            return response
-        finally:
-            if first_byte_pending:
-                self.opening.leave()
+            raise
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+            message = (f"upstream {provider.name} went silent mid-response for longer than the read timeout"
+                       if _started(response) else f"upstream {provider.name} did not answer within the read timeout")
+            response = await self._upstream_failed(request, call, response, TIMEOUT, 504, message)
+        except (aiohttp.ClientError, OSError) as exc:
+            message = (f"upstream {provider.name} broke off mid-response: {_describe(exc)}"
+                       if _started(response) else f"upstream {provider.name} unreachable or failed: {_describe(exc)}")
+            response = await self._upstream_failed(request, call, response, ERROR, 502, message)
+        self._finish(call, t0)
+        return response
 
     def _finish(self, call: CapturedCall, t0: float) -> None:
         call.duration_ms = (time.perf_counter() - t0) * 1000

@@ -14,7 +14,7 @@ from functools import partial
 import orjson
 
 import proxy.pipeline as pipeline_module
-from proxy.app import PIPELINE
+from proxy.app import METRICS, PIPELINE
 from proxy.capture import CapturedCall
 from proxy.config import Provider
 from proxy.control import CallContext
@@ -153,21 +153,20 @@ async def test_a_cancel_racing_a_submitted_call_still_stops_the_pipeline(tmp_pat
     assert stored_ids(db) == [call_id]
 
 
-async def test_a_cancel_while_giving_way_to_an_opening_call_still_writes_the_entry(tmp_path):
-    """The entry waiting for a call's first byte (or for a long stream to settle) is out of the
-    queue but not built: `close` must still build and write it."""
-    db = str(tmp_path / "give-way.db")
+async def test_a_cancel_while_a_stream_entry_settles_still_writes_the_entry(tmp_path):
+    """A long stream's entry waiting to settle is out of the queue but not built: `close` must
+    still build and write it."""
+    db = str(tmp_path / "settle.db")
     connect(db).close()
     writer = ThreadedConnection(db, "test-writer")
     pipeline = Pipeline(writer, SpillFile(spill_path_for(db)), partial(fallback_entry, reason="test"),
                         fallback_entry, Metrics(), queue_size=100, batch_size=10, batch_interval_s=0.05)
-    pipeline.opening.enter()  # a call waiting for its first byte
     call = captured()
     call.chunks = [(float(i), b"data: {}\n\n") for i in range(pipeline_module.SETTLE_FROM_CHUNKS)]
     call.started_at_ms, call.duration_ms = time.time() * 1000, 0.0  # a long stream that just ended
     task = asyncio.create_task(pipeline.run())
     pipeline.submit(call)
-    await asyncio.sleep(0.002)  # taken, now settling / giving way
+    await asyncio.sleep(0.002)  # taken, now settling
     assert pipeline.queue.empty() and pipeline._taken is call
     task.cancel()
     done, _ = await asyncio.wait({task}, timeout=3)
@@ -175,3 +174,33 @@ async def test_a_cancel_while_giving_way_to_an_opening_call_still_writes_the_ent
     await pipeline.close()
     await writer.close()
     assert stored_ids(db) == [call.id]
+
+
+async def test_settling_stream_entries_keep_pace_with_a_steady_load(make_proxy, fake):
+    """Every long stream's entry waits to settle; the waits overlap, so entries are written while
+    the load goes on, not after it."""
+    client = await make_proxy()
+    fake.header_delay_s, fake.chunk_delay_s = 0.05, 0.002  # chunks arrive apart: each entry settles
+    metrics = client.app[METRICS]
+    stop = asyncio.Event()
+    sent = 0
+    body = orjson.dumps({"model": "gpt-4o-mini", "stream": True,
+                         "messages": [{"role": "user", "content": "one two three four five six seven eight nine"}]})
+
+    async def caller():
+        nonlocal sent
+        while not stop.is_set():
+            resp = await client.post(CHAT, data=body)
+            assert len((await resp.read()).split(b"\n\n")) > pipeline_module.SETTLE_FROM_CHUNKS
+            sent += 1
+
+    callers = [asyncio.create_task(caller()) for _ in range(20)]
+    await asyncio.sleep(1.0)
+    written_midway, sent_midway = metrics.entries_written, sent
+    await asyncio.sleep(0.5)
+    stop.set()
+    await asyncio.gather(*callers)
+    print(f"[settle] {sent_midway} streams after 1 s, {written_midway} already written")
+    assert sent_midway > 100 and written_midway > sent_midway / 2, (written_midway, sent_midway)
+    await asyncio.wait_for(flushed(client), 5)
+    assert metrics.entries_written == sent
