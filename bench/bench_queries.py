@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import math
 import os
 import random
 import sys
@@ -137,10 +136,6 @@ def timed(conn, fn, args, runs: int) -> list[float]:
     return sorted(out)
 
 
-def nearest_rank(values: list[float], p: float) -> float:
-    return values[max(1, math.ceil(p / 100 * len(values))) - 1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="entries to seed (default 1,000,000)")
@@ -170,7 +165,7 @@ def main() -> None:
     print(f"{'query':32} {'p50 ms':>9} {'p99 ms':>9}")
     for name, (fn, fn_args) in cases(now_ms).items():
         times = timed(conn, fn, fn_args, args.runs)
-        p50, p99 = nearest_rank(times, 50), nearest_rank(times, 99)
+        p50, p99 = aggregates.percentile(times, 50), aggregates.percentile(times, 99)
         results.append({"query": name, "p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "runs": args.runs})
         print(f"{name:32} {p50:9.2f} {p99:9.2f}", flush=True)
     rows = conn.execute("SELECT count(*) FROM calls").fetchone()[0]

@@ -1,4 +1,4 @@
-"""What the bench processes share: CPU pinning, fd limits, ports, /proc readings, percentiles."""
+"""What the bench processes share: CPU pinning, fd limits, ports, /proc readings."""
 
 from __future__ import annotations
 
@@ -52,15 +52,6 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100); NaN for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[rank]
 
 
 def maybe_uvloop() -> str:

@@ -15,7 +15,9 @@ import time
 import aiohttp
 import orjson
 
-from .common import maybe_uvloop, percentile, raise_fd_limit
+from store.aggregates import percentile
+
+from .common import maybe_uvloop, raise_fd_limit
 
 JSON_BODY = orjson.dumps({"model": "gpt-4o-mini", "user": "bench",
                           "messages": [{"role": "system", "content": "You are terse."},
@@ -26,8 +28,10 @@ BASE_HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer sk-
 
 
 def _summary(values_us: list[float]) -> dict:
-    return {"n": len(values_us), "p50": percentile(values_us, 50), "p90": percentile(values_us, 90),
-            "p99": percentile(values_us, 99), "max": max(values_us) if values_us else float("nan")}
+    ordered = sorted(values_us)
+    rank = lambda q: percentile(ordered, q) if ordered else float("nan")  # nearest rank, as the logs API
+    return {"n": len(ordered), "p50": rank(50), "p90": rank(90), "p99": rank(99),
+            "max": ordered[-1] if ordered else float("nan")}
 
 
 def _session() -> aiohttp.ClientSession:

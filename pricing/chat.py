@@ -68,8 +68,7 @@ def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
         chunk = loads(event.data) if event.data != "[DONE]" else None
         if not isinstance(chunk, dict):
             continue  # `[DONE]` or garbage
-        if error is None and ("error" in chunk or chunk.get("type") == "error"):  # rare: skip the call
-            error = error_message(chunk)
+        error = error or error_message(chunk)  # returns at once for a chunk without an error
         for key in ("id", "created", "model", "system_fingerprint", "service_tier"):
             if chunk.get(key) is not None and key not in head:
                 head[key] = chunk[key]

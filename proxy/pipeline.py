@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from contextlib import suppress
 from typing import Callable
@@ -19,7 +18,7 @@ from typing import Callable
 from store.rows import Entry
 from store.spill import SpillFile
 from store.thread import ThreadedConnection
-from store.writer import write_batch, write_each
+from store.writer import write_batch, write_or_split
 
 from .capture import CapturedCall
 from .metrics import Metrics
@@ -102,13 +101,17 @@ class Pipeline:
             self.metrics.entries_dropped += len(entries)
 
     def _reject(self, rejected: list[tuple[Entry, str]]) -> None:
-        for entry, reason in rejected:
-            log.error("entry %s refused by the database (%s); kept in %s",
-                      entry.call.get("id"), reason, self.spill.rejected_path)
         try:
             self.spill.reject(rejected)
         except Exception:
             log.exception("could not keep %d refused entries", len(rejected))
+        self._note_refused(rejected)
+
+    def _note_refused(self, rejected: list[tuple[Entry, str]]) -> None:
+        """Log and count entries the database refused (kept in the .rejected file), live or replayed."""
+        for entry, reason in rejected:
+            log.error("entry %s refused by the database (%s); kept in %s",
+                      entry.call.get("id"), reason, self.spill.rejected_path)
         self.metrics.entries_dropped += len(rejected)
 
     async def _next_call(self, timeout_s: float) -> CapturedCall | None:
@@ -148,13 +151,9 @@ class Pipeline:
     async def _write(self, entries: list[Entry]) -> None:
         started = time.perf_counter()
         try:
-            try:
-                written = await self.db.run(write_batch, entries)
-            except sqlite3.OperationalError:  # locked, read-only, disk full: the database, not the data
-                raise
-            except Exception as exc:  # the data: write one by one, set the refused entries aside
-                log.warning("a batch of %d entries was refused (%s); writing them one by one", len(entries), exc)
-                written, rejected = await self.db.run(write_each, entries)
+            # write_batch by this module's name: tests stall or fail it here
+            written, rejected = await self.db.run(write_or_split, entries, write_batch)
+            if rejected:
                 self._reject(rejected)
         except Exception as exc:
             log.warning("writing %d entries failed (%s); spilling to %s", len(entries), exc, self.spill.path)
@@ -171,7 +170,7 @@ class Pipeline:
         if time.monotonic() < self._retry_at or not self.spill.pending():
             return
         try:
-            replayed = await self.db.run(self.spill.replay)
+            replayed = await self.db.run(self.spill.replay, self._note_refused)
         except Exception as exc:
             log.warning("replaying the spill file failed (%s); will retry", exc)
             self._retry_at = time.monotonic() + RETRY_AFTER_S

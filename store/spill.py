@@ -13,7 +13,7 @@ from typing import Iterable, Iterator
 import orjson
 
 from .rows import Entry
-from .writer import write_batch, write_each
+from .writer import write_or_split
 
 REPLAY_BATCH = 500
 
@@ -62,15 +62,13 @@ class SpillFile:
                 os.close(fd)
         return len(rejected)
 
-    def _write(self, conn: sqlite3.Connection, batch: list[Entry]) -> int:
-        try:
-            return write_batch(conn, batch)
-        except sqlite3.OperationalError:
-            raise
-        except Exception:
-            written, rejected = write_each(conn, batch)
-            self.reject(rejected)
-            return written
+    def _write(self, conn: sqlite3.Connection, batch: list[Entry], on_refused) -> int:
+        written, refused = write_or_split(conn, batch)
+        if refused:
+            self.reject(refused)
+            if on_refused is not None:
+                on_refused(refused)
+        return written
 
     @property
     def _replaying(self) -> str:
@@ -88,7 +86,7 @@ class SpillFile:
                 except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
                     continue  # a torn last line from a crash mid-append: the rest still counts
 
-    def replay(self, conn: sqlite3.Connection) -> int:
+    def replay(self, conn: sqlite3.Connection, on_refused=None) -> int:
         """Write every spilled entry to the database, then remove them; returns entries new.
 
         The file is first renamed aside, so appends that race with the replay land in a fresh
@@ -102,8 +100,8 @@ class SpillFile:
         for entry in self._records(self._replaying):
             batch.append(entry)
             if len(batch) >= REPLAY_BATCH:
-                written += self._write(conn, batch)
+                written += self._write(conn, batch, on_refused)
                 batch = []
-        written += self._write(conn, batch)
+        written += self._write(conn, batch, on_refused)
         os.remove(self._replaying)
         return written

@@ -67,16 +67,15 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry]) -> int:
         new = list(fresh.values())
         _link_hierarchy(conn, new)
         conn.executemany(INSERT_CALL, [call_values(e.call) for e in new])
-        contents = [e.content for e in new if e.content is not None]
-        if contents:
+        with_content = [e for e in new if e.content is not None]
+        if with_content:
             # explicit rowids (we hold the write lock) let the search rows go in straight from the
             # entries, instead of being looked up again by call_id and read back
             first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM call_content").fetchone()[0]
-            rowids = range(first, first + len(contents))
-            with_content = [e for e in new if e.content is not None]
+            rowids = range(first, first + len(with_content))
             conn.executemany(INSERT_CONTENT_AT, [(rowid, *stored[id(e)]) for rowid, e in zip(rowids, with_content)])
-            conn.executemany(INSERT_SEARCH, [(rowid, c.get("prompt_text"), c.get("output_text"))
-                                             for rowid, c in zip(rowids, contents)])
+            conn.executemany(INSERT_SEARCH, [(rowid, e.content.get("prompt_text"), e.content.get("output_text"))
+                                             for rowid, e in zip(rowids, with_content)])
         tag_rows = [(e.call["id"], tag) for e in new for tag in e.tags]
         if tag_rows:
             conn.executemany(INSERT_TAG, tag_rows)
@@ -101,3 +100,15 @@ def write_each(conn: sqlite3.Connection, entries: Sequence[Entry]) -> tuple[int,
         except Exception as exc:
             rejected.append((entry, f"{type(exc).__name__}: {exc}"))
     return written, rejected
+
+
+def write_or_split(conn: sqlite3.Connection, entries: Sequence[Entry], write=write_batch
+                   ) -> tuple[int, list[tuple[Entry, str]]]:
+    """`write(conn, entries)`; if the database refuses the batch for its data (not for being locked,
+    read-only or full, which propagates), `write_each` instead. Returns (new entries, refused)."""
+    try:
+        return write(conn, entries), []
+    except sqlite3.OperationalError:
+        raise
+    except Exception:
+        return write_each(conn, entries)
