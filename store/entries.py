@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from .aggregates import UNPRICED  # one definition: a refused call that used no tokens is not unpriced
 from .bodies import unpack
 from .stream_events import stored_events
 
@@ -56,7 +57,7 @@ def hierarchy(conn: sqlite3.Connection, call_id: str) -> Hierarchy | None:
     children_total = conn.execute("SELECT count(*) FROM calls WHERE parent_id = ?", (call_id,)).fetchone()[0]
     root_id = node["root_id"] or node["id"]
     calls, cost, unpriced, max_depth = conn.execute(
-        "SELECT count(*), coalesce(sum(cost_micros), 0), sum(cost_micros IS NULL), coalesce(max(depth), 0) "
+        f"SELECT count(*), coalesce(sum(cost_micros), 0), sum{UNPRICED}, coalesce(max(depth), 0) "
         "FROM calls WHERE root_id = ?", (root_id,)).fetchone()
     parent = chain[1] if len(chain) > 1 and chain[1]["id"] == node["parent_id"] else None
     return Hierarchy(node=node, breadcrumb=list(reversed(chain)), parent=parent, children=children,

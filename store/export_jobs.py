@@ -11,7 +11,6 @@ import sqlite3
 
 import orjson
 
-STATUSES = ("draft", "running", "success", "failure")
 INTERRUPTED = "interrupted by restart"
 _COLUMNS = ("id", "created_at", "status", "format", "fields", "filters", "path", "rows", "error", "updated_at")
 

@@ -254,5 +254,8 @@ def test_remembered_answers_never_leak_between_tables_or_forms():
     layered = base.with_overrides({"gpt-4o": {"input": 2, "output": 8}})
     assert layered.lookup("gpt-4o-2024-11-20").price.origin == "override"  # not the base table's answer
     assert base.lookup("gpt-4o-2024-11-20") is before
-    assert base.lookup("gpt-4o-mini", "azure") == base.lookup("gpt-4o-mini", "azure")
-    assert base.lookup("no-such-model") is None and base.lookup("no-such-model") is None
+    fresh = PriceTable.shipped()
+    base.lookup("gpt-4o-mini")  # remembered without a provider first
+    assert base.lookup("gpt-4o-mini", "azure") == fresh.lookup("gpt-4o-mini", "azure")
+    assert base.lookup("azure/gpt-4o-mini") == fresh.lookup("azure/gpt-4o-mini")
+    assert base.lookup("no-such-model") is None and base.lookup("no-such-model", "openai") is None

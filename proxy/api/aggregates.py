@@ -6,7 +6,6 @@ by_status, by_task_type). The JSON shaping here is also what `llmlog summary/sta
 
 from __future__ import annotations
 
-import time
 
 from aiohttp import web
 
@@ -15,7 +14,7 @@ from store.aggregates import BUCKETS, GROUP_BY, Figures, Stats, Summary
 from store.filters import LogFilter
 
 from ..errors import ApiError
-from .logs import READER, json_response
+from .logs import READER, json_response, now_ms
 from .openapi import Operation, describe
 from .params import FILTER_PARAMS, Param, Query, parse_filter
 from .present import usd
@@ -136,18 +135,14 @@ def stats_json(current: Stats, previous: Stats | None) -> dict:
     return out
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 async def get_summary(request: web.Request) -> web.Response:
-    f = summary_filter(request.query, _now_ms())
+    f = summary_filter(request.query, now_ms())
     result = await request.app[READER].run(aggregates.summary, f)
     return json_response(summary_json(result, f))
 
 
 async def get_stats(request: web.Request) -> web.Response:
-    f, group_by, compare = stats_request(request.query, _now_ms())
+    f, group_by, compare = stats_request(request.query, now_ms())
     try:
         current, previous = await request.app[READER].run(aggregates.stats, f, group_by, compare)
     except aggregates.AggregateError as exc:

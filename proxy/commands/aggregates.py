@@ -7,12 +7,12 @@ store functions, so `--json` prints exactly what `GET /v1/logs/summary|stats` re
 from __future__ import annotations
 
 import functools
-import time
 
 import click
 from multidict import MultiDict
 
 from proxy.api.aggregates import stats_json, stats_request, summary_filter, summary_json
+from proxy.api.logs import now_ms
 from proxy.errors import ApiError
 from store import aggregates
 from store.aggregates import GROUP_BY
@@ -65,10 +65,6 @@ def query_params(kwargs: dict) -> MultiDict:
     return params
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def _fail(exc: ApiError | aggregates.AggregateError) -> click.ClickException:
     message = exc.message if isinstance(exc, ApiError) else str(exc)
     if isinstance(exc, ApiError) and exc.param:
@@ -99,7 +95,7 @@ def summary(config_path, db, as_json, **kwargs):
       llmlog summary --since 24h --model gpt-4o-mini
     """
     try:
-        f = summary_filter(query_params(kwargs), _now_ms())
+        f = summary_filter(query_params(kwargs), now_ms())
     except ApiError as exc:
         raise _fail(exc) from None
     _, conn = open_store(config_path, db)
@@ -153,7 +149,7 @@ def stats(config_path, db, group_by, compare, as_json, **kwargs):
     if compare:
         params["compare"] = "previous"
     try:
-        f, group_by, compare_previous = stats_request(params, _now_ms())
+        f, group_by, compare_previous = stats_request(params, now_ms())
     except ApiError as exc:
         raise _fail(exc) from None
     _, conn = open_store(config_path, db)

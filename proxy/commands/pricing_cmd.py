@@ -75,13 +75,14 @@ def _show_model(table: PriceTable, model: str, provider: str | None, as_json: bo
             f'[pricing.models."{model}"] in the config, or load a LiteLLM price file (pricing.litellm_file).')
     p = match.price
     rates = p.rates(0)
+    tier = None if p.tier is None else p.rates(p.tier.above_input_tokens + 1)  # same fallbacks as billing
     info = {"model": model, "matched": p.model, "rule": match.rule, "origin": p.origin,
             "input": str(rates.input), "cached_input": str(rates.cached_input),
             "cache_write": str(rates.cache_write), "output": str(rates.output),
-            "tier": None if p.tier is None else {
-                "above_input_tokens": p.tier.above_input_tokens, "input": str(p.tier.input),
-                "cached_input": str(p.tier.cached_input or p.tier.input),
-                "cache_write": str(p.tier.cache_write or p.tier.input), "output": str(p.tier.output)},
+            "tier": None if tier is None else {
+                "above_input_tokens": p.tier.above_input_tokens, "input": str(tier.input),
+                "cached_input": str(tier.cached_input), "cache_write": str(tier.cache_write),
+                "output": str(tier.output)},
             "source": p.source, "date": p.date, "note": p.note, "pricing_version": table.version}
     if as_json:
         echo_json(info)
@@ -91,11 +92,10 @@ def _show_model(table: PriceTable, model: str, provider: str | None, as_json: bo
     for label, value in (("input", rates.input), ("cached input", rates.cached_input),
                          ("cache write", rates.cache_write), ("output", rates.output)):
         click.echo(f"  {label:<13}{_usd(value)}")
-    if p.tier is not None:
-        t = p.tier
-        click.echo(f"  above {t.above_input_tokens:,} input tokens the whole call is billed at: input "
-                   f"{_usd(t.input)}, cached input {_usd(t.cached_input or t.input)}, cache write "
-                   f"{_usd(t.cache_write or t.input)}, output {_usd(t.output)}")
+    if tier is not None:
+        click.echo(f"  above {p.tier.above_input_tokens:,} input tokens the whole call is billed at: input "
+                   f"{_usd(tier.input)}, cached input {_usd(tier.cached_input)}, cache write "
+                   f"{_usd(tier.cache_write)}, output {_usd(tier.output)}")
     click.echo(f"source: {p.source or '-'}  (checked {p.date or 'undated'})")
     if p.note:
         click.echo(f"note: {p.note}")
