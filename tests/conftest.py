@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import glob
+import re
+import sqlite3
+import threading
+from contextlib import closing
+
+import orjson
 import pytest
 
+import proxy.pipeline as pipeline_module
 from proxy.app import PIPELINE, make_app
 from proxy.config import load_config
 from tests.fake_upstream import FakeUpstream
@@ -56,3 +65,75 @@ async def proxy(make_proxy):
 async def flushed(client) -> None:
     """Wait until every call the proxy has handled is in the database."""
     await client.app[PIPELINE].flush()
+
+
+# -- helpers shared by many test files -----------------------------------------------------------
+
+CHAT = "/v1/chat/completions"
+
+
+def chat_body(content: str = "hi", **extra) -> bytes:
+    """An OpenAI chat request for the fake upstream (which echoes the words back)."""
+    return orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}], **extra})
+
+
+def database_bytes(db_path: str) -> bytes:
+    """Every byte of the database and its companions (WAL, spill files): what a grep of the disk sees."""
+    return b"".join(open(p, "rb").read() for p in sorted(glob.glob(db_path + "*")))
+
+
+def stored_ids(db_path: str) -> list[str]:
+    with closing(sqlite3.connect(db_path)) as conn:
+        return [row[0] for row in conn.execute("SELECT id FROM calls")]
+
+
+def metric(text: str, name: str) -> float:
+    """One unlabelled value from /metrics text."""
+    found = re.search(rf"^{name} (\S+)$", text, re.M)
+    assert found, name
+    return float(found.group(1))
+
+
+async def wait_until(predicate, timeout_s: float = 10.0, *, fail: bool = True) -> None:
+    for _ in range(int(timeout_s / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    assert not fail, "condition not reached in time"
+
+
+@pytest.fixture
+def stalled_writes(monkeypatch):
+    """The pipeline's batch writes wait until the returned gate is set (at the latest at teardown)."""
+    gate = threading.Event()
+    real_write = pipeline_module.write_batch
+
+    def stalled_write(conn, entries):
+        gate.wait(10)
+        return real_write(conn, entries)
+
+    monkeypatch.setattr(pipeline_module, "write_batch", stalled_write)
+    yield gate
+    gate.set()
+
+
+@pytest.fixture
+def failing_writes(monkeypatch):
+    """The pipeline's batch writes fail as a broken disk would while `switch["on"]` is true."""
+    switch = {"on": True}
+    real_write = pipeline_module.write_batch
+
+    def flaky_write(conn, entries):
+        if switch["on"]:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_write(conn, entries)
+
+    monkeypatch.setattr(pipeline_module, "write_batch", flaky_write)
+    return switch
+
+
+async def replay_spill_now(client) -> None:
+    """Replay the spill file at once instead of waiting for the pipeline's retry delay."""
+    pipeline = client.app[PIPELINE]
+    pipeline._retry_at = 0.0
+    await pipeline._replay_spill()

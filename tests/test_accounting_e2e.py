@@ -18,7 +18,7 @@ import pytest
 
 from proxy.app import make_app
 from proxy.config import load_config
-from tests.conftest import flushed
+from tests.conftest import chat_body, flushed
 from tests.fake_providers import ANTHROPIC_TEXT, ANTHROPIC_USAGE, FakeProviders, RESPONSES_TEXT
 
 CHAT = "/v1/chat/completions"
@@ -88,10 +88,6 @@ def sse_payloads(raw: bytes) -> list:
             del payload["usage"]
         out.append(payload)
     return out
-
-
-def chat_body(content: str, **extra) -> bytes:
-    return orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}], **extra})
 
 
 # --- inject_stream_usage -------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import contextvars
 import sqlite3
 import sys
 
-import orjson
 import pytest
 
 import pricing.cost
@@ -23,7 +22,7 @@ import proxy.app
 import store.thread
 import store.writer
 from proxy.forward import Forwarder
-from tests.conftest import flushed
+from tests.conftest import chat_body as chat, flushed
 
 CHAT = "/v1/chat/completions"
 IN_HANDLER: contextvars.ContextVar[bool] = contextvars.ContextVar("in_handler", default=False)
@@ -97,10 +96,6 @@ def calls(monkeypatch):
 
     monkeypatch.setattr(proxy.app, "forward", forward)  # make_app registers the module-level handler
     return calls
-
-
-def chat(content: str, **extra) -> bytes:
-    return orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}], **extra})
 
 
 async def _proxied_calls(client) -> None:

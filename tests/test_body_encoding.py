@@ -4,7 +4,6 @@ back the bytes as sent: GET /v1/logs/{id}, its events, export and `llmlog show` 
 from __future__ import annotations
 
 import csv
-import glob
 import io
 import sqlite3
 import time
@@ -15,22 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-import proxy.pipeline as pipeline_module
-from proxy.app import PIPELINE
 from store.bodies import COMPRESS_FROM_BYTES, pack, unpack
-from tests.conftest import flushed
+from tests.conftest import chat_body, database_bytes, flushed, replay_spill_now
 from tests.seeding import make_entry, seed
 
 CHAT = "/v1/chat/completions"
 WORDS = " ".join(f"Kumquat{i}" for i in range(120))  # the fake echoes each word as one stream event
-
-
-def database_bytes(db_path: str) -> bytes:
-    return b"".join(open(p, "rb").read() for p in sorted(glob.glob(db_path + "*")))
-
-
-def chat_body(content: str, **extra) -> bytes:
-    return orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}], **extra})
 
 
 def stored(db_path: str, call_id: str) -> tuple:
@@ -179,16 +168,7 @@ def test_pack_leaves_the_entry_as_sent_and_is_idempotent():
         unpack(b"x", "brotli")
 
 
-async def test_spilled_entry_keeps_bodies_as_sent_and_is_packed_when_replayed(proxy, db_path, monkeypatch):
-    real_write = pipeline_module.write_batch
-    failing = {"on": True}
-
-    def flaky_write(conn, entries):
-        if failing["on"]:
-            raise sqlite3.OperationalError("disk I/O error")
-        return real_write(conn, entries)
-
-    monkeypatch.setattr(pipeline_module, "write_batch", flaky_write)
+async def test_spilled_entry_keeps_bodies_as_sent_and_is_packed_when_replayed(proxy, db_path, failing_writes):
     sent = chat_body(WORDS, stream=True)
     resp = await proxy.post(CHAT, data=sent, headers={"Content-Type": "application/json"})
     received = await resp.read()
@@ -197,9 +177,7 @@ async def test_spilled_entry_keeps_bodies_as_sent_and_is_packed_when_replayed(pr
     event = sent_events(received)[60]
     spilled = open(db_path + ".spill", "rb").read()
     assert orjson.dumps(event)[1:-1] in spilled  # the spill record holds the SSE text, not zlib bytes
-    failing["on"] = False
-    pipeline = proxy.app[PIPELINE]
-    pipeline._retry_at = 0.0
-    await pipeline._replay_spill()
+    failing_writes["on"] = False
+    await replay_spill_now(proxy)
     assert stored(db_path, call_id)[0] == "zlib"
     await assert_reads_as_sent(proxy, db_path, call_id, sent, received, sse=True)

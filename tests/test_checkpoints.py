@@ -10,18 +10,10 @@ import orjson
 
 import proxy.checkpoint_task
 from proxy.app import METRICS
-from tests.conftest import flushed
+from tests.conftest import flushed, wait_until
 
 CHAT = "/v1/chat/completions"
 TEXT = "x" * 20_000  # each call stores this in the body, the prompt text and the search index
-
-
-async def until(predicate, timeout_s: float = 2.0, *, fail: bool = True) -> None:
-    for _ in range(int(timeout_s / 0.02)):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    assert not fail, "condition not reached in time"
 
 
 async def wal_sizes_after_bursts(client, db_path: str, bursts: int = 4, *, passes: bool = True
@@ -38,7 +30,7 @@ async def wal_sizes_after_bursts(client, db_path: str, bursts: int = 4, *, passe
             ids.append(resp.headers["x-llmlog-id"])
         await flushed(client)
         if passes:  # a pass after the flush, then none pending (writes since the last pass trigger one)
-            await until(lambda c=metrics.checkpoints: metrics.checkpoints > c, fail=False)  # may have run
+            await wait_until(lambda c=metrics.checkpoints: metrics.checkpoints > c, 2.0, fail=False)  # may have run
             settled = -1
             while settled != metrics.checkpoints:
                 settled = metrics.checkpoints

@@ -11,13 +11,9 @@ import pytest
 
 from pricing.tokens import count_text_tokens
 from tests import faulty_upstream as fu
-from tests.conftest import flushed
+from tests.conftest import chat_body, flushed
 
 CHAT = "/v1/chat/completions"
-
-
-def chat_body(content: str = "hi", **extra) -> bytes:
-    return orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}], **extra})
 
 
 @pytest.fixture

@@ -5,13 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from tests.conftest import flushed
+from tests.conftest import chat_body, flushed
 
 CHAT = "/v1/chat/completions"
-
-
-def chat_body(content: str, **extra) -> bytes:
-    return orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}], **extra})
 
 
 async def call(proxy, content: str, parent: str | None = None, **extra) -> str:

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import glob
 import sqlite3
 
-import orjson
 import pytest
 from click.testing import CliRunner
 
 import cli
 import store.bodies
-from tests.conftest import flushed
+from tests.conftest import chat_body, database_bytes, flushed
 
 CHAT = "/v1/chat/completions"
-
-
-def chat_body(content: str, **extra) -> bytes:
-    return orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}], **extra})
-
-
-def database_bytes(db_path: str) -> bytes:
-    return b"".join(open(p, "rb").read() for p in sorted(glob.glob(db_path + "*")))
 
 
 def packed_rows(db_path: str) -> int:

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import sqlite3
-import threading
 import time
 from functools import partial
 
@@ -26,33 +23,7 @@ from store.db import connect
 from store.rows import CALL_COLUMNS, Entry
 from store.spill import SpillFile, spill_path_for
 from store.thread import ThreadedConnection
-from tests.conftest import flushed
-
-CHAT = "/v1/chat/completions"
-
-
-def chat_body(content: str) -> bytes:
-    return orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}]})
-
-
-def metric(text: str, name: str) -> float:
-    found = re.search(rf"^{name} (\S+)$", text, re.M)
-    assert found, name
-    return float(found.group(1))
-
-
-def stored_ids(db_path: str) -> list[str]:
-    with sqlite3.connect(db_path) as conn:
-        return [row[0] for row in conn.execute("SELECT id FROM calls")]
-
-
-async def wait_until(predicate, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
+from tests.conftest import CHAT, chat_body, flushed, metric, stored_ids, wait_until
 
 def minimal_entry(call_id: str, **overrides) -> Entry:
     row = {c: None for c in CALL_COLUMNS}
@@ -68,15 +39,7 @@ def captured(call_id: str | None = None) -> CapturedCall:
                         context=CallContext(), request_headers=[], request_body=b"{}", status_code=200)
 
 
-async def test_full_queue_spills_then_replays_every_call_exactly_once(make_proxy, db_path, monkeypatch):
-    gate = threading.Event()
-    real_write = pipeline_module.write_batch
-
-    def stalled_write(conn, entries):
-        gate.wait(10)
-        return real_write(conn, entries)
-
-    monkeypatch.setattr(pipeline_module, "write_batch", stalled_write)
+async def test_full_queue_spills_then_replays_every_call_exactly_once(make_proxy, db_path, stalled_writes):
     proxy = await make_proxy(store__queue_size=2, store__batch_size=1)
     ids = []
     for i in range(10):
@@ -84,7 +47,7 @@ async def test_full_queue_spills_then_replays_every_call_exactly_once(make_proxy
         assert resp.status == 200
         ids.append(resp.headers["x-llmlog-id"])
     await wait_until(lambda: os.path.exists(spill_path_for(db_path)))
-    gate.set()
+    stalled_writes.set()
     await flushed(proxy)
     await wait_until(lambda: len(stored_ids(db_path)) == 10)
     assert sorted(stored_ids(db_path)) == sorted(ids)

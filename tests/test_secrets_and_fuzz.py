@@ -3,16 +3,12 @@ never cause a 5xx or lose an entry."""
 
 from __future__ import annotations
 
-import glob
-import sqlite3
 
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import proxy.pipeline as pipeline_module
-from proxy.app import PIPELINE
-from tests.conftest import flushed
+from tests.conftest import database_bytes, flushed, replay_spill_now
 
 CHAT = "/v1/chat/completions"
 SECRETS = {
@@ -24,20 +20,7 @@ SECRETS = {
 QUERY_SECRET = "TOPSECRETquery0005"
 
 
-def all_files(db_path: str) -> bytes:
-    return b"".join(open(p, "rb").read() for p in sorted(glob.glob(db_path + "*")))
-
-
-async def test_no_secret_in_database_wal_or_spill(proxy, db_path, monkeypatch):
-    real_write = pipeline_module.write_batch
-    failing = {"on": True}
-
-    def flaky_write(conn, entries):
-        if failing["on"]:
-            raise sqlite3.OperationalError("disk I/O error")
-        return real_write(conn, entries)
-
-    monkeypatch.setattr(pipeline_module, "write_batch", flaky_write)
+async def test_no_secret_in_database_wal_or_spill(proxy, db_path, failing_writes):
     for stream in (False, True):
         body = orjson.dumps({"model": "gpt-4o-mini", "stream": stream,
                              "messages": [{"role": "user", "content": "secret test"}]})
@@ -47,16 +30,14 @@ async def test_no_secret_in_database_wal_or_spill(proxy, db_path, monkeypatch):
     await flushed(proxy)
     spilled = open(db_path + ".spill", "rb").read()
     assert spilled.count(b"\n") == 2  # both entries are in the spill file, not the database
-    raw = all_files(db_path)
+    raw = database_bytes(db_path)
     for secret in [*(v.split()[-1].split("=")[-1] for v in SECRETS.values()), QUERY_SECRET]:
         assert secret.encode() not in raw, secret
-    failing["on"] = False
-    pipeline = proxy.app[PIPELINE]
-    pipeline._retry_at = 0.0
-    await pipeline._replay_spill()
+    failing_writes["on"] = False
+    await replay_spill_now(proxy)
     listed = await (await proxy.get("/v1/logs")).json()
     assert listed["total"] == 2
-    raw = all_files(db_path)
+    raw = database_bytes(db_path)
     assert b"secret test" in raw
     for secret in [*(v.split()[-1].split("=")[-1] for v in SECRETS.values()), QUERY_SECRET]:
         assert secret.encode() not in raw, secret

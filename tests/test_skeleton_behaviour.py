@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import glob
 import sqlite3
-import threading
 import time
 
-import orjson
 import pytest
 
-import proxy.pipeline as pipeline_module
-from tests.conftest import flushed
+from tests.conftest import chat_body, database_bytes, flushed
 
 CHAT = "/v1/chat/completions"
-
-
-def chat_body(content: str, **extra) -> bytes:
-    return orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}], **extra})
-
-
-def database_bytes(db_path: str) -> bytes:
-    return b"".join(open(p, "rb").read() for p in sorted(glob.glob(db_path + "*")))
 
 
 @pytest.mark.parametrize("header", [("x-debug", "false"), ("x-debug", "0"), ("x-portkey-debug", "false"),
@@ -129,15 +117,7 @@ async def test_stream_chunks_arrive_before_upstream_finishes(proxy, fake):
     assert first_at < fake.chunk_sent_at[-1] - 0.5  # several chunks were still to come
 
 
-async def test_stalled_writer_does_not_slow_requests(proxy, monkeypatch):
-    gate = threading.Event()
-    real_write = pipeline_module.write_batch
-
-    def stalled_write(conn, entries):
-        gate.wait(10)
-        return real_write(conn, entries)
-
-    monkeypatch.setattr(pipeline_module, "write_batch", stalled_write)
+async def test_stalled_writer_does_not_slow_requests(proxy, stalled_writes):
     started = time.monotonic()
     ids = []
     for i in range(20):
@@ -148,7 +128,7 @@ async def test_stalled_writer_does_not_slow_requests(proxy, monkeypatch):
     assert elapsed < 3.0, elapsed  # the 10 s stall is nowhere on the request path
     listed = await (await proxy.get("/v1/logs")).json()
     assert listed["total"] < 20
-    gate.set()
+    stalled_writes.set()
     await asyncio.wait_for(flushed(proxy), 10)
     listed = await (await proxy.get("/v1/logs", params={"limit": 100})).json()
     assert {e["id"] for e in listed["logs"]} == set(ids)
