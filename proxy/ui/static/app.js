@@ -4,7 +4,7 @@
 
 const KEY_STORE = "llmlog.key";
 const state = { sortBy: "timestamp", sortOrder: "desc", cursor: null, loading: false, timer: null,
-                openId: null, missing: new Set() };
+                openId: null };
 
 // ---------- DOM helpers ----------
 function el(tag, attrs, ...children) {
@@ -391,57 +391,29 @@ async function loadSummary() {
   const start = form.elements.start_date.value, bucket = form.elements.bucket.value;
   const note = $("#summary-note");
   note.textContent = "Loading…";
-  let summary = null, stats = null;
-  try { summary = await api("/v1/logs/summary?" + new URLSearchParams({ start_date: start })); } catch (_) { summary = null; }
-  try { stats = await api("/v1/logs/stats?" + new URLSearchParams({ start_date: start, group_by: bucket })); } catch (_) { stats = null; }
-  let s, byModel, buckets;
-  if (summary && summary.summary) {
-    s = summary.summary;
-    byModel = Object.entries(summary.by_model || {}).map(([label, m]) => ({ label, value: m.total_cost_usd || 0 }));
-    note.textContent = "";
-  } else {
-    // the summary route is not on this server: fall back to the latest page of calls
-    const page = await api("/v1/logs?" + new URLSearchParams({ start_date: start, limit: "1000" }));
-    s = summarise(page.logs);
-    byModel = Object.entries(groupBy(page.logs, (e) => e.model || "—")).map(([label, es]) => ({ label, value: sum(es, "cost_usd") }));
-    buckets = bucketise(page.logs, bucket);
-    note.textContent = `Summary computed in the page from the latest ${page.logs.length} of ${page.total} calls.`;
+  let summary, stats;
+  try {
+    summary = await api("/v1/logs/summary?" + new URLSearchParams({ start_date: start }));
+    stats = await api("/v1/logs/stats?" + new URLSearchParams({ start_date: start, group_by: bucket }));
+  } catch (err) {
+    note.textContent = `Could not load the summary: ${err.message || err}`;
+    return;
   }
-  if (stats && stats.groups) {
-    buckets = stats.groups.map((g) => ({ key: g.key, cost: g.cost_usd || 0, calls: g.count || 0 }));
-  }
+  note.textContent = "";
+  const s = summary.summary;
+  const byModel = Object.entries(summary.by_model || {}).map(([label, m]) => ({ label, value: m.total_cost_usd || 0 }));
+  const buckets = stats.groups.map((g) => ({ key: g.key, cost: g.cost_usd || 0, calls: g.count || 0 }));
   const failRate = s.total_calls ? (s.failed_calls / s.total_calls) * 100 : 0;
   $("#cards").replaceChildren(
     card("Calls", fmtInt(s.total_calls), "card-calls"), card("Cost", fmtCost(s.total_cost_usd), "card-cost"),
     card("Error rate", failRate.toFixed(1) + "%", "card-errors"), card("p50 latency", fmtMs(s.p50_latency_ms), "card-p50"),
     card("p95 latency", fmtMs(s.p95_latency_ms), "card-p95"), card("Tokens", fmtInt(s.total_tokens), "card-tokens"),
     card("Unpriced calls", fmtInt(s.unpriced_calls), "card-unpriced"));
-  const series = buckets || [];
-  barChart($("#chart-cost .chart"), series.map((b) => ({ label: bucketLabel(b.key), short: bucketLabel(b.key), value: b.cost })), fmtCost);
-  barChart($("#chart-calls .chart"), series.map((b) => ({ label: bucketLabel(b.key), short: bucketLabel(b.key), value: b.calls })), fmtInt);
+  barChart($("#chart-cost .chart"), buckets.map((b) => ({ label: bucketLabel(b.key), short: bucketLabel(b.key), value: b.cost })), fmtCost);
+  barChart($("#chart-calls .chart"), buckets.map((b) => ({ label: bucketLabel(b.key), short: bucketLabel(b.key), value: b.calls })), fmtInt);
   hbarChart($("#chart-models .chart"), byModel.sort((a, b) => b.value - a.value).slice(0, 12), fmtCost);
 }
 
-const sum = (es, k) => es.reduce((a, e) => a + (e[k] || 0), 0);
-function groupBy(es, f) { const g = {}; for (const e of es) (g[f(e)] = g[f(e)] || []).push(e); return g; }
-function pct(sorted, p) { return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : null; }
-function summarise(es) {
-  const lat = es.map((e) => e.duration_ms).filter((v) => v !== null).sort((a, b) => a - b);
-  return { total_calls: es.length, failed_calls: es.filter((e) => e.status !== "success").length,
-    total_cost_usd: sum(es, "cost_usd"), total_tokens: sum(es, "total_tokens"), p50_latency_ms: pct(lat, 50),
-    p95_latency_ms: pct(lat, 95), unpriced_calls: es.filter((e) => !e.priced).length };
-}
-const BUCKET_MS = { "5m": 3e5, "15m": 9e5, hour: 3.6e6, day: 8.64e7, week: 6.048e8 };
-function bucketise(es, bucket) {
-  const size = BUCKET_MS[bucket] || 3.6e6;
-  if (!es.length) return [];
-  const times = es.map((e) => Date.parse(e.timestamp));
-  const lo = Math.floor(Math.min(...times) / size) * size, hi = Math.floor(Math.max(...times) / size) * size;
-  const out = [];
-  for (let t = lo; t <= hi && out.length < 500; t += size) out.push({ key: t, cost: 0, calls: 0 });
-  es.forEach((e, i) => { const b = out[Math.floor((times[i] - lo) / size)]; if (b) { b.calls += 1; b.cost += e.cost_usd || 0; } });
-  return out;
-}
 
 // ---------- wiring ----------
 function showView(name) {
