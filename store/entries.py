@@ -9,6 +9,7 @@ import orjson
 
 from .aggregates import UNPRICED  # one definition: a refused call that used no tokens is not unpriced
 from .bodies import unpack
+from .queries import _dicts
 from .stream_events import stored_events
 
 # enough columns to draw a node of a call tree without reading a whole entry
@@ -17,11 +18,6 @@ NODE_COLUMNS = ("id", "parent_id", "root_id", "depth", "started_at", "model", "s
 _NODE_SELECT = ", ".join(NODE_COLUMNS)
 MAX_CHILDREN = 1000
 MAX_BREADCRUMB = 256  # a parent chain longer than this is cut (and said so)
-
-
-def _dicts(cursor: sqlite3.Cursor) -> list[dict]:
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor]
 
 
 @dataclass(slots=True)

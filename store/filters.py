@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+MAX_SQL_INT = 2**62  # bigger numbers would overflow SQLite's 64-bit integers when bound
 FAILED_STATUSES = ("error", "timeout", "client_closed")
 STATUSES = ("success", *FAILED_STATUSES)
 
@@ -140,6 +141,6 @@ def decode_cursor(cursor: str, sort_by: str, descending: bool) -> tuple[object, 
         raise CursorError("cursor is not one this server issued") from None
     if key != sort_by or desc != descending or not isinstance(call_id, str):
         raise CursorError("cursor was issued for a different sort order")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or abs(value) > 2**62:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or abs(value) > MAX_SQL_INT:
         raise CursorError("cursor is not one this server issued")
     return value, call_id

@@ -10,7 +10,7 @@ from aiohttp import web
 from store import entries
 
 from ..errors import ApiError
-from .logs import READER, WRITER, json_response, now_ms
+from .logs import READER, WRITER, json_response, not_found, now_ms
 from .openapi import Operation, describe
 from .params import Param, Query
 from .present import present_events, usd
@@ -19,10 +19,6 @@ from .timeparse import iso_ms
 MAX_FEEDBACK_BYTES = 64 * 1024
 MAX_COMMENT_CHARS = 10_000
 EVENTS_PARAMS = (Param("types", ("type",), "list", "event names to keep (comma list); default all"),)
-
-
-def _not_found(call_id: str) -> ApiError:
-    return ApiError(404, f"no log entry with id {call_id!r}", "id")
 
 
 def present_node(node: dict) -> dict:
@@ -37,7 +33,7 @@ async def get_hierarchy(request: web.Request) -> web.Response:
     call_id = request.match_info["call_id"]
     found = await request.app[READER].run(entries.hierarchy, call_id)
     if found is None:
-        raise _not_found(call_id)
+        raise not_found(call_id)
     node = found.node
     return json_response({
         "id": node["id"],
@@ -64,7 +60,7 @@ async def get_events(request: web.Request) -> web.Response:
     types = set(q.many("types")) or None
     found = await request.app[READER].run(entries.events, call_id)
     if found is None:
-        raise _not_found(call_id)
+        raise not_found(call_id)
     stream, has_content, stored = found
     listed = present_events(stored, types)
     return json_response({"id": call_id, "stream": stream, "has_content": has_content,
@@ -111,7 +107,7 @@ async def post_feedback(request: web.Request) -> web.Response:
     feedback = parse_feedback(await _json_body(request, MAX_FEEDBACK_BYTES))
     feedback["updated_at"] = iso_ms(now_ms())
     if not await request.app[WRITER].run(entries.set_feedback, call_id, feedback):
-        raise _not_found(call_id)
+        raise not_found(call_id)
     return json_response({"id": call_id, "feedback": feedback})
 
 

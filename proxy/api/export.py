@@ -98,18 +98,16 @@ def _filter_query(filters: dict, now: int) -> Query:
         raise ApiError(400, f"filters: {exc.message}", f"filters.{exc.param}") from None
 
 
-def _job_filter(filters: dict, now: int) -> LogFilter:
-    q = _filter_query(filters, now)
+def _job_filter(q: Query, now: int) -> LogFilter:
     try:
         return _export_filter(q, now)
     except ApiError as exc:
         raise ApiError(400, f"filters: {exc.message}", f"filters.{exc.param}") from None
 
 
-def _pinned_filters(filters: dict, f: LogFilter, now: int) -> dict:
+def _pinned_filters(q: Query, f: LogFilter) -> dict:
     """The filters as stored with the job: canonical names, times made absolute at creation, so a
     re-run exports the same period."""
-    q = _filter_query(filters, now)
     pinned = {name: values for name, values in q.values.items() if name not in ("start_date", "end_date")}
     if f.start_ms is not None:
         pinned["start_date"] = [iso_ms(f.start_ms)]
@@ -182,10 +180,11 @@ class JobRunner:
         job_id = job["id"]
         if job_id in self.running:
             raise ApiError(409, f"export {job_id} is already running", "id")
-        log_filter = _job_filter(job["filters"], now_ms())
+        now = now_ms()
+        log_filter = _job_filter(_filter_query(job["filters"], now), now)
         fields = _fields(job["fields"], "fields")
         path = os.path.join(self.directory, f"{job_id}.{job['format']}")
-        if not await self.app[WRITER].run(export_jobs.start_job, job_id, path, now_ms()):
+        if not await self.app[WRITER].run(export_jobs.start_job, job_id, path, now):
             raise ApiError(409, f"export {job_id} is already running", "id")
         stop = threading.Event()
         self.progress[job_id] = 0
@@ -285,7 +284,8 @@ async def create_job(request: web.Request) -> web.Response:
     filters = body.get("filters") or {}
     if not isinstance(filters, dict):
         raise ApiError(400, "filters must be an object of GET /v1/logs parameters", "filters")
-    pinned = _pinned_filters(filters, _job_filter(filters, now), now)
+    q = _filter_query(filters, now)
+    pinned = _pinned_filters(q, _job_filter(q, now))
     job = await request.app[WRITER].run(export_jobs.create_job, new_call_id(now), fmt,
                                         list(fields.names) if names else None, pinned, now)
     return json_response(present_job(job), status=201)

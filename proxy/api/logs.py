@@ -42,11 +42,15 @@ async def list_logs(request: web.Request) -> web.Response:
     return json_response(present_page(result, page))
 
 
+def not_found(call_id: str) -> ApiError:
+    return ApiError(404, f"no log entry with id {call_id!r}", "id")
+
+
 async def get_log(request: web.Request) -> web.Response:
     Query(request.query, ())
     found = await request.app[READER].run(queries.get_log, request.match_info["call_id"])
     if found is None:
-        raise ApiError(404, f"no log entry with id {request.match_info['call_id']!r}", "id")
+        raise not_found(request.match_info["call_id"])
     row, content = found
     return json_response(present_entry(row, content))
 

@@ -12,7 +12,7 @@ from typing import Callable, Mapping
 
 from multidict import MultiMapping
 
-from store.filters import FAILED_STATUSES, SORT_KEYS, STATUSES, LogFilter, Page
+from store.filters import FAILED_STATUSES, MAX_SQL_INT, SORT_KEYS, STATUSES, LogFilter, Page
 
 from ..errors import ApiError
 from .timeparse import parse_time
@@ -20,7 +20,6 @@ from .timeparse import parse_time
 DEFAULT_WINDOW_MS = 7 * 86_400_000
 MAX_LIMIT = 1000
 TRUE, FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
-MAX_SQL_INT = 2**62  # bigger numbers would overflow SQLite's 64-bit integers when bound
 
 
 @dataclass(frozen=True, slots=True)

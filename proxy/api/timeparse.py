@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from store.filters import MAX_SQL_INT
+
 _RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
@@ -17,7 +19,7 @@ def parse_time(text: str, now_ms: int) -> int:
     match = _RELATIVE.match(text.lower())
     if match:
         value = now_ms - int(float(match.group(1)) * _UNIT_MS[match.group(2)])
-        if value < -(2**62):  # would not fit a SQLite integer
+        if value < -MAX_SQL_INT:  # would not fit a SQLite integer
             raise ValueError(text)
         return value
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))

@@ -142,7 +142,7 @@ def _show_unpriced(table: PriceTable, config_path, db, since_ms: int | None, as_
         click.echo("every model in the logs has a price")
         return
     echo_table(["provider", "model", "calls"], [[p, m, n] for (p, m), n in rows], shrink="model")
-    click.echo(f'\nadd prices under [pricing.models."<model>"] in the config, then run `llmlog reprice`')
+    click.echo('\nadd prices under [pricing.models."<model>"] in the config, then run `llmlog reprice`')
 
 
 def repricer(table: PriceTable):
