@@ -81,7 +81,7 @@ async def test_logs_json_equals_the_api_json_for_the_same_filters(make_proxy, db
 def test_logs_bad_filter_is_a_usage_error_naming_the_option(db_path, seeded):
     result = CliRunner().invoke(cli.main, ["logs", "--db", db_path, "--min-cost", "cheap"])
     assert result.exit_code == 2
-    assert "--min-cost" in result.output and "Traceback" not in result.output
+    assert "--min-cost" in result.output  # run() lets an uncaught exception through: this was none
     result = CliRunner().invoke(cli.main, ["logs", "--db", db_path, "--status", "fine"])
     assert result.exit_code == 2 and "--status" in result.output
 
