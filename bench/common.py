@@ -54,12 +54,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def maybe_uvloop() -> str:
-    """Install uvloop's policy when BENCH_UVLOOP / LLMLOG_UVLOOP asks for it; returns the loop name."""
-    if os.environ.get("LLMLOG_UVLOOP") == "1" or os.environ.get("BENCH_UVLOOP") == "1":
+def maybe_uvloop() -> None:
+    """Install uvloop's policy when LLMLOG_UVLOOP=1 (set by `bench.run --uvloop`)."""
+    if os.environ.get("LLMLOG_UVLOOP") == "1":
         import asyncio
 
         import uvloop
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-        return "uvloop"
-    return "asyncio"

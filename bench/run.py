@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 import orjson
 
 from . import bench_pipeline, bench_writer
+from store.spill import spill_path_for
+
 from .common import LOAD_CORE, PROXY_CORE, cores, cpu_seconds, free_port, pin, raise_fd_limit, rss_kib
 from .procs import ROOT, LoadGen, Server
 from .profile import profile_during
@@ -180,7 +182,8 @@ class Bench:
             rows = conn.execute("SELECT count(*) FROM calls").fetchone()[0]
             statuses = dict(conn.execute("SELECT status, count(*) FROM calls GROUP BY status").fetchall())
             conn.close()
-            spill = sum(os.path.getsize(p) for p in (server.db + ".spill",) if os.path.exists(p))
+            spill_path = spill_path_for(server.db)
+            spill = os.path.getsize(spill_path) if os.path.exists(spill_path) else 0
             out[name] = {"sent": self.sent[name], "rows": rows, "lost": self.sent[name] - rows,
                          "by_status": statuses, "spill_bytes": spill, "exit_code": code}
         return out
