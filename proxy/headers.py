@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 # RFC 9110 §7.6.1 connection-specific fields, plus the de-facto ones proxies drop.
 HOP_BY_HOP = frozenset({
     "connection",
@@ -54,8 +56,10 @@ _NOT_FORWARDED = HOP_BY_HOP | CONTROL | FRAMING
 
 def connection_tokens(headers: Mapping[str, str]) -> set[str]:
     """Header names listed in `Connection:` are hop-by-hop for this message too."""
-    getall = getattr(headers, "getall", None)  # multidicts look up case-insensitively, no scan
-    values = getall("connection", ()) if getall else [v for k, v in headers.items() if k.lower() == "connection"]
+    if isinstance(headers, (CIMultiDict, CIMultiDictProxy)):  # aiohttp's: case-insensitive lookup, no scan
+        values = headers.getall("connection", ())
+    else:
+        values = [v for k, v in headers.items() if k.lower() == "connection"]
     value = ",".join(values)
     return {token.strip().lower() for token in value.split(",") if token.strip()}
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable, Mapping
 
+from .removal import in_transaction
+
 COST_COLUMNS = ("priced", "cost_micros", "input_cost_micros", "cached_input_cost_micros",
                 "cache_write_cost_micros", "output_cost_micros", "pricing_version")
 _READ = ("id, provider, model, response_model, input_tokens, cached_input_tokens, cache_write_tokens, "
@@ -55,13 +57,7 @@ def reprice(conn: sqlite3.Connection, price: PriceFn, *, since_ms: int | None = 
                 updates.append((*values, stored["id"]))
         if updates:
             assignments = ", ".join(f"{c} = ?" for c in COST_COLUMNS)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(f"UPDATE calls SET {assignments} WHERE id = ?", updates)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            in_transaction(conn, lambda c: c.executemany(f"UPDATE calls SET {assignments} WHERE id = ?", updates))
         examined += len(rows)
         changed += len(updates)
         after = rows[-1][0]
