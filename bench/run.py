@@ -28,6 +28,7 @@ from .profile import profile_during
 
 CHAT = "/v1/chat/completions"
 DNT = {"x-debug": "false"}
+NO_LOGGING = "llmlog-nolog"  # llmlog with logging switched off (bench/serve_shim.py)
 SETTLE_S = 0.6
 
 
@@ -61,6 +62,7 @@ class Bench:
                                log_dir=self.tmp)
         self.servers = {"ideal": self._ideal()}
         self.servers["llmlog"] = self._llmlog("llmlog", {})
+        self.servers[NO_LOGGING] = self._llmlog(NO_LOGGING, {"LLMLOG_BENCH_NO_LOGGING": "1"}, logs=False)
         if self.args.uvloop:
             self.servers["llmlog-uvloop"] = self._llmlog("llmlog-uvloop", {"LLMLOG_UVLOOP": "1"})
         self.loadgen = LoadGen(LOAD_CORE)
@@ -72,14 +74,15 @@ class Bench:
         return Server("ideal", ["-m", "bench.ideal", str(port), self.upstream.url], port, PROXY_CORE, "/ping",
                       log_dir=self.tmp)
 
-    def _llmlog(self, name: str, env: dict) -> Server:
+    def _llmlog(self, name: str, env: dict, *, logs: bool = True) -> Server:
         port = free_port()
         db = os.path.join(self.tmp, f"{name}.db")
         env = {**env, "XDG_DATA_HOME": self.tmp, "XDG_CONFIG_HOME": self.tmp}
         server = Server(name, ["-m", "bench.serve_shim", "serve", "--db", db, "--upstream", self.upstream.url,
                                "--port", str(port)], port, PROXY_CORE, "/healthz", env=env, log_dir=self.tmp)
         server.db = db
-        self.sent[name] = 0
+        if logs:
+            self.sent[name] = 0
         return server
 
     def _count(self, target: str, result: dict) -> None:
@@ -117,7 +120,7 @@ class Bench:
                 self._wait_logged(target)
                 result["cpu_us_per_call"] = (cpu_seconds(watched["proxy"]) - before["proxy"]) / result["sent"] * 1e6
             out["throughput"][target] = result
-        for target in self._targets(["direct", *proxies], round_no):
+        for target in self._targets(["direct", *(p for p in proxies if p != NO_LOGGING)], round_no):
             self._settle()
             result = _job(self.loadgen, {"kind": "sse", "url": self.urls[target] + CHAT, "chunks": 64,
                                          "delay_ms": 20, "streams": s["sse_streams"], "concurrency": s["sse_conc"]})
@@ -149,6 +152,8 @@ class Bench:
     def memory(self) -> dict:
         out = {}
         for name, server in self.servers.items():
+            if name == NO_LOGGING:
+                continue
             self._count(name, _job(self.loadgen, {"kind": "latency", "url": server.url + CHAT, "n": 50}))
             self._count(name, _job(self.loadgen, {"kind": "sse", "url": server.url + CHAT, "chunks": 4,
                                                   "delay_ms": 1, "streams": 8, "concurrency": 4}))
@@ -214,6 +219,8 @@ def summarise(rounds: list[dict], proxies: list[str]) -> dict:
         cpu_us = lambda r, t: r["throughput"][t]["cpu_us_per_call"]
         fig[f"cpu_us_per_call[{p}]"] = per_round(lambda r, p=p: cpu_us(r, p))
         fig[f"cpu_per_call_vs_ideal[{p}]"] = per_round(lambda r, p=p: cpu_us(r, p) / cpu_us(r, "ideal"))
+        if p not in rounds[0]["sse"]:
+            continue
         sse = lambda r, t, m, q: r["sse"][t][m][q]
         fig[f"sse_added_ttfb_p50_us[{p}]"] = per_round(
             lambda r, p=p: sse(r, p, "ttfb_us", "p50") - sse(r, "direct", "ttfb_us", "p50"))
@@ -221,8 +228,17 @@ def summarise(rounds: list[dict], proxies: list[str]) -> dict:
         fig[f"sse_added_gap_p99_us[{p}]"] = per_round(
             lambda r, p=p: sse(r, p, "gap_us", "p99") - sse(r, "direct", "gap_us", "p99"))
     fig["throughput_rps[direct]"] = per_round(lambda r: r["throughput"]["direct"]["rps"])
-    fig["logging_cost_latency_ratio[llmlog/ideal]"] = per_round(
-        lambda r: r["latency"]["llmlog"]["latency_us"]["p50"] / r["latency"]["ideal"]["latency_us"]["p50"])
+    lat = lambda r, t, q: r["latency"][t]["latency_us"][q]
+    # what logging costs: the same llmlog with logging switched off (bench/serve_shim.py)
+    fig["logging_on_off_latency_p50_ratio[llmlog/llmlog-nolog]"] = per_round(
+        lambda r: lat(r, "llmlog", "p50") / lat(r, NO_LOGGING, "p50"))
+    fig["logging_on_off_latency_p99_ratio[llmlog/llmlog-nolog]"] = per_round(
+        lambda r: lat(r, "llmlog", "p99") / lat(r, NO_LOGGING, "p99"))
+    fig["logging_on_off_throughput_ratio[llmlog/llmlog-nolog]"] = per_round(
+        lambda r: r["throughput"]["llmlog"]["rps"] / r["throughput"][NO_LOGGING]["rps"])
+    fig["logging_cpu_us_per_call[llmlog - llmlog-nolog]"] = per_round(
+        lambda r: r["throughput"]["llmlog"]["cpu_us_per_call"] - r["throughput"][NO_LOGGING]["cpu_us_per_call"])
+    fig["latency_p50_ratio[llmlog/ideal]"] = per_round(lambda r: lat(r, "llmlog", "p50") / lat(r, "ideal", "p50"))
     fig["tracked_vs_dnt_latency_ratio[llmlog/llmlog-dnt]"] = per_round(
         lambda r: r["latency"]["llmlog"]["latency_us"]["p50"] / r["latency"]["llmlog-dnt"]["latency_us"]["p50"])
     if "llmlog-uvloop" in proxies:
@@ -274,7 +290,10 @@ def print_table(result: dict) -> None:
         print(f"{label:32}" + "".join(f"{c:>26}" for c in row))
     print(f"{'direct throughput c=64 (req/s)':32}{cell(fig['throughput_rps[direct]'], '{:.0f}'):>26}")
     for key in ("added_latency_p50_us[llmlog-dnt]", "added_latency_p99_us[llmlog-dnt]",
-                "logging_cost_latency_ratio[llmlog/ideal]", "tracked_vs_dnt_latency_ratio[llmlog/llmlog-dnt]",
+                "logging_on_off_latency_p50_ratio[llmlog/llmlog-nolog]",
+                "logging_on_off_latency_p99_ratio[llmlog/llmlog-nolog]",
+                "logging_on_off_throughput_ratio[llmlog/llmlog-nolog]", "logging_cpu_us_per_call[llmlog - llmlog-nolog]",
+                "latency_p50_ratio[llmlog/ideal]", "tracked_vs_dnt_latency_ratio[llmlog/llmlog-dnt]",
                 "uvloop_throughput_ratio[llmlog-uvloop/llmlog]", "uvloop_latency_p50_delta_us[llmlog-uvloop - llmlog]"):
         if key in fig:
             print(f"  {key:58} {cell(fig[key], '{:.2f}' if 'ratio' in key else '{:.0f}')}")
