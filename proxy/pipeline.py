@@ -20,6 +20,7 @@ from store.spill import SpillFile
 from store.thread import ThreadedConnection
 from store.writer import write_batch, write_or_split
 
+from .call_queue import CallQueue
 from .capture import CapturedCall
 from .metrics import Metrics
 
@@ -48,7 +49,7 @@ class Pipeline:
                  fallback: Callable[[CapturedCall, str], Entry], metrics: Metrics, *,
                  queue_size: int, batch_size: int, batch_interval_s: float):
         self.db, self.spill, self.build, self.fallback, self.metrics = db, spill, build, fallback, metrics
-        self.queue: asyncio.Queue[CapturedCall] = asyncio.Queue(maxsize=queue_size)
+        self.queue: CallQueue[CapturedCall] = CallQueue(maxsize=queue_size)
         self.batch_size, self.batch_interval_s = batch_size, batch_interval_s
         self.metrics.queue_depth = self.queue.qsize
         self._retry_at = 0.0
@@ -57,6 +58,7 @@ class Pipeline:
         self._batch: list[Entry] = []  # built, not yet handed to a write
         self._taken: CapturedCall | None = None  # out of the queue, entry not built yet (settling)
         self._writing: asyncio.Task | None = None  # the batch being written, at most one
+        self._batch_due = False  # the batch being built has reached its interval
 
     # -- request path ---------------------------------------------------------------------------
     def submit(self, call: CapturedCall) -> None:
@@ -116,19 +118,14 @@ class Pipeline:
 
     async def _next_call(self, timeout_s: float) -> CapturedCall | None:
         """The next queued call, waiting at most `timeout_s`; None when none came. A cancel leaves
-        the call in the queue (`close` writes it).
-
-        `asyncio.timeout` rather than `wait_for`: on Python 3.11 `wait_for` can swallow a cancel
-        that races a queue item, which left shutdown waiting forever."""
-        if not self.queue.empty():
-            return self.queue.get_nowait()
-        if timeout_s <= 0:
-            return None
-        try:
-            async with asyncio.timeout(timeout_s):
-                return await self.queue.get()
-        except TimeoutError:
-            return None
+        the call in the queue (`close` writes it)."""
+        if self.queue.empty():
+            timer = asyncio.get_running_loop().call_later(timeout_s, self.queue.wake)
+            try:
+                await self.queue.wait()
+            finally:
+                timer.cancel()
+        return None if self.queue.empty() else self.queue.get_nowait()
 
     def _slice_s(self) -> float:
         behind = self.queue.qsize() - self.batch_size  # up to one batch waiting is keeping up
@@ -189,27 +186,36 @@ class Pipeline:
                 if self._writing is None or self._writing.done():
                     await self._replay_spill()
                 continue
-            deadline = loop.time() + self.batch_interval_s
+            # one timer per batch marks the deadline and ends a wait (no timer armed per call)
+            self._batch_due = False
+            deadline_timer = loop.call_later(self.batch_interval_s, self._end_batch)
             batch = self._batch = []
             slice_end = clock() + self._slice_s()
-            while True:
-                self._taken = call  # `close` builds it if a cancel comes while it settles
-                if await self._settle(call):
-                    slice_end = clock() + self._slice_s()
-                batch.append(self._entry(call))
-                self._taken = None
-                if len(batch) >= self.batch_size:
-                    break
-                if clock() >= slice_end:
-                    await asyncio.sleep(0)  # let proxied requests run
-                    slice_end = clock() + self._slice_s()
-                remaining = deadline - loop.time()
-                if remaining <= 0:  # no entry waits longer than the batch interval for its write
-                    break
-                call = await self._next_call(remaining)
-                if call is None:
-                    break
+            try:
+                while True:
+                    self._taken = call  # `close` builds it if a cancel comes while it settles
+                    if await self._settle(call):
+                        slice_end = clock() + self._slice_s()
+                    batch.append(self._entry(call))
+                    self._taken = None
+                    if len(batch) >= self.batch_size:
+                        break
+                    if clock() >= slice_end:
+                        await asyncio.sleep(0)  # let proxied requests run
+                        slice_end = clock() + self._slice_s()
+                    if self._batch_due:  # no entry waits longer than the batch interval for its write
+                        break
+                    await self.queue.wait()
+                    if self._batch_due:
+                        break
+                    call = self.queue.get_nowait()
+            finally:
+                deadline_timer.cancel()
             await self._hand_to_writer(batch)
+
+    def _end_batch(self) -> None:
+        self._batch_due = True
+        self.queue.wake()
 
     async def _settle(self, call: CapturedCall) -> bool:
         """Wait until a long stream's entry is SETTLE_S old (see above); True if it waited."""

@@ -167,3 +167,29 @@ async def test_settling_stream_entries_keep_pace_with_a_steady_load(make_proxy, 
     assert sent_midway > 100 and written_midway > sent_midway / 2, (written_midway, sent_midway)
     await asyncio.wait_for(flushed(client), 5)
     assert metrics.entries_written == sent
+
+
+async def test_a_batch_is_written_at_its_interval_while_calls_keep_trickling_in(tmp_path):
+    """Calls arriving one by one, never enough to fill a batch, must not hold the batch open:
+    each entry is written within about one batch interval of its submit."""
+    db = str(tmp_path / "trickle.db")
+    connect(db).close()
+    writer = ThreadedConnection(db, "test-writer")
+    metrics = Metrics()
+    pipeline = Pipeline(writer, SpillFile(spill_path_for(db)), partial(fallback_entry, reason="test"),
+                        fallback_entry, metrics, queue_size=100, batch_size=1000, batch_interval_s=0.1)
+    task = asyncio.create_task(pipeline.run())
+    try:
+        first = new_call_id()
+        pipeline.submit(captured(first))
+        started = time.monotonic()
+        while time.monotonic() - started < 0.35:  # keep the batch's wait busy with new calls
+            await asyncio.sleep(0.01)
+            pipeline.submit(captured(new_call_id()))
+        assert metrics.entries_written >= 1 and metrics.batches >= 2
+        assert first in stored_ids(db)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await pipeline.close()
+        await writer.close()
