@@ -238,6 +238,24 @@ async def test_cli_json_equals_the_api(seeded, proxy, db_path):
     assert orjson.loads(result.output) == api_stats
 
 
+async def test_cli_offers_every_filter_the_api_takes(seeded, proxy, db_path):
+    """summary and stats take the same filters as `llmlog logs` and GET /v1/logs, not a subset."""
+    query = f"{WINDOW}&success_only=true&min_tokens=100&max_duration_ms=2000&root_only=true"
+    options = ["--from", iso(START), "--to", iso(END), "--success-only", "--min-tokens", "100",
+               "--max-duration-ms", "2000", "--root-only", "--json"]
+    api_summary = await get_json(proxy, f"/v1/logs/summary?{query}")
+    assert 0 < api_summary["summary"]["total_calls"] < len(seeded[0])  # the filters narrowed it
+    result = run_cli("summary", "--db", db_path, *options)
+    assert result.exit_code == 0, result.output
+    assert orjson.loads(result.output) == api_summary
+    api_stats = await get_json(proxy, f"/v1/logs/stats?group_by=model&{query}")
+    result = run_cli("stats", "--db", db_path, "--group-by", "model", *options)
+    assert result.exit_code == 0, result.output
+    assert orjson.loads(result.output) == api_stats
+    result = run_cli("summary", "--db", db_path, "--min-cost", "lots")
+    assert result.exit_code != 0 and "--min-cost" in result.output
+
+
 def test_cli_tables_show_the_figures(seeded, db_path):
     inside, _ = seeded
     result = run_cli("summary", "--db", db_path, "--from", iso(START), "--to", iso(END))

@@ -37,10 +37,7 @@ def _ms(value: float | None) -> float | None:
 
 def summary_filter(raw, now_ms: int) -> LogFilter:
     """The filter of a summary request: FILTER_PARAMS, default window the last 7 days up to now."""
-    f = parse_filter(Query(raw, FILTER_PARAMS), now_ms)
-    if f.end_ms is None:
-        f.end_ms = now_ms
-    return f
+    return parse_filter(Query(raw, FILTER_PARAMS), now_ms, end_at_now=True)
 
 
 def stats_request(raw, now_ms: int) -> tuple[LogFilter, str, bool]:
@@ -55,10 +52,7 @@ def stats_request(raw, now_ms: int) -> tuple[LogFilter, str, bool]:
     compare = q.one("compare")
     if compare not in (None, "", "previous"):
         raise ApiError(400, f"parameter 'compare' must be 'previous', got {compare!r}", "compare")
-    f = parse_filter(q, now_ms)
-    if f.end_ms is None:
-        f.end_ms = now_ms
-    return f, group_by, compare == "previous"
+    return parse_filter(q, now_ms, end_at_now=True), group_by, compare == "previous"
 
 
 def _period(start_ms: int | None, end_ms: int | None) -> dict:

@@ -60,10 +60,7 @@ def _fields(names: list[str] | None, param: str) -> FieldSet:
 def _export_filter(q: Query, now: int) -> LogFilter:
     """Like the list's filter, but all time by default, and ending now so rows arriving during the
     export do not stretch it."""
-    f = parse_filter(q, now, default_window_ms=None)
-    if f.end_ms is None:
-        f.end_ms = now
-    return f
+    return parse_filter(q, now, default_window_ms=None, end_at_now=True)
 
 
 def _filter_query(filters: dict, now: int) -> Query:

@@ -146,11 +146,14 @@ def _nonneg_float(text: str) -> float:
     return value
 
 
-def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAULT_WINDOW_MS) -> LogFilter:
+def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAULT_WINDOW_MS,
+                 end_at_now: bool = False) -> LogFilter:
+    """`end_at_now`: a period with no end_date ends at `now_ms` (aggregates and exports use a fixed
+    period, so calls arriving while they run do not stretch it); otherwise it is open."""
     f = LogFilter()
     end = q.typed("end_date", lambda t: parse_time(t, now_ms), "an ISO 8601 time or relative like -24h")
     start = q.typed("start_date", lambda t: parse_time(t, now_ms), "an ISO 8601 time or relative like -24h")
-    f.end_ms = end
+    f.end_ms = now_ms if end is None and end_at_now else end
     f.start_ms = start if start is not None else (
         None if default_window_ms is None else (end if end is not None else now_ms) - default_window_ms)
     if f.start_ms is not None and f.end_ms is not None and f.start_ms > f.end_ms:

@@ -1,76 +1,27 @@
 """`llmlog summary` and `llmlog stats`: the API's aggregates, read straight from the database.
 
-Options become the same query parameters the API takes and go through the same validation and
-store functions, so `--json` prints exactly what `GET /v1/logs/summary|stats` returns.
+Options are every filter the API takes (commands/filters.py, as for `llmlog logs`); they become the
+same query parameters and go through the same validation and store functions, so `--json` prints
+exactly what `GET /v1/logs/summary|stats` returns.
 """
 
 from __future__ import annotations
 
-import functools
-
 import click
-from multidict import MultiDict
 
 from proxy.api.aggregates import stats_json, stats_request, summary_filter, summary_json
 from proxy.api.logs import now_ms
+from proxy.api.params import FILTER_PARAMS
 from proxy.errors import ApiError
 from store import aggregates
 from store.aggregates import GROUP_BY
 
 from .common import config_options, echo_json, echo_table, open_store
-
-# CLI option -> API parameter, for the filters both share
-_FILTER_OPTIONS = (
-    ("model", "model"), ("provider", "provider"), ("status", "status"), ("user", "user_id"),
-    ("api_key", "api_key_id"), ("tag", "tags"), ("environment", "environment"), ("task_type", "task_type"),
-)
-
-
-def filter_options(fn):
-    """--since/--from/--to and the list filters, each repeatable or comma-separated."""
-    options = [
-        click.option("--since", default="7d", show_default=True, help="Window ending now, e.g. 24h, 7d, 4w."),
-        click.option("--from", "start", help="Start (ISO 8601 or -24h); overrides --since."),
-        click.option("--to", "end", help="End, exclusive (ISO 8601 or relative); default now."),
-        click.option("--model", multiple=True, help="Model as requested."),
-        click.option("--provider", multiple=True, help="Provider name."),
-        click.option("--status", multiple=True, help="success, error, timeout, client_closed."),
-        click.option("--user", multiple=True, help="End user id."),
-        click.option("--api-key", multiple=True, help="API key SHA-256 hash or prefix."),
-        click.option("--tag", multiple=True, help="Any of these tags."),
-        click.option("--environment", multiple=True, help="Environment label."),
-        click.option("--task-type", multiple=True, help="Task type label."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return fn(*args, **kwargs)
-    return wrapper
-
-
-def query_params(kwargs: dict) -> MultiDict:
-    """The API query parameters these CLI options stand for."""
-    params: MultiDict = MultiDict()
-    start = kwargs.pop("start")
-    since = kwargs.pop("since")
-    params["start_date"] = start if start else f"-{since.strip().lstrip('-')}"
-    end = kwargs.pop("end")
-    if end:
-        params["end_date"] = end
-    for option, param in _FILTER_OPTIONS:
-        for value in kwargs.pop(option):
-            params.add(param, value)
-    return params
+from .filters import filter_options, query_of, usage_error
 
 
 def _fail(exc: ApiError | aggregates.AggregateError) -> click.ClickException:
-    message = exc.message if isinstance(exc, ApiError) else str(exc)
-    if isinstance(exc, ApiError) and exc.param:
-        for option, param in _FILTER_OPTIONS + (("from", "start_date"), ("to", "end_date"), ("group-by", "group_by")):
-            message = message.replace(f"'{param}'", f"--{option.replace('_', '-')}")
-    return click.ClickException(message)
+    return usage_error(exc) if isinstance(exc, ApiError) else click.ClickException(str(exc))
 
 
 def _num(value, digits: int = 1) -> str:
@@ -85,7 +36,7 @@ def _usd(value) -> str:
 
 @click.command()
 @config_options
-@filter_options
+@filter_options(FILTER_PARAMS)
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of tables.")
 def summary(config_path, db, as_json, **kwargs):
     """Totals, latency percentiles and breakdowns by model, provider, status and task type.
@@ -95,7 +46,7 @@ def summary(config_path, db, as_json, **kwargs):
       llmlog summary --since 24h --model gpt-4o-mini
     """
     try:
-        f = summary_filter(query_params(kwargs), now_ms())
+        f = summary_filter(query_of(kwargs, FILTER_PARAMS), now_ms())
     except ApiError as exc:
         raise _fail(exc) from None
     _, conn = open_store(config_path, db)
@@ -133,7 +84,7 @@ def summary(config_path, db, as_json, **kwargs):
 @config_options
 @click.option("--group-by", "group_by", required=True, type=click.Choice(GROUP_BY),
               help="A dimension, or a UTC time bucket (empty buckets shown).")
-@filter_options
+@filter_options(FILTER_PARAMS)
 @click.option("--compare", is_flag=True, help="Also show the previous period of equal length.")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of a table.")
 def stats(config_path, db, group_by, compare, as_json, **kwargs):
@@ -144,7 +95,7 @@ def stats(config_path, db, group_by, compare, as_json, **kwargs):
       llmlog stats --group-by day --since 14d --model gpt-4o
       llmlog stats --group-by user --since 24h --json
     """
-    params = query_params(kwargs)
+    params = query_of(kwargs, FILTER_PARAMS)
     params["group_by"] = group_by
     if compare:
         params["compare"] = "previous"

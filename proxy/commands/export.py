@@ -17,10 +17,6 @@ from .common import config_options, open_store
 from .filters import filter_options, parse_options
 
 
-def _filters_only(fn):
-    return filter_options(fn, FILTER_PARAMS)
-
-
 def stderr_is_tty() -> bool:
     return sys.stderr.isatty()
 
@@ -34,7 +30,7 @@ def stderr_is_tty() -> bool:
 @click.option("--fields", help="Comma list of fields, named as in the API's entries [default: id, "
               "started_at, model, status, tokens, cost_usd and the other metrics]; content fields: prompt_text, output_text, request_body, response_body, request_headers, "
               "response_headers.")
-@_filters_only
+@filter_options(FILTER_PARAMS)
 def export(config_path, db, fmt, output, fields, **filters):
     """Export logged calls (all time unless --since) to JSONL or CSV.
 
@@ -50,9 +46,8 @@ def export(config_path, db, fmt, output, fields, **filters):
     except UnknownField as exc:
         raise click.UsageError(f"--fields: unknown field {exc.name!r}; known fields: {', '.join(FIELDS)}") from None
     now = int(time.time() * 1000)
-    log_filter, _ = parse_options(filters, now_ms=now, default_window_ms=None)
-    if log_filter.end_ms is None:
-        log_filter.end_ms = now  # as the API does: calls arriving during the export are not chased
+    # as the API does: calls arriving during the export are not chased
+    log_filter, _ = parse_options(filters, now_ms=now, default_window_ms=None, end_at_now=True)
     _, conn = open_store(config_path, db)
     try:
         total = count_rows(conn, log_filter) if stderr_is_tty() else None

@@ -19,7 +19,7 @@ from store.filters import LogFilter, Page
 FLAG_PARAMS = frozenset({"success_only", "failed_only", "root_only"})
 _BARE_DURATION = re.compile(r"^\d+(?:\.\d+)?[smhdw]$")
 EXTRA_NAMES = {"start_date": ("--since",), "end_date": ("--until",), "limit": ("-n",), "q": ("--search",),
-               "user_id": ("--user",)}
+               "user_id": ("--user",), "api_key_id": ("--api-key",)}
 
 
 def _sentence(text: str) -> str:
@@ -46,11 +46,13 @@ def _option(param: Param):
     return click.option(*names, dest, help=help_text + ".")
 
 
-def filter_options(fn, params: tuple[Param, ...] = FILTER_PARAMS + PAGE_PARAMS):
-    """Every filter and page parameter of GET /v1/logs (or just `params`), as options."""
-    for param in reversed(params):
-        fn = _option(param)(fn)
-    return fn
+def filter_options(params: tuple[Param, ...] = FILTER_PARAMS + PAGE_PARAMS):
+    """A decorator adding every filter and page parameter of GET /v1/logs (or just `params`) as options."""
+    def add(fn):
+        for param in reversed(params):
+            fn = _option(param)(fn)
+        return fn
+    return add
 
 
 def _as_query_value(param: Param, value) -> list[str]:
@@ -68,18 +70,28 @@ def _as_query_value(param: Param, value) -> list[str]:
     return [text]
 
 
-def parse_options(options: dict, *, now_ms: int | None = None,
-                  default_window_ms: int | None = DEFAULT_WINDOW_MS) -> tuple[LogFilter, Page]:
-    """The same LogFilter and Page the API builds for these values, or a UsageError naming the option."""
+def query_of(options: dict, params: tuple[Param, ...] = FILTER_PARAMS + PAGE_PARAMS) -> MultiDict:
+    """The API query parameters these option values stand for (options named by parameter)."""
     raw: MultiDict[str] = MultiDict()
-    for param in FILTER_PARAMS + PAGE_PARAMS:
+    for param in params:
         for value in _as_query_value(param, options.get(param.name)):
             raw.add(param.name, value)
+    return raw
+
+
+def usage_error(exc: ApiError) -> click.UsageError:
+    """The API's 400 for a parameter, reworded to name the option that carried it."""
+    option = option_name(exc.param) if exc.param else "an option"
+    message = exc.message.replace(f"'{exc.param}'", option) if exc.param else exc.message
+    return click.UsageError(f"{option}: {message}")
+
+
+def parse_options(options: dict, *, now_ms: int | None = None, default_window_ms: int | None = DEFAULT_WINDOW_MS,
+                  end_at_now: bool = False) -> tuple[LogFilter, Page]:
+    """The same LogFilter and Page the API builds for these values, or a UsageError naming the option."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
     try:
-        q = Query(raw, FILTER_PARAMS + PAGE_PARAMS)
-        return parse_filter(q, now, default_window_ms=default_window_ms), parse_page(q)
+        q = Query(query_of(options), FILTER_PARAMS + PAGE_PARAMS)
+        return parse_filter(q, now, default_window_ms=default_window_ms, end_at_now=end_at_now), parse_page(q)
     except ApiError as exc:
-        option = option_name(exc.param) if exc.param else "an option"
-        message = exc.message.replace(f"'{exc.param}'", option) if exc.param else exc.message
-        raise click.UsageError(f"{option}: {message}") from None
+        raise usage_error(exc) from None

@@ -61,7 +61,7 @@ def table_row(entry: dict, preview: str | None) -> list:
 
 @click.command("logs")
 @config_options
-@filter_options
+@filter_options()
 @click.option("--json", "as_json", is_flag=True, help="The page as JSON, exactly as GET /v1/logs returns it.")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="One entry per line as JSON.")
 def logs(config_path, db, as_json, as_jsonl, **options):
