@@ -315,3 +315,14 @@ async def test_erasing_a_user_removes_finished_export_files(make_proxy, db_path,
     after = await (await client.get(f"/v1/logs/exports/{job['id']}")).json()
     assert after["status"] == "failure" and "erased" in after["error"]
     assert (await client.get(f"/v1/logs/exports/{job['id']}/download")).status == 409
+
+
+async def test_job_bodies_that_are_not_small_json_objects_get_clear_errors(proxy):
+    too_big = b'{"filters": {"model": "' + b"m" * (70 * 1024) + b'"}}'
+    resp = await proxy.post("/v1/logs/exports", data=too_big, headers={"Content-Type": "application/json"})
+    assert resp.status == 413 and (await resp.json())["error"]["param"] == "body"
+    for raw in (b"[1, 2]", b"{not json"):
+        resp = await proxy.post("/v1/logs/exports", data=raw, headers={"Content-Type": "application/json"})
+        assert resp.status == 400 and "JSON object" in (await resp.json())["error"]["message"]
+    resp = await proxy.post("/v1/logs/exports", data=b"")  # no body: every default
+    assert resp.status in (200, 201) and (await resp.json())["format"] == "jsonl"

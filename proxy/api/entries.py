@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 
-import orjson
 from aiohttp import web
 
 from store import entries
 
 from ..errors import ApiError
-from .logs import READER, WRITER, json_response, not_found, now_ms
+from .logs import READER, WRITER, json_object, json_response, not_found, now_ms
 from .openapi import Operation, describe
 from .params import Param, Query
 from .present import present_events, usd
@@ -67,22 +66,6 @@ async def get_events(request: web.Request) -> web.Response:
                           "count": len(listed), "events": listed})
 
 
-async def _json_body(request: web.Request, limit: int) -> dict:
-    """The request's JSON object, read with a size cap (413 beyond it)."""
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, f"request body is larger than {limit} bytes", "body")
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise ApiError(413, f"request body is larger than {limit} bytes", "body")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise ApiError(400, "request body must be a JSON object", "body") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "request body must be a JSON object", "body")
-    return body
-
-
 def parse_feedback(body: dict) -> dict:
     """Validated feedback: `score` a finite number (required), `comment` a string (optional). Pure."""
     unknown = sorted(set(body) - {"score", "comment"})
@@ -104,7 +87,7 @@ def parse_feedback(body: dict) -> dict:
 async def post_feedback(request: web.Request) -> web.Response:
     Query(request.query, ())
     call_id = request.match_info["call_id"]
-    feedback = parse_feedback(await _json_body(request, MAX_FEEDBACK_BYTES))
+    feedback = parse_feedback(await json_object(request, MAX_FEEDBACK_BYTES))
     feedback["updated_at"] = iso_ms(now_ms())
     if not await request.app[WRITER].run(entries.set_feedback, call_id, feedback):
         raise not_found(call_id)

@@ -42,6 +42,25 @@ async def list_logs(request: web.Request) -> web.Response:
     return json_response(present_page(result, page))
 
 
+async def json_object(request: web.Request, limit: int, *, empty: dict | None = None) -> dict:
+    """The request body as a JSON object, read with a size cap (413 beyond it); an empty body is
+    `empty` when given, else a 400 like any body that is not a JSON object."""
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"request body is larger than {limit} bytes", "body")
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(413, f"request body is larger than {limit} bytes", "body")
+    if not raw.strip() and empty is not None:
+        return dict(empty)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "request body must be a JSON object", "body") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "request body must be a JSON object", "body")
+    return body
+
+
 def not_found(call_id: str) -> ApiError:
     return ApiError(404, f"no log entry with id {call_id!r}", "id")
 

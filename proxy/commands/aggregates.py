@@ -16,7 +16,7 @@ from proxy.errors import ApiError
 from store import aggregates
 from store.aggregates import GROUP_BY
 
-from .common import config_options, echo_json, echo_table, open_store
+from .common import config_options, echo_json, echo_table, format_usd, open_store
 from .filters import filter_options, query_of, usage_error
 
 
@@ -26,12 +26,6 @@ def _fail(exc: ApiError | aggregates.AggregateError) -> click.ClickException:
 
 def _num(value, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
-
-
-def _usd(value) -> str:
-    if value is None:
-        return "-"
-    return f"${value:,.6f}" if value < 0.01 else f"${value:,.4f}"
 
 
 @click.command()
@@ -62,7 +56,7 @@ def summary(config_path, db, as_json, **kwargs):
     rate = "-" if s["success_rate"] is None else f"{s['success_rate']:.1%}"
     echo_table(("figure", "value"), [
         ("calls", f"{s['total_calls']:,} ({s['successful_calls']:,} ok, {s['failed_calls']:,} failed, {rate} ok)"),
-        ("cost", f"{_usd(s['total_cost_usd'])} (avg {_usd(s['avg_cost_per_call'])} per priced call, "
+        ("cost", f"{format_usd(s['total_cost_usd'])} (avg {format_usd(s['avg_cost_per_call'])} per priced call, "
                  f"{s['unpriced_calls']:,} unpriced)"),
         ("tokens", f"{s['total_tokens']:,} ({s['input_tokens']:,} in, {s['output_tokens']:,} out)"),
         ("latency ms", f"avg {_num(s['avg_latency_ms'])}, p50 {_num(s['p50_latency_ms'])}, "
@@ -72,7 +66,7 @@ def summary(config_path, db, as_json, **kwargs):
         if breakdown:
             click.echo()
             echo_table((title, "calls", "share", "cost", "avg ms"), [
-                (key, f"{v['calls']:,}", f"{v['percentage']:.1%}", _usd(v["total_cost_usd"]),
+                (key, f"{v['calls']:,}", f"{v['percentage']:.1%}", format_usd(v["total_cost_usd"]),
                  _num(v["avg_latency_ms"])) for key, v in breakdown.items()], shrink=title)
     for title, counts in (("status", result["by_status"]), ("task type", result["by_task_type"])):
         if counts:
@@ -124,10 +118,10 @@ def _print_stats(block: dict, group_by: str) -> None:
     period = block["period"]
     click.echo(f"{period['start_date']} → {period['end_date']}")
     rows = [(("(none)" if g["key"] is None else g["key"]), f"{g['count']:,}", f"{g['error_count']:,}",
-             f"{g['total_tokens']:,}", _usd(g["cost_usd"]), _num(g["avg_latency_ms"]), _num(g["p50_latency_ms"]),
+             f"{g['total_tokens']:,}", format_usd(g["cost_usd"]), _num(g["avg_latency_ms"]), _num(g["p50_latency_ms"]),
              _num(g["p95_latency_ms"]), _num(g["p99_latency_ms"])) for g in block["groups"]]
     t = block["totals"]
-    rows.append(("total", f"{t['count']:,}", f"{t['error_count']:,}", f"{t['total_tokens']:,}", _usd(t["cost_usd"]),
+    rows.append(("total", f"{t['count']:,}", f"{t['error_count']:,}", f"{t['total_tokens']:,}", format_usd(t["cost_usd"]),
                  _num(t["avg_latency_ms"]), _num(t["p50_latency_ms"]), _num(t["p95_latency_ms"]),
                  _num(t["p99_latency_ms"])))
     echo_table((group_by, "calls", "errors", "tokens", "cost", "avg ms", "p50", "p95", "p99"), rows, shrink=group_by)

@@ -34,13 +34,27 @@ def config_options(fn):
     return wrapper
 
 
-def open_store(config_path: str | None, db: str | None, *, create: bool = False) -> tuple[Config, sqlite3.Connection]:
-    """The configured database, or a ClickException a person can act on."""
+def open_store(config_path: str | None, db: str | None, *, create: bool = False,
+               none_if_default_missing: bool = False) -> tuple[Config, sqlite3.Connection | None]:
+    """The configured database, or a ClickException a person can act on.
+
+    `none_if_default_missing`: no database at the default place means nothing was logged yet, so
+    the connection is None; a path the user named (--db, LLMLOG_DB, config) that does not exist is
+    still an error they can fix."""
     config = load(config_path, {"store.path": db})
     try:
         return config, connect(config.db_path, create=create)
     except StoreError as exc:
+        if none_if_default_missing and config["store.path"] is None and "no llmlog database" in str(exc):
+            return config, None
         raise click.ClickException(str(exc)) from None
+
+
+def format_usd(value: float | None, missing: str = "-") -> str:
+    """Dollars with enough digits for a single cheap call."""
+    if value is None:
+        return missing
+    return f"${value:,.6f}" if value < 0.01 else f"${value:,.4f}"
 
 
 def echo_json(value: Any) -> None:

@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import click
 import orjson
 
 from proxy.api.present import present_entry, present_page
 from store import entries, queries
-from store.db import StoreError, connect
 from store.filters import CursorError
 
-from .common import color, config_options, echo_json, echo_jsonl, echo_table, load
+from .common import color, config_options, echo_json, echo_jsonl, echo_table, format_usd, open_store
 from .filters import filter_options, parse_options
 
 STATUS_COLORS = {"success": None, "error": "red", "timeout": "yellow", "client_closed": "magenta"}
 PREVIEW_CHARS = 120
-
-
-def open_existing(config_path: str | None, db: str | None) -> tuple[sqlite3.Connection | None, str]:
-    """The database, or (None, path) when it does not exist at the default place (nothing logged yet).
-
-    A path the user named (--db, LLMLOG_DB, config) that does not exist is an error they can fix.
-    """
-    config = load(config_path, {"store.path": db})
-    try:
-        return connect(config.db_path, create=False), config.db_path
-    except StoreError as exc:
-        if config["store.path"] is None and "no llmlog database" in str(exc):
-            return None, config.db_path
-        raise click.ClickException(str(exc)) from None
-
-
-def format_cost(usd: float | None) -> str:
-    if usd is None:
-        return "unpriced"
-    return f"${usd:.6f}" if usd < 0.01 else f"${usd:.4f}"
 
 
 def format_latency(ms: float | None) -> str:
@@ -52,7 +29,7 @@ def table_row(entry: dict, preview: str | None) -> list:
         entry["model"] or "-",
         entry["status"] if entry["status_code"] is None else f"{entry['status']} {entry['status_code']}",
         "" if tokens is None else tokens,
-        format_cost(entry["cost_usd"]),
+        format_usd(entry["cost_usd"], "unpriced"),
         format_latency(entry["duration_ms"]),
         entry["user_id"] or "",
         " ".join((preview or "").split()),
@@ -76,9 +53,9 @@ def logs(config_path, db, as_json, as_jsonl, **options):
       llmlog logs --q "refund policy" --json
     """
     log_filter, page = parse_options(options)
-    conn, path = open_existing(config_path, db)
+    config, conn = open_store(config_path, db, none_if_default_missing=True)
     if conn is None:
-        click.echo(f"no calls logged yet (no database at {path}; start `llmlog serve`)")
+        click.echo(f"no calls logged yet (no database at {config.db_path}; start `llmlog serve`)")
         return
     try:
         try:
@@ -162,9 +139,9 @@ def show(config_path, db, call_id, as_json):
     Example:
       llmlog show 01JD3X8Q4M7K2Z9R5T6V8W0Y1A
     """
-    conn, path = open_existing(config_path, db)
+    config, conn = open_store(config_path, db, none_if_default_missing=True)
     if conn is None:
-        raise click.ClickException(f"no calls logged yet (no database at {path})")
+        raise click.ClickException(f"no calls logged yet (no database at {config.db_path})")
     try:
         found = queries.get_log(conn, call_id)
     finally:
