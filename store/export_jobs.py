@@ -52,9 +52,12 @@ def start_job(conn: sqlite3.Connection, job_id: str, path: str, now_ms: int) -> 
     return changed == 1
 
 
-def finish_job(conn: sqlite3.Connection, job_id: str, rows: int | None, error: str | None, now_ms: int) -> None:
-    conn.execute("UPDATE export_jobs SET status = ?, rows = ?, error = ?, updated_at = ? WHERE id = ?",
-                 ("failure" if error else "success", rows, error, now_ms, job_id))
+def finish_job(conn: sqlite3.Connection, job_id: str, rows: int | None, error: str | None, now_ms: int) -> bool:
+    """Record a running job's outcome; False when it is no longer running (a user erasure withdrew
+    it meanwhile: the caller must then remove the file it wrote)."""
+    return conn.execute("UPDATE export_jobs SET status = ?, rows = ?, error = ?, updated_at = ? "
+                        "WHERE id = ? AND status = 'running'",
+                        ("failure" if error else "success", rows, error, now_ms, job_id)).rowcount == 1
 
 
 def fail_interrupted(conn: sqlite3.Connection, now_ms: int, error: str = INTERRUPTED) -> int:
@@ -64,11 +67,18 @@ def fail_interrupted(conn: sqlite3.Connection, now_ms: int, error: str = INTERRU
 
 
 WITHDRAWN = "export file removed because a user's calls were erased; start the job again"
+WITHDRAWN_RUNNING = "stopped because a user's calls were erased while it ran; start the job again"
 
 
 def withdraw_files(conn: sqlite3.Connection, now_ms: int) -> list[str]:
     """Remove every finished export file (any of them may hold an erased user's calls) and mark those
-    jobs failed, so they can be started again; returns the paths removed."""
+    jobs failed, so they can be started again; returns the paths removed.
+
+    A job still running may already have written the user's calls: it is marked failed too, so its
+    `finish_job` finds it no longer running and its runner removes the file. This works whichever
+    process erases (the server's API or `llmlog delete-user`)."""
+    conn.execute("UPDATE export_jobs SET status = 'failure', error = ?, updated_at = ? WHERE status = 'running'",
+                 (WITHDRAWN_RUNNING, now_ms))
     paths = [row[0] for row in conn.execute(
         "SELECT path FROM export_jobs WHERE status = 'success' AND path IS NOT NULL")]
     conn.execute("UPDATE export_jobs SET status = 'failure', error = ?, updated_at = ? "

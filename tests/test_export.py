@@ -326,3 +326,41 @@ async def test_job_bodies_that_are_not_small_json_objects_get_clear_errors(proxy
         assert resp.status == 400 and "JSON object" in (await resp.json())["error"]["message"]
     resp = await proxy.post("/v1/logs/exports", data=b"")  # no body: every default
     assert resp.status in (200, 201) and (await resp.json())["format"] == "jsonl"
+
+
+async def test_erasing_a_user_while_a_job_runs_withdraws_what_it_wrote(make_proxy, db_path, seeded, monkeypatch):
+    """The job has already written the user's calls when the erasure comes: it must not end as a
+    downloadable success holding them."""
+    import threading
+
+    import proxy.api.export as export_api
+
+    real = export_api._export_file
+    written = threading.Event()
+
+    def export_then_linger(*args):
+        rows = real(*args)  # the whole file, the user's calls included
+        if not written.is_set():  # the first run only
+            written.set()
+            args[5].wait(10)  # until the erasure asks running jobs to stop
+        return rows
+
+    monkeypatch.setattr(export_api, "_export_file", export_then_linger)
+    client = await make_proxy()
+    user = next(e.call["user_id"] for e in seeded if e.call["user_id"])
+    job = await (await client.post("/v1/logs/exports", json={"format": "jsonl", "filters": {
+        "created_at": {"gte": iso_ms(NOW - 400 * DAY), "lte": iso_ms(NOW)}}})).json()
+    assert (await client.post(f"/v1/logs/exports/{job['id']}/start")).status == 202
+    path = f"{db_path}.exports/{job['id']}.jsonl"
+    await asyncio.to_thread(written.wait, 10)
+    assert user.encode() in open(path, "rb").read()
+    erased = await client.delete(f"/v1/logs/user/{user}")
+    assert (await erased.json())["deleted"] > 0
+    done = await _wait_done(client, job["id"])
+    assert done["status"] == "failure" and "erased" in done["error"] and done["download_url"] is None
+    assert not os.path.exists(path)
+    again = await client.post(f"/v1/logs/exports/{job['id']}/start")  # and it can run again, without the user
+    assert again.status == 202
+    done = await _wait_done(client, job["id"])
+    assert done["status"] == "success"
+    assert user.encode() not in await (await client.get(done["download_url"])).read()

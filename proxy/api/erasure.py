@@ -6,6 +6,7 @@ from aiohttp import web
 
 from store.erasure import delete_user
 
+from .export import JOBS
 from .logs import PIPELINE, WRITER, json_response
 from .openapi import Operation, describe
 from .params import Query
@@ -17,6 +18,8 @@ async def delete_user_logs(request: web.Request) -> web.Response:
     # calls of this user still queued must land first, or they would survive the erasure
     await request.app[PIPELINE].flush()
     deleted = await request.app[WRITER].run(delete_user, user_id)
+    if deleted:  # running exports were withdrawn by the erasure: stop them, their files go
+        await request.app[JOBS].stop_all()
     return json_response({"user_id": user_id, "deleted": deleted})
 
 

@@ -203,25 +203,35 @@ class JobRunner:
             log.exception("export %s failed", job_id)
             error = f"{type(exc).__name__}: {exc}"
         try:
-            await self.app[WRITER].run(export_jobs.finish_job, job_id, rows, error, now_ms())
+            if not await self.app[WRITER].run(export_jobs.finish_job, job_id, rows, error, now_ms()):
+                # withdrawn while running (a user erasure): what it wrote may quote the erased user
+                with suppress(FileNotFoundError):
+                    os.remove(path)
+                log.info("export %s was withdrawn while it ran; its file is removed", job_id)
         except Exception:  # left 'running' in the table; the next start turns it into a failure
             log.exception("export %s: could not record its outcome", job_id)
         finally:
             self.running.pop(job_id, None)
             self.progress.pop(job_id, None)
 
-    async def close(self) -> None:
-        """Ask every job to stop after its current batch, and wait for each to record its failure."""
+    async def stop_all(self) -> set[asyncio.Task]:
+        """Ask every running job to stop after its current batch and wait for each to record its
+        outcome (and, if a user erasure withdrew it, remove its file); returns those still running
+        after SHUTDOWN_WAIT_S."""
         tasks = []
         for task, stop in list(self.running.values()):
             stop.set()
             tasks.append(task)
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_WAIT_S)
-            for task in pending:
-                task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
+        if not tasks:
+            return set()
+        _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_WAIT_S)
+        return pending
+
+    async def close(self) -> None:
+        for task in await self.stop_all():
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
 
 
 JOBS = web.AppKey("export_jobs", JobRunner)
