@@ -26,11 +26,18 @@ async def run_retention_once(db: ThreadedConnection, retention_days: float, cont
         result = await db.run(prune, now - int(retention_days * DAY_MS), False)
         if result.calls_deleted:
             log.info("retention: deleted %d calls older than %s days", result.calls_deleted, retention_days)
+        _log_exports_removed(result.export_files_removed, retention_days)
     if content_days > 0:
         result = await db.run(prune, now - int(content_days * DAY_MS), True)
         if result.contents_dropped:
             log.info("retention: dropped content of %d calls older than %s days",
                      result.contents_dropped, content_days)
+        _log_exports_removed(result.export_files_removed, content_days)
+
+
+def _log_exports_removed(count: int, days: float) -> None:
+    if count:
+        log.info("retention: removed %d export files written more than %s days ago", count, days)
 
 
 def retention_ctx(db_of: Callable[[web.Application], ThreadedConnection], retention_days: float,

@@ -79,10 +79,25 @@ def withdraw_files(conn: sqlite3.Connection, now_ms: int) -> list[str]:
     process erases (the server's API or `llmlog delete-user`)."""
     conn.execute("UPDATE export_jobs SET status = 'failure', error = ?, updated_at = ? WHERE status = 'running'",
                  (WITHDRAWN_RUNNING, now_ms))
-    paths = [row[0] for row in conn.execute(
-        "SELECT path FROM export_jobs WHERE status = 'success' AND path IS NOT NULL")]
-    conn.execute("UPDATE export_jobs SET status = 'failure', error = ?, updated_at = ? "
-                 "WHERE status = 'success' AND path IS NOT NULL", (WITHDRAWN, now_ms))
+    return _drop_files(conn, WITHDRAWN, now_ms)
+
+
+EXPIRED = "export file removed by retention: it was written before the cutoff; start the job again"
+
+
+def expire_files(conn: sqlite3.Connection, written_before_ms: int, now_ms: int) -> list[str]:
+    """Remove the export files written before `written_before_ms` (a retention cutoff): a file is a
+    copy of the calls as they were then, so it goes when calls of that age go. Their jobs become
+    failures that can be started again; returns the paths removed."""
+    return _drop_files(conn, EXPIRED, now_ms, written_before_ms)
+
+
+def _drop_files(conn: sqlite3.Connection, reason: str, now_ms: int, written_before_ms: int | None = None) -> list[str]:
+    where = "status = 'success' AND path IS NOT NULL" + ("" if written_before_ms is None else " AND updated_at < ?")
+    args = () if written_before_ms is None else (written_before_ms,)
+    paths = [row[0] for row in conn.execute(f"SELECT path FROM export_jobs WHERE {where}", args)]
+    conn.execute(f"UPDATE export_jobs SET status = 'failure', error = ?, updated_at = ? WHERE {where}",
+                 (reason, now_ms, *args))
     removed = []
     for path in paths:
         try:

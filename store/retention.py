@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 
+from .export_jobs import expire_files
 from .removal import drop_calls, drop_content, in_transaction, reclaim_space
 
 BATCH = 2000  # calls per transaction, so a large prune never holds the write lock for long
@@ -14,13 +16,15 @@ BATCH = 2000  # calls per transaction, so a large prune never holds the write lo
 class PruneResult:
     calls_deleted: int = 0
     contents_dropped: int = 0
+    export_files_removed: int = 0
 
 
 def prune(conn: sqlite3.Connection, older_than_ms: int, content_only: bool = False) -> PruneResult:
     """Remove what started before `older_than_ms` (UTC epoch ms, a cutoff time, not an age).
 
     `content_only` keeps the calls (metrics, costs) and drops bodies, text and search rows,
-    setting `has_content = 0`. Run on the writer connection.
+    setting `has_content = 0`. Either way export files written before the cutoff are removed too
+    (they may hold the content). Run on the writer connection.
     """
     result = PruneResult()
     if content_only:
@@ -38,6 +42,7 @@ def prune(conn: sqlite3.Connection, older_than_ms: int, content_only: bool = Fal
             result.calls_deleted += in_transaction(conn, drop_calls, ids)
         if len(ids) < BATCH:
             break
+    result.export_files_removed = len(expire_files(conn, older_than_ms, int(time.time() * 1000)))
     if result.calls_deleted or result.contents_dropped:
         reclaim_space(conn)
     return result

@@ -77,3 +77,34 @@ async def test_background_retention_runs_on_start(make_proxy, db_path):
     assert all(by_id[i]["has_content"] for i in ids["fresh"])
     entry = await (await client.get(f"/v1/logs/{ids['middle'][0]}")).json()
     assert entry["cost_usd"] == 0.0001 and "request" not in entry
+
+
+def test_prune_removes_export_files_written_before_the_cutoff(db_path, tmp_path):
+    """An export file is a copy of the calls as they were when it was written: it goes when calls of
+    that age go (through the CLI here; the server's retention pass runs the same store code)."""
+    from click.testing import CliRunner
+
+    from cli import main
+    from store import export_jobs
+
+    now = int(time.time() * 1000)
+    _seed_ages(db_path, now)
+    conn = connect(db_path)
+    paths = {}
+    for job_id, written_at in (("OLDJOB", now - 40 * DAY), ("NEWJOB", now - DAY)):
+        paths[job_id] = str(tmp_path / f"{job_id}.jsonl")
+        with open(paths[job_id], "w") as f:
+            f.write('{"id": "x"}\n')
+        export_jobs.create_job(conn, job_id, "jsonl", None, {}, written_at)
+        export_jobs.start_job(conn, job_id, paths[job_id], written_at)
+        assert export_jobs.finish_job(conn, job_id, 1, None, written_at)
+    conn.close()
+    result = CliRunner().invoke(main, ["prune", "--db", db_path, "--older-than", "30d", "--content-only"])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 export file(s)" in result.output
+    assert not os.path.exists(paths["OLDJOB"]) and os.path.exists(paths["NEWJOB"])
+    conn = connect(db_path)
+    old, new = export_jobs.get_job(conn, "OLDJOB"), export_jobs.get_job(conn, "NEWJOB")
+    conn.close()
+    assert old["status"] == "failure" and "retention" in old["error"]
+    assert new["status"] == "success"

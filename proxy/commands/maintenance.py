@@ -58,3 +58,5 @@ def prune(config_path, db, older_than, content_only):
         click.echo(f"dropped the content of {result.contents_dropped} calls older than {older_than}")
     else:
         click.echo(f"deleted {result.calls_deleted} calls older than {older_than}")
+    if result.export_files_removed:
+        click.echo(f"removed {result.export_files_removed} export file(s) written before the cutoff")
