@@ -67,7 +67,7 @@ async def _store_ctx(app: web.Application):
     path = config.db_path
     await asyncio.to_thread(lambda: connect(path).close())  # create + migrate before serving
     nice = config["store.writer_nice"]
-    writer = ThreadedConnection(path, "llmlog-writer", nice=nice)
+    writer = ThreadedConnection(path, "llmlog-writer", nice=nice, busy_timeout_ms=config["store.busy_timeout_ms"])
     reader = ThreadedConnection(path, "llmlog-reader")
     checkpointer = ThreadedConnection(path, "llmlog-checkpoint", nice=nice)
     await writer.run(stop_automatic_checkpoints)

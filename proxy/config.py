@@ -51,6 +51,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store.queue_size", int, 10_000, "captured calls held in memory before spilling to disk"),
     Setting("store.batch_size", int, 500, "entries written per transaction at most"),
     Setting("store.batch_interval_ms", int, 200, "longest time an entry waits for its batch"),
+    Setting("store.busy_timeout_ms", int, 5000,
+            "how long a write waits for a database locked by another process before its batch goes to the spill file"),
     Setting("store.writer_nice", int, 10,
             "niceness steps the database writer threads run below the proxy (Linux): calls get the CPU first"),
     Setting("store.retention_days", int, 0, "delete calls older than this (0 keeps everything)"),

@@ -39,15 +39,18 @@ class ThreadedConnection:
     the default priority delayed about 1 in 100 proxied calls by 1-2 ms; at niceness 10 the kernel
     lets the woken event loop run first, and the writer catches up in the gaps."""
 
-    def __init__(self, path: str, name: str, *, nice: int = 0):
+    def __init__(self, path: str, name: str, *, nice: int = 0, busy_timeout_ms: int | None = None):
         self._path = path
         self._nice = nice
+        self._busy_timeout_ms = busy_timeout_ms  # None: store.db's default
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._conn: sqlite3.Connection | None = None
 
     def _open(self) -> None:
         lower_this_threads_priority(self._nice)
         self._conn = connect(self._path, check_same_thread=False)
+        if self._busy_timeout_ms is not None:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
 
     def _call(self, fn: Callable[..., T], args: tuple) -> T:
         if self._conn is None:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import aiohttp
 import orjson
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLS = 2000
@@ -29,12 +28,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def start_serve(db: str, upstream_url: str, tmp_path) -> tuple[subprocess.Popen, str]:
+async def start_serve(db: str, upstream_url: str, tmp_path, config: str = "") -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = open(tmp_path / f"serve-{port}.log", "wb")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    config_path = tmp_path / f"llmlog-{port}.toml"
+    config_path.write_text(config)
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "serve", "--db", db, "--port", str(port), "--upstream", upstream_url],
+        [sys.executable, str(ROOT / "cli.py"), "serve", "--config", str(config_path), "--db", db,
+         "--port", str(port), "--upstream", upstream_url],
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT))
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
@@ -83,12 +85,14 @@ def hold_write_lock(db: str, seconds: float, held: threading.Event) -> None:
 
 
 async def test_load_with_locked_database_then_sigterm_keeps_every_entry_once(upstream, tmp_path, db_path):
-    proc, base = await start_serve(db_path, str(upstream.make_url("")).rstrip("/"), tmp_path)
+    proc, base = await start_serve(db_path, str(upstream.make_url("")).rstrip("/"), tmp_path,
+                                   "[store]\nbusy_timeout_ms = 300\n")
     try:
         first = await drive(base, CALLS // 4)
         held = threading.Event()
-        # longer than the writer's busy timeout (5 s), so batches fail and go to the spill file
-        locker = threading.Thread(target=hold_write_lock, args=(db_path, 6.5, held))
+        # longer than the writer's busy timeout (300 ms here), so batches fail and go to the spill file;
+        # shorter than the 5 s default, so the spill shows that the setting took effect
+        locker = threading.Thread(target=hold_write_lock, args=(db_path, 2.0, held))
         locker.start()
         held.wait(5)
         during = await drive(base, CALLS // 2)
@@ -134,14 +138,11 @@ async def test_sigkill_leaves_a_sound_database_that_serves_again(upstream, tmp_p
     assert conn.execute("SELECT count(*) FROM calls").fetchone()[0] == len(sent) + len(again)
 
 
-async def test_a_call_outliving_the_grace_period_is_cut_and_logged_as_such(aiohttp_server, fake, tmp_path, db_path,
-                                                                          monkeypatch):
+async def test_a_call_outliving_the_grace_period_is_cut_and_logged_as_such(aiohttp_server, fake, tmp_path, db_path):
     fake.chunk_delay_s = 0.5  # a stream of several seconds
     slow = await aiohttp_server(fake.app(), host="127.0.0.1")
-    config = tmp_path / "short-grace.toml"
-    config.write_text("[server]\nshutdown_grace_s = 0.5\n")
-    monkeypatch.setenv("LLMLOG_CONFIG", str(config))
-    proc, base = await start_serve(db_path, str(slow.make_url("")).rstrip("/"), tmp_path)
+    proc, base = await start_serve(db_path, str(slow.make_url("")).rstrip("/"), tmp_path,
+                                   "[server]\nshutdown_grace_s = 0.5\n")
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "a b c d e f g h"}], "stream": True}
     started = time.monotonic()
     try:
