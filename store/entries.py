@@ -9,6 +9,7 @@ import orjson
 
 from .aggregates import UNPRICED  # one definition: a refused call that used no tokens is not unpriced
 from .bodies import unpack
+from .id_lists import chunks, marks
 from .queries import _dicts
 from .stream_events import stored_events
 
@@ -85,11 +86,9 @@ def prompt_previews(conn: sqlite3.Connection, ids: list[str], chars: int = 120) 
     Reads only a prefix (substr) of call_content for exactly these ids, never a whole body.
     """
     out: dict[str, str] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk in chunks(ids):
         for call_id, text in conn.execute(
-                f"SELECT call_id, substr(prompt_text, 1, ?) FROM call_content WHERE call_id IN ({marks})",
+                f"SELECT call_id, substr(prompt_text, 1, ?) FROM call_content WHERE call_id IN ({marks(chunk)})",
                 [chars, *chunk]):
             if text:
                 out[call_id] = text

@@ -9,18 +9,9 @@ the pages would otherwise linger.
 from __future__ import annotations
 
 import sqlite3
-from typing import Iterable, Iterator
+from typing import Iterable
 
-CHUNK = 500  # ids per statement: well under SQLite's bound-parameter limit
-
-
-def chunks(ids: list[str], size: int = CHUNK) -> Iterator[list[str]]:
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
-
-
-def _marks(chunk: list) -> str:
-    return ",".join("?" * len(chunk))
+from .id_lists import chunks, marks
 
 
 def drop_content(conn: sqlite3.Connection, ids: Iterable[str]) -> int:
@@ -30,12 +21,12 @@ def drop_content(conn: sqlite3.Connection, ids: Iterable[str]) -> int:
     """
     removed = 0
     for chunk in chunks(list(ids)):
-        marks = _marks(chunk)
+        placeholders = marks(chunk)
         # the FTS rows share call_content's rowid, so they go first, while it can still be found
         conn.execute(f"DELETE FROM call_search WHERE rowid IN "
-                     f"(SELECT rowid FROM call_content WHERE call_id IN ({marks}))", chunk)
-        removed += conn.execute(f"DELETE FROM call_content WHERE call_id IN ({marks})", chunk).rowcount
-        conn.execute(f"UPDATE calls SET has_content = 0 WHERE id IN ({marks})", chunk)
+                     f"(SELECT rowid FROM call_content WHERE call_id IN ({placeholders}))", chunk)
+        removed += conn.execute(f"DELETE FROM call_content WHERE call_id IN ({placeholders})", chunk).rowcount
+        conn.execute(f"UPDATE calls SET has_content = 0 WHERE id IN ({placeholders})", chunk)
     return removed
 
 
@@ -45,9 +36,9 @@ def drop_calls(conn: sqlite3.Connection, ids: Iterable[str]) -> int:
     drop_content(conn, ids)
     deleted = 0
     for chunk in chunks(ids):
-        marks = _marks(chunk)
-        conn.execute(f"DELETE FROM call_tags WHERE call_id IN ({marks})", chunk)
-        deleted += conn.execute(f"DELETE FROM calls WHERE id IN ({marks})", chunk).rowcount
+        placeholders = marks(chunk)
+        conn.execute(f"DELETE FROM call_tags WHERE call_id IN ({placeholders})", chunk)
+        deleted += conn.execute(f"DELETE FROM calls WHERE id IN ({placeholders})", chunk).rowcount
     return deleted
 
 

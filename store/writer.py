@@ -6,6 +6,7 @@ import sqlite3
 from typing import Sequence
 
 from .bodies import pack
+from .id_lists import chunks, marks
 from .rows import CONTENT_COLUMNS, INSERT_CALL, INSERT_TAG, Entry, call_values, content_values
 
 
@@ -14,11 +15,9 @@ def _link_hierarchy(conn: sqlite3.Connection, entries: Sequence[Entry]) -> None:
     in_batch = {e.call["id"]: e.call for e in entries}
     wanted = {e.call["parent_id"] for e in entries if e.call.get("parent_id")} - set(in_batch)
     stored: dict[str, tuple[str | None, int]] = {}
-    wanted_list = list(wanted)
-    for start in range(0, len(wanted_list), 500):
-        chunk = wanted_list[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for cid, root, depth in conn.execute(f"SELECT id, root_id, depth FROM calls WHERE id IN ({marks})", chunk):
+    for chunk in chunks(list(wanted)):
+        for cid, root, depth in conn.execute(f"SELECT id, root_id, depth FROM calls WHERE id IN ({marks(chunk)})",
+                                             chunk):
             stored[cid] = (root, depth)
     for entry in entries:  # ids are time-sorted, so a parent in the batch precedes its children
         call = entry.call
@@ -42,10 +41,8 @@ INSERT_SEARCH = "INSERT INTO call_search (rowid, prompt_text, output_text) VALUE
 
 def _ids_present(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(row[0] for row in conn.execute(f"SELECT id FROM calls WHERE id IN ({marks})", chunk))
+    for chunk in chunks(ids):
+        found.update(row[0] for row in conn.execute(f"SELECT id FROM calls WHERE id IN ({marks(chunk)})", chunk))
     return found
 
 

@@ -1,0 +1,17 @@
+"""`IN (…)` lists of call ids, cut into statements below SQLite's bound-parameter limit."""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+CHUNK = 500  # ids per statement: well under SQLite's bound-parameter limit
+
+
+def chunks(ids: Sequence[str], size: int = CHUNK) -> Iterator[list[str]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start:start + size])
+
+
+def marks(chunk: Sequence) -> str:
+    """The `?, ?, …` placeholders for one chunk."""
+    return ",".join("?" * len(chunk))
