@@ -1,6 +1,6 @@
 """Median µs per call of usage parsing + pricing, as the pipeline does it (off the request path).
 
-Run: python bench/bench_accounting.py [--iterations 2000]
+Run: python -m bench.bench_accounting [--iterations 2000]
 Each payload is parsed with `parse_response` (the stream split into its arrival chunks) and priced
 with `price_call` (lookup of the answered model, then `compute_cost`). Not run by CI.
 """
@@ -11,15 +11,12 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import orjson
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from pricing.cost import price_call  # noqa: E402
-from pricing.table import PriceTable  # noqa: E402
-from pricing.usage import parse_response  # noqa: E402
+from pricing.cost import price_call
+from pricing.table import PriceTable
+from pricing.usage import parse_response
 
 
 def _sse(data: dict, event: str | None = None) -> bytes:
