@@ -62,9 +62,10 @@ class CallQueue(Generic[T]):
             waiter.set_result(None)
 
     def task_done(self) -> None:
-        self._unfinished -= 1
         if self._unfinished <= 0:
-            self._unfinished = 0
+            raise ValueError("task_done() called more times than items were put")
+        self._unfinished -= 1
+        if self._unfinished == 0:
             self._finished.set()
 
     async def join(self) -> None:

@@ -65,3 +65,12 @@ async def test_join_waits_until_every_item_is_marked_done():
     queue.get_nowait()
     queue.task_done()
     await asyncio.wait_for(joined, 1)
+
+
+async def test_more_task_done_calls_than_items_is_an_error():
+    queue: CallQueue[int] = CallQueue(maxsize=10)
+    queue.put_nowait(1)
+    queue.get_nowait()
+    queue.task_done()
+    with pytest.raises(ValueError):
+        queue.task_done()

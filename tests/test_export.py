@@ -327,6 +327,18 @@ async def test_job_bodies_that_are_not_small_json_objects_get_clear_errors(proxy
     resp = await proxy.post("/v1/logs/exports", data=b"")  # no body: every default
     assert resp.status in (200, 201) and (await resp.json())["format"] == "jsonl"
 
+    async def in_pieces(raw: bytes):
+        for start in range(0, len(raw), 700):
+            yield raw[start:start + 700]
+            await asyncio.sleep(0.01)
+
+    body = orjson.dumps({"format": "csv", "filters": {"model": ["gpt-4o"] * 150}})  # ~2 KB, chunked upload
+    resp = await proxy.post("/v1/logs/exports", data=in_pieces(body), headers={"Content-Type": "application/json"})
+    assert resp.status in (200, 201), await resp.text()
+    assert (await resp.json())["format"] == "csv"
+    resp = await proxy.post("/v1/logs/exports", data=in_pieces(b'{"format": "' + b"x" * (70 * 1024) + b'"}'))
+    assert resp.status == 413
+
 
 async def test_erasing_a_user_while_a_job_runs_withdraws_what_it_wrote(make_proxy, db_path, seeded, monkeypatch):
     """The job has already written the user's calls when the erasure comes: it must not end as a

@@ -47,9 +47,11 @@ async def json_object(request: web.Request, limit: int, *, empty: dict | None = 
     `empty` when given, else a 400 like any body that is not a JSON object."""
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, f"request body is larger than {limit} bytes", "body")
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise ApiError(413, f"request body is larger than {limit} bytes", "body")
+    raw = b""
+    while chunk := await request.content.read(limit + 1 - len(raw)):  # a body may arrive in pieces
+        raw += chunk
+        if len(raw) > limit:
+            raise ApiError(413, f"request body is larger than {limit} bytes", "body")
     if not raw.strip() and empty is not None:
         return dict(empty)
     try:
