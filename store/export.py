@@ -70,3 +70,9 @@ def iter_batches(conn: sqlite3.Connection, f: LogFilter, *, content: Sequence[st
 def count_rows(conn: sqlite3.Connection, f: LogFilter) -> int:
     clause, params = where(f)
     return conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params).fetchone()[0]
+
+
+def oldest_start(conn: sqlite3.Connection, f: LogFilter) -> int | None:
+    """The earliest `started_at` among the calls `f` selects: the oldest call an export can hold."""
+    clause, params = where(f)
+    return conn.execute(f"SELECT min(started_at) FROM calls WHERE {clause}", params).fetchone()[0]

@@ -11,6 +11,8 @@ import sqlite3
 
 import orjson
 
+from .removal import in_transaction
+
 INTERRUPTED = "interrupted by restart"
 _COLUMNS = ("id", "created_at", "status", "format", "fields", "filters", "path", "rows", "error", "updated_at")
 
@@ -52,12 +54,15 @@ def start_job(conn: sqlite3.Connection, job_id: str, path: str, now_ms: int) -> 
     return changed == 1
 
 
-def finish_job(conn: sqlite3.Connection, job_id: str, rows: int | None, error: str | None, now_ms: int) -> bool:
+def finish_job(conn: sqlite3.Connection, job_id: str, rows: int | None, error: str | None, now_ms: int, *,
+               oldest_started_at: int | None = None, holds_content: bool = True) -> bool:
     """Record a running job's outcome; False when it is no longer running (a user erasure withdrew
-    it meanwhile: the caller must then remove the file it wrote)."""
-    return conn.execute("UPDATE export_jobs SET status = ?, rows = ?, error = ?, updated_at = ? "
-                        "WHERE id = ? AND status = 'running'",
-                        ("failure" if error else "success", rows, error, now_ms, job_id)).rowcount == 1
+    it meanwhile: the caller must then remove the file it wrote). `oldest_started_at` (the earliest
+    call the file can hold) and `holds_content` tell retention when the file must go."""
+    return conn.execute("UPDATE export_jobs SET status = ?, rows = ?, error = ?, updated_at = ?, "
+                        "oldest_started_at = ?, holds_content = ? WHERE id = ? AND status = 'running'",
+                        ("failure" if error else "success", rows, error, now_ms, oldest_started_at,
+                         int(holds_content), job_id)).rowcount == 1
 
 
 def fail_interrupted(conn: sqlite3.Connection, now_ms: int, error: str = INTERRUPTED) -> int:
@@ -77,27 +82,37 @@ def withdraw_files(conn: sqlite3.Connection, now_ms: int) -> list[str]:
     A job still running may already have written the user's calls: it is marked failed too, so its
     `finish_job` finds it no longer running and its runner removes the file. This works whichever
     process erases (the server's API or `llmlog delete-user`)."""
-    conn.execute("UPDATE export_jobs SET status = 'failure', error = ?, updated_at = ? WHERE status = 'running'",
-                 (WITHDRAWN_RUNNING, now_ms))
-    return _drop_files(conn, WITHDRAWN, now_ms)
+    def withdraw(conn: sqlite3.Connection) -> list[str]:
+        conn.execute("UPDATE export_jobs SET status = 'failure', error = ?, updated_at = ? WHERE status = 'running'",
+                     (WITHDRAWN_RUNNING, now_ms))
+        return _fail_finished(conn, WITHDRAWN, now_ms, "1", ())
+    return _remove(in_transaction(conn, withdraw))
 
 
-EXPIRED = "export file removed by retention: it was written before the cutoff; start the job again"
+EXPIRED = "export file removed by retention: it held calls older than the cutoff; start the job again"
 
 
-def expire_files(conn: sqlite3.Connection, written_before_ms: int, now_ms: int) -> list[str]:
-    """Remove the export files written before `written_before_ms` (a retention cutoff): a file is a
-    copy of the calls as they were then, so it goes when calls of that age go. Their jobs become
-    failures that can be started again; returns the paths removed."""
-    return _drop_files(conn, EXPIRED, now_ms, written_before_ms)
+def expire_files(conn: sqlite3.Connection, cutoff_ms: int, now_ms: int, *, content_only: bool = False) -> list[str]:
+    """Remove the export files that can hold calls started before `cutoff_ms` (a retention cutoff):
+    a file is a copy, and must not keep what retention removed from the database. With
+    `content_only`, only files quoting content (bodies, headers, prompt or output text) go.
+    Their jobs become failures that can be started again; returns the paths removed.
+    A job finished before migration m005 counts from when it was written, as holding content."""
+    condition = "coalesce(oldest_started_at, updated_at) < ?" + (
+        " AND coalesce(holds_content, 1) = 1" if content_only else "")
+    return _remove(in_transaction(conn, _fail_finished, EXPIRED, now_ms, condition, (cutoff_ms,)))
 
 
-def _drop_files(conn: sqlite3.Connection, reason: str, now_ms: int, written_before_ms: int | None = None) -> list[str]:
-    where = "status = 'success' AND path IS NOT NULL" + ("" if written_before_ms is None else " AND updated_at < ?")
-    args = () if written_before_ms is None else (written_before_ms,)
+def _fail_finished(conn: sqlite3.Connection, reason: str, now_ms: int, condition: str, args: tuple) -> list[str]:
+    """Mark the successful jobs matching `condition` failed; their paths, for removal after commit."""
+    where = f"status = 'success' AND path IS NOT NULL AND {condition}"
     paths = [row[0] for row in conn.execute(f"SELECT path FROM export_jobs WHERE {where}", args)]
     conn.execute(f"UPDATE export_jobs SET status = 'failure', error = ?, updated_at = ? WHERE {where}",
                  (reason, now_ms, *args))
+    return paths
+
+
+def _remove(paths: list[str]) -> list[str]:
     removed = []
     for path in paths:
         try:

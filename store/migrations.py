@@ -126,6 +126,13 @@ M004_BODY_ENCODING = """
 ALTER TABLE call_content ADD COLUMN body_encoding TEXT;
 """
 
+# What a finished export file holds, so retention can remove it once calls of that age are pruned
+# (store/export_jobs.expire_files): the earliest call it can contain, and whether it quotes content.
+M005_EXPORT_SPAN = """
+ALTER TABLE export_jobs ADD COLUMN oldest_started_at INTEGER;
+ALTER TABLE export_jobs ADD COLUMN holds_content INTEGER;
+"""
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -133,6 +140,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m002_query_indexes", M002_QUERY_INDEXES),
     ("m003_chunk_offsets", M003_CHUNK_OFFSETS),
     ("m004_body_encoding", M004_BODY_ENCODING),
+    ("m005_export_span", M005_EXPORT_SPAN),
 ]
 
 

@@ -23,8 +23,8 @@ def prune(conn: sqlite3.Connection, older_than_ms: int, content_only: bool = Fal
     """Remove what started before `older_than_ms` (UTC epoch ms, a cutoff time, not an age).
 
     `content_only` keeps the calls (metrics, costs) and drops bodies, text and search rows,
-    setting `has_content = 0`. Either way export files written before the cutoff are removed too
-    (they may hold the content). Run on the writer connection.
+    setting `has_content = 0`. Export files that can hold what was removed go too
+    (store/export_jobs.expire_files). Run on the writer connection.
     """
     result = PruneResult()
     if content_only:
@@ -42,7 +42,8 @@ def prune(conn: sqlite3.Connection, older_than_ms: int, content_only: bool = Fal
             result.calls_deleted += in_transaction(conn, drop_calls, ids)
         if len(ids) < BATCH:
             break
-    result.export_files_removed = len(expire_files(conn, older_than_ms, int(time.time() * 1000)))
+    result.export_files_removed = len(expire_files(conn, older_than_ms, int(time.time() * 1000),
+                                                   content_only=content_only))
     if result.calls_deleted or result.contents_dropped:
         reclaim_space(conn)
     return result

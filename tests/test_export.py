@@ -317,6 +317,21 @@ async def test_erasing_a_user_removes_finished_export_files(make_proxy, db_path,
     assert (await client.get(f"/v1/logs/exports/{job['id']}/download")).status == 409
 
 
+async def test_a_finished_job_records_what_retention_needs(make_proxy, db_path, seeded):
+    client = await make_proxy()
+    window = {"created_at": {"gte": iso_ms(NOW - 400 * DAY), "lte": iso_ms(NOW)}}
+    for fields, holds_content in ((["id", "model"], 0), (["id", "prompt_text"], 1)):
+        job = await (await client.post("/v1/logs/exports", json={"fields": fields, "filters": window})).json()
+        await client.post(f"/v1/logs/exports/{job['id']}/start")
+        assert (await _wait_done(client, job["id"]))["status"] == "success"
+        conn = connect(db_path)
+        stored = conn.execute("SELECT oldest_started_at, holds_content, path FROM export_jobs WHERE id = ?",
+                              (job["id"],)).fetchone()
+        conn.close()
+        assert stored[0] == min(e.call["started_at"] for e in seeded) and stored[1] == holds_content
+        assert os.path.isabs(stored[2])
+
+
 async def test_job_bodies_that_are_not_small_json_objects_get_clear_errors(proxy):
     too_big = b'{"filters": {"model": "' + b"m" * (70 * 1024) + b'"}}'
     resp = await proxy.post("/v1/logs/exports", data=too_big, headers={"Content-Type": "application/json"})

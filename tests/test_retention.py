@@ -108,3 +108,27 @@ def test_prune_removes_export_files_written_before_the_cutoff(db_path, tmp_path)
     conn.close()
     assert old["status"] == "failure" and "retention" in old["error"]
     assert new["status"] == "success"
+
+
+def test_prune_removes_a_recent_export_that_holds_older_calls(db_path, tmp_path):
+    """What counts is the oldest call a file can hold, not when it was written; content-only
+    retention leaves files that quote no content."""
+    from store import export_jobs
+
+    now = int(time.time() * 1000)
+    _seed_ages(db_path, now)
+    conn = connect(db_path)
+    paths = {}
+    for job_id, holds_content in (("METRICSONLY", False), ("WITHPROMPTS", True)):
+        paths[job_id] = str(tmp_path / f"{job_id}.jsonl")
+        open(paths[job_id], "w").close()
+        export_jobs.create_job(conn, job_id, "jsonl", None, {}, now - DAY)
+        export_jobs.start_job(conn, job_id, paths[job_id], now - DAY)
+        assert export_jobs.finish_job(conn, job_id, 65, None, now - DAY, oldest_started_at=now - 40 * DAY,
+                                      holds_content=holds_content)
+    assert prune(conn, now - 30 * DAY, content_only=True).export_files_removed == 1
+    assert os.path.exists(paths["METRICSONLY"]) and not os.path.exists(paths["WITHPROMPTS"])
+    assert prune(conn, now - 30 * DAY).export_files_removed == 1
+    assert not os.path.exists(paths["METRICSONLY"])
+    assert export_jobs.get_job(conn, "METRICSONLY")["status"] == "failure"
+    conn.close()

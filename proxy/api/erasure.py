@@ -17,9 +17,10 @@ async def delete_user_logs(request: web.Request) -> web.Response:
     user_id = request.match_info["user_id"]
     # calls of this user still queued must land first, or they would survive the erasure
     await request.app[PIPELINE].flush()
+    running_before = set(request.app[JOBS].running)
     deleted = await request.app[WRITER].run(delete_user, user_id)
-    if deleted:  # running exports were withdrawn by the erasure: stop them, their files go
-        await request.app[JOBS].stop_all()
+    if deleted:  # exports running before the erasure were withdrawn by it: stop them, their files go
+        await request.app[JOBS].stop_all(only=running_before)
     return json_response({"user_id": user_id, "deleted": deleted})
 
 

@@ -9,6 +9,7 @@ failure at the next start and can be started again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import threading
@@ -19,7 +20,7 @@ from multidict import MultiDict
 
 from store import export_jobs
 from store.db import connect
-from store.export import BATCH_ROWS
+from store.export import BATCH_ROWS, oldest_start
 from store.filters import LogFilter
 
 from ..errors import ApiError
@@ -147,17 +148,20 @@ async def stream_export(request: web.Request) -> web.StreamResponse:
 # ---- jobs -------------------------------------------------------------------------------------
 
 def _export_file(db_path: str, f: LogFilter, fields: FieldSet, fmt: str, path: str,
-                 stop: threading.Event, progress) -> int:
+                 stop: threading.Event, progress) -> tuple[int, int | None]:
     """Runs on a worker thread with its own connection, so a long export never blocks API reads.
-    Writes beside the final name and renames, so a download never sees half a file."""
+    Writes beside the final name and renames, so a download never sees half a file. Returns the
+    rows written and the oldest `started_at` they can include (read first: a call pruned meanwhile
+    only makes it earlier, so retention never keeps the file too long)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     partial = path + ".part"
     conn = connect(db_path)
     try:
+        oldest = oldest_start(conn, f)
         with open(partial, "wb") as out:
             rows = write_export(conn, f, fields, fmt, out, stop=stop, progress=progress)
         os.replace(partial, path)
-        return rows
+        return rows, oldest
     finally:
         conn.close()
         with suppress(FileNotFoundError):
@@ -169,7 +173,8 @@ class JobRunner:
 
     def __init__(self, app: web.Application, db_path: str):
         self.app, self.db_path = app, db_path
-        self.directory = db_path + ".exports"
+        # absolute: the CLI (llmlog prune, delete-user) may remove these files from another directory
+        self.directory = os.path.abspath(db_path) + ".exports"
         self.running: dict[str, tuple[asyncio.Task, threading.Event]] = {}
         self.progress: dict[str, int] = {}
 
@@ -194,16 +199,18 @@ class JobRunner:
         def advance(rows: int) -> None:
             self.progress[job_id] = self.progress.get(job_id, 0) + rows
 
-        rows, error = None, None
+        rows, oldest, error = None, None, None
         try:
-            rows = await asyncio.to_thread(_export_file, self.db_path, f, fields, fmt, path, stop, advance)
+            rows, oldest = await asyncio.to_thread(_export_file, self.db_path, f, fields, fmt, path, stop, advance)
         except ExportStopped as exc:
             error = str(exc)
         except Exception as exc:  # the job fails, the server does not
             log.exception("export %s failed", job_id)
             error = f"{type(exc).__name__}: {exc}"
         try:
-            if not await self.app[WRITER].run(export_jobs.finish_job, job_id, rows, error, now_ms()):
+            if not await self.app[WRITER].run(functools.partial(export_jobs.finish_job, oldest_started_at=oldest,
+                                                      holds_content=bool(fields.content)),
+                                              job_id, rows, error, now_ms()):
                 # withdrawn while running (a user erasure): what it wrote may quote the erased user
                 with suppress(FileNotFoundError):
                     os.remove(path)
@@ -214,12 +221,14 @@ class JobRunner:
             self.running.pop(job_id, None)
             self.progress.pop(job_id, None)
 
-    async def stop_all(self) -> set[asyncio.Task]:
-        """Ask every running job to stop after its current batch and wait for each to record its
-        outcome (and, if a user erasure withdrew it, remove its file); returns those still running
-        after SHUTDOWN_WAIT_S."""
+    async def stop_all(self, only: set[str] | None = None) -> set[asyncio.Task]:
+        """Ask every running job (or those in `only`) to stop after its current batch and wait for
+        each to record its outcome (and, if a user erasure withdrew it, remove its file); returns
+        those still running after SHUTDOWN_WAIT_S."""
         tasks = []
-        for task, stop in list(self.running.values()):
+        for job_id, (task, stop) in list(self.running.items()):
+            if only is not None and job_id not in only:
+                continue
             stop.set()
             tasks.append(task)
         if not tasks:
