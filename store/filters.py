@@ -116,9 +116,8 @@ def where(f: LogFilter) -> tuple[str, list]:
             clauses.append(sql)
             params.append(value)
     if f.text:
-        clauses.append(
-            "id IN (SELECT c.call_id FROM call_search s JOIN call_content c ON c.rowid = s.rowid "
-            "WHERE call_search MATCH ?)")
+        # search rows share their call's rowid (migration m006): an integer set, no join
+        clauses.append("calls.rowid IN (SELECT rowid FROM call_search WHERE call_search MATCH ?)")
         params.append(fts_query(f.text))
     return (" AND ".join(clauses) or "1"), params
 

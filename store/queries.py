@@ -32,17 +32,22 @@ def list_logs(conn: sqlite3.Connection, f: LogFilter, page: Page) -> LogPage:
     total = conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params).fetchone()[0]
     key = SORT_KEYS[page.sort_by]
     direction = "DESC" if page.descending else "ASC"
-    sql = f"SELECT {_CALL_SELECT}, {key} AS _sort FROM calls WHERE {clause}"
+    order = f"ORDER BY {key} {direction}, id {direction}"
+    # The page's rowids are chosen first, then only those rows are read: when the order cannot come
+    # from an index (a text search), the sort then carries a key and a rowid per match instead of
+    # whole rows (`q=` on a common word at 300k entries: page 143 -> 67 ms).
+    page_rows = f"SELECT calls.rowid FROM calls WHERE {clause}"
     args = list(params)
     offset = page.offset
     if page.cursor:
         value, after_id = decode_cursor(page.cursor, page.sort_by, page.descending)
         op = "<" if page.descending else ">"
-        sql += f" AND ({key} {op} ? OR ({key} = ? AND id {op} ?))"
+        page_rows += f" AND ({key} {op} ? OR ({key} = ? AND id {op} ?))"
         args += [value, value, after_id]
         offset = 0
-    sql += f" ORDER BY {key} {direction}, id {direction} LIMIT ? OFFSET ?"
+    page_rows += f" {order} LIMIT ? OFFSET ?"
     args += [page.limit + 1, offset]
+    sql = f"SELECT {_CALL_SELECT}, {key} AS _sort FROM calls WHERE rowid IN ({page_rows}) {order}"
     rows = _dicts(conn.execute(sql, args))
     has_more = len(rows) > page.limit
     rows = rows[:page.limit]

@@ -26,11 +26,8 @@ CONTENT_COLUMNS: tuple[str, ...] = (
 
 # positional: binding tuples is cheaper than looking ~45 names up in a dict per row (bench_writer);
 # the content insert (with explicit rowids) is in store/writer.py
-INSERT_CALL = f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' * len(CALL_COLUMNS))})"
-
-
 def call_values(call: dict) -> tuple:
-    """The call's values in CALL_COLUMNS order, for INSERT_CALL."""
+    """The call's values in CALL_COLUMNS order (store/writer.py inserts them)."""
     return tuple(map(call.get, CALL_COLUMNS))
 
 

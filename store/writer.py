@@ -7,7 +7,7 @@ from typing import Sequence
 
 from .bodies import pack
 from .id_lists import chunks, marks
-from .rows import CONTENT_COLUMNS, INSERT_CALL, INSERT_TAG, Entry, call_values, content_values
+from .rows import CALL_COLUMNS, CONTENT_COLUMNS, INSERT_TAG, Entry, call_values, content_values
 
 
 def _link_hierarchy(conn: sqlite3.Connection, entries: Sequence[Entry]) -> None:
@@ -34,6 +34,8 @@ def _link_hierarchy(conn: sqlite3.Connection, entries: Sequence[Entry]) -> None:
             call["root_id"], call["depth"] = parent, 1
 
 
+INSERT_CALL_AT = (f"INSERT INTO calls (rowid, {', '.join(CALL_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' * (len(CALL_COLUMNS) + 1))})")
 INSERT_CONTENT_AT = (f"INSERT INTO call_content (rowid, {', '.join(CONTENT_COLUMNS)}) "
                      f"VALUES ({', '.join('?' * (len(CONTENT_COLUMNS) + 1))})")
 INSERT_SEARCH = "INSERT INTO call_search (rowid, prompt_text, output_text) VALUES (?, ?, ?)"
@@ -63,16 +65,17 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry]) -> int:
                 fresh.setdefault(entry.call["id"], entry)
         new = list(fresh.values())
         _link_hierarchy(conn, new)
-        conn.executemany(INSERT_CALL, [call_values(e.call) for e in new])
-        with_content = [e for e in new if e.content is not None]
+        # One rowid per call, shared by its content and search rows (migration m006): a text search
+        # then filters calls by an integer set, and the search rows go in straight from the entries.
+        # Explicit: we hold the write lock.
+        first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM calls").fetchone()[0]
+        rowids = range(first, first + len(new))
+        conn.executemany(INSERT_CALL_AT, [(rowid, *call_values(e.call)) for rowid, e in zip(rowids, new)])
+        with_content = [(rowid, e) for rowid, e in zip(rowids, new) if e.content is not None]
         if with_content:
-            # explicit rowids (we hold the write lock) let the search rows go in straight from the
-            # entries, instead of being looked up again by call_id and read back
-            first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM call_content").fetchone()[0]
-            rowids = range(first, first + len(with_content))
-            conn.executemany(INSERT_CONTENT_AT, [(rowid, *stored[id(e)]) for rowid, e in zip(rowids, with_content)])
+            conn.executemany(INSERT_CONTENT_AT, [(rowid, *stored[id(e)]) for rowid, e in with_content])
             conn.executemany(INSERT_SEARCH, [(rowid, e.content.get("prompt_text"), e.content.get("output_text"))
-                                             for rowid, e in zip(rowids, with_content)])
+                                             for rowid, e in with_content])
         tag_rows = [(e.call["id"], tag) for e in new for tag in e.tags]
         if tag_rows:
             conn.executemany(INSERT_TAG, tag_rows)
