@@ -3,9 +3,9 @@
 Each query is built exactly as the API builds it (same parameter parsing, same store function),
 then timed over repeated runs on one connection; p50 and p99 in milliseconds. Not run by CI.
 
-    python bench/bench_queries.py                # 1,000,000 entries (seeding takes a few minutes)
-    python bench/bench_queries.py --n 100000 --runs 50
-    python bench/bench_queries.py --db /tmp/big.db --reuse   # skip seeding an already seeded file
+    python -m bench.bench_queries                # 1,000,000 entries (seeding takes a few minutes)
+    python -m bench.bench_queries --n 100000 --runs 50
+    python -m bench.bench_queries --db /tmp/big.db --reuse   # skip seeding an already seeded file
 """
 
 from __future__ import annotations
@@ -23,15 +23,13 @@ from pathlib import Path
 import orjson
 from multidict import MultiDict
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from proxy.api.aggregates import stats_request, summary_filter  # noqa: E402
-from proxy.api.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page  # noqa: E402
-from proxy.ids import new_call_id  # noqa: E402
-from store import aggregates, queries  # noqa: E402
-from store.db import connect  # noqa: E402
-from store.rows import CALL_COLUMNS, CONTENT_COLUMNS, Entry  # noqa: E402
-from store.writer import write_batch  # noqa: E402
+from proxy.api.aggregates import stats_request, summary_filter
+from proxy.api.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
+from proxy.ids import new_call_id
+from store import aggregates, queries
+from store.db import connect
+from store.rows import CALL_COLUMNS, CONTENT_COLUMNS, Entry
+from store.writer import write_batch
 
 DAY = 86_400_000
 MODELS = (("gpt-4o-mini", "openai", 40), ("gpt-4o", "openai", 20), ("claude-sonnet-4-5", "anthropic", 15),
