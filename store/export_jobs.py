@@ -6,6 +6,7 @@ job may be started again. Times are UTC epoch ms.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 
@@ -13,6 +14,7 @@ import orjson
 
 from .removal import in_transaction
 
+log = logging.getLogger("llmlog.store")
 INTERRUPTED = "interrupted by restart"
 _COLUMNS = ("id", "created_at", "status", "format", "fields", "filters", "path", "rows", "error", "updated_at")
 
@@ -119,5 +121,6 @@ def _remove(paths: list[str]) -> list[str]:
             os.remove(path)
             removed.append(path)
         except FileNotFoundError:
-            pass
+            if not os.path.isabs(path):  # written before paths were absolute, from another directory
+                log.warning("export file %s not found from %s; remove it by hand", path, os.getcwd())
     return removed

@@ -55,7 +55,10 @@ def test_an_older_database_is_renumbered_and_its_search_rebuilt(db_path):
     conn = connect(db_path)
     # as a database written before m006 looks: content and search rows numbered on their own
     conn.execute("BEGIN")
-    conn.execute("UPDATE call_content SET rowid = rowid + 1000")
+    # numbered in reverse, so content rowids overlap the calls' and a one-step renumbering collides
+    top = conn.execute("SELECT max(rowid) FROM calls").fetchone()[0]
+    conn.execute("UPDATE call_content SET rowid = -rowid")
+    conn.execute("UPDATE call_content SET rowid = ? + 1 + rowid", (top,))
     conn.execute("DELETE FROM call_search")
     conn.execute("INSERT INTO call_search (rowid, prompt_text, output_text) "
                  "SELECT rowid, prompt_text, output_text FROM call_content")
@@ -71,4 +74,22 @@ def test_an_older_database_is_renumbered_and_its_search_rebuilt(db_path):
                       reverse=True)
     assert _search(conn, "weather") == expected
     assert _search(conn, '"refund order 7"') == [entries[6].call["id"]]
+    conn.close()
+
+
+def test_a_deleted_calls_rowid_reused_by_a_new_call_does_not_bring_back_its_text(db_path):
+    from store.erasure import delete_user
+
+    now = int(time.time() * 1000)
+    seed(db_path, [make_entry(now - 2000, prompt="ordinary words"),
+                   make_entry(now - 1000, prompt="topsecret plans", user_id="leaver")])
+    conn = connect(db_path)
+    assert delete_user(conn, "leaver") == 1
+    conn.close()
+    fresh = make_entry(now, prompt="harmless text")
+    seed(db_path, [fresh])
+    conn = connect(db_path)
+    assert _misaligned(conn) == 0
+    assert _search(conn, "topsecret") == []
+    assert _search(conn, "harmless") == [fresh.call["id"]]
     conn.close()
