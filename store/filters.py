@@ -19,8 +19,8 @@ STATUSES = ("success", *FAILED_STATUSES)
 SORT_KEYS = {
     "timestamp": "started_at",
     "cost": "coalesce(cost_micros, -1)",
-    "latency": "duration_ms",
-    "duration_ms": "duration_ms",
+    "latency": "coalesce(duration_ms, -1)",  # NULL sorts as one value a cursor can hold and compare
+    "duration_ms": "coalesce(duration_ms, -1)",
     "tokens": "coalesce(total_tokens, 0)",
     "input_tokens": "coalesce(input_tokens, 0)",
     "output_tokens": "coalesce(output_tokens, 0)",

@@ -235,3 +235,21 @@ async def test_list_entries_carry_no_content(api):
     _, body = await names_for(api, [])
     for entry in body["logs"]:
         assert "request" not in entry and "response" not in entry and "prompt" not in entry
+
+
+async def test_latency_cursor_pages_walk_past_entries_without_a_duration(make_proxy, db_path):
+    """llmlog always stores a duration, but a database written by hand may not: paging by latency
+    must still return every entry once."""
+    now = int(time.time() * 1000)
+    entries = [make_entry(now - 1000 * i, duration_ms=None if i % 3 == 0 else float(i * 10)) for i in range(1, 10)]
+    seed(db_path, entries)
+    client = await make_proxy()
+    seen, cursor = [], None
+    for _ in range(10):
+        params = {"sort_by": "latency", "limit": "2", **({"cursor": cursor} if cursor else {})}
+        body = await (await client.get("/v1/logs", params=params)).json()
+        seen += [entry["id"] for entry in body["logs"]]
+        cursor = body["pagination"]["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(e.call["id"] for e in entries) and len(seen) == len(set(seen))
