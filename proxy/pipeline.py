@@ -203,10 +203,9 @@ class Pipeline:
                     if clock() >= slice_end:
                         await asyncio.sleep(0)  # let proxied requests run
                         slice_end = clock() + self._slice_s()
+                    if not self._batch_due:  # set by the deadline, here or during a wait
+                        await self.queue.wait()
                     if self._batch_due:  # no entry waits longer than the batch interval for its write
-                        break
-                    await self.queue.wait()
-                    if self._batch_due:
                         break
                     call = self.queue.get_nowait()
             finally:

@@ -37,7 +37,7 @@ async def run_retention_once(db: ThreadedConnection, retention_days: float, cont
 
 def _log_exports_removed(count: int, days: float) -> None:
     if count:
-        log.info("retention: removed %d export files written more than %s days ago", count, days)
+        log.info("retention: removed %d export files holding calls older than %s days", count, days)
 
 
 def retention_ctx(db_of: Callable[[web.Application], ThreadedConnection], retention_days: float,

@@ -87,7 +87,7 @@ def withdraw_files(conn: sqlite3.Connection, now_ms: int) -> list[str]:
     def withdraw(conn: sqlite3.Connection) -> list[str]:
         conn.execute("UPDATE export_jobs SET status = 'failure', error = ?, updated_at = ? WHERE status = 'running'",
                      (WITHDRAWN_RUNNING, now_ms))
-        return _fail_finished(conn, WITHDRAWN, now_ms, "1", ())
+        return _fail_finished(conn, WITHDRAWN, now_ms)
     return _remove(in_transaction(conn, withdraw))
 
 
@@ -105,8 +105,9 @@ def expire_files(conn: sqlite3.Connection, cutoff_ms: int, now_ms: int, *, conte
     return _remove(in_transaction(conn, _fail_finished, EXPIRED, now_ms, condition, (cutoff_ms,)))
 
 
-def _fail_finished(conn: sqlite3.Connection, reason: str, now_ms: int, condition: str, args: tuple) -> list[str]:
-    """Mark the successful jobs matching `condition` failed; their paths, for removal after commit."""
+def _fail_finished(conn: sqlite3.Connection, reason: str, now_ms: int, condition: str = "1",
+                   args: tuple = ()) -> list[str]:
+    """Mark the successful jobs (those matching `condition`) failed; their paths, for removal after commit."""
     where = f"status = 'success' AND path IS NOT NULL AND {condition}"
     paths = [row[0] for row in conn.execute(f"SELECT path FROM export_jobs WHERE {where}", args)]
     conn.execute(f"UPDATE export_jobs SET status = 'failure', error = ?, updated_at = ? WHERE {where}",

@@ -52,15 +52,15 @@ class ThreadedConnection:
         if self._busy_timeout_ms is not None:
             self._conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
 
-    def _call(self, fn: Callable[..., T], args: tuple) -> T:
+    def _call(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
         if self._conn is None:
             self._open()
-        return fn(self._conn, *args)
+        return fn(self._conn, *args, **kwargs)
 
-    async def run(self, fn: Callable[..., T], *args) -> T:
-        """Run `fn(connection, *args)` on the connection's own thread."""
+    async def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """Run `fn(connection, *args, **kwargs)` on the connection's own thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._call, fn, args)
+        return await loop.run_in_executor(self._executor, self._call, fn, args, kwargs)
 
     def _close(self) -> None:
         if self._conn is not None:

@@ -9,7 +9,6 @@ failure at the next start and can be started again.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import threading
@@ -208,9 +207,8 @@ class JobRunner:
             log.exception("export %s failed", job_id)
             error = f"{type(exc).__name__}: {exc}"
         try:
-            if not await self.app[WRITER].run(functools.partial(export_jobs.finish_job, oldest_started_at=oldest,
-                                                      holds_content=bool(fields.content)),
-                                              job_id, rows, error, now_ms()):
+            if not await self.app[WRITER].run(export_jobs.finish_job, job_id, rows, error, now_ms(),
+                                              oldest_started_at=oldest, holds_content=bool(fields.content)):
                 # withdrawn while running (a user erasure): what it wrote may quote the erased user
                 with suppress(FileNotFoundError):
                     os.remove(path)
