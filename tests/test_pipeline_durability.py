@@ -96,14 +96,22 @@ def test_a_refused_entry_in_the_spill_file_does_not_hold_back_the_rest(tmp_path)
     assert spill.replay(conn) == 0  # set aside for a person, never retried
 
 
-async def test_a_cancel_racing_a_submitted_call_still_stops_the_pipeline(tmp_path):
-    """On Python 3.11 `asyncio.wait_for` returned the queue item and swallowed a cancel that arrived
-    in the same loop turn, so shutdown waited forever on the pipeline task."""
-    db = str(tmp_path / "race.db")
+def bare_pipeline(tmp_path, name: str, *, batch_size: int = 10, batch_interval_s: float = 0.05):
+    """A pipeline on a fresh database that stores every call as its fallback entry (no parsing):
+    (database path, writer connection, pipeline)."""
+    db = str(tmp_path / f"{name}.db")
     connect(db).close()
     writer = ThreadedConnection(db, "test-writer")
     pipeline = Pipeline(writer, SpillFile(spill_path_for(db)), partial(fallback_entry, reason="test"),
-                        fallback_entry, Metrics(), queue_size=100, batch_size=10, batch_interval_s=0.05)
+                        fallback_entry, Metrics(), queue_size=100, batch_size=batch_size,
+                        batch_interval_s=batch_interval_s)
+    return db, writer, pipeline
+
+
+async def test_a_cancel_racing_a_submitted_call_still_stops_the_pipeline(tmp_path):
+    """On Python 3.11 `asyncio.wait_for` returned the queue item and swallowed a cancel that arrived
+    in the same loop turn, so shutdown waited forever on the pipeline task."""
+    db, writer, pipeline = bare_pipeline(tmp_path, "race")
     call_id = new_call_id()
     task = asyncio.create_task(pipeline.run())
     await asyncio.sleep(0.05)  # the task now waits for the first call
@@ -119,11 +127,7 @@ async def test_a_cancel_racing_a_submitted_call_still_stops_the_pipeline(tmp_pat
 async def test_a_cancel_while_a_stream_entry_settles_still_writes_the_entry(tmp_path):
     """A long stream's entry waiting to settle is out of the queue but not built: `close` must
     still build and write it."""
-    db = str(tmp_path / "settle.db")
-    connect(db).close()
-    writer = ThreadedConnection(db, "test-writer")
-    pipeline = Pipeline(writer, SpillFile(spill_path_for(db)), partial(fallback_entry, reason="test"),
-                        fallback_entry, Metrics(), queue_size=100, batch_size=10, batch_interval_s=0.05)
+    db, writer, pipeline = bare_pipeline(tmp_path, "settle")
     call = captured()
     call.chunks = [(float(i), b"data: {}\n\n") for i in range(pipeline_module.SETTLE_FROM_CHUNKS)]
     call.started_at_ms, call.duration_ms = time.time() * 1000, 0.0  # a long stream that just ended
@@ -172,12 +176,8 @@ async def test_settling_stream_entries_keep_pace_with_a_steady_load(make_proxy, 
 async def test_a_batch_is_written_at_its_interval_while_calls_keep_trickling_in(tmp_path):
     """Calls arriving one by one, never enough to fill a batch, must not hold the batch open:
     each entry is written within about one batch interval of its submit."""
-    db = str(tmp_path / "trickle.db")
-    connect(db).close()
-    writer = ThreadedConnection(db, "test-writer")
-    metrics = Metrics()
-    pipeline = Pipeline(writer, SpillFile(spill_path_for(db)), partial(fallback_entry, reason="test"),
-                        fallback_entry, metrics, queue_size=100, batch_size=1000, batch_interval_s=0.1)
+    db, writer, pipeline = bare_pipeline(tmp_path, "trickle", batch_size=1000, batch_interval_s=0.1)
+    metrics = pipeline.metrics
     task = asyncio.create_task(pipeline.run())
     try:
         first = new_call_id()
