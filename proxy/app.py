@@ -7,7 +7,6 @@ import os
 from contextlib import suppress
 from functools import partial
 
-import aiohttp
 from aiohttp import web
 
 from pricing.table import PriceTable
@@ -32,6 +31,7 @@ from .metrics import Metrics
 from .pipeline import Pipeline
 from .retention_task import retention_ctx
 from .routing import Router
+from .upstream_client import UpstreamClient
 from .ui import routes as ui_routes
 
 CONFIG = web.AppKey("config", Config)
@@ -99,22 +99,16 @@ async def _store_ctx(app: web.Application):
 
 
 async def _client_ctx(app: web.Application):
-    """One shared upstream session: no pool limit (streams must never queue), bytes as sent."""
+    """One shared upstream client: no pool limit (streams must never queue), bytes as sent."""
     config = app[CONFIG]
-    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
-    timeout = aiohttp.ClientTimeout(total=None, connect=config["upstream.connect_timeout_s"],
-                                    sock_read=config["upstream.read_timeout_s"])
-    session = aiohttp.ClientSession(
-        connector=connector, timeout=timeout, auto_decompress=False,
-        skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
-        cookie_jar=aiohttp.DummyCookieJar(),
-    )
+    client = UpstreamClient(connect_timeout_s=config["upstream.connect_timeout_s"],
+                            read_timeout_s=config["upstream.read_timeout_s"])
     app[FORWARDER] = Forwarder(
-        session, Router(config.providers), app[PIPELINE].submit,
+        client, Router(config.providers), app[PIPELINE].submit,
         max_body_bytes=config["store.max_body_bytes"], injected_keys=_injected_keys(config),
     )
     yield
-    await session.close()
+    await client.close()
 
 
 async def _shutting_down(app: web.Application) -> None:

@@ -12,7 +12,6 @@ from typing import Callable
 
 import aiohttp
 from aiohttp import web
-from yarl import URL
 
 from .capture import CLIENT_CLOSED, ERROR, SUCCESS, TIMEOUT, CapturedCall
 from .config import Provider
@@ -21,17 +20,18 @@ from .errors import error_response
 from .headers import request_headers_to_forward, response_headers_to_forward
 from .ids import new_call_id
 from .routing import Router
+from .upstream_client import UpstreamClient, UpstreamConnectTimeout, UpstreamResponse
 from .usage_injection import StreamUsageFilter, inject_usage_request
 
 ID_HEADER = "x-llmlog-id"
 
 
 class Forwarder:
-    """Holds what every forwarded call shares: the client session, router, limits and the sink."""
+    """Holds what every forwarded call shares: the upstream client, router, limits and the sink."""
 
-    def __init__(self, session: aiohttp.ClientSession, router: Router, submit: Callable[[CapturedCall], None],
+    def __init__(self, client: UpstreamClient, router: Router, submit: Callable[[CapturedCall], None],
                  *, max_body_bytes: int, injected_keys: dict[str, tuple[str, str]]):
-        self.session = session
+        self.client = client
         self.router = router
         self.submit = submit
         self.max_body_bytes = max_body_bytes
@@ -67,45 +67,45 @@ class Forwarder:
                 body, call.injected_usage = injected_body, True
                 stream_filter = StreamUsageFilter()
         headers = self._with_key(provider, headers)
-        url = URL(provider.base_url + upstream_path + ("?" + query if query else ""), encoded=True)
+        target = upstream_path + ("?" + query if query else "")
 
         response: web.StreamResponse | None = None
+        upstream: UpstreamResponse | None = None
         try:
-            async with self.session.request(request.method, url, headers=headers, data=body or None,
-                                            allow_redirects=False) as upstream:
-                call.status_code = upstream.status
-                call.response_headers = response_headers_to_forward(upstream.headers)
-                call.status = SUCCESS if upstream.status < 400 else ERROR
-                response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-                for name, value in call.response_headers:
-                    response.headers.add(name, value)
-                response.headers[ID_HEADER] = call_id
-                if stream_filter is not None:
-                    response.headers.popall("Content-Length", None)
-                await response.prepare(request)
-                async for chunk in upstream.content.iter_any():
-                    offset = (clock() - t0) * 1000
-                    if call.ttfb_ms is None:
-                        call.ttfb_ms = offset
-                    call.keep(offset, chunk, self.max_body_bytes)
-                    if stream_filter is not None:
-                        chunk = stream_filter.feed(chunk)
-                        if not chunk:
-                            continue
-                    await response.write(chunk)
-                if stream_filter is not None:
-                    tail = stream_filter.flush()
-                    if tail:
-                        await response.write(tail)
+            upstream = await self.client.request(request.method, provider.base_url, target, headers, body)
+            call.status_code = upstream.status
+            call.response_headers = response_headers_to_forward(upstream.headers)
+            call.status = SUCCESS if upstream.status < 400 else ERROR
+            response = web.StreamResponse(status=upstream.status, reason=upstream.reason or None)
+            for name, value in call.response_headers:
+                response.headers.add(name, value)
+            response.headers[ID_HEADER] = call_id
+            if stream_filter is not None:
+                response.headers.popall("Content-Length", None)
+            await response.prepare(request)
+            while chunk := await upstream.read():
+                offset = (clock() - t0) * 1000
                 if call.ttfb_ms is None:
-                    call.ttfb_ms = (clock() - t0) * 1000
-                await response.write_eof()
-        except (ConnectionResetError, aiohttp.ClientConnectionResetError) as exc:
+                    call.ttfb_ms = offset
+                call.keep(offset, chunk, self.max_body_bytes)
+                if stream_filter is not None:
+                    chunk = stream_filter.feed(chunk)
+                    if not chunk:
+                        continue
+                await response.write(chunk)
+            if stream_filter is not None:
+                tail = stream_filter.flush()
+                if tail:
+                    await response.write(tail)
+            if call.ttfb_ms is None:
+                call.ttfb_ms = (clock() - t0) * 1000
+            await response.write_eof()
+        except aiohttp.ClientConnectionResetError as exc:  # writing to a client that is gone
             if _client_gone(request):
                 call.status, call.error = CLIENT_CLOSED, "client closed the connection"
             else:
                 response = await self._upstream_failed(request, call, response, ERROR, 502,
-                                                       f"upstream connection reset: {exc}")
+                                                       f"connection reset: {exc}")
         except asyncio.CancelledError:
             if self.shutting_down:
                 call.status, call.error = ERROR, "llmlog shut down before the call finished"
@@ -113,14 +113,23 @@ class Forwarder:
                 call.status, call.error = CLIENT_CLOSED, "client closed the connection"
             self._finish(call, t0)
             raise
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+        except UpstreamConnectTimeout as exc:
+            response = await self._upstream_failed(request, call, response, TIMEOUT, 504,
+                                                   f"upstream {provider.name} unreachable: {exc}")
+        except asyncio.TimeoutError:
             message = (f"upstream {provider.name} went silent mid-response for longer than the read timeout"
                        if _started(response) else f"upstream {provider.name} did not answer within the read timeout")
             response = await self._upstream_failed(request, call, response, TIMEOUT, 504, message)
-        except (aiohttp.ClientError, OSError) as exc:
-            message = (f"upstream {provider.name} broke off mid-response: {_describe(exc)}"
-                       if _started(response) else f"upstream {provider.name} unreachable or failed: {_describe(exc)}")
-            response = await self._upstream_failed(request, call, response, ERROR, 502, message)
+        except OSError as exc:
+            if isinstance(exc, ConnectionResetError) and _client_gone(request):
+                call.status, call.error = CLIENT_CLOSED, "client closed the connection"
+            else:
+                message = (f"upstream {provider.name} broke off mid-response: {_describe(exc)}"
+                           if _started(response) else f"upstream {provider.name} unreachable or failed: {_describe(exc)}")
+                response = await self._upstream_failed(request, call, response, ERROR, 502, message)
+        finally:
+            if upstream is not None:
+                upstream.release()
         self._finish(call, t0)
         return response
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Union
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -53,31 +53,38 @@ REDACTED = "[redacted]"
 
 _NOT_FORWARDED = HOP_BY_HOP | CONTROL | FRAMING
 
+# aiohttp's request headers, or (name, value) pairs as the upstream client reads them
+Headers = Union[Mapping[str, str], list[tuple[str, str]]]
 
-def connection_tokens(headers: Mapping[str, str]) -> set[str]:
+
+def _pairs(headers: Headers) -> Iterable[tuple[str, str]]:
+    return headers if isinstance(headers, list) else headers.items()
+
+
+def connection_tokens(headers: Headers) -> set[str]:
     """Header names listed in `Connection:` are hop-by-hop for this message too."""
     if isinstance(headers, (CIMultiDict, CIMultiDictProxy)):  # aiohttp's: case-insensitive lookup, no scan
         values = headers.getall("connection", ())
     else:
-        values = [v for k, v in headers.items() if k.lower() == "connection"]
+        values = [v for k, v in _pairs(headers) if k.lower() == "connection"]
     value = ",".join(values)
     return {token.strip().lower() for token in value.split(",") if token.strip()}
 
 
-def request_headers_to_forward(headers: Mapping[str, str]) -> list[tuple[str, str]]:
+def request_headers_to_forward(headers: Headers) -> list[tuple[str, str]]:
     """Client headers as sent, less hop-by-hop, framing and control headers."""
     extra = connection_tokens(headers)
     return [
-        (name, value) for name, value in headers.items()
+        (name, value) for name, value in _pairs(headers)
         if (low := name.lower()) not in _NOT_FORWARDED and low not in extra
     ]
 
 
-def response_headers_to_forward(headers: Mapping[str, str]) -> list[tuple[str, str]]:
+def response_headers_to_forward(headers: Headers) -> list[tuple[str, str]]:
     """Upstream headers as sent, less hop-by-hop ones; Content-Length is kept for plain bodies."""
     extra = connection_tokens(headers)
     return [
-        (name, value) for name, value in headers.items()
+        (name, value) for name, value in _pairs(headers)
         if (low := name.lower()) not in HOP_BY_HOP and low not in extra
     ]
 
