@@ -105,7 +105,7 @@ class Forwarder:
                 call.status, call.error = CLIENT_CLOSED, "client closed the connection"
             else:
                 response = await self._upstream_failed(request, call, response, ERROR, 502,
-                                                       f"connection reset: {exc}")
+                                                       f"upstream connection reset: {exc}")
         except asyncio.CancelledError:
             if self.shutting_down:
                 call.status, call.error = ERROR, "llmlog shut down before the call finished"

@@ -42,7 +42,8 @@ class UpstreamConnectTimeout(TimeoutError):
 
 
 class UpstreamProtocolError(ConnectionError):
-    """The upstream's answer broke HTTP/1.1 framing; the connection is dropped."""
+    """The exchange broke HTTP/1.1's rules: the answer's framing (the connection is dropped), or a
+    request header that cannot be sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +314,10 @@ class UpstreamClient:
         """Send one request and wait for the answer's head (interim 1xx answers skipped).
         `target` is the path and query as sent, appended to the base URL's own path."""
         origin = self.origin(base_url)
-        data = request_head(method, origin.base_path + target, origin.host_header, headers, len(body))
+        try:
+            data = request_head(method, origin.base_path + target, origin.host_header, headers, len(body))
+        except ValueError as exc:  # a configured key with a line break: refused, and the call still logged
+            raise UpstreamProtocolError(f"request not sent: {exc}") from None
         if body:
             data += body
         while True:
@@ -340,7 +344,7 @@ class UpstreamClient:
                 idle[0].close()  # the oldest first: reuse is most-recent first, so these age out
                 continue
             connection = idle.pop()
-            if not connection.closed:
+            if not connection.closed and not connection.transport.is_closing():  # a FIN not yet handled
                 return connection
         return await self._connect(origin)
 
