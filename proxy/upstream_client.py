@@ -26,6 +26,7 @@ IDLE_TIMEOUT_S = 15.0  # aiohttp's keep-alive default; providers close idle conn
 # slows the upstream) until the client has taken them down to LOW: a slow client costs memory of
 # this order per stream, never the whole answer.
 HIGH_WATER_BYTES, LOW_WATER_BYTES = 256 * 1024, 64 * 1024
+HAPPY_EYEBALLS_DELAY_S = 0.25  # RFC 8305's recommended connection attempt delay, as aiohttp uses
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 
 
@@ -357,8 +358,10 @@ class UpstreamClient:
             if self._ssl is None:
                 self._ssl = ssl.create_default_context()
             tls = self._ssl
+        # Happy Eyeballs (RFC 8305): a host with a broken IPv6 route still connects over IPv4 at once
         connect = loop.create_connection(lambda: _Connection(self, origin), origin.host, origin.port,
-                                         ssl=tls, server_hostname=origin.host if tls else None)
+                                         ssl=tls, server_hostname=origin.host if tls else None,
+                                         happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY_S, interleave=1)
         try:
             _, connection = await asyncio.wait_for(connect, self.connect_timeout_s)
         except asyncio.TimeoutError:
