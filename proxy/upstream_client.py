@@ -65,7 +65,7 @@ class Origin:
         default = 443 if parts.scheme == "https" else 80
         port = parts.port or default
         host = parts.hostname
-        shown = f"[{host}]" if ":" in host else host
+        shown = f"[{host}]" if ":" in host else host if host.isascii() else host.encode("idna").decode("ascii")
         return cls(parts.scheme, host, port, shown if port == default else f"{shown}:{port}", parts.path)
 
 

@@ -87,6 +87,15 @@ async def entry_of(client, resp) -> dict:
     return await (await client.get(f"/v1/logs/{resp.headers['x-llmlog-id']}")).json()
 
 
+@pytest.mark.parametrize("url, host_header", [
+    ("https://api.example.com", "api.example.com"), ("http://h:8080/v1", "h:8080"), ("http://[::1]:80", "[::1]"),
+    ("https://[2001:db8::1]:8443", "[2001:db8::1]:8443"),
+    ("http://münchen.example:8080", "xn--mnchen-3ya.example:8080"),  # as aiohttp (yarl) sent it: ASCII only
+])
+def test_the_host_header_names_the_origin_as_http_wants_it(url, host_header):
+    assert Origin.parse(url).host_header == host_header
+
+
 async def test_calls_in_turn_share_one_upstream_connection(make_proxy, scripted):
     upstream = await scripted(plain(), plain(), plain())
     client = await make_proxy(upstream_url=upstream.url)
