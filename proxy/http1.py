@@ -80,6 +80,8 @@ def _framing(method: str, status: int, headers: list[tuple[str, str]]) -> tuple[
     if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
         return NO_BODY, 0, True
     codings = [t.strip().lower() for n, v in headers if n.lower() == "transfer-encoding" for t in v.split(",")]
+    if codings and any(n.lower() == "content-length" for n, _ in headers):  # §6.3 rule 3: a smuggling sign
+        raise ProtocolError("Transfer-Encoding together with Content-Length")
     if codings:
         if codings[-1] == "chunked":
             return CHUNKED, 0, True

@@ -66,7 +66,7 @@ class Origin:
         default = 443 if parts.scheme == "https" else 80
         port = parts.port or default
         host = parts.hostname
-        shown = f"[{host}]" if ":" in host else host
+        shown = f"[{host}]" if ":" in host else host if host.isascii() else host.encode("idna").decode("ascii")
         return cls(parts.scheme, host, port, shown if port == default else f"{shown}:{port}", parts.path)
 
 
@@ -143,13 +143,15 @@ class _Connection(asyncio.Protocol):
         self.client._forget(self)
         if self._complete or self._error is not None:
             return
-        if self._head is not None and self._head.framing == UNTIL_CLOSE:
+        if self._head is not None and self._head.framing == UNTIL_CLOSE and exc is None:  # a reset is no end
             self._complete = True
             self._wake()
             return
         head = self._head
         if head is None:
             where = "before answering"
+        elif head.framing == UNTIL_CLOSE:
+            where = "before closing its body cleanly"
         elif head.framing == LENGTH:
             where = f"with {head.length - self._remaining} of the {head.length} bytes its Content-Length declared"
         else:

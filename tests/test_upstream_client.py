@@ -17,6 +17,7 @@ import proxy.upstream_client as upstream_client
 from proxy.upstream_client import Origin, UpstreamClient, _Connection
 
 from .conftest import CHAT, chat_body, flushed
+from .faulty_upstream import reset
 
 ANSWER = orjson.dumps({"id": "chatcmpl-k", "object": "chat.completion", "created": 1732000000,
                        "model": "gpt-4o-mini-2024-07-18",
@@ -86,6 +87,15 @@ async def entry_of(client, resp) -> dict:
     return await (await client.get(f"/v1/logs/{resp.headers['x-llmlog-id']}")).json()
 
 
+@pytest.mark.parametrize("url, host_header", [
+    ("https://api.example.com", "api.example.com"), ("http://h:8080/v1", "h:8080"), ("http://[::1]:80", "[::1]"),
+    ("https://[2001:db8::1]:8443", "[2001:db8::1]:8443"),
+    ("http://münchen.example:8080", "xn--mnchen-3ya.example:8080"),  # as aiohttp (yarl) sent it: ASCII only
+])
+def test_the_host_header_names_the_origin_as_http_wants_it(url, host_header):
+    assert Origin.parse(url).host_header == host_header
+
+
 async def test_calls_in_turn_share_one_upstream_connection(make_proxy, scripted):
     upstream = await scripted(plain(), plain(), plain())
     client = await make_proxy(upstream_url=upstream.url)
@@ -150,6 +160,28 @@ async def test_an_http_1_0_body_that_ends_at_close_is_forwarded_whole_and_logged
     assert resp.status == 200 and await resp.read() == ANSWER
     entry = await entry_of(client, resp)
     assert (entry["status"], entry["output_tokens"], entry["usage_source"]) == ("success", 2, "provider")
+
+
+async def test_an_http_1_0_body_cut_by_a_reset_is_an_error_not_a_whole_answer(make_proxy):
+    async def serve(reader, writer):
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:"))
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + ANSWER[:20])
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        reset(writer)
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        client = await make_proxy(upstream_url="http://127.0.0.1:%d" % server.sockets[0].getsockname()[1])
+        resp = await client.post(CHAT, data=chat_body())
+        with pytest.raises(Exception):
+            await resp.read()  # cut, not a clean end: the client must not take the prefix for the answer
+        entry = await entry_of(client, resp)
+        assert entry["status"] == "error" and "broke off mid-response" in entry["error"]
+    finally:
+        server.close()
 
 
 async def test_a_chunked_answer_with_trailers_arrives_whole(make_proxy, scripted):
