@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 
 class ConfigError(ValueError):
@@ -136,6 +137,33 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def base_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a provider's base URL, or None: the upstream client (proxy/upstream_client.py)
+    speaks HTTP/1.1 over TCP or TLS to one host; it does not send credentials written into the URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"{url!r} is not a valid URL: {exc}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url!r} must be http(s)://host[:port][/path]"
+    if parts.username is not None or parts.password is not None:
+        return f"{url!r} holds credentials; put the key in api_key_env instead"
+    if parts.query or parts.fragment:
+        return f"{url!r} must not have a query or fragment"
+    if port == 0:
+        return f"{url!r} has port 0"
+    return None
+
+
+def _checked_base_url(url: str, where: str) -> str:
+    url = url.rstrip("/")
+    problem = base_url_problem(url)
+    if problem:
+        raise ConfigError(f"{where}: base_url {problem}")
+    return url
+
+
 def _provider_from(table: Mapping[str, Any], index: int) -> Provider:
     where = f"providers[{index}]"
     unknown = set(table) - {"name", "base_url", "prefix", "format", "api_key_env", "inject_stream_usage"}
@@ -150,7 +178,7 @@ def _provider_from(table: Mapping[str, Any], index: int) -> Provider:
     prefix = "/" + str(table.get("prefix", "/")).strip("/")
     return Provider(
         name=str(table["name"]),
-        base_url=str(table["base_url"]).rstrip("/"),
+        base_url=_checked_base_url(str(table["base_url"]), where),
         prefix=prefix,
         format=fmt,
         api_key_env=table.get("api_key_env"),
@@ -206,7 +234,7 @@ def load_config(
 
 def _with_default_upstream(providers: list[Provider], url: str) -> list[Provider]:
     """`--upstream URL` points the provider at prefix `/` elsewhere (e.g. a local vLLM)."""
-    url = url.rstrip("/")
+    url = _checked_base_url(url, "--upstream")
     out, replaced = [], False
     for p in providers:
         if p.prefix == "/":

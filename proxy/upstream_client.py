@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .config import base_url_problem
 from .http1 import (CHUNKED, LENGTH, MAX_HEAD_BYTES, NO_BODY, UNTIL_CLOSE, ChunkedDecoder, ProtocolError,
                     ResponseHead, parse_response_head, request_head)
 
@@ -60,9 +61,10 @@ class Origin:
 
     @classmethod
     def parse(cls, base_url: str) -> "Origin":
+        problem = base_url_problem(base_url)  # config refuses these at start; a Provider built by hand may not
+        if problem:
+            raise ValueError(problem)
         parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"upstream URL must be http(s)://host[:port][/path], got {base_url!r}")
         default = 443 if parts.scheme == "https" else 80
         port = parts.port or default
         host = parts.hostname

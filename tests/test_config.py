@@ -40,6 +40,11 @@ def test_precedence_flag_over_env_over_file(tmp_path):
     ("[[providers]]\nname = 'x'\n", "base_url"),
     ("[[providers]]\nname = 'x'\nbase_url = 'http://a'\nformat = 'grpc'\n", "format"),
     ("not toml [", "not valid TOML"),
+    ("[[providers]]\nname = 'x'\nbase_url = 'ftp://a'\n", "must be http"),
+    ("[[providers]]\nname = 'x'\nbase_url = 'api.openai.com'\n", "must be http"),
+    ("[[providers]]\nname = 'x'\nbase_url = 'https://u:secret@a'\n", "credentials"),
+    ("[[providers]]\nname = 'x'\nbase_url = 'https://a:99999'\n", "not a valid URL"),
+    ("[[providers]]\nname = 'x'\nbase_url = 'https://a/v1?x=1'\n", "query"),
 ])
 def test_bad_config_names_the_problem(tmp_path, text, fragment):
     path = tmp_path / "c.toml"
@@ -51,3 +56,9 @@ def test_bad_config_names_the_problem(tmp_path, text, fragment):
 def test_upstream_flag_replaces_default_provider():
     config = load_config(None, env={}, upstream="http://127.0.0.1:8000/")
     assert [(p.prefix, p.base_url) for p in config.providers] == [("/", "http://127.0.0.1:8000")]
+
+
+@pytest.mark.parametrize("url", ["localhost:8000", "http://", "http://127.0.0.1:8000?debug=1"])
+def test_an_unusable_upstream_flag_is_refused_at_start(url):
+    with pytest.raises(ConfigError, match="--upstream"):
+        load_config(None, env={}, upstream=url)
