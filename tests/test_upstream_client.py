@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 import proxy.upstream_client as upstream_client
+from proxy.app import FORWARDER
 from proxy.upstream_client import Origin, UpstreamClient, _Connection
 
 from .conftest import CHAT, chat_body, flushed
@@ -313,3 +314,38 @@ async def test_an_untrusted_certificate_is_a_logged_502(make_proxy, tls_upstream
     resp = await client.post(CHAT, data=chat_body())
     assert resp.status == 502
     assert "certificate verify failed" in (await entry_of(client, resp))["error"]
+
+
+async def test_concurrent_calls_each_get_a_connection_and_later_calls_reuse_them(make_proxy, upstream, fake):
+    client = await make_proxy()
+    fake.header_delay_s = 0.05  # all 20 are in flight at once
+
+    async def call(i: int) -> str:
+        resp = await client.post(CHAT, data=chat_body(f"word{i}"))
+        assert resp.status == 200
+        return (await resp.json())["choices"][0]["message"]["content"]
+
+    first = await asyncio.gather(*(call(i) for i in range(20)))
+    assert all(f"word{i}" in text for i, text in enumerate(first))  # each answer went to its own caller
+    pool = client.app[FORWARDER].client
+    idle = sum(len(connections) for connections in pool._idle.values())
+    assert idle == 20
+    fake.header_delay_s = 0.0
+    await asyncio.gather(*(call(i) for i in range(20)))
+    assert sum(len(connections) for connections in pool._idle.values()) == 20  # reused, none added
+
+
+async def test_a_client_expecting_100_continue_gets_its_answer(make_proxy):
+    client = await make_proxy()
+    resp = await client.post(CHAT, data=chat_body("expecting"), expect100=True)
+    assert resp.status == 200
+    assert "expecting" in (await resp.json())["choices"][0]["message"]["content"]
+
+
+async def test_a_large_request_body_reaches_the_upstream_whole(make_proxy, fake):
+    client = await make_proxy()
+    text = "x" * (900 * 1024)  # several socket writes; the fake upstream takes up to 1 MiB
+    body = chat_body(text)
+    resp = await client.post(CHAT, data=body)
+    assert resp.status == 200
+    assert fake.received[-1]["body"] == body
