@@ -201,9 +201,11 @@ class _Connection(asyncio.Protocol):
             self._queue(data)
             self._complete = not self._remaining
         elif head.framing == CHUNKED:
-            for piece in self._decoder.feed(data):
-                if piece:
-                    self._queue(piece)
+            # what one read brought is passed on as one piece, as aiohttp's iter_any did: a fast
+            # stream's events that arrive together cost one write to the client, not one each
+            pieces = self._decoder.feed(data)
+            if pieces:
+                self._queue(pieces[0] if len(pieces) == 1 else b"".join(pieces))
             if self._decoder.done:
                 self._surplus = self._decoder.surplus
                 self._complete = True

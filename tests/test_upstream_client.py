@@ -349,3 +349,14 @@ async def test_a_large_request_body_reaches_the_upstream_whole(make_proxy, fake)
     resp = await client.post(CHAT, data=body)
     assert resp.status == 200
     assert fake.received[-1]["body"] == body
+
+
+async def test_chunks_that_arrive_in_one_read_are_passed_on_as_one_piece():
+    connection = _Connection(UpstreamClient(connect_timeout_s=1, read_timeout_s=1), Origin.parse("http://h"))
+    connection.connection_made(PausableTransport())
+    connection.start("POST", b"request")
+    connection.data_received(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             b"6\r\ndata: \r\n3\r\nA\n\n\r\n")
+    connection.data_received(b"3\r\nB\n\n\r\n0\r\n\r\n")
+    assert [await connection.read(), await connection.read(), await connection.read()] == [
+        b"data: A\n\n", b"B\n\n", b""]
