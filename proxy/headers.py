@@ -61,14 +61,19 @@ def _pairs(headers: Headers) -> Iterable[tuple[str, str]]:
     return headers if isinstance(headers, list) else headers.items()
 
 
+def field_tokens(headers: Headers, name: str) -> list[str]:
+    """The comma-separated elements of every `name` field (lower-case `name`), in order, lower-cased,
+    empty elements dropped (RFC 9110 §5.6.1): Connection, Transfer-Encoding, Content-Length."""
+    if isinstance(headers, (CIMultiDict, CIMultiDictProxy)):  # aiohttp's: case-insensitive lookup, no scan
+        values = headers.getall(name, ())
+    else:
+        values = [v for k, v in _pairs(headers) if k.lower() == name]
+    return [token for value in values for part in value.split(",") if (token := part.strip().lower())]
+
+
 def connection_tokens(headers: Headers) -> set[str]:
     """Header names listed in `Connection:` are hop-by-hop for this message too."""
-    if isinstance(headers, (CIMultiDict, CIMultiDictProxy)):  # aiohttp's: case-insensitive lookup, no scan
-        values = headers.getall("connection", ())
-    else:
-        values = [v for k, v in _pairs(headers) if k.lower() == "connection"]
-    value = ",".join(values)
-    return {token.strip().lower() for token in value.split(",") if token.strip()}
+    return set(field_tokens(headers, "connection"))
 
 
 def request_headers_to_forward(headers: Headers) -> list[tuple[str, str]]:
