@@ -137,8 +137,7 @@ class _Connection(asyncio.Protocol):
             return
         self._wake()
 
-    def eof_received(self) -> bool:
-        return False  # close the transport; connection_lost says what it meant
+    # eof_received is asyncio's default: the transport closes, and connection_lost says what it meant
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -160,12 +159,6 @@ class _Connection(asyncio.Protocol):
             where = "before the last chunk of its body"
         detail = f" ({exc})" if exc else ""
         self._fail(UpstreamDisconnected(f"upstream disconnected {where}{detail}"), close=False)
-
-    def pause_writing(self) -> None:  # a large request body: the transport buffers it for us
-        pass
-
-    def resume_writing(self) -> None:
-        pass
 
     # -- parsing ----------------------------------------------------------------------------------
     def _read_head(self, data: bytes) -> bytes:
