@@ -10,7 +10,6 @@ import asyncio
 import time
 from typing import Callable
 
-import aiohttp
 from aiohttp import web
 
 from .capture import CLIENT_CLOSED, ERROR, SUCCESS, TIMEOUT, CapturedCall
@@ -100,7 +99,7 @@ class Forwarder:
             if call.ttfb_ms is None:
                 call.ttfb_ms = (clock() - t0) * 1000
             await response.write_eof()
-        except aiohttp.ClientConnectionResetError as exc:  # writing to a client that is gone
+        except ConnectionResetError as exc:  # writing to the client (the upstream client raises its own errors)
             if _client_gone(request):
                 call.status, call.error = CLIENT_CLOSED, "client closed the connection"
             else:
@@ -120,13 +119,10 @@ class Forwarder:
             message = (f"upstream {provider.name} went silent mid-response for longer than the read timeout"
                        if _started(response) else f"upstream {provider.name} did not answer within the read timeout")
             response = await self._upstream_failed(request, call, response, TIMEOUT, 504, message)
-        except OSError as exc:
-            if isinstance(exc, ConnectionResetError) and _client_gone(request):
-                call.status, call.error = CLIENT_CLOSED, "client closed the connection"
-            else:
-                message = (f"upstream {provider.name} broke off mid-response: {_describe(exc)}"
-                           if _started(response) else f"upstream {provider.name} unreachable or failed: {_describe(exc)}")
-                response = await self._upstream_failed(request, call, response, ERROR, 502, message)
+        except OSError as exc:  # the upstream client's errors are ConnectionError subclasses
+            message = (f"upstream {provider.name} broke off mid-response: {_describe(exc)}"
+                       if _started(response) else f"upstream {provider.name} unreachable or failed: {_describe(exc)}")
+            response = await self._upstream_failed(request, call, response, ERROR, 502, message)
         finally:
             if upstream is not None:
                 upstream.release()
