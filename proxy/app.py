@@ -16,7 +16,6 @@ from store.spill import SpillFile, spill_path_for
 from store.thread import ThreadedConnection
 
 from .api import aggregates as aggregates_api
-from .api import auth as logs_auth
 from .api import entries as entries_api
 from .api import erasure as erasure_api
 from .api import export as export_api
@@ -27,6 +26,7 @@ from .config import Config
 from .entry import build_entry, fallback_entry
 from .errors import json_errors
 from .forward import Forwarder
+from .guard import HostPolicy, guard
 from .metrics import Metrics
 from .pipeline import Pipeline
 from .retention_task import retention_ctx
@@ -35,6 +35,7 @@ from .upstream_client import UpstreamClient
 from .ui import routes as ui_routes
 
 CONFIG = web.AppKey("config", Config)
+HOSTS = web.AppKey("hosts", HostPolicy)
 METRICS = web.AppKey("metrics", Metrics)
 PIPELINE = logs_api.PIPELINE
 PRICES = web.AppKey("prices", PriceTable)
@@ -105,7 +106,8 @@ async def _client_ctx(app: web.Application):
                             read_timeout_s=config["upstream.read_timeout_s"])
     app[FORWARDER] = Forwarder(
         client, Router(config.providers), app[PIPELINE].submit,
-        max_body_bytes=config["store.max_body_bytes"], injected_keys=_injected_keys(config),
+        max_body_bytes=config["store.max_body_bytes"], max_request_bytes=config["server.max_request_bytes"],
+        injected_keys=_injected_keys(config), hosts=app[HOSTS], admin_keys=config["logs_api.api_keys"],
     )
     yield
     await client.close()
@@ -123,14 +125,20 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(text=request.app[METRICS].render(), content_type="text/plain", charset="utf-8")
 
 
+async def root(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/ui")
+
+
 async def forward(request: web.Request) -> web.StreamResponse:
     return await request.app[FORWARDER].handle(request)
 
 
 def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Application:
-    app = web.Application(middlewares=[json_errors, logs_auth.require_key(config["logs_api.api_keys"])],
+    hosts = HostPolicy(config["server.host"], config["server.allowed_hosts"])
+    app = web.Application(middlewares=[json_errors, guard(hosts, config["logs_api.api_keys"])],
                           client_max_size=config["server.max_request_bytes"])
     app[CONFIG] = config
+    app[HOSTS] = hosts
     app[METRICS] = Metrics()
     app[PRICES] = prices or price_table_for(config)
     app.cleanup_ctx.append(_store_ctx)
@@ -138,11 +146,14 @@ def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Applica
     app.on_shutdown.append(_shutting_down)
     app.cleanup_ctx.append(retention_ctx(lambda a: a[logs_api.WRITER], config["store.retention_days"],
                                          config["store.content_retention_days"]))
+    app.router.add_get("/", root)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     openapi.add_routes(app)
     openapi.describe(app, openapi.Operation("GET", "/healthz", "Liveness and queue depth."),
-                     openapi.Operation("GET", "/metrics", "Prometheus text format counters."))
+                     openapi.Operation("GET", "/metrics", "Prometheus text format counters."),
+                     openapi.Operation("GET", "/", "Redirects to the logs page, /ui.",
+                                       responses={"302": {"description": "to /ui"}}))
     ui_routes.add_routes(app)
     # fixed /v1/logs/<word> routes register here, before logs_api's /v1/logs/{call_id}
     aggregates_api.add_routes(app)

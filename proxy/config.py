@@ -37,6 +37,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.port", int, 8080, "port to listen on", "LLMLOG_PORT"),
     Setting("server.insecure", bool, False,
             "allow listening on a non-loopback address with no logs API key", "LLMLOG_INSECURE"),
+    Setting("server.allowed_hosts", list, [],
+            "host names clients reach llmlog by besides loopback names, IP addresses and server.host "
+            "(e.g. a load balancer's or a container network's name; '.example.com' for a domain, '*' for any); "
+            "other Host values get 403, against DNS rebinding", "LLMLOG_ALLOWED_HOSTS"),
     Setting("server.shutdown_grace_s", float, 10.0,
             "seconds in-flight calls get to finish on SIGTERM before the queue is flushed"),
     Setting("server.max_request_bytes", int, 64 * 1024 * 1024,
@@ -224,12 +228,24 @@ def load_config(
     admin_key = env.get("LLMLOG_ADMIN_KEY")
     if admin_key:
         values["logs_api.api_keys"] = [*values["logs_api.api_keys"], admin_key]
+    for key in values["logs_api.api_keys"]:
+        _check_api_key(key)
 
     providers = [_provider_from(t, i) for i, t in enumerate(raw_providers or [])] or [DEFAULT_PROVIDER]
     upstream = upstream or env.get("LLMLOG_UPSTREAM") or None
     if upstream:
         providers = _with_default_upstream(providers, upstream)
     return Config(values=values, providers=providers, price_overrides=dict(price_overrides))
+
+
+def _check_api_key(key: str) -> None:
+    """An empty key would let anyone in while passing for auth; a key with spaces around it
+    could never be presented (the header's value is trimmed)."""
+    if not key.strip():
+        raise ConfigError("logs_api.api_keys (or LLMLOG_ADMIN_KEY) holds an empty key; remove it or set a real one")
+    if key != key.strip() or any(ch.isspace() or ord(ch) < 32 for ch in key):
+        raise ConfigError("a logs API key (logs_api.api_keys or LLMLOG_ADMIN_KEY) must not contain spaces or "
+                          "control characters")
 
 
 def _with_default_upstream(providers: list[Provider], url: str) -> list[Provider]:

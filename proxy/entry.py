@@ -19,9 +19,9 @@ from store.stream_events import chunk_timeline
 
 from .capture import CapturedCall
 from .headers import redact, redact_query
+from .scrub import key_prefix, presented_secrets, scrub_bytes, scrub_text
 
-API_KEY_PREFIX_CHARS = 10
-_KEY_HEADERS = ("authorization", "x-api-key", "api-key")
+_KEY_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
 
 
 def api_key_of(headers: list[tuple[str, str]]) -> str | None:
@@ -127,12 +127,13 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     if error is None and call.status_code is not None and call.status_code >= 400:
         error = f"upstream returned HTTP {call.status_code}" if dnt else (
             response.error_message or f"upstream returned HTTP {call.status_code}")
-    row = certain_columns(call)
+    secrets = presented_secrets(call.request_headers, call.query)
+    row = certain_columns(call, secrets)
     row.update({
         "model": model,
         "response_model": response.response_model,
         "stream": int(is_stream or request.stream),
-        "error": error,
+        "error": scrub_text(error, secrets),
         "finish_reason": response.finish_reason,
         "input_tokens": usage.input_tokens,
         "cached_input_tokens": usage.cached_input_tokens,
@@ -149,8 +150,8 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     tags = [clean_text(t) for t in ctx.tags]
     if dnt:
         return Entry(call=row, content=None, tags=tags)
-    request_body, request_truncated = _cap(call.request_body, max_body_bytes)
-    response_body, _ = _cap(body, max_body_bytes)
+    request_body, request_truncated = _cap(scrub_bytes(call.request_body, secrets), max_body_bytes)
+    response_body, _ = _cap(scrub_bytes(body, secrets), max_body_bytes)
     content = {
         "call_id": call.id,
         "request_query": clean_text(redact_query(call.query)) or None,
@@ -160,18 +161,19 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "response_headers": orjson.dumps(redact(_clean_headers(call.response_headers))).decode(),
         "response_body": response_body,
         "response_truncated": int(call.response_truncated or len(body) > max_body_bytes),
-        "assembled": orjson.dumps(response.assembled).decode() if response.assembled is not None else None,
+        "assembled": scrub_text(orjson.dumps(response.assembled).decode(), secrets)
+        if response.assembled is not None else None,
         # the events are the body parsed: kept as a chunk timeline to re-split it (store/stream_events.py)
         "events": None,
         "chunk_offsets": orjson.dumps(chunk_timeline(chunks, len(response_body))).decode()
         if response.events else None,
-        "prompt_text": request.prompt_text,
-        "output_text": response.output_text,
+        "prompt_text": scrub_text(request.prompt_text, secrets),
+        "output_text": scrub_text(response.output_text, secrets),
     }
     return Entry(call=row, content=content, tags=tags)
 
 
-def certain_columns(call: CapturedCall) -> dict:
+def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None) -> dict:
     """Every column, filled with what the capture itself knows (ids, outcome, timing, who);
     interpretation (model, usage, cost, content) is left empty for the caller to add.
     Text from headers or the request line is cleaned here (see `clean_text`)."""
@@ -185,7 +187,9 @@ def certain_columns(call: CapturedCall) -> dict:
         "ttfb_ms": None if call.ttfb_ms is None else round(call.ttfb_ms, 3),
         "provider": call.provider.name, "method": clean_text(call.method), "path": clean_text(call.path),
         "model": None, "response_model": None, "stream": 0,
-        "status": call.status, "status_code": call.status_code, "error": clean_text(call.error),
+        "status": call.status, "status_code": call.status_code,
+        "error": scrub_text(clean_text(call.error), secrets if secrets is not None
+                            else presented_secrets(call.request_headers, call.query)),
         "finish_reason": None,
         "input_tokens": None, "cached_input_tokens": None, "cache_write_tokens": None,
         "output_tokens": None, "reasoning_tokens": None, "total_tokens": None, "usage_source": "none",
@@ -193,7 +197,7 @@ def certain_columns(call: CapturedCall) -> dict:
         "cache_write_cost_micros": None, "output_cost_micros": None, "pricing_version": None,
         "user_id": clean_text(ctx.user_id),
         "api_key_hash": hashlib.sha256(key.encode()).hexdigest() if key else None,
-        "api_key_prefix": key[:API_KEY_PREFIX_CHARS] if key else None,
+        "api_key_prefix": key_prefix(key),
         "tags": orjson.dumps([clean_text(t) for t in ctx.tags]).decode() if ctx.tags else None,
         "environment": clean_text(ctx.environment), "task_type": clean_text(ctx.task_type),
         "metadata": None, "feedback": None,
@@ -206,5 +210,5 @@ def certain_columns(call: CapturedCall) -> dict:
 def fallback_entry(call: CapturedCall, reason: str) -> Entry:
     """When interpreting a call failed, still keep what is certain: ids, outcome, timing."""
     row = certain_columns(call)
-    row["error"] = call.error or f"llmlog could not interpret this call: {reason}"
+    row["error"] = row["error"] or f"llmlog could not interpret this call: {reason}"
     return Entry(call=row, content=None, tags=[clean_text(t) for t in call.context.tags])

@@ -15,26 +15,41 @@ from aiohttp import web
 from .capture import CLIENT_CLOSED, ERROR, SUCCESS, TIMEOUT, CapturedCall
 from .config import Provider
 from .control import ControlHeaderError, read_control_headers
+from .api.auth import key_matches
 from .errors import error_response
+from .guard import HostPolicy, is_cross_origin
 from .headers import request_headers_to_forward, response_headers_to_forward
 from .ids import new_call_id
+from .local_paths import answer_locally, is_local
 from .routing import Router
+from .scrub import credential_of
+from .target import decoded_path, normalised_path, split_target
 from .upstream_client import UpstreamClient, UpstreamConnectTimeout, UpstreamResponse
 from .usage_injection import StreamUsageFilter, inject_usage_request
 
 ID_HEADER = "x-llmlog-id"
+# where clients put a provider key; llmlog injects its own only when none of these came
+KEY_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})
+
+
+class ClientGone(Exception):
+    """The client hung up while still sending its request body."""
 
 
 class Forwarder:
     """Holds what every forwarded call shares: the upstream client, router, limits and the sink."""
 
     def __init__(self, client: UpstreamClient, router: Router, submit: Callable[[CapturedCall], None],
-                 *, max_body_bytes: int, injected_keys: dict[str, tuple[str, str]]):
+                 *, max_body_bytes: int, max_request_bytes: int, injected_keys: dict[str, tuple[str, str]],
+                 hosts: HostPolicy, admin_keys: list[str]):
         self.client = client
         self.router = router
         self.submit = submit
         self.max_body_bytes = max_body_bytes
+        self.max_request_bytes = max_request_bytes
         self.injected_keys = injected_keys  # provider name -> (header, value) used when the client sent none
+        self.hosts = hosts
+        self.admin_keys = [key.encode() for key in admin_keys]  # never sent to a provider
         self.shutting_down = False  # set on shutdown: a cancel then means the grace period ran out
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -42,23 +57,32 @@ class Forwarder:
         t0 = clock()
         started_at_ms = time.time() * 1000
         call_id = new_call_id(int(started_at_ms))
-        raw_path, _, query = request.raw_path.partition("?")
-        routed = self.router.route(raw_path)
+        raw_path, query = split_target(request.raw_path)
+        path = normalised_path(raw_path)
+        if is_local(path) or ("%" in path and is_local(decoded_path(path))):
+            return await answer_locally(request)
+        routed = self.router.route(path)
         if routed is None:
-            return error_response(404, f"no provider is configured for {raw_path}",
+            return error_response(404, f"no provider is configured for {path}",
                                   headers={ID_HEADER: call_id})
         provider, upstream_path = routed
+        refusal = self._refusal(provider, request)
+        if refusal is not None:
+            return refusal
         try:
             context = read_control_headers(request.headers)
         except ControlHeaderError as exc:
             return error_response(400, str(exc), param=exc.param, headers={ID_HEADER: call_id})
 
-        body = await request.read()
         headers = request_headers_to_forward(request.headers)
         call = CapturedCall(
             id=call_id, provider=provider, method=request.method, path=upstream_path, query=query,
-            started_at_ms=started_at_ms, context=context, request_headers=headers, request_body=body,
+            started_at_ms=started_at_ms, context=context, request_headers=headers, request_body=b"",
         )
+        try:
+            body = call.request_body = await self._read_body(request, call, t0)
+        except ClientGone:
+            return web.Response(status=400)  # nobody is left to read it
         stream_filter = None
         if provider.inject_stream_usage and body:
             injected_body = inject_usage_request(body)
@@ -129,6 +153,38 @@ class Forwarder:
         self._finish(call, t0)
         return response
 
+    async def _read_body(self, request: web.Request, call: CapturedCall, t0: float) -> bytes:
+        """The whole request body (413 past `server.max_request_bytes`). A client that hangs up
+        while sending it still leaves an entry, `client_closed`, with what had arrived."""
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            while piece := await request.content.readany():
+                pieces.append(piece)
+                size += len(piece)
+                if size > self.max_request_bytes:
+                    raise web.HTTPRequestEntityTooLarge(max_size=self.max_request_bytes, actual_size=size)
+        except (ConnectionResetError, asyncio.CancelledError) as exc:
+            call.request_body = b"".join(pieces)
+            call.status, call.error = CLIENT_CLOSED, "client closed the connection while sending the request body"
+            self._finish(call, t0)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise ClientGone from exc
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def _refusal(self, provider: Provider, request: web.Request) -> web.Response | None:
+        """403 for a call that would carry the logs API key to a provider, or that a web page on
+        another origin made while llmlog would add its own provider key (see proxy/guard.py)."""
+        sent = [(name.lower(), value) for name, value in request.headers.items() if name.lower() in KEY_HEADERS]
+        if self.admin_keys and any(key_matches(credential_of(value), self.admin_keys) for _, value in sent):
+            return error_response(403, "this is llmlog's logs API key; it is never sent to a provider",
+                                  param="Authorization")
+        if provider.name in self.injected_keys and not sent and is_cross_origin(request.headers, self.hosts):
+            return error_response(403, f"llmlog adds the {provider.name} key to calls, so it does not forward "
+                                  "calls that a web page on another origin made", param="Origin")
+        return None
+
     def _finish(self, call: CapturedCall, t0: float) -> None:
         call.duration_ms = (time.perf_counter() - t0) * 1000
         self.submit(call)
@@ -150,8 +206,7 @@ class Forwarder:
         injected = self.injected_keys.get(provider.name)
         if injected is None:
             return headers
-        names = {name.lower() for name, _ in headers}
-        if names & {"authorization", "x-api-key", "api-key"}:
+        if any(name.lower() in KEY_HEADERS for name, _ in headers):
             return headers
         return [*headers, injected]
 

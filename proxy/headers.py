@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Mapping, Union
+from urllib.parse import unquote
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -16,6 +18,10 @@ HOP_BY_HOP = frozenset({
     "transfer-encoding",
     "upgrade",
 })
+
+# Credentials meant for a proxy on the way (RFC 9110 §11.7): llmlog is that proxy, so they go no
+# further in either direction.
+PROXY_AUTH = frozenset({"proxy-authorization", "proxy-authenticate"})
 
 # Headers whose value is a credential: never written to the store (DESIGN §4).
 SECRET = frozenset({
@@ -46,12 +52,38 @@ CONTROL = frozenset({
 # Recomputed by the HTTP layer on each hop, so copying them would be wrong.
 FRAMING = frozenset({"host", "content-length"})
 
-# Secrets travel in query strings too (e.g. Gemini's `?key=`).
-SECRET_QUERY_PARAMS = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token"})
+# Secrets travel in query strings too (e.g. Gemini's `?key=`, Azure's SAS `sig=`).
+SECRET_QUERY_PARAMS = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token", "sig"})
+
+# Beyond the named sets, any header or query name that says it holds a credential: `x-goog-api-key`
+# (Gemini's SDK), `x-auth-token`, `x-amz-security-token`, `client_secret`, `db-password`. Matched on
+# the words of the name, so rate-limit counters such as `x-ratelimit-remaining-tokens` stay readable.
+SECRET_NAME_WORDS = frozenset({
+    "key",
+    "apikey",
+    "token",
+    "secret",
+    "auth",
+    "authorization",
+    "authentication",
+    "password",
+    "passwd",
+    "pwd",
+    "credential",
+    "credentials",
+    "cookie",
+    "signature",
+    "jwt",
+    "bearer",
+})
+# ... and names run together without separators (`xapikey`, `accesstoken`, `clientsecret`)
+SECRET_NAME_PARTS = ("apikey", "secret", "passw", "credential", "authtoken", "accesstoken")
+_WORD_SEPARATORS = re.compile(r"[-_.\s]+")
 
 REDACTED = "[redacted]"
 
-_NOT_FORWARDED = HOP_BY_HOP | CONTROL | FRAMING
+_NOT_FORWARDED = HOP_BY_HOP | PROXY_AUTH | CONTROL | FRAMING
+_NOT_RETURNED = HOP_BY_HOP | PROXY_AUTH
 
 # aiohttp's request headers, or (name, value) pairs as the upstream client reads them
 Headers = Union[Mapping[str, str], list[tuple[str, str]]]
@@ -90,13 +122,31 @@ def response_headers_to_forward(headers: Headers) -> list[tuple[str, str]]:
     extra = connection_tokens(headers)
     return [
         (name, value) for name, value in _pairs(headers)
-        if (low := name.lower()) not in HOP_BY_HOP and low not in extra
+        if (low := name.lower()) not in _NOT_RETURNED and low not in extra
     ]
+
+
+def _names_a_secret(low: str) -> bool:
+    if any(part in low for part in SECRET_NAME_PARTS):
+        return True
+    return not SECRET_NAME_WORDS.isdisjoint(_WORD_SEPARATORS.split(low))
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header's value is a credential, by the named set or by what its name says."""
+    low = name.lower()
+    return low in SECRET or _names_a_secret(low)
+
+
+def is_secret_query_param(name: str) -> bool:
+    """The same for a query parameter, whose name may arrive percent-encoded (`%6Bey` is `key`)."""
+    low = unquote(name.replace("+", " ")).strip().lower()
+    return low in SECRET_QUERY_PARAMS or _names_a_secret(low)
 
 
 def redact(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """A copy safe to store: credential values replaced by `[redacted]`."""
-    return [(name, REDACTED if name.lower() in SECRET else value) for name, value in headers]
+    return [(name, REDACTED if is_secret_header(name) else value) for name, value in headers]
 
 
 def redact_query(query: str) -> str:
@@ -106,5 +156,5 @@ def redact_query(query: str) -> str:
     parts = []
     for pair in query.split("&"):
         name, sep, _ = pair.partition("=")
-        parts.append(f"{name}={REDACTED}" if sep and name.lower() in SECRET_QUERY_PARAMS else pair)
+        parts.append(f"{name}={REDACTED}" if sep and is_secret_query_param(name) else pair)
     return "&".join(parts)

@@ -85,7 +85,7 @@ async def test_invalid_utf8_in_a_control_header_costs_nothing_but_that_byte(prox
     import asyncio
     body = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"bytes"}]}'
     reader, writer = await asyncio.open_connection(proxy.server.host, proxy.server.port)
-    writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                  b"x-llmlog-user: caf\xe9-user\r\nX-Odd: \xff\xfe\r\nConnection: close\r\n"
                  b"x-llmlog-tags: ok,t\xe9g\r\nx-llmlog-session: s\xff\r\nAuthorization: Bearer sk-\xe9\r\n"
                  + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)

@@ -1,0 +1,64 @@
+"""The credentials a client sent, and keeping them out of stored text; pure.
+
+Headers and query parameters that carry a credential are redacted by name (proxy/headers.py). A
+credential can still come back inside text: a provider's error message quoting the key, a prompt
+with a key pasted in. Every stored text of a call is scrubbed of the values that call presented.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from .headers import REDACTED, is_secret_header, is_secret_query_param
+
+# Shorter values are not looked for in text: `[redacted]` in place of every "abc" would ruin
+# the text and protect nothing.
+MIN_SCRUBBED_CHARS = 8
+# A key's prefix is shown so a person can tell keys apart, never so much that it gives the key
+# away: at most this many characters, and at most a quarter of the key.
+KEY_PREFIX_CHARS = 10
+KEY_PREFIX_SHARE = 4
+MIN_KEY_PREFIX_CHARS = 3
+
+
+def credential_of(value: str) -> str:
+    """A credential header's value without its scheme (`Bearer sk-…` → `sk-…`)."""
+    scheme, _, token = value.strip().partition(" ")
+    return token.strip() if token.strip() and scheme.lower() in ("bearer", "basic", "token") else value.strip()
+
+
+def presented_secrets(headers: list[tuple[str, str]], query: str) -> tuple[str, ...]:
+    """The credential values in a request's headers and query, longest first (so a key is
+    replaced before a shorter value inside it)."""
+    found = {credential_of(value) for name, value in headers if is_secret_header(name)}
+    for pair in query.split("&") if query else ():
+        name, sep, value = pair.partition("=")
+        if sep and is_secret_query_param(name):
+            found.update((value, unquote(value.replace("+", " "))))
+    return tuple(sorted((s for s in found if len(s) >= MIN_SCRUBBED_CHARS), key=len, reverse=True))
+
+
+def scrub_text(text: str | None, secrets: tuple[str, ...]) -> str | None:
+    if text:
+        for secret in secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+    return text
+
+
+def scrub_bytes(data: bytes, secrets: tuple[str, ...]) -> bytes:
+    """Bodies keep their length (each byte of a secret becomes `*`), so a stream's chunk
+    timeline still splits the stored body where it arrived split."""
+    for secret in secrets:
+        raw = secret.encode("utf-8", "surrogateescape")
+        if raw in data:
+            data = data.replace(raw, b"*" * len(raw))
+    return data
+
+
+def key_prefix(key: str | None) -> str | None:
+    """The first characters of a key, to tell keys apart: never a short key whole."""
+    if not key:
+        return None
+    shown = min(KEY_PREFIX_CHARS, len(key) // KEY_PREFIX_SHARE)
+    return key[:shown] if shown >= MIN_KEY_PREFIX_CHARS else None
