@@ -247,3 +247,36 @@ async def test_client_giving_up_before_headers_is_client_closed(make_proxy, faul
     [entry] = logs
     assert (entry["status"], entry["status_code"], entry["model"]) == ("client_closed", None, "gpt-4o-mini")
     assert entry["output_tokens"] == 0
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+async def test_client_hanging_up_while_uploading_leaves_a_client_closed_entry(make_proxy, fake, framing):
+    from tests.raw_http import hang_up_mid_body
+    client = await make_proxy()
+    sent = chat_body("only part of this")[:40]
+    length = b"Content-Length: 4000" if framing == "content-length" else b"Transfer-Encoding: chunked"
+    body = sent if framing == "content-length" else b"%x\r\n%s\r\n" % (len(sent), sent)
+    await hang_up_mid_body(client, b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           b"Content-Type: application/json\r\nx-llmlog-user: uploader\r\n" + length, body)
+    logs = []
+    for _ in range(100):
+        await flushed(client)
+        logs = (await (await client.get("/v1/logs")).json())["logs"]
+        if logs:
+            break
+        await asyncio.sleep(0.02)
+    [entry] = logs
+    assert (entry["status"], entry["status_code"], entry["user_id"]) == ("client_closed", None, "uploader")
+    assert "sending the request body" in entry["error"]
+    whole = await (await client.get(f"/v1/logs/{entry['id']}")).json()
+    assert whole["request"]["body"] == sent.decode()  # what had arrived
+    assert fake.received == []  # an incomplete request is never forwarded
+
+
+async def test_a_request_body_over_the_limit_is_413_and_not_forwarded(make_proxy, fake):
+    client = await make_proxy(server__max_request_bytes=1000)
+    resp = await client.post(CHAT, data=chat_body("x" * 2000))
+    assert resp.status == 413
+    assert (await resp.json())["error"]["type"] == "request_too_large"
+    assert fake.received == []
+    assert (await client.post(CHAT, data=chat_body("small"))).status == 200
