@@ -176,11 +176,13 @@ class Forwarder:
     def _refusal(self, provider: Provider, request: web.Request) -> web.Response | None:
         """403 for a call that would carry the logs API key to a provider, or that a web page on
         another origin made while llmlog would add its own provider key (see proxy/guard.py)."""
-        sent = [(name.lower(), value) for name, value in request.headers.items() if name.lower() in KEY_HEADERS]
-        if self.admin_keys and any(key_matches(credential_of(value), self.admin_keys) for _, value in sent):
+        headers = request.headers
+        if self.admin_keys and any(key_matches(credential_of(value), self.admin_keys)
+                                   for name in KEY_HEADERS for value in headers.getall(name, ())):
             return error_response(403, "this is llmlog's logs API key; it is never sent to a provider",
                                   param="Authorization")
-        if provider.name in self.injected_keys and not sent and is_cross_origin(request.headers, self.hosts):
+        if (provider.name in self.injected_keys and not any(name in headers for name in KEY_HEADERS)
+                and is_cross_origin(headers, self.hosts)):
             return error_response(403, f"llmlog adds the {provider.name} key to calls, so it does not forward "
                                   "calls that a web page on another origin made", param="Origin")
         return None

@@ -33,6 +33,8 @@ LOCAL_EXACT = frozenset({"/"})
 
 def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     low = path.lower()
+    if not low.startswith(prefixes):  # one C call for the usual answer, no
+        return False
     return any(low == prefix or low.startswith(prefix + "/") for prefix in prefixes)
 
 
@@ -41,8 +43,11 @@ def is_protected(path: str) -> bool:
     return _under(path, PROTECTED_PREFIXES)
 
 
+_ALL_PREFIXES = PROTECTED_PREFIXES + OPEN_PREFIXES
+
+
 def is_local(path: str) -> bool:
-    return path in LOCAL_EXACT or _under(path, PROTECTED_PREFIXES) or _under(path, OPEN_PREFIXES)
+    return path in LOCAL_EXACT or _under(path, _ALL_PREFIXES)
 
 
 async def answer_locally(request: web.Request) -> web.Response:

@@ -25,6 +25,8 @@ def split_target(raw_target: str) -> tuple[str, str]:
 
 def normalised_path(path: str) -> str:
     """Empty segments collapsed, `.` and `..` (also percent-encoded) resolved, never above the root."""
+    if "//" not in path and "/." not in path and "%2" not in path:
+        return path  # the usual case: nothing to resolve
     out: list[str] = []
     segments = _SLASHES.sub("/", path).split("/")[1:]
     for index, segment in enumerate(segments):
