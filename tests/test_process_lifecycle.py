@@ -163,3 +163,30 @@ async def test_a_call_outliving_the_grace_period_is_cut_and_logged_as_such(aioht
     with sqlite3.connect(db_path) as conn:
         status, error = conn.execute("SELECT status, error FROM calls WHERE id = ?", (call_id,)).fetchone()
     assert (status, error) == ("error", "llmlog shut down before the call finished")
+
+
+async def test_a_client_hanging_up_mid_upload_is_logged_by_the_real_server(upstream, fake, tmp_path, db_path):
+    """`serve` cancels a handler whose client went away (handler_cancellation): that path logs too."""
+    proc, base = await start_serve(db_path, str(upstream.make_url("")).rstrip("/"), tmp_path)
+    try:
+        port = int(base.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\n"
+                     b"Content-Type: application/json\r\n\r\n" + b'{"model": "gpt-4o-mini", "messages"')
+        await writer.drain()
+        await asyncio.sleep(0.3)
+        writer.close()
+        logs: list = []
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):
+                async with session.get(base + "/v1/logs") as resp:
+                    logs = (await resp.json())["logs"]
+                if logs:
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    [entry] = logs
+    assert entry["status"] == "client_closed" and "request body" in entry["error"]
+    assert fake.received == []
