@@ -68,17 +68,17 @@ async def _store_ctx(app: web.Application):
     path = config.db_path
     await asyncio.to_thread(lambda: connect(path).close())  # create + migrate before serving
     nice = config["store.writer_nice"]
-    writer = ThreadedConnection(path, "llmlog-writer", nice=nice, busy_timeout_ms=config["store.busy_timeout_ms"])
+    writer = ThreadedConnection(path, "llmlog-writer", nice=nice, busy_timeout_ms=config["store.busy_timeout_ms"],
+                                on_open=stop_automatic_checkpoints)
     reader = ThreadedConnection(path, "llmlog-reader")
     checkpointer = ThreadedConnection(path, "llmlog-checkpoint", nice=nice)
-    await writer.run(stop_automatic_checkpoints)
     prices = app[PRICES]
     pipeline = Pipeline(
-        writer, SpillFile(spill_path_for(path)),
+        writer, SpillFile(config["store.spill_path"] or spill_path_for(path)),
         partial(build_entry, prices=prices, max_body_bytes=config["store.max_body_bytes"]),
         fallback_entry, app[METRICS],
         queue_size=config["store.queue_size"], batch_size=config["store.batch_size"],
-        batch_interval_s=config["store.batch_interval_ms"] / 1000,
+        batch_interval_s=config["store.batch_interval_ms"] / 1000, hold_size=config["store.hold_size"],
     )
     app[PIPELINE] = pipeline
     app[logs_api.READER] = reader

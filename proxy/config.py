@@ -54,6 +54,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store.max_body_bytes", int, 1024 * 1024,
             "bytes of each request/response body kept in the log (the forwarded stream is never capped)"),
     Setting("store.queue_size", int, 10_000, "captured calls held in memory before spilling to disk"),
+    Setting("store.spill_path", str, None,
+            "spill file for entries the database cannot take yet (default: the database path + .spill); "
+            "on another disk it keeps working when the database's disk is full", "LLMLOG_SPILL_PATH"),
+    Setting("store.hold_size", int, 10_000,
+            "entries held in memory when database and spill file both fail (disk full), retried each "
+            "second; beyond it entries are dropped and counted"),
     Setting("store.batch_size", int, 500, "entries written per transaction at most"),
     Setting("store.batch_interval_ms", int, 200, "longest time an entry waits for its batch"),
     Setting("store.busy_timeout_ms", int, 5000,

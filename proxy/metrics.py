@@ -15,11 +15,14 @@ class Metrics:
     entries_replayed: int = 0
     entries_dropped: int = 0
     write_errors: int = 0
+    spill_errors: int = 0
+    spill_records_torn: int = 0
     batches: int = 0
     batch_seconds: float = 0.0
     checkpoints: int = 0
     wal_pages: int = 0  # WAL length at the last checkpoint pass
     queue_depth: Callable[[], int] = lambda: 0
+    entries_held: Callable[[], int] = lambda: 0
 
     def render(self) -> str:
         lines = [
@@ -33,9 +36,16 @@ class Metrics:
             ("llmlog_entries_written_total", "counter", "Entries written to the database.", self.entries_written),
             ("llmlog_entries_spilled_total", "counter", "Entries appended to the spill file.", self.entries_spilled),
             ("llmlog_entries_replayed_total", "counter", "Spilled entries later written.", self.entries_replayed),
+            ("llmlog_entries_held", "gauge", "Entries held in memory because database and spill file both "
+             "failed; retried, up to store.hold_size.", self.entries_held()),
             ("llmlog_entries_dropped_total", "counter", "Entries not stored: refused by the database (kept in "
-             "the .spill.rejected file) or lost when database and spill both failed.", self.entries_dropped),
+             "the .spill.rejected file), or lost when database, spill file and the in-memory hold all "
+             "failed or at shutdown while held.", self.entries_dropped),
             ("llmlog_write_errors_total", "counter", "Failed batch writes.", self.write_errors),
+            ("llmlog_spill_errors_total", "counter", "Failed spill file appends (nothing kept of them; "
+             "the entries were held in memory).", self.spill_errors),
+            ("llmlog_spill_records_torn_total", "counter", "Spill records skipped on replay as torn "
+             "(a crash mid-append) or unreadable.", self.spill_records_torn),
             ("llmlog_writer_batches_total", "counter", "Batches written.", self.batches),
             ("llmlog_writer_batch_seconds_total", "counter", "Time spent writing batches.", self.batch_seconds),
             ("llmlog_checkpoints_total", "counter", "Background WAL checkpoint passes.", self.checkpoints),

@@ -5,6 +5,8 @@ builds each entry at once, in short time slices, so interpretation is spread bet
 instead of arriving in bursts; a batch goes to the writer thread by size or time while the next
 one is built. If a write fails the batch goes to the spill file and is replayed once writing works
 again; an entry the database refuses for its data is set aside so it cannot hold back the rest.
+If the spill file fails too (its disk is full), the entries are held in memory, up to a bound, and
+written or spilled on the next retry; only beyond that bound is an entry dropped, and counted.
 """
 
 from __future__ import annotations
@@ -47,11 +49,14 @@ SETTLE_FROM_CHUNKS = 8
 class Pipeline:
     def __init__(self, db: ThreadedConnection, spill: SpillFile, build: Callable[[CapturedCall], Entry],
                  fallback: Callable[[CapturedCall, str], Entry], metrics: Metrics, *,
-                 queue_size: int, batch_size: int, batch_interval_s: float):
+                 queue_size: int, batch_size: int, batch_interval_s: float, hold_size: int | None = None):
         self.db, self.spill, self.build, self.fallback, self.metrics = db, spill, build, fallback, metrics
         self.queue: CallQueue[CapturedCall] = CallQueue(maxsize=queue_size)
         self.batch_size, self.batch_interval_s = batch_size, batch_interval_s
         self.metrics.queue_depth = self.queue.qsize
+        self.hold_size = queue_size if hold_size is None else hold_size
+        self._held: list[Entry] = []  # neither written nor spilled (both failed): retried, bounded
+        self.metrics.entries_held = self._held.__len__
         self._retry_at = 0.0
         self._overflow: list[CapturedCall] = []
         self._overflow_ready = asyncio.Event()
@@ -84,7 +89,7 @@ class Pipeline:
         while self._overflow:
             calls = self._overflow[:self.batch_size]
             entries = await self._build_all(calls)
-            await asyncio.to_thread(self._spill, entries)
+            await self._spill(entries)  # or held, when the spill fails
             del self._overflow[:len(calls)]
 
     # -- background -----------------------------------------------------------------------------
@@ -95,12 +100,34 @@ class Pipeline:
             log.exception("could not interpret call %s", call.id)
             return self.fallback(call, f"{type(exc).__name__}: {exc}")
 
-    def _spill(self, entries: list[Entry]) -> None:
+    async def _spill(self, entries: list[Entry]) -> bool:
+        """Append to the spill file (all or none); if that fails, hold the entries in memory."""
         try:
-            self.metrics.entries_spilled += self.spill.append(entries)
-        except Exception:  # disk full, or an entry not even JSON can hold
-            log.exception("spill file %s failed; %d entries lost", self.spill.path, len(entries))
-            self.metrics.entries_dropped += len(entries)
+            self.metrics.entries_spilled += await asyncio.to_thread(self.spill.append, entries)
+            return True
+        except Exception as exc:  # disk full, or an entry not even JSON can hold
+            log.warning("spill file %s failed (%s); holding %d entries in memory to retry",
+                        self.spill.path, exc, len(entries))
+            self.metrics.spill_errors += 1
+            self._hold(entries)
+            self._retry_later()
+            return False
+
+    def _hold(self, entries: list[Entry]) -> None:
+        room = max(0, self.hold_size - len(self._held))
+        self._held.extend(entries[:room])
+        lost = len(entries) - room
+        if lost > 0:
+            log.error("database and spill file failed and %d entries are already held in memory; "
+                      "%d entries lost", len(self._held), lost)
+            self.metrics.entries_dropped += lost
+
+    def _retry_later(self) -> None:
+        """Retry held and spilled entries after RETRY_AFTER_S; a retry already due is not pushed
+        back, so a steady stream of failing batches cannot postpone it for ever."""
+        now = time.monotonic()
+        if self._retry_at <= now:
+            self._retry_at = now + RETRY_AFTER_S
 
     def _reject(self, rejected: list[tuple[Entry, str]]) -> None:
         try:
@@ -145,33 +172,48 @@ class Pipeline:
                 slice_end = clock() + self._slice_s()
         return entries
 
-    async def _write(self, entries: list[Entry]) -> None:
+    async def _write(self, entries: list[Entry]) -> bool:
+        """Write a batch; if that fails, spill it (or hold it). True when written."""
         started = time.perf_counter()
         try:
-            # write_batch by this module's name: tests stall or fail it here
-            written, rejected = await self.db.run(write_or_split, entries, write_batch)
+            # write_batch by this module's name: tests stall or fail it here. Verified: a batch that
+            # went to a database file removed meanwhile is not written (it is spilled, then replayed).
+            written, rejected = await self.db.run_verified(write_or_split, entries, write_batch)
             if rejected:
                 self._reject(rejected)
         except Exception as exc:
             log.warning("writing %d entries failed (%s); spilling to %s", len(entries), exc, self.spill.path)
             self.metrics.write_errors += 1
-            await asyncio.to_thread(self._spill, entries)
-            self._retry_at = time.monotonic() + RETRY_AFTER_S
-            return
+            await self._spill(entries)
+            self._retry_later()
+            return False
         self.metrics.entries_written += written
         self.metrics.batches += 1
         self.metrics.batch_seconds += time.perf_counter() - started
+        return True
+
+    async def _catch_up(self) -> None:
+        """Once the retry delay is over: write the entries held in memory, then replay the spill file."""
+        if time.monotonic() < self._retry_at:
+            return
+        while self._held:
+            entries = self._held[:self.batch_size]
+            del self._held[:len(entries)]
+            if not await self._write(entries):  # spilled, or held again
+                return
         await self._replay_spill()
 
     async def _replay_spill(self) -> None:
         if time.monotonic() < self._retry_at or not self.spill.pending():
             return
         try:
-            replayed = await self.db.run(self.spill.replay, self._note_refused)
+            replayed = await self.db.run(self.spill.replay, self._note_refused, self.db.verify)
         except Exception as exc:
             log.warning("replaying the spill file failed (%s); will retry", exc)
             self._retry_at = time.monotonic() + RETRY_AFTER_S
             return
+        finally:
+            self.metrics.spill_records_torn = self.spill.torn
         self.metrics.entries_replayed += replayed
         self.metrics.entries_written += replayed
 
@@ -184,7 +226,7 @@ class Pipeline:
             call = await self._next_call(RETRY_AFTER_S)
             if call is None:
                 if self._writing is None or self._writing.done():
-                    await self._replay_spill()
+                    await self._catch_up()
                 continue
             # one timer per batch marks the deadline and ends a wait (no timer armed per call)
             self._batch_due = False
@@ -238,6 +280,7 @@ class Pipeline:
     async def _write_settled(self, entries: list[Entry]) -> None:
         try:
             await self._write(entries)
+            await self._catch_up()
         finally:
             for _ in entries:
                 self.queue.task_done()
@@ -250,7 +293,7 @@ class Pipeline:
 
     async def close(self) -> None:
         """Spill the overflow, finish the write under way, write what is built or still queued,
-        then retry the spill once more."""
+        then retry the held entries and the spill once more. What is still held then is lost: counted."""
         await self._spill_overflow()
         if self._writing is not None:
             with suppress(Exception):
@@ -266,4 +309,9 @@ class Pipeline:
         for _ in entries:
             self.queue.task_done()
         self._retry_at = 0.0
-        await self._replay_spill()
+        await self._catch_up()
+        if self._held:
+            log.error("database and spill file still failing at shutdown; %d entries held in memory lost",
+                      len(self._held))
+            self.metrics.entries_dropped += len(self._held)
+            self._held.clear()

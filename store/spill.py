@@ -1,14 +1,23 @@
-"""Append-only spill file beside the database: entries that could not be written yet.
+"""Append-only spill file: entries that could not be written to the database yet.
 
-Each line is one JSON record. Replay writes them through the normal batch path, which skips ids
-already stored, so a crash between replay and truncation never duplicates an entry.
+Each record is one line framed as `RS <length> <crc32> <json> LF` (RS is 0x1E, the record
+separator of RFC 7464, which JSON text never holds unescaped). A record cut short by a full disk
+or a crash fails its length or checksum and is skipped on replay, alone: the next record starts at
+the next RS, even when it was appended straight after the torn bytes. Lines of the earlier
+unframed format (one bare JSON object per line) still replay. Replay writes records through the
+normal batch path, which skips ids already stored, so a crash between replay and truncation, or a
+batch appended twice after a failed write, never duplicates an entry.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
-from typing import Iterable, Iterator
+import stat
+import threading
+import zlib
+from typing import Callable, Iterable, Iterator
 
 import orjson
 
@@ -16,10 +25,31 @@ from .rows import Entry
 from .writer import write_or_split
 
 REPLAY_BATCH = 500
+RS = b"\x1e"
+LEGACY_START = b'{"call":'  # every unframed record opened so; a raw `"` never occurs inside a JSON string
+log = logging.getLogger("llmlog.store")
 
 
 def spill_path_for(db_path: str) -> str:
+    """The default spill file: beside the database."""
     return db_path + ".spill"
+
+
+def frame(payload: bytes) -> bytes:
+    """One spill record: RS, payload length, CRC-32 of the payload, payload, LF."""
+    return b"%s%d %08x %s\n" % (RS, len(payload), zlib.crc32(payload), payload)
+
+
+def unframe(piece: bytes) -> bytes | None:
+    """The payload of one record (the bytes after its RS, LF removed), or None when torn."""
+    length, _, rest = piece.partition(b" ")
+    crc, _, payload = rest.partition(b" ")
+    try:
+        if int(length) == len(payload) and int(crc, 16) == zlib.crc32(payload):
+            return payload
+    except ValueError:
+        pass
+    return None
 
 
 def _rejected_line(entry: Entry, reason: str) -> bytes:
@@ -29,22 +59,58 @@ def _rejected_line(entry: Entry, reason: str) -> bytes:
         return orjson.dumps({"id": str(entry.call.get("id")), "reason": reason}) + b"\n"
 
 
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
+def append_durably(path: str, data: bytes) -> None:
+    """Append all of `data` to `path` and fsync, or raise OSError having appended nothing.
+
+    A write may be cut short (the disk filled mid-record): the loop writes the rest, and when a
+    write fails the file is cut back to where this append began, so no torn record stays behind
+    for the caller to retry over. If even that fails, the framing makes replay skip it."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        start = os.fstat(fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                if written <= 0:
+                    raise OSError(28, "write made no progress (disk full?)", path)
+                view = view[written:]
+            os.fsync(fd)
+        except OSError:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                try:
+                    os.ftruncate(fd, start)
+                except OSError as exc:
+                    log.warning("could not cut a torn record from %s (%s); replay will skip it", path, exc)
+            raise
+    finally:
+        os.close(fd)
+
+
 class SpillFile:
     def __init__(self, path: str):
         self.path = path
+        self.torn = 0  # records skipped by completed replays as torn or unreadable, since this object was made
+        self._torn_now = 0  # in the replay under way (a replay that fails is done again whole)
+        # the overflow task and the writer both append; one at a time, so a cut-back cuts only its own
+        self._lock = threading.Lock()
 
     def append(self, entries: Iterable[Entry]) -> int:
-        """Append entries durably (fsync); returns how many were written."""
-        data = b"".join(orjson.dumps(e.to_record()) + b"\n" for e in entries)
-        if not data:
+        """Append entries durably (fsync), all or none; returns how many were written.
+        Raises OSError (disk full, ...) or TypeError (an entry JSON cannot hold)."""
+        records = [frame(orjson.dumps(e.to_record())) for e in entries]
+        if not records:
             return 0
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        return data.count(b"\n")
+        with self._lock:
+            append_durably(self.path, b"".join(records))
+        return len(records)
 
     @property
     def rejected_path(self) -> str:
@@ -54,12 +120,7 @@ class SpillFile:
         """Entries the database refused for their data: kept aside for a person, never retried."""
         data = b"".join(_rejected_line(e, reason) for e, reason in rejected)
         if data:
-            fd = os.open(self.rejected_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            append_durably(self.rejected_path, data)
         return len(rejected)
 
     def _write(self, conn: sqlite3.Connection, batch: list[Entry], on_refused) -> int:
@@ -75,33 +136,63 @@ class SpillFile:
         return self.path + ".replaying"
 
     def pending(self) -> bool:
-        return any(os.path.exists(p) and os.path.getsize(p) > 0 for p in (self.path, self._replaying))
+        # only a regular file is ever renamed and replayed: a spill path like /dev/full never is
+        return any(_is_regular(p) and os.path.getsize(p) > 0 for p in (self.path, self._replaying))
 
-    @staticmethod
-    def _records(path: str) -> Iterator[Entry]:
+    def _legacy(self, line: bytes) -> Iterator[Entry]:
+        """An unframed line of the earlier format. A torn record followed on the same line by the
+        next one (appended after a crash) costs only the torn one."""
+        if not line.strip():
+            return
+        try:
+            yield Entry.from_record(orjson.loads(line))
+            return
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            pass
+        self._torn_now += 1
+        start = line.find(LEGACY_START, 1)
+        if start > 0:
+            yield from self._legacy(line[start:])
+
+    def _records(self, path: str) -> Iterator[Entry]:
         with open(path, "rb") as handle:
             for line in handle:
-                try:
-                    yield Entry.from_record(orjson.loads(line))
-                except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-                    continue  # a torn last line from a crash mid-append: the rest still counts
+                legacy, *framed = line.rstrip(b"\n").split(RS)
+                yield from self._legacy(legacy)
+                for piece in framed:
+                    payload = unframe(piece)
+                    try:
+                        if payload is None:
+                            raise ValueError("torn")
+                        entry = Entry.from_record(orjson.loads(payload))
+                    except (ValueError, KeyError, TypeError, AttributeError):  # JSONDecodeError is a ValueError
+                        self._torn_now += 1
+                        log.warning("skipped a torn spill record in %s (%d bytes)", path, len(piece) + 1)
+                        continue
+                    yield entry
 
-    def replay(self, conn: sqlite3.Connection, on_refused=None) -> int:
+    def replay(self, conn: sqlite3.Connection, on_refused=None,
+               verify: Callable[[], None] | None = None) -> int:
         """Write every spilled entry to the database, then remove them; returns entries new.
 
         The file is first renamed aside, so appends that race with the replay land in a fresh
-        file; a crash mid-replay leaves the renamed file, which the next replay finishes.
+        file; a crash mid-replay leaves the renamed file, which the next replay finishes. `verify`
+        (if given) runs before the records are removed and raises if they did not land (the
+        database file was replaced meanwhile); the renamed file then stays for the next replay.
         """
         if not self.pending():
             return 0
-        if not os.path.exists(self._replaying):
+        if not _is_regular(self._replaying):
             os.replace(self.path, self._replaying)
-        written, batch = 0, []
+        written, batch, self._torn_now = 0, [], 0
         for entry in self._records(self._replaying):
             batch.append(entry)
             if len(batch) >= REPLAY_BATCH:
                 written += self._write(conn, batch, on_refused)
                 batch = []
         written += self._write(conn, batch, on_refused)
+        if verify is not None:
+            verify()
         os.remove(self._replaying)
+        self.torn += self._torn_now
         return written
