@@ -168,6 +168,15 @@ def csv_line(values: Sequence) -> bytes:
     return buffer.getvalue().encode()
 
 
+def error_trailer(fmt: str, message: str) -> bytes:
+    """The last line of an export that failed after its first bytes were sent, so a reader can
+    tell it from a complete one: JSONL `{"error": {"message", "type"}}`; CSV a line
+    `# error: <message>` (one line: the message's line breaks become spaces)."""
+    if fmt == "csv":
+        return ("# error: " + " ".join(message.split()) + "\r\n").encode()
+    return jsonl_line({"error": {"message": message, "type": "export_error"}})
+
+
 def header(fields: FieldSet, fmt: str) -> bytes:
     return csv_line(fields.names) if fmt == "csv" else b""
 
