@@ -383,7 +383,11 @@ def add_routes(app: web.Application) -> None:
     describe(
         app,
         Operation("GET", "/v1/logs/export", "Stream every matching call as JSONL or CSV (all time unless "
-                  "start_date is given; ends at the request time).", FILTER_PARAMS + EXPORT_PARAMS),
+                  "start_date is given; ends at the request time). CSV text cells starting with =, +, -, @, "
+                  "tab or CR get a leading ' so a spreadsheet shows them instead of running them. A stream "
+                  "that fails after it started ends with a last line saying so: JSONL "
+                  "{\"error\": {\"message\", \"type\": \"export_error\"}}, CSV '# error: <message>'.",
+                  FILTER_PARAMS + EXPORT_PARAMS),
         Operation("POST", "/v1/logs/exports", "Create an export job (status draft).", body=JOB_BODY_SCHEMA,
                   responses={"201": {"description": "the job"}}),
         Operation("GET", "/v1/logs/exports", "Export jobs, newest first."),
