@@ -140,14 +140,24 @@ def jsonl_line(record: dict) -> bytes:
     return orjson.dumps(record) + b"\n"
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection)
+FORMULA_STARTS = frozenset({"=", "+", "-", "@", "\t", "\r"})
+
+
 def csv_cell(value) -> str:
-    """CSV has only text: null is empty, booleans are true/false, lists and objects are JSON."""
+    """CSV has only text: null is empty, booleans are true/false, lists and objects are JSON.
+
+    Text starting like a formula gets a leading `'` (OWASP's convention), so opening an export in a
+    spreadsheet never runs what a caller put in a prompt, model name or label. Numbers come from
+    numeric columns and stay numbers, negative ones included."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return orjson.dumps(value).decode()
+    if isinstance(value, str):
+        return "'" + value if value[:1] in FORMULA_STARTS else value
     return str(value)
 
 
@@ -156,6 +166,15 @@ def csv_line(values: Sequence) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer).writerow([csv_cell(v) for v in values])
     return buffer.getvalue().encode()
+
+
+def error_trailer(fmt: str, message: str) -> bytes:
+    """The last line of an export that failed after its first bytes were sent, so a reader can
+    tell it from a complete one: JSONL `{"error": {"message", "type"}}`; CSV a line
+    `# error: <message>` (one line: the message's line breaks become spaces)."""
+    if fmt == "csv":
+        return ("# error: " + " ".join(message.split()) + "\r\n").encode()
+    return jsonl_line({"error": {"message": message, "type": "export_error"}})
 
 
 def header(fields: FieldSet, fmt: str) -> bytes:

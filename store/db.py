@@ -30,7 +30,15 @@ def connect(path: str, *, create: bool = True, check_same_thread: bool = True) -
         raise StoreError(f"no llmlog database at {path} (run `llmlog serve` first, or pass --db)")
     if create:
         parent = os.path.dirname(os.path.abspath(path))
-        os.makedirs(parent, exist_ok=True)
+        try:  # a missing directory is made, as a first run expects
+            os.makedirs(parent, exist_ok=True)
+        except OSError as exc:  # under a read-only directory, or through a regular file
+            reason = "a file is in the way" if isinstance(exc, (FileExistsError, NotADirectoryError)) else (
+                exc.strerror or str(exc))
+            raise StoreError(f"cannot create the directory {parent} for the llmlog database: {reason}") from None
+        if os.path.exists(path) and not os.access(path, os.W_OK):
+            raise StoreError(f"llmlog database {path} is read-only; llmlog needs to write to it "
+                             "(make it writable, or pass --db with another path)")
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=check_same_thread)
         _pragmas(conn)

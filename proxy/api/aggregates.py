@@ -18,7 +18,7 @@ from .logs import READER, json_response, now_ms
 from .openapi import Operation, describe
 from .params import FILTER_PARAMS, Param, Query, parse_filter
 from .present import usd
-from .timeparse import iso_ms
+from .timeparse import MIN_MS, iso_ms
 
 STATS_PARAMS: tuple[Param, ...] = (
     Param("group_by", (), "str", f"one of {', '.join(GROUP_BY)}", required=True),
@@ -52,7 +52,11 @@ def stats_request(raw, now_ms: int) -> tuple[LogFilter, str, bool]:
     compare = q.one("compare")
     if compare not in (None, "", "previous"):
         raise ApiError(400, f"parameter 'compare' must be 'previous', got {compare!r}", "compare")
-    return parse_filter(q, now_ms, end_at_now=True), group_by, compare == "previous"
+    f = parse_filter(q, now_ms, end_at_now=True)
+    if compare == "previous" and f.start_ms - (f.end_ms - f.start_ms) < MIN_MS:
+        raise ApiError(400, f"parameter 'compare': the previous period would start before {iso_ms(MIN_MS)}; "
+                       "choose a later start_date", "compare")
+    return f, group_by, compare == "previous"
 
 
 def _period(start_ms: int | None, end_ms: int | None) -> dict:

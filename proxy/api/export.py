@@ -24,12 +24,12 @@ from store.filters import LogFilter
 
 from ..errors import ApiError
 from ..export_format import (FORMATS, MEDIA_TYPES, ExportStopped, FieldSet, UnknownField, encoded_batch,
-                             header, resolve_fields, write_export)
+                             error_trailer, header, resolve_fields, write_export)
 from ..ids import new_call_id
 from .logs import READER, WRITER, json_object, json_response, now_ms
 from .openapi import Operation, describe
-from .params import FILTER_PARAMS, Param, Query, parse_filter
-from .timeparse import iso_ms, parse_time
+from .params import FILTER_PARAMS, TIME_RANGE, Param, Query, parse_filter
+from .timeparse import TimeRangeError, iso_ms, parse_time, representable
 
 log = logging.getLogger("llmlog.export")
 EXPORT_PARAMS: tuple[Param, ...] = (
@@ -75,10 +75,16 @@ def _filter_query(filters: dict, now: int) -> Query:
                                    f"filters.created_at.{op}")
                 try:
                     moment = parse_time(text, now)
+                except TimeRangeError:
+                    raise ApiError(400, f"filters.created_at.{op} must be a time {TIME_RANGE}, got {text!r}",
+                                   f"filters.created_at.{op}") from None
                 except ValueError:
                     raise ApiError(400, f"filters.created_at.{op} must be an ISO 8601 time, got {text!r}",
                                    f"filters.created_at.{op}") from None
                 moment += 1 if op in ("gt", "lte") else 0  # our start is inclusive, our end exclusive
+                if not representable(moment):  # `lte` the very last millisecond: no end after it
+                    raise ApiError(400, f"filters.created_at.{op} must be a time {TIME_RANGE}, got {text!r}",
+                                   f"filters.created_at.{op}")
                 raw.add("start_date" if op in ("gte", "gt") else "end_date", iso_ms(moment))
             continue
         for item in value if isinstance(value, list) else [value]:
@@ -141,6 +147,11 @@ async def stream_export(request: web.Request) -> web.StreamResponse:
         await response.write_eof()
     except ConnectionResetError:
         log.info("export: client went away")
+    except Exception as exc:  # the status line is sent: say so in the body rather than cut it short
+        log.exception("export stream failed")
+        with suppress(ConnectionResetError):
+            await response.write(error_trailer(fmt, f"export failed after it started: {type(exc).__name__}: {exc}"))
+            await response.write_eof()
     return response
 
 
@@ -372,7 +383,11 @@ def add_routes(app: web.Application) -> None:
     describe(
         app,
         Operation("GET", "/v1/logs/export", "Stream every matching call as JSONL or CSV (all time unless "
-                  "start_date is given; ends at the request time).", FILTER_PARAMS + EXPORT_PARAMS),
+                  "start_date is given; ends at the request time). CSV text cells starting with =, +, -, @, "
+                  "tab or CR get a leading ' so a spreadsheet shows them instead of running them. A stream "
+                  "that fails after it started ends with a last line saying so: JSONL "
+                  "{\"error\": {\"message\", \"type\": \"export_error\"}}, CSV '# error: <message>'.",
+                  FILTER_PARAMS + EXPORT_PARAMS),
         Operation("POST", "/v1/logs/exports", "Create an export job (status draft).", body=JOB_BODY_SCHEMA,
                   responses={"201": {"description": "the job"}}),
         Operation("GET", "/v1/logs/exports", "Export jobs, newest first."),

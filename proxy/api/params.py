@@ -15,7 +15,7 @@ from multidict import MultiMapping
 from store.filters import FAILED_STATUSES, MAX_SQL_INT, SORT_KEYS, STATUSES, LogFilter, Page
 
 from ..errors import ApiError
-from .timeparse import parse_time
+from .timeparse import MAX_MS, MIN_MS, TimeRangeError, iso_ms, parse_time
 
 DEFAULT_WINDOW_MS = 7 * 86_400_000
 MAX_LIMIT = 1000
@@ -146,16 +146,34 @@ def _nonneg_float(text: str) -> float:
     return value
 
 
+TIME_RANGE = f"from {iso_ms(MIN_MS)} to {iso_ms(MAX_MS)} (UTC, offsets applied)"
+
+
+def _time(q: Query, name: str, now_ms: int) -> int | None:
+    text = q.one(name)
+    if not text:
+        return None
+    try:
+        return parse_time(text, now_ms)
+    except TimeRangeError:  # well-formed, but no datetime (or iso_ms) could hold it
+        raise q.error(name, f"parameter {{}} must be a time {TIME_RANGE}, got {text!r}") from None
+    except ValueError:
+        raise q.error(name, f"parameter {{}} must be an ISO 8601 time or relative like -24h, got {text!r}") from None
+
+
 def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAULT_WINDOW_MS,
                  end_at_now: bool = False) -> LogFilter:
     """`end_at_now`: a period with no end_date ends at `now_ms` (aggregates and exports use a fixed
-    period, so calls arriving while they run do not stretch it); otherwise it is open."""
+    period, so calls arriving while they run do not stretch it); otherwise it is open.
+
+    Times are UTC epoch ms from MIN_MS to MAX_MS; a default window reaching before MIN_MS starts
+    there."""
     f = LogFilter()
-    end = q.typed("end_date", lambda t: parse_time(t, now_ms), "an ISO 8601 time or relative like -24h")
-    start = q.typed("start_date", lambda t: parse_time(t, now_ms), "an ISO 8601 time or relative like -24h")
+    end = _time(q, "end_date", now_ms)
+    start = _time(q, "start_date", now_ms)
     f.end_ms = now_ms if end is None and end_at_now else end
     f.start_ms = start if start is not None else (
-        None if default_window_ms is None else (end if end is not None else now_ms) - default_window_ms)
+        None if default_window_ms is None else max(MIN_MS, (end if end is not None else now_ms) - default_window_ms))
     if f.start_ms is not None and f.end_ms is not None and f.start_ms > f.end_ms:
         raise q.error("start_date", "parameter {} must not be after the end of the period")
     f.models, f.providers = q.many("model"), q.many("provider")
@@ -193,6 +211,8 @@ def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAU
     f.max_tokens = q.typed("max_tokens", _nonneg_int, "a non-negative integer")
     text = q.one("q")
     f.text = text if text else None
+    if f.text is not None and "\x00" in f.text:  # FTS5 reads its query as a C string: NUL ends it
+        raise q.error("q", "parameter {} must not contain NUL characters")
     if f.text is not None and len(f.text) > 1000:
         raise q.error("q", "parameter {} is longer than 1000 characters")
     return f

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import ipaddress
 import logging
+import socket
 
 import click
+
+from store.db import StoreError
 
 from .common import config_options, load
 
@@ -15,6 +19,10 @@ from .common import config_options, load
 # generation every 20,000 allocations instead of 700 saved as much as turning the collector off
 # (about 8% of CPU per call), while cyclic garbage is still reclaimed.
 GC_THRESHOLDS = (20_000, 20, 20)
+# why a port cannot be listened on, in words (asyncio's own message is a paragraph)
+LISTEN_ERRORS = {errno.EADDRINUSE: "address already in use (another llmlog, or pass --port)",
+                 errno.EADDRNOTAVAIL: "no such address on this machine",
+                 errno.EACCES: "permission denied (ports below 1024 need privileges)"}
 
 
 def tune_gc() -> None:
@@ -67,5 +75,13 @@ def serve(config_path, db, host, port, upstream, insecure):
                + f"; logging to {config.db_path}", err=True)
     app = make_app(config)
     tune_gc()
-    web.run_app(app, host=host, port=port, access_log=None, print=None,
-                handler_cancellation=True, shutdown_timeout=config["server.shutdown_grace_s"])
+    try:
+        web.run_app(app, host=host, port=port, access_log=None, print=None,
+                    handler_cancellation=True, shutdown_timeout=config["server.shutdown_grace_s"])
+    except StoreError as exc:  # opening the database before serving
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # mostly the listening socket; anything else still gets one line
+        if isinstance(exc, socket.gaierror) or exc.errno in LISTEN_ERRORS:
+            reason = LISTEN_ERRORS.get(exc.errno) or exc.strerror or str(exc)
+            raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
+        raise click.ClickException(f"cannot start: {exc}") from None
