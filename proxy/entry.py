@@ -12,7 +12,7 @@ import orjson
 from pricing.cost import cost_columns, price_call
 from pricing.table import PriceTable
 from pricing.tokens import count_text_tokens, estimate_usage
-from pricing.types import NO_USAGE, ResponseInfo, Usage
+from pricing.types import NO_USAGE, UNPRICED, ResponseInfo, Usage
 from pricing.usage import parse_request, parse_response
 from store.rows import Entry
 from store.stream_events import chunk_timeline
@@ -119,7 +119,8 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
 
     model = request.model
     usage = _usage_for(call, model, request, response)
-    cost = price_call(prices, usage, call.provider.name, response.response_model, model)
+    cost = UNPRICED if usage.problem else price_call(prices, usage, call.provider.name,
+                                                     response.response_model, model)
 
     ctx = call.context
     dnt = ctx.do_not_track
@@ -127,6 +128,8 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     if error is None and call.status_code is not None and call.status_code >= 400:
         error = f"upstream returned HTTP {call.status_code}" if dnt else (
             response.error_message or f"upstream returned HTTP {call.status_code}")
+    if usage.problem:  # says only which count was wrong and how: no content, so kept under do-not-track
+        error = f"{error}; {usage.problem}" if error else usage.problem
     row = certain_columns(call)
     row.update({
         "model": model,
@@ -134,12 +137,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "stream": int(is_stream or request.stream),
         "error": error,
         "finish_reason": response.finish_reason,
-        "input_tokens": usage.input_tokens,
-        "cached_input_tokens": usage.cached_input_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "output_tokens": usage.output_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-        "total_tokens": usage.total_tokens,
+        **({} if usage.problem else _usage_columns(usage)),  # unreadable usage: unknown (NULL), not 0
         "usage_source": usage.source,
         **cost_columns(cost),
         "user_id": row["user_id"] or request.user,
@@ -169,6 +167,17 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "output_text": response.output_text,
     }
     return Entry(call=row, content=content, tags=tags)
+
+
+def _usage_columns(usage: Usage) -> dict:
+    return {
+        "input_tokens": usage.input_tokens,
+        "cached_input_tokens": usage.cached_input_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "output_tokens": usage.output_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "total_tokens": usage.total_tokens,
+    }
 
 
 def certain_columns(call: CapturedCall) -> dict:
