@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import zlib
 from dataclasses import replace
@@ -37,20 +36,74 @@ def api_key_of(headers: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def _decode_body(body: bytes, headers: list[tuple[str, str]]) -> bytes:
-    """Bodies pass through compressed as sent; the log keeps them readable."""
-    encoding = next((v.lower() for n, v in headers if n.lower() == "content-encoding"), "")
+def _content_encoding(headers: list[tuple[str, str]]) -> str:
+    return next((v.strip().lower() for n, v in headers if n.lower() == "content-encoding"), "")
+
+
+def compressed_answer(call: CapturedCall) -> bool:
+    """The answer came compressed: inflating it for the log is bounded (`inflate`) but not free, so
+    the pipeline builds such an entry in a worker thread, off the event loop."""
+    return _content_encoding(call.response_headers) in _INFLATERS
+
+
+def inflate(body: bytes, encoding: str, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` bytes of `body` decoded, and whether it held more (or was cut short): the
+    work and memory are bounded by `limit`, however far the body would inflate (a "zip bomb").
+    A body that cannot be decoded from its first byte is kept as it came: (body, False)."""
+    inflater = _INFLATERS.get(encoding)
+    if inflater is None or not body:
+        return body, False
     try:
-        if encoding == "gzip":
-            return gzip.decompress(body)
-        if encoding == "deflate":
-            return zlib.decompress(body)
-        if encoding == "br":
-            import brotli  # optional: only present if the user installed it
-            return brotli.decompress(body)
-    except Exception:  # truncated or unknown: keep the raw bytes
-        return body
-    return body
+        return inflater(body, limit)
+    except Exception:  # not what its Content-Encoding says: keep the raw bytes
+        return body, False
+
+
+def _inflate_zlib(body: bytes, limit: int, wbits: int) -> tuple[bytes, bool]:
+    out = bytearray()
+    data = body
+    while data:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            # one byte past the cap at most: that byte says there was more; the rest stays unread
+            out += inflater.decompress(data, limit + 1 - len(out))
+        except zlib.error:
+            if not out:
+                raise
+            return bytes(out[:limit]), True  # corrupt further on: keep what decoded
+        if len(out) > limit:
+            return bytes(out[:limit]), True
+        if not inflater.eof:
+            return bytes(out), True  # the copy ends mid-stream (cut at the cap as captured)
+        data = inflater.unused_data if inflater.unused_data.startswith(b"\x1f\x8b") else b""  # next gzip member
+    return bytes(out), False
+
+
+def _inflate_deflate(body: bytes, limit: int) -> tuple[bytes, bool]:
+    """HTTP's "deflate" is zlib-wrapped (RFC 9110 §8.4.1.2); some servers send it raw."""
+    try:
+        return _inflate_zlib(body, limit, zlib.MAX_WBITS)
+    except zlib.error:
+        return _inflate_zlib(body, limit, -zlib.MAX_WBITS)
+
+
+def _inflate_brotli(body: bytes, limit: int) -> tuple[bytes, bool]:
+    import brotli  # optional: only present if the user installed it
+    inflater = brotli.Decompressor()
+    # bounded output needs brotli >= 1.2 (`output_buffer_limit`); an older one raises TypeError here
+    # and the body is kept compressed rather than inflated without bound
+    out = inflater.process(body, output_buffer_limit=limit + 1)
+    if len(out) > limit:
+        return out[:limit], True
+    return out, not inflater.is_finished()
+
+
+_INFLATERS = {
+    "gzip": lambda body, limit: _inflate_zlib(body, limit, 16 + zlib.MAX_WBITS),
+    "x-gzip": lambda body, limit: _inflate_zlib(body, limit, 16 + zlib.MAX_WBITS),
+    "deflate": _inflate_deflate,
+    "br": _inflate_brotli,
+}
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str:
@@ -112,7 +165,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     text that could quote the prompt or output (bodies, headers, provider error messages) is kept."""
     request = parse_request(call.request_body)
     raw_response = b"".join(chunk for _, chunk in call.chunks)
-    body = _decode_body(raw_response, call.response_headers)
+    body, inflated_past_cap = inflate(raw_response, _content_encoding(call.response_headers), max_body_bytes)
     is_stream = "text/event-stream" in _header(call.response_headers, "content-type").lower()
     chunks = call.chunks if body is raw_response else [(call.ttfb_ms or 0.0, body)]
     response = parse_response(call.provider.format, call.path, body, stream=is_stream, chunks=chunks)
@@ -157,7 +210,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "request_truncated": int(request_truncated),
         "response_headers": orjson.dumps(redact(_clean_headers(call.response_headers))).decode(),
         "response_body": response_body,
-        "response_truncated": int(call.response_truncated or len(body) > max_body_bytes),
+        "response_truncated": int(call.response_truncated or inflated_past_cap or len(body) > max_body_bytes),
         "assembled": orjson.dumps(response.assembled).decode() if response.assembled is not None else None,
         # the events are the body parsed: kept as a chunk timeline to re-split it (store/stream_events.py)
         "events": None,
