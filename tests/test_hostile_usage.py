@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import anthropic
 import openai
 import orjson
 import pytest
@@ -218,3 +219,44 @@ async def test_openai_sdk_gets_its_answer_and_the_call_is_logged(hostile_proxy, 
     got = await client.get(f"/v1/logs/{raw.headers['x-llmlog-id']}")
     assert got.status == 200
     assert_unknown_usage(await got.json(), "prompt_tokens" if not stream else "completion_tokens")
+
+
+@pytest.mark.parametrize("value", [b"1e20", b"-5"])
+async def test_openai_sdk_responses_api_gets_its_answer_and_the_call_is_logged(hostile_proxy, value):
+    client = await hostile_proxy(JSON, responses_json(value))
+    sdk = openai.AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="sk-test", max_retries=0)
+    try:
+        raw = await sdk.responses.with_raw_response.create(model="gpt-4o-mini", input="hi")
+        assert raw.parse().output_text == "Hi there"
+    finally:
+        await sdk.close()
+    await flushed(client)
+    got = await client.get(f"/v1/logs/{raw.headers['x-llmlog-id']}")
+    assert got.status == 200
+    assert_unknown_usage(await got.json(), "output_tokens")
+
+
+@pytest.mark.parametrize("shape", ["anthropic-json", "anthropic-message_delta"])
+async def test_anthropic_sdk_gets_its_answer_and_the_call_is_logged(hostile_proxy, shape):
+    path, content_type, make, field = SHAPES[shape]
+    client = await hostile_proxy(content_type, make(b"18446744073709551616"))
+    sdk = anthropic.AsyncAnthropic(base_url=str(client.make_url("/anthropic")), api_key="sk-ant-test",
+                                   max_retries=0)
+    messages = [{"role": "user", "content": "hi"}]
+    try:
+        if content_type == SSE:
+            async with sdk.messages.stream(model="claude-3-5-haiku-20241022", max_tokens=16,
+                                           messages=messages) as stream:
+                text = "".join([piece async for piece in stream.text_stream])
+                call_id = stream.response.headers["x-llmlog-id"]
+        else:
+            raw = await sdk.messages.with_raw_response.create(model="claude-3-5-haiku-20241022", max_tokens=16,
+                                                              messages=messages)
+            text, call_id = (await raw.parse()).content[0].text, raw.headers["x-llmlog-id"]
+    finally:
+        await sdk.close()
+    assert text == "Hi there"
+    await flushed(client)
+    got = await client.get(f"/v1/logs/{call_id}")
+    assert got.status == 200
+    assert_unknown_usage(await got.json(), field)
