@@ -33,17 +33,6 @@ def as_list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-def as_int(value: Any) -> int:
-    """A token count: ints (and integral floats) only; bools, None and junk count as 0."""
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return max(0, value)
-    if isinstance(value, float) and value.is_integer():
-        return max(0, int(value))
-    return 0
-
-
 def as_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pricing._util import as_dict, as_int, as_list, as_str, error_message, join_text, loads, tool_call_text
+from pricing._util import as_dict, as_list, as_str, error_message, join_text, loads, tool_call_text
 from pricing.normalise import anthropic_usage
 from pricing.types import ResponseInfo, SseEvent
 
@@ -67,7 +67,7 @@ def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
             usage = message.setdefault("usage", {})
             for key, value in as_dict(data.get("usage")).items():
                 if key in _USAGE_FIELDS and value is not None:
-                    usage[key] = as_int(value)
+                    usage[key] = value  # as sent: pricing/normalise.py judges the counts
         elif kind == "completion":  # legacy Text Completions stream
             completion.append(as_str(data.get("completion")) or "")
             message = message if message is not None else {"type": "completion", "model": data.get("model")}

@@ -8,6 +8,11 @@ from functools import lru_cache
 from .table import PriceMatch, PriceTable
 from .types import UNPRICED, Cost, Usage
 
+# The most one call may cost, in micro-dollars ($1bn): beyond it the price or the counts are wrong
+# (a typo in a price override), and the call is left unpriced rather than stored as a number that
+# overflows SQLite's signed 64-bit INTEGER, or its sums. Exact as a JSON number (< 2^53).
+MAX_COST_MICROS = 10**15
+
 
 @lru_cache(maxsize=4096)
 def _as_fraction(rate: Decimal) -> tuple[int, int]:
@@ -35,12 +40,13 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
 
     Buckets: uncached input, cache reads, cache writes, output (reasoning included, since
     `output_tokens` already counts it). The long-context tier, when the prompt exceeds it,
-    prices the whole call. No price -> `UNPRICED`, never a silent zero.
+    prices the whole call. No price -> `UNPRICED`, never a silent zero; nor a cost above
+    MAX_COST_MICROS.
     """
     if match is None:
         return UNPRICED
     rates = match.price.rates(usage.input_tokens)
-    return Cost(
+    cost = Cost(
         priced=True,
         input_micros=_micros(usage.uncached_input_tokens, rates.input),
         cached_input_micros=_micros(usage.cached_input_tokens, rates.cached_input),
@@ -48,6 +54,9 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
         output_micros=_micros(usage.output_tokens, rates.output),
         pricing_version=version,
     )
+    if not -MAX_COST_MICROS <= cost.total_micros <= MAX_COST_MICROS:
+        return UNPRICED
+    return cost
 
 
 def price_call(prices: PriceTable, usage: Usage, provider: str | None,

@@ -1,14 +1,59 @@
-"""Turn a provider's `usage` object into a Usage with OpenAI semantics (DESIGN §4, §5)."""
+"""Turn a provider's `usage` object into a Usage with OpenAI semantics (DESIGN §4, §5).
+
+Every count goes through `token_count`: a count that is not a whole number in [0, MAX_TOKENS]
+makes the whole usage unknown (`unreadable_usage`, with the reason), never a zero and never a
+number the store cannot hold.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from pricing._util import as_dict, as_int
-from pricing.types import Usage
+import orjson
+
+from pricing._util import as_dict
+from pricing.types import Usage, unreadable_usage
 
 _OPENAI_KEYS = ("prompt_tokens", "completion_tokens", "input_tokens", "output_tokens", "total_tokens")
 _ANTHROPIC_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+
+# The largest token count taken from a provider for one call: a hundred times the largest context
+# window offered today (10M tokens). It keeps every stored count, its cost (tokens x USD per 1M
+# tokens = micro-dollars, so under 10^9 x the price) and sums over millions of calls well inside
+# SQLite's signed 64-bit INTEGER, and exact as a JSON number in the browser (2^53).
+MAX_TOKENS = 10**9
+
+
+class BadCount(ValueError):
+    """A usage count that is not a whole number of tokens in [0, MAX_TOKENS]."""
+
+
+def _shown(value: Any) -> str:
+    try:
+        text = orjson.dumps(value).decode()
+    except Exception:  # an int beyond 64 bits
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def token_count(value: Any, name: str) -> int:
+    """A provider's token count as an int in [0, MAX_TOKENS]. Absent or null counts 0 (providers
+    leave out what does not apply); a whole float (`12.0`) is taken. Raises BadCount for anything
+    else: a string, a bool, a fraction, a negative or out-of-range number."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadCount(f"{name} = {_shown(value)} is not a number")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise BadCount(f"{name} = {_shown(value)} is not a whole number")
+    if not 0 <= value <= MAX_TOKENS:
+        raise BadCount(f"{name} = {_shown(value)} is out of range (0 to {MAX_TOKENS:,} tokens)")
+    return int(value)
+
+
+def _unreadable(exc: BadCount) -> Usage:
+    return unreadable_usage(f"the provider's usage was not taken: {exc}; tokens and cost are unknown")
 
 
 def openai_usage(usage: Any) -> Usage | None:
@@ -20,19 +65,29 @@ def openai_usage(usage: Any) -> Usage | None:
     usage = as_dict(usage)
     if not any(key in usage for key in _OPENAI_KEYS):
         return None
-    prompt = as_int(usage.get("prompt_tokens", usage.get("input_tokens")))
+    try:
+        return _openai_usage(usage)
+    except BadCount as exc:
+        return _unreadable(exc)
+
+
+def _openai_usage(usage: dict) -> Usage:
+    prompt_key = "prompt_tokens" if "prompt_tokens" in usage else "input_tokens"
+    prompt = token_count(usage.get(prompt_key), prompt_key)
+    total = token_count(usage.get("total_tokens"), "total_tokens")
     if "completion_tokens" in usage or "output_tokens" in usage:
-        output = as_int(usage.get("completion_tokens", usage.get("output_tokens")))
+        output_key = "completion_tokens" if "completion_tokens" in usage else "output_tokens"
+        output = token_count(usage.get(output_key), output_key)
     else:
         # embeddings report only prompt_tokens and total_tokens
-        output = max(0, as_int(usage.get("total_tokens")) - prompt)
+        output = max(0, total - prompt)
     prompt_details = as_dict(usage.get("prompt_tokens_details") or usage.get("input_tokens_details"))
     output_details = as_dict(usage.get("completion_tokens_details") or usage.get("output_tokens_details"))
     return Usage(
         input_tokens=prompt,
         output_tokens=output,
-        cached_input_tokens=min(prompt, as_int(prompt_details.get("cached_tokens"))),
-        reasoning_tokens=min(output, as_int(output_details.get("reasoning_tokens"))),
+        cached_input_tokens=min(prompt, token_count(prompt_details.get("cached_tokens"), "cached_tokens")),
+        reasoning_tokens=min(output, token_count(output_details.get("reasoning_tokens"), "reasoning_tokens")),
         source="provider",
     )
 
@@ -47,11 +102,15 @@ def anthropic_usage(usage: Any) -> Usage | None:
     usage = as_dict(usage)
     if not any(key in usage for key in _ANTHROPIC_KEYS):
         return None
-    cache_read = as_int(usage.get("cache_read_input_tokens"))
-    cache_write = as_int(usage.get("cache_creation_input_tokens"))
+    try:
+        counts = {key: token_count(usage.get(key), key) for key in _ANTHROPIC_KEYS}
+    except BadCount as exc:
+        return _unreadable(exc)
+    cache_read = counts["cache_read_input_tokens"]
+    cache_write = counts["cache_creation_input_tokens"]
     return Usage(
-        input_tokens=as_int(usage.get("input_tokens")) + cache_read + cache_write,
-        output_tokens=as_int(usage.get("output_tokens")),
+        input_tokens=counts["input_tokens"] + cache_read + cache_write,
+        output_tokens=counts["output_tokens"],
         cached_input_tokens=cache_read,
         cache_write_tokens=cache_write,
         source="provider",

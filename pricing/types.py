@@ -20,6 +20,9 @@ class Usage:
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     source: str = "provider"  # provider | estimated | none
+    # why the provider's usage could not be taken (a count out of range or not a count): the
+    # counts are then unknown, not zero (`unreadable_usage`)
+    problem: str | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -32,6 +35,12 @@ class Usage:
 
 
 NO_USAGE = Usage(source="none")
+
+
+def unreadable_usage(problem: str) -> Usage:
+    """The provider sent usage llmlog cannot take: tokens and cost are stored as unknown, and
+    `problem` (what was wrong) is kept on the entry."""
+    return Usage(source="none", problem=problem)
 
 
 @dataclass(frozen=True, slots=True)

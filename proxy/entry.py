@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import zlib
 from dataclasses import replace
@@ -12,7 +11,7 @@ import orjson
 from pricing.cost import cost_columns, price_call
 from pricing.table import PriceTable
 from pricing.tokens import count_text_tokens, estimate_usage
-from pricing.types import NO_USAGE, ResponseInfo, Usage
+from pricing.types import NO_USAGE, UNPRICED, ResponseInfo, Usage
 from pricing.usage import parse_request, parse_response
 from store.rows import Entry
 from store.stream_events import chunk_timeline
@@ -37,20 +36,74 @@ def api_key_of(headers: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def _decode_body(body: bytes, headers: list[tuple[str, str]]) -> bytes:
-    """Bodies pass through compressed as sent; the log keeps them readable."""
-    encoding = next((v.lower() for n, v in headers if n.lower() == "content-encoding"), "")
+def _content_encoding(headers: list[tuple[str, str]]) -> str:
+    return next((v.strip().lower() for n, v in headers if n.lower() == "content-encoding"), "")
+
+
+def compressed_answer(call: CapturedCall) -> bool:
+    """The answer came compressed: inflating it for the log is bounded (`inflate`) but not free, so
+    the pipeline builds such an entry in a worker thread, off the event loop."""
+    return _content_encoding(call.response_headers) in _INFLATERS
+
+
+def inflate(body: bytes, encoding: str, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` bytes of `body` decoded, and whether it held more (or was cut short): the
+    work and memory are bounded by `limit`, however far the body would inflate (a "zip bomb").
+    A body that cannot be decoded from its first byte is kept as it came: (body, False)."""
+    inflater = _INFLATERS.get(encoding)
+    if inflater is None or not body:
+        return body, False
     try:
-        if encoding == "gzip":
-            return gzip.decompress(body)
-        if encoding == "deflate":
-            return zlib.decompress(body)
-        if encoding == "br":
-            import brotli  # optional: only present if the user installed it
-            return brotli.decompress(body)
-    except Exception:  # truncated or unknown: keep the raw bytes
-        return body
-    return body
+        return inflater(body, limit)
+    except Exception:  # not what its Content-Encoding says: keep the raw bytes
+        return body, False
+
+
+def _inflate_zlib(body: bytes, limit: int, wbits: int) -> tuple[bytes, bool]:
+    out = bytearray()
+    data = body
+    while data:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            # one byte past the cap at most: that byte says there was more; the rest stays unread
+            out += inflater.decompress(data, limit + 1 - len(out))
+        except zlib.error:
+            if not out:
+                raise
+            return bytes(out[:limit]), True  # corrupt further on: keep what decoded
+        if len(out) > limit:
+            return bytes(out[:limit]), True
+        if not inflater.eof:
+            return bytes(out), True  # the copy ends mid-stream (cut at the cap as captured)
+        data = inflater.unused_data if inflater.unused_data.startswith(b"\x1f\x8b") else b""  # next gzip member
+    return bytes(out), False
+
+
+def _inflate_deflate(body: bytes, limit: int) -> tuple[bytes, bool]:
+    """HTTP's "deflate" is zlib-wrapped (RFC 9110 §8.4.1.2); some servers send it raw."""
+    try:
+        return _inflate_zlib(body, limit, zlib.MAX_WBITS)
+    except zlib.error:
+        return _inflate_zlib(body, limit, -zlib.MAX_WBITS)
+
+
+def _inflate_brotli(body: bytes, limit: int) -> tuple[bytes, bool]:
+    import brotli  # optional: only present if the user installed it
+    inflater = brotli.Decompressor()
+    # bounded output needs brotli >= 1.2 (`output_buffer_limit`); an older one raises TypeError here
+    # and the body is kept compressed rather than inflated without bound
+    out = inflater.process(body, output_buffer_limit=limit + 1)
+    if len(out) > limit:
+        return out[:limit], True
+    return out, not inflater.is_finished()
+
+
+_INFLATERS = {
+    "gzip": lambda body, limit: _inflate_zlib(body, limit, 16 + zlib.MAX_WBITS),
+    "x-gzip": lambda body, limit: _inflate_zlib(body, limit, 16 + zlib.MAX_WBITS),
+    "deflate": _inflate_deflate,
+    "br": _inflate_brotli,
+}
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str:
@@ -112,14 +165,15 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     text that could quote the prompt or output (bodies, headers, provider error messages) is kept."""
     request = parse_request(call.request_body)
     raw_response = b"".join(chunk for _, chunk in call.chunks)
-    body = _decode_body(raw_response, call.response_headers)
+    body, inflated_past_cap = inflate(raw_response, _content_encoding(call.response_headers), max_body_bytes)
     is_stream = "text/event-stream" in _header(call.response_headers, "content-type").lower()
     chunks = call.chunks if body is raw_response else [(call.ttfb_ms or 0.0, body)]
     response = parse_response(call.provider.format, call.path, body, stream=is_stream, chunks=chunks)
 
     model = request.model
     usage = _usage_for(call, model, request, response)
-    cost = price_call(prices, usage, call.provider.name, response.response_model, model)
+    cost = UNPRICED if usage.problem else price_call(prices, usage, call.provider.name,
+                                                     response.response_model, model)
 
     ctx = call.context
     dnt = ctx.do_not_track
@@ -127,6 +181,8 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     if error is None and call.status_code is not None and call.status_code >= 400:
         error = f"upstream returned HTTP {call.status_code}" if dnt else (
             response.error_message or f"upstream returned HTTP {call.status_code}")
+    if usage.problem:  # says only which count was wrong and how: no content, so kept under do-not-track
+        error = f"{error}; {usage.problem}" if error else usage.problem
     secrets = presented_secrets(call.request_headers, call.query)
     row = certain_columns(call, secrets)
     row.update({
@@ -135,12 +191,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "stream": int(is_stream or request.stream),
         "error": scrub_text(error, secrets),
         "finish_reason": response.finish_reason,
-        "input_tokens": usage.input_tokens,
-        "cached_input_tokens": usage.cached_input_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "output_tokens": usage.output_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-        "total_tokens": usage.total_tokens,
+        **({} if usage.problem else _usage_columns(usage)),  # unreadable usage: unknown (NULL), not 0
         "usage_source": usage.source,
         **cost_columns(cost),
         "user_id": row["user_id"] or request.user,
@@ -160,7 +211,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "request_truncated": int(request_truncated),
         "response_headers": orjson.dumps(redact(_clean_headers(call.response_headers))).decode(),
         "response_body": response_body,
-        "response_truncated": int(call.response_truncated or len(body) > max_body_bytes),
+        "response_truncated": int(call.response_truncated or inflated_past_cap or len(body) > max_body_bytes),
         "assembled": scrub_text(orjson.dumps(response.assembled).decode(), secrets)
         if response.assembled is not None else None,
         # the events are the body parsed: kept as a chunk timeline to re-split it (store/stream_events.py)
@@ -171,6 +222,17 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "output_text": scrub_text(response.output_text, secrets),
     }
     return Entry(call=row, content=content, tags=tags)
+
+
+def _usage_columns(usage: Usage) -> dict:
+    return {
+        "input_tokens": usage.input_tokens,
+        "cached_input_tokens": usage.cached_input_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "output_tokens": usage.output_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "total_tokens": usage.total_tokens,
+    }
 
 
 def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None) -> dict:

@@ -24,6 +24,7 @@ from store.writer import write_batch, write_or_split
 
 from .call_queue import CallQueue
 from .capture import CapturedCall
+from .entry import compressed_answer
 from .metrics import Metrics
 
 log = logging.getLogger("llmlog.pipeline")
@@ -100,6 +101,13 @@ class Pipeline:
             log.exception("could not interpret call %s", call.id)
             return self.fallback(call, f"{type(exc).__name__}: {exc}")
 
+    async def _built(self, call: CapturedCall) -> Entry:
+        """`_entry`; for a compressed answer in a worker thread: inflating it is bounded by
+        store.max_body_bytes but still too slow to hold the event loop for (issue 14 item 12)."""
+        if compressed_answer(call):
+            return await asyncio.to_thread(self._entry, call)
+        return self._entry(call)
+
     async def _spill(self, entries: list[Entry]) -> bool:
         """Append to the spill file (all or none); if that fails, hold the entries in memory."""
         try:
@@ -166,7 +174,7 @@ class Pipeline:
         clock = time.perf_counter
         slice_end = clock() + self._slice_s()
         for call in calls:
-            entries.append(self._entry(call))
+            entries.append(await self._built(call))
             if clock() >= slice_end:
                 await asyncio.sleep(0)  # let proxied requests run
                 slice_end = clock() + self._slice_s()
@@ -238,7 +246,7 @@ class Pipeline:
                     self._taken = call  # `close` builds it if a cancel comes while it settles
                     if await self._settle(call):
                         slice_end = clock() + self._slice_s()
-                    batch.append(self._entry(call))
+                    batch.append(await self._built(call))
                     self._taken = None
                     if len(batch) >= self.batch_size:
                         break
@@ -300,10 +308,10 @@ class Pipeline:
                 await self._writing
         entries, self._batch = self._batch, []
         if self._taken is not None:
-            entries.append(self._entry(self._taken))
+            entries.append(await self._built(self._taken))
             self._taken = None
         while not self.queue.empty():
-            entries.append(self._entry(self.queue.get_nowait()))
+            entries.append(await self._built(self.queue.get_nowait()))
         for start in range(0, len(entries), self.batch_size):
             await self._write(entries[start:start + self.batch_size])
         for _ in entries:
