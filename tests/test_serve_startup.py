@@ -33,8 +33,8 @@ def _free_port() -> int:
 def _one_clear_line(result: subprocess.CompletedProcess, *words: str) -> str:
     assert result.returncode != 0, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("Error:"), result.stderr  # that line and nothing else
     for word in words:
         assert word in errors[0], errors[0]
     return errors[0]

@@ -70,13 +70,14 @@ def serve(config_path, db, host, port, upstream, insecure):
             f"refusing to listen on {host} with no logs API key: set LLMLOG_ADMIN_KEY "
             "(or logs_api.api_keys), or pass --insecure")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    click.echo(f"llmlog: proxying on http://{host}:{port} → "
-               + ", ".join(f"{p.prefix} {p.base_url}" for p in config.providers)
-               + f"; logging to {config.db_path}", err=True)
+    banner = (f"llmlog: proxying on http://{host}:{port} → "
+              + ", ".join(f"{p.prefix} {p.base_url}" for p in config.providers)
+              + f"; logging to {config.db_path}")
     app = make_app(config)
     tune_gc()
     try:
-        web.run_app(app, host=host, port=port, access_log=None, print=None,
+        # run_app prints once the socket listens: a start that fails prints only its error line
+        web.run_app(app, host=host, port=port, access_log=None, print=lambda _: click.echo(banner, err=True),
                     handler_cancellation=True, shutdown_timeout=config["server.shutdown_grace_s"])
     except StoreError as exc:  # opening the database before serving
         raise click.ClickException(str(exc)) from None
