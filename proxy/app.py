@@ -34,6 +34,11 @@ from .routing import Router
 from .upstream_client import UpstreamClient
 from .ui import routes as ui_routes
 
+# How the HTTP server runs llmlog (`serve`, and the tests): request bodies reach the handlers as
+# sent, since aiohttp would otherwise inflate a gzip body, forward it still labelled gzip, and do the
+# inflating on the event loop without bound; and a handler whose client left is cancelled.
+SERVER_OPTIONS = {"auto_decompress": False, "handler_cancellation": True}
+
 CONFIG = web.AppKey("config", Config)
 HOSTS = web.AppKey("hosts", HostPolicy)
 METRICS = web.AppKey("metrics", Metrics)

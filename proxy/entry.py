@@ -40,10 +40,11 @@ def _content_encoding(headers: list[tuple[str, str]]) -> str:
     return next((v.strip().lower() for n, v in headers if n.lower() == "content-encoding"), "")
 
 
-def compressed_answer(call: CapturedCall) -> bool:
-    """The answer came compressed: inflating it for the log is bounded (`inflate`) but not free, so
-    the pipeline builds such an entry in a worker thread, off the event loop."""
-    return _content_encoding(call.response_headers) in _INFLATERS
+def compressed_call(call: CapturedCall) -> bool:
+    """The request or the answer came compressed: inflating it for the log is bounded (`inflate`) but
+    not free, so the pipeline builds such an entry in a worker thread, off the event loop."""
+    return (_content_encoding(call.response_headers) in _INFLATERS
+            or _content_encoding(call.request_headers) in _INFLATERS)
 
 
 def inflate(body: bytes, encoding: str, limit: int) -> tuple[bytes, bool]:
@@ -163,7 +164,10 @@ def _cap(data: bytes, limit: int) -> tuple[bytes, bool]:
 def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> Entry:
     """Everything the store keeps about one call. Under do-not-track, `content` is None and no
     text that could quote the prompt or output (bodies, headers, provider error messages) is kept."""
-    request = parse_request(call.request_body)
+    # bodies travel as sent; the log keeps them readable, each inflated at most to the cap
+    request_body, request_past_cap = inflate(call.request_body, _content_encoding(call.request_headers),
+                                             max_body_bytes)
+    request = parse_request(request_body)
     raw_response = b"".join(chunk for _, chunk in call.chunks)
     body, inflated_past_cap = inflate(raw_response, _content_encoding(call.response_headers), max_body_bytes)
     is_stream = "text/event-stream" in _header(call.response_headers, "content-type").lower()
@@ -201,7 +205,8 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     tags = [clean_text(t) for t in ctx.tags]
     if dnt:
         return Entry(call=row, content=None, tags=tags)
-    request_body, request_truncated = _cap(scrub_bytes(call.request_body, secrets), max_body_bytes)
+    request_body, request_truncated = _cap(scrub_bytes(request_body, secrets), max_body_bytes)
+    request_truncated = request_truncated or request_past_cap
     response_body, _ = _cap(scrub_bytes(body, secrets), max_body_bytes)
     content = {
         "call_id": call.id,

@@ -24,7 +24,7 @@ from store.writer import write_batch, write_or_split
 
 from .call_queue import CallQueue
 from .capture import CapturedCall
-from .entry import compressed_answer
+from .entry import compressed_call
 from .metrics import Metrics
 
 log = logging.getLogger("llmlog.pipeline")
@@ -104,7 +104,7 @@ class Pipeline:
     async def _built(self, call: CapturedCall) -> Entry:
         """`_entry`; for a compressed answer in a worker thread: inflating it is bounded by
         store.max_body_bytes but still too slow to hold the event loop for (issue 14 item 12)."""
-        if compressed_answer(call):
+        if compressed_call(call):
             return await asyncio.to_thread(self._entry, call)
         return self._entry(call)
 

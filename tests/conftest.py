@@ -11,9 +11,10 @@ from contextlib import closing
 
 import orjson
 import pytest
+from aiohttp.test_utils import TestServer
 
 import proxy.pipeline as pipeline_module
-from proxy.app import PIPELINE, make_app
+from proxy.app import PIPELINE, SERVER_OPTIONS, make_app
 from proxy.config import load_config
 from tests.fake_upstream import FakeUpstream
 
@@ -51,10 +52,16 @@ def make_proxy(aiohttp_client, upstream, db_path):
         values.update({k.replace("__", "."): v for k, v in overrides.items()})
         config = load_config(None, env={}, overrides=values,
                              upstream=upstream_url or str(upstream.make_url("")).rstrip("/"))
-        app = make_app(config)
-        client = await aiohttp_client(app)
-        return client
+        return await served(aiohttp_client, make_app(config))
     return build
+
+
+async def served(aiohttp_client, app):
+    """A test client for `app`, its server run as `llmlog serve` runs it (aiohttp's TestServer
+    takes server options only in `start_server`, and always cancels handlers itself)."""
+    server = TestServer(app)
+    await server.start_server(**{k: v for k, v in SERVER_OPTIONS.items() if k != "handler_cancellation"})
+    return await aiohttp_client(server)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 
 from proxy.app import make_app
 from proxy.config import load_config
-from tests.conftest import chat_body, flushed
+from tests.conftest import chat_body, flushed, served
 from tests.fake_providers import ANTHROPIC_TEXT, ANTHROPIC_USAGE, FakeProviders, RESPONSES_TEXT
 
 CHAT = "/v1/chat/completions"
@@ -60,7 +60,7 @@ name = "responses"
 base_url = "{str(providers_server.make_url('')).rstrip('/')}"
 prefix = "/r"
 """)
-        return await aiohttp_client(make_app(load_config(config_file, env={})))
+        return await served(aiohttp_client, make_app(load_config(config_file, env={})))
     return build
 
 

@@ -13,6 +13,7 @@ import time
 import zlib
 
 import aiohttp
+import orjson
 import pytest
 
 import proxy.entry as entry_module
@@ -211,3 +212,52 @@ def test_inflate_keeps_what_a_cut_stream_held_marked_truncated():
 ])
 def test_inflate_keeps_what_it_cannot_decode_as_it_came(encoding, body):
     assert inflate(body, encoding, 1 << 20) == (body, False)
+
+
+# -- compressed requests: forwarded as sent, readable in the log, never inflated on the loop ------
+
+async def test_a_gzip_request_body_is_forwarded_as_sent_and_logged_readable(make_proxy):
+    upstream = await fu.FaultyUpstream(fu.fixed(200, "OK", "application/json", SMALL_ANSWER)).start()
+    client = await make_proxy(upstream_url=upstream.url)
+    plain = chat_body("a compressed question")
+    packed = gzip.compress(plain)
+    try:
+        resp = await client.post("/v1/chat/completions", data=packed,
+                                 headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+        assert resp.status == 200 and await resp.read() == SMALL_ANSWER
+    finally:
+        await upstream.stop()
+    [received] = upstream.received
+    assert received.body == packed  # the bytes as sent, with the header that describes them
+    assert b"content-encoding: gzip" in received.head.lower()
+    await flushed(client)
+    entry = await (await client.get(f"/v1/logs/{resp.headers['x-llmlog-id']}")).json()
+    assert entry["model"] == "gpt-4o-mini" and entry["request"]["body"] == orjson.loads(plain)
+    assert entry["prompt"]["text"].endswith("a compressed question")
+
+
+async def test_a_gzip_bomb_request_costs_the_loop_nothing(make_proxy):
+    """A 1 MB request body that inflates to 1 GiB: forwarded as sent, logged up to the cap, and
+    other calls stay fast meanwhile (aiohttp's own request inflating would run on the loop)."""
+    upstream = await fu.FaultyUpstream(fu.fixed(200, "OK", "application/json", SMALL_ANSWER)).start()
+    client = await make_proxy(upstream_url=upstream.url)
+    body = bomb("gzip")
+    try:
+        started = time.monotonic()
+        bombing = asyncio.create_task(client.post("/v1/chat/completions", data=body,
+                                                  headers={"Content-Encoding": "gzip"}))
+        latencies = []
+        while not bombing.done() or len(latencies) < 20:
+            t0 = time.monotonic()
+            assert (await client.get("/healthz")).status == 200
+            latencies.append(time.monotonic() - t0)
+            await asyncio.sleep(0.01)
+        resp = bombing.result()
+        assert resp.status == 200
+        await flushed(client)
+        entry = await (await client.get(f"/v1/logs/{resp.headers['x-llmlog-id']}")).json()
+    finally:
+        await upstream.stop()
+    assert upstream.received[0].body == body
+    assert max(latencies) < 0.5, f"healthz took {max(latencies):.2f} s"
+    assert entry["request"]["truncated"] is True and time.monotonic() - started < 10

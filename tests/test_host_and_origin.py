@@ -11,7 +11,7 @@ import cli
 from proxy.app import make_app
 from proxy.config import ConfigError, load_config
 from proxy.guard import HostPolicy, host_name, is_cross_origin
-from tests.conftest import CHAT, chat_body, flushed, stored_ids
+from tests.conftest import CHAT, chat_body, flushed, served, stored_ids
 from tests.raw_http import raw_request
 
 
@@ -104,7 +104,7 @@ base_url = "{str(upstream.make_url('')).rstrip('/')}"
 prefix = "/"
 api_key_env = "FAKE_PROVIDER_KEY"
 """)
-    return await aiohttp_client(make_app(load_config(path, env={})))
+    return await served(aiohttp_client, make_app(load_config(path, env={})))
 
 
 async def test_a_cross_site_post_cannot_spend_the_injected_key(injecting, fake):

@@ -17,7 +17,7 @@ import pytest
 from proxy.app import make_app
 from proxy.config import Provider, load_config
 from tests import faulty_upstream as fu
-from tests.conftest import chat_body, flushed
+from tests.conftest import chat_body, flushed, served
 
 # raw JSON text of each hostile count, as a provider would put it on the wire
 HOSTILE = {
@@ -143,7 +143,7 @@ async def hostile_proxy(aiohttp_client, db_path):
         config = load_config(None, env={}, overrides={"store.path": db_path, "store.batch_interval_ms": 20})
         providers = [Provider("openai", upstream.url, "/"),
                      Provider("anthropic", upstream.url, "/anthropic", "anthropic")]
-        return await aiohttp_client(make_app(dataclasses.replace(config, providers=providers)))
+        return await served(aiohttp_client, make_app(dataclasses.replace(config, providers=providers)))
     yield build
     for server in servers:
         await server.stop()

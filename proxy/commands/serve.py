@@ -60,7 +60,7 @@ def serve(config_path, db, host, port, upstream, insecure):
     """
     from aiohttp import web
 
-    from proxy.app import make_app
+    from proxy.app import SERVER_OPTIONS, make_app
 
     config = load(config_path, {"store.path": db, "server.host": host, "server.port": port,
                                 "server.insecure": insecure}, upstream)
@@ -78,7 +78,7 @@ def serve(config_path, db, host, port, upstream, insecure):
     try:
         # run_app prints once the socket listens: a start that fails prints only its error line
         web.run_app(app, host=host, port=port, access_log=None, print=lambda _: click.echo(banner, err=True),
-                    handler_cancellation=True, shutdown_timeout=config["server.shutdown_grace_s"])
+                    shutdown_timeout=config["server.shutdown_grace_s"], **SERVER_OPTIONS)
     except StoreError as exc:  # opening the database before serving
         raise click.ClickException(str(exc)) from None
     except OSError as exc:  # mostly the listening socket; anything else still gets one line
