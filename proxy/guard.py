@@ -61,16 +61,25 @@ class HostPolicy:
         self.any = False
         self.names = set(LOOPBACK_NAMES)
         self.suffixes: list[str] = [".localhost"]
-        for entry in (listen_host, *allowed):
+        # what the operator listed: the only names another Origin may carry (a load balancer
+        # that rewrites Host), never the loopback names every local web server shares
+        self.listed: set[str] = set()
+        self.listed_suffixes: list[str] = []
+        for entry in allowed:
             entry = entry.strip().lower()
             if entry == "*":
                 self.any = True
             elif entry.startswith(("*.", ".")):
-                domain = entry.lstrip("*").rstrip(".")
-                self.names.add(domain[1:])
-                self.suffixes.append(domain)
-            elif entry:
-                self.names.add(host_name(entry))
+                domain = "." + entry.lstrip("*.").rstrip(".")
+                if domain != ".":  # `.` or `*.` alone would allow every name
+                    self.listed.add(domain[1:])
+                    self.listed_suffixes.append(domain)
+            elif host_name(entry):
+                self.listed.add(host_name(entry))
+        self.names |= self.listed
+        self.suffixes += self.listed_suffixes
+        if host_name(listen_host):
+            self.names.add(host_name(listen_host))
         self._seen: set[str] = set()  # Host values already allowed: one set lookup per request
 
     def allows(self, host: str) -> bool:
@@ -107,7 +116,9 @@ def _host_netloc(host: str) -> str:
 
 
 def is_cross_origin(headers: Mapping[str, str], policy: HostPolicy) -> bool:
-    """Whether a browser sent this request from another origin (programs send neither header)."""
+    """Whether a browser sent this request from another origin (programs send neither header).
+    Same origin: the Origin's host and port are the request's Host (another port on localhost is
+    another web server, another origin)."""
     site = headers.get("Sec-Fetch-Site")
     if site is not None:
         return site.strip().lower() not in OWN_SITE_VALUES
@@ -120,7 +131,8 @@ def is_cross_origin(headers: Mapping[str, str], policy: HostPolicy) -> bool:
     if netloc == _host_netloc(headers.get("Host", "")):
         return False
     # behind a load balancer that rewrites Host, the page's own public name is in the allow-list
-    return policy.any is False and host_name(netloc) not in policy.names
+    name = host_name(netloc)
+    return not (policy.any or name in policy.listed or name.endswith(tuple(policy.listed_suffixes)))
 
 
 def guard(policy: HostPolicy, api_keys: Sequence[str]):

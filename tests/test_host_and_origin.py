@@ -154,3 +154,21 @@ def test_an_empty_or_blank_logs_key_is_a_configuration_error(tmp_path, keys):
 def test_a_blank_admin_key_in_the_environment_is_an_error():
     with pytest.raises(ConfigError, match="empty key"):
         load_config(None, env={"LLMLOG_ADMIN_KEY": "   "})
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:3000", "http://127.0.0.1:9999", "http://localhost",
+                                    "http://app.localhost:8080"])
+async def test_another_port_or_name_on_this_machine_is_another_origin(proxy, origin):
+    """Without Sec-Fetch-Site (older browsers), Origin must be the request's own host and port."""
+    assert (await proxy.get("/v1/logs", headers={"Origin": origin})).status == 403
+
+
+async def test_a_cross_origin_call_with_a_local_origin_cannot_spend_the_injected_key(injecting, fake):
+    resp = await injecting.post(CHAT, data=chat_body(), headers={"Content-Type": "text/plain",
+                                                                 "Origin": "http://localhost:3000"})
+    assert resp.status == 403 and fake.received == []
+
+
+def test_an_allow_list_entry_that_names_no_domain_allows_nothing_more():
+    policy = HostPolicy("127.0.0.1", [".", "*.", ""])
+    assert not policy.allows("attacker.example") and policy.allows("localhost")
