@@ -18,6 +18,7 @@ async def run_checkpoints(db: ThreadedConnection, metrics: Metrics) -> None:
     """Every INTERVAL_S, if entries were written since the last pass, checkpoint (PASSIVE) on
     `db`, a connection used for nothing else. Runs until cancelled."""
     seen = metrics.entries_written
+    failing = False  # said once per run of failures, not every pass (a full disk fails for minutes)
     while True:
         await asyncio.sleep(INTERVAL_S)
         now = metrics.entries_written
@@ -27,5 +28,10 @@ async def run_checkpoints(db: ThreadedConnection, metrics: Metrics) -> None:
             metrics.wal_pages, _ = await db.run(passive_checkpoint)
             metrics.checkpoints += 1
             seen = now
-        except Exception:  # locked or busy: the next pass catches up; the WAL only grows meanwhile
-            log.warning("checkpoint failed; will retry", exc_info=True)
+            if failing:
+                log.info("checkpoints work again")
+                failing = False
+        except Exception as exc:  # locked, busy or full: the next pass catches up; the WAL only grows meanwhile
+            if not failing:
+                log.warning("checkpoint failed (%s); retrying every %.1f s", exc, INTERVAL_S)
+                failing = True

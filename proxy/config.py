@@ -133,7 +133,8 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
             return value
         return want(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"{setting.key} from {origin}: expected {want.__name__}, got {raw!r}") from None
+        kind = want.__name__ if want in (bool, list, str) else f"a number of 0 or more ({want.__name__})"
+        raise ConfigError(f"{setting.key} from {origin}: expected {kind}, got {raw!r}") from None
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -236,6 +237,8 @@ def load_config(
         values["logs_api.api_keys"] = [*values["logs_api.api_keys"], admin_key]
     for key in values["logs_api.api_keys"]:
         _check_api_key(key)
+    if values["server.port"] > 65535:
+        raise ConfigError(f"server.port must be between 0 and 65535, got {values['server.port']}")
 
     providers = [_provider_from(t, i) for i, t in enumerate(raw_providers or [])] or [DEFAULT_PROVIDER]
     upstream = upstream or env.get("LLMLOG_UPSTREAM") or None
@@ -249,9 +252,9 @@ def _check_api_key(key: str) -> None:
     could never be presented (the header's value is trimmed)."""
     if not key.strip():
         raise ConfigError("logs_api.api_keys (or LLMLOG_ADMIN_KEY) holds an empty key; remove it or set a real one")
-    if key != key.strip() or any(ch.isspace() or ord(ch) < 32 for ch in key):
-        raise ConfigError("a logs API key (logs_api.api_keys or LLMLOG_ADMIN_KEY) must not contain spaces or "
-                          "control characters")
+    if not all("!" <= ch <= "~" for ch in key):  # what an Authorization header carries as sent
+        raise ConfigError("a logs API key (logs_api.api_keys or LLMLOG_ADMIN_KEY) must be visible ASCII "
+                          "characters: no spaces, control or invisible characters")
 
 
 def _with_default_upstream(providers: list[Provider], url: str) -> list[Provider]:

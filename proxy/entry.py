@@ -18,7 +18,7 @@ from store.stream_events import chunk_timeline
 
 from .capture import CapturedCall
 from .headers import redact, redact_query
-from .scrub import key_prefix, presented_secrets, scrub_bytes, scrub_text
+from .scrub import key_prefix, presented_secrets, scrub_bytes, scrub_error, scrub_text
 
 _KEY_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
 
@@ -193,7 +193,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "model": model,
         "response_model": response.response_model,
         "stream": int(is_stream or request.stream),
-        "error": scrub_text(error, secrets),
+        "error": scrub_error(error, secrets),
         "finish_reason": response.finish_reason,
         **({} if usage.problem else _usage_columns(usage)),  # unreadable usage: unknown (NULL), not 0
         "usage_source": usage.source,
@@ -255,7 +255,7 @@ def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None) 
         "provider": call.provider.name, "method": clean_text(call.method), "path": clean_text(call.path),
         "model": None, "response_model": None, "stream": 0,
         "status": call.status, "status_code": call.status_code,
-        "error": scrub_text(clean_text(call.error), secrets if secrets is not None
+        "error": scrub_error(clean_text(call.error), secrets if secrets is not None
                             else presented_secrets(call.request_headers, call.query)),
         "finish_reason": None,
         "input_tokens": None, "cached_input_tokens": None, "cache_write_tokens": None,

@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Callable
+from typing import Callable, Iterable
+from urllib.parse import unquote
 
 from aiohttp import web
 
 from .capture import CLIENT_CLOSED, ERROR, SUCCESS, TIMEOUT, CapturedCall
 from .config import Provider
 from .control import ControlHeaderError, read_control_headers
-from .api.auth import key_matches
 from .errors import error_response
 from .guard import HostPolicy, is_cross_origin
 from .headers import request_headers_to_forward, response_headers_to_forward
 from .ids import new_call_id
 from .local_paths import answer_locally, is_local
 from .routing import Router
-from .scrub import credential_of
 from .target import decoded_path, normalised_path, split_target
 from .upstream_client import UpstreamClient, UpstreamConnectTimeout, UpstreamResponse
 from .usage_injection import StreamUsageFilter, inject_usage_request
@@ -49,7 +48,7 @@ class Forwarder:
         self.max_request_bytes = max_request_bytes
         self.injected_keys = injected_keys  # provider name -> (header, value) used when the client sent none
         self.hosts = hosts
-        self.admin_keys = [key.encode() for key in admin_keys]  # never sent to a provider
+        self.admin_keys = list(admin_keys)  # never sent to a provider
         self.shutting_down = False  # set on shutdown: a cancel then means the grace period ran out
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -57,6 +56,8 @@ class Forwarder:
         t0 = clock()
         started_at_ms = time.time() * 1000
         call_id = new_call_id(int(started_at_ms))
+        if "#" in request.raw_path:  # never in a request target (RFC 9112 §3.2); routing and forwarding would differ
+            return error_response(400, "a request target cannot hold a fragment ('#')", param="path")
         raw_path, query = split_target(request.raw_path)
         path = normalised_path(raw_path)
         if is_local(path) or ("%" in path and is_local(decoded_path(path))):
@@ -66,7 +67,7 @@ class Forwarder:
             return error_response(404, f"no provider is configured for {path}",
                                   headers={ID_HEADER: call_id})
         provider, upstream_path = routed
-        refusal = self._refusal(provider, request)
+        refusal = self._refusal(provider, request, query)
         if refusal is not None:
             return refusal
         try:
@@ -173,12 +174,12 @@ class Forwarder:
             raise ClientGone from exc
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
-    def _refusal(self, provider: Provider, request: web.Request) -> web.Response | None:
-        """403 for a call that would carry the logs API key to a provider, or that a web page on
-        another origin made while llmlog would add its own provider key (see proxy/guard.py)."""
+    def _refusal(self, provider: Provider, request: web.Request, query: str) -> web.Response | None:
+        """403 for a call that would carry the logs API key to a provider (in any header or the
+        query, as sent or percent-encoded), or that a web page on another origin made while llmlog
+        would add its own provider key (see proxy/guard.py)."""
         headers = request.headers
-        if self.admin_keys and any(key_matches(credential_of(value), self.admin_keys)
-                                   for name in KEY_HEADERS for value in headers.getall(name, ())):
+        if self.admin_keys and _carries_any(self.admin_keys, headers.values(), query):
             return error_response(403, "this is llmlog's logs API key; it is never sent to a provider",
                                   param="Authorization")
         if (provider.name in self.injected_keys and not any(name in headers for name in KEY_HEADERS)
@@ -216,6 +217,14 @@ class Forwarder:
 def _started(response: web.StreamResponse | None) -> bool:
     """Whether the client already has a status line, so an error can no longer be sent as JSON."""
     return response is not None and response.prepared
+
+
+def _carries_any(keys: list[str], values: Iterable[str], query: str) -> bool:
+    """Whether any key appears anywhere in the header values or the query. A substring search: keys
+    are long random strings, and a partial guess never matches, so this answers no question about
+    the key that the caller could not answer by holding it."""
+    texts = [*values, query, unquote(query)] if "%" in query else [*values, query]
+    return any(key in text for key in keys for text in texts)
 
 
 def _client_gone(request: web.Request) -> bool:

@@ -79,6 +79,7 @@ SECRET_NAME_WORDS = frozenset({
 # ... and names run together without separators (`xapikey`, `accesstoken`, `clientsecret`)
 SECRET_NAME_PARTS = ("apikey", "secret", "passw", "credential", "authtoken", "accesstoken")
 _WORD_SEPARATORS = re.compile(r"[-_.\s]+")
+_CONTROL_AND_SPACE = re.compile(r"[\x00-\x20\x7f]+")
 
 REDACTED = "[redacted]"
 
@@ -129,7 +130,9 @@ def response_headers_to_forward(headers: Headers) -> list[tuple[str, str]]:
 def _names_a_secret(low: str) -> bool:
     if any(part in low for part in SECRET_NAME_PARTS):
         return True
-    return not SECRET_NAME_WORDS.isdisjoint(_WORD_SEPARATORS.split(low))
+    words = _WORD_SEPARATORS.split(low)
+    # `x-sessionkey`, `x-refreshtoken`: a word ending in key or token (never `tokens`: counters)
+    return not SECRET_NAME_WORDS.isdisjoint(words) or any(w.endswith(("key", "token")) for w in words)
 
 
 def is_secret_header(name: str) -> bool:
@@ -140,7 +143,7 @@ def is_secret_header(name: str) -> bool:
 
 def is_secret_query_param(name: str) -> bool:
     """The same for a query parameter, whose name may arrive percent-encoded (`%6Bey` is `key`)."""
-    low = unquote(name.replace("+", " ")).strip().lower()
+    low = _CONTROL_AND_SPACE.sub("", unquote(name.replace("+", " "))).lower()  # `key%00`, ` key`
     return low in SECRET_QUERY_PARAMS or _names_a_secret(low)
 
 

@@ -11,9 +11,11 @@ from urllib.parse import unquote
 
 from .headers import REDACTED, is_secret_header, is_secret_query_param
 
-# Shorter values are not looked for in text: `[redacted]` in place of every "abc" would ruin
-# the text and protect nothing.
+# Shorter values are not looked for in bodies, prompts and output: `[redacted]` in place of every
+# "test" would ruin the text. Error messages (a provider quoting the key back) are short and say
+# what they quote, so there any key of MIN_SCRUBBED_ERROR_CHARS or more is scrubbed.
 MIN_SCRUBBED_CHARS = 8
+MIN_SCRUBBED_ERROR_CHARS = 4
 # A key's prefix is shown so a person can tell keys apart, never so much that it gives the key
 # away: at most this many characters, and at most a quarter of the key.
 KEY_PREFIX_CHARS = 10
@@ -23,25 +25,37 @@ MIN_KEY_PREFIX_CHARS = 3
 
 def credential_of(value: str) -> str:
     """A credential header's value without its scheme (`Bearer sk-…` → `sk-…`)."""
-    scheme, _, token = value.strip().partition(" ")
-    return token.strip() if token.strip() and scheme.lower() in ("bearer", "basic", "token") else value.strip()
+    parts = value.split(None, 1)  # any whitespace: `Bearer<TAB>key` is still a bearer key
+    if len(parts) == 2 and parts[0].lower() in ("bearer", "basic", "token"):
+        return parts[1].strip()
+    return value.strip()
 
 
 def presented_secrets(headers: list[tuple[str, str]], query: str) -> tuple[str, ...]:
-    """The credential values in a request's headers and query, longest first (so a key is
-    replaced before a shorter value inside it)."""
+    """The credential values in a request's headers and query (MIN_SCRUBBED_ERROR_CHARS or longer),
+    longest first (so a key is replaced before a shorter value inside it)."""
     found = {credential_of(value) for name, value in headers if is_secret_header(name)}
     for pair in query.split("&") if query else ():
         name, sep, value = pair.partition("=")
         if sep and is_secret_query_param(name):
             found.update((value, unquote(value.replace("+", " "))))
-    return tuple(sorted((s for s in found if len(s) >= MIN_SCRUBBED_CHARS), key=len, reverse=True))
+    return tuple(sorted((s for s in found if len(s) >= MIN_SCRUBBED_ERROR_CHARS), key=len, reverse=True))
 
 
-def scrub_text(text: str | None, secrets: tuple[str, ...]) -> str | None:
+def scrub_error(text: str | None, secrets: tuple[str, ...]) -> str | None:
+    """An error message with every presented credential replaced."""
     if text:
         for secret in secrets:
             if secret in text:
+                text = text.replace(secret, REDACTED)
+    return text
+
+
+def scrub_text(text: str | None, secrets: tuple[str, ...]) -> str | None:
+    """Prompt, output or an assembled answer with every credential of MIN_SCRUBBED_CHARS or more replaced."""
+    if text:
+        for secret in secrets:
+            if len(secret) >= MIN_SCRUBBED_CHARS and secret in text:
                 text = text.replace(secret, REDACTED)
     return text
 
@@ -50,6 +64,8 @@ def scrub_bytes(data: bytes, secrets: tuple[str, ...]) -> bytes:
     """Bodies keep their length (each byte of a secret becomes `*`), so a stream's chunk
     timeline still splits the stored body where it arrived split."""
     for secret in secrets:
+        if len(secret) < MIN_SCRUBBED_CHARS:
+            continue
         raw = secret.encode("utf-8", "surrogateescape")
         if raw in data:
             data = data.replace(raw, b"*" * len(raw))

@@ -23,7 +23,7 @@ SECRET_HEADERS = {
 QUERY_SECRETS = {"%6Bey": "TOPSECRETpctkey0007", "x-goog-api-key": "TOPSECRETqgoog0008"}
 
 
-@pytest.mark.parametrize("name", ["x-goog-api-key", "x-auth-token", "client_secret", "X-Db-Password",
+@pytest.mark.parametrize("name", ["x-goog-api-key", "x-auth-token", "client_secret", "X-Db-Password", "x-sessionkey",
                                   "x-amz-security-token", "xapikey", "Cookie", "proxy-authorization"])
 def test_names_that_say_credential_are_secret(name):
     assert is_secret_header(name)
@@ -37,6 +37,7 @@ def test_ordinary_names_stay_readable(name):
 
 def test_percent_encoded_query_names_are_decoded_first():
     assert is_secret_query_param("%6Bey") and is_secret_query_param("%6b%65y") and not is_secret_query_param("alt")
+    assert is_secret_query_param("key%00") and is_secret_query_param("%20key")
 
 
 async def test_no_credential_under_any_name_reaches_the_database_or_an_export(proxy, db_path):
@@ -61,7 +62,8 @@ async def test_no_credential_under_any_name_reaches_the_database_or_an_export(pr
         assert secret.encode() not in everything, secret
 
 
-async def test_a_provider_quoting_the_key_back_is_scrubbed_from_the_error(make_proxy, aiohttp_server, db_path):
+@pytest.mark.parametrize("key", ["sk-LEAKEDkey-00000009", "abc1234"])
+async def test_a_provider_quoting_the_key_back_is_scrubbed_from_the_error(make_proxy, aiohttp_server, db_path, key):
     async def refuse(request: web.Request) -> web.Response:
         key = request.headers["Authorization"].split()[-1]
         return web.json_response({"error": {"message": f"Incorrect API key provided: {key}.",
@@ -71,13 +73,14 @@ async def test_a_provider_quoting_the_key_back_is_scrubbed_from_the_error(make_p
     app.router.add_post(CHAT, refuse)
     server = await aiohttp_server(app, host="127.0.0.1")
     client = await make_proxy(upstream_url=str(server.make_url("")).rstrip("/"))
-    resp = await client.post(CHAT, data=chat_body(), headers={"Authorization": "Bearer sk-LEAKEDkey-00000009"})
+    resp = await client.post(CHAT, data=chat_body(), headers={"Authorization": f"Bearer {key}"})
     assert resp.status == 401
-    assert b"sk-LEAKEDkey-00000009" in await resp.read()  # the client gets the answer as sent
+    assert key.encode() in await resp.read()  # the client gets the answer as sent
     await flushed(client)
     entry = await (await client.get(f"/v1/logs/{resp.headers['x-llmlog-id']}")).json()
     assert entry["error"] == "Incorrect API key provided: [redacted]."
-    assert b"sk-LEAKEDkey-00000009" not in database_bytes(db_path)
+    if len(key) >= 8:  # a short key is scrubbed from errors only: in bodies "[redacted]" would ruin text
+        assert key.encode() not in database_bytes(db_path)
 
 
 @pytest.mark.parametrize("key,prefix", [

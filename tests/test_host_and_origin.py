@@ -138,7 +138,7 @@ def test_host_policy_pieces():
         assert not is_cross_origin({"Origin": "https://llmlog.example", "Host": host}, HostPolicy("x"))
 
 
-@pytest.mark.parametrize("keys", [[""], ["  "], [" padded-key"], ["two words"]])
+@pytest.mark.parametrize("keys", [[""], ["  "], [" padded-key"], ["two words"], ["\u200b\u200b"], ["caf\u00e9-key"]])
 def test_an_empty_or_blank_logs_key_is_a_configuration_error(tmp_path, keys):
     path = tmp_path / "llmlog.toml"
     path.write_text("[logs_api]\napi_keys = [" + ", ".join(f'"{k}"' for k in keys) + "]\n")
@@ -172,3 +172,11 @@ async def test_a_cross_origin_call_with_a_local_origin_cannot_spend_the_injected
 def test_an_allow_list_entry_that_names_no_domain_allows_nothing_more():
     policy = HostPolicy("127.0.0.1", [".", "*.", ""])
     assert not policy.allows("attacker.example") and policy.allows("localhost")
+
+
+@pytest.mark.parametrize("port", ["65536", "99999", "-1"])
+def test_a_port_out_of_range_is_one_clear_line(tmp_path, port):
+    result = CliRunner().invoke(cli.main, ["serve", "--db", str(tmp_path / "x.db"), "--port", port])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # a ClickException, no traceback
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: server.port") and port in line

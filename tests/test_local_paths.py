@@ -80,14 +80,36 @@ async def test_the_root_leads_to_the_logs_page(proxy, fake):
     assert fake.received == []
 
 
-async def test_the_admin_key_is_never_forwarded_to_a_provider(keyed, fake, db_path):
-    for headers in (AUTH, {"x-api-key": KEY}, {"api-key": KEY}):
-        resp = await keyed.post(CHAT, data=chat_body(), headers=headers)
-        assert resp.status == 403
-        assert (await resp.json())["error"]["param"] == "Authorization"
+@pytest.mark.parametrize("headers,query", [
+    (AUTH, ""), ({"x-api-key": KEY}, ""), ({"api-key": KEY}, ""), ({"Authorization": f"Bearer\t{KEY}"}, ""),
+    ({"x-goog-api-key": KEY}, ""), ({"anthropic-api-key": KEY}, ""), ({"Cookie": f"key={KEY}"}, ""),
+    ({}, f"key={KEY}"), ({}, f"api_key={KEY}"), ({}, f"access_token={KEY}"),
+    ({}, "key=" + "".join(f"%{ord(c):02X}" for c in KEY)),
+])
+async def test_the_admin_key_is_never_forwarded_to_a_provider(keyed, fake, headers, query):
+    target = f"{CHAT}?{query}" if query else CHAT
+    status, answer = await raw_request(keyed, f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+                                       f"{len(chat_body())}\r\n".encode()
+                                       + "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode(), chat_body())
+    assert status == 403, answer
+    assert b'"param":"Authorization"' in answer
     assert fake.received == []
+
+
+async def test_any_other_key_is_the_clients_business(keyed, fake):
     resp = await keyed.post(CHAT, data=chat_body(), headers={"Authorization": "Bearer sk-the-users-own-key"})
     assert resp.status == 200  # any other key is the client's business
+
+
+@pytest.mark.parametrize("target", [b"/v1/logs#/../chat/completions", b"/ui#/../v1/chat/completions",
+                                    b"/v1/chat/completions#x/../../y"])
+async def test_a_fragment_in_the_target_is_refused_not_forwarded(proxy, fake, db_path, target):
+    status, answer = await raw_request(proxy, b"POST " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                       b"Content-Length: 2", b"{}")
+    assert status in (400, 405), answer  # 405: aiohttp itself routed `/v1/logs#...` to /v1/logs
+    assert fake.received == []
+    await flushed(proxy)
+    assert stored_ids(db_path) == []
 
 
 @pytest.mark.parametrize("target", [b"/v1/logs/../../v1/logs/x/y", b"/v1/%6cogs/x/y", b"//v1/logs/x/y"])

@@ -70,7 +70,8 @@ def serve(config_path, db, host, port, upstream, insecure):
             f"refusing to listen on {host} with no logs API key: set LLMLOG_ADMIN_KEY "
             "(or logs_api.api_keys), or pass --insecure")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    banner = (f"llmlog: proxying on http://{host}:{port} → "
+    shown_host = f"[{host}]" if ":" in host else host
+    banner = (f"llmlog: proxying on http://{shown_host}:{port} → "
               + ", ".join(f"{p.prefix} {p.base_url}" for p in config.providers)
               + f"; logging to {config.db_path}")
     app = make_app(config)
