@@ -180,8 +180,8 @@ class Forwarder:
         would add its own provider key (see proxy/guard.py)."""
         headers = request.headers
         if self.admin_keys and _carries_any(self.admin_keys, headers.values(), query):
-            return error_response(403, "this is llmlog's logs API key; it is never sent to a provider",
-                                  param="Authorization")
+            return error_response(403, "the call carries llmlog's logs API key (in a header or the query); "
+                                  "it is never sent to a provider")
         if (provider.name in self.injected_keys and not any(name in headers for name in KEY_HEADERS)
                 and is_cross_origin(headers, self.hosts)):
             return error_response(403, f"llmlog adds the {provider.name} key to calls, so it does not forward "
