@@ -59,7 +59,8 @@ class Pipeline:
         self._held: list[Entry] = []  # neither written nor spilled (both failed): retried, bounded
         self.metrics.entries_held = self._held.__len__
         self._retry_at = 0.0
-        self._overflow: list[CapturedCall] = []
+        self._overflow: list[CapturedCall] = []  # waiting for the spill file; at most hold_size
+        self._overflow_dropped = 0  # since last said in the log
         self._overflow_ready = asyncio.Event()
         self._batch: list[Entry] = []  # built, not yet handed to a write
         self._taken: CapturedCall | None = None  # out of the queue, entry not built yet (settling)
@@ -74,7 +75,11 @@ class Pipeline:
         try:
             self.queue.put_nowait(call)
         except asyncio.QueueFull:
-            self._overflow.append(call)
+            if len(self._overflow) >= self.hold_size:  # the spill file is stuck too: memory is the bound
+                self.metrics.entries_dropped += 1
+                self._overflow_dropped += 1
+            else:
+                self._overflow.append(call)
             self._overflow_ready.set()
 
     async def run_overflow(self) -> None:
@@ -87,6 +92,10 @@ class Pipeline:
     async def _spill_overflow(self) -> None:
         # calls leave the overflow only once spilled, so a cancelled pass loses nothing (a repeat
         # is harmless: replay skips ids already stored)
+        if self._overflow_dropped:
+            log.error("queue and overflow full (the spill file is not keeping up); %d calls not logged",
+                      self._overflow_dropped)
+            self._overflow_dropped = 0
         while self._overflow:
             calls = self._overflow[:self.batch_size]
             entries = await self._build_all(calls)

@@ -193,3 +193,31 @@ async def test_a_batch_is_written_at_its_interval_while_calls_keep_trickling_in(
         await asyncio.gather(task, return_exceptions=True)
         await pipeline.close()
         await writer.close()
+
+
+async def test_when_the_spill_file_is_stuck_too_the_overflow_stays_bounded_and_every_drop_counts(
+        make_proxy, db_path, stalled_writes):
+    import threading
+    proxy = await make_proxy(store__queue_size=2, store__batch_size=1, store__hold_size=2)
+    pipeline = proxy.app[PIPELINE]
+    spill_gate = threading.Event()
+    real_append = pipeline.spill.append
+
+    def stuck_append(entries):  # a spill file on a stalled disk: the write does not return
+        spill_gate.wait(10)
+        return real_append(entries)
+
+    pipeline.spill.append = stuck_append
+    try:
+        for i in range(20):
+            resp = await proxy.post(CHAT, data=chat_body(f"call {i}"))
+            assert resp.status == 200  # the client never waits for logging
+            assert len(pipeline._overflow) <= 2
+    finally:
+        spill_gate.set()
+        stalled_writes.set()
+    await flushed(proxy)
+    metrics = await (await proxy.get("/metrics")).text()
+    dropped = metric(metrics, "llmlog_entries_dropped_total")
+    assert dropped > 0
+    await wait_until(lambda: len(stored_ids(db_path)) + dropped == 20)
