@@ -59,7 +59,8 @@ SETTINGS: tuple[Setting, ...] = (
             "on another disk it keeps working when the database's disk is full", "LLMLOG_SPILL_PATH"),
     Setting("store.hold_size", int, 10_000,
             "entries held in memory when database and spill file both fail (disk full), retried each "
-            "second; beyond it entries are dropped and counted"),
+            "second, and calls waiting for a spill file that has stopped answering; beyond it entries "
+            "are dropped and counted"),
     Setting("store.batch_size", int, 500, "entries written per transaction at most"),
     Setting("store.batch_interval_ms", int, 200, "longest time an entry waits for its batch"),
     Setting("store.busy_timeout_ms", int, 5000,
