@@ -75,6 +75,8 @@ def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
         legacy = legacy or chunk.get("object") == "text_completion"
         if isinstance(chunk.get("usage"), dict):
             usage = chunk["usage"]
+        elif isinstance(as_dict(chunk.get("x_groq")).get("usage"), dict):  # Groq's streams carry it there
+            usage = chunk["x_groq"]["usage"]
         for raw in as_list(chunk.get("choices")):
             raw = as_dict(raw)
             index = raw.get("index") if isinstance(raw.get("index"), int) else 0

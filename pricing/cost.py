@@ -38,21 +38,38 @@ def _micros(tokens: int, usd_per_million: Decimal) -> int:
 def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
     """Price `usage` on disjoint buckets, each rounded half-up to a whole micro-dollar.
 
-    Buckets: uncached input, cache reads, cache writes, output (reasoning included, since
-    `output_tokens` already counts it). The long-context tier, when the prompt exceeds it,
-    prices the whole call. No price -> `UNPRICED`, never a silent zero; nor a cost above
+    Buckets: uncached text input, audio input, cache reads, 5-minute and 1-hour cache writes, text
+    output (reasoning included, since `output_tokens` already counts it), audio output. The
+    long-context tier, when the prompt exceeds it, prices the whole call. No price -> `UNPRICED`, never a silent zero; nor a cost above
     MAX_COST_MICROS.
     """
     if match is None:
         return UNPRICED
     rates = match.price.rates(usage.input_tokens)
+    buckets = []
+    for name, tokens, rate in (
+        ("input", usage.uncached_input_tokens, rates.input),
+        ("input_audio", usage.input_audio_tokens, rates.input_audio),
+        ("cached_input", usage.cached_input_tokens, rates.cached_input),
+        ("cache_write", usage.cache_write_5m_tokens, rates.cache_write),
+        ("cache_write_1h", usage.cache_write_1h_tokens, rates.cache_write_1h),
+        ("output", usage.output_text_tokens, rates.output),
+        ("output_audio", usage.output_audio_tokens, rates.output_audio),
+    ):
+        if not tokens:
+            continue
+        if rate is None:  # audio or a 1-hour write with no known price: never billed at a text rate
+            return UNPRICED
+        buckets.append((name, tokens, _micros(tokens, rate), str(rate)))
+    micros = {name: m for name, _, m, _ in buckets}
     cost = Cost(
         priced=True,
-        input_micros=_micros(usage.uncached_input_tokens, rates.input),
-        cached_input_micros=_micros(usage.cached_input_tokens, rates.cached_input),
-        cache_write_micros=_micros(usage.cache_write_tokens, rates.cache_write),
-        output_micros=_micros(usage.output_tokens, rates.output),
+        input_micros=micros.get("input", 0) + micros.get("input_audio", 0),
+        cached_input_micros=micros.get("cached_input", 0),
+        cache_write_micros=micros.get("cache_write", 0) + micros.get("cache_write_1h", 0),
+        output_micros=micros.get("output", 0) + micros.get("output_audio", 0),
         pricing_version=version,
+        buckets=tuple(buckets),
     )
     if not -MAX_COST_MICROS <= cost.total_micros <= MAX_COST_MICROS:
         return UNPRICED

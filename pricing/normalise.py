@@ -83,11 +83,22 @@ def _openai_usage(usage: dict) -> Usage:
         output = max(0, total - prompt)
     prompt_details = as_dict(usage.get("prompt_tokens_details") or usage.get("input_tokens_details"))
     output_details = as_dict(usage.get("completion_tokens_details") or usage.get("output_tokens_details"))
+    cached = token_count(prompt_details.get("cached_tokens"), "cached_tokens")
+    if not cached and "prompt_cache_hit_tokens" in usage:  # DeepSeek reports hits beside the prompt count
+        cached = token_count(usage.get("prompt_cache_hit_tokens"), "prompt_cache_hit_tokens")
+    cache_write = token_count(prompt_details.get("cache_write_tokens"), "cache_write_tokens")
+    reasoning = token_count(output_details.get("reasoning_tokens"), "reasoning_tokens")
+    if reasoning and (reasoning > output or (total and total == prompt + output + reasoning)):
+        # xAI and gateway-converted Gemini count reasoning beside completion_tokens, not inside it
+        output += reasoning
     return Usage(
         input_tokens=prompt,
         output_tokens=output,
-        cached_input_tokens=min(prompt, token_count(prompt_details.get("cached_tokens"), "cached_tokens")),
-        reasoning_tokens=min(output, token_count(output_details.get("reasoning_tokens"), "reasoning_tokens")),
+        cached_input_tokens=min(prompt, cached),
+        cache_write_tokens=min(prompt - min(prompt, cached), cache_write),
+        reasoning_tokens=reasoning,
+        input_audio_tokens=min(prompt, token_count(prompt_details.get("audio_tokens"), "audio_tokens")),
+        output_audio_tokens=min(output, token_count(output_details.get("audio_tokens"), "audio_tokens")),
         source="provider",
     )
 
@@ -108,10 +119,19 @@ def anthropic_usage(usage: Any) -> Usage | None:
         return _unreadable(exc)
     cache_read = counts["cache_read_input_tokens"]
     cache_write = counts["cache_creation_input_tokens"]
+    # `cache_creation` splits the writes by lifetime: 1-hour writes cost more than 5-minute ones
+    by_ttl = as_dict(usage.get("cache_creation"))
+    try:
+        write_5m = token_count(by_ttl.get("ephemeral_5m_input_tokens"), "ephemeral_5m_input_tokens")
+        write_1h = token_count(by_ttl.get("ephemeral_1h_input_tokens"), "ephemeral_1h_input_tokens")
+    except BadCount as exc:
+        return _unreadable(exc)
+    cache_write = max(cache_write, write_5m + write_1h)
     return Usage(
         input_tokens=counts["input_tokens"] + cache_read + cache_write,
         output_tokens=counts["output_tokens"],
         cached_input_tokens=cache_read,
         cache_write_tokens=cache_write,
+        cache_write_1h_tokens=min(cache_write, write_1h),
         source="provider",
     )

@@ -10,7 +10,8 @@ from typing import Any, NamedTuple
 
 # Keys a price table (shipped TOML or config `[pricing.models."name"]`) may hold. Anything else is
 # an error: a misspelt `cache_read` would otherwise silently bill cache hits at the input price.
-PRICE_KEYS = frozenset({"input", "cached_input", "cache_write", "output"})
+PRICE_KEYS = frozenset({"input", "cached_input", "cache_write", "output", "cache_write_1h", "input_audio",
+                        "output_audio"})
 ENTRY_KEYS = PRICE_KEYS | frozenset({"source", "date", "aliases", "note", "explained", "tier"})
 TIER_KEYS = PRICE_KEYS | frozenset({"above_input_tokens"})
 
@@ -18,12 +19,17 @@ ORIGINS = frozenset({"shipped", "override", "litellm"})
 
 
 class Rates(NamedTuple):
-    """The four per-1M-token prices that apply to one call, fallbacks resolved."""
+    """The per-1M-token prices that apply to one call, fallbacks resolved. The last three have no
+    fallback: None means no price is known, and a call with such tokens is left unpriced rather
+    than billed at a text rate."""
 
     input: Decimal
     cached_input: Decimal
     cache_write: Decimal
     output: Decimal
+    cache_write_1h: Decimal | None = None
+    input_audio: Decimal | None = None
+    output_audio: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,7 @@ class PriceTier:
     output: Decimal
     cached_input: Decimal | None = None
     cache_write: Decimal | None = None
+    cache_write_1h: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +69,19 @@ class ModelPrice:
     note: str | None = None
     explained: frozenset[str] = frozenset()
     origin: str = "shipped"
+    cache_write_1h: Decimal | None = None  # Anthropic's 1-hour cache writes
+    input_audio: Decimal | None = None
+    output_audio: Decimal | None = None
 
     def rates(self, input_tokens: int) -> Rates:
         """Prices for a call with `input_tokens` prompt tokens (cached included)."""
         if self.tier is not None and input_tokens > self.tier.above_input_tokens:
             t = self.tier
-            return Rates(t.input, _or(t.cached_input, t.input), _or(t.cache_write, t.input), t.output)
+            return Rates(t.input, _or(t.cached_input, t.input), _or(t.cache_write, t.input), t.output,
+                         t.cache_write_1h, self.input_audio, self.output_audio)
         return Rates(
-            self.input, _or(self.cached_input, self.input), _or(self.cache_write, self.input), self.output
+            self.input, _or(self.cached_input, self.input), _or(self.cache_write, self.input), self.output,
+            self.cache_write_1h, self.input_audio, self.output_audio,
         )
 
 
@@ -119,6 +131,7 @@ def _parse_tier(raw: Any, where: str) -> PriceTier:
         output=_required(raw, "output", where),
         cached_input=_optional(raw, "cached_input", where),
         cache_write=_optional(raw, "cache_write", where),
+        cache_write_1h=_optional(raw, "cache_write_1h", where),
     )
 
 
@@ -158,4 +171,7 @@ def parse_entry(
         note=raw.get("note"),
         explained=frozenset(str(e) for e in explained),
         origin=origin,
+        cache_write_1h=_optional(raw, "cache_write_1h", where),
+        input_audio=_optional(raw, "input_audio", where),
+        output_audio=_optional(raw, "output_audio", where),
     )

@@ -17,8 +17,11 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
-    cache_write_tokens: int = 0
+    cache_write_tokens: int = 0  # all cache writes; the 1-hour ones also in cache_write_1h_tokens
     reasoning_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # Anthropic's 1-hour cache writes, billed at their own rate
+    input_audio_tokens: int = 0  # part of input_tokens (uncached) billed at the audio rate
+    output_audio_tokens: int = 0  # part of output_tokens billed at the audio rate
     source: str = "provider"  # provider | estimated | none
     # why the provider's usage could not be taken (a count out of range or not a count): the
     # counts are then unknown, not zero (`unreadable_usage`)
@@ -30,8 +33,18 @@ class Usage:
 
     @property
     def uncached_input_tokens(self) -> int:
-        """Prompt tokens billed at the plain input rate."""
-        return max(0, self.input_tokens - self.cached_input_tokens - self.cache_write_tokens)
+        """Prompt tokens billed at the plain input rate (text: audio has its own bucket)."""
+        return max(0, self.input_tokens - self.cached_input_tokens - self.cache_write_tokens
+                   - self.input_audio_tokens)
+
+    @property
+    def cache_write_5m_tokens(self) -> int:
+        return max(0, self.cache_write_tokens - self.cache_write_1h_tokens)
+
+    @property
+    def output_text_tokens(self) -> int:
+        """Generated tokens billed at the plain output rate (reasoning included, audio not)."""
+        return max(0, self.output_tokens - self.output_audio_tokens)
 
 
 NO_USAGE = Usage(source="none")
@@ -80,7 +93,11 @@ class ResponseInfo:
 
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """Cost of one call in integer micro-dollars, on disjoint token buckets."""
+    """Cost of one call in integer micro-dollars, on disjoint token buckets.
+
+    The four stored columns group the buckets (`input` holds text and audio input, `cache_write`
+    5-minute and 1-hour writes, `output` text and audio output); `buckets` has each one alone,
+    as (name, tokens, micro-dollars, USD per 1M tokens), for the entry to show."""
 
     priced: bool
     input_micros: int = 0
@@ -88,6 +105,7 @@ class Cost:
     cache_write_micros: int = 0
     output_micros: int = 0
     pricing_version: str | None = None
+    buckets: tuple[tuple[str, int, int, str], ...] = field(default=(), compare=False)
 
     @property
     def total_micros(self) -> int | None:
