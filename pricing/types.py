@@ -19,10 +19,13 @@ class Usage:
     cached_input_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
-    source: str = "provider"  # provider | estimated | none
+    source: str = "provider"  # provider | estimated | rough | none (pricing/tokens.py says when rough)
     # why the provider's usage could not be taken (a count out of range or not a count): the
     # counts are then unknown, not zero (`unreadable_usage`)
     problem: str | None = None
+    # the tiktoken encoding an estimate was counted with ("o200k_base", "cl100k_base", "chars/4");
+    # None for the provider's own counts
+    encoding: str | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -62,6 +65,10 @@ class RequestInfo:
     prompt_text: str | None = None
     # chat messages (or the equivalent) kept for token estimation
     messages: list = field(default_factory=list)
+    # tool definitions (OpenAI `tools` or legacy `functions`, Anthropic `tools`) and `tool_choice`,
+    # counted by the estimator
+    tools: list = field(default_factory=list)
+    tool_choice: object = None
 
 
 @dataclass(slots=True)
