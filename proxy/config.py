@@ -89,10 +89,14 @@ class Provider:
     prefix: str = "/"
     format: str = "openai"  # how usage is read: openai | anthropic
     api_key_env: str | None = None
+    # off unless set, for a provider from a config file: some OpenAI-compatible servers reject the
+    # unknown `stream_options` field (DESIGN §5)
     inject_stream_usage: bool = False
 
 
-DEFAULT_PROVIDER = Provider(name="openai", base_url="https://api.openai.com", prefix="/")
+# With no config file, OpenAI at `/`: its streams carry exact usage when asked for it, so ask
+# (config.example.toml says the same). `--upstream` elsewhere drops it (`_with_default_upstream`).
+DEFAULT_PROVIDER = Provider(name="openai", base_url="https://api.openai.com", prefix="/", inject_stream_usage=True)
 
 
 @dataclass(slots=True)
@@ -264,7 +268,10 @@ def _with_default_upstream(providers: list[Provider], url: str) -> list[Provider
     out, replaced = [], False
     for p in providers:
         if p.prefix == "/":
-            p = Provider(p.name, url, "/", p.format, p.api_key_env, p.inject_stream_usage)
+            # the built-in provider asks for stream usage because it is OpenAI; pointed at another
+            # server (a local vLLM, llama.cpp, ...) it keeps the documented default, off
+            inject = p.inject_stream_usage and p is not DEFAULT_PROVIDER
+            p = Provider(p.name, url, "/", p.format, p.api_key_env, inject)
             replaced = True
         out.append(p)
     if not replaced:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from dataclasses import replace
 
 import orjson
 
 from pricing.cost import cost_columns, price_call
 from pricing.table import PriceTable
-from pricing.tokens import count_text_tokens, estimate_usage
+from pricing.tokens import estimate_output, estimate_usage
 from pricing.types import NO_USAGE, UNPRICED, ResponseInfo, Usage
 from pricing.usage import parse_request, parse_response
 from store.rows import Entry
@@ -124,9 +123,7 @@ def _usage_for(call: CapturedCall, model: str | None, request, response: Respons
     if response.usage is not None:
         if _cut_short(call, response) and response.usage.source == "provider":
             # the prompt counts already sent are exact; output is counted from what arrived
-            return replace(response.usage, source="estimated",
-                           output_tokens=count_text_tokens(model or response.response_model,
-                                                           response.output_text))
+            return estimate_output(model or response.response_model, response.usage, response.output_text)
         return response.usage
     if call.status_code is not None and call.status_code >= 400:
         return NO_USAGE  # a refused call used nothing
@@ -197,6 +194,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "finish_reason": response.finish_reason,
         **({} if usage.problem else _usage_columns(usage)),  # unreadable usage: unknown (NULL), not 0
         "usage_source": usage.source,
+        "token_encoding": usage.encoding,
         **cost_columns(cost),
         "user_id": row["user_id"] or request.user,
         "metadata": orjson.dumps(ctx.metadata).decode() if ctx.metadata is not None else None,
@@ -260,6 +258,7 @@ def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None) 
         "finish_reason": None,
         "input_tokens": None, "cached_input_tokens": None, "cache_write_tokens": None,
         "output_tokens": None, "reasoning_tokens": None, "total_tokens": None, "usage_source": "none",
+        "token_encoding": None,
         "priced": 0, "cost_micros": None, "input_cost_micros": None, "cached_input_cost_micros": None,
         "cache_write_cost_micros": None, "output_cost_micros": None, "pricing_version": None,
         "user_id": clean_text(ctx.user_id),

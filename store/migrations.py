@@ -160,6 +160,13 @@ def _m006_shared_rowids(conn: sqlite3.Connection) -> None:
                  "SELECT rowid, prompt_text, output_text FROM call_content")
 
 
+# How an estimated token count was made (issue 15): the tiktoken encoding it was counted with
+# ("o200k_base", "cl100k_base", "chars/4"); NULL for the provider's own counts and older rows.
+M007_TOKEN_ENCODING = """
+ALTER TABLE calls ADD COLUMN token_encoding TEXT;
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -169,6 +176,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m004_body_encoding", M004_BODY_ENCODING),
     ("m005_export_span", M005_EXPORT_SPAN),
     ("m006_shared_rowids", _m006_shared_rowids),
+    ("m007_token_encoding", M007_TOKEN_ENCODING),
 ]
 
 

