@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
+import orjson
+
 from .table import PriceMatch, PriceTable
 from .types import UNPRICED, Cost, Usage
 
@@ -96,4 +98,11 @@ def cost_columns(cost: Cost) -> dict[str, object]:
         "cache_write_cost_micros": cost.cache_write_micros if cost.priced else None,
         "output_cost_micros": cost.output_micros if cost.priced else None,
         "pricing_version": cost.pricing_version,
+        "cost_buckets": _buckets_json(cost) if cost.priced else None,
     }
+
+
+def _buckets_json(cost: Cost) -> str:
+    """Each billed bucket alone: its tokens, micro-dollars and rate (USD per 1M tokens)."""
+    return orjson.dumps([{"bucket": name, "tokens": tokens, "cost_micros": micros, "usd_per_million": rate}
+                         for name, tokens, micros, rate in cost.buckets]).decode()

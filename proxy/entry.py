@@ -235,6 +235,9 @@ def _usage_columns(usage: Usage) -> dict:
         "output_tokens": usage.output_tokens,
         "reasoning_tokens": usage.reasoning_tokens,
         "total_tokens": usage.total_tokens,
+        "cache_write_1h_tokens": usage.cache_write_1h_tokens,
+        "input_audio_tokens": usage.input_audio_tokens,
+        "output_audio_tokens": usage.output_audio_tokens,
     }
 
 

@@ -167,6 +167,16 @@ ALTER TABLE calls ADD COLUMN token_encoding TEXT;
 """
 
 
+# Buckets billed at their own rates (issue 15): the counts, so `llmlog reprice` can price them
+# again, and each bucket's tokens, cost and rate as JSON, for the entry to show.
+M008_COST_BUCKETS = """
+ALTER TABLE calls ADD COLUMN cache_write_1h_tokens INTEGER;
+ALTER TABLE calls ADD COLUMN input_audio_tokens INTEGER;
+ALTER TABLE calls ADD COLUMN output_audio_tokens INTEGER;
+ALTER TABLE calls ADD COLUMN cost_buckets TEXT;
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -177,6 +187,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m005_export_span", M005_EXPORT_SPAN),
     ("m006_shared_rowids", _m006_shared_rowids),
     ("m007_token_encoding", M007_TOKEN_ENCODING),
+    ("m008_cost_buckets", M008_COST_BUCKETS),
 ]
 
 

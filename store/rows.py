@@ -16,6 +16,7 @@ CALL_COLUMNS: tuple[str, ...] = (
     "metadata", "feedback", "trace_id", "session_id", "parent_id", "root_id", "depth",
     "do_not_track", "has_content",
     "token_encoding",  # m007
+    "cache_write_1h_tokens", "input_audio_tokens", "output_audio_tokens", "cost_buckets",  # m008
 )
 
 CONTENT_COLUMNS: tuple[str, ...] = (

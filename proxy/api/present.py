@@ -55,6 +55,9 @@ def present_entry(row: dict, content: dict | None = None, *, preview_texts: dict
         "cache_write_tokens": row["cache_write_tokens"],
         "output_tokens": row["output_tokens"],
         "reasoning_tokens": row["reasoning_tokens"],
+        "cache_write_1h_tokens": row["cache_write_1h_tokens"],
+        "input_audio_tokens": row["input_audio_tokens"],
+        "output_audio_tokens": row["output_audio_tokens"],
         "total_tokens": row["total_tokens"],
         "usage_source": row["usage_source"],
         "token_encoding": row["token_encoding"],
@@ -66,6 +69,8 @@ def present_entry(row: dict, content: dict | None = None, *, preview_texts: dict
             "cached_input_usd": usd(row["cached_input_cost_micros"]),
             "cache_write_usd": usd(row["cache_write_cost_micros"]),
             "output_usd": usd(row["output_cost_micros"]),
+            # each bucket billed at its own rate: tokens, cost and the rate used
+            "buckets": [{**b, "cost_usd": usd(b["cost_micros"])} for b in _json(row["cost_buckets"]) or []],
         },
         "pricing_version": row["pricing_version"],
         "user_id": row["user_id"],

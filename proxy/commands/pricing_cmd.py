@@ -151,7 +151,10 @@ def repricer(table: PriceTable):
         usage = Usage(input_tokens=row["input_tokens"] or 0, output_tokens=row["output_tokens"] or 0,
                       cached_input_tokens=row["cached_input_tokens"] or 0,
                       cache_write_tokens=row["cache_write_tokens"] or 0,
-                      reasoning_tokens=row["reasoning_tokens"] or 0)
+                      reasoning_tokens=row["reasoning_tokens"] or 0,
+                      cache_write_1h_tokens=row["cache_write_1h_tokens"] or 0,
+                      input_audio_tokens=row["input_audio_tokens"] or 0,
+                      output_audio_tokens=row["output_audio_tokens"] or 0)
         return cost_columns(price_call(table, usage, row["provider"], row["response_model"], row["model"]))
     return price
 
