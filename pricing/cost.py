@@ -37,6 +37,16 @@ def _micros(tokens: int, usd_per_million: Decimal) -> int:
     return (2 * tokens * num + den) // (2 * den)
 
 
+def _nanos(tokens: int, usd_per_million: Decimal) -> int:
+    """`tokens × rate` in nano-dollars (a thousandth of a micro-dollar), rounded half-up: exact for
+    every published rate with up to three decimals below the cent per 1M tokens, so a 10-token
+    embedding call is 200 nano-dollars, never a priced $0."""
+    if not tokens:
+        return 0
+    num, den = _as_fraction(usd_per_million)
+    return (2 * tokens * num * 1000 + den) // (2 * den)
+
+
 def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
     """Price `usage` on disjoint buckets, each rounded half-up to a whole micro-dollar.
 
@@ -62,8 +72,8 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
             continue
         if rate is None:  # audio or a 1-hour write with no known price: never billed at a text rate
             return UNPRICED
-        buckets.append((name, tokens, _micros(tokens, rate), str(rate)))
-    micros = {name: m for name, _, m, _ in buckets}
+        buckets.append((name, tokens, _micros(tokens, rate), str(rate), _nanos(tokens, rate)))
+    micros = {name: m for name, _, m, _, _ in buckets}
     cost = Cost(
         priced=True,
         input_micros=micros.get("input", 0) + micros.get("input_audio", 0),
@@ -72,8 +82,9 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
         output_micros=micros.get("output", 0) + micros.get("output_audio", 0),
         pricing_version=version,
         buckets=tuple(buckets),
+        total_nanos=sum(bucket[4] for bucket in buckets),
     )
-    if not -MAX_COST_MICROS <= cost.total_micros <= MAX_COST_MICROS:
+    if not -MAX_COST_MICROS <= cost.total_micros <= MAX_COST_MICROS:  # so nanos stay below 2^63 too
         return UNPRICED
     return cost
 
@@ -99,10 +110,12 @@ def cost_columns(cost: Cost) -> dict[str, object]:
         "output_cost_micros": cost.output_micros if cost.priced else None,
         "pricing_version": cost.pricing_version,
         "cost_buckets": _buckets_json(cost) if cost.priced else None,
+        "cost_nanos": cost.total_nanos if cost.priced else None,
     }
 
 
 def _buckets_json(cost: Cost) -> str:
     """Each billed bucket alone: its tokens, micro-dollars and rate (USD per 1M tokens)."""
-    return orjson.dumps([{"bucket": name, "tokens": tokens, "cost_micros": micros, "usd_per_million": rate}
-                         for name, tokens, micros, rate in cost.buckets]).decode()
+    return orjson.dumps([{"bucket": name, "tokens": tokens, "cost_micros": micros, "cost_nanos": nanos,
+                          "usd_per_million": rate}
+                         for name, tokens, micros, rate, nanos in cost.buckets]).decode()

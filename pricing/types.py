@@ -104,7 +104,9 @@ class Cost:
 
     The four stored columns group the buckets (`input` holds text and audio input, `cache_write`
     5-minute and 1-hour writes, `output` text and audio output); `buckets` has each one alone,
-    as (name, tokens, micro-dollars, USD per 1M tokens), for the entry to show."""
+    as (name, tokens, micro-dollars, USD per 1M tokens, nano-dollars), for the entry to show.
+    `total_nanos` is the exact cost (micro-dollar columns are each rounded): what `cost_usd` says
+    and what sums add up."""
 
     priced: bool
     input_micros: int = 0
@@ -112,7 +114,8 @@ class Cost:
     cache_write_micros: int = 0
     output_micros: int = 0
     pricing_version: str | None = None
-    buckets: tuple[tuple[str, int, int, str], ...] = field(default=(), compare=False)
+    buckets: tuple[tuple[str, int, int, str, int], ...] = field(default=(), compare=False)
+    total_nanos: int | None = field(default=None, compare=False)
 
     @property
     def total_micros(self) -> int | None:

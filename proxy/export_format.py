@@ -18,7 +18,7 @@ from store.export import EXPORTABLE_CONTENT, Position, fetch_batch, iter_batches
 from store.filters import LogFilter
 
 from .api.present import _body as body_value  # JSON bodies as JSON, anything else as text
-from .api.present import usd
+from .api.present import cost_usd_of
 from .api.timeparse import iso_ms
 
 FORMATS = ("jsonl", "csv")
@@ -72,7 +72,7 @@ FIELDS: dict[str, Callable[[dict], object]] = {
     "total_tokens": _col("total_tokens"),
     "usage_source": _col("usage_source"),
     "priced": _flag("priced"),
-    "cost_usd": lambda row: usd(row["cost_micros"]),
+    "cost_usd": cost_usd_of,
     "cost_micros": _col("cost_micros"),
     "pricing_version": _col("pricing_version"),
     "user_id": _col("user_id"),

@@ -57,7 +57,7 @@ def percentile(sorted_values: list[float], p: float) -> float | None:
 
 @dataclass(slots=True)
 class Figures:
-    """The figures of one group of calls. Tokens in tokens, cost in micro-dollars, latency in ms."""
+    """The figures of one group of calls. Tokens in tokens, cost in nano-dollars, latency in ms."""
 
     count: int = 0
     successful: int = 0
@@ -65,7 +65,7 @@ class Figures:
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
-    cost_micros: int = 0
+    cost_nanos: int = 0
     priced: int = 0
     unpriced: int = 0
     duration_sum: float = 0.0
@@ -87,17 +87,21 @@ class Figures:
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
         self.total_tokens += other.total_tokens
-        self.cost_micros += other.cost_micros
+        self.cost_nanos += other.cost_nanos
         self.priced += other.priced
         self.unpriced += other.unpriced
         self.duration_sum += other.duration_sum
         self.duration_count += other.duration_count
 
 
+# The exact cost of a row: nano-dollars, or for a row written without them (a spill file from an
+# earlier llmlog replayed) its micro-dollar figure.
+COST_NANOS = "coalesce(cost_nanos, cost_micros * 1000)"
+
 _SUMS = (
     "count(*), sum(status = 'success'), sum(status != 'success'), "
     "coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(total_tokens), 0), "
-    f"coalesce(sum(cost_micros), 0), sum(priced != 0), sum{UNPRICED}, coalesce(sum(duration_ms), 0), "
+    f"coalesce(sum({COST_NANOS}), 0), sum(priced != 0), sum{UNPRICED}, coalesce(sum(duration_ms), 0), "
     "count(duration_ms)"
 )
 

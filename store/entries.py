@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from .aggregates import UNPRICED  # one definition: a refused call that used no tokens is not unpriced
+from .aggregates import COST_NANOS, UNPRICED  # one definition: a refused call that used no tokens is not unpriced
 from .bodies import unpack
 from .id_lists import chunks, marks
 from .queries import _dicts
@@ -15,7 +15,7 @@ from .stream_events import stored_events
 
 # enough columns to draw a node of a call tree without reading a whole entry
 NODE_COLUMNS = ("id", "parent_id", "root_id", "depth", "started_at", "model", "status", "duration_ms",
-                "total_tokens", "cost_micros")
+                "total_tokens", "cost_micros", "cost_nanos")
 _NODE_SELECT = ", ".join(NODE_COLUMNS)
 MAX_CHILDREN = 1000
 MAX_BREADCRUMB = 256  # a parent chain longer than this is cut (and said so)
@@ -29,7 +29,7 @@ class Hierarchy:
     children: list[dict]
     children_total: int
     tree_calls: int
-    tree_cost_micros: int
+    tree_cost_nanos: int
     tree_unpriced_calls: int
     tree_max_depth: int
 
@@ -54,11 +54,11 @@ def hierarchy(conn: sqlite3.Connection, call_id: str) -> Hierarchy | None:
     children_total = conn.execute("SELECT count(*) FROM calls WHERE parent_id = ?", (call_id,)).fetchone()[0]
     root_id = node["root_id"] or node["id"]
     calls, cost, unpriced, max_depth = conn.execute(
-        f"SELECT count(*), coalesce(sum(cost_micros), 0), sum{UNPRICED}, coalesce(max(depth), 0) "
+        f"SELECT count(*), coalesce(sum({COST_NANOS}), 0), sum{UNPRICED}, coalesce(max(depth), 0) "
         "FROM calls WHERE root_id = ?", (root_id,)).fetchone()
     parent = chain[1] if len(chain) > 1 and chain[1]["id"] == node["parent_id"] else None
     return Hierarchy(node=node, breadcrumb=list(reversed(chain)), parent=parent, children=children,
-                     children_total=children_total, tree_calls=calls, tree_cost_micros=cost,
+                     children_total=children_total, tree_calls=calls, tree_cost_nanos=cost,
                      tree_unpriced_calls=unpriced or 0, tree_max_depth=max_depth)
 
 

@@ -177,6 +177,14 @@ ALTER TABLE calls ADD COLUMN cost_buckets TEXT;
 """
 
 
+# The exact cost in nano-dollars (issue 15): a call worth $0.0000123 is that, not $0.000013, and
+# sums over many small calls stay exact. Calls written before keep their micro-dollar figure.
+M009_COST_NANOS = """
+ALTER TABLE calls ADD COLUMN cost_nanos INTEGER;
+UPDATE calls SET cost_nanos = cost_micros * 1000 WHERE cost_micros IS NOT NULL;
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -188,6 +196,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m006_shared_rowids", _m006_shared_rowids),
     ("m007_token_encoding", M007_TOKEN_ENCODING),
     ("m008_cost_buckets", M008_COST_BUCKETS),
+    ("m009_cost_nanos", M009_COST_NANOS),
 ]
 
 

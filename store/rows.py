@@ -17,6 +17,7 @@ CALL_COLUMNS: tuple[str, ...] = (
     "do_not_track", "has_content",
     "token_encoding",  # m007
     "cache_write_1h_tokens", "input_audio_tokens", "output_audio_tokens", "cost_buckets",  # m008
+    "cost_nanos",  # m009
 )
 
 CONTENT_COLUMNS: tuple[str, ...] = (

@@ -97,7 +97,7 @@ async def test_summary_equals_independent_figures(seeded, proxy):
         "total_calls": len(inside), "successful_calls": len(ok), "failed_calls": len(inside) - len(ok),
         "success_rate": round(len(ok) / len(inside), 4),
         "total_cost_usd": cost / 1_000_000,
-        "avg_cost_per_call": round(cost / len(priced) / 1_000_000, 8),
+        "avg_cost_per_call": round(cost * 1000 / len(priced) / 1_000_000_000, 9),  # to the nano-dollar
         "total_tokens": sum(r["total_tokens"] for r in inside),
         "input_tokens": sum(r["input_tokens"] for r in inside),
         "output_tokens": sum(r["output_tokens"] for r in inside),

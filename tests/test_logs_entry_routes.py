@@ -32,7 +32,8 @@ async def test_three_level_tree_made_through_the_proxy(proxy):
         entries[call_id] = await (await proxy.get(f"/v1/logs/{call_id}")).json()
     assert [entries[i]["depth"] for i in (root, child_a, child_b, grandchild)] == [0, 1, 1, 2]
     assert {entries[i]["root_id"] for i in entries} == {root}
-    expected_cost = sum(e["cost_micros"] for e in entries.values())
+    expected_nanos = sum(e["cost_nanos"] for e in entries.values())  # exact; micro-dollars rounded once
+    expected_cost = (expected_nanos + 500) // 1000
     assert expected_cost > 0
 
     resp = await proxy.get(f"/v1/logs/{grandchild}/hierarchy")
@@ -41,7 +42,7 @@ async def test_three_level_tree_made_through_the_proxy(proxy):
     assert [n["id"] for n in h["breadcrumb"]] == [root, child_b, grandchild]
     assert h["parent"]["id"] == child_b and h["children"] == [] and h["depth"] == 2
     assert h["tree"] == {"root_id": root, "calls": 4, "cost_micros": expected_cost,
-                         "cost_usd": expected_cost / 1e6, "unpriced_calls": 0, "max_depth": 2}
+                         "cost_usd": expected_nanos / 1e9, "unpriced_calls": 0, "max_depth": 2}
 
     h = await (await proxy.get(f"/v1/logs/{root}/hierarchy")).json()
     assert [n["id"] for n in h["breadcrumb"]] == [root] and h["parent"] is None

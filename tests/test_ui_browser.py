@@ -87,10 +87,10 @@ async def test_logs_page_end_to_end(proxy, browser, tmp_path):
     hidden = await call(proxy, "gpt-4o-mini", "secret words here", headers={"x-debug": "false"})
     await flushed(proxy)
     base = str(proxy.make_url("")).rstrip("/")
-    # fake upstream: prompt tokens = 9 + words, completion = "Echo:" + the words; each part is
-    # rounded half-up to whole micro-dollars (DESIGN §5): 12 x 0.15 = 1.8 -> 2, 4 x 0.60 = 2.4 -> 2
-    expected_cost = (half_up((9 + 3) * MINI_INPUT) + half_up((1 + 3) * MINI_OUTPUT)) / 1_000_000
-    assert expected_cost == 0.000004
+    # fake upstream: prompt tokens = 9 + words, completion = "Echo:" + the words; the exact cost in
+    # nano-dollars (issue 15): 12 x 0.15 = 1.8 micro-dollars, 4 x 0.60 = 2.4, $0.0000042 in all
+    expected_cost = (half_up((9 + 3) * MINI_INPUT * 1000) + half_up((1 + 3) * MINI_OUTPUT * 1000)) / 1e9
+    assert expected_cost == 0.0000042
     expected_text = "$" + f"{expected_cost:.10f}".rstrip("0")
 
     def drive():

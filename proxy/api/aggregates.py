@@ -17,7 +17,7 @@ from ..errors import ApiError
 from .logs import READER, json_response, now_ms
 from .openapi import Operation, describe
 from .params import FILTER_PARAMS, Param, Query, parse_filter
-from .present import usd
+from .present import usd_of_nanos
 from .timeparse import MIN_MS, iso_ms
 
 STATS_PARAMS: tuple[Param, ...] = (
@@ -69,7 +69,7 @@ def summary_json(result: Summary, f: LogFilter) -> dict:
 
     def share(figures: Figures) -> dict:
         return {"calls": figures.count, "percentage": _ratio(figures.count, t.count),
-                "total_cost_usd": usd(figures.cost_micros), "avg_latency_ms": _ms(figures.avg_latency_ms)}
+                "total_cost_usd": usd_of_nanos(figures.cost_nanos), "avg_latency_ms": _ms(figures.avg_latency_ms)}
 
     def named(breakdown: dict) -> dict:
         return {(NO_KEY if key is None else key): value
@@ -82,9 +82,9 @@ def summary_json(result: Summary, f: LogFilter) -> dict:
             "successful_calls": t.successful,
             "failed_calls": t.errors,
             "success_rate": _ratio(t.successful, t.count),
-            "total_cost_usd": usd(t.cost_micros),
+            "total_cost_usd": usd_of_nanos(t.cost_nanos),
             # over the calls that have a price: unpriced calls would drag the average towards zero
-            "avg_cost_per_call": round(t.cost_micros / t.priced / 1_000_000, 8) if t.priced else None,
+            "avg_cost_per_call": round(t.cost_nanos / t.priced / 1_000_000_000, 9) if t.priced else None,
             "total_tokens": t.total_tokens,
             "input_tokens": t.input_tokens,
             "output_tokens": t.output_tokens,
@@ -107,7 +107,7 @@ def figures_json(figures: Figures) -> dict:
         "input_tokens": figures.input_tokens,
         "output_tokens": figures.output_tokens,
         "total_tokens": figures.total_tokens,
-        "cost_usd": usd(figures.cost_micros),
+        "cost_usd": usd_of_nanos(figures.cost_nanos),
         "unpriced_calls": figures.unpriced,
         "error_count": figures.errors,
         "avg_latency_ms": _ms(figures.avg_latency_ms),

@@ -12,7 +12,7 @@ from ..errors import ApiError
 from .logs import READER, WRITER, json_object, json_response, not_found, now_ms
 from .openapi import Operation, describe
 from .params import Param, Query
-from .present import present_events, usd
+from .present import cost_usd_of, micros_of_nanos, present_events, usd_of_nanos
 from .timeparse import iso_ms
 
 MAX_FEEDBACK_BYTES = 64 * 1024
@@ -24,7 +24,7 @@ def present_node(node: dict) -> dict:
     return {"id": node["id"], "parent_id": node["parent_id"], "root_id": node["root_id"], "depth": node["depth"],
             "timestamp": iso_ms(node["started_at"]), "model": node["model"], "status": node["status"],
             "duration_ms": node["duration_ms"], "total_tokens": node["total_tokens"],
-            "cost_usd": usd(node["cost_micros"])}
+            "cost_usd": cost_usd_of(node)}
 
 
 async def get_hierarchy(request: web.Request) -> web.Response:
@@ -45,8 +45,8 @@ async def get_hierarchy(request: web.Request) -> web.Response:
         "tree": {
             "root_id": node["root_id"],
             "calls": found.tree_calls,
-            "cost_usd": usd(found.tree_cost_micros),
-            "cost_micros": found.tree_cost_micros,
+            "cost_usd": usd_of_nanos(found.tree_cost_nanos),
+            "cost_micros": micros_of_nanos(found.tree_cost_nanos),
             "unpriced_calls": found.tree_unpriced_calls,
             "max_depth": found.tree_max_depth,
         },

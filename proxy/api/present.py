@@ -21,6 +21,23 @@ def usd(micros: int | None) -> float | None:
     return None if micros is None else micros / 1_000_000
 
 
+def usd_of_nanos(nanos: int | None) -> float | None:
+    """USD from an exact nano-dollar figure (the stored cost, and every sum of it)."""
+    return None if nanos is None else nanos / 1_000_000_000
+
+
+def cost_usd_of(row) -> float | None:
+    """A stored call's cost: its nano-dollars, or its micro-dollars when written without them."""
+    if row["cost_nanos"] is not None:
+        return usd_of_nanos(row["cost_nanos"])
+    return usd(row["cost_micros"])
+
+
+def micros_of_nanos(nanos: int) -> int:
+    """Nano-dollars as whole micro-dollars, rounded half-up (the micro-dollar fields of the seeds)."""
+    return (nanos + 500) // 1000
+
+
 def _text_section(text: str | None, preview: bool) -> dict | None:
     if text is None:
         return None
@@ -31,7 +48,7 @@ def _text_section(text: str | None, preview: bool) -> dict | None:
 
 def present_entry(row: dict, content: dict | None = None, *, preview_texts: dict | None = None) -> dict:
     """One entry. `content` (the whole entry view) adds bodies, headers and events."""
-    cost_usd = usd(row["cost_micros"])
+    cost_usd = cost_usd_of(row)
     entry = {
         "id": row["id"],
         "call_id": row["id"],
@@ -64,13 +81,14 @@ def present_entry(row: dict, content: dict | None = None, *, preview_texts: dict
         "priced": bool(row["priced"]),
         "cost_usd": cost_usd,
         "cost_micros": row["cost_micros"],
+        "cost_nanos": row["cost_nanos"],
         "cost_breakdown": None if not row["priced"] else {
             "input_usd": usd(row["input_cost_micros"]),
             "cached_input_usd": usd(row["cached_input_cost_micros"]),
             "cache_write_usd": usd(row["cache_write_cost_micros"]),
             "output_usd": usd(row["output_cost_micros"]),
             # each bucket billed at its own rate: tokens, cost and the rate used
-            "buckets": [{**b, "cost_usd": usd(b["cost_micros"])} for b in _json(row["cost_buckets"]) or []],
+            "buckets": [{**b, "cost_usd": usd_of_nanos(b.get("cost_nanos"))} for b in _json(row["cost_buckets"]) or []],
         },
         "pricing_version": row["pricing_version"],
         "user_id": row["user_id"],
