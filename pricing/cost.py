@@ -72,7 +72,7 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
             continue
         if rate is None:  # audio or a 1-hour write with no known price: never billed at a text rate
             return UNPRICED
-        buckets.append((name, tokens, _micros(tokens, rate), str(rate), _nanos(tokens, rate)))
+        buckets.append((name, tokens, _micros(tokens, rate), format(rate.normalize(), "f"), _nanos(tokens, rate)))
     micros = {name: m for name, _, m, _, _ in buckets}
     cost = Cost(
         priced=True,

@@ -21,8 +21,13 @@ FIELD_MAP = {
     "input_cost_per_token": "input",
     "cache_read_input_token_cost": "cached_input",
     "cache_creation_input_token_cost": "cache_write",
+    "cache_creation_input_token_cost_above_1hr": "cache_write_1h",
     "output_cost_per_token": "output",
+    "input_cost_per_audio_token": "input_audio",
+    "output_cost_per_audio_token": "output_audio",
+    "cache_read_input_audio_token_cost": "cached_input_audio",
 }
+TIER_FIELDS = frozenset({"input", "cached_input", "cache_write", "output"})
 
 # Long-context variants, e.g. `input_cost_per_token_above_200k_tokens`.
 _TIER_KEY = re.compile(r"^(?P<field>\w+?)_above_(?P<k>\d+)k_tokens$")
@@ -33,17 +38,36 @@ SKIPPED_KEYS = frozenset({"sample_spec"})
 
 def parse_litellm(text: str | bytes, source: str) -> dict[str, ModelPrice]:
     """Model id -> price for every entry with a per-token input price; others are skipped."""
+    return {model: _entry(model, raw, source) for model, raw in _rows(text, source)}
+
+
+def parse_litellm_fields(text: str | bytes, source: str) -> dict[str, dict[str, Any]]:
+    """Model id -> only the fields the file states (USD per 1M tokens, `tier` when it has one),
+    for merging field by field onto an existing entry. `output` is absent when the file has none."""
+    out: dict[str, dict[str, Any]] = {}
+    for model, raw in _rows(text, source):
+        where = f"{source}: {model!r}"
+        fields: dict[str, Any] = {
+            ours: _per_million(raw[theirs], f"{where}.{theirs}")
+            for theirs, ours in FIELD_MAP.items()
+            if raw.get(theirs) is not None
+        }
+        if (tier := _tier(raw, where)) is not None:
+            fields["tier"] = tier
+        out[model] = fields
+    return out
+
+
+def _rows(text: str | bytes, source: str):
     data = json.loads(text, parse_float=Decimal)
     if not isinstance(data, Mapping):
         raise ValueError(f"{source}: expected a JSON object of models")
-    out: dict[str, ModelPrice] = {}
     for model, raw in data.items():
         if model in SKIPPED_KEYS or not isinstance(raw, Mapping):
             continue
         if raw.get("input_cost_per_token") is None:
             continue  # image, audio or per-request models: not priced by token
-        out[model] = _entry(model, raw, source)
-    return out
+        yield model, raw
 
 
 def _per_million(value: Any, where: str) -> Decimal:
@@ -57,7 +81,7 @@ def _entry(model: str, raw: Mapping[str, Any], source: str) -> ModelPrice:
     prices = {
         ours: _per_million(raw[theirs], f"{where}.{theirs}")
         for theirs, ours in FIELD_MAP.items()
-        if raw.get(theirs) is not None
+        if raw.get(theirs) is not None and ours in TIER_FIELDS
     }
     return ModelPrice(
         model=model,
@@ -77,7 +101,7 @@ def _tier(raw: Mapping[str, Any], where: str) -> PriceTier | None:
     by_threshold: dict[int, dict[str, Decimal]] = {}
     for key, value in raw.items():
         m = _TIER_KEY.match(key)
-        if m and m["field"] in FIELD_MAP and value is not None:
+        if m and FIELD_MAP.get(m["field"]) in TIER_FIELDS and value is not None:
             prices = by_threshold.setdefault(int(m["k"]) * 1000, {})
             prices[FIELD_MAP[m["field"]]] = _per_million(value, f"{where}.{key}")
     for threshold in sorted(by_threshold):

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 # Keys a price table (shipped TOML or config `[pricing.models."name"]`) may hold. Anything else is
 # an error: a misspelt `cache_read` would otherwise silently bill cache hits at the input price.
-PRICE_KEYS = frozenset({"input", "cached_input", "cache_write", "output", "cache_write_1h", "input_audio",
-                        "output_audio"})
-ENTRY_KEYS = PRICE_KEYS | frozenset({"source", "date", "aliases", "note", "explained", "tier"})
-TIER_KEYS = PRICE_KEYS | frozenset({"above_input_tokens"})
+PRICE_KEYS = frozenset({
+    "input", "cached_input", "cache_write", "cache_write_1h", "output",
+    "input_audio", "cached_input_audio", "output_audio",
+})
+ENTRY_KEYS = PRICE_KEYS | frozenset({
+    "source", "date", "verified", "aliases", "note", "explained", "tier", "deprecated",
+})
+TIER_KEYS = frozenset({"input", "cached_input", "cache_write", "cache_write_1h", "output", "above_input_tokens"})
 
-ORIGINS = frozenset({"shipped", "override", "litellm"})
+# Where an entry (and each of its rates) came from, lowest layer first (DESIGN §5).
+ORIGINS = ("genai-prices", "correction", "litellm", "override")
 
 
 class Rates(NamedTuple):
@@ -53,7 +58,12 @@ class ModelPrice:
     """Prices of one model in USD per 1M tokens (equal to micro-dollars per token).
 
     A missing `cached_input` or `cache_write` means the provider bills those tokens at `input`.
-    `note` and `explained` record known, deliberate differences from other price lists.
+    `cache_write` is the 5-minute cache write; `cache_write_1h` and the audio rates are carried
+    for the buckets that bill them (None: the data has no such rate). `tier` is the lowest
+    long-context tier, `upper_tiers` any higher ones (a call is billed wholly at the highest tier
+    its prompt exceeds). `date` is the day the price was verified against `source`, when known.
+    `layers` names, per rate, the layer it came from (see `layer_of`). `note` and `explained`
+    record known, deliberate differences from other price lists.
     """
 
     model: str
@@ -68,21 +78,43 @@ class ModelPrice:
     aliases: tuple[str, ...] = ()
     note: str | None = None
     explained: frozenset[str] = frozenset()
-    origin: str = "shipped"
-    cache_write_1h: Decimal | None = None  # Anthropic's 1-hour cache writes
+    origin: str = "genai-prices"
+    cache_write_1h: Decimal | None = None
     input_audio: Decimal | None = None
     output_audio: Decimal | None = None
+    cached_input_audio: Decimal | None = None
+    upper_tiers: tuple[PriceTier, ...] = ()
+    deprecated: bool = False
+    layers: tuple[tuple[str, str], ...] = ()
 
     def rates(self, input_tokens: int) -> Rates:
         """Prices for a call with `input_tokens` prompt tokens (cached included)."""
         if self.tier is not None and input_tokens > self.tier.above_input_tokens:
             t = self.tier
+            for upper in reversed(self.upper_tiers):
+                if input_tokens > upper.above_input_tokens:
+                    t = upper
+                    break
             return Rates(t.input, _or(t.cached_input, t.input), _or(t.cache_write, t.input), t.output,
                          t.cache_write_1h, self.input_audio, self.output_audio)
         return Rates(
             self.input, _or(self.cached_input, self.input), _or(self.cache_write, self.input), self.output,
             self.cache_write_1h, self.input_audio, self.output_audio,
         )
+
+
+    def layer_of(self, rate: str) -> str:
+        """The layer `rate` (a PRICE_KEYS name, or "tier") came from, e.g. "genai-prices 0.2.3"."""
+        for name, layer in self.layers:
+            if name == rate:
+                return layer
+        return self.origin
+
+
+RATE_FIELDS = (
+    "input", "cached_input", "cache_write", "cache_write_1h", "output",
+    "input_audio", "cached_input_audio", "output_audio",
+)
 
 
 def _or(value: Decimal | None, default: Decimal) -> Decimal:
@@ -135,6 +167,46 @@ def _parse_tier(raw: Any, where: str) -> PriceTier:
     )
 
 
+def parse_fields(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The ModelPrice fields a table of price keys sets, validated; keys it leaves out are absent.
+
+    `verified` (a correction's check date) and `date` (its older name) both set `date`."""
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: must be a table of prices")
+    unknown = set(raw) - ENTRY_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}; expected some of {sorted(ENTRY_KEYS)}")
+    fields: dict[str, Any] = {}
+    for key in RATE_FIELDS:
+        if key in raw:
+            fields[key] = _optional(raw, key, where)
+    for key in ("date", "verified"):
+        if raw.get(key) is not None:
+            value = raw[key]
+            value = value.isoformat() if isinstance(value, dt.date) else str(value)  # a TOML date literal
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{where}.{key}: must be a date, YYYY-MM-DD") from None
+            fields["date"] = value
+    aliases = raw.get("aliases", ())
+    explained = raw.get("explained", ())
+    if isinstance(aliases, str) or isinstance(explained, str):
+        raise ValueError(f"{where}: 'aliases' and 'explained' must be lists")
+    if aliases:
+        fields["aliases"] = tuple(str(a) for a in aliases)
+    if explained:
+        fields["explained"] = frozenset(str(e) for e in explained)
+    for key in ("source", "note"):
+        if raw.get(key) is not None:
+            fields[key] = str(raw[key])
+    if raw.get("deprecated") is not None:
+        fields["deprecated"] = bool(raw["deprecated"])
+    if raw.get("tier") is not None:
+        fields["tier"] = _parse_tier(raw["tier"], f"{where}.tier")
+    return fields
+
+
 def parse_entry(
     model: str,
     raw: Mapping[str, Any],
@@ -142,36 +214,25 @@ def parse_entry(
     origin: str,
     provider: str | None = None,
     where: str | None = None,
+    layer: str | None = None,
 ) -> ModelPrice:
-    """Build a ModelPrice from a table of price keys; raise ValueError naming the bad key."""
+    """Build a whole ModelPrice from a table of price keys; raise ValueError naming the bad key.
+
+    `input` and `output` are required; every rate given is recorded as coming from `layer`."""
     where = where or f"pricing.models.{model!r}"
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"{where}: must be a table of prices")
-    unknown = set(raw) - ENTRY_KEYS
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {sorted(unknown)}; expected some of {sorted(ENTRY_KEYS)}")
-    date = raw.get("date")
-    if isinstance(date, dt.date):  # a TOML date literal
-        date = date.isoformat()
-    aliases = raw.get("aliases", ())
-    explained = raw.get("explained", ())
-    if isinstance(aliases, str) or isinstance(explained, str):
-        raise ValueError(f"{where}: 'aliases' and 'explained' must be lists")
-    return ModelPrice(
-        model=model,
-        input=_required(raw, "input", where),
-        output=_required(raw, "output", where),
-        cached_input=_optional(raw, "cached_input", where),
-        cache_write=_optional(raw, "cache_write", where),
-        source=raw.get("source"),
-        date=None if date is None else str(date),
-        tier=None if raw.get("tier") is None else _parse_tier(raw["tier"], f"{where}.tier"),
-        provider=provider,
-        aliases=tuple(str(a) for a in aliases),
-        note=raw.get("note"),
-        explained=frozenset(str(e) for e in explained),
-        origin=origin,
-        cache_write_1h=_optional(raw, "cache_write_1h", where),
-        input_audio=_optional(raw, "input_audio", where),
-        output_audio=_optional(raw, "output_audio", where),
-    )
+    fields = parse_fields(raw, where)
+    for key in ("input", "output"):
+        if fields.get(key) is None:
+            raise ValueError(f"{where}: missing {key!r} (USD per 1M tokens)")
+    label = layer or origin
+    layers = tuple((k, label) for k in (*RATE_FIELDS, "tier") if fields.get(k) is not None)
+    return ModelPrice(model=model, provider=provider, origin=origin, layers=layers, **fields)
+
+
+def merge_fields(base: ModelPrice, fields: Mapping[str, Any], *, origin: str, layer: str) -> ModelPrice:
+    """`base` with the rates and facts in `fields` replaced, field by field; each replaced rate
+    now says it came from `layer`. Rates `fields` leaves out (and the tiers) keep their layer."""
+    changed = {k: v for k, v in fields.items()}
+    rates = [k for k in (*RATE_FIELDS, "tier") if k in changed]
+    layers = tuple((k, l) for k, l in base.layers if k not in rates) + tuple((k, layer) for k in rates)
+    return replace(base, origin=origin, layers=layers, **changed)

@@ -1,49 +1,55 @@
-"""The price table: shipped data plus config layers, and model id -> price lookup (DESIGN §5).
+"""The price table: genai-prices' data under llmlog's layers, and model id -> price lookup (DESIGN §5).
 
-Lookup, case-insensitive, first hit wins:
-  1. the id as sent, provider-qualified first (`groq/<id>`) so a per-provider price beats the bare
-     id, then bare; a client-sent routing prefix (`openai/gpt-4o`) is also tried without it;
-  2. the same after stripping one date/version suffix at a time (`-2024-08-06`, `-20241022`,
-     `@20241022`, `-latest`, `-0613`/`-2411`, `-002`): only whole suffixes are removed, so
-     `gpt-4o-mini-foo` never becomes `gpt-4o`;
-  3. `ft:<base>:<org>::<id>`: the base is resolved as above, then billed at `ft:<base family>`
-     when listed (fine-tunes cost more than their base), else at the base price.
+Layers, lowest first; each rate of an entry remembers which one it came from:
+  1. genai-prices (the installed wheel's data, or a refreshed copy of its published file);
+  2. llmlog's corrections, `pricing/data/*.toml`: what genai-prices lacks or gets wrong, each
+     with its source and the date it was verified; merged field by field onto an existing entry;
+  3. a LiteLLM price file, if configured, merged field by field (never dropping a tier);
+  4. config `[pricing.models."name"]` overrides, each replacing the whole entry it names.
+
+Lookup, case-insensitive, first hit wins (pricing/names.py lists the forms of an id):
+  1. exact keys: each form of the id (provider-qualified first, then bare): model ids and the
+     ids genai-prices' `equals` clauses list, corrections, LiteLLM and config names;
+  2. match rules: genai-prices' other clauses (`starts_with`, `contains`, `regex`…) of the
+     provider the form names (then the providers it falls back to), or for a bare id, of the
+     first-party provider whose naming claims it;
+  3. `ft:` fine-tunes only reach an entry written for fine-tunes (`ft:gpt-4o-mini`, or a rule
+     whose text starts `ft:`): a fine-tune without its own price is unpriced, never its base's.
+Bare ids reach only first-party models (`gpt-4o`, `claude-…`); an open model is priced per host.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
-import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from importlib import resources
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from .litellm import parse_litellm
-from .prices import ModelPrice, PriceTier, parse_entry
+from . import genai
+from .litellm import parse_litellm_fields
+from .match import Rule, matches
+from .names import PROVIDER_ALIASES, forms, provider_id
+from .prices import ModelPrice, PriceTier, merge_fields, parse_entry, parse_fields
 
 __all__ = ["RULES", "PROVIDER_PREFIXES", "ModelPrice", "PriceTier", "PriceMatch", "PriceTable"]
 
-RULES = frozenset({"exact", "provider", "prefix", "fine_tune", "override"})
+RULES = frozenset({"exact", "provider", "prefix", "match", "fine_tune", "override"})
 
-# Routing prefixes clients and gateways put in front of a model id (`openai/gpt-4o`,
-# LiteLLM's `vertex_ai/…`). Stripped only when the rest is a known id.
+# Routing prefixes clients and gateways put in front of a model id (`openai/gpt-4o`, LiteLLM's
+# `vertex_ai/…`), beyond genai-prices' own provider ids. Stripped only when the rest is known.
 PROVIDER_PREFIXES = frozenset({
-    "openai", "azure", "anthropic", "google", "gemini", "vertex_ai", "vertex", "mistral",
-    "deepseek", "groq", "together", "together_ai", "fireworks", "openrouter", "bedrock",
+    "openai", "azure", "anthropic", "google", "mistral", "deepseek", "groq", "together",
+    "fireworks", "openrouter", "x-ai", "aws", "cohere", *PROVIDER_ALIASES,
 })
 
-# A whole trailing date or version: ISO date, compact date, Vertex `@date`, `-latest`, OpenAI
-# `-MMDD` / Mistral `-YYMM`, Google `-001`. Anchored to the end and to a separator.
-_VERSION_SUFFIX = re.compile(
-    r"(?:-\d{4}-\d{2}-\d{2}|-\d{8}|@\d{8}|@latest|-latest|-\d{4}|-\d{3})$"
-)
-_MAX_STRIPS = 2
+_MAX_REMEMBERED = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,77 +68,145 @@ def _short_hash(data: bytes) -> str:
 class PriceTable:
     """Immutable map of model ids to prices; each `with_…` returns a new table and version."""
 
-    def __init__(self, entries: Mapping[str, ModelPrice], version: str) -> None:
-        self._entries: dict[str, ModelPrice] = {}
-        self._index: dict[str, str] = {}  # lower-case id or alias -> lower-case entry id
-        self.version = version
-        self._add(entries.values())
+    def __init__(self, base: genai.BaseData, version: str | None = None) -> None:
+        self._entries: dict[str, ModelPrice] = dict(base.entries)
+        self._index: dict[str, str] = dict(base.index)
+        self._base = base  # rules and provider facts: shared, never changed
+        self._known = frozenset(base.provider_names) | PROVIDER_PREFIXES
+        self.version = version or base.version
         self._looked_up: dict[tuple[str, str | None], PriceMatch | None] = {}
 
-    def _add(self, prices: Iterable[ModelPrice]) -> None:
-        for price in prices:
-            key = price.model.lower()
-            self._entries[key] = price
-            for alias in price.aliases:
-                if alias.lower() not in self._entries:  # an alias never shadows a listed id
-                    self._index[alias.lower()] = key
-            self._index[key] = key  # and an id always beats an older alias of the same name
-
-    def _layer(self, prices: Mapping[str, ModelPrice], tag: str) -> PriceTable:
+    def _copy(self, tag: str) -> PriceTable:
         table = PriceTable.__new__(PriceTable)
         table._entries = dict(self._entries)
         table._index = dict(self._index)
+        table._base = self._base
+        table._known = self._known
         table.version = f"{self.version}+{tag}"
-        table._add(prices.values())
         table._looked_up = {}
         return table
 
     # --- construction ----------------------------------------------------------------------
 
     @classmethod
-    def shipped(cls) -> PriceTable:
-        """The table shipped in `pricing/data/*.toml`; version = newest check date + data hash."""
+    def shipped(cls, today: dt.date | None = None) -> PriceTable:
+        """genai-prices' data from its installed wheel, with llmlog's corrections on top.
+
+        `today` picks the time-conditional prices in force (default: the UTC date now)."""
+        return cls.from_providers(genai.shipped_providers(), f"genai-prices {genai.package_version()}", today)
+
+    @classmethod
+    def from_providers(cls, providers: Any, label: str, today: dt.date | None = None) -> PriceTable:
+        """A base table from genai-prices provider objects, with llmlog's corrections on top."""
+        day = today or dt.datetime.now(dt.UTC).date()
+        return cls(genai.build(providers, day, label)).with_corrections()
+
+    def with_corrections(self) -> PriceTable:
+        """llmlog's corrections (`pricing/data/*.toml`) merged field by field onto the table."""
         files = sorted(
             (f for f in resources.files("pricing").joinpath("data").iterdir() if f.name.endswith(".toml")),
             key=lambda f: f.name,
         )
         digest = hashlib.sha256()
-        entries: dict[str, ModelPrice] = {}
+        table = self._copy("")
+        seen: set[str] = set()
         for f in files:
             data = f.read_bytes()
             digest.update(f.name.encode() + b"\0" + data)
             doc = tomllib.loads(data.decode("utf-8"), parse_float=Decimal)
             provider = doc.get("provider")
-            for model, raw in doc.get("models", {}).items():
-                if model.lower() in entries:
-                    raise ValueError(f"{f.name}: {model!r} is listed twice")
-                entries[model.lower()] = parse_entry(
-                    model, raw, origin="shipped", provider=provider or _qualifier(model),
-                    where=f"{f.name}: models.{model!r}",
-                )
-        newest = max((p.date for p in entries.values() if p.date), default="undated")
-        return cls(entries, f"shipped-{newest}+{digest.hexdigest()[:8]}")
+            for name, raw in doc.get("models", {}).items():
+                where = f"{f.name}: models.{name!r}"
+                if name.lower() in seen:
+                    raise ValueError(f"{where}: listed twice")
+                seen.add(name.lower())
+                if not isinstance(raw, Mapping) or not raw.get("source"):
+                    raise ValueError(f"{where}: a correction names its source")
+                fields = parse_fields(raw, where)
+                layer = f"correction ({raw['source']}, {_verified(fields.get('date'))})"
+                table._merge(name, provider, fields, origin="correction", layer=layer, where=where)
+        table.version = f"{self.version}+corr.{digest.hexdigest()[:8]}"
+        return table
+
+    def _find_key(self, name: str, provider: str | None) -> str | None:
+        """The entry a layer's name means: exactly its key or a listed id, qualified first."""
+        ref = name.strip().lower()
+        prov = provider_id(provider)
+        if prov and f"{prov}/{ref}" in self._index:
+            return self._index[f"{prov}/{ref}"]
+        return self._index.get(ref)
+
+    def _merge(self, name: str, provider: str | None, fields: Mapping[str, Any], *, origin: str,
+               layer: str, where: str) -> None:
+        key = self._find_key(name, provider)
+        if key is not None:
+            entry = self._entries[key]
+            if key.split("/", 1)[-1] == name.lower() or key == name.lower():
+                self._entries[key] = merge_fields(entry, fields, origin=origin, layer=layer)
+                self._add_names(key, fields.get("aliases", ()), provider)
+                return
+            # `name` is one of several ids of `entry` (`mistral-large-latest` of Large 2): it gets
+            # its own entry, starting from that one, and the other ids keep their price.
+            base = replace(entry, model=name, aliases=())
+        else:
+            if fields.get("input") is None or fields.get("output") is None:
+                raise ValueError(f"{where}: not a known model, so 'input' and 'output' are needed")
+            base = ModelPrice(model=name, input=fields["input"], output=fields["output"],
+                              provider=provider_id(provider) or _qualifier(name), origin=origin)
+        self._add(merge_fields(base, fields, origin=origin, layer=layer), provider)
+
+    def _add(self, price: ModelPrice, provider: str | None) -> None:
+        prov = provider_id(provider)
+        key = f"{prov}/{price.model}".lower() if prov else price.model.lower()
+        self._entries[key] = price
+        self._index[key] = key
+        if prov is None or prov in genai.FIRST_PARTY:
+            self._index[price.model.lower()] = key  # a layer's own name beats an older alias
+        self._add_names(key, price.aliases, provider)
+
+    def _add_names(self, key: str, aliases: tuple[str, ...], provider: str | None) -> None:
+        prov = provider_id(provider)
+        for alias in aliases:
+            a = alias.lower()
+            if prov:
+                self._index[f"{prov}/{a}"] = key
+            if prov is None or prov in genai.FIRST_PARTY:
+                self._index.setdefault(a, key)
 
     def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> PriceTable:
         """Add or replace models from config `[pricing.models."name"]` tables (same keys as the data).
 
-        An override replaces the whole entry, so a key it leaves out falls back as usual
-        (`cached_input` -> `input`), never to the shipped value.
-        """
+        An override replaces the whole entry it names, so a key it leaves out falls back as usual
+        (`cached_input` -> `input`), never to the value underneath; every id that reached the
+        entry (its aliases, genai-prices' ids) now reaches the override."""
         if not overrides:
             return self
-        prices = {
-            name: parse_entry(name, raw, origin="override", provider=_qualifier(name))
-            for name, raw in overrides.items()
-        }
+        table = self._copy("")
+        for name, raw in overrides.items():
+            price = parse_entry(name, raw, origin="override", provider=_qualifier(name), layer="config")
+            key = table._find_key(name, None)
+            if key is not None:
+                old = table._entries[key]
+                table._entries[key] = replace(price, model=old.model, provider=old.provider)
+                table._add_names(key, price.aliases, None)
+            else:
+                table._add(price, None)
         canonical = json.dumps(overrides, sort_keys=True, default=str).encode()
-        return self._layer(prices, f"ov.{_short_hash(canonical)}")
+        table.version = f"{self.version}+ov.{_short_hash(canonical)}"
+        return table
 
     def with_litellm_file(self, path: str | PathLike[str]) -> PriceTable:
-        """Add or replace models from a LiteLLM `model_prices_and_context_window.json` file."""
+        """Models from a LiteLLM `model_prices_and_context_window.json` file, merged field by
+        field onto the entries they name (a rate the file lacks keeps its value and layer)."""
         data = Path(path).read_bytes()
-        prices = parse_litellm(data, source=str(path))
-        return self._layer(prices, f"litellm.{_short_hash(data)}")
+        table = self._copy("")
+        layer = f"litellm file {path}"
+        for name, fields in parse_litellm_fields(data, source=str(path)).items():
+            if "output" not in fields and table._find_key(name, None) is None:
+                fields["output"] = Decimal(0)  # a new input-only model (embeddings)
+            table._merge(name, None, fields, origin="litellm", layer=layer, where=f"{path}: {name!r}")
+        table.version = f"{self.version}+litellm.{_short_hash(data)}"
+        return table
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -159,57 +233,66 @@ class PriceTable:
 
     def _lookup(self, model: str, provider: str | None) -> PriceMatch | None:
         ref = model.strip().lower()
-        prov = provider.strip().lower() if provider else None
-        hit = self._resolve(ref, prov)
-        if hit is None and ref.startswith("ft:"):
-            hit = self._fine_tune(ref, prov)
+        prov = provider_id(provider)
+        hit = self._fine_tune(ref, prov) if ref.startswith("ft:") else self._resolve(ref, prov)
         if hit is None:
             return None
-        key, rule = hit
-        price = self._entries[self._index[key]]
-        if price.origin != "shipped":
+        key, rule, matched = hit
+        price = self._entries[key]
+        if price.origin in ("litellm", "override"):
             rule = "override"
-        return PriceMatch(price=price, rule=rule, matched_id=key)
+        return PriceMatch(price=price, rule=rule, matched_id=matched)
 
-    def _forms(self, ref: str, prov: str | None) -> Iterator[tuple[str, str]]:
-        if prov:
-            yield f"{prov}/{ref}", "provider"
-        yield ref, "exact"
-        head, sep, rest = ref.partition("/")
-        if sep and rest and (head in PROVIDER_PREFIXES or head == prov):
-            yield rest, "provider"
-
-    def _resolve(self, ref: str, prov: str | None) -> tuple[str, str] | None:
-        for i, candidate in enumerate(_strip_chain(ref)):
-            for key, rule in self._forms(candidate, prov):
-                if key in self._index:
-                    return key, rule if i == 0 else "prefix"
+    def _resolve(self, ref: str, prov: str | None) -> tuple[str, str, str] | None:
+        # The id as sent (bare, qualified by the provider or its routing prefix) is tried by exact
+        # key, then by match rule, before any wrapper or date suffix is removed: a Bedrock id is
+        # Bedrock's price before it is the vendor's.
+        candidates = list(forms(ref, prov, self._known))
+        as_sent = [c for c in candidates if c[2] != "prefix"]
+        reduced = [c for c in candidates if c[2] == "prefix"]
+        for group in (as_sent, reduced):
+            for p, rid, rule in group:
+                name = f"{p}/{rid}" if p else rid
+                if name in self._index:
+                    return self._index[name], rule, name
+            for p, rid, rule in group:
+                if (key := self._by_rule(rid, p, self._base.rules)) is not None:
+                    return key, "match" if rule != "prefix" else "prefix", rid
         return None
 
-    def _fine_tune(self, ref: str, prov: str | None) -> tuple[str, str] | None:
+    def _by_rule(self, rid: str, prov: str | None, rules: Mapping[str, tuple[tuple[Rule, str], ...]]) -> str | None:
+        if prov:
+            providers = (prov, *self._base.fallbacks.get(prov, ()))
+        else:
+            owner = next((o for o, rule in self._base.owners if matches(rule, rid)), None)
+            providers = (owner,) if owner else genai.FIRST_PARTY
+        for p in providers:
+            for rule, key in rules.get(p, ()):
+                if matches(rule, rid):
+                    return key
+        return None
+
+    def _fine_tune(self, ref: str, prov: str | None) -> tuple[str, str, str] | None:
+        """`ft:<base>:<org>:<name>:<id>` -> an entry written for fine-tunes of that base, or None."""
         base = ref.split(":")[1] if ref.count(":") >= 1 else ""
-        hit = self._resolve(base, prov) if base else None
-        if hit is None:
+        if not base:
             return None
-        base_entry = self._index[hit[0]]
-        for candidate in (*_strip_chain(base), base_entry):
-            if f"ft:{candidate}" in self._index:
-                return f"ft:{candidate}", "fine_tune"
-        return hit[0], "fine_tune"
+        for p, rid, _ in forms(ref, prov, self._known):
+            name = f"{p}/{rid}" if p else rid
+            if name in self._index:
+                return self._index[name], "fine_tune", name
+        for p, rid, _ in forms(base, prov, self._known):
+            name = f"{p}/ft:{rid}" if p else f"ft:{rid}"
+            if name in self._index:
+                return self._index[name], "fine_tune", name
+        for p in (prov, None):
+            if (key := self._by_rule(ref, p, self._base.ft_rules)) is not None:
+                return key, "fine_tune", ref
+        return None
 
 
-_MAX_REMEMBERED = 4096
-
-
-def _strip_chain(ref: str) -> list[str]:
-    """`ref`, then `ref` with one, then two, trailing version suffixes removed."""
-    chain = [ref]
-    for _ in range(_MAX_STRIPS):
-        shorter = _VERSION_SUFFIX.sub("", chain[-1])
-        if shorter == chain[-1] or not shorter:
-            break
-        chain.append(shorter)
-    return chain
+def _verified(date: str | None) -> str:
+    return f"verified {date}" if date else "not verified"
 
 
 def _qualifier(model: str) -> str | None:

@@ -48,11 +48,13 @@ FORWARDER = web.AppKey("forwarder", Forwarder)
 
 
 def price_table_for(config: Config) -> PriceTable:
+    """genai-prices' data, llmlog's corrections, the LiteLLM file if configured, then config
+    overrides (DESIGN §5): each later layer wins."""
     table = PriceTable.shipped()
-    if config.price_overrides:
-        table = table.with_overrides(config.price_overrides)
     if config["pricing.litellm_file"]:
         table = table.with_litellm_file(config["pricing.litellm_file"])
+    if config.price_overrides:
+        table = table.with_overrides(config.price_overrides)
     return table
 
 

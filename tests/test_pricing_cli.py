@@ -38,18 +38,37 @@ def costs(db_path: str, call_id: str) -> tuple:
         conn.close()
 
 
-def test_pricing_model_shows_prices_rule_and_source():
+def test_pricing_model_shows_each_rate_with_its_layer():
     result = run("pricing", "claude-3-5-sonnet-20241022")
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0] == "claude-3-5-sonnet-20241022  →  claude-3-5-sonnet  (rule: prefix, shipped)"
-    assert "  input        $3" in lines and "  cached input $0.3" in lines
-    assert "  cache write  $3.75" in lines and "  output       $15" in lines
+    assert lines[0] == "claude-3-5-sonnet-20241022  →  anthropic/claude-3-5-sonnet  (rule: match, genai-prices)"
+    rates = {line.split("$")[0].strip(): line.split("$")[1].split()[0] for line in lines if line.startswith("  ") and "$" in line}
+    assert (rates["input"], rates["cached input"], rates["cache write"], rates["output"]) == ("3", "0.3", "3.75", "15")
+    assert rates["cache write 1h"] == "6"  # genai-prices carries Anthropic's 1-hour cache-write rate
+    assert any(line.startswith("  input ") and line.endswith("genai-prices 0.2.3") for line in lines)
     assert any(line.startswith("source: https://") for line in lines)
     ft = orjson.loads(run("pricing", "ft:gpt-4o-mini-2024-07-18:org::abc", "--json").output)
     assert ft["rule"] == "fine_tune" and ft["matched"] == "ft:gpt-4o-mini"
+    assert ft["layers"]["input"].startswith("genai-prices ")
+    assert ft["layers"]["cached_input"] == "correction (https://platform.openai.com/docs/pricing, not verified)"
     tiered = orjson.loads(run("pricing", "claude-sonnet-4-5", "--json").output)
-    assert tiered["tier"]["above_input_tokens"] == 200000 and tiered["tier"]["input"] == "6.00"
+    assert tiered["tier"]["above_input_tokens"] == 200000 and tiered["tier"]["input"] == "6"
+
+
+def test_pricing_model_names_the_litellm_and_config_layers(tmp_path):
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"claude-sonnet-4-5": {"output_cost_per_token": 1.6e-05, "input_cost_per_token": 3e-06}}')
+    config = tmp_path / "llmlog.toml"
+    config.write_text(f'[pricing]\nlitellm_file = "{prices}"\n')
+    info = orjson.loads(run("pricing", "claude-sonnet-4-5", "--json", "--config", str(config)).output)
+    assert info["output"] == "16" and info["layers"]["output"] == f"litellm file {prices}"
+    assert info["layers"]["cached_input"].startswith("genai-prices ")  # merged field by field
+    assert info["tier"]["above_input_tokens"] == 200000  # the file has no tier: the entry keeps its own
+    config.write_text(f'[pricing]\nlitellm_file = "{prices}"\n[pricing.models."claude-sonnet-4-5"]\n'
+                      'input = 1\noutput = 2\n')
+    info = orjson.loads(run("pricing", "claude-sonnet-4-5", "--json", "--config", str(config)).output)
+    assert info["output"] == "2" and info["layers"]["output"] == "config" and info["tier"] is None
 
 
 def test_pricing_unknown_model_is_an_actionable_error():
@@ -91,7 +110,7 @@ async def test_reprice_applies_a_config_override_exactly(proxy, db_path, tmp_pat
                       '[pricing.models."my-local-model"]\ninput = 0.5\noutput = 1.25\n')
     result = run("reprice", "--since", "30d", "--db", db_path, "--config", str(config), "--batch-size", "1")
     assert result.exit_code == 0
-    assert result.output.startswith("repriced 2 calls with pricing version shipped-") and "2 changed" in result.output
+    assert result.output.startswith("repriced 2 calls with pricing version genai-prices-") and "2 changed" in result.output
     # the override answers for the dated snapshot the upstream named (gpt-4o-mini-2024-07-18):
     # 12 x 10 = 120 µ$, 4 x 20.5 = 82 µ$
     priced, total, inp, out, version = costs(db_path, mini)

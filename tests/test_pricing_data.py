@@ -8,53 +8,59 @@ from decimal import Decimal
 
 import pytest
 
-from pricing.prices import PRICE_KEYS
+from pricing.prices import RATE_FIELDS
 from pricing.table import PROVIDER_PREFIXES, PriceTable
 
 TABLE = PriceTable.shipped()
-PRICES = sorted(TABLE, key=lambda p: p.model)
+PRICES = sorted(TABLE, key=lambda p: (p.provider or "", p.model))
+CORRECTIONS = [p for p in PRICES if p.origin == "correction"]
 
 
-@pytest.mark.parametrize("price", PRICES, ids=[p.model for p in PRICES])
+@pytest.mark.parametrize("price", PRICES, ids=[f"{p.provider}/{p.model}" for p in PRICES])
 def test_entry_is_sane(price):
-    assert price.origin == "shipped"
-    assert price.source and price.source.startswith("https://"), "every price names its public source"
-    assert dt.date.fromisoformat(price.date), "every price says when it was checked (YYYY-MM-DD)"
-    values = [price.input, price.output, price.cached_input, price.cache_write]
+    assert price.origin in {"genai-prices", "correction"}
+    values = [getattr(price, f) for f in RATE_FIELDS]
     assert all(v is None or (isinstance(v, Decimal) and v >= 0) for v in values)
-    if price.cached_input is not None:
-        assert price.cached_input <= price.input, "a cache hit never costs more than plain input"
     if price.tier is not None:
-        t = price.tier
-        assert t.above_input_tokens > 0
-        assert t.input >= price.input and t.output >= price.output
-        if t.cached_input is not None:
-            assert t.cached_input <= t.input
-    assert price.explained <= PRICE_KEYS | {"tier"}
-    if price.explained:
-        assert price.note, "an explained difference says why"
+        assert price.tier.above_input_tokens > 0
+        for upper in price.upper_tiers:
+            assert upper.above_input_tokens > price.tier.above_input_tokens
+    # every rate says which layer it came from
+    for field in RATE_FIELDS:
+        if getattr(price, field) is not None:
+            assert price.layer_of(field).startswith(("genai-prices ", "correction (")), field
 
 
-# Anthropic publishes Claude 3 Haiku's cache prices rounded ($0.30 / $0.03, not $0.3125 / $0.025);
-# we bill the published figures.
-ANTHROPIC_ROUNDED = {"claude-3-haiku": (Decimal("0.30"), Decimal("0.03"))}
+def test_corrections_are_few_and_each_names_its_source():
+    assert 5 <= len(CORRECTIONS) <= 40, "corrections hold only what genai-prices lacks or gets wrong"
+    for price in CORRECTIONS:
+        assert price.source and price.source.startswith("https://"), price.model
+        assert price.note, f"{price.model}: a correction says why it exists"
+        if price.date is not None:  # the day it was compared with its source, when someone did
+            assert dt.date.fromisoformat(price.date) <= dt.date.today()
 
 
-@pytest.mark.parametrize("price", [p for p in PRICES if p.provider == "anthropic"], ids=lambda p: p.model)
+@pytest.mark.parametrize("price", [p for p in CORRECTIONS if p.provider == "anthropic"], ids=lambda p: p.model)
 def test_anthropic_cache_multipliers(price):
-    # 5-minute cache write = 1.25 x input, cache hit = 0.1 x input
-    expected = ANTHROPIC_ROUNDED.get(price.model, (price.input * Decimal("1.25"), price.input * Decimal("0.1")))
-    assert (price.cache_write, price.cached_input) == expected
+    # 5-minute cache write = 1.25 x input, cache hit = 0.1 x input, in each tier
+    for tier in (price, price.tier):
+        assert (tier.cache_write, tier.cached_input) == (tier.input * Decimal("1.25"), tier.input * Decimal("0.1"))
 
 
-def test_ids_and_aliases_are_unique():
-    names = Counter(n.lower() for p in PRICES for n in (p.model, *p.aliases))
-    assert [n for n, c in names.items() if c > 1] == []
+def test_provider_prefixes_are_lowercase_names():
+    assert all(p == p.lower() and "/" not in p for p in PROVIDER_PREFIXES)
 
 
-def test_provider_qualified_ids_use_known_prefixes():
-    qualifiers = {p.model.split("/", 1)[0] for p in PRICES if "/" in p.model}
-    assert qualifiers and qualifiers <= PROVIDER_PREFIXES
+def test_deprecated_models_are_marked():
+    assert any(p.deprecated for p in PRICES) and not all(p.deprecated for p in PRICES)
+
+
+def test_table_construction_is_fast():
+    import time
+
+    start = time.perf_counter()
+    PriceTable.shipped()
+    assert time.perf_counter() - start < 1.0
 
 
 # What the table must cover; each id as a client sends it.

@@ -120,7 +120,7 @@ async def test_reasoning_is_never_undercounted_nor_counted_twice(aiohttp_client,
     assert (entry["output_tokens"], entry["reasoning_tokens"]) == (output, reasoning)
     assert entry["cost_breakdown"]["buckets"][-1] == {
         "bucket": "output", "tokens": output, "cost_micros": round(output * 0.6), "cost_nanos": output * 600,
-        "usd_per_million": "0.60", "cost_usd": output * 600 / 1e9}
+        "usd_per_million": "0.6", "cost_usd": output * 600 / 1e9}
 
 
 async def test_audio_tokens_without_an_audio_rate_are_unpriced_not_billed_as_text(aiohttp_client, tmp_path):

@@ -10,6 +10,7 @@ from typing import Mapping
 import click
 
 from pricing.cost import cost_columns, price_call
+from pricing.prices import RATE_FIELDS
 from pricing.table import PriceTable
 from pricing.types import Usage
 from proxy.api.timeparse import parse_duration_ms
@@ -76,30 +77,45 @@ def _show_model(table: PriceTable, model: str, provider: str | None, as_json: bo
     p = match.price
     rates = p.rates(0)
     tier = None if p.tier is None else p.rates(p.tier.above_input_tokens + 1)  # same fallbacks as billing
-    info = {"model": model, "matched": p.model, "rule": match.rule, "origin": p.origin,
+    layers = {f: p.layer_of(f) for f in (*RATE_FIELDS, "tier")
+              if (p.tier if f == "tier" else getattr(p, f)) is not None}
+    info = {"model": model, "matched": p.model, "provider": p.provider, "rule": match.rule, "origin": p.origin,
             "input": str(rates.input), "cached_input": str(rates.cached_input),
             "cache_write": str(rates.cache_write), "output": str(rates.output),
+            **{f: str(getattr(p, f)) for f in EXTRA_RATES if getattr(p, f) is not None},
             "tier": None if tier is None else {
                 "above_input_tokens": p.tier.above_input_tokens, "input": str(tier.input),
                 "cached_input": str(tier.cached_input), "cache_write": str(tier.cache_write),
                 "output": str(tier.output)},
+            "layers": layers, "deprecated": p.deprecated,
             "source": p.source, "date": p.date, "note": p.note, "pricing_version": table.version}
     if as_json:
         echo_json(info)
         return
-    click.echo(f"{model}  →  {p.model}  (rule: {match.rule}, {p.origin})")
-    click.echo("USD per 1M tokens:")
-    for label, value in (("input", rates.input), ("cached input", rates.cached_input),
-                         ("cache write", rates.cache_write), ("output", rates.output)):
-        click.echo(f"  {label:<13}{_usd(value)}")
+    click.echo(f"{model}  →  {p.provider or '-'}/{p.model}  (rule: {match.rule}, {p.origin})"
+               + ("  [deprecated]" if p.deprecated else ""))
+    click.echo("USD per 1M tokens (layer each rate came from):")
+    shown = [("input", "input", rates.input), ("cached input", "cached_input", rates.cached_input),
+             ("cache write", "cache_write", rates.cache_write), ("output", "output", rates.output)]
+    shown += [(label, f, getattr(p, f)) for label, f in EXTRA_LABELS if getattr(p, f) is not None]
+    for label, field, value in shown:
+        where = layers.get(field) or f"= input ({layers.get('input')})"
+        click.echo(f"  {label:<19}{_usd(value):<12}{where}")
     if tier is not None:
         click.echo(f"  above {p.tier.above_input_tokens:,} input tokens the whole call is billed at: input "
                    f"{_usd(tier.input)}, cached input {_usd(tier.cached_input)}, cache write "
-                   f"{_usd(tier.cache_write)}, output {_usd(tier.output)}")
-    click.echo(f"source: {p.source or '-'}  (checked {p.date or 'undated'})")
+                   f"{_usd(tier.cache_write)}, output {_usd(tier.output)}  ({layers.get('tier')})")
+    for upper in p.upper_tiers:
+        click.echo(f"  above {upper.above_input_tokens:,}: input {_usd(upper.input)}, output {_usd(upper.output)}")
+    click.echo(f"source: {p.source or '-'}  ({'verified ' + p.date if p.date else 'no verified date'})")
     if p.note:
         click.echo(f"note: {p.note}")
     click.echo(f"pricing version: {table.version}")
+
+
+EXTRA_LABELS = (("cache write 1h", "cache_write_1h"), ("audio input", "input_audio"),
+                ("audio cached input", "cached_input_audio"), ("audio output", "output_audio"))
+EXTRA_RATES = tuple(f for _, f in EXTRA_LABELS)
 
 
 def _show_table(table: PriceTable, provider: str | None, as_json: bool) -> None:
