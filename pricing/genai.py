@@ -106,10 +106,11 @@ def build(providers: Iterable[Any], today: dt.date, label: str) -> BaseData:
         rules, ft_rules = [], []
         for m in p.models:
             chosen, note = _prices_in_force(m.prices, today)
-            digest.update(f"{p.id}/{m.id}:{chosen}".encode())
             price = _entry(p, m, chosen, note, label)
             if price is None:
                 continue  # not priced per token (characters, seconds, images, requests)
+            # every rate and match rule read: the version changes whenever the data does
+            digest.update(f"{p.id}/{m.id}:{price!r}:{m.match!r}".encode())
             key = f"{p.id}/{m.id}".lower()
             data.entries[key] = price
             rule = translate(m.match)
