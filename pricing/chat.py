@@ -14,7 +14,7 @@ from pricing._util import (
     loads,
     tool_call_text,
 )
-from pricing.normalise import openai_usage
+from pricing.normalise import openai_usage, with_service_tier
 from pricing.types import ResponseInfo, SseEvent
 
 
@@ -30,7 +30,7 @@ def from_json(body: dict) -> ResponseInfo:
         else:  # legacy completions
             texts.append(as_str(choice.get("text")) or "")
     return ResponseInfo(
-        usage=openai_usage(body.get("usage")),
+        usage=with_service_tier(openai_usage(body.get("usage")), body.get("service_tier")),
         response_model=as_str(body.get("model")),
         finish_reason=finish,
         output_text=join_text(texts),

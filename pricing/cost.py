@@ -8,6 +8,7 @@ from functools import lru_cache
 import orjson
 
 from .table import PriceMatch, PriceTable
+from .prices import STANDARD_SERVICE_TIERS
 from .types import UNPRICED, Cost, Usage
 
 # The most one call may cost, in micro-dollars ($1bn): beyond it the price or the counts are wrong
@@ -51,13 +52,20 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
     """Price `usage` on disjoint buckets, each rounded half-up to a whole micro-dollar.
 
     Buckets: uncached text input, audio input, cache reads, 5-minute and 1-hour cache writes, text
-    output (reasoning included, since `output_tokens` already counts it), audio output. The
+    output (reasoning included, since `output_tokens` already counts it), audio output. A call
+    served at a service tier (flex, priority) is billed at that tier's rates when the model has
+    them, else at the standard rates (`service_tier_priced` False). The
     long-context tier, when the prompt exceeds it, prices the whole call. No price -> `UNPRICED`, never a silent zero; nor a cost above
     MAX_COST_MICROS.
     """
     if match is None:
         return UNPRICED
-    rates = match.price.rates(usage.input_tokens)
+    price, tier_priced = match.price, None
+    if usage.service_tier and usage.service_tier not in STANDARD_SERVICE_TIERS:
+        # a tier the data has no price for is billed at the standard rates, and the entry says so
+        at_tier = price.for_service_tier(usage.service_tier)
+        price, tier_priced = (at_tier, True) if at_tier is not None else (price, False)
+    rates = price.rates(usage.input_tokens)
     buckets = []
     for name, tokens, rate in (
         ("input", usage.uncached_input_tokens, rates.input),
@@ -83,6 +91,7 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
         pricing_version=version,
         buckets=tuple(buckets),
         total_nanos=sum(bucket[4] for bucket in buckets),
+        service_tier_priced=tier_priced,
     )
     if not -MAX_COST_MICROS <= cost.total_micros <= MAX_COST_MICROS:  # so nanos stay below 2^63 too
         return UNPRICED
@@ -111,6 +120,7 @@ def cost_columns(cost: Cost) -> dict[str, object]:
         "pricing_version": cost.pricing_version,
         "cost_buckets": _buckets_json(cost) if cost.priced else None,
         "cost_nanos": cost.total_nanos if cost.priced else None,
+        "service_tier_priced": None if cost.service_tier_priced is None else int(cost.service_tier_priced),
     }
 
 

@@ -15,12 +15,13 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from copy import copy
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from .match import Rule, equals_ids, fine_tune_rule, matches, translate, without_equals
-from .prices import ModelPrice, PriceTier
+from .prices import STANDARD_SERVICE_TIERS, ModelPrice, PriceTier
 
 # genai-prices price key -> our field (USD per 1M tokens on both sides). Keys not listed here
 # (per-request, per-image, per-second, web search…) are not billed by llmlog.
@@ -106,10 +107,11 @@ def build(providers: Iterable[Any], today: dt.date, label: str) -> BaseData:
         rules, ft_rules = [], []
         for m in p.models:
             chosen, note = _prices_in_force(m.prices, today)
-            digest.update(f"{p.id}/{m.id}:{chosen}".encode())
-            price = _entry(p, m, chosen, note, label)
+            price = _entry(p, m, chosen, note, label, today)
             if price is None:
                 continue  # not priced per token (characters, seconds, images, requests)
+            # every rate and match rule read: the version changes whenever the data does
+            digest.update(f"{p.id}/{m.id}:{price!r}:{m.match!r}".encode())
             key = f"{p.id}/{m.id}".lower()
             data.entries[key] = price
             rule = translate(m.match)
@@ -167,8 +169,8 @@ def _minutes(t: dt.time) -> int:
     return t.hour * 60 + t.minute
 
 
-def _entry(provider: Any, model: Any, chosen: int, note: str | None, label: str) -> ModelPrice | None:
-    prices = model.prices if chosen < 0 else model.prices[chosen].prices
+def _rates_of(prices: Any) -> tuple[dict[str, Decimal], PriceTier | None, tuple[PriceTier, ...]]:
+    """Our rates and long-context tiers from one genai-prices ModelPrice."""
     base: dict[str, Decimal] = {}
     tiers: dict[str, Any] = {}
     for theirs, ours in FIELD_MAP.items():
@@ -179,16 +181,52 @@ def _entry(provider: Any, model: Any, chosen: int, note: str | None, label: str)
             tiers[ours] = value
             value = value.base
         base[ours] = value
+    lower, upper = _tiers(base, tiers) if base.get("input") is not None else (None, ())
+    return base, lower, upper
+
+
+def _service_tiers(model: Any, standard: Any, today: dt.date, price: ModelPrice) -> tuple[tuple[str, ModelPrice], ...]:
+    """The model's prices per OpenAI-style `service_tier` (flex, priority…), from genai-prices'
+    price variants whose only condition is the tier, in force on `today`: each variant overrides
+    the standard rates it states, the first variant stating a rate winning (genai-prices' rule)."""
+    overrides: dict[str, dict[str, Any]] = {}
+    for variant in getattr(model, "price_variants", None) or ():
+        if set(variant.when) != {"service_tier"}:
+            continue
+        constraint = variant.constraint
+        if constraint is not None and not (hasattr(constraint, "start_date") and constraint.start_date <= today):
+            continue
+        into = overrides.setdefault(variant.when["service_tier"].lower(), {})
+        for key, value in vars(variant.prices).items():
+            if value is not None and not key.startswith("_"):
+                into.setdefault(key, value)
+    out = []
+    for name, changed in overrides.items():
+        if name in STANDARD_SERVICE_TIERS or not changed:
+            continue
+        merged = copy(standard)
+        vars(merged).update(changed)
+        base, lower, upper = _rates_of(merged)
+        if base.get("input") is None:
+            continue
+        base.setdefault("output", Decimal(0))
+        out.append((name, replace(price, tier=lower, upper_tiers=upper, service_tiers=(), **base)))
+    return tuple(sorted(out))
+
+
+def _entry(provider: Any, model: Any, chosen: int, note: str | None, label: str,
+           today: dt.date | None = None) -> ModelPrice | None:
+    prices = model.prices if chosen < 0 else model.prices[chosen].prices
+    base, lower, upper = _rates_of(prices)
     if base.get("input") is None:
         return None
     base.setdefault("output", Decimal(0))  # input-only models (embeddings)
-    lower, upper = _tiers(base, tiers)
     comments = model.price_comments or ""
     urls = _URL.findall(comments)
     source = urls[0] if urls else (provider.pricing_urls[0] if provider.pricing_urls else None)
     notes = [n for n in (note, comments.strip() or None) if n]
     layers = tuple((k, label) for k in (*base, *(("tier",) if lower else ())))
-    return ModelPrice(
+    price = ModelPrice(
         model=model.id,
         provider=provider.id,
         source=source,
@@ -200,6 +238,9 @@ def _entry(provider: Any, model: Any, chosen: int, note: str | None, label: str)
         layers=layers,
         **base,
     )
+    if today is not None and getattr(model, "price_variants", None):
+        price = replace(price, service_tiers=_service_tiers(model, prices, today, price))
+    return price
 
 
 def _tiers(base: Mapping[str, Decimal], tiered: Mapping[str, Any]) -> tuple[PriceTier | None, tuple[PriceTier, ...]]:

@@ -8,6 +8,7 @@ number the store cannot hold.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -101,6 +102,13 @@ def _openai_usage(usage: dict) -> Usage:
         output_audio_tokens=min(output, token_count(output_details.get("audio_tokens"), "audio_tokens")),
         source="provider",
     )
+
+
+def with_service_tier(usage: Usage | None, tier: Any) -> Usage | None:
+    """`usage` with the answer's `service_tier` (OpenAI chat and Responses), when it names one."""
+    if usage is None or usage.problem or not isinstance(tier, str) or not tier.strip():
+        return usage
+    return replace(usage, service_tier=tier.strip().lower()[:40])
 
 
 def anthropic_usage(usage: Any) -> Usage | None:

@@ -19,6 +19,10 @@ ENTRY_KEYS = PRICE_KEYS | frozenset({
 })
 TIER_KEYS = frozenset({"input", "cached_input", "cache_write", "cache_write_1h", "output", "above_input_tokens"})
 
+# `service_tier` values that mean the standard price (OpenAI answers `default`; `auto` is only
+# asked for, but a compatible server may echo it).
+STANDARD_SERVICE_TIERS = frozenset({"default", "auto", "standard"})
+
 # Where an entry (and each of its rates) came from, lowest layer first (DESIGN §5).
 ORIGINS = ("genai-prices", "correction", "litellm", "override")
 
@@ -86,6 +90,13 @@ class ModelPrice:
     upper_tiers: tuple[PriceTier, ...] = ()
     deprecated: bool = False
     layers: tuple[tuple[str, str], ...] = ()
+    # (tier, the whole price at that tier): OpenAI's `flex`, `priority`… where the data has them
+    service_tiers: tuple[tuple[str, ModelPrice], ...] = ()
+
+    def for_service_tier(self, tier: str) -> ModelPrice | None:
+        """This model's price at `service_tier` `tier`, or None when the data has none for it."""
+        name = tier.lower()
+        return next((p for t, p in self.service_tiers if t == name), None)
 
     def rates(self, input_tokens: int) -> Rates:
         """Prices for a call with `input_tokens` prompt tokens (cached included)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pricing._util import as_dict, as_list, as_str, error_message, join_text, loads, tool_call_text
-from pricing.normalise import openai_usage
+from pricing.normalise import openai_usage, with_service_tier
 from pricing.types import ResponseInfo, SseEvent
 
 # a stream ends with one of these, each carrying the full response (usage included)
@@ -26,7 +26,7 @@ def from_json(body: dict) -> ResponseInfo:
             texts.append(tool_call_text(item.get("name"), item.get("arguments", item.get("input"))))
         # reasoning items are summaries of hidden tokens, not the reply: left out of the text
     return ResponseInfo(
-        usage=openai_usage(body.get("usage")),
+        usage=with_service_tier(openai_usage(body.get("usage")), body.get("service_tier")),
         response_model=as_str(body.get("model")),
         finish_reason=as_str(body.get("status")),
         output_text=join_text(texts),

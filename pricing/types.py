@@ -29,6 +29,10 @@ class Usage:
     # the tiktoken encoding an estimate was counted with ("o200k_base", "cl100k_base", "chars/4");
     # None for the provider's own counts
     encoding: str | None = None
+    # the `service_tier` the provider says served the call (OpenAI: default, flex, priority…);
+    # a tier with its own prices is billed at them (pricing/cost.py); not a count, so two usages
+    # with equal counts compare equal whatever tier served them
+    service_tier: str | None = field(default=None, compare=False)
 
     @property
     def total_tokens(self) -> int:
@@ -116,6 +120,9 @@ class Cost:
     pricing_version: str | None = None
     buckets: tuple[tuple[str, int, int, str, int], ...] = field(default=(), compare=False)
     total_nanos: int | None = field(default=None, compare=False)
+    # for a call served at a non-standard service tier: True when billed at that tier's rates,
+    # False when the model has none for it and the standard rates were used; None otherwise
+    service_tier_priced: bool | None = None
 
     @property
     def total_micros(self) -> int | None:

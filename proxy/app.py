@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 from contextlib import suppress
-from functools import partial
 
 from aiohttp import web
 
@@ -29,6 +28,7 @@ from .forward import Forwarder
 from .guard import HostPolicy, guard
 from .metrics import Metrics
 from .pipeline import Pipeline
+from .price_refresh import PriceHolder, price_refresh_ctx, with_config_layers
 from .retention_task import retention_ctx
 from .routing import Router
 from .upstream_client import UpstreamClient
@@ -43,19 +43,21 @@ CONFIG = web.AppKey("config", Config)
 HOSTS = web.AppKey("hosts", HostPolicy)
 METRICS = web.AppKey("metrics", Metrics)
 PIPELINE = logs_api.PIPELINE
-PRICES = web.AppKey("prices", PriceTable)
+PRICES = web.AppKey("prices", PriceHolder)  # the table now in use: a refresh replaces it
 FORWARDER = web.AppKey("forwarder", Forwarder)
 
 
 def price_table_for(config: Config) -> PriceTable:
     """genai-prices' data, llmlog's corrections, the LiteLLM file if configured, then config
     overrides (DESIGN §5): each later layer wins."""
-    table = PriceTable.shipped()
-    if config["pricing.litellm_file"]:
-        table = table.with_litellm_file(config["pricing.litellm_file"])
-    if config.price_overrides:
-        table = table.with_overrides(config.price_overrides)
-    return table
+    return with_config_layers(PriceTable.shipped(), config)
+
+
+def _entry_builder(holder: PriceHolder, max_body_bytes: int):
+    """build_entry with the table current when the entry is built (a refresh may swap it)."""
+    def build(call):
+        return build_entry(call, holder.table, max_body_bytes)
+    return build
 
 
 def _injected_keys(config: Config) -> dict[str, tuple[str, str]]:
@@ -79,10 +81,9 @@ async def _store_ctx(app: web.Application):
                                 on_open=stop_automatic_checkpoints)
     reader = ThreadedConnection(path, "llmlog-reader")
     checkpointer = ThreadedConnection(path, "llmlog-checkpoint", nice=nice)
-    prices = app[PRICES]
     pipeline = Pipeline(
         writer, SpillFile(config["store.spill_path"] or spill_path_for(path)),
-        partial(build_entry, prices=prices, max_body_bytes=config["store.max_body_bytes"]),
+        _entry_builder(app[PRICES], config["store.max_body_bytes"]),
         fallback_entry, app[METRICS],
         queue_size=config["store.queue_size"], batch_size=config["store.batch_size"],
         batch_interval_s=config["store.batch_interval_ms"] / 1000, hold_size=config["store.hold_size"],
@@ -147,12 +148,13 @@ def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Applica
     app[CONFIG] = config
     app[HOSTS] = hosts
     app[METRICS] = Metrics()
-    app[PRICES] = prices or price_table_for(config)
+    app[PRICES] = PriceHolder(prices or price_table_for(config))
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_client_ctx)
     app.on_shutdown.append(_shutting_down)
     app.cleanup_ctx.append(retention_ctx(lambda a: a[logs_api.WRITER], config["store.retention_days"],
                                          config["store.content_retention_days"]))
+    app.cleanup_ctx.append(price_refresh_ctx(lambda a: a[PRICES], config, lambda a: a[METRICS]))
     app.router.add_get("/", root)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)

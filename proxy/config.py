@@ -32,6 +32,10 @@ def default_db_path() -> str:
     return os.path.join(base, "llmlog", "llmlog.db")
 
 
+# genai-prices' published data (`genai_prices.update_prices.DEFAULT_UPDATE_URL`; a test keeps them
+# equal): written out, since importing that module pulls in its own HTTP client.
+GENAI_PRICES_URL = "https://raw.githubusercontent.com/pydantic/genai-prices/refs/heads/main/prices/new_data/v2/data.json"
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("server.host", str, "127.0.0.1", "address to listen on", "LLMLOG_HOST"),
     Setting("server.port", int, 8080, "port to listen on", "LLMLOG_PORT"),
@@ -73,6 +77,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("logs_api.api_keys", list, [], "bearer keys that may read /v1/logs (empty: no auth)"),
     Setting("pricing.litellm_file", str, None,
             "a price file in LiteLLM's model_prices_and_context_window.json format"),
+    Setting("pricing.refresh_hours", float, 0.0,
+            "fetch genai-prices' published price file at start and every this many hours and rebuild the "
+            "price table from it (the same corrections, LiteLLM file and overrides on top); on any failure "
+            "the table in use is kept. 0: off, the prices shipped in the installed genai-prices are used",
+            "LLMLOG_PRICE_REFRESH_HOURS"),
+    Setting("pricing.refresh_url", str, GENAI_PRICES_URL,
+            "where pricing.refresh_hours fetches the price file (genai-prices' data.json format), e.g. a "
+            "mirror inside an air-gapped network", "LLMLOG_PRICE_REFRESH_URL"),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}

@@ -238,6 +238,7 @@ def _usage_columns(usage: Usage) -> dict:
         "cache_write_1h_tokens": usage.cache_write_1h_tokens,
         "input_audio_tokens": usage.input_audio_tokens,
         "output_audio_tokens": usage.output_audio_tokens,
+        "service_tier": usage.service_tier,
     }
 
 
@@ -261,7 +262,7 @@ def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None) 
         "finish_reason": None,
         "input_tokens": None, "cached_input_tokens": None, "cache_write_tokens": None,
         "output_tokens": None, "reasoning_tokens": None, "total_tokens": None, "usage_source": "none",
-        "token_encoding": None,
+        "token_encoding": None, "service_tier": None, "service_tier_priced": None,
         "priced": 0, "cost_micros": None, "input_cost_micros": None, "cached_input_cost_micros": None,
         "cache_write_cost_micros": None, "output_cost_micros": None, "pricing_version": None,
         "user_id": clean_text(ctx.user_id),

@@ -21,6 +21,8 @@ class Metrics:
     batch_seconds: float = 0.0
     checkpoints: int = 0
     wal_pages: int = 0  # WAL length at the last checkpoint pass
+    price_refreshes: int = 0
+    price_refresh_failures: int = 0
     queue_depth: Callable[[], int] = lambda: 0
     entries_held: Callable[[], int] = lambda: 0
 
@@ -50,6 +52,10 @@ class Metrics:
             ("llmlog_writer_batch_seconds_total", "counter", "Time spent writing batches.", self.batch_seconds),
             ("llmlog_checkpoints_total", "counter", "Background WAL checkpoint passes.", self.checkpoints),
             ("llmlog_wal_pages", "gauge", "WAL length in pages at the last checkpoint pass.", self.wal_pages),
+            ("llmlog_price_refreshes_total", "counter", "Price tables rebuilt from the fetched price file "
+             "(pricing.refresh_hours).", self.price_refreshes),
+            ("llmlog_price_refresh_failures_total", "counter", "Price refreshes that failed and kept the "
+             "table in use.", self.price_refresh_failures),
         ):
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
         return "\n".join(lines) + "\n"

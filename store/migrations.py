@@ -185,6 +185,15 @@ UPDATE calls SET cost_nanos = cost_micros * 1000 WHERE cost_micros IS NOT NULL;
 """
 
 
+# The service tier that served a call (issue 15: OpenAI's flex, priority…), so `llmlog reprice`
+# prices it again at that tier; and whether its own rates billed it (0: the model has none for
+# that tier and the standard rates were used; NULL: the standard tier).
+M010_SERVICE_TIER = """
+ALTER TABLE calls ADD COLUMN service_tier TEXT;
+ALTER TABLE calls ADD COLUMN service_tier_priced INTEGER;
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -197,6 +206,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m007_token_encoding", M007_TOKEN_ENCODING),
     ("m008_cost_buckets", M008_COST_BUCKETS),
     ("m009_cost_nanos", M009_COST_NANOS),
+    ("m010_service_tier", M010_SERVICE_TIER),
 ]
 
 

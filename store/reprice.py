@@ -12,9 +12,11 @@ from typing import Callable, Mapping
 from .removal import in_transaction
 
 COST_COLUMNS = ("priced", "cost_micros", "input_cost_micros", "cached_input_cost_micros",
-                "cache_write_cost_micros", "output_cost_micros", "pricing_version", "cost_buckets", "cost_nanos")
+                "cache_write_cost_micros", "output_cost_micros", "pricing_version", "cost_buckets", "cost_nanos",
+                "service_tier_priced")
 _READ = ("id, provider, model, response_model, input_tokens, cached_input_tokens, cache_write_tokens, "
-         "output_tokens, reasoning_tokens, cache_write_1h_tokens, input_audio_tokens, output_audio_tokens")
+         "output_tokens, reasoning_tokens, cache_write_1h_tokens, input_audio_tokens, output_audio_tokens, "
+         "service_tier")
 # a call that was never interpreted (fallback entry) has no tokens to price
 _HAS_TOKENS = "(input_tokens IS NOT NULL OR output_tokens IS NOT NULL)"
 

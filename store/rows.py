@@ -18,6 +18,7 @@ CALL_COLUMNS: tuple[str, ...] = (
     "token_encoding",  # m007
     "cache_write_1h_tokens", "input_audio_tokens", "output_audio_tokens", "cost_buckets",  # m008
     "cost_nanos",  # m009
+    "service_tier", "service_tier_priced",  # m010
 )
 
 CONTENT_COLUMNS: tuple[str, ...] = (

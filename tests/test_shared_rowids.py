@@ -64,7 +64,7 @@ def test_an_older_database_is_renumbered_and_its_search_rebuilt(db_path):
                  "SELECT rowid, prompt_text, output_text FROM call_content")
     conn.execute(f"PRAGMA user_version = {M006 - 1}")
     for column in ("token_encoding", "cache_write_1h_tokens", "input_audio_tokens", "output_audio_tokens",
-                   "cost_buckets", "cost_nanos"):  # added after m006 (m007, m008, m009)
+                   "cost_buckets", "cost_nanos", "service_tier", "service_tier_priced"):  # after m006 (m007-m010)
         conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
     conn.execute("COMMIT")
     assert _misaligned(conn) == 39

@@ -91,6 +91,10 @@ def present_entry(row: dict, content: dict | None = None, *, preview_texts: dict
             "buckets": [{**b, "cost_usd": usd_of_nanos(b.get("cost_nanos"))} for b in _json(row["cost_buckets"]) or []],
         },
         "pricing_version": row["pricing_version"],
+        # the tier that served the call; service_tier_priced: billed at its own rates (true) or, the
+        # model having none for it, at the standard rates (false); null for the standard tier
+        "service_tier": row["service_tier"],
+        "service_tier_priced": None if row["service_tier_priced"] is None else bool(row["service_tier_priced"]),
         "user_id": row["user_id"],
         "api_key_hash": row["api_key_hash"],
         "api_key_prefix": row["api_key_prefix"],

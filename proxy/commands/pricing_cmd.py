@@ -170,7 +170,8 @@ def repricer(table: PriceTable):
                       reasoning_tokens=row["reasoning_tokens"] or 0,
                       cache_write_1h_tokens=row["cache_write_1h_tokens"] or 0,
                       input_audio_tokens=row["input_audio_tokens"] or 0,
-                      output_audio_tokens=row["output_audio_tokens"] or 0)
+                      output_audio_tokens=row["output_audio_tokens"] or 0,
+                      service_tier=row.get("service_tier"))
         return cost_columns(price_call(table, usage, row["provider"], row["response_model"], row["model"]))
     return price
 
