@@ -139,3 +139,16 @@ REASONING = {
     "together": set(),
 }
 REASONING_BESIDE = {"xai", "google"}
+
+# The model as the provider names it in its answer: an alias is answered with its dated snapshot,
+# which llmlog prices first (tests/test_golden_costs.py sends the alias, the upstream answers this).
+ANSWERED_AS = {
+    "gpt-5": "gpt-5-2025-08-07", "gpt-5-mini": "gpt-5-mini-2025-08-07", "gpt-5-nano": "gpt-5-nano-2025-08-07",
+    "gpt-5.1": "gpt-5.1-2025-11-13", "gpt-4.1": "gpt-4.1-2025-04-14", "gpt-4.1-mini": "gpt-4.1-mini-2025-04-14",
+    "gpt-4.1-nano": "gpt-4.1-nano-2025-04-14", "gpt-4o": "gpt-4o-2024-08-06", "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
+    "o1": "o1-2024-12-17", "o3": "o3-2025-04-16", "o3-mini": "o3-mini-2025-01-31", "o4-mini": "o4-mini-2025-04-16",
+    "gpt-3.5-turbo": "gpt-3.5-turbo-0125", "gpt-4o-audio-preview": "gpt-4o-audio-preview-2024-12-17",
+    "gpt-4o-mini-audio-preview": "gpt-4o-mini-audio-preview-2024-12-17", "gpt-audio": "gpt-audio-2025-08-28",
+    "claude-opus-4-5": "claude-opus-4-5-20251101", "claude-opus-4-1": "claude-opus-4-1-20250805",
+    "claude-sonnet-4-5": "claude-sonnet-4-5-20250929", "claude-haiku-4-5": "claude-haiku-4-5-20251001",
+}

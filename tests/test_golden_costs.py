@@ -24,7 +24,7 @@ from aiohttp.test_utils import TestServer
 from proxy.app import PIPELINE, SERVER_OPTIONS, make_app
 from proxy.config import load_config
 from tests import faulty_upstream as fu
-from tests.golden_prices import PUBLISHED, REASONING, REASONING_BESIDE
+from tests.golden_prices import ANSWERED_AS, PUBLISHED, REASONING, REASONING_BESIDE
 
 
 # -- usage scenarios -------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ PREFIX = {"openai": "", "anthropic": "/anthropic", "google": "/google", "mistral
           "deepseek": "/deepseek", "xai": "/xai", "groq": "/groq", "together": "/together"}
 PATH = {"chat": "/v1/chat/completions", "chat_stream": "/v1/chat/completions",
         "responses": "/v1/responses", "responses_stream": "/v1/responses",
-        "messages": "/v1/messages", "messages_stream": "/v1/messages"}
+        "messages": "/v1/messages", "messages_stream": "/v1/messages", "messages_stream_cumulative": "/v1/messages"}
 GOOGLE_PATH = "/v1beta/openai/chat/completions"  # Gemini's OpenAI-compatible endpoint
 
 
@@ -189,7 +189,10 @@ def messages_json(provider: str, model: str, t: Tokens) -> bytes:
     return orjson.dumps(anthropic_message(model, anthropic_usage(t), [{"type": "text", "text": "ok"}]))
 
 
-def messages_sse(provider: str, model: str, t: Tokens) -> bytes:
+def messages_sse(provider: str, model: str, t: Tokens, *, cumulative: bool = False) -> bytes:
+    """Anthropic's stream: input counts in `message_start`, output in `message_delta` (which, in
+    newer answers, repeats every count so far: `cumulative`)."""
+    final = anthropic_usage(t) if cumulative else {"output_tokens": t.out + t.reasoning}
     start = {**anthropic_message(model, {**anthropic_usage(t), "output_tokens": 1}, []), "stop_reason": None}
     return _sse([("message_start", {"type": "message_start", "message": start}),
                  ("content_block_start", {"type": "content_block_start", "index": 0,
@@ -199,12 +202,17 @@ def messages_sse(provider: str, model: str, t: Tokens) -> bytes:
                  ("content_block_stop", {"type": "content_block_stop", "index": 0}),
                  ("message_delta", {"type": "message_delta",
                                     "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                    "usage": {"output_tokens": t.out + t.reasoning}}),
+                                    "usage": final}),
                  ("message_stop", {"type": "message_stop"})])
 
 
+def messages_sse_cumulative(provider: str, model: str, t: Tokens) -> bytes:
+    return messages_sse(provider, model, t, cumulative=True)
+
+
 RENDER = {"chat": chat_json, "chat_stream": chat_sse, "responses": responses_json,
-          "responses_stream": responses_sse, "messages": messages_json, "messages_stream": messages_sse}
+          "responses_stream": responses_sse, "messages": messages_json, "messages_stream": messages_sse,
+          "messages_stream_cumulative": messages_sse_cumulative}
 
 
 # -- the corpus: model x scenario x shape ---------------------------------------------------------
@@ -251,10 +259,11 @@ def scenarios_for(provider: str, model: str) -> list[str]:
 
 def shapes_for(provider: str, model: str, scenario: str) -> list[str]:
     if provider == "anthropic":
-        return ["messages", "messages_stream"] if scenario in ("plain", "cached", *ANTHROPIC_WRITES,
-                                                              "long_cached") else ["messages"]
+        if scenario in ("cache_write_both", "long_cached"):
+            return ["messages", "messages_stream", "messages_stream_cumulative"]
+        return ["messages", "messages_stream"] if scenario in ("plain", "cached", *ANTHROPIC_WRITES) else ["messages"]
     shapes = ["chat"]
-    if scenario in ("plain", "cached"):
+    if scenario in ("plain", "cached", "audio"):
         shapes.append("chat_stream")
     if (provider == "openai" and not model.startswith("ft:") and "input_audio" not in PUBLISHED[provider][1][model]
             and scenario in ("plain", "cached", "reasoning", "long")):
@@ -305,8 +314,8 @@ def corpus_upstream() -> fu.Script:
     """Answer each request with the canned answer of the case its prompt names, then close."""
     async def script(upstream, request, writer):
         case = CASES[int(CASE_MARK.search(request.body)[1])]
-        body = RENDER[case.shape](case.provider, case.model, case.tokens)
-        if case.shape.endswith("_stream"):
+        body = RENDER[case.shape](case.provider, ANSWERED_AS.get(case.model, case.model), case.tokens)
+        if "_stream" in case.shape:
             writer.write(fu.SSE_HEAD.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
                          + fu.chunked(body) + b"0\r\n\r\n")
         else:
@@ -318,7 +327,7 @@ def corpus_upstream() -> fu.Script:
 
 def request_for(index: int, case: Case) -> tuple[str, bytes]:
     prompt = f"golden case {index}"
-    stream = case.shape.endswith("_stream")
+    stream = "_stream" in case.shape
     if case.shape.startswith("messages"):
         body = {"model": case.model, "max_tokens": 1024, "stream": stream,
                 "messages": [{"role": "user", "content": prompt}]}
