@@ -41,6 +41,7 @@ _DOTTED_CLAUDE = re.compile(r"^claude-(\d+)\.(\d+)-")
 _DOTTED_CLAUDE_NEW = re.compile(r"^claude-(opus|sonnet|haiku)-(\d+)\.(\d+)")
 _DATE_SUFFIX = re.compile(r"(?:-\d{4}-\d{2}-\d{2}|-20\d{6}|@20\d{6})$")
 _COMPACT_DATE = re.compile(r"-(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
+MAX_WRAPPERS = 3  # routing prefixes and resource paths around one id (`openrouter/openai/…`)
 _VERTEX_PATH = re.compile(r"^(?:projects/[^/]+/locations/[^/]+/)?(?:publishers/(?P<pub>[^/]+)/)?models/(?P<id>.+)$")
 
 
@@ -66,6 +67,8 @@ def forms(ref: str, provider: str | None, known: frozenset[str] | set[str]) -> I
 
 
 def _forms(ref: str, provider: str | None, known, depth: int) -> Iterator[tuple[str | None, str, str]]:
+    if depth > MAX_WRAPPERS:  # `models/models/…` sent by a client or an upstream: no real id nests deeper
+        return
     if provider:
         yield provider, ref, "provider"
     yield None, ref, "exact" if depth == 0 else "prefix"

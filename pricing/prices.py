@@ -132,6 +132,12 @@ def _or(value: Decimal | None, default: Decimal) -> Decimal:
     return default if value is None else value
 
 
+# Bounds of a price in USD per 1M tokens: far beyond any list price either way, so that no rate can
+# make the exact arithmetic of pricing (fractions, nano-dollars) slow or overflow.
+MAX_PRICE = Decimal(1_000_000)
+MIN_PRICE_EXPONENT = -12
+
+
 def to_decimal(value: Any, where: str) -> Decimal:
     """A non-negative price as an exact Decimal.
 
@@ -146,6 +152,9 @@ def to_decimal(value: Any, where: str) -> Decimal:
         raise ValueError(f"{where}: price must be a number, got {value!r}") from None
     if not result.is_finite() or result < 0:
         raise ValueError(f"{where}: price must be a non-negative number, got {value!r}")
+    if result > MAX_PRICE or (result and result.adjusted() < MIN_PRICE_EXPONENT):
+        # pricing works on exact fractions: `1e999999999` would make a number of a billion digits
+        raise ValueError(f"{where}: price {value!r} is outside 0 or 1e-12 to {MAX_PRICE:,} USD per 1M tokens")
     return result
 
 

@@ -65,6 +65,9 @@ def _short_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:8]
 
 
+# The longest model id looked up; real ids (Bedrock ARNs, Vertex resource paths) are far shorter.
+MAX_MODEL_ID_CHARS = 512
+
 class PriceTable:
     """Immutable map of model ids to prices; each `with_…` returns a new table and version."""
 
@@ -232,6 +235,8 @@ class PriceTable:
         return match
 
     def _lookup(self, model: str, provider: str | None) -> PriceMatch | None:
+        if len(model) > MAX_MODEL_ID_CHARS:  # no price list names such an id: unpriced, cheaply
+            return None
         ref = model.strip().lower()
         prov = provider_id(provider)
         hit = self._fine_tune(ref, prov) if ref.startswith("ft:") else self._resolve(ref, prov)

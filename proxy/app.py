@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from contextlib import suppress
 
@@ -21,7 +22,7 @@ from .api import export as export_api
 from .api import logs as logs_api
 from .api import openapi
 from .checkpoint_task import run_checkpoints
-from .config import Config
+from .config import Config, ConfigError
 from .entry import build_entry, fallback_entry
 from .errors import json_errors
 from .forward import Forwarder
@@ -49,8 +50,20 @@ FORWARDER = web.AppKey("forwarder", Forwarder)
 
 def price_table_for(config: Config) -> PriceTable:
     """genai-prices' data, llmlog's corrections, the LiteLLM file if configured, then config
-    overrides (DESIGN §5): each later layer wins."""
-    return with_config_layers(PriceTable.shipped(), config)
+    overrides (DESIGN §5): each later layer wins. A price file or override that cannot be used is
+    a ConfigError, said in one line."""
+    try:
+        return with_config_layers(PriceTable.shipped(), config)
+    except (ValueError, OSError, RecursionError) as exc:  # a bad rate, an unreadable or hostile file
+        where = "prices"
+        if config["pricing.litellm_file"] and isinstance(exc, (OSError, RecursionError, json.JSONDecodeError)):
+            where = f"pricing.litellm_file {config['pricing.litellm_file']}"
+        raise ConfigError(f"{where}: {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:500]
 
 
 def _entry_builder(holder: PriceHolder, max_body_bytes: int):

@@ -234,6 +234,9 @@ def load_config(
     raw_providers = file_table.pop("providers", None)
     price_overrides = file_table.get("pricing", {}).pop("models", {}) if isinstance(
         file_table.get("pricing"), dict) else {}
+    if not isinstance(price_overrides, dict) or not all(isinstance(v, dict) for v in price_overrides.values()):
+        raise ConfigError(f"{path}: [pricing.models] must hold one table per model, e.g. "
+                          '[pricing.models."my-model"] with input = 1.0 and output = 2.0')
     flat = _flatten(file_table)
     unknown = sorted(set(flat) - set(_BY_KEY))
     if unknown:

@@ -10,6 +10,7 @@ import socket
 
 import click
 
+from proxy.config import ConfigError
 from store.db import StoreError
 
 from .common import config_options, load
@@ -74,7 +75,10 @@ def serve(config_path, db, host, port, upstream, insecure):
     banner = (f"llmlog: proxying on http://{shown_host}:{port} → "
               + ", ".join(f"{p.prefix} {p.base_url}" for p in config.providers)
               + f"; logging to {config.db_path}")
-    app = make_app(config)
+    try:
+        app = make_app(config)
+    except ConfigError as exc:  # prices from a LiteLLM file or overrides that cannot be used
+        raise click.ClickException(str(exc)) from None
     tune_gc()
     try:
         # run_app prints once the socket listens: a start that fails prints only its error line
