@@ -27,7 +27,7 @@ FIELD_MAP = {
     "output_cost_per_audio_token": "output_audio",
     "cache_read_input_audio_token_cost": "cached_input_audio",
 }
-TIER_FIELDS = frozenset({"input", "cached_input", "cache_write", "output"})
+TIER_FIELDS = frozenset({"input", "cached_input", "cache_write", "cache_write_1h", "output"})
 
 # Long-context variants, e.g. `input_cost_per_token_above_200k_tokens`.
 _TIER_KEY = re.compile(r"^(?P<field>\w+?)_above_(?P<k>\d+)k_tokens$")
@@ -42,8 +42,9 @@ def parse_litellm(text: str | bytes, source: str) -> dict[str, ModelPrice]:
 
 
 def parse_litellm_fields(text: str | bytes, source: str) -> dict[str, dict[str, Any]]:
-    """Model id -> only the fields the file states (USD per 1M tokens, `tier` when it has one),
-    for merging field by field onto an existing entry. `output` is absent when the file has none."""
+    """Model id -> only the fields the file states (USD per 1M tokens), for merging field by field
+    onto an existing entry. A rate the file does not state is absent (never 0). Long-context
+    rates are under `tiers`: {threshold in tokens: {rate: value}}, again only those stated."""
     out: dict[str, dict[str, Any]] = {}
     for model, raw in _rows(text, source):
         where = f"{source}: {model!r}"
@@ -52,9 +53,10 @@ def parse_litellm_fields(text: str | bytes, source: str) -> dict[str, dict[str, 
             for theirs, ours in FIELD_MAP.items()
             if raw.get(theirs) is not None
         }
-        if (tier := _tier(raw, where)) is not None:
-            fields["tier"] = tier
-        out[model] = fields
+        if tiers := _tier_rates(raw, where):
+            fields["tiers"] = tiers
+        if fields:
+            out[model] = fields
     return out
 
 
@@ -89,6 +91,7 @@ def _entry(model: str, raw: Mapping[str, Any], source: str) -> ModelPrice:
         output=prices.get("output", Decimal(0)),
         cached_input=prices.get("cached_input"),
         cache_write=prices.get("cache_write"),
+        cache_write_1h=prices.get("cache_write_1h"),
         source=source,
         tier=_tier(raw, where),
         provider=raw.get("litellm_provider"),
@@ -96,22 +99,27 @@ def _entry(model: str, raw: Mapping[str, Any], source: str) -> ModelPrice:
     )
 
 
-def _tier(raw: Mapping[str, Any], where: str) -> PriceTier | None:
-    """The lowest long-context tier LiteLLM lists (we model one tier per model)."""
+def _tier_rates(raw: Mapping[str, Any], where: str) -> dict[int, dict[str, Decimal]]:
+    """Long-context rates the entry states: {threshold in tokens: {our rate key: USD per 1M}}."""
     by_threshold: dict[int, dict[str, Decimal]] = {}
     for key, value in raw.items():
         m = _TIER_KEY.match(key)
         if m and FIELD_MAP.get(m["field"]) in TIER_FIELDS and value is not None:
             prices = by_threshold.setdefault(int(m["k"]) * 1000, {})
             prices[FIELD_MAP[m["field"]]] = _per_million(value, f"{where}.{key}")
-    for threshold in sorted(by_threshold):
-        prices = by_threshold[threshold]
-        if "input" in prices:
-            return PriceTier(
-                above_input_tokens=threshold,
-                input=prices["input"],
-                output=prices.get("output", _per_million(raw.get("output_cost_per_token") or 0, where)),
-                cached_input=prices.get("cached_input"),
-                cache_write=prices.get("cache_write"),
-            )
-    return None
+    return dict(sorted(by_threshold.items()))
+
+
+def _tier(raw: Mapping[str, Any], where: str) -> PriceTier | None:
+    """The lowest long-context tier of a whole entry; a rate the tier leaves out is the entry's own,
+    as LiteLLM bills it."""
+    tiers = _tier_rates(raw, where)
+    if not tiers:
+        return None
+    threshold, prices = next(iter(tiers.items()))
+    base = {ours: _per_million(raw[theirs], f"{where}.{theirs}")
+            for theirs, ours in FIELD_MAP.items() if raw.get(theirs) is not None and ours in TIER_FIELDS}
+    rate = {"output": Decimal(0), **base, **prices}
+    return PriceTier(above_input_tokens=threshold, input=rate["input"], output=rate["output"],
+                     cached_input=rate.get("cached_input"), cache_write=rate.get("cache_write"),
+                     cache_write_1h=rate.get("cache_write_1h"))

@@ -202,9 +202,13 @@ class PriceTable:
         table = self._copy("")
         layer = f"litellm file {path}"
         for name, fields in parse_litellm_fields(data, source=str(path)).items():
+            tiers = fields.pop("tiers", {})
             if "output" not in fields and table._find_key(name, None) is None:
                 fields["output"] = Decimal(0)  # a new input-only model (embeddings)
             table._merge(name, None, fields, origin="litellm", layer=layer, where=f"{path}: {name!r}")
+            if tiers:
+                key = table._find_key(name, None)
+                table._entries[key] = merge_tiers(table._entries[key], tiers, layer)
         table.version = f"{self.version}+litellm.{_short_hash(data)}"
         return table
 
@@ -289,6 +293,26 @@ class PriceTable:
             if (key := self._by_rule(ref, p, self._base.ft_rules)) is not None:
                 return key, "fine_tune", ref
         return None
+
+
+def merge_tiers(price: ModelPrice, tiers: Mapping[int, Mapping[str, Decimal]], layer: str) -> ModelPrice:
+    """`price` with long-context rates merged field by field: {threshold: {rate: value}}.
+
+    A tier the entry already has at that threshold keeps every rate `tiers` leaves out (and its
+    1-hour write rate); a tier it lacks takes a rate left out from the entry's own base rate, as
+    LiteLLM bills it. Tiers at other thresholds are kept; the lowest is `tier`, the others
+    `upper_tiers`."""
+    by_threshold = {t.above_input_tokens: t for t in (price.tier, *price.upper_tiers) if t is not None}
+    for threshold, rates in tiers.items():
+        old = by_threshold.get(threshold)
+        if old is None:
+            old = PriceTier(above_input_tokens=threshold, input=price.input, output=price.output,
+                            cached_input=price.cached_input, cache_write=price.cache_write,
+                            cache_write_1h=price.cache_write_1h)
+        by_threshold[threshold] = replace(old, **rates)
+    ordered = [by_threshold[k] for k in sorted(by_threshold)]
+    layers = tuple((k, l) for k, l in price.layers if k != "tier") + (("tier", layer),)
+    return replace(price, tier=ordered[0], upper_tiers=tuple(ordered[1:]), layers=layers)
 
 
 def _verified(date: str | None) -> str:

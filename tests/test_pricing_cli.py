@@ -121,3 +121,35 @@ async def test_reprice_applies_a_config_override_exactly(proxy, db_path, tmp_pat
     again = run("reprice", "--db", db_path, "--config", str(config))
     assert "repriced 3 calls" in again.output and "1 changed" in again.output
     assert costs(db_path, old)[:2] == (1, 202)
+
+
+SONNET_45_BASE_ONLY = (
+    '{"claude-sonnet-4-5": {"input_cost_per_token": 3e-06, "output_cost_per_token": 1.6e-05, '
+    '"cache_read_input_token_cost": 3e-07, "cache_creation_input_token_cost": 3.75e-06, '
+    '"cache_creation_input_token_cost_above_1hr": 6e-06, "input_cost_per_token_above_200k_tokens": 6e-06, '
+    '"output_cost_per_token_above_200k_tokens": 2.25e-05}}')
+
+
+def test_litellm_tier_is_merged_rate_by_rate_onto_the_entrys_tier(tmp_path):
+    prices = tmp_path / "prices.json"
+    prices.write_text(SONNET_45_BASE_ONLY)
+    config = tmp_path / "llmlog.toml"
+    config.write_text(f'[pricing]\nlitellm_file = "{prices}"\n')
+    result = run("pricing", "claude-sonnet-4-5", "--config", str(config))
+    tier_line = next(line for line in result.output.splitlines() if "above 200,000" in line)
+    # the file states the tier's input and output only: cached input and cache writes stay genai-prices'
+    assert "input $6," in tier_line and "cached input $0.6," in tier_line and "cache write $7.5," in tier_line
+    assert "output $22.5" in tier_line
+
+    from pricing.cost import price_call
+    from pricing.types import Usage
+    from proxy.app import price_table_for
+    from proxy.config import load_config
+
+    table = price_table_for(load_config(str(config)))
+    long_call = Usage(input_tokens=300_000, cache_write_tokens=100_000, cache_write_1h_tokens=100_000)
+    cost = price_call(table, long_call, "anthropic", None, "claude-sonnet-4-5")
+    assert cost.priced  # 1-hour writes above 200k keep the tier's $12 rate
+    # 200k uncached x $6 + 100k 1h writes x $12 = $1.2 + $1.2
+    assert cost.total_nanos == 2_400_000_000
+
