@@ -37,14 +37,17 @@ SKIPPED_KEYS = frozenset({"sample_spec"})
 
 
 def parse_litellm(text: str | bytes, source: str) -> dict[str, ModelPrice]:
-    """Model id -> price for every entry with a per-token input price; others are skipped."""
-    return {model: _entry(model, raw, source) for model, raw in _rows(text, source)}
+    """Model id -> price for every entry with per-token input and output prices; others are
+    skipped (a model without an output price is unknown, never free)."""
+    return {model: _entry(model, raw, source) for model, raw in _rows(text, source)
+            if raw.get("input_cost_per_token") is not None and raw.get("output_cost_per_token") is not None}
 
 
 def parse_litellm_fields(text: str | bytes, source: str) -> dict[str, dict[str, Any]]:
     """Model id -> only the fields the file states (USD per 1M tokens), for merging field by field
     onto an existing entry. A rate the file does not state is absent (never 0). Long-context
-    rates are under `tiers`: {threshold in tokens: {rate: value}}, again only those stated."""
+    rates are under `tiers`: {threshold in tokens: {rate: value}}, again only those stated.
+    Entries with no per-token rate at all (images, per-request models) are left out."""
     out: dict[str, dict[str, Any]] = {}
     for model, raw in _rows(text, source):
         where = f"{source}: {model!r}"
@@ -67,8 +70,6 @@ def _rows(text: str | bytes, source: str):
     for model, raw in data.items():
         if model in SKIPPED_KEYS or not isinstance(raw, Mapping):
             continue
-        if raw.get("input_cost_per_token") is None:
-            continue  # image, audio or per-request models: not priced by token
         yield model, raw
 
 
@@ -88,7 +89,7 @@ def _entry(model: str, raw: Mapping[str, Any], source: str) -> ModelPrice:
     return ModelPrice(
         model=model,
         input=prices["input"],
-        output=prices.get("output", Decimal(0)),
+        output=prices["output"],
         cached_input=prices.get("cached_input"),
         cache_write=prices.get("cache_write"),
         cache_write_1h=prices.get("cache_write_1h"),
@@ -119,7 +120,7 @@ def _tier(raw: Mapping[str, Any], where: str) -> PriceTier | None:
     threshold, prices = next(iter(tiers.items()))
     base = {ours: _per_million(raw[theirs], f"{where}.{theirs}")
             for theirs, ours in FIELD_MAP.items() if raw.get(theirs) is not None and ours in TIER_FIELDS}
-    rate = {"output": Decimal(0), **base, **prices}
+    rate = {**base, **prices}
     return PriceTier(above_input_tokens=threshold, input=rate["input"], output=rate["output"],
                      cached_input=rate.get("cached_input"), cache_write=rate.get("cache_write"),
                      cache_write_1h=rate.get("cache_write_1h"))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -50,6 +51,8 @@ PROVIDER_PREFIXES = frozenset({
 })
 
 _MAX_REMEMBERED = 4096
+
+log = logging.getLogger("llmlog.pricing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,14 +204,20 @@ class PriceTable:
         data = Path(path).read_bytes()
         table = self._copy("")
         layer = f"litellm file {path}"
+        skipped: list[str] = []
         for name, fields in parse_litellm_fields(data, source=str(path)).items():
             tiers = fields.pop("tiers", {})
-            if "output" not in fields and table._find_key(name, None) is None:
-                fields["output"] = Decimal(0)  # a new input-only model (embeddings)
+            if table._find_key(name, None) is None and (fields.get("input") is None or fields.get("output") is None):
+                skipped.append(name)  # a new model needs both: a missing output rate is unknown, not free
+                continue
             table._merge(name, None, fields, origin="litellm", layer=layer, where=f"{path}: {name!r}")
             if tiers:
                 key = table._find_key(name, None)
                 table._entries[key] = merge_tiers(table._entries[key], tiers, layer)
+        if skipped:
+            log.warning("%s: %d new model(s) without both an input and an output price per token were "
+                        "not added (they stay unpriced): %s", path, len(skipped),
+                        ", ".join(skipped[:10]) + (", …" if len(skipped) > 10 else ""))
         table.version = f"{self.version}+litellm.{_short_hash(data)}"
         return table
 

@@ -153,3 +153,20 @@ def test_litellm_tier_is_merged_rate_by_rate_onto_the_entrys_tier(tmp_path):
     # 200k uncached x $6 + 100k 1h writes x $12 = $1.2 + $1.2
     assert cost.total_nanos == 2_400_000_000
 
+
+def test_a_new_litellm_model_without_an_output_price_is_skipped_not_free(tmp_path, caplog):
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"my-chat-model": {"input_cost_per_token": 1e-06, "mode": "chat"}, '
+                      '"my-other-chat": {"input_cost_per_token": 1e-06, "mode": "chat"}, '
+                      '"my-embedder": {"input_cost_per_token": 2e-08, "output_cost_per_token": 0, "mode": "embedding"}, '
+                      '"gpt-4o": {"output_cost_per_token": 1.2e-05}}')
+    config = tmp_path / "llmlog.toml"
+    config.write_text(f'[pricing]\nlitellm_file = "{prices}"\n')
+    with caplog.at_level("WARNING", logger="llmlog.pricing"):
+        result = CliRunner().invoke(cli.main, ["pricing", "my-chat-model", "--config", str(config)])
+    assert result.exit_code == 1 and "no price for 'my-chat-model'" in result.output
+    warnings = [r.getMessage() for r in caplog.records if "my-chat-model" in r.getMessage()]
+    assert len(warnings) == 1 and "my-other-chat" in warnings[0]  # one line for the file, not one per model
+    assert orjson.loads(run("pricing", "my-embedder", "--json", "--config", str(config)).output)["output"] == "0"
+    gpt = orjson.loads(run("pricing", "gpt-4o", "--json", "--config", str(config)).output)
+    assert gpt["output"] == "12" and gpt["layers"]["input"].startswith("genai-prices ")  # a merge may give one rate
