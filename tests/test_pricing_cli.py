@@ -170,3 +170,33 @@ def test_a_new_litellm_model_without_an_output_price_is_skipped_not_free(tmp_pat
     assert orjson.loads(run("pricing", "my-embedder", "--json", "--config", str(config)).output)["output"] == "0"
     gpt = orjson.loads(run("pricing", "gpt-4o", "--json", "--config", str(config)).output)
     assert gpt["output"] == "12" and gpt["layers"]["input"].startswith("genai-prices ")  # a merge may give one rate
+
+
+def _listing(*args: str) -> list[dict]:
+    import re
+    lines = run("pricing", *args).output.splitlines()[1:]
+    headers = re.split(r"\s{2,}", lines[0].strip())
+    return [dict(zip(headers, re.split(r"\s{2,}", line.strip()))) for line in lines[1:]]
+
+
+def test_pricing_listing_puts_each_rate_under_its_column(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")
+    rows = {r["model"]: r for r in _listing("--provider", "anthropic")}
+    sonnet = rows["claude-sonnet-4-5"]
+    assert (sonnet["input"], sonnet["cached"], sonnet["write 5m"], sonnet["write 1h"], sonnet["output"]) == (
+        "$3", "$0.3", "$3.75", "$6", "$15")
+    assert sonnet["tier above"] == "200,000" and sonnet["source"].startswith("genai-prices")
+    assert "audio in" not in sonnet  # no Anthropic model has an audio rate
+    audio = {r["model"]: r for r in _listing("--provider", "openai")}["gpt-audio"]
+    assert (audio["audio in"], audio["audio out"]) == ("$32", "$64")
+    listed = {m["model"]: m for m in orjson.loads(run("pricing", "--provider", "anthropic", "--json").output)["models"]}
+    tier = listed["claude-sonnet-4-5"]["tier"]
+    assert (tier["above_input_tokens"], tier["input"], tier["cached_input"], tier["cache_write"],
+            tier["cache_write_1h"], tier["output"]) == (200000, "6", "0.6", "7.5", "12", "22.5")
+    assert listed["claude-sonnet-4-5"]["cache_write_1h"] == "6" and listed["claude-2"]["tier"] is None
+
+
+def test_pricing_model_shows_the_tiers_one_hour_write_rate():
+    tier_line = next(line for line in run("pricing", "claude-sonnet-4-5").output.splitlines() if "above 200,000" in line)
+    assert "cache write 1h $12," in tier_line
+    assert orjson.loads(run("pricing", "claude-sonnet-4-5", "--json").output)["tier"]["cache_write_1h"] == "12"
