@@ -263,7 +263,8 @@ def test_cli_tables_show_the_figures(seeded, db_path):
     ok = sum(1 for r in inside if r["status"] == "success")
     assert f"{len(inside):,} ({ok:,} ok, {len(inside) - ok:,} failed" in result.output
     assert f"{sum(r['total_tokens'] for r in inside):,} (" in result.output
-    assert f"${sum(r['cost_micros'] or 0 for r in inside) / 1e6:,.4f}" in result.output
+    usd = f"{sum(r['cost_micros'] or 0 for r in inside) / 1e6:,.6f}".rstrip("0")  # exact, zeros trimmed
+    assert f"${usd.ljust(len(usd.split('.')[0]) + 3, '0')} (avg" in result.output
     result = run_cli("stats", "--db", db_path, "--group-by", "user", "--from", iso(START), "--to", iso(END))
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line.split() for line in result.output.splitlines()[2:]}
