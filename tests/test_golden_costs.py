@@ -290,10 +290,6 @@ DISAGREEMENTS: dict[tuple[str, str, str, bool], str] = {
     ("openai", "gpt-4o-mini-audio-preview", "input_audio", False):
         "https://platform.openai.com/docs/pricing lists audio tokens at $10 in / $20 out per 1M; "
         "llmlog (genai-prices 0.2.3) has no audio rate, so the call is unpriced",
-    ("anthropic", "claude-sonnet-4-20250514", "cache_write_1h", True):
-        "https://platform.claude.com/docs/en/about-claude/pricing: over 200k input tokens a 1-hour cache "
-        "write is 2x the long-context input rate, $12 per 1M; llmlog's long-context tier for Sonnet 4 "
-        "(its correction in pricing/data/anthropic.toml) has no 1-hour write rate, so the call is unpriced",
 }
 
 
