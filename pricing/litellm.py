@@ -27,7 +27,7 @@ FIELD_MAP = {
     "output_cost_per_audio_token": "output_audio",
     "cache_read_input_audio_token_cost": "cached_input_audio",
 }
-TIER_FIELDS = frozenset({"input", "cached_input", "cache_write", "output"})
+TIER_FIELDS = frozenset({"input", "cached_input", "cache_write", "cache_write_1h", "output"})
 
 # Long-context variants, e.g. `input_cost_per_token_above_200k_tokens`.
 _TIER_KEY = re.compile(r"^(?P<field>\w+?)_above_(?P<k>\d+)k_tokens$")
@@ -37,13 +37,17 @@ SKIPPED_KEYS = frozenset({"sample_spec"})
 
 
 def parse_litellm(text: str | bytes, source: str) -> dict[str, ModelPrice]:
-    """Model id -> price for every entry with a per-token input price; others are skipped."""
-    return {model: _entry(model, raw, source) for model, raw in _rows(text, source)}
+    """Model id -> price for every entry with per-token input and output prices; others are
+    skipped (a model without an output price is unknown, never free)."""
+    return {model: _entry(model, raw, source) for model, raw in _rows(text, source)
+            if raw.get("input_cost_per_token") is not None and raw.get("output_cost_per_token") is not None}
 
 
 def parse_litellm_fields(text: str | bytes, source: str) -> dict[str, dict[str, Any]]:
-    """Model id -> only the fields the file states (USD per 1M tokens, `tier` when it has one),
-    for merging field by field onto an existing entry. `output` is absent when the file has none."""
+    """Model id -> only the fields the file states (USD per 1M tokens), for merging field by field
+    onto an existing entry. A rate the file does not state is absent (never 0). Long-context
+    rates are under `tiers`: {threshold in tokens: {rate: value}}, again only those stated.
+    Entries with no per-token rate at all (images, per-request models) are left out."""
     out: dict[str, dict[str, Any]] = {}
     for model, raw in _rows(text, source):
         where = f"{source}: {model!r}"
@@ -52,9 +56,10 @@ def parse_litellm_fields(text: str | bytes, source: str) -> dict[str, dict[str, 
             for theirs, ours in FIELD_MAP.items()
             if raw.get(theirs) is not None
         }
-        if (tier := _tier(raw, where)) is not None:
-            fields["tier"] = tier
-        out[model] = fields
+        if tiers := _tier_rates(raw, where):
+            fields["tiers"] = tiers
+        if fields:
+            out[model] = fields
     return out
 
 
@@ -65,8 +70,6 @@ def _rows(text: str | bytes, source: str):
     for model, raw in data.items():
         if model in SKIPPED_KEYS or not isinstance(raw, Mapping):
             continue
-        if raw.get("input_cost_per_token") is None:
-            continue  # image, audio or per-request models: not priced by token
         yield model, raw
 
 
@@ -86,9 +89,10 @@ def _entry(model: str, raw: Mapping[str, Any], source: str) -> ModelPrice:
     return ModelPrice(
         model=model,
         input=prices["input"],
-        output=prices.get("output", Decimal(0)),
+        output=prices["output"],
         cached_input=prices.get("cached_input"),
         cache_write=prices.get("cache_write"),
+        cache_write_1h=prices.get("cache_write_1h"),
         source=source,
         tier=_tier(raw, where),
         provider=raw.get("litellm_provider"),
@@ -96,22 +100,27 @@ def _entry(model: str, raw: Mapping[str, Any], source: str) -> ModelPrice:
     )
 
 
-def _tier(raw: Mapping[str, Any], where: str) -> PriceTier | None:
-    """The lowest long-context tier LiteLLM lists (we model one tier per model)."""
+def _tier_rates(raw: Mapping[str, Any], where: str) -> dict[int, dict[str, Decimal]]:
+    """Long-context rates the entry states: {threshold in tokens: {our rate key: USD per 1M}}."""
     by_threshold: dict[int, dict[str, Decimal]] = {}
     for key, value in raw.items():
         m = _TIER_KEY.match(key)
         if m and FIELD_MAP.get(m["field"]) in TIER_FIELDS and value is not None:
             prices = by_threshold.setdefault(int(m["k"]) * 1000, {})
             prices[FIELD_MAP[m["field"]]] = _per_million(value, f"{where}.{key}")
-    for threshold in sorted(by_threshold):
-        prices = by_threshold[threshold]
-        if "input" in prices:
-            return PriceTier(
-                above_input_tokens=threshold,
-                input=prices["input"],
-                output=prices.get("output", _per_million(raw.get("output_cost_per_token") or 0, where)),
-                cached_input=prices.get("cached_input"),
-                cache_write=prices.get("cache_write"),
-            )
-    return None
+    return dict(sorted(by_threshold.items()))
+
+
+def _tier(raw: Mapping[str, Any], where: str) -> PriceTier | None:
+    """The lowest long-context tier of a whole entry; a rate the tier leaves out is the entry's own,
+    as LiteLLM bills it."""
+    tiers = _tier_rates(raw, where)
+    if not tiers:
+        return None
+    threshold, prices = next(iter(tiers.items()))
+    base = {ours: _per_million(raw[theirs], f"{where}.{theirs}")
+            for theirs, ours in FIELD_MAP.items() if raw.get(theirs) is not None and ours in TIER_FIELDS}
+    rate = {**base, **prices}
+    return PriceTier(above_input_tokens=threshold, input=rate["input"], output=rate["output"],
+                     cached_input=rate.get("cached_input"), cache_write=rate.get("cache_write"),
+                     cache_write_1h=rate.get("cache_write_1h"))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -50,6 +51,8 @@ PROVIDER_PREFIXES = frozenset({
 })
 
 _MAX_REMEMBERED = 4096
+
+log = logging.getLogger("llmlog.pricing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,10 +207,20 @@ class PriceTable:
         data = Path(path).read_bytes()
         table = self._copy("")
         layer = f"litellm file {path}"
+        skipped: list[str] = []
         for name, fields in parse_litellm_fields(data, source=str(path)).items():
-            if "output" not in fields and table._find_key(name, None) is None:
-                fields["output"] = Decimal(0)  # a new input-only model (embeddings)
+            tiers = fields.pop("tiers", {})
+            if table._find_key(name, None) is None and (fields.get("input") is None or fields.get("output") is None):
+                skipped.append(name)  # a new model needs both: a missing output rate is unknown, not free
+                continue
             table._merge(name, None, fields, origin="litellm", layer=layer, where=f"{path}: {name!r}")
+            if tiers:
+                key = table._find_key(name, None)
+                table._entries[key] = merge_tiers(table._entries[key], tiers, layer)
+        if skipped:
+            log.warning("%s: %d new model(s) without both an input and an output price per token were "
+                        "not added (they stay unpriced): %s", path, len(skipped),
+                        ", ".join(skipped[:10]) + (", …" if len(skipped) > 10 else ""))
         table.version = f"{self.version}+litellm.{_short_hash(data)}"
         return table
 
@@ -294,6 +307,26 @@ class PriceTable:
             if (key := self._by_rule(ref, p, self._base.ft_rules)) is not None:
                 return key, "fine_tune", ref
         return None
+
+
+def merge_tiers(price: ModelPrice, tiers: Mapping[int, Mapping[str, Decimal]], layer: str) -> ModelPrice:
+    """`price` with long-context rates merged field by field: {threshold: {rate: value}}.
+
+    A tier the entry already has at that threshold keeps every rate `tiers` leaves out (and its
+    1-hour write rate); a tier it lacks takes a rate left out from the entry's own base rate, as
+    LiteLLM bills it. Tiers at other thresholds are kept; the lowest is `tier`, the others
+    `upper_tiers`."""
+    by_threshold = {t.above_input_tokens: t for t in (price.tier, *price.upper_tiers) if t is not None}
+    for threshold, rates in tiers.items():
+        old = by_threshold.get(threshold)
+        if old is None:
+            old = PriceTier(above_input_tokens=threshold, input=price.input, output=price.output,
+                            cached_input=price.cached_input, cache_write=price.cache_write,
+                            cache_write_1h=price.cache_write_1h)
+        by_threshold[threshold] = replace(old, **rates)
+    ordered = [by_threshold[k] for k in sorted(by_threshold)]
+    layers = tuple((k, l) for k, l in price.layers if k != "tier") + (("tier", layer),)
+    return replace(price, tier=ordered[0], upper_tiers=tuple(ordered[1:]), layers=layers)
 
 
 def _verified(date: str | None) -> str:

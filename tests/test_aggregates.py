@@ -62,6 +62,17 @@ def failed(rows):
     return [r for r in rows if r["status"] != "success"]
 
 
+def unpriced(rows):
+    return sum(1 for r in rows if r["cost_micros"] is None and (r["status"] == "success" or r["model"] is not None))
+
+
+def expected_cost(rows):
+    """Summed USD; None (unknown, not $0) when the group has unpriced calls and no priced one."""
+    if unpriced(rows) and all(r["cost_micros"] is None for r in rows):
+        return None
+    return sum(r["cost_micros"] or 0 for r in rows) / 1_000_000
+
+
 def expected_figures(rows):
     durations = [r["duration_ms"] for r in rows if r["duration_ms"] is not None]
     return {
@@ -69,9 +80,8 @@ def expected_figures(rows):
         "input_tokens": sum(r["input_tokens"] or 0 for r in rows),
         "output_tokens": sum(r["output_tokens"] or 0 for r in rows),
         "total_tokens": sum(r["total_tokens"] or 0 for r in rows),
-        "cost_usd": sum(r["cost_micros"] or 0 for r in rows) / 1_000_000,
-        "unpriced_calls": sum(1 for r in rows if r["cost_micros"] is None
-                              and (r["status"] == "success" or r["model"] is not None)),
+        "cost_usd": expected_cost(rows),
+        "unpriced_calls": unpriced(rows),
         "error_count": len(failed(rows)),
         # float sums differ in the last bits with summation order: equal to the rounding of 3 decimals
         "avg_latency_ms": pytest.approx(sum(durations) / len(durations), abs=0.0011) if durations else None,
@@ -111,9 +121,13 @@ async def test_summary_equals_independent_figures(seeded, proxy):
         rows = [r for r in inside if r["model"] == model]
         assert body["by_model"][model] == {
             "calls": len(rows), "percentage": round(len(rows) / len(inside), 4),
-            "total_cost_usd": sum(r["cost_micros"] or 0 for r in rows) / 1_000_000,
+            "total_cost_usd": expected_cost(rows),
             "avg_latency_ms": pytest.approx(sum(r["duration_ms"] for r in rows) / len(rows), abs=0.0011)}
+    assert body["by_model"]["mystery-model"]["total_cost_usd"] is None  # every call unpriced: unknown, not $0
     assert body["by_provider"]["openai"]["calls"] == sum(1 for r in inside if r["provider"] == "openai")
+    for provider in {r["provider"] for r in inside}:
+        rows = [r for r in inside if r["provider"] == provider]
+        assert body["by_provider"][provider or "unknown"]["total_cost_usd"] == expected_cost(rows)
     assert body["by_status"] == {s: n for s in ("success", "error", "timeout", "client_closed")
                                  if (n := sum(1 for r in inside if r["status"] == s))}
     assert body["by_task_type"]["unknown"] == sum(1 for r in inside if r["task_type"] is None)
@@ -263,7 +277,10 @@ def test_cli_tables_show_the_figures(seeded, db_path):
     ok = sum(1 for r in inside if r["status"] == "success")
     assert f"{len(inside):,} ({ok:,} ok, {len(inside) - ok:,} failed" in result.output
     assert f"{sum(r['total_tokens'] for r in inside):,} (" in result.output
-    assert f"${sum(r['cost_micros'] or 0 for r in inside) / 1e6:,.4f}" in result.output
+    usd = f"{sum(r['cost_micros'] or 0 for r in inside) / 1e6:,.6f}".rstrip("0")  # exact, zeros trimmed
+    assert f"${usd.ljust(len(usd.split('.')[0]) + 3, '0')} (avg" in result.output
+    mystery = next(line.split() for line in result.output.splitlines() if line.startswith("mystery-model "))
+    assert mystery[3] == "unpriced"  # no call of it has a price: not $0.00
     result = run_cli("stats", "--db", db_path, "--group-by", "user", "--from", iso(START), "--to", iso(END))
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line.split() for line in result.output.splitlines()[2:]}

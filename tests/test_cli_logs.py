@@ -34,12 +34,12 @@ def test_logs_table_shows_rows_and_figures(db_path, seeded):
     body = lines[1:]
     assert len(body) == 6  # the old entry is outside the default 7 days
     # newest first: e6 (embedding), e4 (do-not-track), e3, e2, e1, e0
-    assert "text-embedding-3-small" in body[0] and "$0.000001" in body[0] and "vectors" in body[0]
+    assert "text-embedding-3-small" in body[0] and "$0.000001 " in body[0] and "vectors" in body[0]
     assert "error 429" in body[1] and "durian" not in result.output  # do-not-track: no preview
     assert "client_closed 499" in body[2] and "carol" in body[2] and "banana split" in body[2]
     assert "claude-3-5-sonnet" in body[3] and "unpriced" in body[3] and "5.00s" in body[3]
-    assert "gpt-4o " in body[4] and "$2.5000" in body[4] and "3000" in body[4] and "900ms" in body[4]
-    assert "apple banana" in body[5] and "alice" in body[5] and "$0.000100" in body[5] and " 15 " in body[5]
+    assert "gpt-4o " in body[4] and "$2.50 " in body[4] and "3000" in body[4] and "900ms" in body[4]
+    assert "apple banana" in body[5] and "alice" in body[5] and "$0.0001 " in body[5] and " 15 " in body[5]
     assert "\x1b[" not in result.output  # no colours when not on a terminal
 
 
@@ -152,3 +152,24 @@ def test_delete_user_and_prune(db_path, seeded):
     assert result.output.strip() == "dropped the content of 3 calls older than 30m"  # e1, e3, e6
     result = CliRunner().invoke(cli.main, ["prune", "--older-than", "soon", "--db", db_path])
     assert result.exit_code == 2 and "--older-than" in result.output
+
+
+def test_tiny_priced_costs_are_shown_exactly_in_every_command(db_path):
+    now = int(time.time() * 1000)
+    tiny = make_entry(now - 3000, model="text-embedding-3-small", path="/v1/embeddings", input_tokens=5,
+                      output_tokens=0, total_tokens=5, cost_micros=0, cost_nanos=100)
+    small = make_entry(now - 2000, model="gpt-4o-mini", cost_micros=12, cost_nanos=12_300)
+    free = make_entry(now - 1000, model="my-local-model", priced=0, cost_micros=None, cost_nanos=None)
+    seed(db_path, [tiny, small, free])
+    logs = run("logs", "--db", db_path).stdout
+    assert "$0.0000001 " in logs and "$0.0000123 " in logs and "unpriced" in logs and "$0.000000 " not in logs
+    show = run("show", tiny.call["id"], "--db", db_path).stdout
+    assert any(line.split() == ["cost_usd", "$0.0000001"] for line in show.splitlines())
+    assert any(line.split() == ["cost_usd", "unpriced"]
+               for line in run("show", free.call["id"], "--db", db_path).stdout.splitlines())
+    summary = run("summary", "--db", db_path, "--since", "1h").stdout
+    assert "$0.0000124 (avg $0.0000062 per priced call, 1 unpriced)" in summary
+    assert any(line.split()[:4] == ["text-embedding-3-small", "1", "33.3%", "$0.0000001"] for line in summary.splitlines())
+    stats = run("stats", "--db", db_path, "--group-by", "model", "--since", "1h").stdout
+    assert any(line.split()[:5] == ["gpt-4o-mini", "1", "0", "15", "$0.0000123"] for line in stats.splitlines())
+    assert any(line.split()[:5] == ["total", "3", "0", "35", "$0.0000124"] for line in stats.splitlines())

@@ -282,19 +282,9 @@ CASES = [Case(provider, model, scenario, shape, SCENARIOS[scenario])
 
 # Where llmlog's price differs from the provider's page: (provider, model, bucket, in the long-context
 # tier) -> what each says. A case billing such a bucket is a strict expected failure: when llmlog is
-# fixed, the mark must go.
-DISAGREEMENTS: dict[tuple[str, str, str, bool], str] = {
-    ("openai", "gpt-4o-audio-preview", "input_audio", False):
-        "https://platform.openai.com/docs/pricing lists audio tokens at $40 in / $80 out per 1M; "
-        "llmlog (genai-prices 0.2.3) has no audio rate, so the call is unpriced",
-    ("openai", "gpt-4o-mini-audio-preview", "input_audio", False):
-        "https://platform.openai.com/docs/pricing lists audio tokens at $10 in / $20 out per 1M; "
-        "llmlog (genai-prices 0.2.3) has no audio rate, so the call is unpriced",
-    ("anthropic", "claude-sonnet-4-20250514", "cache_write_1h", True):
-        "https://platform.claude.com/docs/en/about-claude/pricing: over 200k input tokens a 1-hour cache "
-        "write is 2x the long-context input rate, $12 per 1M; llmlog's long-context tier for Sonnet 4 "
-        "(its correction in pricing/data/anthropic.toml) has no 1-hour write rate, so the call is unpriced",
-}
+# fixed, the mark must go. (The audio-preview audio rates and Sonnet 4's long-context 1-hour write
+# rate were listed here until llmlog's corrections, pricing/data/, gave them.)
+DISAGREEMENTS: dict[tuple[str, str, str, bool], str] = {}  # none known: llmlog agrees on every case
 
 
 def _param(case: Case):

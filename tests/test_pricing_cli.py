@@ -121,3 +121,82 @@ async def test_reprice_applies_a_config_override_exactly(proxy, db_path, tmp_pat
     again = run("reprice", "--db", db_path, "--config", str(config))
     assert "repriced 3 calls" in again.output and "1 changed" in again.output
     assert costs(db_path, old)[:2] == (1, 202)
+
+
+SONNET_45_BASE_ONLY = (
+    '{"claude-sonnet-4-5": {"input_cost_per_token": 3e-06, "output_cost_per_token": 1.6e-05, '
+    '"cache_read_input_token_cost": 3e-07, "cache_creation_input_token_cost": 3.75e-06, '
+    '"cache_creation_input_token_cost_above_1hr": 6e-06, "input_cost_per_token_above_200k_tokens": 6e-06, '
+    '"output_cost_per_token_above_200k_tokens": 2.25e-05}}')
+
+
+def test_litellm_tier_is_merged_rate_by_rate_onto_the_entrys_tier(tmp_path):
+    prices = tmp_path / "prices.json"
+    prices.write_text(SONNET_45_BASE_ONLY)
+    config = tmp_path / "llmlog.toml"
+    config.write_text(f'[pricing]\nlitellm_file = "{prices}"\n')
+    result = run("pricing", "claude-sonnet-4-5", "--config", str(config))
+    tier_line = next(line for line in result.output.splitlines() if "above 200,000" in line)
+    # the file states the tier's input and output only: cached input and cache writes stay genai-prices'
+    assert "input $6," in tier_line and "cached input $0.6," in tier_line and "cache write $7.5," in tier_line
+    assert "output $22.5" in tier_line
+
+    from pricing.cost import price_call
+    from pricing.types import Usage
+    from proxy.app import price_table_for
+    from proxy.config import load_config
+
+    table = price_table_for(load_config(str(config)))
+    long_call = Usage(input_tokens=300_000, cache_write_tokens=100_000, cache_write_1h_tokens=100_000)
+    cost = price_call(table, long_call, "anthropic", None, "claude-sonnet-4-5")
+    assert cost.priced  # 1-hour writes above 200k keep the tier's $12 rate
+    # 200k uncached x $6 + 100k 1h writes x $12 = $1.2 + $1.2
+    assert cost.total_nanos == 2_400_000_000
+
+
+def test_a_new_litellm_model_without_an_output_price_is_skipped_not_free(tmp_path, caplog):
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"my-chat-model": {"input_cost_per_token": 1e-06, "mode": "chat"}, '
+                      '"my-other-chat": {"input_cost_per_token": 1e-06, "mode": "chat"}, '
+                      '"my-embedder": {"input_cost_per_token": 2e-08, "output_cost_per_token": 0, "mode": "embedding"}, '
+                      '"gpt-4o": {"output_cost_per_token": 1.2e-05}}')
+    config = tmp_path / "llmlog.toml"
+    config.write_text(f'[pricing]\nlitellm_file = "{prices}"\n')
+    with caplog.at_level("WARNING", logger="llmlog.pricing"):
+        result = CliRunner().invoke(cli.main, ["pricing", "my-chat-model", "--config", str(config)])
+    assert result.exit_code == 1 and "no price for 'my-chat-model'" in result.output
+    warnings = [r.getMessage() for r in caplog.records if "my-chat-model" in r.getMessage()]
+    assert len(warnings) == 1 and "my-other-chat" in warnings[0]  # one line for the file, not one per model
+    assert orjson.loads(run("pricing", "my-embedder", "--json", "--config", str(config)).output)["output"] == "0"
+    gpt = orjson.loads(run("pricing", "gpt-4o", "--json", "--config", str(config)).output)
+    assert gpt["output"] == "12" and gpt["layers"]["input"].startswith("genai-prices ")  # a merge may give one rate
+
+
+def _listing(*args: str) -> list[dict]:
+    import re
+    lines = run("pricing", *args).output.splitlines()[1:]
+    headers = re.split(r"\s{2,}", lines[0].strip())
+    return [dict(zip(headers, re.split(r"\s{2,}", line.strip()))) for line in lines[1:]]
+
+
+def test_pricing_listing_puts_each_rate_under_its_column(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")
+    rows = {r["model"]: r for r in _listing("--provider", "anthropic")}
+    sonnet = rows["claude-sonnet-4-5"]
+    assert (sonnet["input"], sonnet["cached"], sonnet["write 5m"], sonnet["write 1h"], sonnet["output"]) == (
+        "$3", "$0.3", "$3.75", "$6", "$15")
+    assert sonnet["tier above"] == "200,000" and sonnet["source"].startswith("genai-prices")
+    assert "audio in" not in sonnet  # no Anthropic model has an audio rate
+    audio = {r["model"]: r for r in _listing("--provider", "openai")}["gpt-audio"]
+    assert (audio["audio in"], audio["audio out"]) == ("$32", "$64")
+    listed = {m["model"]: m for m in orjson.loads(run("pricing", "--provider", "anthropic", "--json").output)["models"]}
+    tier = listed["claude-sonnet-4-5"]["tier"]
+    assert (tier["above_input_tokens"], tier["input"], tier["cached_input"], tier["cache_write"],
+            tier["cache_write_1h"], tier["output"]) == (200000, "6", "0.6", "7.5", "12", "22.5")
+    assert listed["claude-sonnet-4-5"]["cache_write_1h"] == "6" and listed["claude-2"]["tier"] is None
+
+
+def test_pricing_model_shows_the_tiers_one_hour_write_rate():
+    tier_line = next(line for line in run("pricing", "claude-sonnet-4-5").output.splitlines() if "above 200,000" in line)
+    assert "cache write 1h $12," in tier_line
+    assert orjson.loads(run("pricing", "claude-sonnet-4-5", "--json").output)["tier"]["cache_write_1h"] == "12"

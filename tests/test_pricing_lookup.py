@@ -221,7 +221,7 @@ def test_litellm_file_converts_per_token_to_per_million_exactly(litellm_table):
     assert (c.tier.above_input_tokens, c.tier.input, c.tier.cached_input, c.tier.output) == (
         200_000, D(6), D("0.6"), D("22.5"),
     )
-    assert litellm_table.lookup("text-embedding-x").price.output == D(0)
+    assert litellm_table.lookup("text-embedding-x") is None  # no output price: unknown, never free
 
 
 def test_litellm_file_adds_and_skips(litellm_table, table):

@@ -35,6 +35,14 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
+def cost_usd(figures: Figures) -> float | None:
+    """A group's summed cost; null when it has calls with tokens and none of them has a price
+    (unknown, not $0). A group of only failed calls (nothing billed) costs 0."""
+    if figures.priced == 0 and figures.unpriced > 0:
+        return None
+    return usd_of_nanos(figures.cost_nanos)
+
+
 def summary_filter(raw, now_ms: int) -> LogFilter:
     """The filter of a summary request: FILTER_PARAMS, default window the last 7 days up to now."""
     return parse_filter(Query(raw, FILTER_PARAMS), now_ms, end_at_now=True)
@@ -69,7 +77,7 @@ def summary_json(result: Summary, f: LogFilter) -> dict:
 
     def share(figures: Figures) -> dict:
         return {"calls": figures.count, "percentage": _ratio(figures.count, t.count),
-                "total_cost_usd": usd_of_nanos(figures.cost_nanos), "avg_latency_ms": _ms(figures.avg_latency_ms)}
+                "total_cost_usd": cost_usd(figures), "avg_latency_ms": _ms(figures.avg_latency_ms)}
 
     def named(breakdown: dict) -> dict:
         return {(NO_KEY if key is None else key): value
@@ -107,7 +115,7 @@ def figures_json(figures: Figures) -> dict:
         "input_tokens": figures.input_tokens,
         "output_tokens": figures.output_tokens,
         "total_tokens": figures.total_tokens,
-        "cost_usd": usd_of_nanos(figures.cost_nanos),
+        "cost_usd": cost_usd(figures),
         "unpriced_calls": figures.unpriced,
         "error_count": figures.errors,
         "avg_latency_ms": _ms(figures.avg_latency_ms),

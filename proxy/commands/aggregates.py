@@ -56,7 +56,7 @@ def summary(config_path, db, as_json, **kwargs):
     rate = "-" if s["success_rate"] is None else f"{s['success_rate']:.1%}"
     echo_table(("figure", "value"), [
         ("calls", f"{s['total_calls']:,} ({s['successful_calls']:,} ok, {s['failed_calls']:,} failed, {rate} ok)"),
-        ("cost", f"{format_usd(s['total_cost_usd'])} (avg {format_usd(s['avg_cost_per_call'])} per priced call, "
+        ("cost", f"{format_usd(s['total_cost_usd'])} (avg {format_usd(s['avg_cost_per_call'], '-')} per priced call, "
                  f"{s['unpriced_calls']:,} unpriced)"),
         ("tokens", f"{s['total_tokens']:,} ({s['input_tokens']:,} in, {s['output_tokens']:,} out)"),
         ("latency ms", f"avg {_num(s['avg_latency_ms'])}, p50 {_num(s['p50_latency_ms'])}, "

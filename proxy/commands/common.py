@@ -50,11 +50,14 @@ def open_store(config_path: str | None, db: str | None, *, create: bool = False,
         raise click.ClickException(str(exc)) from None
 
 
-def format_usd(value: float | None, missing: str = "-") -> str:
-    """Dollars with enough digits for a single cheap call."""
+def format_usd(value: float | None, missing: str = "unpriced") -> str:
+    """Dollars exact to the nano-dollar (costs are whole nano-dollars): `$0.0000001`, `$0.0000123`,
+    `$2.50`; trailing zeros trimmed, at least two decimals. None (no price) is `missing`."""
     if value is None:
         return missing
-    return f"${value:,.6f}" if value < 0.01 else f"${value:,.4f}"
+    whole, _, frac = f"{value:,.9f}".partition(".")
+    frac = frac.rstrip("0").ljust(2, "0")
+    return f"${whole}.{frac}"
 
 
 def echo_json(value: Any) -> None:

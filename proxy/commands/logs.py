@@ -101,8 +101,10 @@ def echo_entry(entry: dict) -> None:
     width = max(len(name) for name in SHOW_FIELDS)
     for name in SHOW_FIELDS:
         value = entry.get(name)
-        if value is None or value == [] or (name == "cost_usd" and not entry["priced"]):
-            value = "unpriced" if name == "cost_usd" else None
+        if name == "cost_usd":
+            value = format_usd(value if entry["priced"] else None)
+        elif value == []:
+            value = None
         if value is not None:
             if isinstance(value, list):
                 shown = ", ".join(str(v) for v in value)

@@ -10,7 +10,7 @@ from typing import Mapping
 import click
 
 from pricing.cost import cost_columns, price_call
-from pricing.prices import RATE_FIELDS
+from pricing.prices import RATE_FIELDS, ModelPrice
 from pricing.table import PriceTable
 from pricing.types import Usage
 from proxy.api.timeparse import parse_duration_ms
@@ -30,8 +30,23 @@ def _table(config_path: str | None) -> PriceTable:
         raise click.ClickException(f"could not load prices: {exc}") from None
 
 
-def _usd(value: Decimal | None) -> str:
-    return "-" if value is None else f"${value.normalize():f}"
+def _usd(value: Decimal | None, missing: str = "-") -> str:
+    return missing if value is None else f"${value.normalize():f}"
+
+
+def _tier_json(p: ModelPrice) -> dict | None:
+    """The long-context tier's rates as billed (same fallbacks as billing; a missing 1-hour write
+    rate is null: such writes above the threshold are unpriced), and any higher tiers."""
+    if p.tier is None:
+        return None
+    out = []
+    for t in (p.tier, *p.upper_tiers):
+        r = p.rates(t.above_input_tokens + 1)
+        out.append({"above_input_tokens": t.above_input_tokens, "input": str(r.input),
+                    "cached_input": str(r.cached_input), "cache_write": str(r.cache_write),
+                    "cache_write_1h": None if r.cache_write_1h is None else str(r.cache_write_1h),
+                    "output": str(r.output)})
+    return {**out[0], "upper": out[1:]}
 
 
 def _since_ms(since: str | None) -> int | None:
@@ -83,10 +98,7 @@ def _show_model(table: PriceTable, model: str, provider: str | None, as_json: bo
             "input": str(rates.input), "cached_input": str(rates.cached_input),
             "cache_write": str(rates.cache_write), "output": str(rates.output),
             **{f: str(getattr(p, f)) for f in EXTRA_RATES if getattr(p, f) is not None},
-            "tier": None if tier is None else {
-                "above_input_tokens": p.tier.above_input_tokens, "input": str(tier.input),
-                "cached_input": str(tier.cached_input), "cache_write": str(tier.cache_write),
-                "output": str(tier.output)},
+            "tier": _tier_json(p),
             "layers": layers, "deprecated": p.deprecated,
             "source": p.source, "date": p.date, "note": p.note, "pricing_version": table.version}
     if as_json:
@@ -104,7 +116,8 @@ def _show_model(table: PriceTable, model: str, provider: str | None, as_json: bo
     if tier is not None:
         click.echo(f"  above {p.tier.above_input_tokens:,} input tokens the whole call is billed at: input "
                    f"{_usd(tier.input)}, cached input {_usd(tier.cached_input)}, cache write "
-                   f"{_usd(tier.cache_write)}, output {_usd(tier.output)}  ({layers.get('tier')})")
+                   f"{_usd(tier.cache_write)}, cache write 1h {_usd(tier.cache_write_1h, 'unpriced')}, "
+                   f"output {_usd(tier.output)}  ({layers.get('tier')})")
     for upper in p.upper_tiers:
         click.echo(f"  above {upper.above_input_tokens:,}: input {_usd(upper.input)}, output {_usd(upper.output)}")
     click.echo(f"source: {p.source or '-'}  ({'verified ' + p.date if p.date else 'no verified date'})")
@@ -123,17 +136,31 @@ def _show_table(table: PriceTable, provider: str | None, as_json: bool) -> None:
     prices = sorted((p for p in table if wanted is None or (p.provider or "") == wanted),
                     key=lambda p: ((p.provider or ""), p.model))
     if as_json:
-        echo_json({"pricing_version": table.version, "models": [
-            {"model": p.model, "provider": p.provider, "input": str(p.rates(0).input),
-             "cached_input": str(p.rates(0).cached_input), "cache_write": str(p.rates(0).cache_write),
-             "output": str(p.rates(0).output), "tier": p.tier is not None, "date": p.date, "source": p.source}
-            for p in prices]})
+        echo_json({"pricing_version": table.version, "models": [_listed_json(p) for p in prices]})
         return
     click.echo(f"{len(prices)} models{f' from {provider}' if provider else ''} "
                f"(USD per 1M tokens; pricing version {table.version})")
-    echo_table(["provider", "model", "input", "cached", "cache write", "output", "tier", "date"],
-               [[p.provider or "-", p.model, *(_usd(v) for v in p.rates(0)),
-                 "yes" if p.tier else "", p.date or ""] for p in prices], shrink="model")
+    audio = any(p.input_audio is not None or p.output_audio is not None for p in prices)
+    headers = ["provider", "model", "input", "cached", "write 5m", "write 1h", "output",
+               *(["audio in", "audio out"] if audio else []), "tier above", "source"]
+    rows = []
+    for p in prices:
+        r = p.rates(0)
+        rows.append([p.provider or "-", p.model, _usd(r.input), _usd(r.cached_input), _usd(r.cache_write),
+                     _usd(r.cache_write_1h), _usd(r.output),
+                     *([_usd(r.input_audio), _usd(r.output_audio)] if audio else []),
+                     f"{p.tier.above_input_tokens:,}" if p.tier else "",
+                     p.origin + (f", verified {p.date}" if p.date else "")])
+    echo_table(headers, rows, shrink="model")
+
+
+def _listed_json(p: ModelPrice) -> dict:
+    r = p.rates(0)
+    return {"model": p.model, "provider": p.provider, "input": str(r.input), "cached_input": str(r.cached_input),
+            "cache_write": str(r.cache_write), "output": str(r.output),
+            **{f: None if getattr(r, f) is None else str(getattr(r, f))
+               for f in ("cache_write_1h", "input_audio", "output_audio")},
+            "tier": _tier_json(p), "origin": p.origin, "date": p.date, "source": p.source}
 
 
 def _show_unpriced(table: PriceTable, config_path, db, since_ms: int | None, as_json: bool) -> None:
