@@ -69,8 +69,14 @@ def test_anthropic_stream_keeps_the_delta_count_as_sent_for_the_check():
 
 
 def test_a_cost_beyond_the_bound_is_unpriced_not_stored():
-    table = PriceTable.shipped().with_overrides({"typo": {"input": 10**12, "output": 1}})
-    cost = compute_cost(Usage(input_tokens=MAX_TOKENS), table.lookup("typo"), "v")
+    # the largest rate a price may have (pricing/prices.py MAX_PRICE) on the most tokens a count may hold
+    table = PriceTable.shipped().with_overrides({"typo": {"input": 10**6, "output": 10**6}})
+    cost = compute_cost(Usage(input_tokens=MAX_TOKENS, output_tokens=MAX_TOKENS), table.lookup("typo"), "v")
     assert cost == UNPRICED
-    fine = compute_cost(Usage(input_tokens=1000), table.lookup("typo"), "v")
-    assert fine.priced and fine.total_micros == 10**15
+    fine = compute_cost(Usage(input_tokens=MAX_TOKENS), table.lookup("typo"), "v")
+    assert fine.priced and fine.total_micros == 10**15 and fine.total_nanos == 10**18  # still below 2^63
+
+
+def test_a_rate_beyond_the_price_bounds_is_refused():
+    with pytest.raises(ValueError, match="outside"):
+        PriceTable.shipped().with_overrides({"typo": {"input": 10**12, "output": 1}})
