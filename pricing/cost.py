@@ -38,6 +38,14 @@ def _micros(tokens: int, usd_per_million: Decimal) -> int:
     return (2 * tokens * num + den) // (2 * den)
 
 
+@lru_cache(maxsize=4096)
+def _rate_parts(rate: Decimal) -> tuple[int, int, str]:
+    """A non-negative rate as an exact fraction (numerator, denominator) and as the entry shows it:
+    `0.6`, `15`, never `0.60` or `1.5E+1`."""
+    num, den = rate.as_integer_ratio()
+    return num, den, format(rate.normalize(), "f")
+
+
 def _nanos(tokens: int, usd_per_million: Decimal) -> int:
     """`tokens × rate` in nano-dollars (a thousandth of a micro-dollar), rounded half-up: exact for
     every published rate with up to three decimals below the cent per 1M tokens, so a 10-token
@@ -80,7 +88,9 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
             continue
         if rate is None:  # audio or a 1-hour write with no known price: never billed at a text rate
             return UNPRICED
-        buckets.append((name, tokens, _micros(tokens, rate), format(rate.normalize(), "f"), _nanos(tokens, rate)))
+        num, den, text = _rate_parts(rate)
+        buckets.append((name, tokens, (2 * tokens * num + den) // (2 * den), text,
+                        (2000 * tokens * num + den) // (2 * den)))  # = _micros, _nanos: one cache look-up
     micros = {name: m for name, _, m, _, _ in buckets}
     cost = Cost(
         priced=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
@@ -92,11 +92,19 @@ class ModelPrice:
     layers: tuple[tuple[str, str], ...] = ()
     # (tier, the whole price at that tier): OpenAI's `flex`, `priority`… where the data has them
     service_tiers: tuple[tuple[str, ModelPrice], ...] = ()
+    _standard: Rates | None = field(default=None, init=False, repr=False, compare=False)
 
     def for_service_tier(self, tier: str) -> ModelPrice | None:
         """This model's price at `service_tier` `tier`, or None when the data has none for it."""
         name = tier.lower()
         return next((p for t, p in self.service_tiers if t == name), None)
+
+    def __post_init__(self) -> None:
+        # the rates of a call below any long-context tier, made once: every call priced needs them
+        object.__setattr__(self, "_standard", Rates(
+            self.input, _or(self.cached_input, self.input), _or(self.cache_write, self.input), self.output,
+            self.cache_write_1h, self.input_audio, self.output_audio,
+        ))
 
     def rates(self, input_tokens: int) -> Rates:
         """Prices for a call with `input_tokens` prompt tokens (cached included)."""
@@ -108,10 +116,7 @@ class ModelPrice:
                     break
             return Rates(t.input, _or(t.cached_input, t.input), _or(t.cache_write, t.input), t.output,
                          t.cache_write_1h, self.input_audio, self.output_audio)
-        return Rates(
-            self.input, _or(self.cached_input, self.input), _or(self.cache_write, self.input), self.output,
-            self.cache_write_1h, self.input_audio, self.output_audio,
-        )
+        return self._standard
 
 
     def layer_of(self, rate: str) -> str:

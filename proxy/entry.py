@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 import zlib
 
 import orjson
@@ -242,6 +243,11 @@ def _usage_columns(usage: Usage) -> dict:
     }
 
 
+@lru_cache(maxsize=1024)  # a few keys make most calls: hashing each once is enough
+def _key_hash(key: str | None) -> str | None:
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest() if key else None
+
+
 def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None) -> dict:
     """Every column, filled with what the capture itself knows (ids, outcome, timing, who);
     interpretation (model, usage, cost, content) is left empty for the caller to add.
@@ -266,7 +272,7 @@ def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None) 
         "priced": 0, "cost_micros": None, "input_cost_micros": None, "cached_input_cost_micros": None,
         "cache_write_cost_micros": None, "output_cost_micros": None, "pricing_version": None,
         "user_id": clean_text(ctx.user_id),
-        "api_key_hash": hashlib.sha256(key.encode()).hexdigest() if key else None,
+        "api_key_hash": _key_hash(key),
         "api_key_prefix": key_prefix(key),
         "tags": orjson.dumps([clean_text(t) for t in ctx.tags]).decode() if ctx.tags else None,
         "environment": clean_text(ctx.environment), "task_type": clean_text(ctx.task_type),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterable, Mapping, Union
 from urllib.parse import unquote
 
@@ -135,12 +136,14 @@ def _names_a_secret(low: str) -> bool:
     return not SECRET_NAME_WORDS.isdisjoint(words) or any(w.endswith(("key", "token")) for w in words)
 
 
+@lru_cache(maxsize=2048)  # a proxy sees few distinct header names; this runs for every header stored
 def is_secret_header(name: str) -> bool:
     """Whether a header's value is a credential, by the named set or by what its name says."""
     low = name.lower()
     return low in SECRET or _names_a_secret(low)
 
 
+@lru_cache(maxsize=2048)
 def is_secret_query_param(name: str) -> bool:
     """The same for a query parameter, whose name may arrive percent-encoded (`%6Bey` is `key`)."""
     low = _CONTROL_AND_SPACE.sub("", unquote(name.replace("+", " "))).lower()  # `key%00`, ` key`
