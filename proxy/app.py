@@ -10,6 +10,7 @@ from contextlib import suppress
 from aiohttp import web
 
 from pricing.table import PriceTable
+from pricing.tokens import warm_encodings
 from store.checkpoint import stop_automatic_checkpoints
 from store.db import connect
 from store.spill import SpillFile, spill_path_for
@@ -89,6 +90,7 @@ async def _store_ctx(app: web.Application):
     config = app[CONFIG]
     path = config.db_path
     await asyncio.to_thread(lambda: connect(path).close())  # create + migrate before serving
+    await asyncio.to_thread(warm_encodings)  # never loaded on the loop by the first estimate
     nice = config["store.writer_nice"]
     writer = ThreadedConnection(path, "llmlog-writer", nice=nice, busy_timeout_ms=config["store.busy_timeout_ms"],
                                 on_open=stop_automatic_checkpoints)
