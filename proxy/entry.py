@@ -17,22 +17,17 @@ from store.rows import Entry
 from store.stream_events import chunk_timeline
 
 from .capture import CapturedCall
-from .headers import redact, redact_query
-from .scrub import key_prefix, presented_secrets, scrub_bytes, scrub_error, scrub_text
-
-_KEY_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
+from .headers import PROVIDER_KEY_HEADERS, redact, redact_query
+from .scrub import credential_of, key_prefix, presented_secrets, scrub_bytes, scrub_error, scrub_text
 
 
 def api_key_of(headers: list[tuple[str, str]]) -> str | None:
-    """The credential the client sent, from whichever header its SDK uses."""
-    found = {name.lower(): value for name, value in headers if name.lower() in _KEY_HEADERS}
-    for name in _KEY_HEADERS:
+    """The credential the client sent, from whichever header its SDK uses (scheme removed)."""
+    found = {name.lower(): value for name, value in headers if name.lower() in PROVIDER_KEY_HEADERS}
+    for name in PROVIDER_KEY_HEADERS:
         value = found.get(name)
-        if value:
-            if name == "authorization":
-                scheme, _, token = value.partition(" ")
-                value = token.strip() if scheme.lower() == "bearer" and token else value
-            return value.strip()
+        if value and (key := credential_of(value)):
+            return key
     return None
 
 

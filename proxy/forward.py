@@ -18,17 +18,15 @@ from .config import Provider
 from .control import ControlHeaderError, read_control_headers
 from .errors import error_response
 from .guard import HostPolicy, is_cross_origin
-from .headers import request_headers_to_forward, response_headers_to_forward
+from .headers import PROVIDER_KEY_HEADERS, request_headers_to_forward, response_headers_to_forward
 from .ids import new_call_id
-from .local_paths import answer_locally, is_local
+from .local_paths import answer_locally, is_local_target
 from .routing import Router
-from .target import decoded_path, normalised_path, split_target
+from .target import normalised_path, split_target
 from .upstream_client import UpstreamClient, UpstreamConnectTimeout, UpstreamResponse
 from .usage_injection import StreamUsageFilter, inject_usage_request
 
 ID_HEADER = "x-llmlog-id"
-# where clients put a provider key; llmlog injects its own only when none of these came
-KEY_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})
 
 
 class ClientGone(Exception):
@@ -60,7 +58,7 @@ class Forwarder:
             return error_response(400, "a request target cannot hold a fragment ('#')", param="path")
         raw_path, query = split_target(request.raw_path)
         path = normalised_path(raw_path)
-        if is_local(path) or ("%" in path and is_local(decoded_path(path))):
+        if is_local_target(path):
             return await answer_locally(request)
         routed = self.router.route(path)
         if routed is None:
@@ -182,7 +180,7 @@ class Forwarder:
         if self.admin_keys and _carries_any(self.admin_keys, headers.values(), query):
             return error_response(403, "the call carries llmlog's logs API key (in a header or the query); "
                                   "it is never sent to a provider")
-        if (provider.name in self.injected_keys and not any(name in headers for name in KEY_HEADERS)
+        if (provider.name in self.injected_keys and not any(name in headers for name in PROVIDER_KEY_HEADERS)
                 and is_cross_origin(headers, self.hosts)):
             return error_response(403, f"llmlog adds the {provider.name} key to calls, so it does not forward "
                                   "calls that a web page on another origin made", param="Origin")
@@ -209,7 +207,7 @@ class Forwarder:
         injected = self.injected_keys.get(provider.name)
         if injected is None:
             return headers
-        if any(name.lower() in KEY_HEADERS for name, _ in headers):
+        if any(name.lower() in PROVIDER_KEY_HEADERS for name, _ in headers):
             return headers
         return [*headers, injected]
 

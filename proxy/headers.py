@@ -50,6 +50,11 @@ CONTROL = frozenset({
     "x-llmlog-metadata",
 })
 
+# Where a client puts its provider key, in the order llmlog reads it (OpenAI and most SDKs,
+# Anthropic, Azure, Gemini): the key the entry's hash and prefix describe, and the headers whose
+# presence means llmlog does not add a configured key (`api_key_env`).
+PROVIDER_KEY_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
+
 # Recomputed by the HTTP layer on each hop, so copying them would be wrong.
 FRAMING = frozenset({"host", "content-length"})
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .errors import error_response
+from .target import decoded_path
 
 # The logs API and its seed-compatible routes (DESIGN §6): behind the logs API key, same-origin only.
 PROTECTED_PREFIXES = (
@@ -48,6 +49,11 @@ _ALL_PREFIXES = PROTECTED_PREFIXES + OPEN_PREFIXES
 
 def is_local(path: str) -> bool:
     return path in LOCAL_EXACT or _under(path, _ALL_PREFIXES)
+
+
+def is_local_target(path: str) -> bool:
+    """Whether a normalised request path is llmlog's own, as sent or percent-decoded (`%6cogs`)."""
+    return is_local(path) or ("%" in path and is_local(decoded_path(path)))
 
 
 async def answer_locally(request: web.Request) -> web.Response:

@@ -227,7 +227,7 @@ class Pipeline:
             replayed = await self.db.run(self.spill.replay, self._note_refused, self.db.verify)
         except Exception as exc:
             log.warning("replaying the spill file failed (%s); will retry", exc)
-            self._retry_at = time.monotonic() + RETRY_AFTER_S
+            self._retry_later()
             return
         finally:
             self.metrics.spill_records_torn = self.spill.torn

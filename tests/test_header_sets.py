@@ -1,6 +1,10 @@
 """Named header sets are exact: a missing comma would silently merge two names."""
 
-from proxy.headers import CONTROL, HOP_BY_HOP, SECRET, redact, redact_query, request_headers_to_forward
+from proxy.headers import PROVIDER_KEY_HEADERS, CONTROL, HOP_BY_HOP, SECRET, redact, redact_query, request_headers_to_forward
+
+
+def test_provider_key_headers_are_exact_and_ordered():
+    assert PROVIDER_KEY_HEADERS == ("authorization", "x-api-key", "api-key", "x-goog-api-key")
 
 
 def test_sets_are_exact():
