@@ -162,13 +162,17 @@ async def test_settling_stream_entries_keep_pace_with_a_steady_load(make_proxy, 
             sent += 1
 
     callers = [asyncio.create_task(caller()) for _ in range(20)]
-    await asyncio.sleep(1.0)
+    # Midway is counted in calls, not seconds: a slow machine sends fewer streams per second, and
+    # the property is about how far the writes trail the calls, not about the machine's speed.
+    deadline = time.monotonic() + 20
+    while sent < 120 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
     written_midway, sent_midway = metrics.entries_written, sent
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.3)
     stop.set()
     await asyncio.gather(*callers)
-    print(f"[settle] {sent_midway} streams after 1 s, {written_midway} already written")
-    assert sent_midway > 100 and written_midway > sent_midway / 2, (written_midway, sent_midway)
+    print(f"[settle] {sent_midway} streams sent, {written_midway} already written")
+    assert sent_midway >= 120 and written_midway > sent_midway / 2, (written_midway, sent_midway)
     await asyncio.wait_for(flushed(client), 5)
     assert metrics.entries_written == sent
 
