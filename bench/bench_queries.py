@@ -26,10 +26,10 @@ from multidict import MultiDict
 from proxy.api.aggregates import stats_request, summary_filter
 from proxy.api.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
 from proxy.ids import new_call_id
-from store import aggregates, queries
-from store.db import connect
+from store.sqlite import aggregates, queries
+from store.sqlite.db import connect
 from store.rows import CALL_COLUMNS, CONTENT_COLUMNS, Entry
-from store.writer import write_batch
+from store.sqlite.writer import write_batch
 
 DAY = 86_400_000
 MODELS = (("gpt-4o-mini", "openai", 40), ("gpt-4o", "openai", 20), ("claude-sonnet-4-5", "anthropic", 15),

@@ -21,10 +21,10 @@ from pricing.table import PriceTable
 from proxy.entry import build_entry
 from proxy.ids import new_call_id
 from proxy.checkpoint_task import INTERVAL_S
-from store.checkpoint import passive_checkpoint, stop_automatic_checkpoints
-from store.db import connect
+from store.sqlite.checkpoint import passive_checkpoint, stop_automatic_checkpoints
+from store.sqlite.db import connect
 from store.rows import Entry
-from store.writer import write_batch
+from store.sqlite.writer import write_batch
 
 from .samples import KINDS, captured
 

@@ -15,7 +15,7 @@ import time
 import aiohttp
 import orjson
 
-from store.aggregates import percentile
+from store.figures import percentile
 
 from .common import maybe_uvloop, raise_fd_limit
 

@@ -11,10 +11,9 @@ from aiohttp import web
 
 from pricing.table import PriceTable
 from pricing.tokens import warm_encodings
-from store.checkpoint import stop_automatic_checkpoints
-from store.db import connect
+from store.backends import open_store
+from store.runner import StoreThread
 from store.spill import SpillFile, spill_path_for
-from store.thread import ThreadedConnection
 
 from .api import aggregates as aggregates_api
 from .api import entries as entries_api
@@ -89,13 +88,13 @@ async def _store_ctx(app: web.Application):
     """Database, writer thread, pipeline task: started before traffic, drained after it stops."""
     config = app[CONFIG]
     path = config.db_path
-    await asyncio.to_thread(lambda: connect(path).close())  # create + migrate before serving
+    await asyncio.to_thread(lambda: open_store(path).close())  # create + migrate before serving
     await asyncio.to_thread(warm_encodings)  # never loaded on the loop by the first estimate
     nice = config["store.writer_nice"]
-    writer = ThreadedConnection(path, "llmlog-writer", nice=nice, busy_timeout_ms=config["store.busy_timeout_ms"],
-                                on_open=stop_automatic_checkpoints)
-    reader = ThreadedConnection(path, "llmlog-reader")
-    checkpointer = ThreadedConnection(path, "llmlog-checkpoint", nice=nice)
+    busy_ms = config["store.busy_timeout_ms"]
+    writer = StoreThread(lambda: open_store(path, writer=True, busy_timeout_ms=busy_ms), "llmlog-writer", nice=nice)
+    reader = StoreThread(lambda: open_store(path), "llmlog-reader")
+    checkpointer = StoreThread(lambda: open_store(path), "llmlog-checkpoint", nice=nice)
     pipeline = Pipeline(
         writer, SpillFile(config["store.spill_path"] or spill_path_for(path)),
         _entry_builder(app[PRICES], config["store.max_body_bytes"]),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from store.checkpoint import passive_checkpoint
-from store.thread import ThreadedConnection
+from store.runner import StoreThread
 
 from .metrics import Metrics
 
@@ -14,9 +13,9 @@ log = logging.getLogger("llmlog.checkpoint")
 INTERVAL_S = 0.5  # at 20k rows/s about 40 MB of WAL between passes; usually far less
 
 
-async def run_checkpoints(db: ThreadedConnection, metrics: Metrics) -> None:
+async def run_checkpoints(db: StoreThread, metrics: Metrics) -> None:
     """Every INTERVAL_S, if entries were written since the last pass, checkpoint (PASSIVE) on
-    `db`, a connection used for nothing else. Runs until cancelled."""
+    `db`, a store thread used for nothing else. Runs until cancelled."""
     seen = metrics.entries_written
     failing = False  # said once per run of failures, not every pass (a full disk fails for minutes)
     while True:
@@ -25,7 +24,7 @@ async def run_checkpoints(db: ThreadedConnection, metrics: Metrics) -> None:
         if now == seen:
             continue
         try:
-            metrics.wal_pages, _ = await db.run(passive_checkpoint)
+            metrics.wal_pages = await db.run(lambda store: store.checkpoint())
             metrics.checkpoints += 1
             seen = now
             if failing:

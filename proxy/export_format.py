@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator, Sequence
 
 import orjson
 
-from store.export import EXPORTABLE_CONTENT, Position, fetch_batch, iter_batches, position_of
+from store.batches import EXPORTABLE_CONTENT, iter_batches, position_of
 from store.filters import LogFilter
+from store.interface import Position, Store
 
 from .api.present import _body as body_value  # JSON bodies as JSON, anything else as text
 from .api.present import cost_usd_of
@@ -187,18 +187,18 @@ def encode_rows(rows: Sequence[dict], fields: FieldSet, fmt: str) -> bytes:
     return b"".join(jsonl_line(fields.record(row)) for row in rows)
 
 
-def encoded_batch(conn: sqlite3.Connection, f: LogFilter, after: Position | None, fields: FieldSet,
+def encoded_batch(store: Store, f: LogFilter, after: Position | None, fields: FieldSet,
                   fmt: str) -> tuple[bytes, Position | None, int]:
     """One batch, encoded: (bytes, position to resume after, rows). A store function for the reader
     thread, so the event loop only writes bytes."""
-    rows = fetch_batch(conn, f, after, content=fields.content)
+    rows = store.export_batch(f, after, content=fields.content)
     return encode_rows(rows, fields, fmt), (position_of(rows[-1]) if rows else after), len(rows)
 
 
-def encoded_chunks(conn: sqlite3.Connection, f: LogFilter, fields: FieldSet, fmt: str) -> Iterator[tuple[bytes, int]]:
+def encoded_chunks(store: Store, f: LogFilter, fields: FieldSet, fmt: str) -> Iterator[tuple[bytes, int]]:
     """The whole export as (bytes, rows in them) chunks, header first."""
     yield header(fields, fmt), 0
-    for batch in iter_batches(conn, f, content=fields.content):
+    for batch in iter_batches(store, f, content=fields.content):
         yield encode_rows(batch, fields, fmt), len(batch)
 
 
@@ -206,11 +206,11 @@ class ExportStopped(Exception):
     """The export was asked to stop (server shutdown) before it finished."""
 
 
-def write_export(conn: sqlite3.Connection, f: LogFilter, fields: FieldSet, fmt: str, out: BinaryIO, *,
+def write_export(store: Store, f: LogFilter, fields: FieldSet, fmt: str, out: BinaryIO, *,
                  stop: threading.Event | None = None, progress: Callable[[int], None] | None = None) -> int:
     """Write the whole export to `out`, batch by batch; returns the rows written."""
     rows = 0
-    for chunk, count in encoded_chunks(conn, f, fields, fmt):
+    for chunk, count in encoded_chunks(store, f, fields, fmt):
         if stop is not None and stop.is_set():
             raise ExportStopped("interrupted by shutdown")
         out.write(chunk)

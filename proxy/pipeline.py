@@ -18,9 +18,8 @@ from contextlib import suppress
 from typing import Callable
 
 from store.rows import Entry
+from store.runner import StoreThread
 from store.spill import SpillFile
-from store.thread import ThreadedConnection
-from store.writer import write_batch, write_or_split
 
 from .call_queue import CallQueue
 from .capture import CapturedCall
@@ -48,7 +47,7 @@ SETTLE_FROM_CHUNKS = 8
 
 
 class Pipeline:
-    def __init__(self, db: ThreadedConnection, spill: SpillFile, build: Callable[[CapturedCall], Entry],
+    def __init__(self, db: StoreThread, spill: SpillFile, build: Callable[[CapturedCall], Entry],
                  fallback: Callable[[CapturedCall, str], Entry], metrics: Metrics, *,
                  queue_size: int, batch_size: int, batch_interval_s: float, hold_size: int | None = None):
         self.db, self.spill, self.build, self.fallback, self.metrics = db, spill, build, fallback, metrics
@@ -193,9 +192,9 @@ class Pipeline:
         """Write a batch; if that fails, spill it (or hold it). True when written."""
         started = time.perf_counter()
         try:
-            # write_batch by this module's name: tests stall or fail it here. Verified: a batch that
-            # went to a database file removed meanwhile is not written (it is spilled, then replayed).
-            written, rejected = await self.db.run_verified(write_or_split, entries, write_batch)
+            # a batch that went to a database file removed meanwhile raises StoreReplaced: it is
+            # spilled, then replayed
+            written, rejected = await self.db.run(lambda store: store.write_or_split(entries))
             if rejected:
                 self._reject(rejected)
         except Exception as exc:
@@ -224,7 +223,7 @@ class Pipeline:
         if time.monotonic() < self._retry_at or not self.spill.pending():
             return
         try:
-            replayed = await self.db.run(self.spill.replay, self._note_refused, self.db.verify)
+            replayed = await self.db.run(lambda store: self.spill.replay(store, self._note_refused))
         except Exception as exc:
             log.warning("replaying the spill file failed (%s); will retry", exc)
             self._retry_later()

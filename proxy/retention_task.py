@@ -10,25 +10,24 @@ from typing import Callable
 
 from aiohttp import web
 
-from store.retention import prune
-from store.thread import ThreadedConnection
+from store.runner import StoreThread
 
 log = logging.getLogger("llmlog.retention")
 DAY_MS = 86_400_000
 INTERVAL_S = 3600.0
 
 
-async def run_retention_once(db: ThreadedConnection, retention_days: float, content_days: float,
+async def run_retention_once(db: StoreThread, retention_days: float, content_days: float,
                              now_ms: int | None = None) -> None:
     """One pass: whole calls past `retention_days`, then content past `content_days` (0 = keep)."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
     if retention_days > 0:
-        result = await db.run(prune, now - int(retention_days * DAY_MS), False)
+        result = await db.run(lambda store: store.prune(now - int(retention_days * DAY_MS)))
         if result.calls_deleted:
             log.info("retention: deleted %d calls older than %s days", result.calls_deleted, retention_days)
         _log_exports_removed(result.export_files_removed, retention_days)
     if content_days > 0:
-        result = await db.run(prune, now - int(content_days * DAY_MS), True)
+        result = await db.run(lambda store: store.prune(now - int(content_days * DAY_MS), content_only=True))
         if result.contents_dropped:
             log.info("retention: dropped content of %d calls older than %s days",
                      result.contents_dropped, content_days)
@@ -40,11 +39,11 @@ def _log_exports_removed(count: int, days: float) -> None:
         log.info("retention: removed %d export files holding calls older than %s days", count, days)
 
 
-def retention_ctx(db_of: Callable[[web.Application], ThreadedConnection], retention_days: float,
+def retention_ctx(db_of: Callable[[web.Application], StoreThread], retention_days: float,
                   content_days: float, interval_s: float = INTERVAL_S):
     """A cleanup_ctx running a pass at start and every `interval_s`; nothing when both are 0.
 
-    `db_of` finds the writer connection once the store context has opened it.
+    `db_of` finds the writer's store thread once the store context has opened it.
     """
     async def ctx(app: web.Application):
         if retention_days <= 0 and content_days <= 0:

@@ -1,7 +1,7 @@
-"""A validated log query (filters, sort, page) and the SQL WHERE clause it becomes. Pure.
+"""A validated log query (filters, sort, page) and its keyset cursors: values, no SQL. Pure.
 
-Shared by the logs API and the CLI so both answer the same question the same way. SQL is built
-from fixed fragments only; every user value travels as a bound parameter.
+Shared by the logs API and the CLI so both answer the same question the same way; each backend
+turns a `LogFilter` into its own query.
 """
 
 from __future__ import annotations
@@ -11,20 +11,13 @@ from dataclasses import dataclass, field
 
 import orjson
 
-MAX_SQL_INT = 2**62  # bigger numbers would overflow SQLite's 64-bit integers when bound
+MAX_SQL_INT = 2**62  # bigger numbers would overflow a database's 64-bit integers when bound
 FAILED_STATUSES = ("error", "timeout", "client_closed")
 STATUSES = ("success", *FAILED_STATUSES)
 
-# sort name -> SQL expression; NULLs folded so keyset cursors compare plain values
-SORT_KEYS = {
-    "timestamp": "started_at",
-    "cost": "coalesce(cost_micros, -1)",
-    "latency": "coalesce(duration_ms, -1)",  # NULL sorts as one value a cursor can hold and compare
-    "duration_ms": "coalesce(duration_ms, -1)",
-    "tokens": "coalesce(total_tokens, 0)",
-    "input_tokens": "coalesce(input_tokens, 0)",
-    "output_tokens": "coalesce(output_tokens, 0)",
-}
+# the sorts a page may ask for; each backend maps them to its own expression (NULLs folded so a
+# keyset cursor compares plain values)
+SORT_KEYS = ("timestamp", "cost", "latency", "duration_ms", "tokens", "input_tokens", "output_tokens")
 
 
 @dataclass(slots=True)
@@ -61,65 +54,6 @@ class Page:
     limit: int = 50
     offset: int = 0
     cursor: str | None = None
-
-
-def _any(column: str, values: list, clauses: list[str], params: list) -> None:
-    if values:
-        clauses.append(f"{column} IN ({','.join('?' * len(values))})")
-        params.extend(values)
-
-
-def fts_query(text: str) -> str:
-    """Each word as a quoted FTS5 term, all required: user text never becomes FTS syntax."""
-    words = [w for w in text.split() if w]
-    return " ".join('"' + w.replace('"', '""') + '"' for w in words)
-
-
-def where(f: LogFilter) -> tuple[str, list]:
-    """The WHERE clause (without the keyword; "1" when empty) and its parameters."""
-    clauses: list[str] = []
-    params: list = []
-    if f.start_ms is not None:
-        clauses.append("started_at >= ?")
-        params.append(f.start_ms)
-    if f.end_ms is not None:
-        clauses.append("started_at < ?")
-        params.append(f.end_ms)
-    _any("model", f.models, clauses, params)
-    _any("provider", f.providers, clauses, params)
-    _any("status", f.statuses, clauses, params)
-    _any("status_code", f.status_codes, clauses, params)
-    _any("user_id", f.user_ids, clauses, params)
-    _any("environment", f.environments, clauses, params)
-    _any("task_type", f.task_types, clauses, params)
-    _any("trace_id", f.trace_ids, clauses, params)
-    _any("session_id", f.session_ids, clauses, params)
-    _any("parent_id", f.parent_ids, clauses, params)
-    if f.api_key_ids:
-        marks = ",".join("?" * len(f.api_key_ids))
-        clauses.append(f"(api_key_hash IN ({marks}) OR api_key_prefix IN ({marks}))")
-        params.extend(f.api_key_ids + f.api_key_ids)
-    if f.tags:
-        clauses.append(f"id IN (SELECT call_id FROM call_tags WHERE tag IN ({','.join('?' * len(f.tags))}))")
-        params.extend(f.tags)
-    if f.root_only:
-        clauses.append("parent_id IS NULL")
-    if f.stream is not None:
-        clauses.append("stream = ?")
-        params.append(int(f.stream))
-    for sql, value in (
-        ("cost_micros >= ?", f.min_cost_micros), ("cost_micros <= ?", f.max_cost_micros),
-        ("duration_ms >= ?", f.min_duration_ms), ("duration_ms <= ?", f.max_duration_ms),
-        ("total_tokens >= ?", f.min_tokens), ("total_tokens <= ?", f.max_tokens),
-    ):
-        if value is not None:
-            clauses.append(sql)
-            params.append(value)
-    if f.text:
-        # search rows share their call's rowid (migration m006): an integer set, no join
-        clauses.append("calls.rowid IN (SELECT rowid FROM call_search WHERE call_search MATCH ?)")
-        params.append(fts_query(f.text))
-    return (" AND ".join(clauses) or "1"), params
 
 
 class CursorError(ValueError):

@@ -1,4 +1,4 @@
-"""The shape of one stored entry: column lists and the statements that insert them."""
+"""The shape of one stored entry: its column lists and the `Entry` value the pipeline hands a store."""
 
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ CONTENT_COLUMNS: tuple[str, ...] = (
 )
 
 # positional: binding tuples is cheaper than looking ~45 names up in a dict per row (bench_writer);
-# the content insert (with explicit rowids) is in store/writer.py
+# the inserts themselves are each backend's
 def call_values(call: dict) -> tuple:
-    """The call's values in CALL_COLUMNS order (store/writer.py inserts them)."""
+    """The call's values in CALL_COLUMNS order (a backend's writer inserts them)."""
     return tuple(map(call.get, CALL_COLUMNS))
 
 
@@ -39,7 +39,6 @@ def content_values(content: dict) -> tuple:
     """The content's values in CONTENT_COLUMNS order; a column the dict lacks (a spill written
     before it existed) is NULL."""
     return tuple(map(content.get, CONTENT_COLUMNS))
-INSERT_TAG = "INSERT INTO call_tags (call_id, tag) VALUES (?, ?)"
 
 
 @dataclass(slots=True)

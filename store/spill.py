@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import stat
 import threading
 import zlib
@@ -21,8 +20,8 @@ from typing import Callable, Iterable, Iterator
 
 import orjson
 
+from .interface import Store
 from .rows import Entry
-from .writer import write_or_split
 
 REPLAY_BATCH = 500
 RS = b"\x1e"
@@ -123,8 +122,8 @@ class SpillFile:
             append_durably(self.rejected_path, data)
         return len(rejected)
 
-    def _write(self, conn: sqlite3.Connection, batch: list[Entry], on_refused) -> int:
-        written, refused = write_or_split(conn, batch)
+    def _write(self, store: Store, batch: list[Entry], on_refused) -> int:
+        written, refused = store.write_or_split(batch)
         if refused:
             self.reject(refused)
             if on_refused is not None:
@@ -171,14 +170,12 @@ class SpillFile:
                         continue
                     yield entry
 
-    def replay(self, conn: sqlite3.Connection, on_refused=None,
-               verify: Callable[[], None] | None = None) -> int:
+    def replay(self, store: Store, on_refused=None) -> int:
         """Write every spilled entry to the database, then remove them; returns entries new.
 
         The file is first renamed aside, so appends that race with the replay land in a fresh
-        file; a crash mid-replay leaves the renamed file, which the next replay finishes. `verify`
-        (if given) runs before the records are removed and raises if they did not land (the
-        database file was replaced meanwhile); the renamed file then stays for the next replay.
+        file; a crash mid-replay leaves the renamed file, which the next replay finishes, as it does
+        when a write raises (StoreReplaced included: what was written went to a replaced file).
         """
         if not self.pending():
             return 0
@@ -188,11 +185,9 @@ class SpillFile:
         for entry in self._records(self._replaying):
             batch.append(entry)
             if len(batch) >= REPLAY_BATCH:
-                written += self._write(conn, batch, on_refused)
+                written += self._write(store, batch, on_refused)
                 batch = []
-        written += self._write(conn, batch, on_refused)
-        if verify is not None:
-            verify()
+        written += self._write(store, batch, on_refused)
         os.remove(self._replaying)
         self.torn += self._torn_now
         return written

@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 import proxy.pipeline as pipeline_module
+from store.sqlite.store import SqliteStore
 from proxy.app import PIPELINE, SERVER_OPTIONS, make_app
 from proxy.config import load_config
 from tests.fake_upstream import FakeUpstream
@@ -113,13 +114,13 @@ async def wait_until(predicate, timeout_s: float = 10.0, *, fail: bool = True) -
 def stalled_writes(monkeypatch):
     """The pipeline's batch writes wait until the returned gate is set (at the latest at teardown)."""
     gate = threading.Event()
-    real_write = pipeline_module.write_batch
+    real_write = SqliteStore.write_batch
 
-    def stalled_write(conn, entries):
+    def stalled_write(store, conn, entries):
         gate.wait(10)
-        return real_write(conn, entries)
+        return real_write(store, conn, entries)
 
-    monkeypatch.setattr(pipeline_module, "write_batch", stalled_write)
+    monkeypatch.setattr(SqliteStore, "write_batch", stalled_write)
     yield gate
     gate.set()
 
@@ -128,14 +129,14 @@ def stalled_writes(monkeypatch):
 def failing_writes(monkeypatch):
     """The pipeline's batch writes fail as a broken disk would while `switch["on"]` is true."""
     switch = {"on": True}
-    real_write = pipeline_module.write_batch
+    real_write = SqliteStore.write_batch
 
-    def flaky_write(conn, entries):
+    def flaky_write(store, conn, entries):
         if switch["on"]:
             raise sqlite3.OperationalError("disk I/O error")
-        return real_write(conn, entries)
+        return real_write(store, conn, entries)
 
-    monkeypatch.setattr(pipeline_module, "write_batch", flaky_write)
+    monkeypatch.setattr(SqliteStore, "write_batch", flaky_write)
     return switch
 
 

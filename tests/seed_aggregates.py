@@ -8,9 +8,8 @@ import random
 import orjson
 
 from proxy.ids import new_call_id
-from store.db import connect
+from store.backends import open_store
 from store.rows import CALL_COLUMNS, Entry
-from store.writer import write_batch
 
 MODELS = ("gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5", "mystery-model")
 PROVIDERS = {"gpt-4o": "openai", "gpt-4o-mini": "openai", "claude-sonnet-4-5": "anthropic", "mystery-model": "local"}
@@ -60,9 +59,9 @@ def random_entry(rng: random.Random, started_at: int) -> Entry:
 
 
 def seed(db_path: str, entries: list[Entry], batch: int = 5000) -> None:
-    conn = connect(db_path)
+    store = open_store(db_path)
     try:
         for start in range(0, len(entries), batch):
-            write_batch(conn, entries[start:start + batch])
+            store.write_or_split(entries[start:start + batch])
     finally:
-        conn.close()
+        store.close()

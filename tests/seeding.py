@@ -1,13 +1,12 @@
-"""Known entries written straight to a database, for tests that assert exact ids and figures."""
+"""Known entries written straight to a store (through its interface), for tests that assert exact ids and figures."""
 
 from __future__ import annotations
 
 import orjson
 
 from proxy.ids import new_call_id
-from store.db import connect
+from store.backends import open_store
 from store.rows import CALL_COLUMNS, Entry
-from store.writer import write_batch
 
 
 def make_entry(started_at: int, *, prompt: str | None = "hello", output: str | None = "world",
@@ -38,9 +37,10 @@ def make_entry(started_at: int, *, prompt: str | None = "hello", output: str | N
 
 def seed(db_path: str, entries: list[Entry]) -> list[str]:
     """Write entries (oldest first, as the pipeline would); returns their ids in that order."""
-    conn = connect(db_path)
+    store = open_store(db_path)
     try:
-        write_batch(conn, sorted(entries, key=lambda e: e.call["id"]))
+        written, refused = store.write_or_split(sorted(entries, key=lambda e: e.call["id"]))
+        assert not refused, refused
     finally:
-        conn.close()
+        store.close()
     return [e.call["id"] for e in entries]

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from store.aggregates import bucket_start
+from store.figures import bucket_start
 from tests.seed_aggregates import entry, random_entry, seed
 
 HOUR, DAY = 3_600_000, 86_400_000

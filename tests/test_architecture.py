@@ -1,7 +1,7 @@
 """The request path never touches the database, tokenizes or prices (DESIGN §1; issue 7 acceptance 3).
 
 Guards the architecture, not a timing: the route handler runs inside a context variable; every
-database entry point (sqlite3 statements via a trace callback, ThreadedConnection.run, write_batch),
+database entry point (sqlite3 statements via a trace callback, StoreThread.run, write_batch),
 tokenizer and pricing function records whether it ran inside that context. Proxied JSON and
 streamed calls must leave only records from outside the handler (the pipeline), and some of each.
 """
@@ -19,8 +19,8 @@ import pricing.cost
 import pricing.tokens
 import pricing.usage
 import proxy.app
-import store.thread
-import store.writer
+import store.runner
+import store.sqlite.writer
 from proxy.forward import Forwarder
 from tests.conftest import chat_body as chat, flushed
 
@@ -28,7 +28,7 @@ CHAT = "/v1/chat/completions"
 IN_HANDLER: contextvars.ContextVar[bool] = contextvars.ContextVar("in_handler", default=False)
 GUARDED = [(pricing.usage, "parse_response"), (pricing.usage, "parse_request"), (pricing.cost, "compute_cost"),
            (pricing.tokens, "estimate_usage"), (pricing.tokens, "count_text_tokens"),
-           (store.writer, "write_batch")]
+           (store.sqlite.writer, "write_batch")]
 
 
 class Calls:
@@ -77,13 +77,13 @@ def calls(monkeypatch):
 
     monkeypatch.setattr(sqlite3, "connect", connect)
 
-    real_run = store.thread.ThreadedConnection.run
+    real_run = store.runner.StoreThread.run
 
-    async def run(self, fn, *args):
-        calls.record("ThreadedConnection.run")
-        return await real_run(self, fn, *args)
+    async def run(self, fn):
+        calls.record("StoreThread.run")
+        return await real_run(self, fn)
 
-    monkeypatch.setattr(store.thread.ThreadedConnection, "run", run)
+    monkeypatch.setattr(store.runner.StoreThread, "run", run)
 
     real_forward = proxy.app.forward
 
@@ -119,7 +119,7 @@ async def test_handler_path_does_no_database_tokenizing_or_pricing(calls, make_p
     # the guards saw the work happen, in the pipeline
     assert calls.outside() >= {"parse_response", "parse_request", "compute_cost", "estimate_usage",
                                "count_text_tokens", "write_batch", "sqlite3 statement",
-                               "ThreadedConnection.run"}
+                               "StoreThread.run"}
     entries = (await (await client.get("/v1/logs")).json())["logs"]
     assert sorted(e["usage_source"] for e in entries) == ["estimated", "provider", "provider", "provider"]
 

@@ -87,7 +87,7 @@ def test_logs_bad_filter_is_a_usage_error_naming_the_option(db_path, seeded):
 
 
 def test_logs_on_an_empty_or_missing_database(tmp_path, db_path):
-    from store.db import connect
+    from store.sqlite.db import connect
     connect(db_path).close()
     result = run("logs", "--db", db_path)
     assert result.exit_code == 0 and result.output.strip() == "no calls logged yet"

@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 import proxy.pipeline as pipeline_module
+from store.sqlite.store import SqliteStore
 from store.rows import Entry
 from store.spill import SpillFile, spill_path_for
 from tests.conftest import CHAT, chat_body, flushed, metric, replay_spill_now, stored_ids, wait_until
@@ -27,14 +28,14 @@ from tests.test_process_lifecycle import drive, start_serve
 def full_database(monkeypatch):
     """The pipeline's batch writes fail as SQLite does on a full disk while `switch["on"]` is true."""
     switch = {"on": True}
-    real_write = pipeline_module.write_batch
+    real_write = SqliteStore.write_batch
 
-    def write(conn, entries):
+    def write(store, conn, entries):
         if switch["on"]:
             raise sqlite3.OperationalError("database or disk is full")
-        return real_write(conn, entries)
+        return real_write(store, conn, entries)
 
-    monkeypatch.setattr(pipeline_module, "write_batch", write)
+    monkeypatch.setattr(SqliteStore, "write_batch", write)
     return switch
 
 
@@ -253,18 +254,18 @@ async def test_a_database_deleted_during_a_write_has_the_batch_written_again(mak
     """Deleted after the pre-write check, before the commit: the batch went to the old file, so it
     is not counted as written; it is spilled and replayed into the new file."""
     proxy = await make_proxy()
-    real_write = pipeline_module.write_batch
+    real_write = SqliteStore.write_batch
     deleted = []
 
-    def write_then_delete(conn, entries):
-        written = real_write(conn, entries)
+    def write_then_delete(store, conn, entries):
+        written = real_write(store, conn, entries)
         if not deleted:
             deleted.append(True)
             for suffix in ("", "-wal", "-shm"):
                 os.remove(db_path + suffix)
         return written
 
-    monkeypatch.setattr(pipeline_module, "write_batch", write_then_delete)
+    monkeypatch.setattr(SqliteStore, "write_batch", write_then_delete)
     call_id = await call(proxy, "torn away")
     await flushed(proxy)
     await replay_spill_now(proxy)

@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 import cli
 from proxy.api.timeparse import iso_ms
-from store import export_jobs
-from store.db import connect
+from store.sqlite import export_jobs
+from store.sqlite.db import connect
 from tests.seeding import make_entry, seed
 
 NOW = int(time.time() * 1000)

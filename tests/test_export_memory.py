@@ -16,9 +16,9 @@ from click.testing import CliRunner
 
 import cli
 from proxy.api.timeparse import iso_ms
-from store.db import connect
+from store.sqlite.db import connect
 from store.rows import CALL_COLUMNS, Entry
-from store.writer import write_batch
+from store.sqlite.writer import write_batch
 
 pytestmark = pytest.mark.slow
 TOTAL, SMALL = 200_000, 20_000

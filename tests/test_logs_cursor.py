@@ -6,8 +6,8 @@ import asyncio
 import threading
 import time
 
-from store.db import connect
-from store.writer import write_batch
+from store.sqlite.db import connect
+from store.sqlite.writer import write_batch
 from tests.seeding import make_entry, seed
 
 PRE_EXISTING = 2500

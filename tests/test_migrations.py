@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from store.migrations import MIGRATIONS, migrate
+from store.sqlite.migrations import MIGRATIONS, migrate
 from store.rows import CALL_COLUMNS, CONTENT_COLUMNS
 
 

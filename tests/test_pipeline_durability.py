@@ -19,10 +19,11 @@ from proxy.entry import fallback_entry
 from proxy.ids import new_call_id
 from proxy.metrics import Metrics
 from proxy.pipeline import Pipeline
-from store.db import connect
+from store.sqlite.db import connect
 from store.rows import CALL_COLUMNS, Entry
 from store.spill import SpillFile, spill_path_for
-from store.thread import ThreadedConnection
+from store.backends import open_store
+from store.runner import StoreThread
 from tests.conftest import CHAT, chat_body, flushed, metric, stored_ids, wait_until
 
 def minimal_entry(call_id: str, **overrides) -> Entry:
@@ -84,24 +85,25 @@ async def test_an_entry_the_database_refuses_is_set_aside_and_the_batch_is_kept(
 def test_a_refused_entry_in_the_spill_file_does_not_hold_back_the_rest(tmp_path):
     db = str(tmp_path / "poison.db")
     conn = connect(db)
+    store = open_store(db)
     spill = SpillFile(spill_path_for(db))
     good = [minimal_entry(f"01GOOD{i}") for i in range(3)]
     bad = minimal_entry("01BAD", started_at=None)
     assert spill.append([good[0], bad, *good[1:]]) == 4
-    assert spill.replay(conn) == 3
+    assert spill.replay(store) == 3
     assert sorted(r[0] for r in conn.execute("SELECT id FROM calls")) == ["01GOOD0", "01GOOD1", "01GOOD2"]
     assert not spill.pending()
     kept = [orjson.loads(line) for line in open(spill.rejected_path, "rb")]
     assert [r["call"]["id"] for r in kept] == ["01BAD"] and "NOT NULL" in kept[0]["reason"]
-    assert spill.replay(conn) == 0  # set aside for a person, never retried
+    assert spill.replay(store) == 0  # set aside for a person, never retried
 
 
 def bare_pipeline(tmp_path, name: str, *, batch_size: int = 10, batch_interval_s: float = 0.05):
     """A pipeline on a fresh database that stores every call as its fallback entry (no parsing):
-    (database path, writer connection, pipeline)."""
+    (database path, writer thread, pipeline)."""
     db = str(tmp_path / f"{name}.db")
     connect(db).close()
-    writer = ThreadedConnection(db, "test-writer")
+    writer = StoreThread(lambda: open_store(db), "test-writer")
     pipeline = Pipeline(writer, SpillFile(spill_path_for(db)), partial(fallback_entry, reason="test"),
                         fallback_entry, Metrics(), queue_size=100, batch_size=batch_size,
                         batch_interval_s=batch_interval_s)

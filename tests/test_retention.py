@@ -6,8 +6,8 @@ import asyncio
 import os
 import time
 
-from store.db import connect
-from store.retention import prune
+from store.sqlite.db import connect
+from store.sqlite.retention import prune
 from tests.seeding import make_entry, seed
 
 DAY = 86_400_000
@@ -85,7 +85,7 @@ def test_prune_removes_export_files_written_before_the_cutoff(db_path, tmp_path)
     from click.testing import CliRunner
 
     from cli import main
-    from store import export_jobs
+    from store.sqlite import export_jobs
 
     now = int(time.time() * 1000)
     _seed_ages(db_path, now)
@@ -113,7 +113,7 @@ def test_prune_removes_export_files_written_before_the_cutoff(db_path, tmp_path)
 def test_prune_removes_a_recent_export_that_holds_older_calls(db_path, tmp_path):
     """What counts is the oldest call a file can hold, not when it was written; content-only
     retention leaves files that quote no content."""
-    from store import export_jobs
+    from store.sqlite import export_jobs
 
     now = int(time.time() * 1000)
     _seed_ages(db_path, now)

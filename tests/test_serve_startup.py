@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from store.db import connect
+from store.sqlite.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,9 +8,9 @@ import time
 from multidict import MultiDict
 
 from proxy.api.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
-from store import queries
-from store.db import connect
-from store.migrations import MIGRATIONS
+from store.sqlite import queries
+from store.sqlite.db import connect
+from store.sqlite.migrations import MIGRATIONS
 from tests.seeding import make_entry, seed
 
 M006 = [name for name, _ in MIGRATIONS].index("m006_shared_rowids") + 1
@@ -81,7 +81,7 @@ def test_an_older_database_is_renumbered_and_its_search_rebuilt(db_path):
 
 
 def test_a_deleted_calls_rowid_reused_by_a_new_call_does_not_bring_back_its_text(db_path):
-    from store.erasure import delete_user
+    from store.sqlite.erasure import delete_user
 
     now = int(time.time() * 1000)
     seed(db_path, [make_entry(now - 2000, prompt="ordinary words"),

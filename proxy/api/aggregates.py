@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from store import aggregates
-from store.aggregates import BUCKETS, GROUP_BY, Figures, Stats, Summary
+from store.figures import BUCKETS, GROUP_BY, PERCENTILES, AggregateError, Figures, Stats, Summary
 from store.filters import LogFilter
 
 from ..errors import ApiError
@@ -120,7 +119,7 @@ def figures_json(figures: Figures) -> dict:
         "error_count": figures.errors,
         "avg_latency_ms": _ms(figures.avg_latency_ms),
     }
-    for p in aggregates.PERCENTILES:
+    for p in PERCENTILES:
         out[f"p{p}_latency_ms"] = figures.pct(p)
     return out
 
@@ -143,15 +142,15 @@ def stats_json(current: Stats, previous: Stats | None) -> dict:
 
 async def get_summary(request: web.Request) -> web.Response:
     f = summary_filter(request.query, now_ms())
-    result = await request.app[READER].run(aggregates.summary, f)
+    result = await request.app[READER].run(lambda store: store.summary(f))
     return json_response(summary_json(result, f))
 
 
 async def get_stats(request: web.Request) -> web.Response:
     f, group_by, compare = stats_request(request.query, now_ms())
     try:
-        current, previous = await request.app[READER].run(aggregates.stats, f, group_by, compare)
-    except aggregates.AggregateError as exc:
+        current, previous = await request.app[READER].run(lambda store: store.stats(f, group_by, compare))
+    except AggregateError as exc:
         raise ApiError(400, str(exc), "group_by") from None
     return json_response(stats_json(current, previous))
 

@@ -6,7 +6,6 @@ import math
 
 from aiohttp import web
 
-from store import entries
 
 from ..errors import ApiError
 from .logs import READER, WRITER, json_object, json_response, not_found, now_ms
@@ -30,7 +29,7 @@ def present_node(node: dict) -> dict:
 async def get_hierarchy(request: web.Request) -> web.Response:
     Query(request.query, ())
     call_id = request.match_info["call_id"]
-    found = await request.app[READER].run(entries.hierarchy, call_id)
+    found = await request.app[READER].run(lambda store: store.hierarchy(call_id))
     if found is None:
         raise not_found(call_id)
     node = found.node
@@ -57,7 +56,7 @@ async def get_events(request: web.Request) -> web.Response:
     q = Query(request.query, EVENTS_PARAMS)
     call_id = request.match_info["call_id"]
     types = set(q.many("types")) or None
-    found = await request.app[READER].run(entries.events, call_id)
+    found = await request.app[READER].run(lambda store: store.events(call_id))
     if found is None:
         raise not_found(call_id)
     stream, has_content, stored = found
@@ -89,7 +88,7 @@ async def post_feedback(request: web.Request) -> web.Response:
     call_id = request.match_info["call_id"]
     feedback = parse_feedback(await json_object(request, MAX_FEEDBACK_BYTES))
     feedback["updated_at"] = iso_ms(now_ms())
-    if not await request.app[WRITER].run(entries.set_feedback, call_id, feedback):
+    if not await request.app[WRITER].run(lambda store: store.set_feedback(call_id, feedback)):
         raise not_found(call_id)
     return json_response({"id": call_id, "feedback": feedback})
 

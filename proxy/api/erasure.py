@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from store.erasure import delete_user
 
 from .export import JOBS
 from .logs import PIPELINE, WRITER, json_response
@@ -18,7 +17,7 @@ async def delete_user_logs(request: web.Request) -> web.Response:
     # calls of this user still queued must land first, or they would survive the erasure
     await request.app[PIPELINE].flush()
     running_before = set(request.app[JOBS].running)
-    deleted = await request.app[WRITER].run(delete_user, user_id)
+    deleted = await request.app[WRITER].run(lambda store: store.delete_user(user_id))
     if deleted:  # exports running before the erasure were withdrawn by it: stop them, their files go
         await request.app[JOBS].stop_all(only=running_before)
     return json_response({"user_id": user_id, "deleted": deleted})

@@ -1,7 +1,7 @@
 """Export (DESIGN §6): `GET /v1/logs/export` streams; `/v1/logs/exports…` is Portkey's job form
 (seeds/004): create (draft) → start (running) → status (success | failure) → download.
 
-Both read the database in keyset batches (store/export.py), so memory stays flat however many rows.
+Both read the store in keyset batches (store/batches.py), so memory stays flat however many rows.
 A job writes `<db>.exports/<id>.<format>`; a job left running by a process that died becomes a
 failure at the next start and can be started again.
 """
@@ -17,9 +17,8 @@ from contextlib import suppress
 from aiohttp import web
 from multidict import MultiDict
 
-from store import export_jobs
-from store.db import connect
-from store.export import BATCH_ROWS, oldest_start
+from store.backends import open_store
+from store.batches import BATCH_ROWS
 from store.filters import LogFilter
 
 from ..errors import ApiError
@@ -139,7 +138,7 @@ async def stream_export(request: web.Request) -> web.StreamResponse:
         await response.write(header(fields, fmt))
         after = None
         while True:  # one batch per reader call: other API reads interleave between batches
-            chunk, after, rows = await reader.run(encoded_batch, log_filter, after, fields, fmt)
+            chunk, after, rows = await reader.run(lambda store: encoded_batch(store, log_filter, after, fields, fmt))
             if rows:
                 await response.write(chunk)  # waits while the client is slow: memory stays flat
             if rows < BATCH_ROWS:
@@ -165,15 +164,15 @@ def _export_file(db_path: str, f: LogFilter, fields: FieldSet, fmt: str, path: s
     only makes it earlier, so retention never keeps the file too long)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     partial = path + ".part"
-    conn = connect(db_path)
+    store = open_store(db_path)
     try:
-        oldest = oldest_start(conn, f)
+        oldest = store.oldest_start(f)
         with open(partial, "wb") as out:
-            rows = write_export(conn, f, fields, fmt, out, stop=stop, progress=progress)
+            rows = write_export(store, f, fields, fmt, out, stop=stop, progress=progress)
         os.replace(partial, path)
         return rows, oldest
     finally:
-        conn.close()
+        store.close()
         with suppress(FileNotFoundError):
             os.remove(partial)
 
@@ -196,7 +195,7 @@ class JobRunner:
         log_filter = _job_filter(_filter_query(job["filters"], now), now)
         fields = _fields(job["fields"], "fields")
         path = os.path.join(self.directory, f"{job_id}.{job['format']}")
-        if not await self.app[WRITER].run(export_jobs.start_job, job_id, path, now):
+        if not await self.app[WRITER].run(lambda store: store.start_job(job_id, path, now)):
             raise ApiError(409, f"export {job_id} is already running", "id")
         stop = threading.Event()
         self.progress[job_id] = 0
@@ -218,8 +217,8 @@ class JobRunner:
             log.exception("export %s failed", job_id)
             error = f"{type(exc).__name__}: {exc}"
         try:
-            if not await self.app[WRITER].run(export_jobs.finish_job, job_id, rows, error, now_ms(),
-                                              oldest_started_at=oldest, holds_content=bool(fields.content)):
+            if not await self.app[WRITER].run(lambda store: store.finish_job(
+                    job_id, rows, error, now_ms(), oldest_started_at=oldest, holds_content=bool(fields.content))):
                 # withdrawn while running (a user erasure): what it wrote may quote the erased user
                 with suppress(FileNotFoundError):
                     os.remove(path)
@@ -273,7 +272,7 @@ def present_job(job: dict, live_rows: int | None = None) -> dict:
 
 async def _job_or_404(request: web.Request) -> dict:
     job_id = request.match_info["export_id"]
-    job = await request.app[READER].run(export_jobs.get_job, job_id)
+    job = await request.app[READER].run(lambda store: store.get_job(job_id))
     if job is None:
         raise ApiError(404, f"no export with id {job_id!r}", "id")
     return job
@@ -306,8 +305,8 @@ async def create_job(request: web.Request) -> web.Response:
         raise ApiError(400, "filters must be an object of GET /v1/logs parameters", "filters")
     q = _filter_query(filters, now)
     pinned = _pinned_filters(q, _job_filter(q, now))
-    job = await request.app[WRITER].run(export_jobs.create_job, new_call_id(now), fmt,
-                                        list(fields.names) if names else None, pinned, now)
+    names_kept = list(fields.names) if names else None
+    job = await request.app[WRITER].run(lambda store: store.create_job(new_call_id(now), fmt, names_kept, pinned, now))
     return json_response(present_job(job), status=201)
 
 
@@ -315,7 +314,7 @@ async def start_job(request: web.Request) -> web.Response:
     Query(request.query, ())
     job = await _job_or_404(request)
     await request.app[JOBS].start(job)
-    job = await request.app[READER].run(export_jobs.get_job, job["id"])
+    job = await request.app[READER].run(lambda store: store.get_job(job["id"]))
     return json_response(present_job(job, request.app[JOBS].progress.get(job["id"])), status=202)
 
 
@@ -327,7 +326,7 @@ async def get_job(request: web.Request) -> web.Response:
 
 async def list_jobs(request: web.Request) -> web.Response:
     Query(request.query, ())
-    jobs = await request.app[READER].run(export_jobs.list_jobs)
+    jobs = await request.app[READER].run(lambda store: store.list_jobs())
     progress = request.app[JOBS].progress
     return json_response({"object": "list", "data": [present_job(j, progress.get(j["id"])) for j in jobs]})
 
@@ -352,7 +351,7 @@ async def export_jobs_ctx(app: web.Application):
 
     runner = JobRunner(app, app[CONFIG].db_path)
     app[JOBS] = runner
-    interrupted = await app[WRITER].run(export_jobs.fail_interrupted, now_ms())
+    interrupted = await app[WRITER].run(lambda store: store.fail_interrupted(now_ms()))
     if interrupted:
         log.warning("export: %d job(s) interrupted by a restart marked as failures", interrupted)
     yield

@@ -7,9 +7,8 @@ import time
 import orjson
 from aiohttp import web
 
-from store import queries
 from store.filters import CursorError
-from store.thread import ThreadedConnection
+from store.runner import StoreThread
 
 from ..pipeline import Pipeline
 
@@ -18,9 +17,9 @@ from .openapi import Operation, describe
 from .params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
 from .present import present_entry, present_page
 
-READER = web.AppKey("reader", ThreadedConnection)
-# the pipeline's writer connection: the one place that writes (feedback, erasure, retention)
-WRITER = web.AppKey("writer", ThreadedConnection)
+READER = web.AppKey("reader", StoreThread)
+# the pipeline's writer: the one thread that writes (feedback, erasure, retention)
+WRITER = web.AppKey("writer", StoreThread)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 
 
@@ -36,7 +35,7 @@ async def list_logs(request: web.Request) -> web.Response:
     q = Query(request.query, FILTER_PARAMS + PAGE_PARAMS)
     log_filter, page = parse_filter(q, now_ms()), parse_page(q)
     try:
-        result = await request.app[READER].run(queries.list_logs, log_filter, page)
+        result = await request.app[READER].run(lambda store: store.list_logs(log_filter, page))
     except CursorError as exc:
         raise q.error("cursor", f"parameter {{}}: {exc}") from None
     return json_response(present_page(result, page))
@@ -69,7 +68,8 @@ def not_found(call_id: str) -> ApiError:
 
 async def get_log(request: web.Request) -> web.Response:
     Query(request.query, ())
-    found = await request.app[READER].run(queries.get_log, request.match_info["call_id"])
+    call_id = request.match_info["call_id"]
+    found = await request.app[READER].run(lambda store: store.get_log(call_id))
     if found is None:
         raise not_found(request.match_info["call_id"])
     row, content = found

@@ -13,14 +13,13 @@ from proxy.api.aggregates import stats_json, stats_request, summary_filter, summ
 from proxy.api.logs import now_ms
 from proxy.api.params import FILTER_PARAMS
 from proxy.errors import ApiError
-from store import aggregates
-from store.aggregates import GROUP_BY
+from store.figures import GROUP_BY, AggregateError
 
 from .common import config_options, echo_json, echo_table, format_usd, open_store
 from .filters import filter_options, query_of, usage_error
 
 
-def _fail(exc: ApiError | aggregates.AggregateError) -> click.ClickException:
+def _fail(exc: ApiError | AggregateError) -> click.ClickException:
     return usage_error(exc) if isinstance(exc, ApiError) else click.ClickException(str(exc))
 
 
@@ -43,11 +42,11 @@ def summary(config_path, db, as_json, **kwargs):
         f = summary_filter(query_of(kwargs, FILTER_PARAMS), now_ms())
     except ApiError as exc:
         raise _fail(exc) from None
-    _, conn = open_store(config_path, db)
+    _, store = open_store(config_path, db)
     try:
-        result = summary_json(aggregates.summary(conn, f), f)
+        result = summary_json(store.summary(f), f)
     finally:
-        conn.close()
+        store.close()
     if as_json:
         echo_json(result)
         return
@@ -97,13 +96,13 @@ def stats(config_path, db, group_by, compare, as_json, **kwargs):
         f, group_by, compare_previous = stats_request(params, now_ms())
     except ApiError as exc:
         raise _fail(exc) from None
-    _, conn = open_store(config_path, db)
+    _, store = open_store(config_path, db)
     try:
-        current, previous = aggregates.stats(conn, f, group_by, compare_previous)
-    except aggregates.AggregateError as exc:
+        current, previous = store.stats(f, group_by, compare_previous)
+    except AggregateError as exc:
         raise _fail(exc) from None
     finally:
-        conn.close()
+        store.close()
     result = stats_json(current, previous)
     if as_json:
         echo_json(result)

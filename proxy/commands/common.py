@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import shutil
-import sqlite3
 import sys
 from typing import Any, Sequence
 
@@ -12,7 +11,8 @@ import click
 import orjson
 
 from proxy.config import Config, ConfigError, load_config
-from store.db import StoreError, connect
+from store import backends
+from store.interface import Store, StoreError
 
 
 def load(config_path: str | None, overrides: dict | None = None, upstream: str | None = None) -> Config:
@@ -35,15 +35,15 @@ def config_options(fn):
 
 
 def open_store(config_path: str | None, db: str | None, *, create: bool = False,
-               none_if_default_missing: bool = False) -> tuple[Config, sqlite3.Connection | None]:
+               none_if_default_missing: bool = False) -> tuple[Config, Store | None]:
     """The configured database, or a ClickException a person can act on.
 
     `none_if_default_missing`: no database at the default place means nothing was logged yet, so
-    the connection is None; a path the user named (--db, LLMLOG_DB, config) that does not exist is
+    the store is None; a path the user named (--db, LLMLOG_DB, config) that does not exist is
     still an error they can fix."""
     config = load(config_path, {"store.path": db})
     try:
-        return config, connect(config.db_path, create=create)
+        return config, backends.open_store(config.db_path, create=create)
     except StoreError as exc:
         if none_if_default_missing and config["store.path"] is None and "no llmlog database" in str(exc):
             return config, None

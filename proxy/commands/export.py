@@ -11,7 +11,6 @@ import click
 
 from proxy.api.params import FILTER_PARAMS
 from proxy.export_format import FIELDS, FORMATS, UnknownField, resolve_fields, write_export
-from store.export import count_rows
 
 from .common import config_options, open_store
 from .filters import filter_options, parse_options
@@ -48,16 +47,16 @@ def export(config_path, db, fmt, output, fields, **filters):
     now = int(time.time() * 1000)
     # as the API does: calls arriving during the export are not chased
     log_filter, _ = parse_options(filters, now_ms=now, default_window_ms=None, end_at_now=True)
-    _, conn = open_store(config_path, db)
+    _, store = open_store(config_path, db)
     try:
-        total = count_rows(conn, log_filter) if stderr_is_tty() else None
+        total = store.count(log_filter) if stderr_is_tty() else None
         with click.open_file(output, "wb") as out:
             bar = (click.progressbar(length=total, label="exporting", file=sys.stderr, show_pos=True)
                    if total is not None else contextlib.nullcontext())
             with bar:
-                rows = write_export(conn, log_filter, field_set, fmt, out,
+                rows = write_export(store, log_filter, field_set, fmt, out,
                                     progress=bar.update if total is not None else None)
     finally:
-        conn.close()
+        store.close()
     if output != "-":
         click.echo(f"exported {rows} calls to {output}", err=True)

@@ -6,7 +6,6 @@ import click
 import orjson
 
 from proxy.api.present import present_entry, present_page
-from store import entries, queries
 from store.filters import CursorError
 
 from .common import color, config_options, echo_json, echo_jsonl, echo_table, format_usd, open_store
@@ -53,13 +52,13 @@ def logs(config_path, db, as_json, as_jsonl, **options):
       llmlog logs --q "refund policy" --json
     """
     log_filter, page = parse_options(options)
-    config, conn = open_store(config_path, db, none_if_default_missing=True)
-    if conn is None:
+    config, store = open_store(config_path, db, none_if_default_missing=True)
+    if store is None:
         click.echo(f"no calls logged yet (no database at {config.db_path}; start `llmlog serve`)")
         return
     try:
         try:
-            result = queries.list_logs(conn, log_filter, page)
+            result = store.list_logs(log_filter, page)
         except CursorError as exc:
             raise click.UsageError(f"--cursor: {exc}") from None
         if as_json:
@@ -70,18 +69,16 @@ def logs(config_path, db, as_json, as_jsonl, **options):
             echo_jsonl(shown)
             return
         if not shown:
-            anything = conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone()
-            click.echo("no calls logged yet" if anything is None else
-                       "no calls match these filters")
+            click.echo("no calls match these filters" if store.any_calls() else "no calls logged yet")
             return
-        previews = entries.prompt_previews(conn, [e["id"] for e in shown], PREVIEW_CHARS)
+        previews = store.prompt_previews([e["id"] for e in shown], PREVIEW_CHARS)
         echo_table(["time (UTC)", "model", "status", "tokens", "cost", "latency", "user", "prompt"],
                    [table_row(e, previews.get(e["id"])) for e in shown], shrink="prompt",
                    colors=[STATUS_COLORS.get(e["status"]) for e in shown])
         more = f"; next page: --cursor {result.next_cursor}" if result.next_cursor else ""
         click.echo(color(f"{len(shown)} of {result.total} calls{more}", "bright_black"), err=True)
     finally:
-        conn.close()
+        store.close()
 
 
 def _pretty(value) -> str:
@@ -141,13 +138,13 @@ def show(config_path, db, call_id, as_json):
     Example:
       llmlog show 01JD3X8Q4M7K2Z9R5T6V8W0Y1A
     """
-    config, conn = open_store(config_path, db, none_if_default_missing=True)
-    if conn is None:
+    config, store = open_store(config_path, db, none_if_default_missing=True)
+    if store is None:
         raise click.ClickException(f"no calls logged yet (no database at {config.db_path})")
     try:
-        found = queries.get_log(conn, call_id)
+        found = store.get_log(call_id)
     finally:
-        conn.close()
+        store.close()
     if found is None:
         raise click.ClickException(f"no log entry with id {call_id!r} (see `llmlog logs`)")
     entry = present_entry(*found)

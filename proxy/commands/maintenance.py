@@ -7,8 +7,6 @@ import time
 import click
 
 from proxy.api.timeparse import parse_duration_ms
-from store.erasure import delete_user as erase_user
-from store.retention import prune as prune_store
 
 from .common import config_options, open_store
 
@@ -23,11 +21,11 @@ def delete_user(config_path, db, user_id):
     Example:
       llmlog delete-user customer-4711
     """
-    _, conn = open_store(config_path, db)
+    _, store = open_store(config_path, db)
     try:
-        deleted = erase_user(conn, user_id)
+        deleted = store.delete_user(user_id)
     finally:
-        conn.close()
+        store.close()
     click.echo(f"deleted {deleted} call{'s' if deleted != 1 else ''} of user {user_id!r}")
 
 
@@ -49,11 +47,11 @@ def prune(config_path, db, older_than, content_only):
         age_ms = parse_duration_ms(older_than)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--older-than") from None
-    _, conn = open_store(config_path, db)
+    _, store = open_store(config_path, db)
     try:
-        result = prune_store(conn, int(time.time() * 1000) - age_ms, content_only)
+        result = store.prune(int(time.time() * 1000) - age_ms, content_only)
     finally:
-        conn.close()
+        store.close()
     if content_only:
         click.echo(f"dropped the content of {result.contents_dropped} calls older than {older_than}")
     else:

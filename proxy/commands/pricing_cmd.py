@@ -15,8 +15,6 @@ from pricing.table import PriceTable
 from pricing.types import Usage
 from proxy.api.timeparse import parse_duration_ms
 from proxy.app import price_table_for
-from store.models_seen import model_call_counts
-from store.reprice import count_repriceable, reprice
 
 from .common import config_options, echo_json, echo_table, load, open_store
 
@@ -164,11 +162,11 @@ def _listed_json(p: ModelPrice) -> dict:
 
 
 def _show_unpriced(table: PriceTable, config_path, db, since_ms: int | None, as_json: bool) -> None:
-    _, conn = open_store(config_path, db)
+    _, store = open_store(config_path, db)
     try:
-        seen = model_call_counts(conn, since_ms)
+        seen = store.model_call_counts(since_ms)
     finally:
-        conn.close()
+        store.close()
     missing: dict[tuple[str, str], int] = {}
     for row in seen:
         if not (row["model"] or row["response_model"]):
@@ -217,13 +215,13 @@ def reprice_cmd(since, batch_size, config_path, db):
     """
     table = _table(config_path)
     since_ms = _since_ms(since)
-    _, conn = open_store(config_path, db)
+    _, store = open_store(config_path, db)
     try:
-        total = count_repriceable(conn, since_ms)
+        total = store.count_repriceable(since_ms)
         with click.progressbar(length=total, label="repricing", file=sys.stderr,
                                hidden=not sys.stderr.isatty()) as bar:
-            examined, changed = reprice(conn, repricer(table), since_ms=since_ms, batch_size=batch_size,
+            examined, changed = store.reprice(repricer(table), since_ms=since_ms, batch_size=batch_size,
                                         progress=bar.update)
     finally:
-        conn.close()
+        store.close()
     click.echo(f"repriced {examined} calls with pricing version {table.version}: {changed} changed")

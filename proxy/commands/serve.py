@@ -11,7 +11,7 @@ import socket
 import click
 
 from proxy.config import ConfigError
-from store.db import StoreError
+from store.interface import StoreError
 
 from .common import config_options, load
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 
 import orjson
 
+from ..bodies import unpack
+from ..interface import Hierarchy
+from ..stream_events import stored_events
 from .aggregates import COST_NANOS, UNPRICED  # one definition: a refused call that used no tokens is not unpriced
-from .bodies import unpack
 from .id_lists import chunks, marks
 from .queries import _dicts
-from .stream_events import stored_events
 
 # enough columns to draw a node of a call tree without reading a whole entry
 NODE_COLUMNS = ("id", "parent_id", "root_id", "depth", "started_at", "model", "status", "duration_ms",
@@ -19,19 +19,6 @@ NODE_COLUMNS = ("id", "parent_id", "root_id", "depth", "started_at", "model", "s
 _NODE_SELECT = ", ".join(NODE_COLUMNS)
 MAX_CHILDREN = 1000
 MAX_BREADCRUMB = 256  # a parent chain longer than this is cut (and said so)
-
-
-@dataclass(slots=True)
-class Hierarchy:
-    node: dict
-    breadcrumb: list[dict]  # root → this call, as far as the ancestors are logged
-    parent: dict | None
-    children: list[dict]
-    children_total: int
-    tree_calls: int
-    tree_cost_nanos: int
-    tree_unpriced_calls: int
-    tree_max_depth: int
 
 
 def hierarchy(conn: sqlite3.Connection, call_id: str) -> Hierarchy | None:

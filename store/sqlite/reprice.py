@@ -7,8 +7,9 @@ stored row (provider, model, response_model and the token columns) to the cost c
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable, Mapping
+from typing import Callable
 
+from ..interface import PriceFn
 from .removal import in_transaction
 
 COST_COLUMNS = ("priced", "cost_micros", "input_cost_micros", "cached_input_cost_micros",
@@ -19,9 +20,6 @@ _READ = ("id, provider, model, response_model, input_tokens, cached_input_tokens
          "service_tier")
 # a call that was never interpreted (fallback entry) has no tokens to price
 _HAS_TOKENS = "(input_tokens IS NOT NULL OR output_tokens IS NOT NULL)"
-
-PriceFn = Callable[[Mapping[str, object]], Mapping[str, object]]
-
 
 def count_repriceable(conn: sqlite3.Connection, since_ms: int | None = None) -> int:
     sql = f"SELECT count(*) FROM calls WHERE {_HAS_TOKENS}"

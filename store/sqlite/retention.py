@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import dataclass
 
+from ..interface import PruneResult
 from .export_jobs import expire_files
 from .removal import drop_calls, drop_content, in_transaction, reclaim_space
 
 BATCH = 2000  # calls per transaction, so a large prune never holds the write lock for long
-
-
-@dataclass(slots=True)
-class PruneResult:
-    calls_deleted: int = 0
-    contents_dropped: int = 0
-    export_files_removed: int = 0
 
 
 def prune(conn: sqlite3.Connection, older_than_ms: int, content_only: bool = False) -> PruneResult:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import os
 import sqlite3
 
+from ..interface import StoreError
 from .migrations import migrate
 
 BUSY_TIMEOUT_MS = 5000
-
-
-class StoreError(Exception):
-    """The database cannot be used; the message says why in words a person can act on."""
 
 
 def _pragmas(conn: sqlite3.Connection) -> None:

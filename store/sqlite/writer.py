@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
-from .bodies import pack
+from ..bodies import pack
+from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, Entry, call_values, content_values
 from .id_lists import chunks, marks
-from .rows import CALL_COLUMNS, CONTENT_COLUMNS, INSERT_TAG, Entry, call_values, content_values
+
+INSERT_TAG = "INSERT INTO call_tags (call_id, tag) VALUES (?, ?)"
 
 
 def _link_hierarchy(conn: sqlite3.Connection, entries: Sequence[Entry]) -> None:

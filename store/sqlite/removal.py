@@ -1,6 +1,6 @@
 """Removing entries and content for real: search rows, content, tags, calls, then the freed space.
 
-Used by per-user erasure and by retention. Connections run with `secure_delete` on (store/db.py),
+Used by per-user erasure and by retention. Connections run with `secure_delete` on (store/sqlite/db.py),
 so freed cells and pages are zeroed; `reclaim_space` then merges the FTS index (dropping deleted
 terms from its segments), returns free pages to the OS and empties the WAL, where old copies of
 the pages would otherwise linger.

@@ -248,6 +248,6 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             log.info("migrated the database: %s in %.1f s", name, time.monotonic() - started)
     if applied and current:
         # a step that moved every row left free pages behind and a WAL as large as the database
-        conn.executescript("PRAGMA incremental_vacuum;")  # stepped to completion (store/removal.py)
+        conn.executescript("PRAGMA incremental_vacuum;")  # stepped to completion (store/sqlite/removal.py)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     return applied

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 
-from .bodies import unpack_row
-from .filters import SORT_KEYS, LogFilter, Page, decode_cursor, encode_cursor, where
-from .rows import CALL_COLUMNS, CONTENT_COLUMNS
+from ..bodies import unpack_row
+from ..filters import LogFilter, Page, decode_cursor, encode_cursor
+from ..interface import LogPage
+from ..rows import CALL_COLUMNS, CONTENT_COLUMNS
+from .where import SORT_SQL, where
 
 _CALL_SELECT = ", ".join(CALL_COLUMNS)
-
-
-@dataclass(slots=True)
-class LogPage:
-    total: int
-    rows: list[dict]
-    has_more: bool
-    next_offset: int | None
-    next_cursor: str | None
 
 
 def _dicts(cursor: sqlite3.Cursor) -> list[dict]:
@@ -30,7 +22,7 @@ def list_logs(conn: sqlite3.Connection, f: LogFilter, page: Page) -> LogPage:
     """One page of entries (metrics only, never content) and the total matching the filter."""
     clause, params = where(f)
     total = conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params).fetchone()[0]
-    key = SORT_KEYS[page.sort_by]
+    key = SORT_SQL[page.sort_by]
     direction = "DESC" if page.descending else "ASC"
     order = f"ORDER BY {key} {direction}, id {direction}"
     # The page's rowids are chosen first, then only those rows are read: when the order cannot come

@@ -1,26 +1,21 @@
-"""Reading every entry a filter matches, in keyset batches, so an export's memory stays flat.
-
-Rows come oldest first (`started_at`, then `id`). Each batch resumes after the last (started_at, id)
-seen, so no batch re-reads earlier rows and no batch holds more than `BATCH_ROWS` rows. Content
-columns are joined only when asked for (DESIGN §7: content stays out of queries that do not need it).
+"""One keyset batch of the entries a filter matches, oldest first (`started_at`, then `id`), for
+store/batches.py. Content columns are joined only when asked for (DESIGN §7: content stays out of
+queries that do not need it); SQL is built only from EXPORTABLE_CONTENT's fixed names.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from typing import Iterator, Sequence
+from typing import Sequence
 
-from .bodies import BODY_COLUMNS, unpack_row
-from .filters import LogFilter, where
-from .rows import CALL_COLUMNS
+from ..batches import BATCH_ROWS, EXPORTABLE_CONTENT
+from ..bodies import BODY_COLUMNS, unpack_row
+from ..filters import LogFilter
+from ..interface import Position
+from ..rows import CALL_COLUMNS
+from .where import where
 
-BATCH_ROWS = 1000
-# content columns an export may include; SQL is built only from these fixed names
-EXPORTABLE_CONTENT = ("prompt_text", "output_text", "request_body", "response_body",
-                      "request_headers", "response_headers")
 _CALLS = ", ".join(f"calls.{c}" for c in CALL_COLUMNS)
-
-Position = tuple[int, str]  # (started_at, id) of the last row already read
 
 
 def fetch_batch(conn: sqlite3.Connection, f: LogFilter, after: Position | None = None, *,
@@ -48,23 +43,6 @@ def fetch_batch(conn: sqlite3.Connection, f: LogFilter, after: Position | None =
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, row)) for row in cursor]
     return [unpack_row(row) for row in rows] if packed else rows
-
-
-def position_of(row: dict) -> Position:
-    return row["started_at"], row["id"]
-
-
-def iter_batches(conn: sqlite3.Connection, f: LogFilter, *, content: Sequence[str] = (),
-                 batch_rows: int = BATCH_ROWS) -> Iterator[list[dict]]:
-    """Every matching row, one batch at a time (never more than `batch_rows` in memory)."""
-    after: Position | None = None
-    while True:
-        batch = fetch_batch(conn, f, after, content=content, limit=batch_rows)
-        if batch:
-            yield batch
-        if len(batch) < batch_rows:
-            return
-        after = position_of(batch[-1])
 
 
 def count_rows(conn: sqlite3.Connection, f: LogFilter) -> int:

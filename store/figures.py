@@ -1,0 +1,151 @@
+"""What an aggregate answers with, and the rules every backend shares: which groupings exist, how
+time buckets are cut (UTC, weeks from Monday), how percentiles are ranked. Pure.
+
+Percentiles are exact, by the nearest-rank method: the p-th percentile of n sorted durations is
+the value at 1-based rank ceil(p/100 * n). Calls without a duration are left out of latency figures only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from .filters import LogFilter
+
+PERCENTILES = (50, 90, 95, 99)
+DIMENSIONS = ("model", "provider", "user", "api_key", "status", "tag", "environment", "task_type")
+_WEEK_MS = 7 * 86_400_000
+# Bucket widths in ms; weeks start on Monday 00:00 UTC (the epoch was a Thursday: shift by 4 days).
+BUCKETS = {"5m": (300_000, 0), "15m": (900_000, 0), "hour": (3_600_000, 0), "day": (86_400_000, 0),
+           "week": (_WEEK_MS, 4 * 86_400_000)}
+GROUP_BY = DIMENSIONS + tuple(BUCKETS)
+MAX_BUCKETS = 10_000
+
+
+class AggregateError(ValueError):
+    """The question cannot be answered as asked (e.g. too many buckets); the message says why."""
+
+
+def percentile(sorted_values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile of already sorted values; None for no values."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+@dataclass(slots=True)
+class Figures:
+    """The figures of one group of calls. Tokens in tokens, cost in nano-dollars, latency in ms."""
+
+    count: int = 0
+    successful: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    cost_nanos: int = 0
+    priced: int = 0
+    unpriced: int = 0
+    duration_sum: float = 0.0
+    duration_count: int = 0
+    durations: list[float] = field(default_factory=list)  # sorted; filled only where percentiles are wanted
+
+    @property
+    def avg_latency_ms(self) -> float | None:
+        return self.duration_sum / self.duration_count if self.duration_count else None
+
+    def pct(self, p: float) -> float | None:
+        return percentile(self.durations, p)
+
+    def add(self, other: "Figures") -> None:
+        """Fold in the sums of another group (durations are gathered separately)."""
+        self.count += other.count
+        self.successful += other.successful
+        self.errors += other.errors
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.total_tokens += other.total_tokens
+        self.cost_nanos += other.cost_nanos
+        self.priced += other.priced
+        self.unpriced += other.unpriced
+        self.duration_sum += other.duration_sum
+        self.duration_count += other.duration_count
+
+
+def figures_of(row) -> Figures:
+    """Figures from the eleven sums a backend selects, in Figures' field order (Decimal-safe)."""
+    count, successful, errors, inputs, outputs, total, nanos, priced, unpriced, dsum, dcount = row
+    return Figures(int(count), int(successful or 0), int(errors or 0), int(inputs), int(outputs), int(total),
+                   int(nanos), int(priced or 0), int(unpriced or 0), float(dsum), int(dcount))
+
+
+@dataclass(slots=True)
+class Summary:
+    totals: Figures
+    by_model: dict[str | None, Figures]
+    by_provider: dict[str | None, Figures]
+    by_status: dict[str | None, Figures]
+    by_task_type: dict[str | None, Figures]
+
+
+def rolled_up(rows, durations: list[float]) -> Summary:
+    """A Summary from (model, provider, status, task_type, *sums) rows: one grouped scan of a
+    handful of combinations, rolled up here."""
+    totals = Figures()
+    breakdowns: tuple[dict, ...] = ({}, {}, {}, {})
+    for row in rows:
+        part = figures_of(row[4:])
+        totals.add(part)
+        for breakdown, key in zip(breakdowns, row[:4]):
+            breakdown.setdefault(key, Figures()).add(part)
+    totals.durations = durations
+    return Summary(totals, *breakdowns)
+
+
+@dataclass(slots=True)
+class Stats:
+    group_by: str
+    groups: list[tuple[object, Figures]]  # key (str, None, or bucket start in epoch ms), figures
+    totals: Figures
+    start_ms: int | None
+    end_ms: int | None
+
+
+def bucket_start(ms: int, group_by: str) -> int:
+    width, offset = BUCKETS[group_by]
+    return ((ms - offset) // width) * width + offset
+
+
+def stats_windows(f: LogFilter, group_by: str, compare_previous: bool) -> tuple[LogFilter, LogFilter | None]:
+    """The filter for the asked period and, with `compare_previous`, the one for the period of equal
+    length just before it; raises AggregateError for a question that cannot be answered."""
+    if group_by not in GROUP_BY:
+        raise AggregateError(f"cannot group by {group_by!r}; choose one of {', '.join(GROUP_BY)}")
+    if group_by in BUCKETS:
+        if f.start_ms is None or f.end_ms is None:
+            raise AggregateError("time buckets need a start and an end")
+        width = BUCKETS[group_by][0]
+        if (f.end_ms - bucket_start(f.start_ms, group_by)) / width > MAX_BUCKETS:
+            raise AggregateError(f"more than {MAX_BUCKETS} {group_by} buckets; choose a wider bucket or a shorter window")
+    if not compare_previous:
+        return f, None
+    if f.start_ms is None or f.end_ms is None:
+        raise AggregateError("compare=previous needs a start and an end")
+    span = f.end_ms - f.start_ms
+    return f, replace(f, start_ms=f.start_ms - span, end_ms=f.start_ms)
+
+
+def grouped(f: LogFilter, group_by: str, groups: dict[object, Figures], totals: Figures) -> Stats:
+    """Stats in the API's order: every time bucket of the window (empty ones too), or the busiest
+    group first, ties by key, None last."""
+    if group_by in BUCKETS:
+        width = BUCKETS[group_by][0]
+        ordered = []
+        start = bucket_start(f.start_ms, group_by)
+        while start < f.end_ms:
+            ordered.append((start, groups.get(start) or Figures()))
+            start += width
+    else:
+        ordered = sorted(groups.items(), key=lambda kv: (-kv[1].count, kv[0] is None, str(kv[0])))
+    return Stats(group_by, ordered, totals, f.start_ms, f.end_ms)

@@ -1,0 +1,112 @@
+"""The one interface the proxy, the pipeline, the logs API and the CLI use to reach the store.
+
+Backends (`store/sqlite/`, `store/postgres/`) implement it and own their SQL, connections and
+migrations; nothing outside them holds a driver type. Methods are synchronous and run on the
+caller's thread: a `Store` instance is used by one thread at a time (store/runner.py gives the
+server one thread per role). Arguments are value objects (`LogFilter`, `Page`, `Entry`); answers
+are plain rows (dicts keyed by column name) and the dataclasses below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
+
+from .figures import Stats, Summary
+from .filters import LogFilter, Page
+from .rows import Entry
+
+Position = tuple[int, str]  # (started_at, id) of the last row an export has read
+# a repricing function: the stored usage columns of a call -> its new cost columns
+PriceFn = Callable[[dict], dict]
+Refused = list[tuple[Entry, str]]  # entries a backend would not take, with the reason
+
+
+class StoreError(Exception):
+    """The store cannot be used; the message says why in words a person can act on."""
+
+
+class StoreReplaced(StoreError):
+    """What was just written went to a store that is no longer the one configured (the SQLite file
+    was removed or replaced meanwhile): the caller keeps the entries and writes them again."""
+
+
+@dataclass(slots=True)
+class LogPage:
+    total: int
+    rows: list[dict]
+    has_more: bool
+    next_offset: int | None
+    next_cursor: str | None
+
+
+@dataclass(slots=True)
+class Hierarchy:
+    node: dict
+    breadcrumb: list[dict]  # root → this call, as far as the ancestors are logged
+    parent: dict | None
+    children: list[dict]
+    children_total: int
+    tree_calls: int
+    tree_cost_nanos: int
+    tree_unpriced_calls: int
+    tree_max_depth: int
+
+
+@dataclass(slots=True)
+class PruneResult:
+    calls_deleted: int = 0
+    contents_dropped: int = 0
+    export_files_removed: int = 0
+
+
+class Store(Protocol):
+    backend: str  # "sqlite" or "postgresql"
+    location: str  # the file path or the URL without its password: safe to print
+
+    # -- writing (the pipeline) --
+    def write_or_split(self, entries: Sequence[Entry]) -> tuple[int, Refused]:
+        """Write a batch in one transaction, skipping ids already stored (a replayed spill never
+        duplicates); if the store refuses the batch for its data, write entries one by one and
+        return those refused. Availability errors (locked, read-only, full, unreachable) propagate.
+        Raises StoreReplaced when the batch did not land where the store now is."""
+
+    # -- reading (API and CLI) --
+    def list_logs(self, f: LogFilter, page: Page) -> LogPage: ...
+    def get_log(self, call_id: str) -> tuple[dict, dict | None] | None:
+        """(metrics row, content row or None), or None when no such call."""
+    def prompt_previews(self, ids: list[str], chars: int = 120) -> dict[str, str]: ...
+    def any_calls(self) -> bool: ...
+    def summary(self, f: LogFilter) -> Summary: ...
+    def stats(self, f: LogFilter, group_by: str, compare_previous: bool = False) -> tuple[Stats, Stats | None]: ...
+    def hierarchy(self, call_id: str) -> Hierarchy | None: ...
+    def events(self, call_id: str) -> tuple[bool, bool, list[list]] | None: ...
+    def export_batch(self, f: LogFilter, after: Position | None = None, *, content: Sequence[str] = (),
+                     limit: int = 1000) -> list[dict]:
+        """Up to `limit` matching rows after `after`, oldest first, with the asked content columns."""
+    def count(self, f: LogFilter) -> int: ...
+    def oldest_start(self, f: LogFilter) -> int | None: ...
+    def model_call_counts(self, since_ms: int | None = None) -> list[dict]: ...
+
+    # -- changing what is stored --
+    def set_feedback(self, call_id: str, feedback: dict) -> bool: ...
+    def delete_user(self, user_id: str) -> int: ...
+    def prune(self, older_than_ms: int, content_only: bool = False) -> PruneResult: ...
+    def count_repriceable(self, since_ms: int | None = None) -> int: ...
+    def reprice(self, price: PriceFn, *, since_ms: int | None = None, batch_size: int = 500,
+                progress: Callable[[int], None] | None = None) -> tuple[int, int]: ...
+
+    # -- export jobs --
+    def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict, now_ms: int) -> dict: ...
+    def get_job(self, job_id: str) -> dict | None: ...
+    def list_jobs(self, limit: int = 100) -> list[dict]: ...
+    def start_job(self, job_id: str, path: str, now_ms: int) -> bool: ...
+    def finish_job(self, job_id: str, rows: int | None, error: str | None, now_ms: int, *,
+                   oldest_started_at: int | None = None, holds_content: bool = True) -> bool: ...
+    def fail_interrupted(self, now_ms: int) -> int: ...
+
+    # -- upkeep --
+    def checkpoint(self) -> int:
+        """Move what the write-ahead log holds into the main store where that applies; returns the
+        log's size in pages afterwards (0 where there is none)."""
+    def close(self) -> None: ...

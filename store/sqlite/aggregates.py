@@ -1,0 +1,96 @@
+"""Aggregates over SQLite's `calls` table: the summary and grouped stats of the logs API (DESIGN §6).
+
+Only `calls` (and `call_tags` for tag grouping) is read, never content. Sums are exact: tokens and
+cost (integer nano-dollars) are summed in SQL; percentiles come from each group's durations, fetched
+with the same filter (store/figures.py ranks them).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+
+from ..figures import BUCKETS, Figures, Stats, Summary, figures_of, grouped, rolled_up, stats_windows
+from ..filters import LogFilter
+from .where import where
+
+# A call whose cost is unknown although it should have one: it succeeded, or we know what it asked for.
+# a call that used tokens of a model with no known price (a refused call with no usage cost nothing)
+UNPRICED = "(priced = 0 AND coalesce(total_tokens, 0) > 0)"
+
+# group_by name (figures.DIMENSIONS) -> SQL key expression over `calls` (tag needs a join)
+DIMENSIONS = {
+    "model": "model",
+    "provider": "provider",
+    "user": "user_id",
+    "api_key": "api_key_hash",
+    "status": "status",
+    "tag": "t.tag",
+    "environment": "environment",
+    "task_type": "task_type",
+}
+# The exact cost of a row: nano-dollars, or for a row written without them (a spill file from an
+# earlier llmlog replayed) its micro-dollar figure.
+COST_NANOS = "coalesce(cost_nanos, cost_micros * 1000)"
+
+_SUMS = (
+    "count(*), sum(status = 'success'), sum(status != 'success'), "
+    "coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(total_tokens), 0), "
+    f"coalesce(sum({COST_NANOS}), 0), sum(priced != 0), sum{UNPRICED}, coalesce(sum(duration_ms), 0), "
+    "count(duration_ms)"
+)
+
+
+def summary(conn: sqlite3.Connection, f: LogFilter) -> Summary:
+    """Totals and breakdowns by model, provider, status and task type for the calls `f` selects."""
+    clause, params = where(f)
+    rows = conn.execute(
+        f"SELECT model, provider, status, task_type, {_SUMS} FROM calls WHERE {clause} GROUP BY 1, 2, 3, 4", params)
+    return rolled_up(rows, _sorted_durations(conn, clause, params))
+
+
+def _sorted_durations(conn: sqlite3.Connection, clause: str, params: list) -> list[float]:
+    rows = conn.execute(f"SELECT duration_ms FROM calls WHERE {clause} AND duration_ms IS NOT NULL", params)
+    return sorted(d for (d,) in rows)
+
+
+def _bucket_sql(width: int, offset: int) -> str:
+    return f"((started_at - {offset}) / {width}) * {width} + {offset}"
+
+
+def stats(conn: sqlite3.Connection, f: LogFilter, group_by: str, compare_previous: bool = False
+          ) -> tuple[Stats, Stats | None]:
+    """Figures per group (and in total) for the calls `f` selects; with `compare_previous`, the
+    same for the period of equal length just before. With `tag`, a call counts once in each of its
+    tags (untagged calls under None) and once in the totals."""
+    current, previous = stats_windows(f, group_by, compare_previous)
+    return _stats(conn, current, group_by), (_stats(conn, previous, group_by) if previous else None)
+
+
+def _stats(conn: sqlite3.Connection, f: LogFilter, group_by: str) -> Stats:
+    clause, params = where(f)
+    if group_by in BUCKETS:
+        key_sql, source = _bucket_sql(*BUCKETS[group_by]), "calls"
+    elif group_by == "tag":
+        key_sql, source = DIMENSIONS["tag"], "calls LEFT JOIN call_tags t ON t.call_id = calls.id"
+    else:
+        key_sql, source = DIMENSIONS[group_by], "calls"
+    groups: dict[object, Figures] = {}
+    for row in conn.execute(f"SELECT {key_sql}, {_SUMS} FROM {source} WHERE {clause} GROUP BY 1", params):
+        groups[row[0]] = figures_of(row[1:])
+    durations: dict[object, list[float]] = defaultdict(list)
+    for key, duration in conn.execute(
+            f"SELECT {key_sql}, duration_ms FROM {source} WHERE {clause} AND duration_ms IS NOT NULL", params):
+        durations[key].append(duration)
+    for key, values in durations.items():
+        groups[key].durations = sorted(values)
+    totals = Figures()
+    if group_by == "tag":  # a call with two tags is in two groups: total it once, from calls alone
+        row = conn.execute(f"SELECT {_SUMS} FROM calls WHERE {clause}", params).fetchone()
+        totals = figures_of(row)
+        totals.durations = _sorted_durations(conn, clause, params)
+    else:
+        for figures in groups.values():
+            totals.add(figures)
+        totals.durations = sorted(d for values in durations.values() for d in values)
+    return grouped(f, group_by, groups, totals)

@@ -1,0 +1,190 @@
+"""`SqliteStore`: the `Store` interface over one SQLite file (the zero-set-up default).
+
+A connection keeps working on a database file that was deleted or replaced under it, and what it
+writes then is lost with the old file. So before each use the path is checked (one stat) against
+the file the connection opened, and a changed or missing file is reopened (created and migrated
+afresh if gone), with a warning in the log; a write that raced with the removal raises
+StoreReplaced, so the pipeline writes it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from typing import Callable, Sequence
+
+from ..figures import Stats, Summary
+from ..filters import LogFilter, Page
+from ..interface import Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreReplaced
+from ..rows import Entry
+from . import aggregates, entries, export, export_jobs, models_seen, queries, reprice, retention
+from .checkpoint import passive_checkpoint, stop_automatic_checkpoints
+from .db import BUSY_TIMEOUT_MS, connect
+from .erasure import delete_user
+from .writer import write_batch, write_or_split
+
+log = logging.getLogger("llmlog.store")
+# The connections of one process reopen a vanished database one at a time, so only one creates
+# and migrates it.
+_REOPENING = threading.Lock()
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, or None when there is none."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _set_aside_orphans(path: str) -> None:
+    """The database file is gone: a -wal or -shm left beside it belongs to the old file and must
+    not be read into a new one. Renamed, not deleted (connections still open keep using them)."""
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            aside = f"{path}{suffix}.orphaned"
+            os.replace(path + suffix, aside)
+            log.warning("moved %s, left by the removed database, to %s", path + suffix, aside)
+
+
+class SqliteStore:
+    """`writer=True` is the server's one writer: it takes its checkpoints from another thread
+    (store/sqlite/checkpoint.py) and may wait `busy_timeout_ms` for a lock."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: str, *, create: bool = True, writer: bool = False,
+                 busy_timeout_ms: int | None = None):
+        self.path = self.location = path
+        self._create = create
+        self._writer = writer
+        self._busy_timeout_ms = busy_timeout_ms
+        self._conn: sqlite3.Connection | None = None
+        self._identity: tuple[int, int] | None = None
+        self.conn  # opened now: a missing or unusable file is an error at open, not at first use
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The connection to the file now at the path (reopened if it was removed or replaced)."""
+        if self._conn is not None and file_identity(self.path) != self._identity:
+            log.warning("database %s was removed or replaced while open; its connection reopens it "
+                        "(creating it afresh if it is gone)", self.path)
+            self.close()
+        if self._conn is None:
+            self._open()
+        return self._conn
+
+    def _open(self) -> None:
+        with _REOPENING:
+            if self._identity is not None and file_identity(self.path) is None:
+                _set_aside_orphans(self.path)
+            self._conn = connect(self.path, create=self._create or self._identity is not None,
+                                 check_same_thread=False)
+            self._identity = file_identity(self.path)
+        if self._busy_timeout_ms is not None and self._busy_timeout_ms != BUSY_TIMEOUT_MS:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        if self._writer:
+            stop_automatic_checkpoints(self._conn)
+
+    def _verify(self) -> None:
+        if file_identity(self.path) != self._identity:
+            raise StoreReplaced(f"database {self.path} was removed or replaced during the write")
+
+    # writing
+    def write_or_split(self, batch: Sequence[Entry]) -> tuple[int, Refused]:
+        result = write_or_split(self.conn, batch, self.write_batch)
+        self._verify()
+        return result
+
+    def write_batch(self, conn: sqlite3.Connection, batch: Sequence[Entry]) -> int:
+        """One transaction for the batch (the seam tests stall or fail)."""
+        return write_batch(conn, batch)
+
+    # reading
+    def list_logs(self, f: LogFilter, page: Page) -> LogPage:
+        return queries.list_logs(self.conn, f, page)
+
+    def get_log(self, call_id: str) -> tuple[dict, dict | None] | None:
+        return queries.get_log(self.conn, call_id)
+
+    def prompt_previews(self, ids: list[str], chars: int = 120) -> dict[str, str]:
+        return entries.prompt_previews(self.conn, ids, chars)
+
+    def any_calls(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone() is not None
+
+    def summary(self, f: LogFilter) -> Summary:
+        return aggregates.summary(self.conn, f)
+
+    def stats(self, f: LogFilter, group_by: str, compare_previous: bool = False) -> tuple[Stats, Stats | None]:
+        return aggregates.stats(self.conn, f, group_by, compare_previous)
+
+    def hierarchy(self, call_id: str) -> Hierarchy | None:
+        return entries.hierarchy(self.conn, call_id)
+
+    def events(self, call_id: str) -> tuple[bool, bool, list[list]] | None:
+        return entries.events(self.conn, call_id)
+
+    def export_batch(self, f: LogFilter, after: Position | None = None, *, content: Sequence[str] = (),
+                     limit: int = export.BATCH_ROWS) -> list[dict]:
+        return export.fetch_batch(self.conn, f, after, content=content, limit=limit)
+
+    def count(self, f: LogFilter) -> int:
+        return export.count_rows(self.conn, f)
+
+    def oldest_start(self, f: LogFilter) -> int | None:
+        return export.oldest_start(self.conn, f)
+
+    def model_call_counts(self, since_ms: int | None = None) -> list[dict]:
+        return models_seen.model_call_counts(self.conn, since_ms)
+
+    # changing
+    def set_feedback(self, call_id: str, feedback: dict) -> bool:
+        return entries.set_feedback(self.conn, call_id, feedback)
+
+    def delete_user(self, user_id: str) -> int:
+        return delete_user(self.conn, user_id)
+
+    def prune(self, older_than_ms: int, content_only: bool = False) -> PruneResult:
+        return retention.prune(self.conn, older_than_ms, content_only)
+
+    def count_repriceable(self, since_ms: int | None = None) -> int:
+        return reprice.count_repriceable(self.conn, since_ms)
+
+    def reprice(self, price: PriceFn, *, since_ms: int | None = None, batch_size: int = 500,
+                progress: Callable[[int], None] | None = None) -> tuple[int, int]:
+        return reprice.reprice(self.conn, price, since_ms=since_ms, batch_size=batch_size, progress=progress)
+
+    # export jobs
+    def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict, now_ms: int) -> dict:
+        return export_jobs.create_job(self.conn, job_id, fmt, fields, filters, now_ms)
+
+    def get_job(self, job_id: str) -> dict | None:
+        return export_jobs.get_job(self.conn, job_id)
+
+    def list_jobs(self, limit: int = 100) -> list[dict]:
+        return export_jobs.list_jobs(self.conn, limit)
+
+    def start_job(self, job_id: str, path: str, now_ms: int) -> bool:
+        return export_jobs.start_job(self.conn, job_id, path, now_ms)
+
+    def finish_job(self, job_id: str, rows: int | None, error: str | None, now_ms: int, *,
+                   oldest_started_at: int | None = None, holds_content: bool = True) -> bool:
+        return export_jobs.finish_job(self.conn, job_id, rows, error, now_ms,
+                                      oldest_started_at=oldest_started_at, holds_content=holds_content)
+
+    def fail_interrupted(self, now_ms: int) -> int:
+        return export_jobs.fail_interrupted(self.conn, now_ms)
+
+    # upkeep
+    def checkpoint(self) -> int:
+        wal_pages, _copied = passive_checkpoint(self.conn)
+        return wal_pages
+
+    def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()
