@@ -20,6 +20,7 @@ Position = tuple[int, str]  # (started_at, id) of the last row an export has rea
 # a repricing function: the stored usage columns of a call -> its new cost columns
 PriceFn = Callable[[dict], dict]
 Refused = list[tuple[Entry, str]]  # entries a backend would not take, with the reason
+EXPORT_CHUNK_BYTES = 1 << 20  # an export file is read back (and, on PostgreSQL, kept) in pieces this size
 
 
 class StoreError(Exception):
@@ -104,8 +105,21 @@ class Store(Protocol):
     def finish_job(self, job_id: str, rows: int | None, error: str | None, now_ms: int, *,
                    oldest_started_at: int | None = None, holds_content: bool = True) -> bool: ...
     def fail_interrupted(self, now_ms: int) -> int: ...
+    def export_path(self, job_id: str, fmt: str) -> str:
+        """Where this process writes a job's export file (SQLite: its final place beside the
+        database file; PostgreSQL: a scratch file, taken into the database by `keep_export_file`)."""
+    def keep_export_file(self, job_id: str, written: str) -> None:
+        """Make the finished export file at `written` readable by every process sharing the store."""
+    def read_export_chunk(self, job_id: str, index: int) -> bytes | None:
+        """Chunk `index` (0, 1, …; EXPORT_CHUNK_BYTES each; a shorter one, maybe empty, is the
+        last) of a kept export file; None when the file is gone (withdrawn, expired)."""
 
     # -- upkeep --
+    def try_exclusive(self, task: str) -> bool:
+        """Claim background work (retention, an export job, reprice) for this process among all
+        processes sharing the store; False when another holds it. Held until `release_exclusive`
+        or until this store is closed (a process that dies lets go)."""
+    def release_exclusive(self, task: str) -> None: ...
     def checkpoint(self) -> int:
         """Move what the write-ahead log holds into the main store where that applies; returns the
         log's size in pages afterwards (0 where there is none)."""

@@ -9,6 +9,7 @@ StoreReplaced, so the pipeline writes it again.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import sqlite3
@@ -17,7 +18,7 @@ from typing import Callable, Sequence
 
 from ..figures import Stats, Summary
 from ..filters import LogFilter, Page
-from ..interface import Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreReplaced
+from ..interface import EXPORT_CHUNK_BYTES, Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreReplaced
 from ..rows import Entry
 from . import aggregates, entries, export, export_jobs, models_seen, queries, reprice, retention
 from .checkpoint import passive_checkpoint, stop_automatic_checkpoints
@@ -64,6 +65,7 @@ class SqliteStore:
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = None
         self._identity: tuple[int, int] | None = None
+        self._claims: dict[str, int] = {}  # task -> open lock file descriptor
         self.conn  # opened now: a missing or unusable file is an error at open, not at first use
 
     @property
@@ -179,12 +181,51 @@ class SqliteStore:
     def fail_interrupted(self, now_ms: int) -> int:
         return export_jobs.fail_interrupted(self.conn, now_ms)
 
+    def export_path(self, job_id: str, fmt: str) -> str:
+        # absolute: the CLI (llmlog prune, delete-user) may remove these files from another directory
+        return os.path.join(os.path.abspath(self.path) + ".exports", f"{job_id}.{fmt}")
+
+    def keep_export_file(self, job_id: str, written: str) -> None:
+        """The file is already where every process using this database file looks for it."""
+
+    def read_export_chunk(self, job_id: str, index: int) -> bytes | None:
+        job = self.get_job(job_id)
+        if job is None or not job["path"]:
+            return None
+        try:
+            with open(job["path"], "rb") as handle:
+                handle.seek(index * EXPORT_CHUNK_BYTES)
+                return handle.read(EXPORT_CHUNK_BYTES)
+        except FileNotFoundError:
+            return None
+
     # upkeep
+    def try_exclusive(self, task: str) -> bool:
+        """An advisory lock on `<db>.<task>.lock`: processes sharing this file take turns; the
+        kernel lets go when the holder exits, however it exits."""
+        if task in self._claims:
+            return True
+        fd = os.open(f"{self.path}.{task}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._claims[task] = fd
+        return True
+
+    def release_exclusive(self, task: str) -> None:
+        fd = self._claims.pop(task, None)
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the lock
+
     def checkpoint(self) -> int:
         wal_pages, _copied = passive_checkpoint(self.conn)
         return wal_pages
 
     def close(self) -> None:
+        for task in list(self._claims):
+            self.release_exclusive(task)
         if self._conn is not None:
             conn, self._conn = self._conn, None
             conn.close()
