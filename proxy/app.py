@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import json
 import os
 from contextlib import suppress
@@ -11,9 +12,10 @@ from aiohttp import web
 
 from pricing.table import PriceTable
 from pricing.tokens import warm_encodings
-from store.backends import open_store
+from store.backends import is_postgres
+from store.interface import StoreError
 from store.runner import StoreThread
-from store.spill import SpillFile, spill_path_for
+from store.spill import SpillFile
 
 from .api import aggregates as aggregates_api
 from .api import entries as entries_api
@@ -34,6 +36,8 @@ from .retention_task import retention_ctx
 from .routing import Router
 from .upstream_client import UpstreamClient
 from .ui import routes as ui_routes
+
+log = logging.getLogger("llmlog")
 
 # How the HTTP server runs llmlog (`serve`, and the tests): request bodies reach the handlers as
 # sent, since aiohttp would otherwise inflate a gzip body, forward it still labelled gzip, and do the
@@ -84,19 +88,32 @@ def _injected_keys(config: Config) -> dict[str, tuple[str, str]]:
     return keys
 
 
+async def _open_before_serving(config: Config, metrics: Metrics) -> None:
+    """Create and migrate the store before serving. A SQLite file that cannot be used stops the
+    start with its one-line reason; a PostgreSQL server that cannot be reached does not: a replica
+    serves calls meanwhile, keeps their entries in its spill file and writes them once it is back."""
+    try:
+        await asyncio.to_thread(lambda: config.open_store().close())
+    except StoreError as exc:
+        if not is_postgres(config.db_path):
+            raise
+        metrics.store_up = False
+        log.warning("%s; serving calls anyway, keeping their entries in %s until the store answers",
+                    exc, config.spill_path)
+
+
 async def _store_ctx(app: web.Application):
     """Database, writer thread, pipeline task: started before traffic, drained after it stops."""
     config = app[CONFIG]
-    path = config.db_path
-    await asyncio.to_thread(lambda: open_store(path).close())  # create + migrate before serving
+    await _open_before_serving(config, app[METRICS])
     await asyncio.to_thread(warm_encodings)  # never loaded on the loop by the first estimate
     nice = config["store.writer_nice"]
     busy_ms = config["store.busy_timeout_ms"]
-    writer = StoreThread(lambda: open_store(path, writer=True, busy_timeout_ms=busy_ms), "llmlog-writer", nice=nice)
-    reader = StoreThread(lambda: open_store(path), "llmlog-reader")
-    checkpointer = StoreThread(lambda: open_store(path), "llmlog-checkpoint", nice=nice)
+    writer = StoreThread(lambda: config.open_store(writer=True, busy_timeout_ms=busy_ms), "llmlog-writer", nice=nice)
+    reader = StoreThread(config.open_store, "llmlog-reader")
+    checkpointer = StoreThread(config.open_store, "llmlog-checkpoint", nice=nice)
     pipeline = Pipeline(
-        writer, SpillFile(config["store.spill_path"] or spill_path_for(path)),
+        writer, SpillFile(config.spill_path),
         _entry_builder(app[PRICES], config["store.max_body_bytes"]),
         fallback_entry, app[METRICS],
         queue_size=config["store.queue_size"], batch_size=config["store.batch_size"],
@@ -140,7 +157,11 @@ async def _shutting_down(app: web.Application) -> None:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return logs_api.json_response({"status": "ok", "queue_depth": request.app[PIPELINE].queue.qsize()})
+    """200 while calls are served, also when the store is not answering (entries wait in the spill
+    file meanwhile): a load balancer keeps the replica; `store` says whether writes reach it."""
+    metrics = request.app[METRICS]
+    return logs_api.json_response({"status": "ok", "store": "ok" if metrics.store_up else "unavailable",
+                                   "queue_depth": request.app[PIPELINE].queue.qsize()})
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -6,11 +6,16 @@ Precedence (DESIGN §2): CLI flag > environment variable (`LLMLOG_*`) > config f
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
+
+from store.backends import check_location, is_postgres, open_store, printable
+from store.interface import Store, StoreError
+from store.spill import spill_path_for
 
 
 class ConfigError(ValueError):
@@ -53,14 +58,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("upstream.read_timeout_s", float, 600.0,
             "seconds the upstream may stay silent (before headers or between stream chunks)",
             "LLMLOG_READ_TIMEOUT"),
-    Setting("store.path", str, None, "SQLite database file (default: ~/.local/share/llmlog/llmlog.db)",
+    Setting("store.path", str, None,
+            "SQLite database file (default: ~/.local/share/llmlog/llmlog.db), or a postgresql:// URL",
             "LLMLOG_DB"),
+    Setting("store.url", str, None,
+            "PostgreSQL URL (postgresql://user@host:5432/llmlog) for several replicas sharing one store; "
+            "--db / LLMLOG_DB given as well win over it"),
+    Setting("store.password_env", str, None,
+            "environment variable holding the PostgreSQL password, kept out of the URL (PGPASSWORD works too)"),
     Setting("store.max_body_bytes", int, 1024 * 1024,
             "bytes of each request/response body kept in the log (the forwarded stream is never capped)"),
     Setting("store.queue_size", int, 10_000, "captured calls held in memory before spilling to disk"),
     Setting("store.spill_path", str, None,
-            "spill file for entries the database cannot take yet (default: the database path + .spill); "
-            "on another disk it keeps working when the database's disk is full", "LLMLOG_SPILL_PATH"),
+            "spill file for entries the database cannot take yet (default: the database path + .spill; with "
+            "PostgreSQL, a file named after the URL in llmlog's data directory: give each replica on one "
+            "machine its own); on another disk it keeps working when the database's disk is full",
+            "LLMLOG_SPILL_PATH"),
     Setting("store.hold_size", int, 10_000,
             "entries held in memory when database and spill file both fail (disk full), retried each "
             "second, and calls waiting for a spill file that has stopped answering; beyond it entries "
@@ -122,7 +135,21 @@ class Config:
 
     @property
     def db_path(self) -> str:
-        return self.values["store.path"] or default_db_path()
+        """Where the store is: a SQLite file path or a postgresql:// URL."""
+        return self.values["store.path"] or self.values["store.url"] or default_db_path()
+
+    def open_store(self, **options) -> Store:
+        """The configured store (store/backends.py `open_store` takes `options`)."""
+        return open_store(self.db_path, password_env=self.values["store.password_env"], **options)
+
+    @property
+    def spill_path(self) -> str:
+        if self.values["store.spill_path"]:
+            return self.values["store.spill_path"]
+        if is_postgres(self.db_path):  # no file to put it beside: llmlog's data directory, one per URL
+            name = re.sub(r"[^A-Za-z0-9._-]+", "_", printable(self.db_path).split("://", 1)[1]).strip("_")
+            return os.path.join(os.path.dirname(default_db_path()), f"postgresql-{name[:120]}.spill")
+        return spill_path_for(self.db_path)
 
 
 def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
@@ -257,6 +284,7 @@ def load_config(
         values["logs_api.api_keys"] = [*values["logs_api.api_keys"], admin_key]
     for key in values["logs_api.api_keys"]:
         _check_api_key(key)
+    _check_store(values, in_file="store.path" in flat)
     if values["server.port"] > 65535:
         raise ConfigError(f"server.port must be between 0 and 65535, got {values['server.port']}")
 
@@ -265,6 +293,18 @@ def load_config(
     if upstream:
         providers = _with_default_upstream(providers, upstream)
     return Config(values=values, providers=providers, price_overrides=dict(price_overrides))
+
+
+def _check_store(values: dict, in_file: bool) -> None:
+    url, path = values["store.url"], values["store.path"]
+    if url and path and in_file:
+        raise ConfigError("the config file sets both store.path and store.url; keep one")
+    if url and not is_postgres(url):
+        raise ConfigError(f"store.url must be a postgresql:// URL, got {printable(url)!r}")
+    try:
+        check_location(path or url or "")
+    except StoreError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _check_api_key(key: str) -> None:

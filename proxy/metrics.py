@@ -23,6 +23,7 @@ class Metrics:
     wal_pages: int = 0  # WAL length at the last checkpoint pass
     price_refreshes: int = 0
     price_refresh_failures: int = 0
+    store_up: bool = True  # the last write (or the start's open) reached the store
     queue_depth: Callable[[], int] = lambda: 0
     entries_held: Callable[[], int] = lambda: 0
 
@@ -35,6 +36,8 @@ class Metrics:
             lines.append(f'llmlog_calls_total{{provider="{_label(provider)}",status="{_label(status)}"}} {count}')
         for name, kind, help_text, value in (
             ("llmlog_queue_depth", "gauge", "Captured calls waiting for the writer.", self.queue_depth()),
+            ("llmlog_store_up", "gauge", "1 when the last write reached the store; 0 while entries wait in "
+             "the spill file or memory for it.", int(self.store_up)),
             ("llmlog_entries_written_total", "counter", "Entries written to the database.", self.entries_written),
             ("llmlog_entries_spilled_total", "counter", "Entries appended to the spill file.", self.entries_spilled),
             ("llmlog_entries_replayed_total", "counter", "Spilled entries later written.", self.entries_replayed),

@@ -200,9 +200,11 @@ class Pipeline:
         except Exception as exc:
             log.warning("writing %d entries failed (%s); spilling to %s", len(entries), exc, self.spill.path)
             self.metrics.write_errors += 1
+            self.metrics.store_up = False
             await self._spill(entries)
             self._retry_later()
             return False
+        self.metrics.store_up = True
         self.metrics.entries_written += written
         self.metrics.batches += 1
         self.metrics.batch_seconds += time.perf_counter() - started
@@ -226,10 +228,12 @@ class Pipeline:
             replayed = await self.db.run(lambda store: self.spill.replay(store, self._note_refused))
         except Exception as exc:
             log.warning("replaying the spill file failed (%s); will retry", exc)
+            self.metrics.store_up = False
             self._retry_later()
             return
         finally:
             self.metrics.spill_records_torn = self.spill.torn
+        self.metrics.store_up = True
         self.metrics.entries_replayed += replayed
         self.metrics.entries_written += replayed
 

@@ -14,13 +14,25 @@ from store.runner import StoreThread
 
 log = logging.getLogger("llmlog.retention")
 DAY_MS = 86_400_000
+CLAIM = "retention"
 INTERVAL_S = 3600.0
 
 
 async def run_retention_once(db: StoreThread, retention_days: float, content_days: float,
                              now_ms: int | None = None) -> None:
-    """One pass: whole calls past `retention_days`, then content past `content_days` (0 = keep)."""
+    """One pass: whole calls past `retention_days`, then content past `content_days` (0 = keep).
+    With several replicas on one store, the one that claims the pass runs it; the others skip it."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
+    if not await db.run(lambda store: store.try_exclusive(CLAIM)):
+        log.debug("retention: another process sharing the store runs this pass")
+        return
+    try:
+        await _prune(db, retention_days, content_days, now)
+    finally:
+        await db.run(lambda store: store.release_exclusive(CLAIM))
+
+
+async def _prune(db: StoreThread, retention_days: float, content_days: float, now: int) -> None:
     if retention_days > 0:
         result = await db.run(lambda store: store.prune(now - int(retention_days * DAY_MS)))
         if result.calls_deleted:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .interface import Store
+from urllib.parse import urlsplit, urlunsplit
+
+from .interface import Store, StoreError
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -11,10 +13,36 @@ def is_postgres(location: str) -> bool:
     return location.startswith(POSTGRES_SCHEMES)
 
 
+def check_location(location: str) -> None:
+    """A file path or a PostgreSQL URL; any other URL is refused rather than taken for a file name."""
+    if "://" in location and not is_postgres(location):
+        scheme = location.split("://", 1)[0]
+        raise StoreError(f"store location {printable(location)!r}: {scheme}:// is not a store llmlog "
+                         "knows; give a SQLite file path or a postgresql:// URL")
+
+
+def printable(location: str) -> str:
+    """The location with any password in it replaced by ***: safe for banners, logs and errors."""
+    if "://" not in location:
+        return location
+    try:
+        parts = urlsplit(location)
+        netloc = parts.netloc
+        if parts.password is not None:
+            user, _, host = netloc.rpartition("@")
+            netloc = f"{user.split(':', 1)[0]}:***@{host}"
+        query = "&".join(("password=***" if pair.lower().startswith("password=") else pair)
+                         for pair in parts.query.split("&")) if parts.query else ""
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:  # unparseable: show only the scheme
+        return location.split("://", 1)[0] + "://…"
+
+
 def open_store(location: str, *, create: bool = True, writer: bool = False,
                busy_timeout_ms: int | None = None, password_env: str | None = None) -> Store:
     """Open (and, when `create`, create and migrate) the store at `location`. Raises StoreError
     with a message a person can act on when it cannot be used."""
+    check_location(location)
     if is_postgres(location):
         from .postgres.store import PostgresStore  # the driver is loaded only by those who use it
         return PostgresStore(location, create=create, password_env=password_env)

@@ -103,13 +103,17 @@ class Store(Protocol):
     def list_jobs(self, limit: int = 100) -> list[dict]: ...
     def start_job(self, job_id: str, path: str, now_ms: int) -> bool: ...
     def finish_job(self, job_id: str, rows: int | None, error: str | None, now_ms: int, *,
-                   oldest_started_at: int | None = None, holds_content: bool = True) -> bool: ...
-    def fail_interrupted(self, now_ms: int) -> int: ...
+                   oldest_started_at: int | None = None, holds_content: bool = True,
+                   written: str | None = None) -> bool:
+        """Record a running job's outcome and make its finished file (at `written`, from
+        `export_path`) readable by every process sharing the store, together. False when the job
+        is no longer running (a user erasure withdrew it): the file is then removed, not kept."""
+    def fail_interrupted(self, now_ms: int) -> int:
+        """Jobs left running by a process that is gone (none holds their claim `export-<id>`, see
+        `try_exclusive`) become failures; a job another replica is running is left alone."""
     def export_path(self, job_id: str, fmt: str) -> str:
         """Where this process writes a job's export file (SQLite: its final place beside the
-        database file; PostgreSQL: a scratch file, taken into the database by `keep_export_file`)."""
-    def keep_export_file(self, job_id: str, written: str) -> None:
-        """Make the finished export file at `written` readable by every process sharing the store."""
+        database file; PostgreSQL: a scratch file, taken into the database by `finish_job`)."""
     def read_export_chunk(self, job_id: str, index: int) -> bytes | None:
         """Chunk `index` (0, 1, …; EXPORT_CHUNK_BYTES each; a shorter one, maybe empty, is the
         last) of a kept export file; None when the file is gone (withdrawn, expired)."""

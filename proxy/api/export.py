@@ -2,7 +2,8 @@
 (seeds/004): create (draft) → start (running) → status (success | failure) → download.
 
 Both read the store in keyset batches (store/batches.py), so memory stays flat however many rows.
-A job writes `<db>.exports/<id>.<format>`; a job left running by a process that died becomes a
+A job's file is kept where every process sharing the store reads it (SQLite: `<db>.exports/<id>.<format>`;
+PostgreSQL: in the database); a job left running by a process that died becomes a
 failure at the next start and can be started again.
 """
 
@@ -13,13 +14,14 @@ import logging
 import os
 import threading
 from contextlib import suppress
+from typing import Callable
 
 from aiohttp import web
 from multidict import MultiDict
 
-from store.backends import open_store
 from store.batches import BATCH_ROWS
 from store.filters import LogFilter
+from store.interface import EXPORT_CHUNK_BYTES, Store
 
 from ..errors import ApiError
 from ..export_format import (FORMATS, MEDIA_TYPES, ExportStopped, FieldSet, UnknownField, encoded_batch,
@@ -156,34 +158,54 @@ async def stream_export(request: web.Request) -> web.StreamResponse:
 
 # ---- jobs -------------------------------------------------------------------------------------
 
-def _export_file(db_path: str, f: LogFilter, fields: FieldSet, fmt: str, path: str,
-                 stop: threading.Event, progress) -> tuple[int, int | None]:
-    """Runs on a worker thread with its own connection, so a long export never blocks API reads.
-    Writes beside the final name and renames, so a download never sees half a file. Returns the
-    rows written and the oldest `started_at` they can include (read first: a call pruned meanwhile
-    only makes it earlier, so retention never keeps the file too long)."""
+def _claimed(open_store: Callable[[], Store], job_id: str, fmt: str, now: int) -> Store | None:
+    """A store of its own for the job (a long export never blocks API reads), holding the job's
+    claim among every process sharing the store, with the job marked running; None when the job
+    is running already, here or in another replica."""
+    store = open_store()
+    claim = f"export-{job_id}"
+    if store.try_exclusive(claim) and store.start_job(job_id, store.export_path(job_id, fmt), now):
+        return store
+    store.close()
+    return None
+
+
+def _export_file(store: Store, job_id: str, f: LogFilter, fields: FieldSet, fmt: str,
+                 stop: threading.Event, progress) -> tuple[int, int | None, str]:
+    """Runs on a worker thread. Writes beside the final name and renames, so a download never sees
+    half a file. Returns the rows written, the oldest `started_at` they can include (read first: a
+    call pruned meanwhile only makes it earlier, so retention never keeps the file too long) and
+    where the file is."""
+    path = store.export_path(job_id, fmt)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     partial = path + ".part"
-    store = open_store(db_path)
     try:
         oldest = store.oldest_start(f)
         with open(partial, "wb") as out:
             rows = write_export(store, f, fields, fmt, out, stop=stop, progress=progress)
         os.replace(partial, path)
-        return rows, oldest
+        return rows, oldest, path
     finally:
-        store.close()
         with suppress(FileNotFoundError):
             os.remove(partial)
+
+
+def _finish(store: Store, job_id: str, outcome: tuple[int, int | None, str] | None, error: str | None,
+            holds_content: bool) -> bool:
+    """Record the outcome (and keep the file) with the job's own store, then let go of it."""
+    try:
+        rows, oldest, written = outcome or (None, None, None)
+        return store.finish_job(job_id, rows, error, now_ms(), oldest_started_at=oldest,
+                                holds_content=holds_content, written=written)
+    finally:
+        store.close()  # lets go of the job's claim
 
 
 class JobRunner:
     """The export jobs this process is running: started as tasks, stopped cleanly at shutdown."""
 
-    def __init__(self, app: web.Application, db_path: str):
-        self.app, self.db_path = app, db_path
-        # absolute: the CLI (llmlog prune, delete-user) may remove these files from another directory
-        self.directory = os.path.abspath(db_path) + ".exports"
+    def __init__(self, open_store: Callable[[], Store]):
+        self.open_store = open_store
         self.running: dict[str, tuple[asyncio.Task, threading.Event]] = {}
         self.progress: dict[str, int] = {}
 
@@ -194,35 +216,32 @@ class JobRunner:
         now = now_ms()
         log_filter = _job_filter(_filter_query(job["filters"], now), now)
         fields = _fields(job["fields"], "fields")
-        path = os.path.join(self.directory, f"{job_id}.{job['format']}")
-        if not await self.app[WRITER].run(lambda store: store.start_job(job_id, path, now)):
+        store = await asyncio.to_thread(_claimed, self.open_store, job_id, job["format"], now)
+        if store is None:
             raise ApiError(409, f"export {job_id} is already running", "id")
         stop = threading.Event()
         self.progress[job_id] = 0
-        task = asyncio.create_task(self._run(job_id, log_filter, fields, job["format"], path, stop),
+        task = asyncio.create_task(self._run(store, job_id, log_filter, fields, job["format"], stop),
                                    name=f"llmlog-export-{job_id}")
         self.running[job_id] = (task, stop)
 
-    async def _run(self, job_id: str, f: LogFilter, fields: FieldSet, fmt: str, path: str,
+    async def _run(self, store: Store, job_id: str, f: LogFilter, fields: FieldSet, fmt: str,
                    stop: threading.Event) -> None:
         def advance(rows: int) -> None:
             self.progress[job_id] = self.progress.get(job_id, 0) + rows
 
-        rows, oldest, error = None, None, None
+        outcome, error = None, None
         try:
-            rows, oldest = await asyncio.to_thread(_export_file, self.db_path, f, fields, fmt, path, stop, advance)
+            outcome = await asyncio.to_thread(_export_file, store, job_id, f, fields, fmt, stop, advance)
         except ExportStopped as exc:
             error = str(exc)
         except Exception as exc:  # the job fails, the server does not
             log.exception("export %s failed", job_id)
             error = f"{type(exc).__name__}: {exc}"
         try:
-            if not await self.app[WRITER].run(lambda store: store.finish_job(
-                    job_id, rows, error, now_ms(), oldest_started_at=oldest, holds_content=bool(fields.content))):
-                # withdrawn while running (a user erasure): what it wrote may quote the erased user
-                with suppress(FileNotFoundError):
-                    os.remove(path)
-                log.info("export %s was withdrawn while it ran; its file is removed", job_id)
+            if not await asyncio.to_thread(_finish, store, job_id, outcome, error, bool(fields.content)):
+                log.info("export %s was withdrawn while it ran (a user's calls were erased); its file "
+                         "is removed", job_id)
         except Exception:  # left 'running' in the table; the next start turns it into a failure
             log.exception("export %s: could not record its outcome", job_id)
         finally:
@@ -336,12 +355,26 @@ async def download_job(request: web.Request) -> web.StreamResponse:
     job = await _job_or_404(request)
     if job["status"] != "success":
         raise ApiError(409, f"export {job['id']} is {job['status']}; download it once its status is success", "id")
-    if not job["path"] or not os.path.exists(job["path"]):
-        raise ApiError(404, f"the file of export {job['id']} is gone; start the export again", "id")
-    return web.FileResponse(job["path"], headers={
+    job_id, reader = job["id"], request.app[READER]
+    chunk = await reader.run(lambda store: store.read_export_chunk(job_id, 0))
+    if chunk is None:
+        raise ApiError(404, f"the file of export {job_id} is gone; start the export again", "id")
+    response = web.StreamResponse(headers={
         "Content-Type": MEDIA_TYPES[job["format"]],
-        "Content-Disposition": _attachment(f"llmlog-export-{job['id']}.{job['format']}"),
+        "Content-Disposition": _attachment(f"llmlog-export-{job_id}.{job['format']}"),
     })
+    await response.prepare(request)
+    index = 0
+    while chunk:  # read from whichever store holds it, one piece at a time: memory stays flat
+        await response.write(chunk)
+        if len(chunk) < EXPORT_CHUNK_BYTES:
+            break
+        index += 1
+        chunk = await reader.run(lambda store: store.read_export_chunk(job_id, index))
+        if chunk is None:  # withdrawn (erasure) or expired mid-download: cut it, never end it cleanly
+            raise ConnectionResetError(f"the file of export {job_id} was removed during the download")
+    await response.write_eof()
+    return response
 
 
 async def export_jobs_ctx(app: web.Application):
@@ -349,7 +382,7 @@ async def export_jobs_ctx(app: web.Application):
     running at shutdown stop after their current batch and are recorded as failures."""
     from ..app import CONFIG  # the app module imports this one
 
-    runner = JobRunner(app, app[CONFIG].db_path)
+    runner = JobRunner(app[CONFIG].open_store)
     app[JOBS] = runner
     interrupted = await app[WRITER].run(lambda store: store.fail_interrupted(now_ms()))
     if interrupted:

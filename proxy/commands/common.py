@@ -11,7 +11,6 @@ import click
 import orjson
 
 from proxy.config import Config, ConfigError, load_config
-from store import backends
 from store.interface import Store, StoreError
 
 
@@ -43,7 +42,7 @@ def open_store(config_path: str | None, db: str | None, *, create: bool = False,
     still an error they can fix."""
     config = load(config_path, {"store.path": db})
     try:
-        return config, backends.open_store(config.db_path, create=create)
+        return config, config.open_store(create=create)
     except StoreError as exc:
         if none_if_default_missing and config["store.path"] is None and "no llmlog database" in str(exc):
             return config, None

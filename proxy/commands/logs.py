@@ -6,6 +6,7 @@ import click
 import orjson
 
 from proxy.api.present import present_entry, present_page
+from store.backends import printable
 from store.filters import CursorError
 
 from .common import color, config_options, echo_json, echo_jsonl, echo_table, format_usd, open_store
@@ -54,7 +55,7 @@ def logs(config_path, db, as_json, as_jsonl, **options):
     log_filter, page = parse_options(options)
     config, store = open_store(config_path, db, none_if_default_missing=True)
     if store is None:
-        click.echo(f"no calls logged yet (no database at {config.db_path}; start `llmlog serve`)")
+        click.echo(f"no calls logged yet (no database at {printable(config.db_path)}; start `llmlog serve`)")
         return
     try:
         try:
@@ -140,7 +141,7 @@ def show(config_path, db, call_id, as_json):
     """
     config, store = open_store(config_path, db, none_if_default_missing=True)
     if store is None:
-        raise click.ClickException(f"no calls logged yet (no database at {config.db_path})")
+        raise click.ClickException(f"no calls logged yet (no database at {printable(config.db_path)})")
     try:
         found = store.get_log(call_id)
     finally:

@@ -217,11 +217,13 @@ def reprice_cmd(since, batch_size, config_path, db):
     since_ms = _since_ms(since)
     _, store = open_store(config_path, db)
     try:
+        if not store.try_exclusive("reprice"):  # two at once would each rewrite every cost
+            raise click.ClickException("another `llmlog reprice` is running on this store; wait for it to finish")
         total = store.count_repriceable(since_ms)
         with click.progressbar(length=total, label="repricing", file=sys.stderr,
                                hidden=not sys.stderr.isatty()) as bar:
             examined, changed = store.reprice(repricer(table), since_ms=since_ms, batch_size=batch_size,
-                                        progress=bar.update)
+                                              progress=bar.update)
     finally:
         store.close()
     click.echo(f"repriced {examined} calls with pricing version {table.version}: {changed} changed")

@@ -11,6 +11,7 @@ import socket
 import click
 
 from proxy.config import ConfigError
+from store.backends import printable
 from store.interface import StoreError
 
 from .common import config_options, load
@@ -74,7 +75,7 @@ def serve(config_path, db, host, port, upstream, insecure):
     shown_host = f"[{host}]" if ":" in host else host
     banner = (f"llmlog: proxying on http://{shown_host}:{port} → "
               + ", ".join(f"{p.prefix} {p.base_url}" for p in config.providers)
-              + f"; logging to {config.db_path}")
+              + f"; logging to {printable(config.db_path)}")
     try:
         app = make_app(config)
     except ConfigError as exc:  # prices from a LiteLLM file or overrides that cannot be used

@@ -67,10 +67,14 @@ def finish_job(conn: sqlite3.Connection, job_id: str, rows: int | None, error: s
                          int(holds_content), job_id)).rowcount == 1
 
 
-def fail_interrupted(conn: sqlite3.Connection, now_ms: int, error: str = INTERRUPTED) -> int:
-    """Jobs left `running` by a process that is gone become failures (start them again to re-run)."""
+def running_ids(conn: sqlite3.Connection) -> list[str]:
+    return [row[0] for row in conn.execute("SELECT id FROM export_jobs WHERE status = 'running'")]
+
+
+def fail_interrupted(conn: sqlite3.Connection, now_ms: int, job_id: str, error: str = INTERRUPTED) -> int:
+    """A job left `running` by a process that is gone becomes a failure (start it again to re-run)."""
     return conn.execute("UPDATE export_jobs SET status = 'failure', error = ?, updated_at = ? "
-                        "WHERE status = 'running'", (error, now_ms)).rowcount
+                        "WHERE id = ? AND status = 'running'", (error, now_ms, job_id)).rowcount
 
 
 WITHDRAWN = "export file removed because a user's calls were erased; start the job again"

@@ -14,6 +14,7 @@ import logging
 import os
 import sqlite3
 import threading
+from contextlib import suppress
 from typing import Callable, Sequence
 
 from ..figures import Stats, Summary
@@ -174,19 +175,30 @@ class SqliteStore:
         return export_jobs.start_job(self.conn, job_id, path, now_ms)
 
     def finish_job(self, job_id: str, rows: int | None, error: str | None, now_ms: int, *,
-                   oldest_started_at: int | None = None, holds_content: bool = True) -> bool:
-        return export_jobs.finish_job(self.conn, job_id, rows, error, now_ms,
-                                      oldest_started_at=oldest_started_at, holds_content=holds_content)
+                   oldest_started_at: int | None = None, holds_content: bool = True,
+                   written: str | None = None) -> bool:
+        """The file already is where every process using this database file looks for it."""
+        recorded = export_jobs.finish_job(self.conn, job_id, rows, error, now_ms,
+                                          oldest_started_at=oldest_started_at, holds_content=holds_content)
+        if not recorded and written is not None:  # withdrawn meanwhile: it may quote an erased user
+            with suppress(FileNotFoundError):
+                os.remove(written)
+        return recorded
 
     def fail_interrupted(self, now_ms: int) -> int:
-        return export_jobs.fail_interrupted(self.conn, now_ms)
+        failed = 0
+        for job_id in export_jobs.running_ids(self.conn):
+            claim = f"export-{job_id}"
+            if self.try_exclusive(claim):  # nobody runs it any more
+                try:
+                    failed += export_jobs.fail_interrupted(self.conn, now_ms, job_id)
+                finally:
+                    self.release_exclusive(claim)
+        return failed
 
     def export_path(self, job_id: str, fmt: str) -> str:
         # absolute: the CLI (llmlog prune, delete-user) may remove these files from another directory
         return os.path.join(os.path.abspath(self.path) + ".exports", f"{job_id}.{fmt}")
-
-    def keep_export_file(self, job_id: str, written: str) -> None:
-        """The file is already where every process using this database file looks for it."""
 
     def read_export_chunk(self, job_id: str, index: int) -> bytes | None:
         job = self.get_job(job_id)
