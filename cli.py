@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from proxy.commands.aggregates import stats, summary
+from proxy.commands.copy_store import copy_store
 from proxy.commands.export import export
 from proxy.commands.logs import logs, show
 from proxy.commands.maintenance import delete_user, prune
@@ -34,6 +35,7 @@ main.add_command(prune)
 main.add_command(export)
 main.add_command(pricing)
 main.add_command(reprice_cmd)
+main.add_command(copy_store)
 
 
 if __name__ == "__main__":

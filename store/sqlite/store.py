@@ -25,6 +25,7 @@ from . import aggregates, entries, export, export_jobs, models_seen, queries, re
 from .checkpoint import passive_checkpoint, stop_automatic_checkpoints
 from .db import BUSY_TIMEOUT_MS, connect
 from .erasure import delete_user
+from .whole_entries import read_entries
 from .writer import write_batch, write_or_split
 
 log = logging.getLogger("llmlog.store")
@@ -143,6 +144,9 @@ class SqliteStore:
 
     def model_call_counts(self, since_ms: int | None = None) -> list[dict]:
         return models_seen.model_call_counts(self.conn, since_ms)
+
+    def read_entries(self, after: Position | None, limit: int) -> list[Entry]:
+        return read_entries(self.conn, after, limit)
 
     # changing
     def set_feedback(self, call_id: str, feedback: dict) -> bool:
