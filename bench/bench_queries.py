@@ -1,11 +1,13 @@
-"""Query latency on a large database: seeds N synthetic entries, times the common logs-API queries.
+"""Query latency on a large store: seeds N synthetic entries, times the common logs-API queries.
 
-Each query is built exactly as the API builds it (same parameter parsing, same store function),
-then timed over repeated runs on one connection; p50 and p99 in milliseconds. Not run by CI.
+Each query is built exactly as the API builds it (same parameter parsing, same Store method),
+then timed over repeated runs on one store; p50 and p99 in milliseconds. Not run by CI. `--db`
+takes a SQLite file or a postgresql:// URL, so both backends answer the same questions.
 
     python -m bench.bench_queries                # 1,000,000 entries (seeding takes a few minutes)
     python -m bench.bench_queries --n 100000 --runs 50
-    python -m bench.bench_queries --db /tmp/big.db --reuse   # skip seeding an already seeded file
+    python -m bench.bench_queries --db /tmp/big.db --reuse   # skip seeding an already seeded store
+    python -m bench.bench_queries --db postgresql://postgres@127.0.0.1:5432/bench
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from multidict import MultiDict
 from proxy.api.aggregates import stats_request, summary_filter
 from proxy.api.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
 from proxy.ids import new_call_id
-from store.sqlite import aggregates, queries
-from store.sqlite.db import connect
+from store.backends import open_store
+from store.figures import percentile
+from store.filters import LogFilter, Page
+from store.interface import Store
 from store.rows import CALL_COLUMNS, CONTENT_COLUMNS, Entry
-from store.sqlite.writer import write_batch
 
 DAY = 86_400_000
 MODELS = (("gpt-4o-mini", "openai", 40), ("gpt-4o", "openai", 20), ("claude-sonnet-4-5", "anthropic", 15),
@@ -79,32 +82,33 @@ def synthetic_entries(n: int, now_ms: int, days: int, seed: int = 1):
         yield Entry(call=call, content=content, tags=tags)
 
 
-def seed(path: str, n: int, now_ms: int, days: int, batch: int = 20_000) -> float:
-    conn = connect(path)
+def seed(location: str, n: int, now_ms: int, days: int, batch: int = 20_000) -> float:
+    store = open_store(location, writer=True)
     began = time.perf_counter()
     pending = []
     for i, entry in enumerate(synthetic_entries(n, now_ms, days), 1):
         pending.append(entry)
         if len(pending) >= batch:
-            write_batch(conn, pending)
+            store.write_or_split(pending)
             pending = []
+            store.checkpoint()
             print(f"\r  seeded {i:,}/{n:,}", end="", file=sys.stderr, flush=True)
-    write_batch(conn, pending)
-    conn.execute("ANALYZE")
-    conn.close()
+    store.write_or_split(pending)
+    store.checkpoint()
+    store.close()
     print(file=sys.stderr)
     return time.perf_counter() - began
 
 
 def cases(now_ms: int):
-    """name -> (store function, args), each built as the API builds it for the given query string."""
+    """name -> (Store method, args), each built as the API builds it for the given query string."""
     def page(query: str):
         q = Query(MultiDict(_pairs(query)), FILTER_PARAMS + PAGE_PARAMS)
-        return queries.list_logs, (parse_filter(q, now_ms), parse_page(q))
+        return Store.list_logs, (parse_filter(q, now_ms), parse_page(q))
 
     def stats(query: str):
         f, group_by, compare = stats_request(MultiDict(_pairs(query)), now_ms)
-        return aggregates.stats, (f, group_by, compare)
+        return Store.stats, (f, group_by, compare)
 
     return {
         "newest page (7 d)": page(""),
@@ -112,8 +116,8 @@ def cases(now_ms: int):
         "cost-sorted page (7 d)": page("sort_by=cost"),
         "q= search (7 d)": page(f"q={NEEDLE}"),
         "q= common word (7 d)": page("q=invoice"),
-        "summary 24 h": (aggregates.summary, (summary_filter(MultiDict(_pairs("start_date=-24h")), now_ms),)),
-        "summary 7 d": (aggregates.summary, (summary_filter(MultiDict(), now_ms),)),
+        "summary 24 h": (Store.summary, (summary_filter(MultiDict(_pairs("start_date=-24h")), now_ms),)),
+        "summary 7 d": (Store.summary, (summary_filter(MultiDict(), now_ms),)),
         "stats day buckets (7 d)": stats("group_by=day"),
         "stats hour buckets 24 h": stats("group_by=hour&start_date=-24h"),
         "stats model 24 h + previous": stats("group_by=model&start_date=-24h&compare=previous"),
@@ -124,12 +128,13 @@ def _pairs(query: str) -> list[tuple[str, str]]:
     return [tuple(part.split("=", 1)) for part in query.split("&") if part]
 
 
-def timed(conn, fn, args, runs: int) -> list[float]:
-    fn(conn, *args)  # warm the page cache
+def timed(store: Store, method, args, runs: int) -> list[float]:
+    call = getattr(store, method.__name__)  # the backend's own method of that name
+    call(*args)  # warm the caches
     out = []
     for _ in range(runs):
         began = time.perf_counter()
-        fn(conn, *args)
+        call(*args)
         out.append((time.perf_counter() - began) * 1000)
     return sorted(out)
 
@@ -139,42 +144,40 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000, help="entries to seed (default 1,000,000)")
     parser.add_argument("--days", type=int, default=30, help="spread them over this many days (default 30)")
     parser.add_argument("--runs", type=int, default=30, help="timed runs per query (default 30)")
-    parser.add_argument("--db", help="database file (default: a temporary file, deleted afterwards)")
-    parser.add_argument("--reuse", action="store_true", help="the --db file is already seeded: skip seeding")
+    parser.add_argument("--db", help="SQLite file or postgresql:// URL (default: a temporary file, deleted afterwards)")
+    parser.add_argument("--reuse", action="store_true", help="the --db store is already seeded: skip seeding")
     args = parser.parse_args()
     tmp = None
     if args.db:
-        path = args.db
+        location = args.db
     else:
         tmp = tempfile.TemporaryDirectory(prefix="llmlog-bench-")
-        path = os.path.join(tmp.name, "bench.db")
-    conn0 = connect(path)
+        location = os.path.join(tmp.name, "bench.db")
+    seeded_s = None
     if args.reuse:
-        now_ms = conn0.execute("SELECT max(started_at) + 1 FROM calls").fetchone()[0]
-        seeded_s = None
+        probe = open_store(location, create=False)
+        now_ms = probe.list_logs(LogFilter(), Page(limit=1)).rows[0]["started_at"] + 1
+        probe.close()
     else:
         now_ms = int(time.time() * 1000)
-        conn0.close()
-        print(f"seeding {args.n:,} entries over {args.days} days into {path}", file=sys.stderr)
-        seeded_s = seed(path, args.n, now_ms, args.days)
-        conn0 = connect(path)
-    conn = conn0
+        print(f"seeding {args.n:,} entries over {args.days} days into {location}", file=sys.stderr)
+        seeded_s = seed(location, args.n, now_ms, args.days)
+    store = open_store(location)
     results = []
     print(f"{'query':32} {'p50 ms':>9} {'p99 ms':>9}")
-    for name, (fn, fn_args) in cases(now_ms).items():
-        times = timed(conn, fn, fn_args, args.runs)
-        p50, p99 = aggregates.percentile(times, 50), aggregates.percentile(times, 99)
+    for name, (method, method_args) in cases(now_ms).items():
+        times = timed(store, method, method_args, args.runs)
+        p50, p99 = percentile(times, 50), percentile(times, 99)
         results.append({"query": name, "p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "runs": args.runs})
         print(f"{name:32} {p50:9.2f} {p99:9.2f}", flush=True)
-    rows = conn.execute("SELECT count(*) FROM calls").fetchone()[0]
-    conn.close()
+    rows = store.count(LogFilter())
+    store.close()
     out_dir = Path(__file__).resolve().parent / "results"
     out_dir.mkdir(exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = out_dir / f"bench_queries-{stamp}.json"
-    out.write_bytes(orjson.dumps({"entries": rows, "days": args.days, "seed_seconds": seeded_s,
-                                  "sqlite": __import__("sqlite3").sqlite_version, "results": results},
-                                 option=orjson.OPT_INDENT_2))
+    out = out_dir / f"bench_queries-{store.backend}-{stamp}.json"
+    out.write_bytes(orjson.dumps({"backend": store.backend, "entries": rows, "days": args.days,
+                                  "seed_seconds": seeded_s, "results": results}, option=orjson.OPT_INDENT_2))
     print(f"wrote {out}", file=sys.stderr)
     if tmp:
         tmp.cleanup()

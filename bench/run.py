@@ -325,6 +325,11 @@ def print_table(result: dict) -> None:
             print(f"    {row['share']:6.1%}  {row['frame']}")
 
 
+def _sqlite_writer(quick: bool) -> dict:
+    with bench_writer.sqlite_files() as fresh:
+        return bench_writer.measure(fresh, quick)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a ~1 minute smoke run")
@@ -364,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
                     "load_avg_at_end": os.getloadavg()},
         "settings": bench.s, "proxies": proxies, "figures": summarise(rounds, proxies),
         "flags": bottleneck_flags(rounds, proxies), "memory": memory, "durability": durability,
-        "writer": bench_writer.measure(args.quick), "pipeline": bench_pipeline.measure(args.quick),
+        "writer": _sqlite_writer(args.quick), "pipeline": bench_pipeline.measure(args.quick),
         "profile": profile, "rounds": rounds, "elapsed_s": None,
     }
     result["elapsed_s"] = time.monotonic() - started
