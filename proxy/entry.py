@@ -94,8 +94,18 @@ _INFLATERS = {
 }
 
 
-def _header(headers: list[tuple[str, str]], name: str) -> str:
-    return next((v for n, v in headers if n.lower() == name), "")
+def _encoding_and_type(headers: list[tuple[str, str]]) -> tuple[str, str]:
+    """The answer's Content-Encoding (as `_content_encoding`) and Content-Type, the first of each,
+    in one pass over its headers."""
+    encoding = content_type = None
+    for name, value in headers:
+        low = name.lower()
+        if low == "content-encoding":
+            if encoding is None:
+                encoding = value.strip().lower()
+        elif low == "content-type" and content_type is None:
+            content_type = value
+    return encoding or "", content_type or ""
 
 
 def _cut_short(call: CapturedCall, response: ResponseInfo) -> bool:
@@ -136,10 +146,13 @@ def clean_text(value):
     return value
 
 
-def _clean_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    if all(name.isascii() and value.isascii() for name, value in headers):
-        return headers
-    return [(clean_text(name), clean_text(value)) for name, value in headers]
+def _stored_headers(headers: list[tuple[str, str]]) -> str:
+    """Headers as the log keeps them: credentials redacted, as JSON. `clean_text` changes only text
+    with lone surrogates, the one thing orjson refuses, so the headers are cleaned only then."""
+    try:
+        return orjson.dumps(redact(headers)).decode()
+    except orjson.JSONEncodeError:
+        return orjson.dumps(redact([(clean_text(name), clean_text(value)) for name, value in headers])).decode()
 
 
 def _cap(data: bytes, limit: int) -> tuple[bytes, bool]:
@@ -154,8 +167,9 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
                                              max_body_bytes)
     request = parse_request(request_body)
     raw_response = b"".join(chunk for _, chunk in call.chunks)
-    body, inflated_past_cap = inflate(raw_response, _content_encoding(call.response_headers), max_body_bytes)
-    is_stream = "text/event-stream" in _header(call.response_headers, "content-type").lower()
+    encoding, content_type = _encoding_and_type(call.response_headers)
+    body, inflated_past_cap = inflate(raw_response, encoding, max_body_bytes)
+    is_stream = "text/event-stream" in content_type.lower()
     chunks = call.chunks if body is raw_response else [(call.ttfb_ms or 0.0, body)]
     response = parse_response(call.provider.format, call.path, body, stream=is_stream, chunks=chunks)
 
@@ -197,10 +211,10 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     content = {
         "call_id": call.id,
         "request_query": clean_text(redact_query(call.query)) or None,
-        "request_headers": orjson.dumps(redact(_clean_headers(call.request_headers))).decode(),
+        "request_headers": _stored_headers(call.request_headers),
         "request_body": request_body,
         "request_truncated": int(request_truncated),
-        "response_headers": orjson.dumps(redact(_clean_headers(call.response_headers))).decode(),
+        "response_headers": _stored_headers(call.response_headers),
         "response_body": response_body,
         "response_truncated": int(call.response_truncated or inflated_past_cap or len(body) > max_body_bytes),
         "assembled": scrub_text(orjson.dumps(response.assembled).decode(), secrets)
