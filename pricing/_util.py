@@ -45,6 +45,8 @@ def content_text(content: Any) -> str:
     """
     if isinstance(content, str):
         return content
+    if content is None:  # a request without `system` or `instructions`: most of them
+        return ""
     pieces: list[str] = []
     for part in as_list(content):
         if isinstance(part, str):

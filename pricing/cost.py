@@ -83,15 +83,21 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
     # the four stored columns, in the order of `_COLUMN_OF`; summed as the buckets are priced
     grouped = [0, 0, 0, 0]
     nanos = 0
-    for name, tokens, rate in (
-        ("input", usage.uncached_input_tokens, rates.input),
-        ("input_audio", usage.input_audio_tokens, rates.input_audio),
-        ("cached_input", usage.cached_input_tokens, rates.cached_input),
-        ("cache_write", usage.cache_write_5m_tokens, rates.cache_write),
-        ("cache_write_1h", usage.cache_write_1h_tokens, rates.cache_write_1h),
-        ("output", usage.output_text_tokens, rates.output),
-        ("output_audio", usage.output_audio_tokens, rates.output_audio),
-    ):
+    if (usage.cached_input_tokens or usage.cache_write_tokens or usage.cache_write_1h_tokens
+            or usage.input_audio_tokens or usage.output_audio_tokens):
+        billed = (
+            ("input", usage.uncached_input_tokens, rates.input),
+            ("input_audio", usage.input_audio_tokens, rates.input_audio),
+            ("cached_input", usage.cached_input_tokens, rates.cached_input),
+            ("cache_write", usage.cache_write_5m_tokens, rates.cache_write),
+            ("cache_write_1h", usage.cache_write_1h_tokens, rates.cache_write_1h),
+            ("output", usage.output_text_tokens, rates.output),
+            ("output_audio", usage.output_audio_tokens, rates.output_audio),
+        )
+    else:  # most calls: text in, text out, nothing cached or written; the other buckets are empty
+        billed = (("input", usage.uncached_input_tokens, rates.input),
+                  ("output", usage.output_text_tokens, rates.output))
+    for name, tokens, rate in billed:
         if not tokens:
             continue
         if rate is None:  # audio or a 1-hour write with no known price: never billed at a text rate

@@ -53,7 +53,12 @@ def request_credentials(headers: list[tuple[str, str]], query: str) -> tuple[str
             found.add(credential)
             if (low := name.lower()) in _PROVIDER_KEY_NAMES:
                 keys[low] = credential
-    key = next((k for name in PROVIDER_KEY_HEADERS if (k := keys.get(name))), None) if keys else None
+    key = None
+    if keys:
+        for name in PROVIDER_KEY_HEADERS:  # the first header in this order that holds a key
+            if key := keys.get(name):
+                break
+        key = key or None
     for pair in query.split("&") if query else ():
         name, sep, value = pair.partition("=")
         if sep and is_secret_query_param(name):
