@@ -71,7 +71,7 @@ def tool_call_text(name: Any, arguments: Any) -> str:
 
 
 def join_text(pieces: list[str]) -> str | None:
-    text = "\n".join(p for p in pieces if p)
+    text = "\n".join([p for p in pieces if p])  # a list: join would build one from a generator anyway
     return text or None
 
 

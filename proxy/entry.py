@@ -24,7 +24,10 @@ __all__ = ["api_key_of", "build_entry", "certain_columns", "compressed_call", "f
 
 
 def _content_encoding(headers: list[tuple[str, str]]) -> str:
-    return next((v.strip().lower() for n, v in headers if n.lower() == "content-encoding"), "")
+    for name, value in headers:
+        if name.lower() == "content-encoding":
+            return value.strip().lower()
+    return ""
 
 
 def compressed_call(call: CapturedCall) -> bool:
@@ -166,7 +169,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     request_body, request_past_cap = inflate(call.request_body, _content_encoding(call.request_headers),
                                              max_body_bytes)
     request = parse_request(request_body)
-    raw_response = b"".join(chunk for _, chunk in call.chunks)
+    raw_response = b"".join([chunk for _, chunk in call.chunks])  # one chunk: that very object
     encoding, content_type = _encoding_and_type(call.response_headers)
     body, inflated_past_cap = inflate(raw_response, encoding, max_body_bytes)
     is_stream = "text/event-stream" in content_type.lower()
