@@ -45,6 +45,8 @@ def content_text(content: Any) -> str:
     """
     if isinstance(content, str):
         return content
+    if content is None:  # a request without `system` or `instructions`: most of them
+        return ""
     pieces: list[str] = []
     for part in as_list(content):
         if isinstance(part, str):
@@ -69,7 +71,7 @@ def tool_call_text(name: Any, arguments: Any) -> str:
 
 
 def join_text(pieces: list[str]) -> str | None:
-    text = "\n".join(p for p in pieces if p)
+    text = "\n".join([p for p in pieces if p])  # a list: join would build one from a generator anyway
     return text or None
 
 

@@ -48,7 +48,7 @@ def _message_text(message: dict) -> str:
     legacy_fn = as_dict(message.get("function_call"))
     if legacy_fn:
         pieces.append(tool_call_text(legacy_fn.get("name"), legacy_fn.get("arguments")))
-    return "\n".join(p for p in pieces if p)
+    return "\n".join([p for p in pieces if p])
 
 
 def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:

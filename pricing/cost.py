@@ -56,6 +56,11 @@ def _nanos(tokens: int, usd_per_million: Decimal) -> int:
     return (2 * tokens * num * 1000 + den) // (2 * den)
 
 
+# Which stored column each bucket adds to: input, cached input, cache writes, output (Cost's four).
+_COLUMN_OF = {"input": 0, "input_audio": 0, "cached_input": 1, "cache_write": 2, "cache_write_1h": 2,
+              "output": 3, "output_audio": 3}
+
+
 def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
     """Price `usage` on disjoint buckets, each rounded half-up to a whole micro-dollar.
 
@@ -75,32 +80,43 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
         price, tier_priced = (at_tier, True) if at_tier is not None else (price, False)
     rates = price.rates(usage.input_tokens)
     buckets = []
-    for name, tokens, rate in (
-        ("input", usage.uncached_input_tokens, rates.input),
-        ("input_audio", usage.input_audio_tokens, rates.input_audio),
-        ("cached_input", usage.cached_input_tokens, rates.cached_input),
-        ("cache_write", usage.cache_write_5m_tokens, rates.cache_write),
-        ("cache_write_1h", usage.cache_write_1h_tokens, rates.cache_write_1h),
-        ("output", usage.output_text_tokens, rates.output),
-        ("output_audio", usage.output_audio_tokens, rates.output_audio),
-    ):
+    # the four stored columns, in the order of `_COLUMN_OF`; summed as the buckets are priced
+    grouped = [0, 0, 0, 0]
+    nanos = 0
+    if (usage.cached_input_tokens or usage.cache_write_tokens or usage.cache_write_1h_tokens
+            or usage.input_audio_tokens or usage.output_audio_tokens):
+        billed = (
+            ("input", usage.uncached_input_tokens, rates.input),
+            ("input_audio", usage.input_audio_tokens, rates.input_audio),
+            ("cached_input", usage.cached_input_tokens, rates.cached_input),
+            ("cache_write", usage.cache_write_5m_tokens, rates.cache_write),
+            ("cache_write_1h", usage.cache_write_1h_tokens, rates.cache_write_1h),
+            ("output", usage.output_text_tokens, rates.output),
+            ("output_audio", usage.output_audio_tokens, rates.output_audio),
+        )
+    else:  # most calls: text in, text out, nothing cached or written; the other buckets are empty
+        billed = (("input", usage.uncached_input_tokens, rates.input),
+                  ("output", usage.output_text_tokens, rates.output))
+    for name, tokens, rate in billed:
         if not tokens:
             continue
         if rate is None:  # audio or a 1-hour write with no known price: never billed at a text rate
             return UNPRICED
         num, den, text = _rate_parts(rate)
-        buckets.append((name, tokens, (2 * tokens * num + den) // (2 * den), text,
-                        (2000 * tokens * num + den) // (2 * den)))  # = _micros, _nanos: one cache look-up
-    micros = {name: m for name, _, m, _, _ in buckets}
+        micros = (2 * tokens * num + den) // (2 * den)  # = _micros, _nanos: one cache look-up
+        bucket_nanos = (2000 * tokens * num + den) // (2 * den)
+        buckets.append((name, tokens, micros, text, bucket_nanos))
+        grouped[_COLUMN_OF[name]] += micros
+        nanos += bucket_nanos
     cost = Cost(
         priced=True,
-        input_micros=micros.get("input", 0) + micros.get("input_audio", 0),
-        cached_input_micros=micros.get("cached_input", 0),
-        cache_write_micros=micros.get("cache_write", 0) + micros.get("cache_write_1h", 0),
-        output_micros=micros.get("output", 0) + micros.get("output_audio", 0),
+        input_micros=grouped[0],
+        cached_input_micros=grouped[1],
+        cache_write_micros=grouped[2],
+        output_micros=grouped[3],
         pricing_version=version,
         buckets=tuple(buckets),
-        total_nanos=sum(bucket[4] for bucket in buckets),
+        total_nanos=nanos,
         service_tier_priced=tier_priced,
     )
     if not -MAX_COST_MICROS <= cost.total_micros <= MAX_COST_MICROS:  # so nanos stay below 2^63 too

@@ -16,7 +16,7 @@ import orjson
 from pricing._util import as_dict
 from pricing.types import Usage, unreadable_usage
 
-_OPENAI_KEYS = ("prompt_tokens", "completion_tokens", "input_tokens", "output_tokens", "total_tokens")
+_OPENAI_KEYS = frozenset({"prompt_tokens", "completion_tokens", "input_tokens", "output_tokens", "total_tokens"})
 _ANTHROPIC_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 # The largest token count taken from a provider for one call: a hundred times the largest context
@@ -42,6 +42,8 @@ def token_count(value: Any, name: str) -> int:
     """A provider's token count as an int in [0, MAX_TOKENS]. Absent or null counts 0 (providers
     leave out what does not apply); a whole float (`12.0`) is taken. Raises BadCount for anything
     else: a string, a bool, a fraction, a negative or out-of-range number."""
+    if type(value) is int and 0 <= value <= MAX_TOKENS:  # what providers send: no further checks
+        return value
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -64,7 +66,7 @@ def openai_usage(usage: Any) -> Usage | None:
     includes reasoning tokens, so they are taken as they are. None when there is no usage.
     """
     usage = as_dict(usage)
-    if not any(key in usage for key in _OPENAI_KEYS):
+    if _OPENAI_KEYS.isdisjoint(usage):
         return None
     try:
         return _openai_usage(usage)

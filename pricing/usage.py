@@ -7,7 +7,7 @@ because a malformed or truncated upstream response must still be logged.
 from __future__ import annotations
 
 from pricing import anthropic, chat, responses
-from pricing._util import error_message, loads
+from pricing._util import loads
 from pricing.request import parse_request
 from pricing.sse import split_sse
 from pricing.types import ResponseInfo, SseEvent
@@ -59,16 +59,14 @@ def _parse(fmt: str, path: str, body: bytes, stream: bool, chunks: list | None) 
 
 
 def _from_json(fmt: str, path: str, data: object) -> ResponseInfo:
+    # each reader takes the error message from `data` itself (`error_message`)
     if not isinstance(data, dict):
         return ResponseInfo()
     if fmt == "anthropic" or data.get("type") in ("message", "completion"):
-        info = anthropic.from_json(data)
-    elif "/responses" in path or data.get("object") == "response" or "output" in data:
-        info = responses.from_json(data)
-    else:
-        info = chat.from_json(data)
-    info.error_message = info.error_message or error_message(data)
-    return info
+        return anthropic.from_json(data)
+    if "/responses" in path or data.get("object") == "response" or "output" in data:
+        return responses.from_json(data)
+    return chat.from_json(data)
 
 
 def _kind(fmt: str, path: str, events: list[SseEvent]) -> str:

@@ -13,26 +13,21 @@ from pricing.table import PriceTable
 from pricing.tokens import estimate_output, estimate_usage
 from pricing.types import NO_USAGE, UNPRICED, ResponseInfo, Usage
 from pricing.usage import parse_request, parse_response
-from store.rows import Entry
+from store.rows import CALL_COLUMNS, Entry
 from store.stream_events import chunk_timeline
 
 from .capture import CapturedCall
-from .headers import PROVIDER_KEY_HEADERS, redact, redact_query
-from .scrub import credential_of, key_prefix, presented_secrets, scrub_bytes, scrub_error, scrub_text
+from .headers import redact, redact_query
+from .scrub import api_key_of, key_prefix, request_credentials, scrub_bytes, scrub_error, scrub_text
 
-
-def api_key_of(headers: list[tuple[str, str]]) -> str | None:
-    """The credential the client sent, from whichever header its SDK uses (scheme removed)."""
-    found = {name.lower(): value for name, value in headers if name.lower() in PROVIDER_KEY_HEADERS}
-    for name in PROVIDER_KEY_HEADERS:
-        value = found.get(name)
-        if value and (key := credential_of(value)):
-            return key
-    return None
+__all__ = ["api_key_of", "build_entry", "certain_columns", "compressed_call", "fallback_entry", "inflate"]
 
 
 def _content_encoding(headers: list[tuple[str, str]]) -> str:
-    return next((v.strip().lower() for n, v in headers if n.lower() == "content-encoding"), "")
+    for name, value in headers:
+        if name.lower() == "content-encoding":
+            return value.strip().lower()
+    return ""
 
 
 def compressed_call(call: CapturedCall) -> bool:
@@ -102,8 +97,18 @@ _INFLATERS = {
 }
 
 
-def _header(headers: list[tuple[str, str]], name: str) -> str:
-    return next((v for n, v in headers if n.lower() == name), "")
+def _encoding_and_type(headers: list[tuple[str, str]]) -> tuple[str, str]:
+    """The answer's Content-Encoding (as `_content_encoding`) and Content-Type, the first of each,
+    in one pass over its headers."""
+    encoding = content_type = None
+    for name, value in headers:
+        low = name.lower()
+        if low == "content-encoding":
+            if encoding is None:
+                encoding = value.strip().lower()
+        elif low == "content-type" and content_type is None:
+            content_type = value
+    return encoding or "", content_type or ""
 
 
 def _cut_short(call: CapturedCall, response: ResponseInfo) -> bool:
@@ -144,10 +149,13 @@ def clean_text(value):
     return value
 
 
-def _clean_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    if all(name.isascii() and value.isascii() for name, value in headers):
-        return headers
-    return [(clean_text(name), clean_text(value)) for name, value in headers]
+def _stored_headers(headers: list[tuple[str, str]]) -> str:
+    """Headers as the log keeps them: credentials redacted, as JSON. `clean_text` changes only text
+    with lone surrogates, the one thing orjson refuses, so the headers are cleaned only then."""
+    try:
+        return orjson.dumps(redact(headers)).decode()
+    except orjson.JSONEncodeError:
+        return orjson.dumps(redact([(clean_text(name), clean_text(value)) for name, value in headers])).decode()
 
 
 def _cap(data: bytes, limit: int) -> tuple[bytes, bool]:
@@ -161,9 +169,10 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     request_body, request_past_cap = inflate(call.request_body, _content_encoding(call.request_headers),
                                              max_body_bytes)
     request = parse_request(request_body)
-    raw_response = b"".join(chunk for _, chunk in call.chunks)
-    body, inflated_past_cap = inflate(raw_response, _content_encoding(call.response_headers), max_body_bytes)
-    is_stream = "text/event-stream" in _header(call.response_headers, "content-type").lower()
+    raw_response = b"".join([chunk for _, chunk in call.chunks])  # one chunk: that very object
+    encoding, content_type = _encoding_and_type(call.response_headers)
+    body, inflated_past_cap = inflate(raw_response, encoding, max_body_bytes)
+    is_stream = "text/event-stream" in content_type.lower()
     chunks = call.chunks if body is raw_response else [(call.ttfb_ms or 0.0, body)]
     response = parse_response(call.provider.format, call.path, body, stream=is_stream, chunks=chunks)
 
@@ -180,22 +189,22 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
             response.error_message or f"upstream returned HTTP {call.status_code}")
     if usage.problem:  # says only which count was wrong and how: no content, so kept under do-not-track
         error = f"{error}; {usage.problem}" if error else usage.problem
-    secrets = presented_secrets(call.request_headers, call.query)
-    row = certain_columns(call, secrets)
-    row.update({
-        "model": model,
-        "response_model": response.response_model,
-        "stream": int(is_stream or request.stream),
-        "error": scrub_error(error, secrets),
-        "finish_reason": response.finish_reason,
-        **({} if usage.problem else _usage_columns(usage)),  # unreadable usage: unknown (NULL), not 0
-        "usage_source": usage.source,
-        "token_encoding": usage.encoding,
-        **cost_columns(cost),
-        "user_id": row["user_id"] or request.user,
-        "metadata": orjson.dumps(ctx.metadata).decode() if ctx.metadata is not None else None,
-        "has_content": int(not dnt),
-    })
+    key, secrets = request_credentials(call.request_headers, call.query)
+    row = certain_columns(call, secrets, key)
+    # set one by one: a dict built for update() costs more than its thirty-odd assignments
+    row["model"] = model
+    row["response_model"] = response.response_model
+    row["stream"] = int(is_stream or request.stream)
+    row["error"] = scrub_error(error, secrets)
+    row["finish_reason"] = response.finish_reason
+    if not usage.problem:  # unreadable usage: unknown (NULL), not 0
+        _usage_columns(row, usage)
+    row["usage_source"] = usage.source
+    row["token_encoding"] = usage.encoding
+    row.update(cost_columns(cost))
+    row["user_id"] = row["user_id"] or request.user
+    row["metadata"] = orjson.dumps(ctx.metadata).decode() if ctx.metadata is not None else None
+    row["has_content"] = int(not dnt)
     tags = [clean_text(t) for t in ctx.tags]
     if dnt:
         return Entry(call=row, content=None, tags=tags)
@@ -205,10 +214,10 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     content = {
         "call_id": call.id,
         "request_query": clean_text(redact_query(call.query)) or None,
-        "request_headers": orjson.dumps(redact(_clean_headers(call.request_headers))).decode(),
+        "request_headers": _stored_headers(call.request_headers),
         "request_body": request_body,
         "request_truncated": int(request_truncated),
-        "response_headers": orjson.dumps(redact(_clean_headers(call.response_headers))).decode(),
+        "response_headers": _stored_headers(call.response_headers),
         "response_body": response_body,
         "response_truncated": int(call.response_truncated or inflated_past_cap or len(body) > max_body_bytes),
         "assembled": scrub_text(orjson.dumps(response.assembled).decode(), secrets)
@@ -223,19 +232,17 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     return Entry(call=row, content=content, tags=tags)
 
 
-def _usage_columns(usage: Usage) -> dict:
-    return {
-        "input_tokens": usage.input_tokens,
-        "cached_input_tokens": usage.cached_input_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "output_tokens": usage.output_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-        "total_tokens": usage.total_tokens,
-        "cache_write_1h_tokens": usage.cache_write_1h_tokens,
-        "input_audio_tokens": usage.input_audio_tokens,
-        "output_audio_tokens": usage.output_audio_tokens,
-        "service_tier": usage.service_tier,
-    }
+def _usage_columns(row: dict, usage: Usage) -> None:
+    row["input_tokens"] = usage.input_tokens
+    row["cached_input_tokens"] = usage.cached_input_tokens
+    row["cache_write_tokens"] = usage.cache_write_tokens
+    row["output_tokens"] = usage.output_tokens
+    row["reasoning_tokens"] = usage.reasoning_tokens
+    row["total_tokens"] = usage.total_tokens
+    row["cache_write_1h_tokens"] = usage.cache_write_1h_tokens
+    row["input_audio_tokens"] = usage.input_audio_tokens
+    row["output_audio_tokens"] = usage.output_audio_tokens
+    row["service_tier"] = usage.service_tier
 
 
 @lru_cache(maxsize=1024)  # a few keys make most calls: hashing each once is enough
@@ -243,39 +250,47 @@ def _key_hash(key: str | None) -> str | None:
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest() if key else None
 
 
-def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None) -> dict:
+# Every column empty: `certain_columns` copies it (far cheaper than a fifty-key dict literal per call)
+_EMPTY_ROW = {**dict.fromkeys(CALL_COLUMNS), "stream": 0, "usage_source": "none", "priced": 0, "depth": 0,
+              "do_not_track": 0, "has_content": 0}
+
+
+def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None,
+                    key: str | None = None) -> dict:
     """Every column, filled with what the capture itself knows (ids, outcome, timing, who);
     interpretation (model, usage, cost, content) is left empty for the caller to add.
-    Text from headers or the request line is cleaned here (see `clean_text`)."""
+    Text from headers or the request line is cleaned here (see `clean_text`). `secrets` and `key`
+    are the request's credentials when the caller has them (`request_credentials`)."""
+    if secrets is None:
+        key, secrets = request_credentials(call.request_headers, call.query)
     ctx = call.context
-    key = clean_text(api_key_of(call.request_headers))
-    return {
-        "id": call.id,
-        "started_at": int(call.started_at_ms),
-        "completed_at": int(call.started_at_ms + (call.duration_ms or 0)),
-        "duration_ms": round(call.duration_ms or 0.0, 3),
-        "ttfb_ms": None if call.ttfb_ms is None else round(call.ttfb_ms, 3),
-        "provider": call.provider.name, "method": clean_text(call.method), "path": clean_text(call.path),
-        "model": None, "response_model": None, "stream": 0,
-        "status": call.status, "status_code": call.status_code,
-        "error": scrub_error(clean_text(call.error), secrets if secrets is not None
-                            else presented_secrets(call.request_headers, call.query)),
-        "finish_reason": None,
-        "input_tokens": None, "cached_input_tokens": None, "cache_write_tokens": None,
-        "output_tokens": None, "reasoning_tokens": None, "total_tokens": None, "usage_source": "none",
-        "token_encoding": None, "service_tier": None, "service_tier_priced": None,
-        "priced": 0, "cost_micros": None, "input_cost_micros": None, "cached_input_cost_micros": None,
-        "cache_write_cost_micros": None, "output_cost_micros": None, "pricing_version": None,
-        "user_id": clean_text(ctx.user_id),
-        "api_key_hash": _key_hash(key),
-        "api_key_prefix": key_prefix(key),
-        "tags": orjson.dumps([clean_text(t) for t in ctx.tags]).decode() if ctx.tags else None,
-        "environment": clean_text(ctx.environment), "task_type": clean_text(ctx.task_type),
-        "metadata": None, "feedback": None,
-        "trace_id": clean_text(ctx.trace_id), "session_id": clean_text(ctx.session_id),
-        "parent_id": clean_text(ctx.parent_id),
-        "root_id": None, "depth": 0, "do_not_track": int(ctx.do_not_track), "has_content": 0,
-    }
+    key = clean_text(key)
+    row = _EMPTY_ROW.copy()
+    row["id"] = call.id
+    row["started_at"] = int(call.started_at_ms)
+    row["completed_at"] = int(call.started_at_ms + (call.duration_ms or 0))
+    row["duration_ms"] = round(call.duration_ms or 0.0, 3)
+    row["ttfb_ms"] = None if call.ttfb_ms is None else round(call.ttfb_ms, 3)
+    row["provider"] = call.provider.name
+    row["method"] = clean_text(call.method)
+    row["path"] = clean_text(call.path)
+    row["status"] = call.status
+    row["status_code"] = call.status_code
+    if call.error is not None:
+        row["error"] = scrub_error(clean_text(call.error), secrets)
+    if key:
+        row["api_key_hash"] = _key_hash(key)
+        row["api_key_prefix"] = key_prefix(key)
+    if ctx.tags:
+        row["tags"] = orjson.dumps([clean_text(t) for t in ctx.tags]).decode()
+    for column in _CONTEXT_COLUMNS:  # what the client's llmlog headers said, mostly nothing
+        if (value := getattr(ctx, column)) is not None:
+            row[column] = clean_text(value)
+    row["do_not_track"] = int(ctx.do_not_track)
+    return row
+
+
+_CONTEXT_COLUMNS = ("user_id", "environment", "task_type", "trace_id", "session_id", "parent_id")
 
 
 def fallback_entry(call: CapturedCall, reason: str) -> Entry:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from .headers import REDACTED, is_secret_header, is_secret_query_param
+from .headers import PROVIDER_KEY_HEADERS, REDACTED, is_secret_header, is_secret_query_param
 
 # Shorter values are not looked for in bodies, prompts and output: `[redacted]` in place of every
 # "test" would ruin the text. Error messages (a provider quoting the key back) are short and say
@@ -34,12 +34,43 @@ def credential_of(value: str) -> str:
 def presented_secrets(headers: list[tuple[str, str]], query: str) -> tuple[str, ...]:
     """The credential values in a request's headers and query (MIN_SCRUBBED_ERROR_CHARS or longer),
     longest first (so a key is replaced before a shorter value inside it)."""
-    found = {credential_of(value) for name, value in headers if is_secret_header(name)}
+    return request_credentials(headers, query)[1]
+
+
+def api_key_of(headers: list[tuple[str, str]]) -> str | None:
+    """The provider key the client sent, from whichever header its SDK uses (scheme removed)."""
+    return request_credentials(headers, "")[0]
+
+
+def request_credentials(headers: list[tuple[str, str]], query: str) -> tuple[str | None, tuple[str, ...]]:
+    """`api_key_of` and `presented_secrets` from one pass over the headers: every entry needs both,
+    and the provider key headers are all secret headers, so the second look was the same work again."""
+    found = set()
+    keys = {}  # provider key header -> its credential (the last such header wins)
+    for name, value in headers:
+        if is_secret_header(name):
+            credential = credential_of(value)
+            found.add(credential)
+            if (low := name.lower()) in _PROVIDER_KEY_NAMES:
+                keys[low] = credential
+    key = None
+    if keys:
+        for name in PROVIDER_KEY_HEADERS:  # the first header in this order that holds a key
+            if key := keys.get(name):
+                break
+        key = key or None
     for pair in query.split("&") if query else ():
         name, sep, value = pair.partition("=")
         if sep and is_secret_query_param(name):
             found.update((value, unquote(value.replace("+", " "))))
-    return tuple(sorted((s for s in found if len(s) >= MIN_SCRUBBED_ERROR_CHARS), key=len, reverse=True))
+    if len(found) == 1:  # the usual request: one key, nothing to order
+        secret = found.pop()
+        return key, (secret,) if len(secret) >= MIN_SCRUBBED_ERROR_CHARS else ()
+    return key, tuple(sorted((s for s in found if len(s) >= MIN_SCRUBBED_ERROR_CHARS), key=len, reverse=True))
+
+
+# each is a secret header too (tests/test_credentials_kept_out.py), so the one pass sees them all
+_PROVIDER_KEY_NAMES = frozenset(PROVIDER_KEY_HEADERS)
 
 
 def scrub_error(text: str | None, secrets: tuple[str, ...]) -> str | None:

@@ -130,3 +130,34 @@ async def test_the_target_sent_upstream_is_normalised(proxy, fake, target, upstr
     assert status == 200
     assert fake.received[-1]["path"] == upstream_path
     assert orjson.loads(answer.split(b"\r\n\r\n", 1)[1])["path"] == upstream_path
+
+
+def test_every_provider_key_header_is_a_secret_header():
+    # request_credentials finds the provider key among the secret headers, in one pass
+    from proxy.headers import PROVIDER_KEY_HEADERS
+    assert all(is_secret_header(name) for name in PROVIDER_KEY_HEADERS)
+
+
+@pytest.mark.parametrize("headers, query, key, secrets", [
+    ([], "", None, ()),
+    ([("Content-Type", "application/json")], "", None, ()),
+    ([("Authorization", "Bearer sk-abcdefgh")], "", "sk-abcdefgh", ("sk-abcdefgh",)),
+    # the order of PROVIDER_KEY_HEADERS decides the key, whatever order the headers came in
+    ([("x-api-key", "sk-ant-key1"), ("Authorization", "Bearer sk-openai-2")], "", "sk-openai-2",
+     ("sk-openai-2", "sk-ant-key1")),
+    # an empty Authorization falls through to the next provider key header
+    ([("Authorization", ""), ("X-Goog-Api-Key", "AIzagoog")], "", "AIzagoog", ("AIzagoog",)),
+    # the last of two same-named headers is the key; both are secrets, longest first
+    ([("authorization", "Bearer first-key-1"), ("Authorization", "Bearer second-key-22")], "", "second-key-22",
+     ("second-key-22", "first-key-1")),
+    # a short value is no key to scrub, but still the key whose hash the entry keeps
+    ([("api-key", "abc")], "", "abc", ()),
+    ([("Cookie", "session=s3cr3tcookie")], "key=QUERYKEY%2B1&alt=sse", None,
+     ("session=s3cr3tcookie", "QUERYKEY%2B1", "QUERYKEY+1")),
+])
+def test_request_credentials_reads_the_key_and_every_secret(headers, query, key, secrets):
+    from proxy.scrub import api_key_of, presented_secrets, request_credentials
+    got_key, got = request_credentials(headers, query)
+    # longest first (values of equal length in any order: neither can hold the other)
+    assert got_key == key and sorted(got) == sorted(secrets) and [len(s) for s in got] == [len(s) for s in secrets]
+    assert api_key_of(headers) == key and presented_secrets(headers, query) == got
