@@ -48,7 +48,7 @@ def week_of_partition(bound_expression: str) -> tuple[int, int] | None:
     try:
         text = bound_expression.split("FROM (", 1)[1]
         low, rest = text.split(") TO (", 1)
-        return int(low), int(rest.rstrip(")"))
+        return int(low.strip("'")), int(rest.rstrip(")").strip("'"))
     except (IndexError, ValueError):
         return None
 

@@ -51,7 +51,10 @@ def list_logs(conn: psycopg.Connection, f: LogFilter, page: Page) -> LogPage:
     next_cursor = None
     if has_more and rows:
         last = rows[-1]
-        next_cursor = encode_cursor(page.sort_by, page.descending, last["_sort"], last["id"])
+        value = last["_sort"]
+        if page.sort_by in ("latency", "duration_ms") and last["duration_ms"] is None:
+            value = -1  # SQLite's coalesce(NULL REAL, -1) is the integer -1: the same cursor from both
+        next_cursor = encode_cursor(page.sort_by, page.descending, value, last["id"])
     for row in rows:
         row.pop("_sort", None)
     next_offset = (page.offset + len(rows)) if has_more and not page.cursor else None

@@ -13,7 +13,8 @@ user text never becomes query syntax.
 
 Limits, where SQLite has none: only the first MAX_TEXT_CHARS of each text are indexed (a tsvector
 holds at most 1 MB), positions past 16,383 count as 16,383 (phrases beyond it may match loosely),
-and a word matches at most its first 256 places (PostgreSQL's limits).
+a word matches at most its first 256 places, and a "word" over 2,046 bytes is not indexed
+(PostgreSQL's limits).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import unicodedata
 MAX_TEXT_CHARS = 200_000
 MAX_POSITION = 16_383
 MAX_POSITIONS = 256
+MAX_WORD_BYTES = 2046
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -49,6 +51,8 @@ def document(prompt: str | None, output: str | None) -> str | None:
             continue
         for word in words(text[:MAX_TEXT_CHARS]):
             position += 1
+            if len(word) > MAX_WORD_BYTES // 4 and len(word.encode()) > MAX_WORD_BYTES:
+                continue  # PostgreSQL keeps no longer word (its own parser skips them too)
             where = positions.get(word)
             if where is None:
                 positions[word] = [min(position, MAX_POSITION)]
@@ -67,6 +71,8 @@ def query(text: str) -> str | None:
     phrases = []
     for raw in text.split():
         parts = words(raw)
+        if any(len(part.encode()) > MAX_WORD_BYTES for part in parts):
+            return None  # never indexed, so never found
         if parts:
             phrases.append("(" + " <-> ".join(f"'{part}'" for part in parts) + ")")
     return " & ".join(phrases) or None

@@ -59,9 +59,12 @@ class PostgresStore:
 
     def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
-        self._claims.clear()  # session locks end with the session
+        claimed, self._claims = self._claims, set()  # session locks end with the session
         if conn is not None:
             try:
+                if claimed and not (conn.closed or conn.broken):
+                    # let go now: a closed session's locks are freed only once its backend exits
+                    conn.execute("SELECT pg_advisory_unlock_all()")
                 conn.close()
             except psycopg.Error:
                 pass
