@@ -27,6 +27,7 @@ from proxy.app import PIPELINE, SERVER_OPTIONS, make_app
 from proxy.config import load_config
 from store.backends import is_postgres, open_store
 from store.filters import LogFilter
+from store.interface import EXPORT_CHUNK_BYTES
 from tests.fake_upstream import FakeUpstream
 from tests.postgres_server import in_ci, postgres_server, postgres_url  # noqa: F401 (fixtures)
 
@@ -147,6 +148,42 @@ def stored_ids(db_path: str) -> list[str]:
             ids += [row["id"] for row in batch]
             after = (batch[-1]["started_at"], batch[-1]["id"])
         return ids
+    finally:
+        store.close()
+
+
+def age_call(db_path: str, call_id: str, by_ms: int) -> None:
+    """Move a stored call `by_ms` into the past. The Store interface has no way to rewrite when a
+    call started (nothing but a test needs one), so this is the one place tests write SQL to either
+    backend's `calls` table."""
+    if is_postgres(db_path):
+        from tests.postgres_server import run_sql
+        quoted = call_id.replace("'", "''")
+        run_sql(db_path, f"UPDATE calls SET started_at = started_at - {int(by_ms)} WHERE id = '{quoted}'")
+        return
+    with closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.execute("UPDATE calls SET started_at = started_at - ? WHERE id = ?", (by_ms, call_id))
+
+
+def missing_store(db_path: str) -> str:
+    """A location of the same backend as `db_path` where no store exists."""
+    if is_postgres(db_path):
+        return db_path + "_missing"  # another database name on the same server
+    return db_path + ".missing"
+
+
+def export_file_bytes(db_path: str, job_id: str) -> bytes | None:
+    """A finished export job's file as every process sharing the store reads it (through the Store
+    interface); None when it is gone."""
+    store = open_store(db_path, create=False)
+    try:
+        chunks, index = [], 0
+        while (chunk := store.read_export_chunk(job_id, index)) is not None:
+            chunks.append(chunk)
+            if len(chunk) < EXPORT_CHUNK_BYTES:
+                return b"".join(chunks)
+            index += 1
+        return None if index == 0 else b"".join(chunks)
     finally:
         store.close()
 
