@@ -22,6 +22,8 @@ from proxy.api.export import EXPORT_PARAMS
 from proxy.api.params import FILTER_PARAMS, PAGE_PARAMS
 from tests.seeding import make_entry, seed
 
+pytestmark = pytest.mark.backends
+
 NOW = int(time.time() * 1000)
 MAX_LINE = 8190  # aiohttp refuses a longer request line itself (a plain 400, before any handler)
 
