@@ -34,6 +34,18 @@ from tests.postgres_server import in_ci, postgres_server, postgres_url  # noqa: 
 BACKENDS = ("sqlite", "postgresql")
 
 
+def pytest_collection_modifyitems(items):
+    """`@pytest.mark.postgres_bug("why")`: the PostgreSQL run of that test is a known failure of the
+    backend, expected to fail (strictly: once the backend is fixed the test passes and says so;
+    `strict=False` for a randomised test that meets the bug only when it draws the bad input)."""
+    for item in items:
+        bug = item.get_closest_marker("postgres_bug")
+        callspec = getattr(item, "callspec", None)
+        if bug and callspec and callspec.params.get("backend") == "postgresql":
+            item.add_marker(pytest.mark.xfail(strict=bug.kwargs.get("strict", True),
+                                              reason=f"PostgreSQL backend bug: {bug.args[0]}"))
+
+
 def pytest_generate_tests(metafunc):
     if "backend" not in metafunc.fixturenames:
         return
@@ -88,6 +100,9 @@ def db_path(backend, tmp_path, request):
         if in_ci():
             pytest.fail(f"PostgreSQL tests must run when CI=true: {missing}", pytrace=False)
         pytest.skip(missing)
+    # anything a component still writes beside "the database file" (a relative "postgresql:/…" path)
+    # lands in the test's directory, not in the checkout
+    request.getfixturevalue("monkeypatch").chdir(tmp_path)
     return request.getfixturevalue("postgres_url")
 
 
@@ -157,19 +172,33 @@ def age_call(db_path: str, call_id: str, by_ms: int) -> None:
     call started (nothing but a test needs one), so this is the one place tests write SQL to either
     backend's `calls` table."""
     if is_postgres(db_path):
-        from tests.postgres_server import run_sql
-        quoted = call_id.replace("'", "''")
-        run_sql(db_path, f"UPDATE calls SET started_at = started_at - {int(by_ms)} WHERE id = '{quoted}'")
+        from store.postgres import partitions
+        from store.postgres.connect import connect
+        with closing(connect(db_path)) as conn:  # calls are partitioned by week: the target week's first
+            (started_at,) = conn.execute("SELECT started_at FROM calls WHERE id = %s", (call_id,)).fetchone()
+            conn.commit()
+            partitions.ensure_weeks(conn, [started_at - by_ms])
+            with conn.transaction():
+                conn.execute("UPDATE calls SET started_at = started_at - %s WHERE id = %s", (by_ms, call_id))
         return
     with closing(sqlite3.connect(db_path)) as conn, conn:
         conn.execute("UPDATE calls SET started_at = started_at - ? WHERE id = ?", (by_ms, call_id))
 
 
 def missing_store(db_path: str) -> str:
-    """A location of the same backend as `db_path` where no store exists."""
+    """A location of the same backend as `db_path` where no store exists: beside the SQLite file, or
+    on the same PostgreSQL server a database that holds no llmlog schema (template1, which every
+    server has and a fresh test database is copied from)."""
     if is_postgres(db_path):
-        return db_path + "_missing"  # another database name on the same server
+        from tests.postgres_server import with_database
+        return with_database(db_path, "template1")
     return db_path + ".missing"
+
+
+def no_store_message(db_path: str) -> str:
+    """How each backend says there is no llmlog store at a location (the SQLite file is missing; the
+    PostgreSQL database has no llmlog schema)."""
+    return "no llmlog store in" if is_postgres(db_path) else "no llmlog database at"
 
 
 def export_file_bytes(db_path: str, job_id: str) -> bytes | None:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from cli import main
 from store.figures import bucket_start
-from tests.conftest import missing_store
+from tests.conftest import missing_store, no_store_message
 from tests.seed_aggregates import entry, random_entry, seed
 
 pytestmark = pytest.mark.backends
@@ -300,7 +300,7 @@ def test_cli_errors_are_plain(db_path):
     # a clean error, not a crash: click exits; an uncaught exception would be kept in result.exception
     assert result.exit_code != 0 and isinstance(result.exception, SystemExit) and "--status" in result.output
     result = run_cli("summary", "--db", missing_store(db_path))
-    assert result.exit_code != 0 and "no llmlog database" in result.output
+    assert result.exit_code != 0 and no_store_message(db_path) in result.output
     for command in ("summary", "stats"):
         help_text = run_cli(command, "--help").output
         assert "Example:" in help_text and f"llmlog {command}" in help_text

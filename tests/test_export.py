@@ -19,7 +19,7 @@ from click.testing import CliRunner
 import cli
 from proxy.api.timeparse import iso_ms
 from store.backends import open_store
-from tests.conftest import export_file_bytes, missing_store
+from tests.conftest import export_file_bytes, missing_store, no_store_message
 from tests.seeding import make_entry, seed
 
 pytestmark = pytest.mark.backends
@@ -139,7 +139,7 @@ def test_cli_to_stdout_and_errors(db_path, seeded):
     bad_status = CliRunner().invoke(cli.main, ["export", "--db", db_path, "--status", "nope"])
     assert bad_status.exit_code == 2 and "--status" in bad_status.output
     missing = CliRunner().invoke(cli.main, ["export", "--db", missing_store(db_path)])
-    assert missing.exit_code == 1 and "no llmlog database" in missing.output
+    assert missing.exit_code == 1 and no_store_message(db_path) in missing.output
     assert "Example:" in run_cli("export", "--help").output
 
 
@@ -199,6 +199,7 @@ async def _wait_done(client, job_id: str) -> dict:
     raise AssertionError(f"export {job_id} still {job['status']}")
 
 
+@pytest.mark.postgres_bug('the export-job runner (proxy/api/export.py) writes to abspath(location)+".exports" and never calls Store.export_path/keep_export_file, so on PostgreSQL the file lands in a "postgresql:" folder in the working directory and read_export_chunk finds nothing')
 async def test_job_lifecycle_create_start_status_download(make_proxy, db_path, backend, seeded):
     client = await make_proxy()
     created = await client.post("/v1/logs/exports", json={
@@ -304,6 +305,7 @@ async def test_shutdown_stops_a_running_job_as_a_failure(make_proxy, db_path, se
     assert stored["status"] == "failure" and stored["error"] == "interrupted by shutdown"
 
 
+@pytest.mark.postgres_bug('the export-job runner (proxy/api/export.py) writes to abspath(location)+".exports" and never calls Store.export_path/keep_export_file, so on PostgreSQL the file lands in a "postgresql:" folder in the working directory and read_export_chunk finds nothing')
 async def test_erasing_a_user_removes_finished_export_files(make_proxy, db_path, backend, seeded):
     client = await make_proxy()
     user = next(e.call["user_id"] for e in seeded if e.call["user_id"])

@@ -86,6 +86,7 @@ async def test_an_entry_the_database_refuses_is_set_aside_and_the_batch_is_kept(
 NOT_NULL_REFUSAL = {"sqlite": "NOT NULL", "postgresql": "not-null"}  # how each database words the refusal
 
 
+@pytest.mark.postgres_bug('an entry with started_at NULL fails in the writer before the database sees it (TypeError: unsupported operand type(s) for -: NoneType and int, from the weekly-partition arithmetic), so the refusal set aside names a Python error, not the NOT NULL constraint')
 @pytest.mark.backends
 def test_a_refused_entry_in_the_spill_file_does_not_hold_back_the_rest(tmp_path, db_path, backend):
     store = open_store(db_path)
