@@ -1,9 +1,17 @@
-"""Shared fixtures: a fake upstream, a proxy pointed at it, every test in its own data directory."""
+"""Shared fixtures: a fake upstream, a proxy pointed at it, every test in its own data directory.
+
+Store backends: a test module marked `pytestmark = pytest.mark.backends` (the store, logs-API and
+CLI tests) runs each test that uses `db_path` (directly, or through `make_proxy`/`proxy`) once on
+SQLite and once on PostgreSQL, `db_path` then being a fresh database's URL; `@pytest.mark.sqlite_only`
+keeps one test of such a module (or a whole module) to SQLite, for what only SQLite has (the file,
+its WAL, its schema, the spill file beside it). Every other test runs on SQLite alone.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import glob
+import os
 import re
 import sqlite3
 import threading
@@ -17,7 +25,42 @@ import proxy.pipeline as pipeline_module
 from store.sqlite.store import SqliteStore
 from proxy.app import PIPELINE, SERVER_OPTIONS, make_app
 from proxy.config import load_config
+from store.backends import is_postgres, open_store
+from store.filters import LogFilter
+from store.interface import EXPORT_CHUNK_BYTES
 from tests.fake_upstream import FakeUpstream
+from tests.postgres_server import in_ci, postgres_server, postgres_url  # noqa: F401 (fixtures)
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_collection_modifyitems(items):
+    """`@pytest.mark.postgres_bug("why")`: the PostgreSQL run of that test is a known failure of the
+    backend, expected to fail (strictly: once the backend is fixed the test passes and says so;
+    `strict=False` for a randomised test that meets the bug only when it draws the bad input)."""
+    for item in items:
+        bug = item.get_closest_marker("postgres_bug")
+        callspec = getattr(item, "callspec", None)
+        if bug and callspec and callspec.params.get("backend") == "postgresql":
+            item.add_marker(pytest.mark.xfail(strict=bug.kwargs.get("strict", True),
+                                              reason=f"PostgreSQL backend bug: {bug.args[0]}"))
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" not in metafunc.fixturenames:
+        return
+    marked = metafunc.definition.get_closest_marker
+    if marked("backends") and not marked("sqlite_only"):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+def postgres_backend_missing() -> str | None:
+    """Why the PostgreSQL store cannot be opened here, or None when it can."""
+    try:
+        import store.postgres.store  # noqa: F401
+    except ImportError as e:
+        return f"the PostgreSQL store backend cannot be imported ({e})"
+    return None
 
 
 @pytest.fixture(autouse=True)
@@ -41,8 +84,26 @@ async def upstream(aiohttp_server, fake):
 
 
 @pytest.fixture
-def db_path(tmp_path):
-    return str(tmp_path / "llmlog.db")
+def backend(request):
+    """Which store backend this test runs on: "sqlite" unless parametrised (see the module doc)."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def db_path(backend, tmp_path, request):
+    """Where this test's store lives: a SQLite file in its directory, or a fresh PostgreSQL
+    database's URL (the same string `--db`, `store.path` and `LLMLOG_DB` take)."""
+    if backend == "sqlite":
+        return str(tmp_path / "llmlog.db")
+    missing = postgres_backend_missing()
+    if missing:
+        if in_ci():
+            pytest.fail(f"PostgreSQL tests must run when CI=true: {missing}", pytrace=False)
+        pytest.skip(missing)
+    # anything a component still writes beside "the database file" (a relative "postgresql:/…" path)
+    # lands in the test's directory, not in the checkout
+    request.getfixturevalue("monkeypatch").chdir(tmp_path)
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture
@@ -91,8 +152,69 @@ def database_bytes(db_path: str) -> bytes:
 
 
 def stored_ids(db_path: str) -> list[str]:
-    with closing(sqlite3.connect(db_path)) as conn:
-        return [row[0] for row in conn.execute("SELECT id FROM calls")]
+    """Every stored call's id, oldest first, read through the store's interface (any backend);
+    [] while the store does not exist yet."""
+    if not is_postgres(db_path) and not os.path.exists(db_path):
+        return []
+    store = open_store(db_path, create=False)
+    try:
+        ids, after = [], None
+        while batch := store.export_batch(LogFilter(), after, limit=1000):
+            ids += [row["id"] for row in batch]
+            after = (batch[-1]["started_at"], batch[-1]["id"])
+        return ids
+    finally:
+        store.close()
+
+
+def age_call(db_path: str, call_id: str, by_ms: int) -> None:
+    """Move a stored call `by_ms` into the past. The Store interface has no way to rewrite when a
+    call started (nothing but a test needs one), so this is the one place tests write SQL to either
+    backend's `calls` table."""
+    if is_postgres(db_path):
+        from store.postgres import partitions
+        from store.postgres.connect import connect
+        with closing(connect(db_path)) as conn:  # calls are partitioned by week: the target week's first
+            (started_at,) = conn.execute("SELECT started_at FROM calls WHERE id = %s", (call_id,)).fetchone()
+            conn.commit()
+            partitions.ensure_weeks(conn, [started_at - by_ms])
+            with conn.transaction():
+                conn.execute("UPDATE calls SET started_at = started_at - %s WHERE id = %s", (by_ms, call_id))
+        return
+    with closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.execute("UPDATE calls SET started_at = started_at - ? WHERE id = ?", (by_ms, call_id))
+
+
+def missing_store(db_path: str) -> str:
+    """A location of the same backend as `db_path` where no store exists: beside the SQLite file, or
+    on the same PostgreSQL server a database that holds no llmlog schema (template1, which every
+    server has and a fresh test database is copied from)."""
+    if is_postgres(db_path):
+        from tests.postgres_server import with_database
+        return with_database(db_path, "template1")
+    return db_path + ".missing"
+
+
+def no_store_message(db_path: str) -> str:
+    """How each backend says there is no llmlog store at a location (the SQLite file is missing; the
+    PostgreSQL database has no llmlog schema)."""
+    return "no llmlog store in" if is_postgres(db_path) else "no llmlog database at"
+
+
+def export_file_bytes(db_path: str, job_id: str) -> bytes | None:
+    """A finished export job's file as every process sharing the store reads it (through the Store
+    interface); None when it is gone."""
+    store = open_store(db_path, create=False)
+    try:
+        chunks, index = [], 0
+        while (chunk := store.read_export_chunk(job_id, index)) is not None:
+            chunks.append(chunk)
+            if len(chunk) < EXPORT_CHUNK_BYTES:
+                return b"".join(chunks)
+            index += 1
+        return None if index == 0 else b"".join(chunks)
+    finally:
+        store.close()
 
 
 def metric(text: str, name: str) -> float:

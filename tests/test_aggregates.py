@@ -11,7 +11,10 @@ from click.testing import CliRunner
 
 from cli import main
 from store.figures import bucket_start
+from tests.conftest import missing_store, no_store_message
 from tests.seed_aggregates import entry, random_entry, seed
+
+pytestmark = pytest.mark.backends
 
 HOUR, DAY = 3_600_000, 86_400_000
 MONDAY = int(datetime(2024, 3, 4, tzinfo=timezone.utc).timestamp() * 1000)
@@ -296,8 +299,8 @@ def test_cli_errors_are_plain(db_path):
     result = run_cli("summary", "--db", db_path, "--status", "broken")
     # a clean error, not a crash: click exits; an uncaught exception would be kept in result.exception
     assert result.exit_code != 0 and isinstance(result.exception, SystemExit) and "--status" in result.output
-    result = run_cli("summary", "--db", db_path + ".missing")
-    assert result.exit_code != 0 and "no llmlog database" in result.output
+    result = run_cli("summary", "--db", missing_store(db_path))
+    assert result.exit_code != 0 and no_store_message(db_path) in result.output
     for command in ("summary", "stats"):
         help_text = run_cli(command, "--help").output
         assert "Example:" in help_text and f"llmlog {command}" in help_text

@@ -26,6 +26,7 @@ async def _error(resp, param: str) -> dict:
     return error
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("path", ["/v1/logs", "/v1/logs/export", "/v1/logs/summary"])
 async def test_nul_in_the_search_is_a_400_naming_q(proxy, path):
     await _error(await proxy.get(path, params={"q": "hello\x00world"}), "q")
@@ -40,6 +41,7 @@ async def test_unrepresentable_times_are_a_400_naming_the_parameter(proxy, path,
     await _error(await proxy.get(path, params={param: value, **extra}), param)
 
 
+@pytest.mark.backends
 async def test_the_edges_of_the_range_work_and_print_four_digit_years(proxy):
     summary = await proxy.get("/v1/logs/summary", params={"end_date": "0001-01-02T00:00:00Z"})
     assert summary.status == 200
@@ -68,6 +70,7 @@ async def test_export_job_filters_outside_the_range_are_a_400(proxy, filters, pa
     await _error(await proxy.post("/v1/logs/exports", json={"filters": filters}), param)
 
 
+@pytest.mark.backends
 async def test_an_export_job_from_year_one_runs(make_proxy, db_path):
     seed(db_path, [make_entry(NOW - 1000)])
     client = await make_proxy()
@@ -77,6 +80,7 @@ async def test_an_export_job_from_year_one_runs(make_proxy, db_path):
     assert started.status == 202, await started.text()
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 async def test_a_stream_failing_after_it_started_ends_with_an_error_line(make_proxy, db_path, monkeypatch, fmt):
     seed(db_path, [make_entry(NOW - 1000 * i) for i in range(3)])

@@ -18,6 +18,8 @@ from store.bodies import COMPRESS_FROM_BYTES, pack, unpack
 from tests.conftest import chat_body, database_bytes, flushed, replay_spill_now
 from tests.seeding import make_entry, seed
 
+pytestmark = pytest.mark.sqlite_only  # how SQLite rows hold bodies (zlib-packed, m004), read raw from the file
+
 CHAT = "/v1/chat/completions"
 WORDS = " ".join(f"Kumquat{i}" for i in range(120))  # the fake echoes each word as one stream event
 

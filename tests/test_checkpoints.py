@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import os
 import sqlite3
@@ -11,6 +13,8 @@ import orjson
 import proxy.checkpoint_task
 from proxy.app import METRICS
 from tests.conftest import flushed, wait_until
+
+pytestmark = pytest.mark.sqlite_only  # SQLite's write-ahead log and its checkpoints
 
 CHAT = "/v1/chat/completions"
 TEXT = "x" * 20_000  # each call stores this in the body, the prompt text and the search index

@@ -9,9 +9,12 @@ import pytest
 from click.testing import CliRunner
 
 import cli
+from store.backends import open_store
 from tests.conftest import flushed
 from tests.seeding import make_entry, seed
 from tests.test_logs_list import _dataset
+
+pytestmark = pytest.mark.backends
 
 
 def run(*args: str, env: dict | None = None):
@@ -87,8 +90,7 @@ def test_logs_bad_filter_is_a_usage_error_naming_the_option(db_path, seeded):
 
 
 def test_logs_on_an_empty_or_missing_database(tmp_path, db_path):
-    from store.sqlite.db import connect
-    connect(db_path).close()
+    open_store(db_path).close()  # created, and empty
     result = run("logs", "--db", db_path)
     assert result.exit_code == 0 and result.output.strip() == "no calls logged yet"
     result = run("logs")  # nothing configured and nothing at the default place yet

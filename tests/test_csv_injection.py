@@ -3,6 +3,8 @@ gets a leading single quote (OWASP's convention); numeric columns stay numbers, 
 
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import csv
 import io
@@ -12,6 +14,8 @@ from click.testing import CliRunner
 
 import cli
 from tests.seeding import make_entry, seed
+
+pytestmark = pytest.mark.backends
 
 NOW = int(time.time() * 1000)
 HOSTILE = {  # stored text -> the cell a spreadsheet must see

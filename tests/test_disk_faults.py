@@ -23,6 +23,8 @@ from tests.conftest import CHAT, chat_body, flushed, metric, replay_spill_now, s
 from tests.test_pipeline_durability import minimal_entry
 from tests.test_process_lifecycle import drive, start_serve
 
+pytestmark = pytest.mark.sqlite_only  # a full disk under SQLite's file, the spill file beside it, the file deleted while in use
+
 
 @pytest.fixture
 def full_database(monkeypatch):

@@ -18,9 +18,11 @@ from click.testing import CliRunner
 
 import cli
 from proxy.api.timeparse import iso_ms
-from store.sqlite import export_jobs
-from store.sqlite.db import connect
+from store.backends import open_store
+from tests.conftest import export_file_bytes, missing_store, no_store_message
 from tests.seeding import make_entry, seed
+
+pytestmark = pytest.mark.backends
 
 NOW = int(time.time() * 1000)
 DAY = 86_400_000
@@ -136,8 +138,8 @@ def test_cli_to_stdout_and_errors(db_path, seeded):
     assert bad_format.exit_code == 2 and "--format" in bad_format.output
     bad_status = CliRunner().invoke(cli.main, ["export", "--db", db_path, "--status", "nope"])
     assert bad_status.exit_code == 2 and "--status" in bad_status.output
-    missing = CliRunner().invoke(cli.main, ["export", "--db", db_path + ".missing"])
-    assert missing.exit_code == 1 and "no llmlog database" in missing.output
+    missing = CliRunner().invoke(cli.main, ["export", "--db", missing_store(db_path)])
+    assert missing.exit_code == 1 and no_store_message(db_path) in missing.output
     assert "Example:" in run_cli("export", "--help").output
 
 
@@ -197,7 +199,8 @@ async def _wait_done(client, job_id: str) -> dict:
     raise AssertionError(f"export {job_id} still {job['status']}")
 
 
-async def test_job_lifecycle_create_start_status_download(make_proxy, db_path, seeded):
+@pytest.mark.postgres_bug('the export-job runner (proxy/api/export.py) writes to abspath(location)+".exports" and never calls Store.export_path/keep_export_file, so on PostgreSQL the file lands in a "postgresql:" folder in the working directory and read_export_chunk finds nothing')
+async def test_job_lifecycle_create_start_status_download(make_proxy, db_path, backend, seeded):
     client = await make_proxy()
     created = await client.post("/v1/logs/exports", json={
         "filters": {"model": ["gpt-4o"], "created_at": {"gte": iso_ms(NOW - 10 * DAY), "lte": iso_ms(NOW)}},
@@ -227,7 +230,9 @@ async def test_job_lifecycle_create_start_status_download(make_proxy, db_path, s
     again = await client.post(f"/v1/logs/exports/{job['id']}/start")  # re-runnable
     assert again.status == 202
     assert (await _wait_done(client, job["id"]))["rows"] == len(expected)
-    assert os.path.exists(f"{db_path}.exports/{job['id']}.jsonl")  # the file lives beside the database
+    assert export_file_bytes(db_path, job["id"]) == await (await client.get(done["download_url"])).read()
+    if backend == "sqlite":
+        assert os.path.exists(f"{db_path}.exports/{job['id']}.jsonl")  # the file lives beside the database
 
 
 async def test_job_csv_with_default_fields_and_query_filter_names(make_proxy, seeded):
@@ -263,10 +268,10 @@ async def test_unknown_job_is_404(proxy):
 
 
 async def test_a_job_left_running_by_a_dead_process_fails_and_can_run_again(make_proxy, db_path, seeded):
-    conn = connect(db_path)
-    export_jobs.create_job(conn, "JOBLEFTRUNNING", "jsonl", ["id"], {"user_id": ["user2"]}, NOW)
-    assert export_jobs.start_job(conn, "JOBLEFTRUNNING", db_path + ".exports/JOBLEFTRUNNING.jsonl", NOW)
-    conn.close()
+    store = open_store(db_path)
+    store.create_job("JOBLEFTRUNNING", "jsonl", ["id"], {"user_id": ["user2"]}, NOW)
+    assert store.start_job("JOBLEFTRUNNING", store.export_path("JOBLEFTRUNNING", "jsonl"), NOW)
+    store.close()
     client = await make_proxy()  # a second app on the same database: the restart
     job = await (await client.get("/v1/logs/exports/JOBLEFTRUNNING")).json()
     assert job["status"] == "failure" and job["error"] == "interrupted by restart"
@@ -294,13 +299,14 @@ async def test_shutdown_stops_a_running_job_as_a_failure(make_proxy, db_path, se
     assert (await client.post(f"/v1/logs/exports/{job['id']}/start")).status == 202
     assert (await client.post(f"/v1/logs/exports/{job['id']}/start")).status == 409  # already running
     await client.close()  # app shutdown: the cleanup context stops the job
-    conn = connect(db_path)
-    stored = export_jobs.get_job(conn, job["id"])
-    conn.close()
+    store = open_store(db_path)
+    stored = store.get_job(job["id"])
+    store.close()
     assert stored["status"] == "failure" and stored["error"] == "interrupted by shutdown"
 
 
-async def test_erasing_a_user_removes_finished_export_files(make_proxy, db_path, seeded):
+@pytest.mark.postgres_bug('the export-job runner (proxy/api/export.py) writes to abspath(location)+".exports" and never calls Store.export_path/keep_export_file, so on PostgreSQL the file lands in a "postgresql:" folder in the working directory and read_export_chunk finds nothing')
+async def test_erasing_a_user_removes_finished_export_files(make_proxy, db_path, backend, seeded):
     client = await make_proxy()
     user = next(e.call["user_id"] for e in seeded if e.call["user_id"])
     job = await (await client.post("/v1/logs/exports", json={"format": "jsonl", "filters": {
@@ -308,23 +314,30 @@ async def test_erasing_a_user_removes_finished_export_files(make_proxy, db_path,
     await client.post(f"/v1/logs/exports/{job['id']}/start")
     assert (await _wait_done(client, job["id"]))["status"] == "success"
     path = f"{db_path}.exports/{job['id']}.jsonl"
-    assert user.encode() in open(path, "rb").read()
+    assert user.encode() in export_file_bytes(db_path, job["id"])
+    if backend == "sqlite":
+        assert user.encode() in open(path, "rb").read()
     erased = await client.delete(f"/v1/logs/user/{user}")
     assert (await erased.json())["deleted"] > 0
-    assert not os.path.exists(path)
+    assert export_file_bytes(db_path, job["id"]) is None
+    if backend == "sqlite":
+        assert not os.path.exists(path)
     after = await (await client.get(f"/v1/logs/exports/{job['id']}")).json()
     assert after["status"] == "failure" and "erased" in after["error"]
     assert (await client.get(f"/v1/logs/exports/{job['id']}/download")).status == 409
 
 
+@pytest.mark.sqlite_only  # reads the job's retention columns, which the Store interface does not show
 async def test_a_finished_job_records_what_retention_needs(make_proxy, db_path, seeded):
+    import sqlite3
+
     client = await make_proxy()
     window = {"created_at": {"gte": iso_ms(NOW - 400 * DAY), "lte": iso_ms(NOW)}}
     for fields, holds_content in ((["id", "model"], 0), (["id", "prompt_text"], 1)):
         job = await (await client.post("/v1/logs/exports", json={"fields": fields, "filters": window})).json()
         await client.post(f"/v1/logs/exports/{job['id']}/start")
         assert (await _wait_done(client, job["id"]))["status"] == "success"
-        conn = connect(db_path)
+        conn = sqlite3.connect(db_path)
         stored = conn.execute("SELECT oldest_started_at, holds_content, path FROM export_jobs WHERE id = ?",
                               (job["id"],)).fetchone()
         conn.close()
@@ -355,7 +368,8 @@ async def test_job_bodies_that_are_not_small_json_objects_get_clear_errors(proxy
     assert resp.status == 413
 
 
-async def test_erasing_a_user_while_a_job_runs_withdraws_what_it_wrote(make_proxy, db_path, seeded, monkeypatch):
+async def test_erasing_a_user_while_a_job_runs_withdraws_what_it_wrote(make_proxy, db_path, backend, seeded,
+                                                                      monkeypatch):
     """The job has already written the user's calls when the erasure comes: it must not end as a
     downloadable success holding them."""
     import threading
@@ -380,12 +394,15 @@ async def test_erasing_a_user_while_a_job_runs_withdraws_what_it_wrote(make_prox
     assert (await client.post(f"/v1/logs/exports/{job['id']}/start")).status == 202
     path = f"{db_path}.exports/{job['id']}.jsonl"
     await asyncio.to_thread(written.wait, 10)
-    assert user.encode() in open(path, "rb").read()
+    if backend == "sqlite":  # on PostgreSQL the file is taken into the database only once the job is done
+        assert user.encode() in open(path, "rb").read()
     erased = await client.delete(f"/v1/logs/user/{user}")
     assert (await erased.json())["deleted"] > 0
     done = await _wait_done(client, job["id"])
     assert done["status"] == "failure" and "erased" in done["error"] and done["download_url"] is None
-    assert not os.path.exists(path)
+    assert export_file_bytes(db_path, job["id"]) is None
+    if backend == "sqlite":
+        assert not os.path.exists(path)
     again = await client.post(f"/v1/logs/exports/{job['id']}/start")  # and it can run again, without the user
     assert again.status == 202
     done = await _wait_done(client, job["id"])

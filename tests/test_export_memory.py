@@ -20,6 +20,8 @@ from store.sqlite.db import connect
 from store.rows import CALL_COLUMNS, Entry
 from store.sqlite.writer import write_batch
 
+pytestmark = pytest.mark.sqlite_only  # batches written with SQLite's writer to measure export memory
+
 pytestmark = pytest.mark.slow
 TOTAL, SMALL = 200_000, 20_000
 BOUND_BYTES = 30 * 1024 * 1024

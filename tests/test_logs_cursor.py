@@ -6,9 +6,12 @@ import asyncio
 import threading
 import time
 
-from store.sqlite.db import connect
-from store.sqlite.writer import write_batch
+import pytest
+
+from store.backends import open_store
 from tests.seeding import make_entry, seed
+
+pytestmark = pytest.mark.backends
 
 PRE_EXISTING = 2500
 
@@ -22,17 +25,18 @@ class Arrivals:
         self.lock = threading.Lock()
 
     def run(self) -> None:
-        conn = connect(self.db_path)
+        store = open_store(self.db_path)
         try:
             while not self.stop.is_set():
                 batch = [make_entry(self.next_ms + i, prompt=None) for i in range(7)]
                 self.next_ms += 7
                 with self.lock:  # commit and count together, so a reader never sees one without the other
-                    write_batch(conn, batch)
-                    self.written += len(batch)
+                    written, refused = store.write_or_split(batch)
+                    assert written == len(batch) and not refused
+                    self.written += written
                 time.sleep(0.002)
         finally:
-            conn.close()
+            store.close()
 
 
 async def test_cursor_pages_through_2500_entries_while_new_ones_arrive(make_proxy, db_path):

@@ -7,6 +7,8 @@ import pytest
 
 from tests.conftest import chat_body, flushed
 
+pytestmark = pytest.mark.backends
+
 CHAT = "/v1/chat/completions"
 
 

@@ -10,6 +10,8 @@ import pytest
 from proxy.api.timeparse import iso_ms
 from tests.seeding import make_entry, seed
 
+pytestmark = pytest.mark.backends
+
 NOW = int(time.time() * 1000)
 BASE = NOW - 3_600_000
 ALICE_KEY_HASH = hashlib.sha256(b"sk-alice-key").hexdigest()

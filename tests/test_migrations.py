@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 import sqlite3
 
 from store.sqlite.migrations import MIGRATIONS, migrate
 from store.rows import CALL_COLUMNS, CONTENT_COLUMNS
+
+pytestmark = pytest.mark.sqlite_only  # SQLite's own schema migrations
 
 
 def test_blank_database_migrates_to_the_exact_schema(tmp_path):

@@ -9,6 +9,7 @@ import time
 from functools import partial
 
 import orjson
+import pytest
 
 import proxy.pipeline as pipeline_module
 from proxy.app import METRICS, PIPELINE
@@ -82,20 +83,26 @@ async def test_an_entry_the_database_refuses_is_set_aside_and_the_batch_is_kept(
     assert metric(metrics, "llmlog_write_errors_total") == 0
 
 
-def test_a_refused_entry_in_the_spill_file_does_not_hold_back_the_rest(tmp_path):
-    db = str(tmp_path / "poison.db")
-    conn = connect(db)
-    store = open_store(db)
-    spill = SpillFile(spill_path_for(db))
+NOT_NULL_REFUSAL = {"sqlite": "NOT NULL", "postgresql": "not-null"}  # how each database words the refusal
+
+
+@pytest.mark.postgres_bug('an entry with started_at NULL fails in the writer before the database sees it (TypeError: unsupported operand type(s) for -: NoneType and int, from the weekly-partition arithmetic), so the refusal set aside names a Python error, not the NOT NULL constraint')
+@pytest.mark.backends
+def test_a_refused_entry_in_the_spill_file_does_not_hold_back_the_rest(tmp_path, db_path, backend):
+    store = open_store(db_path)
+    spill = SpillFile(str(tmp_path / "poison.spill"))
     good = [minimal_entry(f"01GOOD{i}") for i in range(3)]
     bad = minimal_entry("01BAD", started_at=None)
-    assert spill.append([good[0], bad, *good[1:]]) == 4
-    assert spill.replay(store) == 3
-    assert sorted(r[0] for r in conn.execute("SELECT id FROM calls")) == ["01GOOD0", "01GOOD1", "01GOOD2"]
-    assert not spill.pending()
-    kept = [orjson.loads(line) for line in open(spill.rejected_path, "rb")]
-    assert [r["call"]["id"] for r in kept] == ["01BAD"] and "NOT NULL" in kept[0]["reason"]
-    assert spill.replay(store) == 0  # set aside for a person, never retried
+    try:
+        assert spill.append([good[0], bad, *good[1:]]) == 4
+        assert spill.replay(store) == 3
+        assert sorted(stored_ids(db_path)) == ["01GOOD0", "01GOOD1", "01GOOD2"]
+        assert not spill.pending()
+        kept = [orjson.loads(line) for line in open(spill.rejected_path, "rb")]
+        assert [r["call"]["id"] for r in kept] == ["01BAD"] and NOT_NULL_REFUSAL[backend] in kept[0]["reason"]
+        assert spill.replay(store) == 0  # set aside for a person, never retried
+    finally:
+        store.close()
 
 
 def bare_pipeline(tmp_path, name: str, *, batch_size: int = 10, batch_interval_s: float = 0.05):

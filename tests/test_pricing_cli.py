@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import orjson
+import pytest
 from click.testing import CliRunner
 
 import cli
-from tests.conftest import flushed
+from store.backends import open_store
+from tests.conftest import age_call, flushed
 
 CHAT = "/v1/chat/completions"
 
@@ -30,12 +30,13 @@ async def logged_calls(proxy, *models: str) -> list[str]:
 
 
 def costs(db_path: str, call_id: str) -> tuple:
-    conn = sqlite3.connect(db_path)
+    store = open_store(db_path, create=False)
     try:
-        return conn.execute("SELECT priced, cost_micros, input_cost_micros, output_cost_micros, pricing_version "
-                            "FROM calls WHERE id = ?", (call_id,)).fetchone()
+        metrics, _ = store.get_log(call_id)
     finally:
-        conn.close()
+        store.close()
+    return tuple(metrics[c] for c in ("priced", "cost_micros", "input_cost_micros", "output_cost_micros",
+                                      "pricing_version"))
 
 
 def test_pricing_model_shows_each_rate_with_its_layer():
@@ -84,6 +85,7 @@ def test_pricing_table_listing_by_provider():
     assert run("pricing", "--provider", "anthropic").output.startswith(f"{len(listed)} models from anthropic")
 
 
+@pytest.mark.backends
 async def test_unpriced_lists_models_seen_without_a_price(proxy, db_path, tmp_path):
     await logged_calls(proxy, "my-local-model", "gpt-4o-mini", "my-local-model")
     result = run("pricing", "--unpriced", "--db", db_path)
@@ -95,16 +97,14 @@ async def test_unpriced_lists_models_seen_without_a_price(proxy, db_path, tmp_pa
         "every model in the logs has a price\n"
 
 
+@pytest.mark.backends
 async def test_reprice_applies_a_config_override_exactly(proxy, db_path, tmp_path):
     local, mini, old = await logged_calls(proxy, "my-local-model", "gpt-4o-mini", "gpt-4o-mini")
     # fake upstream: 12 prompt tokens, 4 completion tokens; shipped gpt-4o-mini $0.15/$0.60 per 1M:
     # 12 x 0.15 = 1.8 -> 2 µ$, 4 x 0.60 = 2.4 -> 2 µ$
     assert costs(db_path, mini)[:4] == (1, 4, 2, 2)
     assert costs(db_path, local)[:2] == (0, None)
-    conn = sqlite3.connect(db_path)
-    conn.execute("UPDATE calls SET started_at = started_at - 40 * 86400000 WHERE id = ?", (old,))
-    conn.commit()
-    conn.close()
+    age_call(db_path, old, 40 * 86_400_000)
     config = tmp_path / "llmlog.toml"
     config.write_text('[pricing.models."gpt-4o-mini"]\ninput = 10\noutput = 20.5\n'
                       '[pricing.models."my-local-model"]\ninput = 0.5\noutput = 1.25\n')

@@ -3,6 +3,8 @@ and SIGKILL leaves a database that passes integrity_check and serves again."""
 
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import os
 import signal
@@ -16,6 +18,8 @@ from pathlib import Path
 
 import aiohttp
 import orjson
+
+pytestmark = pytest.mark.sqlite_only  # the real server on a SQLite file, its write lock held by another process
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLS = 2000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import sqlite3
 import time
 
@@ -12,6 +14,8 @@ from store.sqlite import queries
 from store.sqlite.db import connect
 from store.sqlite.migrations import MIGRATIONS
 from tests.seeding import make_entry, seed
+
+pytestmark = pytest.mark.sqlite_only  # SQLite's rowids shared between calls and its FTS index, and their migration
 
 M006 = [name for name, _ in MIGRATIONS].index("m006_shared_rowids") + 1
 

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from store.backends import open_store
 from tests.conftest import chat_body, database_bytes, flushed
 
 CHAT = "/v1/chat/completions"
@@ -15,7 +16,8 @@ CHAT = "/v1/chat/completions"
 
 @pytest.mark.parametrize("header", [("x-debug", "false"), ("x-debug", "0"), ("x-portkey-debug", "false"),
                                     ("helicone-omit-request", "true")])
-async def test_do_not_track_leaves_no_content_in_the_database(proxy, db_path, header):
+@pytest.mark.backends
+async def test_do_not_track_leaves_no_content_in_the_database(proxy, db_path, backend, header):
     marker = "zebra7Quartz9Marker"
     resp = await proxy.post(CHAT, data=chat_body(f"say {marker} now"),
                             headers={"Content-Type": "application/json", header[0]: header[1],
@@ -30,6 +32,15 @@ async def test_do_not_track_leaves_no_content_in_the_database(proxy, db_path, he
     assert entry["do_not_track"] is True and entry["has_content"] is False
     assert entry["input_tokens"] > 0 and entry["output_tokens"] > 0 and entry["duration_ms"] > 0
     assert "request" not in entry and "prompt" not in entry
+    store = open_store(db_path, create=False)
+    try:  # neither call has a content row, on any backend
+        for call_id in (resp.headers["x-llmlog-id"], streamed.headers["x-llmlog-id"]):
+            metrics, content = store.get_log(call_id)
+            assert metrics["do_not_track"] == 1 and content is None
+    finally:
+        store.close()
+    if backend != "sqlite":
+        return
     raw = database_bytes(db_path)
     assert raw, "database files exist"
     for needle in (marker, marker.lower(), "say", "Echo"):

@@ -3,15 +3,19 @@ the older form (parsed `events` JSON) still read the same."""
 
 from __future__ import annotations
 
+import pytest
+
 import sqlite3
 import time
 
 import orjson
 
-from store.bodies import unpack_row
+from store.backends import open_store
 from store.stream_events import chunk_timeline, events_from_timeline
 from tests.conftest import flushed
 from tests.seeding import make_entry, seed
+
+pytestmark = pytest.mark.backends
 
 CHAT = "/v1/chat/completions"
 
@@ -29,14 +33,15 @@ def _sent_data(raw: bytes) -> list[str]:
 
 
 def _content_row(db_path: str, call_id: str) -> dict:
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
+    """The stored content of a call, read through the Store interface: bodies as sent, whether
+    stored raw or zlib-packed (m004, tests/test_body_encoding.py)."""
+    store = open_store(db_path, create=False)
     try:
-        row = dict(conn.execute("SELECT * FROM call_content WHERE call_id = ?", (call_id,)).fetchone())
+        _, content = store.get_log(call_id)
     finally:
-        conn.close()
-    # bodies as sent, whether stored raw or zlib-packed (m004, tests/test_body_encoding.py)
-    return unpack_row(row)
+        store.close()
+    assert content is not None
+    return content
 
 
 async def test_streamed_call_stores_a_timeline_not_events_and_reads_back_what_was_sent(proxy, fake, db_path):
@@ -60,6 +65,7 @@ async def test_streamed_call_stores_a_timeline_not_events_and_reads_back_what_wa
     assert entry["events_count"] == 6
 
 
+@pytest.mark.sqlite_only  # an m001-era row of SQLite's own schema history
 async def test_old_row_with_events_json_reads_the_same(make_proxy, db_path):
     events = [[1.5, None, '{"a":1}'], [7.25, "ping", "{}"], [9.0, None, "[DONE]"]]
     (call_id,) = seed(db_path, [make_entry(int(time.time() * 1000) - 1000, stream=1)])

@@ -1,0 +1,90 @@
+"""Aggregates over `calls`: the summary and grouped stats of the logs API, as SQLite answers them
+(store/sqlite/aggregates.py). Sums are exact (bigint sums arrive as Decimal and become ints in
+figures.figures_of); percentiles come from each group's durations, ranked by store/figures.py."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import psycopg
+
+from ..figures import BUCKETS, Figures, Stats, Summary, figures_of, grouped, rolled_up, stats_windows
+from ..filters import LogFilter
+from .where import where
+
+# a call that used tokens of a model with no known price (a refused call with no usage cost nothing)
+UNPRICED = "(calls.priced = 0 AND coalesce(calls.total_tokens, 0) > 0)"
+# nano-dollars, or for a row written without them (an old spill replayed) its micro-dollar figure
+COST_NANOS = "coalesce(calls.cost_nanos, calls.cost_micros * 1000)"
+
+DIMENSIONS = {
+    "model": "calls.model",
+    "provider": "calls.provider",
+    "user": "calls.user_id",
+    "api_key": "calls.api_key_hash",
+    "status": "calls.status",
+    "tag": "t.tag",
+    "environment": "calls.environment",
+    "task_type": "calls.task_type",
+}
+
+SUMS = (
+    "count(*), count(*) FILTER (WHERE calls.status = 'success'), count(*) FILTER (WHERE calls.status <> 'success'), "
+    "coalesce(sum(calls.input_tokens), 0), coalesce(sum(calls.output_tokens), 0), "
+    f"coalesce(sum(calls.total_tokens), 0), coalesce(sum({COST_NANOS}), 0), "
+    f"count(*) FILTER (WHERE calls.priced <> 0), count(*) FILTER (WHERE {UNPRICED}), "
+    "coalesce(sum(calls.duration_ms), 0), count(calls.duration_ms)"
+)
+
+
+def summary(conn: psycopg.Connection, f: LogFilter) -> Summary:
+    clause, params = where(f)
+    rows = conn.execute(f"SELECT calls.model, calls.provider, calls.status, calls.task_type, {SUMS} "
+                        f"FROM calls WHERE {clause} GROUP BY 1, 2, 3, 4", params).fetchall()
+    return rolled_up(rows, _sorted_durations(conn, clause, params))
+
+
+def _sorted_durations(conn: psycopg.Connection, clause: str, params: list) -> list[float]:
+    rows = conn.execute(f"SELECT calls.duration_ms FROM calls WHERE {clause} AND calls.duration_ms IS NOT NULL "
+                        "ORDER BY 1", params)
+    return [d for (d,) in rows]
+
+
+def _bucket_sql(width: int, offset: int) -> str:
+    # bigint division truncates toward zero, as SQLite's does
+    return f"((calls.started_at - {offset}) / {width}) * {width} + {offset}"
+
+
+def stats(conn: psycopg.Connection, f: LogFilter, group_by: str, compare_previous: bool = False
+          ) -> tuple[Stats, Stats | None]:
+    current, previous = stats_windows(f, group_by, compare_previous)
+    return _stats(conn, current, group_by), (_stats(conn, previous, group_by) if previous else None)
+
+
+def _stats(conn: psycopg.Connection, f: LogFilter, group_by: str) -> Stats:
+    clause, params = where(f)
+    if group_by in BUCKETS:
+        key_sql, source = _bucket_sql(*BUCKETS[group_by]), "calls"
+    elif group_by == "tag":
+        key_sql, source = DIMENSIONS["tag"], "calls LEFT JOIN call_tags t ON t.call_id = calls.id"
+    else:
+        key_sql, source = DIMENSIONS[group_by], "calls"
+    groups: dict[object, Figures] = {}
+    for row in conn.execute(f"SELECT {key_sql}, {SUMS} FROM {source} WHERE {clause} GROUP BY 1", params):
+        groups[row[0]] = figures_of(row[1:])
+    durations: dict[object, list[float]] = defaultdict(list)
+    for key, duration in conn.execute(
+            f"SELECT {key_sql}, calls.duration_ms FROM {source} WHERE {clause} AND calls.duration_ms IS NOT NULL",
+            params):
+        durations[key].append(duration)
+    for key, values in durations.items():
+        groups[key].durations = sorted(values)
+    totals = Figures()
+    if group_by == "tag":  # a call with two tags is in two groups: total it once, from calls alone
+        totals = figures_of(conn.execute(f"SELECT {SUMS} FROM calls WHERE {clause}", params).fetchone())
+        totals.durations = _sorted_durations(conn, clause, params)
+    else:
+        for figures in groups.values():
+            totals.add(figures)
+        totals.durations = sorted(d for values in durations.values() for d in values)
+    return grouped(f, group_by, groups, totals)

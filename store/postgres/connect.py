@@ -1,0 +1,73 @@
+"""Opening a PostgreSQL connection from a `postgresql://` URL, and saying plainly why one failed.
+
+The password may come from the URL, from PGPASSWORD (libpq reads it itself), or from the
+environment variable an operator names (`password_env`), so it need not sit in a config file or
+a process list. It is never part of what llmlog prints: `safe_location` drops it from the URL and
+every error names only host, port, database and user.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from ..interface import StoreError
+
+CONNECT_TIMEOUT_S = 10
+
+
+def safe_location(url: str) -> str:
+    """The URL without its password (in the user part or as a `password=` parameter)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hosts = netloc.rpartition("@")
+        netloc = f"{userinfo.split(':', 1)[0]}@{hosts}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def describe(url: str) -> str:
+    """'database D on host:port as user U': what a person needs to find the server, no secret."""
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return safe_location(url)
+    host = info.get("host") or os.environ.get("PGHOST") or "localhost"
+    port = info.get("port") or os.environ.get("PGPORT") or "5432"
+    user = info.get("user") or os.environ.get("PGUSER") or ""
+    dbname = info.get("dbname") or os.environ.get("PGDATABASE") or user
+    return f"PostgreSQL database {dbname!r} on {host}:{port}" + (f" as user {user!r}" if user else "")
+
+
+def _reason(exc: Exception) -> str:
+    """libpq's first line of the error, which names the cause (refused, auth failed, no such database)."""
+    text = str(exc).strip()
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            # libpq prefixes 'connection to server at "h" (addr), port p failed: '; keep the cause
+            return line.split(" failed: ", 1)[-1]
+    return type(exc).__name__
+
+
+def connect(url: str, password_env: str | None = None) -> psycopg.Connection:
+    """An autocommit connection (each method opens the transactions it needs); StoreError when the
+    server cannot be reached, refuses the login or has no such database."""
+    kwargs: dict = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S, "application_name": "llmlog"}
+    try:
+        has_password = bool(conninfo_to_dict(url).get("password"))
+    except psycopg.ProgrammingError as exc:
+        raise StoreError(f"cannot read the PostgreSQL URL {safe_location(url)}: {_reason(exc)}") from None
+    if not has_password and password_env:
+        password = os.environ.get(password_env)
+        if password is None:
+            raise StoreError(f"the environment variable {password_env} (store password) is not set")
+        kwargs["password"] = password
+    try:
+        return psycopg.connect(url, **kwargs)
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot connect to {describe(url)}: {_reason(exc)}") from None

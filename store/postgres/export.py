@@ -1,0 +1,48 @@
+"""One keyset batch of the entries a filter matches, oldest first (`started_at`, then `id`), for
+store/batches.py; content joined only when asked for, from EXPORTABLE_CONTENT's fixed names."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import psycopg
+
+from ..batches import BATCH_ROWS, EXPORTABLE_CONTENT
+from ..bodies import BODY_COLUMNS, unpack_row
+from ..filters import LogFilter
+from ..interface import Position
+from .queries import CALL_SELECT, dicts
+from .where import where
+
+
+def fetch_batch(conn: psycopg.Connection, f: LogFilter, after: Position | None = None, *,
+                content: Sequence[str] = (), limit: int = BATCH_ROWS) -> list[dict]:
+    unknown = set(content) - set(EXPORTABLE_CONTENT)
+    if unknown:
+        raise ValueError(f"not exportable content columns: {sorted(unknown)}")
+    clause, params = where(f)
+    select = CALL_SELECT + "".join(f", cc.{c}" for c in content)
+    packed = any(c in BODY_COLUMNS for c in content)
+    if packed:
+        select += ", cc.body_encoding"
+    join = (" LEFT JOIN call_content cc ON cc.call_id = calls.id AND cc.started_at = calls.started_at"
+            if content else "")
+    sql = f"SELECT {select} FROM calls{join} WHERE ({clause})"
+    args = list(params)
+    if after is not None:
+        sql += " AND (calls.started_at, calls.id) > (%s, %s)"
+        args += [after[0], after[1]]
+    sql += " ORDER BY calls.started_at, calls.id LIMIT %s"
+    args.append(limit)
+    rows = dicts(conn.execute(sql, args))
+    return [unpack_row(row) for row in rows] if packed else rows
+
+
+def count_rows(conn: psycopg.Connection, f: LogFilter) -> int:
+    clause, params = where(f)
+    return conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params).fetchone()[0]
+
+
+def oldest_start(conn: psycopg.Connection, f: LogFilter) -> int | None:
+    clause, params = where(f)
+    return conn.execute(f"SELECT min(calls.started_at) FROM calls WHERE {clause}", params).fetchone()[0]

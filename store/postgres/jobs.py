@@ -1,0 +1,148 @@
+"""The `export_jobs` table, and the finished export files kept in the database (`export_chunks`).
+
+Replicas share no disk, so a finished file is copied into the database in EXPORT_CHUNK_BYTES
+pieces (bytea) and any replica serves its download; a local scratch file is only where it is
+written. A kept file has at least chunk 0 (empty for an empty file): no chunk 0 means it is gone.
+Erasure and retention remove files by deleting their chunks in the same transaction that marks
+their jobs failed (as store/sqlite/export_jobs.py removes the files beside a SQLite database).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import orjson
+import psycopg
+
+from ..interface import EXPORT_CHUNK_BYTES
+
+INTERRUPTED = "interrupted by restart"
+WITHDRAWN = "export file removed because a user's calls were erased; start the job again"
+WITHDRAWN_RUNNING = "stopped because a user's calls were erased while it ran; start the job again"
+EXPIRED = "export file removed by retention: it held calls older than the cutoff; start the job again"
+_COLUMNS = ("id", "created_at", "status", "format", "fields", "filters", "path", "rows", "error", "updated_at")
+_SELECT = ", ".join(_COLUMNS)
+
+
+def _job(row: tuple | None) -> dict | None:
+    if row is None:
+        return None
+    job = dict(zip(_COLUMNS, row))
+    job["fields"] = orjson.loads(job["fields"]) if job["fields"] else None
+    job["filters"] = orjson.loads(job["filters"])
+    return job
+
+
+def create_job(conn: psycopg.Connection, job_id: str, fmt: str, fields: list[str] | None,
+               filters: dict, now_ms: int) -> dict:
+    conn.execute(
+        "INSERT INTO export_jobs (id, created_at, status, format, fields, filters, updated_at) "
+        "VALUES (%s, %s, 'draft', %s, %s, %s, %s)",
+        (job_id, now_ms, fmt, orjson.dumps(fields).decode() if fields is not None else None,
+         orjson.dumps(filters).decode(), now_ms))
+    return get_job(conn, job_id)
+
+
+def get_job(conn: psycopg.Connection, job_id: str) -> dict | None:
+    return _job(conn.execute(f"SELECT {_SELECT} FROM export_jobs WHERE id = %s", (job_id,)).fetchone())
+
+
+def list_jobs(conn: psycopg.Connection, limit: int = 100) -> list[dict]:
+    rows = conn.execute(f"SELECT {_SELECT} FROM export_jobs ORDER BY created_at DESC, id DESC LIMIT %s", (limit,))
+    return [_job(row) for row in rows]
+
+
+def start_job(conn: psycopg.Connection, job_id: str, path: str, now_ms: int) -> bool:
+    """Mark the job running (from any state but running); False when it is already running. A
+    file kept from an earlier run goes: the new run replaces it."""
+    with conn.transaction():
+        changed = conn.execute(
+            "UPDATE export_jobs SET status = 'running', path = %s, rows = 0, error = NULL, updated_at = %s "
+            "WHERE id = %s AND status <> 'running'", (path, now_ms, job_id)).rowcount
+        if changed:
+            conn.execute("DELETE FROM export_chunks WHERE job_id = %s", (job_id,))
+    return changed == 1
+
+
+def finish_job(conn: psycopg.Connection, job_id: str, rows: int | None, error: str | None, now_ms: int, *,
+               oldest_started_at: int | None = None, holds_content: bool = True) -> bool:
+    return conn.execute("UPDATE export_jobs SET status = %s, rows = %s, error = %s, updated_at = %s, "
+                        "oldest_started_at = %s, holds_content = %s WHERE id = %s AND status = 'running'",
+                        ("failure" if error else "success", rows, error, now_ms, oldest_started_at,
+                         int(holds_content), job_id)).rowcount == 1
+
+
+def fail_interrupted(conn: psycopg.Connection, now_ms: int, error: str = INTERRUPTED) -> int:
+    return conn.execute("UPDATE export_jobs SET status = 'failure', error = %s, updated_at = %s "
+                        "WHERE status = 'running'", (error, now_ms)).rowcount
+
+
+def _fail_finished(conn: psycopg.Connection, reason: str, now_ms: int, condition: str = "true",
+                   args: tuple = ()) -> int:
+    """Mark the successful jobs matching `condition` failed and delete their kept files; returns
+    how many files went. Call inside a transaction."""
+    where = f"status = 'success' AND path IS NOT NULL AND {condition}"
+    ids = [row[0] for row in conn.execute(
+        f"UPDATE export_jobs SET status = 'failure', error = %s, updated_at = %s WHERE {where} RETURNING id",
+        (reason, now_ms, *args))]
+    if not ids:
+        return 0
+    kept = conn.execute("SELECT count(*) FROM export_chunks WHERE job_id = ANY(%s) AND chunk_index = 0",
+                        (ids,)).fetchone()[0]
+    conn.execute("DELETE FROM export_chunks WHERE job_id = ANY(%s)", (ids,))
+    return kept
+
+
+def withdraw_files(conn: psycopg.Connection, now_ms: int) -> int:
+    """After a user's calls were erased: every kept export file may quote them, so each goes and
+    its job fails (start it again); a running job is marked failed so its `finish_job` finds it
+    withdrawn and its runner drops what it wrote. Returns the files removed."""
+    with conn.transaction():
+        conn.execute("UPDATE export_jobs SET status = 'failure', error = %s, updated_at = %s "
+                     "WHERE status = 'running'", (WITHDRAWN_RUNNING, now_ms))
+        return _fail_finished(conn, WITHDRAWN, now_ms)
+
+
+def expire_files(conn: psycopg.Connection, cutoff_ms: int, now_ms: int, *, content_only: bool = False) -> int:
+    """Remove the kept files that can hold calls started before `cutoff_ms` (with `content_only`,
+    only those quoting content); their jobs fail. Returns the files removed."""
+    condition = "coalesce(oldest_started_at, updated_at) < %s" + (
+        " AND coalesce(holds_content, 1) = 1" if content_only else "")
+    with conn.transaction():
+        return _fail_finished(conn, EXPIRED, now_ms, condition, (cutoff_ms,))
+
+
+def scratch_path(job_id: str, fmt: str) -> str:
+    """Where this process writes a job's file before `keep_file` takes it into the database."""
+    directory = os.path.join(tempfile.gettempdir(), "llmlog-exports")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    return os.path.join(directory, f"{job_id}.{fmt}")
+
+
+def keep_file(conn: psycopg.Connection, job_id: str, written: str) -> None:
+    """Copy the file into `export_chunks` (replacing any earlier copy) in one transaction, then
+    remove the scratch file."""
+    with conn.transaction():
+        conn.execute("DELETE FROM export_chunks WHERE job_id = %s", (job_id,))
+        with open(written, "rb") as handle, conn.cursor() as cur:
+            index = 0
+            while True:
+                data = handle.read(EXPORT_CHUNK_BYTES)
+                if data or index == 0:
+                    cur.execute("INSERT INTO export_chunks (job_id, chunk_index, data) VALUES (%s, %s, %s)",
+                                (job_id, index, data))
+                if len(data) < EXPORT_CHUNK_BYTES:
+                    break
+                index += 1
+    os.remove(written)
+
+
+def read_chunk(conn: psycopg.Connection, job_id: str, index: int) -> bytes | None:
+    """Chunk `index` of the kept file; b"" past its end; None when no file is kept."""
+    rows = conn.execute("SELECT chunk_index, data FROM export_chunks WHERE job_id = %s AND chunk_index IN (0, %s)",
+                        (job_id, index)).fetchall()
+    chunks = {i: bytes(data) for i, data in rows}
+    if 0 not in chunks:
+        return None
+    return chunks.get(index, b"")

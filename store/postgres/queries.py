@@ -1,0 +1,72 @@
+"""Reading entries: a filtered, sorted page, and one whole entry."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import psycopg
+
+from ..bodies import unpack_row
+from ..filters import LogFilter, Page, decode_cursor, encode_cursor
+from ..interface import LogPage
+from ..rows import CALL_COLUMNS, CONTENT_COLUMNS
+from .where import SORT_SQL, where
+
+CALL_SELECT = ", ".join(f"calls.{c}" for c in CALL_COLUMNS)
+CONTENT_SELECT = ", ".join(CONTENT_COLUMNS)
+
+
+def plain(value):
+    """A Decimal (what PostgreSQL's sum of bigints arrives as) as the int or float SQLite gives."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def dicts(cursor: psycopg.Cursor) -> list[dict]:
+    names = [d.name for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor]
+
+
+def list_logs(conn: psycopg.Connection, f: LogFilter, page: Page) -> LogPage:
+    """One page of entries (metrics only, never content) and the total matching the filter."""
+    clause, params = where(f)
+    total = conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params).fetchone()[0]
+    key = SORT_SQL[page.sort_by]
+    direction = "DESC" if page.descending else "ASC"
+    sql = f"SELECT {CALL_SELECT}, {key} AS _sort FROM calls WHERE {clause}"
+    args = list(params)
+    offset = page.offset
+    if page.cursor:
+        value, after_id = decode_cursor(page.cursor, page.sort_by, page.descending)
+        op = "<" if page.descending else ">"
+        sql += f" AND ({key} {op} %s OR ({key} = %s AND calls.id {op} %s))"
+        args += [value, value, after_id]
+        offset = 0
+    sql += f" ORDER BY {key} {direction}, calls.id {direction} LIMIT %s OFFSET %s"
+    args += [page.limit + 1, offset]
+    rows = dicts(conn.execute(sql, args))
+    has_more = len(rows) > page.limit
+    rows = rows[:page.limit]
+    next_cursor = None
+    if has_more and rows:
+        last = rows[-1]
+        value = last["_sort"]
+        if page.sort_by in ("latency", "duration_ms") and last["duration_ms"] is None:
+            value = -1  # SQLite's coalesce(NULL REAL, -1) is the integer -1: the same cursor from both
+        next_cursor = encode_cursor(page.sort_by, page.descending, value, last["id"])
+    for row in rows:
+        row.pop("_sort", None)
+    next_offset = (page.offset + len(rows)) if has_more and not page.cursor else None
+    return LogPage(total=total, rows=rows, has_more=has_more, next_offset=next_offset, next_cursor=next_cursor)
+
+
+def get_log(conn: psycopg.Connection, call_id: str) -> tuple[dict, dict | None] | None:
+    """The entry and its content (None when not kept), or None when no such id."""
+    found = dicts(conn.execute(f"SELECT {CALL_SELECT} FROM calls WHERE calls.id = %s", (call_id,)))
+    if not found:
+        return None
+    content = dicts(conn.execute(
+        f"SELECT {CONTENT_SELECT} FROM call_content WHERE call_id = %s AND started_at = %s",
+        (call_id, found[0]["started_at"])))
+    return found[0], (unpack_row(content[0]) if content else None)

@@ -1,0 +1,71 @@
+"""A `LogFilter` as PostgreSQL's WHERE clause over `calls`. SQL is built from fixed fragments
+only; every user value travels as a bound parameter (lists as one array: `= ANY(%s)`)."""
+
+from __future__ import annotations
+
+from ..filters import LogFilter
+from . import search
+
+# sort name (filters.SORT_KEYS) -> SQL expression; NULLs folded exactly as SQLite folds them
+# (store/sqlite/where.py SORT_SQL), so a cursor holds a plain value and pages match across backends
+SORT_SQL = {
+    "timestamp": "calls.started_at",
+    "cost": "coalesce(calls.cost_micros, -1)",
+    "latency": "coalesce(calls.duration_ms, -1)",
+    "duration_ms": "coalesce(calls.duration_ms, -1)",
+    "tokens": "coalesce(calls.total_tokens, 0)",
+    "input_tokens": "coalesce(calls.input_tokens, 0)",
+    "output_tokens": "coalesce(calls.output_tokens, 0)",
+}
+
+_LISTS = (("model", "models"), ("provider", "providers"), ("status", "statuses"),
+          ("user_id", "user_ids"), ("environment", "environments"), ("task_type", "task_types"),
+          ("trace_id", "trace_ids"), ("session_id", "session_ids"), ("parent_id", "parent_ids"))
+_RANGES = (("cost_micros >=", "min_cost_micros"), ("cost_micros <=", "max_cost_micros"),
+           ("duration_ms >=", "min_duration_ms"), ("duration_ms <=", "max_duration_ms"),
+           ("total_tokens >=", "min_tokens"), ("total_tokens <=", "max_tokens"))
+
+
+def where(f: LogFilter) -> tuple[str, list]:
+    """The WHERE clause (without the keyword; "true" when empty) and its parameters. Columns are
+    qualified with `calls.`, so the clause holds in a join too."""
+    clauses: list[str] = []
+    params: list = []
+    if f.start_ms is not None:
+        clauses.append("calls.started_at >= %s")
+        params.append(f.start_ms)
+    if f.end_ms is not None:
+        clauses.append("calls.started_at < %s")
+        params.append(f.end_ms)
+    for column, name in _LISTS:
+        values = getattr(f, name)
+        if values:
+            clauses.append(f"calls.{column} = ANY(%s)")
+            params.append(list(values))
+    if f.status_codes:
+        clauses.append("calls.status_code = ANY(%s::integer[])")
+        params.append(list(f.status_codes))
+    if f.api_key_ids:
+        clauses.append("(calls.api_key_hash = ANY(%s) OR calls.api_key_prefix = ANY(%s))")
+        params += [list(f.api_key_ids), list(f.api_key_ids)]
+    if f.tags:
+        clauses.append("calls.id IN (SELECT call_id FROM call_tags WHERE tag = ANY(%s))")
+        params.append(list(f.tags))
+    if f.root_only:
+        clauses.append("calls.parent_id IS NULL")
+    if f.stream is not None:
+        clauses.append("calls.stream = %s")
+        params.append(int(f.stream))
+    for sql, name in _RANGES:
+        value = getattr(f, name)
+        if value is not None:
+            clauses.append(f"calls.{sql} %s")
+            params.append(value)
+    if f.text:
+        tsquery = search.query(f.text)
+        if tsquery is None:  # no word to look for: FTS5 finds nothing either
+            clauses.append("false")
+        else:
+            clauses.append("calls.id IN (SELECT call_id FROM call_content WHERE search @@ %s::tsquery)")
+            params.append(tsquery)
+    return (" AND ".join(clauses) or "true"), params
