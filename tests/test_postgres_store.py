@@ -3,31 +3,26 @@ aggregate and change is compared. Also what only PostgreSQL has: reconnecting af
 migrations run once by replicas starting together, weekly partitions dropped by retention,
 export files kept in the database, advisory-lock claims, passwords kept out of what is printed.
 
-A throwaway PostgreSQL cluster is started for the session (`postgres_url`), or LLMLOG_TEST_PG_URL
-names a server to use (each test gets its own database there). With no server these tests skip,
+The server and a fresh database per test come from tests/postgres_server.py (`postgres_server`,
+`postgres_url`): a throwaway cluster, or LLMLOG_TEST_POSTGRES_URL; with no server these tests skip,
 except under CI=true, where a missing server is a failure.
 """
 
 from __future__ import annotations
 
 import copy
-import glob
 import os
-import shutil
 import socket
-import subprocess
-import tempfile
 import threading
 import time
-import uuid
 
-import orjson
 import pytest
 
 from store.backends import open_store
 from store.figures import AggregateError
 from store.filters import SORT_KEYS, LogFilter, Page
 from store.interface import EXPORT_CHUNK_BYTES, StoreError
+from tests.postgres_server import with_database
 from tests.seeding import make_entry
 
 psycopg = pytest.importorskip("psycopg")
@@ -36,68 +31,10 @@ DAY = 86_400_000
 BASE = 1_704_067_200_000  # Monday 2024-01-01 00:00 UTC
 
 
-def _unavailable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"PostgreSQL is needed under CI: {reason}")
-    pytest.skip(reason)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _as_postgres_user(cmd: list[str]) -> list[str]:
-    """initdb and postgres refuse to run as root: run them as the `postgres` user then."""
-    if os.geteuid() != 0:
-        return cmd
-    runuser = shutil.which("runuser")
-    return [runuser, "-u", "postgres", "--", *cmd] if runuser else ["su", "postgres", "-c", " ".join(cmd)]
-
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    """A base URL (no database part) of a server to make test databases on."""
-    given = os.environ.get("LLMLOG_TEST_PG_URL")
-    if given:
-        yield given.rstrip("/")
-        return
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or ([shutil.which("initdb")]
-                                                                      if shutil.which("initdb") else [])
-    if not found:
-        _unavailable("no PostgreSQL server binaries (initdb) found; set LLMLOG_TEST_PG_URL")
-    bindir = os.path.dirname(found[-1])
-    root = tempfile.mkdtemp(prefix="llmlog-pg-test-")
-    os.chmod(root, 0o777)
-    data, port = os.path.join(root, "data"), _free_port()
-    try:
-        subprocess.run(_as_postgres_user([f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres",
-                                          "--no-sync"]), check=True, capture_output=True, timeout=120)
-        subprocess.run(_as_postgres_user([
-            f"{bindir}/pg_ctl", "-D", data, "-l", os.path.join(root, "log"), "-w", "start", "-o",
-            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off"]), check=True, capture_output=True, timeout=120)
-    except (subprocess.SubprocessError, OSError) as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        _unavailable(f"could not start a PostgreSQL server: {exc}")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(_as_postgres_user([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]),
-                       capture_output=True, timeout=60)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-def postgres_url(postgres_server):
-    """A fresh, empty database on the test server, dropped afterwards."""
-    name = f"llmlog_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"{postgres_server}/{name}"
-    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _entries() -> list:
@@ -281,7 +218,6 @@ def test_hierarchy_matches(both):
     lite, pg = both
     for row in lite.list_logs(LogFilter(), Page(limit=100)).rows:
         assert pg.hierarchy(row["id"]) == lite.hierarchy(row["id"])
-    tree = pg.hierarchy(pg.list_logs(LogFilter(parent_ids=[]), Page(limit=1)).rows[0]["id"])
     assert pg.hierarchy("missing") is None
 
 
@@ -499,7 +435,7 @@ def test_reconnects_after_the_connection_is_lost(postgres_url, postgres_server):
     assert pg.write_or_split([make_entry(BASE)]) == (1, [])
     assert pg.try_exclusive("retention")
     pid = pg.conn.info.backend_pid
-    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as admin:
+    with psycopg.connect(postgres_server.url, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
     time.sleep(0.2)
     with pytest.raises(psycopg.OperationalError):  # the pipeline spills this batch
@@ -528,11 +464,11 @@ def test_errors_name_the_server_and_never_the_password(postgres_server, monkeypa
     assert f"127.0.0.1:{port}" in message and "logs" in message and "hunter2" not in message
     assert "\n" not in message
     with pytest.raises(StoreError) as caught:
-        open_store(f"{postgres_server}/no_such_database_here")
+        open_store(with_database(postgres_server.url, "no_such_database_here"))
     assert "no_such_database_here" in str(caught.value) and "does not exist" in str(caught.value)
     monkeypatch.delenv("LLMLOG_PG_SECRET", raising=False)
     with pytest.raises(StoreError, match="LLMLOG_PG_SECRET"):
-        open_store(f"{postgres_server}/postgres", password_env="LLMLOG_PG_SECRET")
+        open_store(postgres_server.url, password_env="LLMLOG_PG_SECRET")
 
 
 def test_password_from_the_named_variable_and_location_without_it(postgres_server, postgres_url, monkeypatch):
@@ -556,7 +492,7 @@ def test_password_from_the_named_variable_and_location_without_it(postgres_serve
 def test_create_false_on_a_database_without_the_store(postgres_url):
     with pytest.raises(StoreError) as caught:
         open_store(postgres_url, create=False)
-    assert "no llmlog store" in str(caught.value) and "\n" not in str(caught.value)
+    assert "no llmlog database" in str(caught.value) and "\n" not in str(caught.value)
     open_store(postgres_url).close()
     open_store(postgres_url, create=False).close()
 

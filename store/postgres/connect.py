@@ -12,6 +12,7 @@ import os
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
+from psycopg.adapt import Dumper, PyFormat
 from psycopg.conninfo import conninfo_to_dict
 
 from ..interface import StoreError
@@ -50,8 +51,26 @@ def _reason(exc: Exception) -> str:
         line = line.strip()
         if line:
             # libpq prefixes 'connection to server at "h" (addr), port p failed: '; keep the cause
-            return line.split(" failed: ", 1)[-1]
+            return line.rsplit(" failed: ", 1)[-1].removeprefix("FATAL:").strip()
     return type(exc).__name__
+
+
+def _nul_safe(base: type) -> type:
+    """`base` (a str dumper) storing NUL as U+FFFD: PostgreSQL text cannot hold NUL, which a JSON
+    string (`\\u0000`) or a URL (`%00`) may carry. The writer stores it so, and a filter or id
+    given with NUL then looks for what was stored instead of failing."""
+    class NulSafe(Dumper):
+        format = base.format
+        oid = base.oid
+
+        def __init__(self, cls, context=None):
+            super().__init__(cls, context)
+            self._inner = base(cls, context)
+
+        def dump(self, obj):
+            return self._inner.dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+    NulSafe.__name__ = f"NulSafe{base.__name__}"
+    return NulSafe
 
 
 def connect(url: str, password_env: str | None = None) -> psycopg.Connection:
@@ -68,6 +87,13 @@ def connect(url: str, password_env: str | None = None) -> psycopg.Connection:
             raise StoreError(f"the environment variable {password_env} (store password) is not set")
         kwargs["password"] = password
     try:
-        return psycopg.connect(url, **kwargs)
+        conn = psycopg.connect(url, **kwargs)
     except psycopg.Error as exc:
-        raise StoreError(f"cannot connect to {describe(url)}: {_reason(exc)}") from None
+        reason = _reason(exc)
+        if reason.startswith("database ") and reason.endswith("does not exist"):
+            raise StoreError(f"no llmlog database: {describe(url)} does not exist "
+                             "(create it, or check the URL)") from None
+        raise StoreError(f"cannot connect to {describe(url)}: {reason}") from None
+    for fmt in (PyFormat.TEXT, PyFormat.BINARY):
+        conn.adapters.register_dumper(str, _nul_safe(conn.adapters.get_dumper(str, fmt)))
+    return conn

@@ -122,6 +122,13 @@ CREATE TABLE call_content (
 ) PARTITION BY RANGE (started_at);
 CREATE INDEX call_content_search ON call_content USING gin (search);
 
+-- Rows of a week that has no partition (yet): only a hand-made change of `started_at` puts one
+-- here, or a write racing a retention that drops its week; the writer moves them out when it
+-- makes that week's partition (store/postgres/partitions.py), retention deletes them row by row.
+CREATE TABLE calls_default PARTITION OF calls DEFAULT;
+CREATE TABLE call_content_default PARTITION OF call_content DEFAULT;
+CREATE TABLE call_tags_default PARTITION OF call_tags DEFAULT;
+
 CREATE TABLE export_jobs (
     id text COLLATE "C" PRIMARY KEY,
     created_at bigint NOT NULL,
@@ -163,7 +170,7 @@ def migrate(conn: psycopg.Connection, *, create: bool, where: str) -> list[str]:
     the schema is an error (a typo in the URL should not silently make an empty llmlog store)."""
     applied = _applied(conn)
     if applied is None and not create:
-        raise StoreError(f"no llmlog store in {where} (run `llmlog serve` with this URL first)")
+        raise StoreError(f"no llmlog database in {where} (run `llmlog serve` with this URL first)")
     known = [name for name, _ in MIGRATIONS]
     if applied is not None and set(applied) <= set(known) and len(applied) == len(known):
         return []  # the common case: nothing to do, no lock taken

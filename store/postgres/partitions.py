@@ -69,7 +69,9 @@ def existing(conn: psycopg.Connection, table: str) -> list[tuple[str, int, int]]
 def ensure_weeks(conn: psycopg.Connection, started_ats) -> None:
     """Make sure every table has the partitions of the weeks these times fall in. Own transaction:
     call outside any other."""
-    weeks = sorted({week_of(t) for t in started_ats})
+    weeks = sorted({week_of(t) for t in started_ats if isinstance(t, int)})
+    if not weeks:
+        return
     wanted = [(table, week, partition_name(table, week)) for week in weeks for table in TABLES]
     missing_names = {row[0] for row in conn.execute(
         "SELECT n FROM unnest(%s::text[]) AS n WHERE to_regclass(quote_ident(n)) IS NULL",
@@ -82,11 +84,18 @@ def ensure_weeks(conn: psycopg.Connection, started_ats) -> None:
         for table, week, name in wanted:
             if name not in missing_names:
                 continue
-            if conn.execute("SELECT to_regclass(quote_ident(%s))", (name,)).fetchone()[0] is not None:
+            # read from pg_class itself: this session's catalog cache may not have seen a table
+            # another replica committed while we waited (an advisory lock does not refresh it)
+            if conn.execute("SELECT 1 FROM pg_class WHERE relname = %s AND relnamespace = "
+                            "current_schema()::regnamespace", (name,)).fetchone() is not None:
                 continue  # another replica made it while we waited for the lock
             ident = sql.Identifier(name)
             conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)").format(
                 ident, sql.Identifier(table)))
+            # rows of this week that went to the default partition move in first, else ATTACH refuses
+            conn.execute(sql.SQL("WITH moved AS (DELETE FROM {} WHERE started_at >= %s AND started_at < %s "
+                                 "RETURNING *) INSERT INTO {} SELECT * FROM moved").format(
+                sql.Identifier(f"{table}_default"), ident), (week, week + WEEK_MS))
             conn.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
                 sql.Identifier(table), ident, sql.Literal(week), sql.Literal(week + WEEK_MS)))
 

@@ -55,21 +55,23 @@ def _drop_weeks(conn: psycopg.Connection, tables: tuple[str, ...], week: int, co
         return None
 
 
-def _delete_calls_before(conn: psycopg.Connection, low: int | None, cutoff: int) -> int:
-    """Delete the calls (content, tags) started in [low, cutoff) row by row."""
+def _delete_calls_before(conn: psycopg.Connection, low: int | None, cutoff: int, suffix: str = "") -> int:
+    """Delete the calls (content, tags) started in [low, cutoff) row by row (`suffix` "_default":
+    from the default partitions only)."""
     bounds = "started_at < %s" + (" AND started_at >= %s" if low is not None else "")
     args = (cutoff,) + ((low,) if low is not None else ())
     with conn.transaction():
-        conn.execute(f"DELETE FROM call_content WHERE {bounds}", args)
-        conn.execute(f"DELETE FROM call_tags WHERE {bounds}", args)
-        return conn.execute(f"DELETE FROM calls WHERE {bounds}", args).rowcount
+        conn.execute(f"DELETE FROM call_content{suffix} WHERE {bounds}", args)
+        conn.execute(f"DELETE FROM call_tags{suffix} WHERE {bounds}", args)
+        return conn.execute(f"DELETE FROM calls{suffix} WHERE {bounds}", args).rowcount
 
 
-def _delete_content_before(conn: psycopg.Connection, low: int | None, cutoff: int) -> int:
+def _delete_content_before(conn: psycopg.Connection, low: int | None, cutoff: int,
+                           table: str = "call_content") -> int:
     bounds = "started_at < %s" + (" AND started_at >= %s" if low is not None else "")
     args = (cutoff,) + ((low,) if low is not None else ())
     with conn.transaction():
-        ids = [row[0] for row in conn.execute(f"DELETE FROM call_content WHERE {bounds} RETURNING call_id", args)]
+        ids = [row[0] for row in conn.execute(f"DELETE FROM {table} WHERE {bounds} RETURNING call_id", args)]
         if ids:
             conn.execute(f"UPDATE calls SET has_content = 0 WHERE {bounds} AND id = ANY(%s)", (*args, ids))
         return len(ids)
@@ -100,6 +102,12 @@ def prune(conn: psycopg.Connection, older_than_ms: int, content_only: bool = Fal
             result.contents_dropped += _delete_content_before(conn, low, older_than_ms)
         else:
             result.calls_deleted += _delete_calls_before(conn, low, older_than_ms)
+    # rows in the default partition (a week without its own): few or none, deleted row by row
+    for name in (("call_content_default",) if content_only else ("calls_default",)):
+        if content_only:
+            result.contents_dropped += _delete_content_before(conn, None, older_than_ms, name)
+        else:
+            result.calls_deleted += _delete_calls_before(conn, None, older_than_ms, "_default")
     result.export_files_removed = jobs.expire_files(conn, older_than_ms, _now_ms(), content_only=content_only)
     return result
 

@@ -11,7 +11,7 @@ replay racing its own original) make the COPY fail on the primary key: that is a
 `_link_hierarchy`); bodies are packed (store/bodies.py) before the transaction, as there.
 
 PostgreSQL text cannot hold NUL characters, which a JSON string may carry (`\\u0000`); rather than
-refuse such an entry, a NUL in a text column is stored as U+FFFD.
+refuse such an entry, a NUL in a text column is stored as U+FFFD (store/postgres/connect.py).
 """
 
 from __future__ import annotations
@@ -28,16 +28,6 @@ _CONTENT_COPY = ("started_at", *CONTENT_COLUMNS, "search")
 COPY_CALLS = f"COPY calls ({', '.join(CALL_COLUMNS)}) FROM STDIN"
 COPY_CONTENT = f"COPY call_content ({', '.join(_CONTENT_COPY)}) FROM STDIN"
 COPY_TAGS = "COPY call_tags (call_id, tag, started_at) FROM STDIN"
-
-
-def _clean(value):
-    if value.__class__ is str and "\x00" in value:
-        return value.replace("\x00", "\ufffd")
-    return value
-
-
-def _row(values: tuple) -> tuple:
-    return tuple(map(_clean, values))
 
 
 def _link_hierarchy(conn: psycopg.Connection, entries: Sequence[Entry]) -> None:
@@ -64,7 +54,9 @@ def _link_hierarchy(conn: psycopg.Connection, entries: Sequence[Entry]) -> None:
 
 
 def _ids_present(conn: psycopg.Connection, entries: Sequence[Entry]) -> set[str]:
-    times = [e.call["started_at"] for e in entries]
+    times = [e.call["started_at"] for e in entries if isinstance(e.call["started_at"], int)]
+    if not times:  # not a time among them: the COPY refuses them (started_at is NOT NULL)
+        return set()
     return {row[0] for row in conn.execute(
         "SELECT id FROM calls WHERE id = ANY(%s) AND started_at BETWEEN %s AND %s",
         ([e.call["id"] for e in entries], min(times), max(times)))}
@@ -89,16 +81,15 @@ def write_batch(conn: psycopg.Connection, entries: Sequence[Entry]) -> int:
         with conn.cursor() as cur:
             with cur.copy(COPY_CALLS) as copy:
                 for entry in new:
-                    copy.write_row(_row(call_values(entry.call)))
+                    copy.write_row(call_values(entry.call))
             with_content = [e for e in new if e.content is not None]
             if with_content:
                 with cur.copy(COPY_CONTENT) as copy:
                     for entry in with_content:
                         content = entry.content
-                        copy.write_row((entry.call["started_at"], *_row(stored[id(entry)]),
-                                        search.document(_clean(content.get("prompt_text")),
-                                                        _clean(content.get("output_text")))))
-            tag_rows = [(e.call["id"], _clean(tag), e.call["started_at"]) for e in new for tag in e.tags]
+                        copy.write_row((entry.call["started_at"], *stored[id(entry)],
+                                        search.document(content.get("prompt_text"), content.get("output_text"))))
+            tag_rows = [(e.call["id"], tag, e.call["started_at"]) for e in new for tag in e.tags]
             if tag_rows:
                 with cur.copy(COPY_TAGS) as copy:
                     for row in tag_rows:
