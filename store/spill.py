@@ -108,6 +108,9 @@ class SpillFile:
         if not records:
             return 0
         with self._lock:
+            # made at the first spill: beside a SQLite file it exists; for a PostgreSQL store the
+            # spill lives in llmlog's data directory, which a fresh machine may not have yet
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             append_durably(self.path, b"".join(records))
         return len(records)
 

@@ -34,33 +34,12 @@ from tests.postgres_server import in_ci, postgres_server, postgres_url  # noqa: 
 BACKENDS = ("sqlite", "postgresql")
 
 
-def pytest_collection_modifyitems(items):
-    """`@pytest.mark.postgres_bug("why")`: the PostgreSQL run of that test is a known failure of the
-    backend, expected to fail (strictly: once the backend is fixed the test passes and says so;
-    `strict=False` for a randomised test that meets the bug only when it draws the bad input)."""
-    for item in items:
-        bug = item.get_closest_marker("postgres_bug")
-        callspec = getattr(item, "callspec", None)
-        if bug and callspec and callspec.params.get("backend") == "postgresql":
-            item.add_marker(pytest.mark.xfail(strict=bug.kwargs.get("strict", True),
-                                              reason=f"PostgreSQL backend bug: {bug.args[0]}"))
-
-
 def pytest_generate_tests(metafunc):
     if "backend" not in metafunc.fixturenames:
         return
     marked = metafunc.definition.get_closest_marker
     if marked("backends") and not marked("sqlite_only"):
         metafunc.parametrize("backend", BACKENDS, indirect=True)
-
-
-def postgres_backend_missing() -> str | None:
-    """Why the PostgreSQL store cannot be opened here, or None when it can."""
-    try:
-        import store.postgres.store  # noqa: F401
-    except ImportError as e:
-        return f"the PostgreSQL store backend cannot be imported ({e})"
-    return None
 
 
 @pytest.fixture(autouse=True)
@@ -95,14 +74,6 @@ def db_path(backend, tmp_path, request):
     database's URL (the same string `--db`, `store.path` and `LLMLOG_DB` take)."""
     if backend == "sqlite":
         return str(tmp_path / "llmlog.db")
-    missing = postgres_backend_missing()
-    if missing:
-        if in_ci():
-            pytest.fail(f"PostgreSQL tests must run when CI=true: {missing}", pytrace=False)
-        pytest.skip(missing)
-    # anything a component still writes beside "the database file" (a relative "postgresql:/…" path)
-    # lands in the test's directory, not in the checkout
-    request.getfixturevalue("monkeypatch").chdir(tmp_path)
     return request.getfixturevalue("postgres_url")
 
 
@@ -198,7 +169,7 @@ def missing_store(db_path: str) -> str:
 def no_store_message(db_path: str) -> str:
     """How each backend says there is no llmlog store at a location (the SQLite file is missing; the
     PostgreSQL database has no llmlog schema)."""
-    return "no llmlog store in" if is_postgres(db_path) else "no llmlog database at"
+    return "no llmlog database in" if is_postgres(db_path) else "no llmlog database at"
 
 
 def export_file_bytes(db_path: str, job_id: str) -> bytes | None:

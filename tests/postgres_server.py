@@ -123,8 +123,10 @@ class PostgresServer:
 class Cluster:
     """A throwaway cluster in a temporary directory, run as `user` (None: as ourselves)."""
 
-    def __init__(self, bin_dir: str, user: str | None):
-        self.bin_dir, self.user = bin_dir, user
+    def __init__(self, bin_dir: str, user: str | None, *, durable: bool = False):
+        """`durable`: commits are acknowledged only once in the WAL (PostgreSQL's default), for a
+        test that crashes the server and counts what survived; otherwise speed over safety."""
+        self.bin_dir, self.user, self.durable = bin_dir, user, durable
         self.root = tempfile.mkdtemp(prefix="llmlog-pg-")
         self.data = os.path.join(self.root, "data")
         self.port = 0
@@ -151,15 +153,30 @@ class Cluster:
         last = ""
         for _ in range(5):  # a free port can be taken between asking and binding: try another
             self.port = free_port()
-            options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root}"
-                       " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-                       " -c shared_buffers=32MB")
-            done = self._run("pg_ctl", "start", "-w", "-t", "60", "-D", self.data, "-l",
-                             os.path.join(self.root, "server.log"), "-o", options)
+            done = self._pg_ctl_start()
             if done.returncode == 0:
                 return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
             last = (done.stderr or done.stdout).strip() + "\n" + self._log_tail()
         raise Unavailable(f"pg_ctl start failed: {last[-800:]}")
+
+    def _pg_ctl_start(self) -> subprocess.CompletedProcess:
+        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root}"
+                   " -c fsync=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=32MB"
+                   + ("" if self.durable else " -c synchronous_commit=off"))
+        return self._run("pg_ctl", "start", "-w", "-t", "60", "-D", self.data, "-l",
+                         os.path.join(self.root, "server.log"), "-o", options)
+
+    def pause(self) -> None:
+        """Stop the server as a crash would (immediate), keeping its data, for a fault test."""
+        done = self._run("pg_ctl", "stop", "-D", self.data, "-m", "immediate", "-w", timeout=60)
+        if done.returncode:
+            raise RuntimeError(f"pg_ctl stop failed: {done.stderr or done.stdout}")
+
+    def resume(self) -> None:
+        """Start the paused server again on the same port (its clients reconnect to the same URL)."""
+        done = self._pg_ctl_start()
+        if done.returncode:
+            raise RuntimeError(f"pg_ctl start failed: {done.stderr or done.stdout}\n{self._log_tail()}")
 
     def _log_tail(self) -> str:
         try:

@@ -121,7 +121,6 @@ async def _check_get(client, route: str, url: URL, pairs) -> None:
         assert b'"export_error"' not in body and b"# error:" not in body, body[-300:]
 
 
-@pytest.mark.postgres_bug('a NUL (%00) in a filter, call id or user id reaches psycopg, which refuses it (DataError: PostgreSQL text fields cannot contain NUL): a 500 where SQLite matches nothing')
 async def test_sweep_every_parameter_with_every_value_class(app_with_data):
     client, ids = app_with_data
     values = [quote(v, safe="") for v in SPECIAL] + RAW
@@ -138,7 +137,6 @@ async def test_sweep_every_parameter_with_every_value_class(app_with_data):
     await _healthy(client)
 
 
-@pytest.mark.postgres_bug('a NUL (%00) in a filter, call id or user id reaches psycopg, which refuses it (DataError: PostgreSQL text fields cannot contain NUL): a 500 where SQLite matches nothing', strict=False)
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 async def test_every_get_route_and_parameter_never_5xx(app_with_data, data):
@@ -212,7 +210,6 @@ async def test_export_jobs_create_start_get_download_never_5xx(app_with_data, bo
     await _healthy(client)
 
 
-@pytest.mark.postgres_bug('a NUL (%00) in a filter, call id or user id reaches psycopg, which refuses it (DataError: PostgreSQL text fields cannot contain NUL): a 500 where SQLite matches nothing', strict=False)
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 async def test_feedback_user_erasure_and_job_ids_never_5xx(app_with_data, data):

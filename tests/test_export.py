@@ -199,7 +199,6 @@ async def _wait_done(client, job_id: str) -> dict:
     raise AssertionError(f"export {job_id} still {job['status']}")
 
 
-@pytest.mark.postgres_bug('the export-job runner (proxy/api/export.py) writes to abspath(location)+".exports" and never calls Store.export_path/keep_export_file, so on PostgreSQL the file lands in a "postgresql:" folder in the working directory and read_export_chunk finds nothing')
 async def test_job_lifecycle_create_start_status_download(make_proxy, db_path, backend, seeded):
     client = await make_proxy()
     created = await client.post("/v1/logs/exports", json={
@@ -305,7 +304,6 @@ async def test_shutdown_stops_a_running_job_as_a_failure(make_proxy, db_path, se
     assert stored["status"] == "failure" and stored["error"] == "interrupted by shutdown"
 
 
-@pytest.mark.postgres_bug('the export-job runner (proxy/api/export.py) writes to abspath(location)+".exports" and never calls Store.export_path/keep_export_file, so on PostgreSQL the file lands in a "postgresql:" folder in the working directory and read_export_chunk finds nothing')
 async def test_erasing_a_user_removes_finished_export_files(make_proxy, db_path, backend, seeded):
     client = await make_proxy()
     user = next(e.call["user_id"] for e in seeded if e.call["user_id"])

@@ -289,8 +289,7 @@ def test_erasure_matches_and_withdraws_export_files(both, tmp_path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as handle:
             handle.write(b"x" * 10)
-        store.keep_export_file("job1", path)
-        assert store.finish_job("job1", 1, None, BASE + 1, oldest_started_at=BASE, holds_content=True)
+        assert store.finish_job("job1", 1, None, BASE + 1, oldest_started_at=BASE, holds_content=True, written=path)
         assert store.read_export_chunk("job1", 0) == b"x" * 10
     assert pg.delete_user("user-1") == lite.delete_user("user-1") > 0
     assert pg.delete_user("user-1") == 0
@@ -348,8 +347,8 @@ def test_prune_expires_export_files(both):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "wb") as handle:
                 handle.write(b"a,b\n")
-            store.keep_export_file(job_id, path)
-            store.finish_job(job_id, 1, None, BASE + 30 * DAY, oldest_started_at=oldest, holds_content=content)
+            store.finish_job(job_id, 1, None, BASE + 30 * DAY, oldest_started_at=oldest, holds_content=content,
+                             written=path)
     a, b = lite.prune(BASE + 5 * DAY, True), pg.prune(BASE + 5 * DAY, True)
     assert b.export_files_removed == a.export_files_removed == 1
     a, b = lite.prune(BASE + 5 * DAY), pg.prune(BASE + 5 * DAY)
@@ -376,6 +375,22 @@ def test_jobs_match(both):
     assert pg.list_jobs(1) == lite.list_jobs(1)
 
 
+def test_a_withdrawn_job_keeps_no_file(postgres_url):
+    """Erasure withdrew the job while it ran: what it wrote may quote the erased user, so its
+    finish keeps nothing and removes the scratch file."""
+    pg = open_store(postgres_url)
+    pg.write_or_split([make_entry(BASE, user_id="leaver")])
+    pg.create_job("gone", "jsonl", None, {}, BASE)
+    path = pg.export_path("gone", "jsonl")
+    assert pg.start_job("gone", path, BASE)
+    with open(path, "wb") as handle:
+        handle.write(b"quotes the erased user")
+    assert pg.delete_user("leaver") == 1  # an erasure withdraws every export
+    assert not pg.finish_job("gone", 1, None, BASE, written=path)
+    assert not os.path.exists(path) and pg.read_export_chunk("gone", 0) is None
+    pg.close()
+
+
 def test_export_file_kept_in_chunks_and_scratch_removed(postgres_url):
     pg = open_store(postgres_url)
     pg.create_job("big", "jsonl", None, {}, BASE)
@@ -384,17 +399,17 @@ def test_export_file_kept_in_chunks_and_scratch_removed(postgres_url):
     body = os.urandom(2 * EXPORT_CHUNK_BYTES + 123)
     with open(path, "wb") as handle:
         handle.write(body)
-    pg.keep_export_file("big", path)
+    assert pg.finish_job("big", 5, None, BASE, written=path)
     assert not os.path.exists(path)
-    assert pg.finish_job("big", 5, None, BASE)
     other = open_store(postgres_url)  # another replica reads it
     chunks = [other.read_export_chunk("big", i) for i in range(4)]
     assert b"".join(chunks) == body and [len(c) for c in chunks] == [EXPORT_CHUNK_BYTES, EXPORT_CHUNK_BYTES, 123, 0]
     assert other.read_export_chunk("missing", 0) is None
     empty = pg.export_path("empty", "csv")
     pg.create_job("empty", "csv", None, {}, BASE)
+    assert pg.start_job("empty", empty, BASE)
     open(empty, "wb").close()
-    pg.keep_export_file("empty", empty)
+    assert pg.finish_job("empty", 0, None, BASE, written=empty)
     assert other.read_export_chunk("empty", 0) == b"" and other.read_export_chunk("empty", 1) == b""
     pg.close()
     other.close()

@@ -122,8 +122,7 @@ def _finished_export(store, job_id: str, written_at: int, content: bytes, **fini
     with open(path, "wb") as f:
         f.write(content)
     assert store.start_job(job_id, path, written_at)
-    store.keep_export_file(job_id, path)
-    assert store.finish_job(job_id, finish.pop("rows", 1), None, written_at, **finish)
+    assert store.finish_job(job_id, finish.pop("rows", 1), None, written_at, written=path, **finish)
     return path
 
 

@@ -53,7 +53,6 @@ def test_the_spill_file_of_a_postgres_store_is_local_and_named_after_the_url(tmp
 
 
 def test_cli_errors_about_an_unreachable_postgres_hide_the_password(tmp_path):
-    pytest.importorskip("store.postgres.store")  # TODO(merge i16-pg): remove
     # nothing listens on port 9 of loopback: the connection is refused at once
     result = CliRunner().invoke(main, ["logs", "--db", "postgresql://llmlog:hunter2@127.0.0.1:9/llmlog"])
     assert result.exit_code == 1 and "hunter2" not in result.output

@@ -20,6 +20,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from store.batches import BATCH_ROWS
+from store.claims import export_claim
 from store.filters import LogFilter
 from store.interface import EXPORT_CHUNK_BYTES, Store
 
@@ -163,8 +164,7 @@ def _claimed(open_store: Callable[[], Store], job_id: str, fmt: str, now: int) -
     claim among every process sharing the store, with the job marked running; None when the job
     is running already, here or in another replica."""
     store = open_store()
-    claim = f"export-{job_id}"
-    if store.try_exclusive(claim) and store.start_job(job_id, store.export_path(job_id, fmt), now):
+    if store.try_exclusive(export_claim(job_id)) and store.start_job(job_id, store.export_path(job_id, fmt), now):
         return store
     store.close()
     return None

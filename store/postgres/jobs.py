@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import suppress
 
 import orjson
 import psycopg
@@ -66,16 +67,33 @@ def start_job(conn: psycopg.Connection, job_id: str, path: str, now_ms: int) -> 
 
 
 def finish_job(conn: psycopg.Connection, job_id: str, rows: int | None, error: str | None, now_ms: int, *,
-               oldest_started_at: int | None = None, holds_content: bool = True) -> bool:
-    return conn.execute("UPDATE export_jobs SET status = %s, rows = %s, error = %s, updated_at = %s, "
-                        "oldest_started_at = %s, holds_content = %s WHERE id = %s AND status = 'running'",
-                        ("failure" if error else "success", rows, error, now_ms, oldest_started_at,
-                         int(holds_content), job_id)).rowcount == 1
+               oldest_started_at: int | None = None, holds_content: bool = True,
+               written: str | None = None) -> bool:
+    """The outcome and the file at `written` (copied into `export_chunks`) in one transaction, so
+    no replica sees a success without its file; the scratch file goes either way."""
+    try:
+        with conn.transaction():
+            recorded = conn.execute(
+                "UPDATE export_jobs SET status = %s, rows = %s, error = %s, updated_at = %s, "
+                "oldest_started_at = %s, holds_content = %s WHERE id = %s AND status = 'running'",
+                ("failure" if error else "success", rows, error, now_ms, oldest_started_at,
+                 int(holds_content), job_id)).rowcount == 1
+            if recorded and written is not None:
+                _copy_in(conn, job_id, written)
+        return recorded
+    finally:
+        if written is not None:
+            with suppress(FileNotFoundError):
+                os.remove(written)
 
 
-def fail_interrupted(conn: psycopg.Connection, now_ms: int, error: str = INTERRUPTED) -> int:
+def running_ids(conn: psycopg.Connection) -> list[str]:
+    return [row[0] for row in conn.execute("SELECT id FROM export_jobs WHERE status = 'running'")]
+
+
+def fail_interrupted(conn: psycopg.Connection, now_ms: int, job_id: str, error: str = INTERRUPTED) -> int:
     return conn.execute("UPDATE export_jobs SET status = 'failure', error = %s, updated_at = %s "
-                        "WHERE status = 'running'", (error, now_ms)).rowcount
+                        "WHERE id = %s AND status = 'running'", (error, now_ms, job_id)).rowcount
 
 
 def _fail_finished(conn: psycopg.Connection, reason: str, now_ms: int, condition: str = "true",
@@ -114,28 +132,25 @@ def expire_files(conn: psycopg.Connection, cutoff_ms: int, now_ms: int, *, conte
 
 
 def scratch_path(job_id: str, fmt: str) -> str:
-    """Where this process writes a job's file before `keep_file` takes it into the database."""
+    """Where this process writes a job's file before `finish_job` takes it into the database."""
     directory = os.path.join(tempfile.gettempdir(), "llmlog-exports")
     os.makedirs(directory, mode=0o700, exist_ok=True)
     return os.path.join(directory, f"{job_id}.{fmt}")
 
 
-def keep_file(conn: psycopg.Connection, job_id: str, written: str) -> None:
-    """Copy the file into `export_chunks` (replacing any earlier copy) in one transaction, then
-    remove the scratch file."""
-    with conn.transaction():
-        conn.execute("DELETE FROM export_chunks WHERE job_id = %s", (job_id,))
-        with open(written, "rb") as handle, conn.cursor() as cur:
-            index = 0
-            while True:
-                data = handle.read(EXPORT_CHUNK_BYTES)
-                if data or index == 0:
-                    cur.execute("INSERT INTO export_chunks (job_id, chunk_index, data) VALUES (%s, %s, %s)",
-                                (job_id, index, data))
-                if len(data) < EXPORT_CHUNK_BYTES:
-                    break
-                index += 1
-    os.remove(written)
+def _copy_in(conn: psycopg.Connection, job_id: str, written: str) -> None:
+    """Copy the file into `export_chunks`, replacing any earlier copy (inside the caller's transaction)."""
+    conn.execute("DELETE FROM export_chunks WHERE job_id = %s", (job_id,))
+    with open(written, "rb") as handle, conn.cursor() as cur:
+        index = 0
+        while True:
+            data = handle.read(EXPORT_CHUNK_BYTES)
+            if data or index == 0:
+                cur.execute("INSERT INTO export_chunks (job_id, chunk_index, data) VALUES (%s, %s, %s)",
+                            (job_id, index, data))
+            if len(data) < EXPORT_CHUNK_BYTES:
+                break
+            index += 1
 
 
 def read_chunk(conn: psycopg.Connection, job_id: str, index: int) -> bytes | None:

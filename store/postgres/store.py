@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import psycopg
 
 from ..batches import BATCH_ROWS
+from ..claims import fail_unclaimed
 from ..figures import Stats, Summary
 from ..filters import LogFilter, Page
 from ..interface import Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused
@@ -24,6 +25,7 @@ from . import aggregates, entries, export, jobs, queries, reprice, retention, wr
 from .connect import connect, describe, safe_location
 from .migrations import migrate
 from .partitions import lock_key
+from .whole_entries import read_entries
 
 log = logging.getLogger("llmlog.store")
 
@@ -115,6 +117,9 @@ class PostgresStore:
     def model_call_counts(self, since_ms: int | None = None) -> list[dict]:
         return entries.model_call_counts(self.conn, since_ms)
 
+    def read_entries(self, after: Position | None, limit: int) -> list[Entry]:
+        return read_entries(self.conn, after, limit)
+
     # changing
     def set_feedback(self, call_id: str, feedback: dict) -> bool:
         return entries.set_feedback(self.conn, call_id, feedback)
@@ -146,18 +151,17 @@ class PostgresStore:
         return jobs.start_job(self.conn, job_id, path, now_ms)
 
     def finish_job(self, job_id: str, rows: int | None, error: str | None, now_ms: int, *,
-                   oldest_started_at: int | None = None, holds_content: bool = True) -> bool:
-        return jobs.finish_job(self.conn, job_id, rows, error, now_ms,
-                               oldest_started_at=oldest_started_at, holds_content=holds_content)
+                   oldest_started_at: int | None = None, holds_content: bool = True,
+                   written: str | None = None) -> bool:
+        return jobs.finish_job(self.conn, job_id, rows, error, now_ms, oldest_started_at=oldest_started_at,
+                               holds_content=holds_content, written=written)
 
     def fail_interrupted(self, now_ms: int) -> int:
-        return jobs.fail_interrupted(self.conn, now_ms)
+        return fail_unclaimed(self, jobs.running_ids(self.conn),
+                              lambda job_id: jobs.fail_interrupted(self.conn, now_ms, job_id))
 
     def export_path(self, job_id: str, fmt: str) -> str:
         return jobs.scratch_path(job_id, fmt)
-
-    def keep_export_file(self, job_id: str, written: str) -> None:
-        jobs.keep_file(self.conn, job_id, written)
 
     def read_export_chunk(self, job_id: str, index: int) -> bytes | None:
         return jobs.read_chunk(self.conn, job_id, index)

@@ -17,6 +17,7 @@ import threading
 from contextlib import suppress
 from typing import Callable, Sequence
 
+from ..claims import fail_unclaimed
 from ..figures import Stats, Summary
 from ..filters import LogFilter, Page
 from ..interface import EXPORT_CHUNK_BYTES, Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreReplaced
@@ -190,15 +191,8 @@ class SqliteStore:
         return recorded
 
     def fail_interrupted(self, now_ms: int) -> int:
-        failed = 0
-        for job_id in export_jobs.running_ids(self.conn):
-            claim = f"export-{job_id}"
-            if self.try_exclusive(claim):  # nobody runs it any more
-                try:
-                    failed += export_jobs.fail_interrupted(self.conn, now_ms, job_id)
-                finally:
-                    self.release_exclusive(claim)
-        return failed
+        return fail_unclaimed(self, export_jobs.running_ids(self.conn),
+                              lambda job_id: export_jobs.fail_interrupted(self.conn, now_ms, job_id))
 
     def export_path(self, job_id: str, fmt: str) -> str:
         # absolute: the CLI (llmlog prune, delete-user) may remove these files from another directory
