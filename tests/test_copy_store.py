@@ -1,6 +1,6 @@
 """`llmlog copy-store`: a history copied whole (metrics, content, tags, feedback, hierarchy), again
-without duplicates, and resumed after an interruption. The target here is a second SQLite file;
-the PostgreSQL target runs in the suites parametrised over both backends."""
+without duplicates, and resumed after an interruption. The source is a SQLite file (where a history
+comes from); the target is each backend in turn (`db_path`: a second SQLite file, or PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from cli import main
 from store.backends import open_store
 from store.filters import LogFilter, Page
 from tests.seeding import make_entry, seed
+
+pytestmark = pytest.mark.backends
 
 
 @pytest.fixture(autouse=True)
@@ -42,8 +44,8 @@ def _everything(location: str) -> list[tuple]:
         store.close()
 
 
-def test_copy_everything_then_again_without_duplicates(tmp_path):
-    source, target = str(tmp_path / "old.db"), str(tmp_path / "new.db")
+def test_copy_everything_then_again_without_duplicates(tmp_path, db_path):
+    source, target = str(tmp_path / "old.db"), db_path
     ids = _history(source)
     first = CliRunner().invoke(main, ["copy-store", "--from", source, "--to", target])
     assert first.exit_code == 0, first.output
@@ -59,8 +61,8 @@ def test_copy_everything_then_again_without_duplicates(tmp_path):
     assert len(_everything(target)) == len(ids)
 
 
-def test_an_interrupted_copy_resumes_where_it_stopped(tmp_path, monkeypatch):
-    source, target = str(tmp_path / "old.db"), str(tmp_path / "new.db")
+def test_an_interrupted_copy_resumes_where_it_stopped(tmp_path, db_path, monkeypatch):
+    source, target = str(tmp_path / "old.db"), db_path
     ids = _history(source)
     monkeypatch.setattr(copy_module, "BATCH", 10)
     real_open = copy_module.open_store
