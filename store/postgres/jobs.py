@@ -13,26 +13,12 @@ import os
 import tempfile
 from contextlib import suppress
 
-import orjson
 import psycopg
 
 from ..interface import EXPORT_CHUNK_BYTES
+from ..job_rows import EXPIRED, INTERRUPTED, JOB_COLUMNS, WITHDRAWN, WITHDRAWN_RUNNING, job_of, stored_json
 
-INTERRUPTED = "interrupted by restart"
-WITHDRAWN = "export file removed because a user's calls were erased; start the job again"
-WITHDRAWN_RUNNING = "stopped because a user's calls were erased while it ran; start the job again"
-EXPIRED = "export file removed by retention: it held calls older than the cutoff; start the job again"
-_COLUMNS = ("id", "created_at", "status", "format", "fields", "filters", "path", "rows", "error", "updated_at")
-_SELECT = ", ".join(_COLUMNS)
-
-
-def _job(row: tuple | None) -> dict | None:
-    if row is None:
-        return None
-    job = dict(zip(_COLUMNS, row))
-    job["fields"] = orjson.loads(job["fields"]) if job["fields"] else None
-    job["filters"] = orjson.loads(job["filters"])
-    return job
+_SELECT = ", ".join(JOB_COLUMNS)
 
 
 def create_job(conn: psycopg.Connection, job_id: str, fmt: str, fields: list[str] | None,
@@ -40,18 +26,17 @@ def create_job(conn: psycopg.Connection, job_id: str, fmt: str, fields: list[str
     conn.execute(
         "INSERT INTO export_jobs (id, created_at, status, format, fields, filters, updated_at) "
         "VALUES (%s, %s, 'draft', %s, %s, %s, %s)",
-        (job_id, now_ms, fmt, orjson.dumps(fields).decode() if fields is not None else None,
-         orjson.dumps(filters).decode(), now_ms))
+        (job_id, now_ms, fmt, *stored_json(fields, filters), now_ms))
     return get_job(conn, job_id)
 
 
 def get_job(conn: psycopg.Connection, job_id: str) -> dict | None:
-    return _job(conn.execute(f"SELECT {_SELECT} FROM export_jobs WHERE id = %s", (job_id,)).fetchone())
+    return job_of(conn.execute(f"SELECT {_SELECT} FROM export_jobs WHERE id = %s", (job_id,)).fetchone())
 
 
 def list_jobs(conn: psycopg.Connection, limit: int = 100) -> list[dict]:
     rows = conn.execute(f"SELECT {_SELECT} FROM export_jobs ORDER BY created_at DESC, id DESC LIMIT %s", (limit,))
-    return [_job(row) for row in rows]
+    return [job_of(row) for row in rows]
 
 
 def start_job(conn: psycopg.Connection, job_id: str, path: str, now_ms: int) -> bool:

@@ -10,22 +10,11 @@ import logging
 import os
 import sqlite3
 
-import orjson
 
+from ..job_rows import EXPIRED, INTERRUPTED, JOB_COLUMNS, WITHDRAWN, WITHDRAWN_RUNNING, job_of, stored_json
 from .removal import in_transaction
 
 log = logging.getLogger("llmlog.store")
-INTERRUPTED = "interrupted by restart"
-_COLUMNS = ("id", "created_at", "status", "format", "fields", "filters", "path", "rows", "error", "updated_at")
-
-
-def _job(row: tuple | None) -> dict | None:
-    if row is None:
-        return None
-    job = dict(zip(_COLUMNS, row))
-    job["fields"] = orjson.loads(job["fields"]) if job["fields"] else None
-    job["filters"] = orjson.loads(job["filters"])
-    return job
 
 
 def create_job(conn: sqlite3.Connection, job_id: str, fmt: str, fields: list[str] | None,
@@ -33,19 +22,18 @@ def create_job(conn: sqlite3.Connection, job_id: str, fmt: str, fields: list[str
     conn.execute(
         "INSERT INTO export_jobs (id, created_at, status, format, fields, filters, updated_at) "
         "VALUES (?, ?, 'draft', ?, ?, ?, ?)",
-        (job_id, now_ms, fmt, orjson.dumps(fields).decode() if fields is not None else None,
-         orjson.dumps(filters).decode(), now_ms))
+        (job_id, now_ms, fmt, *stored_json(fields, filters), now_ms))
     return get_job(conn, job_id)
 
 
 def get_job(conn: sqlite3.Connection, job_id: str) -> dict | None:
-    return _job(conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM export_jobs WHERE id = ?", (job_id,)).fetchone())
+    return job_of(conn.execute(f"SELECT {', '.join(JOB_COLUMNS)} FROM export_jobs WHERE id = ?", (job_id,)).fetchone())
 
 
 def list_jobs(conn: sqlite3.Connection, limit: int = 100) -> list[dict]:
-    rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM export_jobs ORDER BY created_at DESC, id DESC LIMIT ?",
+    rows = conn.execute(f"SELECT {', '.join(JOB_COLUMNS)} FROM export_jobs ORDER BY created_at DESC, id DESC LIMIT ?",
                         (limit,))
-    return [_job(row) for row in rows]
+    return [job_of(row) for row in rows]
 
 
 def start_job(conn: sqlite3.Connection, job_id: str, path: str, now_ms: int) -> bool:
@@ -77,8 +65,6 @@ def fail_interrupted(conn: sqlite3.Connection, now_ms: int, job_id: str, error: 
                         "WHERE id = ? AND status = 'running'", (error, now_ms, job_id)).rowcount
 
 
-WITHDRAWN = "export file removed because a user's calls were erased; start the job again"
-WITHDRAWN_RUNNING = "stopped because a user's calls were erased while it ran; start the job again"
 
 
 def withdraw_files(conn: sqlite3.Connection, now_ms: int) -> list[str]:
@@ -95,7 +81,6 @@ def withdraw_files(conn: sqlite3.Connection, now_ms: int) -> list[str]:
     return _remove(in_transaction(conn, withdraw))
 
 
-EXPIRED = "export file removed by retention: it held calls older than the cutoff; start the job again"
 
 
 def expire_files(conn: sqlite3.Connection, cutoff_ms: int, now_ms: int, *, content_only: bool = False) -> list[str]:
