@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import orjson
 from aiohttp import web
+
+from store.interface import StoreError
+
+log = logging.getLogger("llmlog.api")
 
 # status -> OpenAI-style error type
 ERROR_TYPES = {
@@ -46,6 +52,10 @@ async def json_errors(request: web.Request, handler):
         return await handler(request)
     except ApiError as exc:
         return error_response(exc.status, exc.message, param=exc.param)
+    except StoreError as exc:  # the database is restarting, unreachable or locked: say so, try again later
+        log.warning("%s %s: the store is unavailable: %s", request.method, request.path, exc)
+        return error_response(503, f"the log store is unavailable ({exc}); try again shortly",
+                              headers={"Retry-After": "1"})
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -10,6 +10,7 @@ from typing import Callable
 
 from aiohttp import web
 
+from store.interface import StoreError
 from store.runner import StoreThread
 
 log = logging.getLogger("llmlog.retention")
@@ -66,6 +67,8 @@ def retention_ctx(db_of: Callable[[web.Application], StoreThread], retention_day
             while True:
                 try:
                     await run_retention_once(db_of(app), retention_days, content_days)
+                except StoreError as exc:  # the store is away: the next interval tries again
+                    log.warning("retention pass skipped: %s", exc)
                 except Exception:  # a failed pass is retried next interval, never kills the server
                     log.exception("retention pass failed")
                 await asyncio.sleep(interval_s)

@@ -453,10 +453,11 @@ def test_reconnects_after_the_connection_is_lost(postgres_url, postgres_server):
     with psycopg.connect(postgres_server.url, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
     time.sleep(0.2)
-    with pytest.raises(psycopg.OperationalError):  # the pipeline spills this batch
-        pg.write_or_split([make_entry(BASE + 1)])
-    assert pg.write_or_split([make_entry(BASE + 2)]) == (1, [])  # the next call connects again
-    assert pg.count(LogFilter()) == 2
+    # the server ended the session (a restart, a failover): the call connects again and is done
+    # once more on the new session, so neither a write nor a read fails for it
+    assert pg.write_or_split([make_entry(BASE + 1)]) == (1, [])
+    assert pg.write_or_split([make_entry(BASE + 2)]) == (1, [])
+    assert pg.count(LogFilter()) == 3
     assert pg.try_exclusive("retention")  # the lost session's lock went with it
     pg.close()
 
@@ -566,7 +567,7 @@ def test_refuses_entries_only_for_their_data_never_for_availability(postgres_url
         raise psycopg.OperationalError("server closed the connection unexpectedly")
     monkeypatch.setattr(PostgresStore, "write_batch", down)
     pg = open_store(postgres_url)
-    with pytest.raises(psycopg.OperationalError):
+    with pytest.raises(StoreError, match="server closed the connection"):  # propagates: the pipeline spills
         pg.write_or_split([make_entry(BASE)])
 
     def read_only(store, conn, entries):
@@ -576,6 +577,6 @@ def test_refuses_entries_only_for_their_data_never_for_availability(postgres_url
             conn.execute("INSERT INTO export_jobs (id, created_at, status, format, filters) "
                          "VALUES ('x', 0, 'draft', 'csv', '{}')")
     monkeypatch.setattr(PostgresStore, "write_batch", read_only)
-    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+    with pytest.raises(StoreError, match="read-only transaction"):
         pg.write_or_split([make_entry(BASE)])
     pg.close()

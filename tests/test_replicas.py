@@ -155,12 +155,14 @@ async def test_two_replicas_answer_alike_and_run_background_work_once(postgres_u
         assert second_start in (409, 202)
 
 
-async def test_postgres_stopped_under_load_loses_nothing_and_duplicates_nothing(upstream_url, tmp_path):
+@pytest.fixture
+def own_cluster():
+    """A cluster this test may crash and restart, with a database for llmlog: (cluster, URL).
+    Durable: a commit acknowledged is in the WAL, as on any real server, so a crash must cost
+    nothing llmlog was told was written."""
     bin_dir = find_bin_dir()
     if bin_dir is None:
         unavailable("initdb/pg_ctl not found: this test stops and starts a cluster of its own")
-    # durable: a commit acknowledged is in the WAL, as on any real server; the crash below must
-    # then cost nothing that llmlog was told was written
     cluster = Cluster(bin_dir, "postgres" if os.geteuid() == 0 else None, durable=True)
     try:
         try:
@@ -168,38 +170,86 @@ async def test_postgres_stopped_under_load_loses_nothing_and_duplicates_nothing(
         except Unavailable as exc:
             unavailable(str(exc))
         run_sql(url, "CREATE DATABASE llmlog_fault")
-        db = url.rsplit("/", 1)[0] + "/llmlog_fault"
-        async with replicas(db, upstream_url, tmp_path) as (session, pair):
-            sent = 0
-            stop_at = time.monotonic() + 7
-
-            async def caller(k: int) -> None:
-                nonlocal sent
-                i = 0
-                while time.monotonic() < stop_at and sent < 3000:
-                    await _chat(session, pair[(k + i) % 2], f"caller {k} call {i}", stream=i % 4 == 0)
-                    sent += 1
-                    i += 1
-
-            async def outage() -> None:
-                await asyncio.sleep(1.5)
-                cluster.pause()
-                await asyncio.sleep(4)
-                cluster.resume()
-
-            await asyncio.gather(*(caller(k) for k in range(4)), outage())
-            assert sent > 50
-            for replica in pair:  # each kept its entries while the store was away, then wrote them
-                await _until_total(session, replica, sent, timeout_s=60)
-            health = [orjson.loads(await _get(session, r, "/healthz"))["store"] for r in pair]
-            assert health == ["ok", "ok"]
-            spilled = [r.log().count("spilling to") for r in pair]
-            assert sum(spilled) > 0, "the outage was not seen: the test proved nothing"
-        store = open_store(db)
-        try:
-            ids = [row["id"] for row in store.export_batch(LogFilter(), limit=100_000)]
-        finally:
-            store.close()
-        assert len(ids) == len(set(ids)) == sent
+        yield cluster, url.rsplit("/", 1)[0] + "/llmlog_fault"
     finally:
         cluster.stop()
+
+
+async def _health(session, replica: Replica) -> str:
+    return orjson.loads(await _get(session, replica, "/healthz"))["store"]
+
+
+async def test_a_replica_started_while_postgres_is_down_serves_and_catches_up(own_cluster, upstream_url, tmp_path):
+    cluster, db = own_cluster
+    store = open_store(db)  # the schema exists; then the server goes away
+    store.close()
+    cluster.pause()
+    async with replicas(db, upstream_url, tmp_path, count=1) as (session, (replica,)):
+        for i in range(40):
+            await _chat(session, replica, f"while the database is down {i}", stream=i % 2 == 0)
+        deadline = time.monotonic() + 10
+        while await _health(session, replica) != "unavailable":
+            assert time.monotonic() < deadline, replica.log()[-2000:]
+            await asyncio.sleep(0.1)
+        assert "llmlog_store_up 0" in (await _get(session, replica, "/metrics")).decode()
+        async with session.get(replica.base + "/v1/logs") as resp:  # the logs API says why, in its shape
+            assert resp.status == 503 and (await resp.json())["error"]["type"] == "unavailable"
+        cluster.resume()
+        await _until_total(session, replica, 40, timeout_s=30)
+        deadline = time.monotonic() + 10
+        while await _health(session, replica) != "ok":
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+
+
+async def test_after_a_postgres_restart_the_first_requests_succeed(own_cluster, upstream_url, tmp_path):
+    """A restart ends every session; the replica's idle connections learn it only when used."""
+    cluster, db = own_cluster
+    async with replicas(db, upstream_url, tmp_path, count=1) as (session, (replica,)):
+        await _chat(session, replica, "before the restart")
+        await _until_total(session, replica, 1)
+        cluster.pause()
+        cluster.resume()
+        assert await _total(session, replica) == 1  # the reader's first query after the restart
+        one = orjson.loads(await _get(session, replica, "/v1/logs"))["logs"][0]["id"]
+        async with session.delete(f"{replica.base}/v1/logs/user/nobody") as resp:  # the writer's first
+            assert resp.status == 200, await resp.text()
+        await _chat(session, replica, "after the restart")
+        await _until_total(session, replica, 2)
+        assert orjson.loads(await _get(session, replica, f"/v1/logs/{one}"))["id"] == one
+
+
+async def test_postgres_stopped_under_load_loses_nothing_and_duplicates_nothing(own_cluster, upstream_url, tmp_path):
+    cluster, db = own_cluster
+    async with replicas(db, upstream_url, tmp_path) as (session, pair):
+        sent = 0
+        stop_at = time.monotonic() + 7
+
+        async def caller(k: int) -> None:
+            nonlocal sent
+            i = 0
+            while time.monotonic() < stop_at and sent < 3000:
+                await _chat(session, pair[(k + i) % 2], f"caller {k} call {i}", stream=i % 4 == 0)
+                sent += 1
+                i += 1
+
+        async def outage() -> None:
+            await asyncio.sleep(1.5)
+            cluster.pause()
+            await asyncio.sleep(4)
+            cluster.resume()
+
+        await asyncio.gather(*(caller(k) for k in range(4)), outage())
+        assert sent > 50
+        for replica in pair:  # each kept its entries while the store was away, then wrote them
+            await _until_total(session, replica, sent, timeout_s=60)
+        health = [orjson.loads(await _get(session, r, "/healthz"))["store"] for r in pair]
+        assert health == ["ok", "ok"]
+        spilled = [r.log().count("spilling to") for r in pair]
+        assert sum(spilled) > 0, "the outage was not seen: the test proved nothing"
+    store = open_store(db)
+    try:
+        ids = [row["id"] for row in store.export_batch(LogFilter(), limit=100_000)]
+    finally:
+        store.close()
+    assert len(ids) == len(set(ids)) == sent

@@ -22,7 +22,7 @@ from multidict import MultiDict
 from store.batches import BATCH_ROWS
 from store.claims import export_claim
 from store.filters import LogFilter
-from store.interface import EXPORT_CHUNK_BYTES, Store
+from store.interface import EXPORT_CHUNK_BYTES, Store, StoreError
 
 from ..errors import ApiError
 from ..export_format import (FORMATS, MEDIA_TYPES, ExportStopped, FieldSet, UnknownField, encoded_batch,
@@ -384,9 +384,13 @@ async def export_jobs_ctx(app: web.Application):
 
     runner = JobRunner(app[CONFIG].open_store)
     app[JOBS] = runner
-    interrupted = await app[WRITER].run(lambda store: store.fail_interrupted(now_ms()))
-    if interrupted:
-        log.warning("export: %d job(s) interrupted by a restart marked as failures", interrupted)
+    try:
+        interrupted = await app[WRITER].run(lambda store: store.fail_interrupted(now_ms()))
+    except StoreError as exc:  # the store is away (a replica may start before its database): next start
+        log.warning("export: could not look for jobs a restart interrupted (%s); the next start will", exc)
+    else:
+        if interrupted:
+            log.warning("export: %d job(s) interrupted by a restart marked as failures", interrupted)
     yield
     await runner.close()
 

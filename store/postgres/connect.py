@@ -44,6 +44,12 @@ def describe(url: str) -> str:
     return f"PostgreSQL database {dbname!r} on {host}:{port}" + (f" as user {user!r}" if user else "")
 
 
+def first_line(exc: Exception) -> str:
+    """The first line of a server's error message (its detail and hint lines may quote data)."""
+    text = str(exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
 def _reason(exc: Exception) -> str:
     """libpq's first line of the error, which names the cause (refused, auth failed, no such database)."""
     text = str(exc).strip()

@@ -55,21 +55,20 @@ def finish_job(conn: psycopg.Connection, job_id: str, rows: int | None, error: s
                oldest_started_at: int | None = None, holds_content: bool = True,
                written: str | None = None) -> bool:
     """The outcome and the file at `written` (copied into `export_chunks`) in one transaction, so
-    no replica sees a success without its file; the scratch file goes either way."""
-    try:
-        with conn.transaction():
-            recorded = conn.execute(
-                "UPDATE export_jobs SET status = %s, rows = %s, error = %s, updated_at = %s, "
-                "oldest_started_at = %s, holds_content = %s WHERE id = %s AND status = 'running'",
-                ("failure" if error else "success", rows, error, now_ms, oldest_started_at,
-                 int(holds_content), job_id)).rowcount == 1
-            if recorded and written is not None:
-                _copy_in(conn, job_id, written)
-        return recorded
-    finally:
-        if written is not None:
-            with suppress(FileNotFoundError):
-                os.remove(written)
+    no replica sees a success without its file. The scratch file goes once the transaction has
+    ended either way; after a failure it stays, for the caller to try again with."""
+    with conn.transaction():
+        recorded = conn.execute(
+            "UPDATE export_jobs SET status = %s, rows = %s, error = %s, updated_at = %s, "
+            "oldest_started_at = %s, holds_content = %s WHERE id = %s AND status = 'running'",
+            ("failure" if error else "success", rows, error, now_ms, oldest_started_at,
+             int(holds_content), job_id)).rowcount == 1
+        if recorded and written is not None:
+            _copy_in(conn, job_id, written)
+    if written is not None:
+        with suppress(FileNotFoundError):
+            os.remove(written)
+    return recorded
 
 
 def running_ids(conn: psycopg.Connection) -> list[str]:

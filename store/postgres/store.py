@@ -11,7 +11,7 @@ batches and replays them later, the writer skipping what was already stored.
 from __future__ import annotations
 
 import logging
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 import psycopg
 
@@ -19,15 +19,16 @@ from ..batches import BATCH_ROWS
 from ..claims import fail_unclaimed
 from ..figures import Stats, Summary
 from ..filters import LogFilter, Page
-from ..interface import Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused
+from ..interface import Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreError
 from ..rows import Entry
 from . import aggregates, entries, export, jobs, queries, reprice, retention, writer
-from .connect import connect, describe, safe_location
+from .connect import connect, describe, first_line, safe_location
 from .migrations import migrate
 from .partitions import lock_key
 from .whole_entries import read_entries
 
 log = logging.getLogger("llmlog.store")
+T = TypeVar("T")
 
 
 class PostgresStore:
@@ -71,9 +72,27 @@ class PostgresStore:
             except psycopg.Error:
                 pass
 
+    def _do(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """`fn(connection, …)`, once more on a fresh connection when the server ended this one (a
+        restart or failover shows only when a statement fails); every driver error leaves as a
+        StoreError naming the database, so no psycopg type reaches the callers. Each operation
+        is safe to run twice: writes skip ids already stored, the rest set values."""
+        for attempt in (1, 2):
+            try:
+                return fn(self.conn, *args, **kwargs)
+            except psycopg.Error as exc:
+                lost = self._conn is None or self._conn.closed or self._conn.broken
+                if lost:
+                    self._drop_connection()
+                if lost and attempt == 1:
+                    log.warning("the connection to %s was lost (%s); connecting again", self._where, first_line(exc))
+                    continue
+                raise StoreError(f"{self._where}: {first_line(exc)}") from exc
+        raise AssertionError("unreachable")
+
     # writing
     def write_or_split(self, batch: Sequence[Entry]) -> tuple[int, Refused]:
-        return writer.write_or_split(self.conn, batch, self.write_batch)
+        return self._do(writer.write_or_split, batch, self.write_batch)
 
     def write_batch(self, conn: psycopg.Connection, batch: Sequence[Entry]) -> int:
         """One transaction for the batch (the seam tests stall or fail)."""
@@ -81,90 +100,90 @@ class PostgresStore:
 
     # reading
     def list_logs(self, f: LogFilter, page: Page) -> LogPage:
-        return queries.list_logs(self.conn, f, page)
+        return self._do(queries.list_logs, f, page)
 
     def get_log(self, call_id: str) -> tuple[dict, dict | None] | None:
-        return queries.get_log(self.conn, call_id)
+        return self._do(queries.get_log, call_id)
 
     def prompt_previews(self, ids: list[str], chars: int = 120) -> dict[str, str]:
-        return entries.prompt_previews(self.conn, ids, chars)
+        return self._do(entries.prompt_previews, ids, chars)
 
     def any_calls(self) -> bool:
-        return self.conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone() is not None
+        return self._do(lambda conn: conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone()) is not None
 
     def summary(self, f: LogFilter) -> Summary:
-        return aggregates.summary(self.conn, f)
+        return self._do(aggregates.summary, f)
 
     def stats(self, f: LogFilter, group_by: str, compare_previous: bool = False) -> tuple[Stats, Stats | None]:
-        return aggregates.stats(self.conn, f, group_by, compare_previous)
+        return self._do(aggregates.stats, f, group_by, compare_previous)
 
     def hierarchy(self, call_id: str) -> Hierarchy | None:
-        return entries.hierarchy(self.conn, call_id)
+        return self._do(entries.hierarchy, call_id)
 
     def events(self, call_id: str) -> tuple[bool, bool, list[list]] | None:
-        return entries.events(self.conn, call_id)
+        return self._do(entries.events, call_id)
 
     def export_batch(self, f: LogFilter, after: Position | None = None, *, content: Sequence[str] = (),
                      limit: int = BATCH_ROWS) -> list[dict]:
-        return export.fetch_batch(self.conn, f, after, content=content, limit=limit)
+        return self._do(export.fetch_batch, f, after, content=content, limit=limit)
 
     def count(self, f: LogFilter) -> int:
-        return export.count_rows(self.conn, f)
+        return self._do(export.count_rows, f)
 
     def oldest_start(self, f: LogFilter) -> int | None:
-        return export.oldest_start(self.conn, f)
+        return self._do(export.oldest_start, f)
 
     def model_call_counts(self, since_ms: int | None = None) -> list[dict]:
-        return entries.model_call_counts(self.conn, since_ms)
+        return self._do(entries.model_call_counts, since_ms)
 
     def read_entries(self, after: Position | None, limit: int) -> list[Entry]:
-        return read_entries(self.conn, after, limit)
+        return self._do(read_entries, after, limit)
 
     # changing
     def set_feedback(self, call_id: str, feedback: dict) -> bool:
-        return entries.set_feedback(self.conn, call_id, feedback)
+        return self._do(entries.set_feedback, call_id, feedback)
 
     def delete_user(self, user_id: str) -> int:
-        return retention.delete_user(self.conn, user_id)
+        return self._do(retention.delete_user, user_id)
 
     def prune(self, older_than_ms: int, content_only: bool = False) -> PruneResult:
-        return retention.prune(self.conn, older_than_ms, content_only)
+        return self._do(retention.prune, older_than_ms, content_only)
 
     def count_repriceable(self, since_ms: int | None = None) -> int:
-        return reprice.count_repriceable(self.conn, since_ms)
+        return self._do(reprice.count_repriceable, since_ms)
 
     def reprice(self, price: PriceFn, *, since_ms: int | None = None, batch_size: int = 500,
                 progress: Callable[[int], None] | None = None) -> tuple[int, int]:
-        return reprice.reprice(self.conn, price, since_ms=since_ms, batch_size=batch_size, progress=progress)
+        return self._do(reprice.reprice, price, since_ms=since_ms, batch_size=batch_size, progress=progress)
 
     # export jobs
     def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict, now_ms: int) -> dict:
-        return jobs.create_job(self.conn, job_id, fmt, fields, filters, now_ms)
+        return self._do(jobs.create_job, job_id, fmt, fields, filters, now_ms)
 
     def get_job(self, job_id: str) -> dict | None:
-        return jobs.get_job(self.conn, job_id)
+        return self._do(jobs.get_job, job_id)
 
     def list_jobs(self, limit: int = 100) -> list[dict]:
-        return jobs.list_jobs(self.conn, limit)
+        return self._do(jobs.list_jobs, limit)
 
     def start_job(self, job_id: str, path: str, now_ms: int) -> bool:
-        return jobs.start_job(self.conn, job_id, path, now_ms)
+        return self._do(jobs.start_job, job_id, path, now_ms)
 
     def finish_job(self, job_id: str, rows: int | None, error: str | None, now_ms: int, *,
                    oldest_started_at: int | None = None, holds_content: bool = True,
                    written: str | None = None) -> bool:
-        return jobs.finish_job(self.conn, job_id, rows, error, now_ms, oldest_started_at=oldest_started_at,
+        return self._do(jobs.finish_job, job_id, rows, error, now_ms, oldest_started_at=oldest_started_at,
                                holds_content=holds_content, written=written)
 
     def fail_interrupted(self, now_ms: int) -> int:
-        return fail_unclaimed(self, jobs.running_ids(self.conn),
-                              lambda job_id: jobs.fail_interrupted(self.conn, now_ms, job_id))
+        return fail_unclaimed(self, self._do(jobs.running_ids),
+                              lambda job_id: self._do(jobs.fail_interrupted, now_ms, job_id))
 
     def export_path(self, job_id: str, fmt: str) -> str:
         return jobs.scratch_path(job_id, fmt)
 
     def read_export_chunk(self, job_id: str, index: int) -> bytes | None:
-        return jobs.read_chunk(self.conn, job_id, index)
+        return self._do(jobs.read_chunk, job_id, index)
 
     # upkeep
     def try_exclusive(self, task: str) -> bool:
@@ -172,7 +191,7 @@ class PostgresStore:
         the server lets go when the session ends, however it ends."""
         if task in self._claims:
             return True
-        if self.conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(task),)).fetchone()[0]:
+        if self._do(lambda conn: conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(task),)).fetchone()[0]):
             self._claims.add(task)
             return True
         return False

@@ -15,12 +15,13 @@ import os
 import sqlite3
 import threading
 from contextlib import suppress
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 from ..claims import fail_unclaimed
 from ..figures import Stats, Summary
 from ..filters import LogFilter, Page
-from ..interface import EXPORT_CHUNK_BYTES, Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreReplaced
+from ..interface import (EXPORT_CHUNK_BYTES, Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreError,
+                         StoreReplaced)
 from ..rows import Entry
 from . import aggregates, entries, export, export_jobs, models_seen, queries, reprice, retention
 from .checkpoint import passive_checkpoint, stop_automatic_checkpoints
@@ -30,6 +31,7 @@ from .whole_entries import read_entries
 from .writer import write_batch, write_or_split
 
 log = logging.getLogger("llmlog.store")
+T = TypeVar("T")
 # The connections of one process reopen a vanished database one at a time, so only one creates
 # and migrates it.
 _REOPENING = threading.Lock()
@@ -98,9 +100,20 @@ class SqliteStore:
         if file_identity(self.path) != self._identity:
             raise StoreReplaced(f"database {self.path} was removed or replaced during the write")
 
+    def _do(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """`fn(connection, …)`; a database that cannot be used (locked, read-only, full, not a
+        database) leaves as a StoreError naming the file, so no sqlite3 type reaches the callers.
+        An entry's own data error stays inside the writer, which writes around it."""
+        try:
+            return fn(self.conn, *args, **kwargs)
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+            raise
+        except sqlite3.DatabaseError as exc:  # OperationalError (locked, full, I/O) and a file that is not a database
+            raise StoreError(f"database {self.path}: {exc}") from exc
+
     # writing
     def write_or_split(self, batch: Sequence[Entry]) -> tuple[int, Refused]:
-        result = write_or_split(self.conn, batch, self.write_batch)
+        result = self._do(write_or_split, batch, self.write_batch)
         self._verify()
         return result
 
@@ -110,80 +123,80 @@ class SqliteStore:
 
     # reading
     def list_logs(self, f: LogFilter, page: Page) -> LogPage:
-        return queries.list_logs(self.conn, f, page)
+        return self._do(queries.list_logs, f, page)
 
     def get_log(self, call_id: str) -> tuple[dict, dict | None] | None:
-        return queries.get_log(self.conn, call_id)
+        return self._do(queries.get_log, call_id)
 
     def prompt_previews(self, ids: list[str], chars: int = 120) -> dict[str, str]:
-        return entries.prompt_previews(self.conn, ids, chars)
+        return self._do(entries.prompt_previews, ids, chars)
 
     def any_calls(self) -> bool:
-        return self.conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone() is not None
+        return self._do(lambda conn: conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone()) is not None
 
     def summary(self, f: LogFilter) -> Summary:
-        return aggregates.summary(self.conn, f)
+        return self._do(aggregates.summary, f)
 
     def stats(self, f: LogFilter, group_by: str, compare_previous: bool = False) -> tuple[Stats, Stats | None]:
-        return aggregates.stats(self.conn, f, group_by, compare_previous)
+        return self._do(aggregates.stats, f, group_by, compare_previous)
 
     def hierarchy(self, call_id: str) -> Hierarchy | None:
-        return entries.hierarchy(self.conn, call_id)
+        return self._do(entries.hierarchy, call_id)
 
     def events(self, call_id: str) -> tuple[bool, bool, list[list]] | None:
-        return entries.events(self.conn, call_id)
+        return self._do(entries.events, call_id)
 
     def export_batch(self, f: LogFilter, after: Position | None = None, *, content: Sequence[str] = (),
                      limit: int = export.BATCH_ROWS) -> list[dict]:
-        return export.fetch_batch(self.conn, f, after, content=content, limit=limit)
+        return self._do(export.fetch_batch, f, after, content=content, limit=limit)
 
     def count(self, f: LogFilter) -> int:
-        return export.count_rows(self.conn, f)
+        return self._do(export.count_rows, f)
 
     def oldest_start(self, f: LogFilter) -> int | None:
-        return export.oldest_start(self.conn, f)
+        return self._do(export.oldest_start, f)
 
     def model_call_counts(self, since_ms: int | None = None) -> list[dict]:
-        return models_seen.model_call_counts(self.conn, since_ms)
+        return self._do(models_seen.model_call_counts, since_ms)
 
     def read_entries(self, after: Position | None, limit: int) -> list[Entry]:
-        return read_entries(self.conn, after, limit)
+        return self._do(read_entries, after, limit)
 
     # changing
     def set_feedback(self, call_id: str, feedback: dict) -> bool:
-        return entries.set_feedback(self.conn, call_id, feedback)
+        return self._do(entries.set_feedback, call_id, feedback)
 
     def delete_user(self, user_id: str) -> int:
-        return delete_user(self.conn, user_id)
+        return self._do(delete_user, user_id)
 
     def prune(self, older_than_ms: int, content_only: bool = False) -> PruneResult:
-        return retention.prune(self.conn, older_than_ms, content_only)
+        return self._do(retention.prune, older_than_ms, content_only)
 
     def count_repriceable(self, since_ms: int | None = None) -> int:
-        return reprice.count_repriceable(self.conn, since_ms)
+        return self._do(reprice.count_repriceable, since_ms)
 
     def reprice(self, price: PriceFn, *, since_ms: int | None = None, batch_size: int = 500,
                 progress: Callable[[int], None] | None = None) -> tuple[int, int]:
-        return reprice.reprice(self.conn, price, since_ms=since_ms, batch_size=batch_size, progress=progress)
+        return self._do(reprice.reprice, price, since_ms=since_ms, batch_size=batch_size, progress=progress)
 
     # export jobs
     def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict, now_ms: int) -> dict:
-        return export_jobs.create_job(self.conn, job_id, fmt, fields, filters, now_ms)
+        return self._do(export_jobs.create_job, job_id, fmt, fields, filters, now_ms)
 
     def get_job(self, job_id: str) -> dict | None:
-        return export_jobs.get_job(self.conn, job_id)
+        return self._do(export_jobs.get_job, job_id)
 
     def list_jobs(self, limit: int = 100) -> list[dict]:
-        return export_jobs.list_jobs(self.conn, limit)
+        return self._do(export_jobs.list_jobs, limit)
 
     def start_job(self, job_id: str, path: str, now_ms: int) -> bool:
-        return export_jobs.start_job(self.conn, job_id, path, now_ms)
+        return self._do(export_jobs.start_job, job_id, path, now_ms)
 
     def finish_job(self, job_id: str, rows: int | None, error: str | None, now_ms: int, *,
                    oldest_started_at: int | None = None, holds_content: bool = True,
                    written: str | None = None) -> bool:
         """The file already is where every process using this database file looks for it."""
-        recorded = export_jobs.finish_job(self.conn, job_id, rows, error, now_ms,
+        recorded = self._do(export_jobs.finish_job, job_id, rows, error, now_ms,
                                           oldest_started_at=oldest_started_at, holds_content=holds_content)
         if not recorded and written is not None:  # withdrawn meanwhile: it may quote an erased user
             with suppress(FileNotFoundError):
@@ -191,8 +204,8 @@ class SqliteStore:
         return recorded
 
     def fail_interrupted(self, now_ms: int) -> int:
-        return fail_unclaimed(self, export_jobs.running_ids(self.conn),
-                              lambda job_id: export_jobs.fail_interrupted(self.conn, now_ms, job_id))
+        return fail_unclaimed(self, self._do(export_jobs.running_ids),
+                              lambda job_id: self._do(export_jobs.fail_interrupted, now_ms, job_id))
 
     def export_path(self, job_id: str, fmt: str) -> str:
         # absolute: the CLI (llmlog prune, delete-user) may remove these files from another directory
@@ -230,7 +243,7 @@ class SqliteStore:
             os.close(fd)  # closing the descriptor releases the lock
 
     def checkpoint(self) -> int:
-        wal_pages, _copied = passive_checkpoint(self.conn)
+        wal_pages, _copied = self._do(passive_checkpoint)
         return wal_pages
 
     def close(self) -> None:
