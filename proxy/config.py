@@ -71,8 +71,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store.queue_size", int, 10_000, "captured calls held in memory before spilling to disk"),
     Setting("store.spill_path", str, None,
             "spill file for entries the database cannot take yet (default: the database path + .spill; with "
-            "PostgreSQL, a file named after the URL in llmlog's data directory: give each replica on one "
-            "machine its own); on another disk it keeps working when the database's disk is full",
+            "PostgreSQL, a file named after the URL and the listening port in llmlog's data directory); on "
+            "another disk it keeps working when the database's disk is full",
             "LLMLOG_SPILL_PATH"),
     Setting("store.hold_size", int, 10_000,
             "entries held in memory when database and spill file both fail (disk full), retried each "
@@ -146,9 +146,12 @@ class Config:
     def spill_path(self) -> str:
         if self.values["store.spill_path"]:
             return self.values["store.spill_path"]
-        if is_postgres(self.db_path):  # no file to put it beside: llmlog's data directory, one per URL
+        if is_postgres(self.db_path):
+            # no file to put it beside: llmlog's data directory, one per URL and listening port, so
+            # replicas on one machine never share one and a replica restarted on its port finds its own
             name = re.sub(r"[^A-Za-z0-9._-]+", "_", printable(self.db_path).split("://", 1)[1]).strip("_")
-            return os.path.join(os.path.dirname(default_db_path()), f"postgresql-{name[:120]}.spill")
+            return os.path.join(os.path.dirname(default_db_path()),
+                                f"postgresql-{name[:120]}-port{self.values['server.port']}.spill")
         return spill_path_for(self.db_path)
 
 

@@ -31,7 +31,7 @@ def printable(location: str) -> str:
         if parts.password is not None:
             user, _, host = netloc.rpartition("@")
             netloc = f"{user.split(':', 1)[0]}:***@{host}"
-        query = "&".join(("password=***" if pair.lower().startswith("password=") else pair)
+        query = "&".join((pair.split("=", 1)[0] + "=***" if "pass" in pair.split("=", 1)[0].lower() else pair)
                          for pair in parts.query.split("&")) if parts.query else ""
         return urlunsplit(parts._replace(netloc=netloc, query=query))
     except ValueError:  # unparseable: show only the scheme

@@ -9,7 +9,7 @@ every error names only host, port, database and user.
 from __future__ import annotations
 
 import os
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg.adapt import Dumper, PyFormat
@@ -20,22 +20,53 @@ from ..interface import StoreError
 CONNECT_TIMEOUT_S = 10
 
 
+def _is_secret_key(key: str) -> bool:
+    return "pass" in key.lower()  # password, and its misspellings libpq will quote back (Password=, passwd=)
+
+
 def safe_location(url: str) -> str:
-    """The URL without its password (in the user part or as a `password=` parameter)."""
-    parts = urlsplit(url)
+    """The URL without its password (in the user part or as a `password=`-like parameter)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: nothing of it is shown
+        return url.split("://", 1)[0] + "://…"
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, hosts = netloc.rpartition("@")
         netloc = f"{userinfo.split(':', 1)[0]}@{hosts}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"])
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_secret_key(k)])
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def secrets_in(url: str) -> list[str]:
+    """Every spelling of a password the URL carries (as written and percent-decoded), longest first:
+    what an error message quoting the URL's pieces must not show."""
+    found: list[str] = []
+    netloc = url.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0]
+    if "@" in netloc:
+        userinfo = netloc.rpartition("@")[0]
+        if ":" in userinfo:
+            found.append(userinfo.split(":", 1)[1])
+    query = url.split("?", 1)[1] if "?" in url else ""
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if _is_secret_key(key):
+            found.append(value)
+    spelled = set(found) | {unquote(s) for s in found}
+    return sorted((s for s in spelled if s), key=len, reverse=True)
+
+
+def without_secrets(text: str, url: str) -> str:
+    for secret in secrets_in(url):
+        text = text.replace(secret, "***")
+    return text
 
 
 def describe(url: str) -> str:
     """'database D on host:port as user U': what a person needs to find the server, no secret."""
     try:
         info = conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
+    except (psycopg.ProgrammingError, ValueError):
         return safe_location(url)
     host = info.get("host") or os.environ.get("PGHOST") or "localhost"
     port = info.get("port") or os.environ.get("PGPORT") or "5432"
@@ -86,7 +117,8 @@ def connect(url: str, password_env: str | None = None) -> psycopg.Connection:
     try:
         has_password = bool(conninfo_to_dict(url).get("password"))
     except psycopg.ProgrammingError as exc:
-        raise StoreError(f"cannot read the PostgreSQL URL {safe_location(url)}: {_reason(exc)}") from None
+        raise StoreError(f"cannot read the PostgreSQL URL {safe_location(url)}: "
+                         f"{without_secrets(_reason(exc), url)}") from None
     if not has_password and password_env:
         password = os.environ.get(password_env)
         if password is None:
@@ -94,8 +126,8 @@ def connect(url: str, password_env: str | None = None) -> psycopg.Connection:
         kwargs["password"] = password
     try:
         conn = psycopg.connect(url, **kwargs)
-    except psycopg.Error as exc:
-        reason = _reason(exc)
+    except (psycopg.Error, ValueError) as exc:
+        reason = without_secrets(_reason(exc), url)
         if reason.startswith("database ") and reason.endswith("does not exist"):
             raise StoreError(f"no llmlog database: {describe(url)} does not exist "
                              "(create it, or check the URL)") from None

@@ -21,6 +21,7 @@ import logging
 import psycopg
 
 from ..interface import StoreError
+from .connect import first_line
 
 log = logging.getLogger("llmlog.store")
 MIGRATION_LOCK = 0x6C6C6D6C6F6701  # 'llmlog' + 1: any constant shared by every llmlog process
@@ -167,7 +168,22 @@ def _applied(conn: psycopg.Connection) -> list[str] | None:
 
 def migrate(conn: psycopg.Connection, *, create: bool, where: str) -> list[str]:
     """Apply what is missing; returns the names applied. With `create=False` a database without
-    the schema is an error (a typo in the URL should not silently make an empty llmlog store)."""
+    the schema is an error (a typo in the URL should not silently make an empty llmlog store).
+    Whatever the server refuses is a StoreError saying what the user can do about it."""
+    try:
+        return _migrate(conn, create, where)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise StoreError(f"cannot create llmlog's tables in {where}: {first_line(exc)} (the user must be "
+                         "able to create tables in the database's schema, also later: a week's partition "
+                         "is made when its first call is written)") from None
+    except psycopg.errors.DuplicateTable as exc:
+        raise StoreError(f"cannot create llmlog's tables in {where}: {first_line(exc)}; the database holds "
+                         "tables llmlog did not make: give llmlog a database of its own") from None
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot open the llmlog store in {where}: {first_line(exc)}") from None
+
+
+def _migrate(conn: psycopg.Connection, create: bool, where: str) -> list[str]:
     applied = _applied(conn)
     if applied is None and not create:
         raise StoreError(f"no llmlog database in {where} (run `llmlog serve` with this URL first)")
