@@ -66,13 +66,18 @@ def existing(conn: psycopg.Connection, table: str) -> list[tuple[str, int, int]]
     return sorted(out, key=lambda p: p[1])
 
 
+def weeks_wanted(started_ats) -> list[tuple[str, int, str]]:
+    """(table, week, partition) of every table for the weeks these times fall in."""
+    weeks = sorted({week_of(t) for t in started_ats if isinstance(t, int)})
+    return [(table, week, partition_name(table, week)) for week in weeks for table in TABLES]
+
+
 def ensure_weeks(conn: psycopg.Connection, started_ats) -> None:
     """Make sure every table has the partitions of the weeks these times fall in. Own transaction:
     call outside any other."""
-    weeks = sorted({week_of(t) for t in started_ats if isinstance(t, int)})
-    if not weeks:
+    wanted = weeks_wanted(started_ats)
+    if not wanted:
         return
-    wanted = [(table, week, partition_name(table, week)) for week in weeks for table in TABLES]
     missing_names = {row[0] for row in conn.execute(
         "SELECT n FROM unnest(%s::text[]) AS n WHERE to_regclass(quote_ident(n)) IS NULL",
         ([name for _, _, name in wanted],))}

@@ -2,16 +2,21 @@
 
 Ids already stored are skipped, so a spill replayed after a crash never duplicates: the batch's
 ids are looked up first (inside the transaction, confined to the batch's time span: a stored call
-has the `started_at` its entry carries), and the rest go in by COPY, PostgreSQL's bulk path. Two
+has the `started_at` its entry carries), and the rest go in by COPY, PostgreSQL's bulk path. The
+same round trip asks whether the batch's weeks have their partitions (made first when one is
+missing, store/postgres/partitions.py) and for its parents stored outside it. Two
 writers storing the same id at the same moment (never the case for one proxy; conceivable for a
 replay racing its own original) make the COPY fail on the primary key: that is a data error, so
 `write_or_split` writes the batch one entry at a time, each skipping what is stored by then.
 
 `root_id` and `depth` are filled as SQLite's writer fills them (store/sqlite/writer.py
-`_link_hierarchy`); bodies are packed (store/bodies.py) before the transaction, as there.
+`_link_hierarchy`). Bodies are packed (store/bodies.py) and search documents made while the calls
+rows stream to the server, which takes them in meanwhile: those are the client's largest costs.
 
 PostgreSQL text cannot hold NUL characters, which a JSON string may carry (`\\u0000`); rather than
-refuse such an entry, a NUL in a text column is stored as U+FFFD (store/postgres/connect.py).
+refuse such an entry, a NUL in a text column is stored as U+FFFD (store/postgres/connect.py). The
+COPYs dump text with psycopg's own dumper, which refuses a NUL: such a batch is written again
+with the connection's NUL-safe one (`_copy_cursor`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import psycopg
+from psycopg.adapt import PyFormat
 
 from ..bodies import pack
 from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, Entry, call_values, content_values
@@ -30,14 +36,10 @@ COPY_CONTENT = f"COPY call_content ({', '.join(_CONTENT_COPY)}) FROM STDIN"
 COPY_TAGS = "COPY call_tags (call_id, tag, started_at) FROM STDIN"
 
 
-def _link_hierarchy(conn: psycopg.Connection, entries: Sequence[Entry]) -> None:
-    """Fill `root_id` and `depth` from the parent, found in this batch or already stored."""
+def _link_hierarchy(entries: Sequence[Entry], stored: dict[str, tuple[str | None, int]]) -> None:
+    """Fill `root_id` and `depth` from the parent, found in this batch or in `stored` (parents
+    outside the batch as stored: id -> (root_id, depth))."""
     in_batch = {e.call["id"]: e.call for e in entries}
-    wanted = list({e.call["parent_id"] for e in entries if e.call.get("parent_id")} - set(in_batch))
-    stored: dict[str, tuple[str | None, int]] = {}
-    if wanted:
-        for cid, root, depth in conn.execute("SELECT id, root_id, depth FROM calls WHERE id = ANY(%s)", (wanted,)):
-            stored[cid] = (root, depth)
     for entry in entries:  # ids are time-sorted, so a parent in the batch precedes its children
         call = entry.call
         parent = call.get("parent_id")
@@ -53,48 +55,107 @@ def _link_hierarchy(conn: psycopg.Connection, entries: Sequence[Entry]) -> None:
             call["root_id"], call["depth"] = parent, 1
 
 
-def _ids_present(conn: psycopg.Connection, entries: Sequence[Entry]) -> set[str]:
+# What a batch must know before its COPYs, asked in one round trip (a pipeline, inside the batch's
+# transaction): which of its weeks' partitions are missing, which of its ids are stored (confined
+# to the batch's time span: a stored call has the `started_at` its entry carries), and how its
+# parents stored outside it are linked.
+MISSING_PARTITIONS = "SELECT n FROM unnest(%s::text[]) AS n WHERE to_regclass(quote_ident(n)) IS NULL"
+IDS_PRESENT = "SELECT id FROM calls WHERE id = ANY(%s) AND started_at BETWEEN %s AND %s"
+PARENTS_STORED = "SELECT id, root_id, depth FROM calls WHERE id = ANY(%s)"
+
+
+def _look_up(conn: psycopg.Connection, entries: Sequence[Entry], partition_names: list[str]
+             ) -> tuple[bool, set[str], dict[str, tuple[str | None, int]]]:
+    """(a partition is missing, ids already stored, parents outside the batch as stored)."""
+    ids = [e.call["id"] for e in entries]
     times = [e.call["started_at"] for e in entries if isinstance(e.call["started_at"], int)]
-    if not times:  # not a time among them: the COPY refuses them (started_at is NOT NULL)
-        return set()
-    return {row[0] for row in conn.execute(
-        "SELECT id FROM calls WHERE id = ANY(%s) AND started_at BETWEEN %s AND %s",
-        ([e.call["id"] for e in entries], min(times), max(times)))}
+    parents = list({e.call["parent_id"] for e in entries if e.call.get("parent_id")} - set(ids))
+    with conn.pipeline():
+        missing = conn.execute(MISSING_PARTITIONS, (partition_names,)) if partition_names else None
+        # without a time among them there is nothing to find: the COPY refuses them (started_at is NOT NULL)
+        present = conn.execute(IDS_PRESENT, (ids, min(times), max(times))) if times else None
+        stored = conn.execute(PARENTS_STORED, (parents,)) if parents else None
+    return (missing is not None and bool(missing.fetchall()),
+            set() if present is None else {row[0] for row in present},
+            {} if stored is None else {cid: (root, depth) for cid, root, depth in stored})
+
+
+_PLAIN_STR = {fmt: psycopg.adapters.get_dumper(str, fmt) for fmt in (PyFormat.TEXT, PyFormat.BINARY)}
+
+
+def _copy_cursor(conn: psycopg.Connection, nul_safe: bool) -> psycopg.Cursor:
+    """A cursor for the COPYs. Unless `nul_safe`, str is dumped by psycopg's own dumper instead of
+    the connection's NUL-safe one (store/postgres/connect.py), which costs a Python call per value
+    (~3 µs a row, bench/bench_writer.py); psycopg's refuses a NUL (a DataError raised before the
+    row is sent), and the batch is then written again with `nul_safe`."""
+    cur = conn.cursor()
+    if not nul_safe:
+        for dumper in _PLAIN_STR.values():
+            cur.adapters.register_dumper(str, dumper)
+    return cur
+
+
+def _copy(conn: psycopg.Connection, new: Sequence[Entry], nul_safe: bool) -> None:
+    """COPY the new entries' calls, content and tags."""
+    content_rows = []
+    with _copy_cursor(conn, nul_safe) as cur:
+        with cur.copy(COPY_CALLS) as copy:
+            for entry in new:
+                call = entry.call
+                copy.write_row(call_values(call))
+                content = entry.content
+                if content is not None:
+                    # made here, while the server takes in the calls rows sent so far: bodies
+                    # packed (store/bodies.py) and the search document, the client's largest costs
+                    content_rows.append((call["started_at"], *content_values(pack(content)),
+                                         search.document(content.get("prompt_text"), content.get("output_text"))))
+        if content_rows:
+            with cur.copy(COPY_CONTENT) as copy:
+                for row in content_rows:
+                    copy.write_row(row)
+        tag_rows = [(e.call["id"], tag, e.call["started_at"]) for e in new for tag in e.tags]
+        if tag_rows:
+            with cur.copy(COPY_TAGS) as copy:
+                for row in tag_rows:
+                    copy.write_row(row)
+
+
+class _WeeksMissing(Exception):
+    """A week of the batch has no partitions (yet)."""
 
 
 def write_batch(conn: psycopg.Connection, entries: Sequence[Entry]) -> int:
     """Insert entries in one transaction; ids already stored are skipped. Returns how many were new."""
     if not entries:
         return 0
-    stored = {id(e): content_values(pack(e.content)) for e in entries if e.content is not None}
-    partitions.ensure_weeks(conn, [e.call["started_at"] for e in entries])
-    with conn.transaction():
-        present = _ids_present(conn, entries)
-        fresh: dict[str, Entry] = {}
-        for entry in entries:
-            if entry.call["id"] not in present:
-                fresh.setdefault(entry.call["id"], entry)
-        new = list(fresh.values())
-        if not new:
-            return 0
-        _link_hierarchy(conn, new)
-        with conn.cursor() as cur:
-            with cur.copy(COPY_CALLS) as copy:
-                for entry in new:
-                    copy.write_row(call_values(entry.call))
-            with_content = [e for e in new if e.content is not None]
-            if with_content:
-                with cur.copy(COPY_CONTENT) as copy:
-                    for entry in with_content:
-                        content = entry.content
-                        copy.write_row((entry.call["started_at"], *stored[id(entry)],
-                                        search.document(content.get("prompt_text"), content.get("output_text"))))
-            tag_rows = [(e.call["id"], tag, e.call["started_at"]) for e in new for tag in e.tags]
-            if tag_rows:
-                with cur.copy(COPY_TAGS) as copy:
-                    for row in tag_rows:
-                        copy.write_row(row)
-    return len(new)
+    started = [e.call["started_at"] for e in entries]
+    names = [name for _, _, name in partitions.weeks_wanted(started)]
+    make_weeks, nul_safe = True, False
+    while True:
+        try:
+            with conn.transaction():
+                missing, present, stored = _look_up(conn, entries, names)
+                if missing and make_weeks:
+                    raise _WeeksMissing()
+                fresh: dict[str, Entry] = {}
+                for entry in entries:
+                    if entry.call["id"] not in present:
+                        fresh.setdefault(entry.call["id"], entry)
+                new = list(fresh.values())
+                if new:
+                    _link_hierarchy(new, stored)
+                    _copy(conn, new, nul_safe)
+                return len(new)
+        except _WeeksMissing:
+            # made in a transaction of their own (store/postgres/partitions.py), then the batch
+            # starts again; should one be gone again by then (retention racing), its rows go to
+            # the default partition
+            partitions.ensure_weeks(conn, started)
+            make_weeks = False
+        except psycopg.DataError as exc:
+            if nul_safe or exc.sqlstate:  # the server's refusal, or one the NUL-safe dumper makes too
+                raise
+            nul_safe = True  # refused before it was sent (a NUL in a text value): again, NUL-safe
 
 
 # SQLSTATE classes that name something wrong with the data sent: 22 data exception (a value out
