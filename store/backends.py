@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 from .interface import Store, StoreError
@@ -14,11 +15,15 @@ def is_postgres(location: str) -> bool:
 
 
 def check_location(location: str) -> None:
-    """A file path or a PostgreSQL URL; any other URL is refused rather than taken for a file name."""
+    """A file path or a PostgreSQL URL; any other URL (or SQLite's `file:` URI form) is refused
+    rather than taken for a file name and its directories made in the working directory."""
     if "://" in location and not is_postgres(location):
         scheme = location.split("://", 1)[0]
         raise StoreError(f"store location {printable(location)!r}: {scheme}:// is not a store llmlog "
                          "knows; give a SQLite file path or a postgresql:// URL")
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", location) and not is_postgres(location):
+        raise StoreError(f"store location {printable(location)!r} looks like a URI; give a plain SQLite "
+                         "file path (./ in front if the name has a colon) or a postgresql:// URL")
 
 
 def printable(location: str) -> str:

@@ -31,6 +31,7 @@ def test_store_url_from_the_config_file_and_flags_over_it(tmp_path):
     (f'[store]\nurl = "{URL}"\npath = "/tmp/a.db"\n', "both store.path and store.url"),
     ('[store]\nurl = "mysql://root:pw@h/db"\n', "must be a postgresql:// URL"),
     ('[store]\npath = "sqlite+aiosqlite://x"\n', "is not a store llmlog knows"),
+    ('[store]\npath = "file:/tmp/x.db?mode=ro"\n', "looks like a URI"),
 ])
 def test_a_store_location_that_cannot_be_meant_is_a_config_error(tmp_path, text, words):
     with pytest.raises(ConfigError, match=words) as caught:

@@ -25,8 +25,9 @@ def config_options(fn):
     """`--config` and `--db`, on every command that opens the database."""
     @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="LLMLOG_CONFIG",
                   help="TOML config file (see config.example.toml) [env: LLMLOG_CONFIG].")
-    @click.option("--db", "db", type=click.Path(dir_okay=False),
-                  help="SQLite database file [env: LLMLOG_DB; default: ~/.local/share/llmlog/llmlog.db].")
+    @click.option("--db", "db", metavar="FILE|URL",
+                  help="SQLite database file, or a postgresql:// URL for a store shared by several replicas "
+                       "[env: LLMLOG_DB; default: ~/.local/share/llmlog/llmlog.db].")
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         return fn(*args, **kwargs)

@@ -126,7 +126,12 @@ def delete_user(conn: psycopg.Connection, user_id: str) -> int:
     jobs.withdraw_files(conn, _now_ms())  # exports written earlier may quote this user
     weeks = sorted({partitions.week_of(row[1]) for row in gone})
     for table in partitions.TABLES:
-        names = [sql.Identifier(partitions.partition_name(table, week)) for week in weeks]
+        # a week's content partition may be gone already (content retention drops whole weeks)
+        present = [name for name in (partitions.partition_name(table, week) for week in weeks)
+                   if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None]
+        if not present:
+            continue
+        names = [sql.Identifier(name) for name in present]
         try:
             conn.execute(sql.SQL("VACUUM {}").format(sql.SQL(", ").join(names)))
         except psycopg.Error as exc:  # the rows are gone either way; autovacuum will get to them
