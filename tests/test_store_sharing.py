@@ -10,7 +10,9 @@ import asyncio
 import time
 
 import orjson
+import pytest
 import proxy.api.export as export_api
+import store.postgres.jobs as postgres_jobs
 import store.sqlite.store as sqlite_store
 from proxy.retention_task import run_retention_once
 from store.backends import open_store
@@ -20,6 +22,7 @@ from tests.conftest import flushed
 from tests.seeding import make_entry, seed
 
 DAY = 86_400_000
+pytestmark = pytest.mark.backends  # claims: a lock file beside SQLite's, an advisory lock on PostgreSQL
 
 
 async def _job_done(client, job_id: str) -> dict:
@@ -99,6 +102,7 @@ async def test_a_job_another_replica_is_running_is_not_failed_at_start(make_prox
 async def test_an_export_file_larger_than_a_chunk_downloads_whole(make_proxy, db_path, monkeypatch):
     monkeypatch.setattr(export_api, "EXPORT_CHUNK_BYTES", 1000)
     monkeypatch.setattr(sqlite_store, "EXPORT_CHUNK_BYTES", 1000)
+    monkeypatch.setattr(postgres_jobs, "EXPORT_CHUNK_BYTES", 1000)
     now = int(time.time() * 1000)
     ids = seed(db_path, [make_entry(now - i, prompt=f"prompt number {i} " * 5) for i in range(40)])
     client = await make_proxy()
@@ -111,6 +115,7 @@ async def test_an_export_file_larger_than_a_chunk_downloads_whole(make_proxy, db
     assert sorted(r["id"] for r in records) == sorted(ids)
 
 
+@pytest.mark.sqlite_only  # failing_writes fails SQLite's writer; tests/test_replicas.py stops a real PostgreSQL
 async def test_healthz_and_metrics_say_when_writes_do_not_reach_the_store(make_proxy, failing_writes):
     client = await make_proxy()
     assert (await (await client.get("/healthz")).json())["store"] == "ok"
@@ -131,3 +136,34 @@ async def test_healthz_and_metrics_say_when_writes_do_not_reach_the_store(make_p
     assert (await (await client.get("/healthz")).json())["store"] == "ok"
     await flushed(client)
     assert len((await (await client.get("/v1/logs")).json())["logs"]) == 1  # kept meanwhile, written now
+
+
+def test_an_export_withdrawn_by_another_replica_stops_at_its_next_batch(db_path, monkeypatch):
+    """An erasure on one replica withdraws every export, also one another replica is running: that
+    one stops at its next check instead of exporting to the end, and keeps no file."""
+    import threading
+
+    from proxy.export_format import ExportStopped
+    monkeypatch.setattr(export_api, "STILL_RUNNING_CHECK_S", 0.0)
+    now = int(time.time() * 1000)
+    seed(db_path, [make_entry(now - i, user_id="leaver" if i == 0 else "stayer") for i in range(2500)])
+    other = open_store(db_path)
+    other.create_job("JOBWITHDRAWN", "jsonl", None, {}, now)
+    runner = export_api._claimed(lambda: open_store(db_path), "JOBWITHDRAWN", "jsonl", now)
+    assert runner is not None
+    batches: list[int] = []
+
+    def progress(rows: int) -> None:
+        batches.append(rows)
+        if len(batches) == 1:
+            assert other.delete_user("leaver") == 1  # the erasure lands while the export runs
+
+    try:
+        with pytest.raises(ExportStopped, match="withdrawn"):
+            export_api._export_file(runner, "JOBWITHDRAWN", LogFilter(), export_api._fields(None, "fields"),
+                                    "jsonl", threading.Event(), progress)
+        assert batches == [1000]  # it stopped after the first batch, not after all three
+        assert not export_api._finish(runner, "JOBWITHDRAWN", None, "withdrawn while it ran", False)
+        assert other.read_export_chunk("JOBWITHDRAWN", 0) is None
+    finally:
+        other.close()

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from contextlib import suppress
 from typing import Callable
 
@@ -159,6 +160,9 @@ async def stream_export(request: web.Request) -> web.StreamResponse:
 
 # ---- jobs -------------------------------------------------------------------------------------
 
+STILL_RUNNING_CHECK_S = 1.0  # how often a running export looks whether it was withdrawn meanwhile
+
+
 def _claimed(open_store: Callable[[], Store], job_id: str, fmt: str, now: int) -> Store | None:
     """A store of its own for the job (a long export never blocks API reads), holding the job's
     claim among every process sharing the store, with the job marked running; None when the job
@@ -179,10 +183,23 @@ def _export_file(store: Store, job_id: str, f: LogFilter, fields: FieldSet, fmt:
     path = store.export_path(job_id, fmt)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     partial = path + ".part"
+    checked = time.monotonic()
+
+    def advance(rows: int) -> None:
+        """Progress; and now and then, whether the job is still running: an erasure on another
+        replica withdraws it, and the rest of its rows would be work thrown away."""
+        nonlocal checked
+        progress(rows)
+        if time.monotonic() - checked >= STILL_RUNNING_CHECK_S:
+            checked = time.monotonic()
+            job = store.get_job(job_id)
+            if job is None or job["status"] != "running":
+                raise ExportStopped("withdrawn while it ran")
+
     try:
         oldest = store.oldest_start(f)
         with open(partial, "wb") as out:
-            rows = write_export(store, f, fields, fmt, out, stop=stop, progress=progress)
+            rows = write_export(store, f, fields, fmt, out, stop=stop, progress=advance)
         os.replace(partial, path)
         return rows, oldest, path
     finally:
