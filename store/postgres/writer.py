@@ -10,7 +10,7 @@ replay racing its own original) make the COPY fail on the primary key: that is a
 `write_or_split` writes the batch one entry at a time, each skipping what is stored by then.
 
 `root_id` and `depth` are filled as SQLite's writer fills them (store/sqlite/writer.py
-`_link_hierarchy`). Bodies are packed (store/bodies.py) and search documents made while the calls
+store/hierarchy.py). Bodies are packed (store/bodies.py) and search documents made while the calls
 rows stream to the server, which takes them in meanwhile: those are the client's largest costs.
 
 PostgreSQL text cannot hold NUL characters, which a JSON string may carry (`\\u0000`); rather than
@@ -27,6 +27,7 @@ import psycopg
 from psycopg.adapt import PyFormat
 
 from ..bodies import pack
+from ..hierarchy import link_hierarchy, parents_outside
 from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, Entry, call_values, content_values
 from . import partitions, search
 
@@ -34,25 +35,6 @@ _CONTENT_COPY = ("started_at", *CONTENT_COLUMNS, "search")
 COPY_CALLS = f"COPY calls ({', '.join(CALL_COLUMNS)}) FROM STDIN"
 COPY_CONTENT = f"COPY call_content ({', '.join(_CONTENT_COPY)}) FROM STDIN"
 COPY_TAGS = "COPY call_tags (call_id, tag, started_at) FROM STDIN"
-
-
-def _link_hierarchy(entries: Sequence[Entry], stored: dict[str, tuple[str | None, int]]) -> None:
-    """Fill `root_id` and `depth` from the parent, found in this batch or in `stored` (parents
-    outside the batch as stored: id -> (root_id, depth))."""
-    in_batch = {e.call["id"]: e.call for e in entries}
-    for entry in entries:  # ids are time-sorted, so a parent in the batch precedes its children
-        call = entry.call
-        parent = call.get("parent_id")
-        if not parent:
-            call["root_id"], call["depth"] = call["id"], 0
-        elif parent in in_batch and in_batch[parent] is not call:
-            p = in_batch[parent]
-            call["root_id"], call["depth"] = p.get("root_id") or parent, (p.get("depth") or 0) + 1
-        elif parent in stored:
-            root, depth = stored[parent]
-            call["root_id"], call["depth"] = root or parent, depth + 1
-        else:  # parent not logged (yet): it is the root as far as we know
-            call["root_id"], call["depth"] = parent, 1
 
 
 # What a batch must know before its COPYs, asked in one round trip (a pipeline, inside the batch's
@@ -69,7 +51,7 @@ def _look_up(conn: psycopg.Connection, entries: Sequence[Entry], partition_names
     """(a partition is missing, ids already stored, parents outside the batch as stored)."""
     ids = [e.call["id"] for e in entries]
     times = [e.call["started_at"] for e in entries if isinstance(e.call["started_at"], int)]
-    parents = list({e.call["parent_id"] for e in entries if e.call.get("parent_id")} - set(ids))
+    parents = list(parents_outside(entries))
     with conn.pipeline():
         missing = conn.execute(MISSING_PARTITIONS, (partition_names,)) if partition_names else None
         # without a time among them there is nothing to find: the COPY refuses them (started_at is NOT NULL)
@@ -143,7 +125,7 @@ def write_batch(conn: psycopg.Connection, entries: Sequence[Entry]) -> int:
                         fresh.setdefault(entry.call["id"], entry)
                 new = list(fresh.values())
                 if new:
-                    _link_hierarchy(new, stored)
+                    link_hierarchy(new, stored)
                     _copy(conn, new, nul_safe)
                 return len(new)
         except _WeeksMissing:

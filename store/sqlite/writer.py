@@ -6,6 +6,7 @@ import sqlite3
 from typing import Sequence
 
 from ..bodies import pack
+from ..hierarchy import link_hierarchy, parents_outside
 from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, Entry, call_values, content_values
 from .id_lists import chunks, marks
 
@@ -14,26 +15,12 @@ INSERT_TAG = "INSERT INTO call_tags (call_id, tag) VALUES (?, ?)"
 
 def _link_hierarchy(conn: sqlite3.Connection, entries: Sequence[Entry]) -> None:
     """Fill `root_id` and `depth` from the parent, found in this batch or already stored."""
-    in_batch = {e.call["id"]: e.call for e in entries}
-    wanted = {e.call["parent_id"] for e in entries if e.call.get("parent_id")} - set(in_batch)
     stored: dict[str, tuple[str | None, int]] = {}
-    for chunk in chunks(list(wanted)):
+    for chunk in chunks(list(parents_outside(entries))):
         for cid, root, depth in conn.execute(f"SELECT id, root_id, depth FROM calls WHERE id IN ({marks(chunk)})",
                                              chunk):
             stored[cid] = (root, depth)
-    for entry in entries:  # ids are time-sorted, so a parent in the batch precedes its children
-        call = entry.call
-        parent = call.get("parent_id")
-        if not parent:
-            call["root_id"], call["depth"] = call["id"], 0
-        elif parent in in_batch and in_batch[parent] is not call:
-            p = in_batch[parent]
-            call["root_id"], call["depth"] = p.get("root_id") or parent, (p.get("depth") or 0) + 1
-        elif parent in stored:
-            root, depth = stored[parent]
-            call["root_id"], call["depth"] = root or parent, depth + 1
-        else:  # parent not logged (yet): it is the root as far as we know
-            call["root_id"], call["depth"] = parent, 1
+    link_hierarchy(entries, stored)
 
 
 INSERT_CALL_AT = (f"INSERT INTO calls (rowid, {', '.join(CALL_COLUMNS)}) "
