@@ -1,13 +1,16 @@
 """Query latency on a large store: seeds N synthetic entries, times the common logs-API queries.
 
 Each query is built exactly as the API builds it (same parameter parsing, same Store method),
-then timed over repeated runs on one store; p50 and p99 in milliseconds. Not run by CI. `--db`
-takes a SQLite file or a postgresql:// URL, so both backends answer the same questions.
+then timed over repeated runs; p50 and p99 in milliseconds. Not run by CI. `--db` takes a SQLite
+file or a postgresql:// URL, so both backends answer the same questions; given twice, the stores
+are seeded one after the other and timed side by side (each query's runs alternate between them).
+One JSON file per store goes to bench/results/.
 
-    python -m bench.bench_queries                # 1,000,000 entries (seeding takes a few minutes)
+    python -m bench.bench_queries                # 1,000,000 entries into a temporary SQLite file
+    python -m bench.bench_queries --backends both   # and into a throwaway PostgreSQL cluster, side by side
     python -m bench.bench_queries --n 100000 --runs 50
-    python -m bench.bench_queries --db /tmp/big.db --reuse   # skip seeding an already seeded store
-    python -m bench.bench_queries --db postgresql://postgres@127.0.0.1:5432/bench
+    python -m bench.bench_queries --db /tmp/big.db --seed-only       # seed a store and keep it
+    python -m bench.bench_queries --db /tmp/big.db --db postgresql://postgres@127.0.0.1:5432/bench --reuse
 """
 
 from __future__ import annotations
@@ -128,15 +131,53 @@ def _pairs(query: str) -> list[tuple[str, str]]:
     return [tuple(part.split("=", 1)) for part in query.split("&") if part]
 
 
+def timed_side_by_side(stores: list[Store], calls: list[tuple], runs: int) -> list[list[float]]:
+    """Each store's times (ms, sorted) for its (method, args), the stores taking turns run by run,
+    the first to go alternating, so a busy moment on the machine falls on all of them alike."""
+    bound = [(getattr(store, method.__name__), args) for store, (method, args) in zip(stores, calls)]
+    for call, args in bound:
+        call(*args)  # warm the caches
+    out: list[list[float]] = [[] for _ in stores]
+    for run in range(runs):
+        order = range(len(bound)) if run % 2 == 0 else reversed(range(len(bound)))
+        for i in order:
+            call, args = bound[i]
+            began = time.perf_counter()
+            call(*args)
+            out[i].append((time.perf_counter() - began) * 1000)
+    return [sorted(times) for times in out]
+
+
 def timed(store: Store, method, args, runs: int) -> list[float]:
-    call = getattr(store, method.__name__)  # the backend's own method of that name
-    call(*args)  # warm the caches
-    out = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        call(*args)
-        out.append((time.perf_counter() - began) * 1000)
-    return sorted(out)
+    return timed_side_by_side([store], [(method, args)], runs)[0]
+
+
+class BenchCluster:
+    """A throwaway PostgreSQL cluster with the server's defaults except fsync=off (nothing here needs
+    to survive a power cut), started as the tests start theirs (tests/postgres_server.py)."""
+
+    def __init__(self):
+        from tests.postgres_server import CLUSTER_USER, Cluster, find_bin_dir
+
+        class Defaults(Cluster):
+            def _pg_ctl_start(self):
+                options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+                           f"-c unix_socket_directories={self.root} -c fsync=off")
+                return self._run("pg_ctl", "start", "-w", "-t", "60", "-D", self.data, "-l",
+                                 os.path.join(self.root, "server.log"), "-o", options)
+        bin_dir = find_bin_dir()
+        if bin_dir is None:
+            raise SystemExit("PostgreSQL's initdb/pg_ctl not found")
+        self.cluster = Defaults(bin_dir, CLUSTER_USER if os.geteuid() == 0 else None, durable=True)
+        self.url = self.cluster.start()
+
+    def database(self, name: str) -> str:
+        from tests.postgres_server import run_sql, with_database
+        run_sql(self.url, f'CREATE DATABASE "{name}"')
+        return with_database(self.url, name)
+
+    def stop(self) -> None:
+        self.cluster.stop()
 
 
 def main() -> None:
@@ -144,43 +185,75 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000, help="entries to seed (default 1,000,000)")
     parser.add_argument("--days", type=int, default=30, help="spread them over this many days (default 30)")
     parser.add_argument("--runs", type=int, default=30, help="timed runs per query (default 30)")
-    parser.add_argument("--db", help="SQLite file or postgresql:// URL (default: a temporary file, deleted afterwards)")
-    parser.add_argument("--reuse", action="store_true", help="the --db store is already seeded: skip seeding")
+    parser.add_argument("--db", action="append", default=[],
+                        help="SQLite file or postgresql:// URL; give it twice to time two stores side by side "
+                             "(default: a temporary SQLite file, deleted afterwards)")
+    parser.add_argument("--backends", choices=("sqlite", "both"), default="sqlite",
+                        help="without --db: 'both' also seeds a throwaway PostgreSQL cluster (server defaults, "
+                             "fsync off) and times the two side by side")
+    parser.add_argument("--reuse", action="store_true", help="the --db stores are already seeded: skip seeding")
+    parser.add_argument("--seed-only", action="store_true", help="seed the --db stores, time nothing")
     args = parser.parse_args()
-    tmp = None
-    if args.db:
-        location = args.db
-    else:
+    tmp = cluster = None
+    locations = list(args.db)
+    if not locations:
+        if args.reuse:
+            raise SystemExit("--reuse needs --db")
         tmp = tempfile.TemporaryDirectory(prefix="llmlog-bench-")
-        location = os.path.join(tmp.name, "bench.db")
-    seeded_s = None
+        locations.append(os.path.join(tmp.name, "bench.db"))
+        if args.backends == "both":
+            cluster = BenchCluster()
+            locations.append(cluster.database("bench"))
+    try:
+        run(args, locations)
+    finally:
+        if cluster:
+            cluster.stop()
+        if tmp:
+            tmp.cleanup()
+
+
+def run(args, locations: list[str]) -> None:
+    seeded: list[float | None] = [None] * len(locations)
+    now: list[int] = []
     if args.reuse:
-        probe = open_store(location, create=False)
-        now_ms = probe.list_logs(LogFilter(), Page(limit=1)).rows[0]["started_at"] + 1
-        probe.close()
+        for location in locations:
+            probe = open_store(location, create=False)
+            now.append(probe.list_logs(LogFilter(), Page(limit=1)).rows[0]["started_at"] + 1)
+            probe.close()
     else:
         now_ms = int(time.time() * 1000)
-        print(f"seeding {args.n:,} entries over {args.days} days into {location}", file=sys.stderr)
-        seeded_s = seed(location, args.n, now_ms, args.days)
-    store = open_store(location)
-    results = []
-    print(f"{'query':32} {'p50 ms':>9} {'p99 ms':>9}")
-    for name, (method, method_args) in cases(now_ms).items():
-        times = timed(store, method, method_args, args.runs)
-        p50, p99 = percentile(times, 50), percentile(times, 99)
-        results.append({"query": name, "p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "runs": args.runs})
-        print(f"{name:32} {p50:9.2f} {p99:9.2f}", flush=True)
-    rows = store.count(LogFilter())
-    store.close()
+        for i, location in enumerate(locations):  # one after the other: each seed has the machine
+            print(f"seeding {args.n:,} entries over {args.days} days into {location}", file=sys.stderr)
+            seeded[i] = seed(location, args.n, now_ms, args.days)
+            print(f"seeded {args.n:,} entries in {seeded[i]:.0f} s", file=sys.stderr)
+            now.append(now_ms)
+        if args.seed_only:
+            return
+    stores = [open_store(location) for location in locations]
+    names = [store.backend for store in stores]
+    results: list[list[dict]] = [[] for _ in stores]
+    print(f"{'query':32}" + "".join(f" {name + ' p50':>16} {name + ' p99':>16}" for name in names))
+    per_store = [cases(n) for n in now]
+    for name in per_store[0]:
+        times = timed_side_by_side(stores, [c[name] for c in per_store], args.runs)
+        line = f"{name:32}"
+        for i, t in enumerate(times):
+            p50, p99 = percentile(t, 50), percentile(t, 99)
+            results[i].append({"query": name, "p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "runs": args.runs})
+            line += f" {p50:16.2f} {p99:16.2f}"
+        print(line, flush=True)
     out_dir = Path(__file__).resolve().parent / "results"
     out_dir.mkdir(exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = out_dir / f"bench_queries-{store.backend}-{stamp}.json"
-    out.write_bytes(orjson.dumps({"backend": store.backend, "entries": rows, "days": args.days,
-                                  "seed_seconds": seeded_s, "results": results}, option=orjson.OPT_INDENT_2))
-    print(f"wrote {out}", file=sys.stderr)
-    if tmp:
-        tmp.cleanup()
+    for i, store in enumerate(stores):
+        rows = store.count(LogFilter())
+        store.close()
+        out = out_dir / f"bench_queries-{store.backend}-{rows}-{stamp}.json"
+        out.write_bytes(orjson.dumps({"backend": store.backend, "entries": rows, "days": args.days,
+                                      "seed_seconds": seeded[i], "side_by_side_with": [n for j, n in enumerate(names) if j != i],
+                                      "results": results[i]}, option=orjson.OPT_INDENT_2))
+        print(f"wrote {out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

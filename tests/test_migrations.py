@@ -28,3 +28,25 @@ def test_blank_database_migrates_to_the_exact_schema(tmp_path):
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"calls", "call_tags", "call_content", "call_search", "export_jobs"} <= tables
     assert migrate(conn) == []  # nothing left to apply
+
+
+def test_summary_and_stats_over_a_window_read_only_the_covering_index(tmp_path):
+    """m011: every column the sums read is in calls_started_sums, so a window's summary and
+    bucketed or model stats never read the wide rows (no ANALYZE needed to choose it)."""
+    from store.filters import LogFilter
+    from store.sqlite import aggregates
+    from store.sqlite.db import connect
+
+    conn = connect(str(tmp_path / "plans.db"))
+    plans: list[str] = []
+    real = conn.execute
+
+    class Recording:
+        def execute(self, sql, params=()):
+            plans.append(" ".join(row[3] for row in real(f"EXPLAIN QUERY PLAN {sql}", params)))
+            return real(sql, params)
+    window = LogFilter(start_ms=1_000, end_ms=2_000)
+    aggregates.summary(Recording(), window)
+    for group_by in ("hour", "model", "status"):
+        aggregates.stats(Recording(), window, group_by)
+    assert plans and all("COVERING INDEX calls_started_sums" in plan for plan in plans), plans

@@ -120,6 +120,11 @@ FILTERS = [
     LogFilter(text="done 7"),
     LogFilter(text="output 7"),
     LogFilter(text="hello", models=["gpt-4o-mini"]),
+    # a time range is copied into the text and tag subqueries (store/postgres/where.py)
+    LogFilter(text="output", start_ms=BASE + 2 * DAY, end_ms=BASE + 12 * DAY),
+    LogFilter(text="hello", start_ms=BASE + 8 * DAY),
+    LogFilter(tags=["red"], start_ms=BASE + DAY, end_ms=BASE + 9 * DAY),
+    LogFilter(tags=["green"], end_ms=BASE + 7 * DAY + 1),
 ]
 
 
@@ -135,6 +140,24 @@ def test_list_matches_sqlite_for_each_filter(both, f):
             assert b.rows == a.rows  # same ids, order, values and value types
     assert pg.count(f) == lite.count(f)
     assert pg.oldest_start(f) == lite.oldest_start(f)
+
+
+@pytest.mark.parametrize("few", [0, 5])
+def test_text_pages_walked_in_order_match_sqlite(both, monkeypatch, few):
+    """A search matching more than FEW_MATCHES calls is paged by walking the sort order (the
+    seeded ones match fewer, so they take the matches-first path in the test above)."""
+    from store.postgres import queries
+    monkeypatch.setattr(queries, "FEW_MATCHES", few)
+    lite, pg = both
+    for f in (LogFilter(text="output"), LogFilter(text="hello"),
+              LogFilter(text="output", start_ms=BASE + 2 * DAY, end_ms=BASE + 12 * DAY)):
+        assert pg.count(f) > few
+        for sort in SORT_KEYS:
+            for descending in (True, False):
+                for page in (Page(sort_by=sort, descending=descending, limit=100),
+                             Page(sort_by=sort, descending=descending, limit=4, offset=3)):
+                    a, b = lite.list_logs(f, page), pg.list_logs(f, page)
+                    assert (b.total, b.rows, b.next_cursor) == (a.total, a.rows, a.next_cursor)
 
 
 def test_the_text_filter_finds_something(both):
@@ -192,7 +215,9 @@ def _stats(stats):
 
 
 @pytest.mark.parametrize("f", [LogFilter(), LogFilter(start_ms=BASE, end_ms=BASE + 15 * DAY),
-                               LogFilter(text="hello"), LogFilter(tags=["red"])], ids=str)
+                               LogFilter(text="hello"), LogFilter(tags=["red"]),
+                               LogFilter(text="output", tags=["red"], start_ms=BASE + 3 * DAY,
+                                         end_ms=BASE + 15 * DAY)], ids=str)
 def test_summary_and_stats_match(both, f):
     lite, pg = both
     a, b = lite.summary(f), pg.summary(f)

@@ -12,7 +12,7 @@ from multidict import MultiDict
 from proxy.api.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
 from store.sqlite import queries
 from store.sqlite.db import connect
-from store.sqlite.migrations import MIGRATIONS
+from store.sqlite.migrations import M002_QUERY_INDEXES, MIGRATIONS
 from tests.seeding import make_entry, seed
 
 pytestmark = pytest.mark.sqlite_only  # SQLite's rowids shared between calls and its FTS index, and their migration
@@ -67,6 +67,8 @@ def test_an_older_database_is_renumbered_and_its_search_rebuilt(db_path):
     conn.execute("INSERT INTO call_search (rowid, prompt_text, output_text) "
                  "SELECT rowid, prompt_text, output_text FROM call_content")
     conn.execute(f"PRAGMA user_version = {M006 - 1}")
+    conn.execute("DROP INDEX calls_started_sums")  # m011's index, and m002's back in its place
+    conn.execute(M002_QUERY_INDEXES.split(";")[1])
     for column in ("token_encoding", "cache_write_1h_tokens", "input_audio_tokens", "output_audio_tokens",
                    "cost_buckets", "cost_nanos", "service_tier", "service_tier_priced"):  # after m006 (m007-m010)
         conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")

@@ -26,6 +26,20 @@ _RANGES = (("cost_micros >=", "min_cost_micros"), ("cost_micros <=", "max_cost_m
            ("total_tokens >=", "min_tokens"), ("total_tokens <=", "max_tokens"))
 
 
+def _window(table: str, f: LogFilter) -> tuple[str, list]:
+    """The filter's time range on a content or tag table: its rows carry their call's `started_at`,
+    so the subquery reads only the weeks the range touches (without it `q=` over the last 7 days
+    searched every week's content: 3.3 s for a common word at 1M entries, bench_queries)."""
+    sql, params = "", []
+    if f.start_ms is not None:
+        sql += f" AND {table}.started_at >= %s"
+        params.append(f.start_ms)
+    if f.end_ms is not None:
+        sql += f" AND {table}.started_at < %s"
+        params.append(f.end_ms)
+    return sql, params
+
+
 def where(f: LogFilter) -> tuple[str, list]:
     """The WHERE clause (without the keyword; "true" when empty) and its parameters. Columns are
     qualified with `calls.`, so the clause holds in a join too."""
@@ -49,8 +63,10 @@ def where(f: LogFilter) -> tuple[str, list]:
         clauses.append("(calls.api_key_hash = ANY(%s) OR calls.api_key_prefix = ANY(%s))")
         params += [list(f.api_key_ids), list(f.api_key_ids)]
     if f.tags:
-        clauses.append("calls.id IN (SELECT call_id FROM call_tags WHERE tag = ANY(%s))")
-        params.append(list(f.tags))
+        window, window_params = _window("call_tags", f)
+        clauses.append("(calls.id, calls.started_at) IN "
+                       f"(SELECT call_id, started_at FROM call_tags WHERE tag = ANY(%s){window})")
+        params += [list(f.tags), *window_params]
     if f.root_only:
         clauses.append("calls.parent_id IS NULL")
     if f.stream is not None:
@@ -66,6 +82,8 @@ def where(f: LogFilter) -> tuple[str, list]:
         if tsquery is None:  # no word to look for: FTS5 finds nothing either
             clauses.append("false")
         else:
-            clauses.append("calls.id IN (SELECT call_id FROM call_content WHERE search @@ %s::tsquery)")
-            params.append(tsquery)
+            window, window_params = _window("call_content", f)
+            clauses.append("(calls.id, calls.started_at) IN "
+                           f"(SELECT call_id, started_at FROM call_content WHERE search @@ %s::tsquery{window})")
+            params += [tsquery, *window_params]
     return (" AND ".join(clauses) or "true"), params
