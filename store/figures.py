@@ -8,7 +8,9 @@ the value at 1-based rank ceil(p/100 * n). Calls without a duration are left out
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable
 
 from .filters import LogFilter
 
@@ -134,6 +136,29 @@ def stats_windows(f: LogFilter, group_by: str, compare_previous: bool) -> tuple[
         raise AggregateError("compare=previous needs a start and an end")
     span = f.end_ms - f.start_ms
     return f, replace(f, start_ms=f.start_ms - span, end_ms=f.start_ms)
+
+
+def stats_of_rows(f: LogFilter, group_by: str, sums: Iterable, durations: Iterable,
+                  call_totals: Callable[[], tuple[tuple, list[float]]] | None = None) -> Stats:
+    """Stats from a backend's rows: (key, *sums) per group and (key, duration) per call. With
+    `call_totals` (tag grouping: a call with two tags is in two groups) the totals are its (sums,
+    sorted durations) over the calls themselves; otherwise the groups' sum."""
+    groups = {row[0]: figures_of(row[1:]) for row in sums}
+    by_key: dict[object, list[float]] = defaultdict(list)
+    for key, duration in durations:
+        by_key[key].append(duration)
+    for key, values in by_key.items():
+        groups[key].durations = sorted(values)
+    if call_totals is not None:
+        row, all_durations = call_totals()
+        totals = figures_of(row)
+        totals.durations = all_durations
+    else:
+        totals = Figures()
+        for figures in groups.values():
+            totals.add(figures)
+        totals.durations = sorted(d for values in by_key.values() for d in values)
+    return grouped(f, group_by, groups, totals)
 
 
 def grouped(f: LogFilter, group_by: str, groups: dict[object, Figures], totals: Figures) -> Stats:

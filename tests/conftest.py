@@ -21,7 +21,6 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
-import proxy.pipeline as pipeline_module
 from store.sqlite.store import SqliteStore
 from proxy.app import PIPELINE, SERVER_OPTIONS, make_app
 from proxy.config import load_config
@@ -29,7 +28,7 @@ from store.backends import is_postgres, open_store
 from store.filters import LogFilter
 from store.interface import EXPORT_CHUNK_BYTES
 from tests.fake_upstream import FakeUpstream
-from tests.postgres_server import in_ci, postgres_server, postgres_url  # noqa: F401 (fixtures)
+from tests.postgres_server import postgres_server, postgres_url  # noqa: F401 (fixtures)
 
 BACKENDS = ("sqlite", "postgresql")
 

@@ -15,7 +15,6 @@ import aiohttp
 import orjson
 import pytest
 
-import proxy.pipeline as pipeline_module
 from store.sqlite.store import SqliteStore
 from store.rows import Entry
 from store.spill import SpillFile, spill_path_for

@@ -8,9 +8,8 @@ with the same filter (store/figures.py ranks them).
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 
-from ..figures import BUCKETS, Figures, Stats, Summary, figures_of, grouped, rolled_up, stats_windows
+from ..figures import BUCKETS, Stats, Summary, rolled_up, stats_of_rows, stats_windows
 from ..filters import LogFilter
 from .where import where
 
@@ -75,22 +74,11 @@ def _stats(conn: sqlite3.Connection, f: LogFilter, group_by: str) -> Stats:
         key_sql, source = DIMENSIONS["tag"], "calls LEFT JOIN call_tags t ON t.call_id = calls.id"
     else:
         key_sql, source = DIMENSIONS[group_by], "calls"
-    groups: dict[object, Figures] = {}
-    for row in conn.execute(f"SELECT {key_sql}, {_SUMS} FROM {source} WHERE {clause} GROUP BY 1", params):
-        groups[row[0]] = figures_of(row[1:])
-    durations: dict[object, list[float]] = defaultdict(list)
-    for key, duration in conn.execute(
-            f"SELECT {key_sql}, duration_ms FROM {source} WHERE {clause} AND duration_ms IS NOT NULL", params):
-        durations[key].append(duration)
-    for key, values in durations.items():
-        groups[key].durations = sorted(values)
-    totals = Figures()
-    if group_by == "tag":  # a call with two tags is in two groups: total it once, from calls alone
-        row = conn.execute(f"SELECT {_SUMS} FROM calls WHERE {clause}", params).fetchone()
-        totals = figures_of(row)
-        totals.durations = _sorted_durations(conn, clause, params)
-    else:
-        for figures in groups.values():
-            totals.add(figures)
-        totals.durations = sorted(d for values in durations.values() for d in values)
-    return grouped(f, group_by, groups, totals)
+    sums = conn.execute(f"SELECT {key_sql}, {_SUMS} FROM {source} WHERE {clause} GROUP BY 1", params).fetchall()
+    durations = conn.execute(
+        f"SELECT {key_sql}, duration_ms FROM {source} WHERE {clause} AND duration_ms IS NOT NULL", params).fetchall()
+
+    def call_totals():
+        return (conn.execute(f"SELECT {_SUMS} FROM calls WHERE {clause}", params).fetchone(),
+                _sorted_durations(conn, clause, params))
+    return stats_of_rows(f, group_by, sums, durations, call_totals if group_by == "tag" else None)
