@@ -11,9 +11,21 @@ from proxy.commands.logs import logs, show
 from proxy.commands.maintenance import delete_user, prune
 from proxy.commands.pricing_cmd import pricing, reprice_cmd
 from proxy.commands.serve import serve
+from store.interface import StoreError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """A store that fails mid-command (locked, unreachable, a deadlock that kept recurring) is
+    one `Error:` line, like every other error a command reports."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """llmlog: a transparent logging proxy for LLM APIs, and the tools to read its logs.
 

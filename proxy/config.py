@@ -71,7 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store.queue_size", int, 10_000, "captured calls held in memory before spilling to disk"),
     Setting("store.spill_path", str, None,
             "spill file for entries the database cannot take yet (default: the database path + .spill; with "
-            "PostgreSQL, a file named after the URL and the listening port in llmlog's data directory); on "
+            "PostgreSQL, a file named after the URL and the listening address in llmlog's data directory); on "
             "another disk it keeps working when the database's disk is full",
             "LLMLOG_SPILL_PATH"),
     Setting("store.hold_size", int, 10_000,
@@ -147,11 +147,11 @@ class Config:
         if self.values["store.spill_path"]:
             return self.values["store.spill_path"]
         if is_postgres(self.db_path):
-            # no file to put it beside: llmlog's data directory, one per URL and listening port, so
-            # replicas on one machine never share one and a replica restarted on its port finds its own
-            name = re.sub(r"[^A-Za-z0-9._-]+", "_", printable(self.db_path).split("://", 1)[1]).strip("_")
-            return os.path.join(os.path.dirname(default_db_path()),
-                                f"postgresql-{name[:120]}-port{self.values['server.port']}.spill")
+            # no file to put it beside: llmlog's data directory, one per URL and listening address, so
+            # replicas on one machine never share one and a replica restarted there finds its own
+            listen = f"{self.values['server.host']}-port{self.values['server.port']}"
+            name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{printable(self.db_path).split('://', 1)[1]}-{listen}").strip("_")
+            return os.path.join(os.path.dirname(default_db_path()), f"postgresql-{name[-160:]}.spill")
         return spill_path_for(self.db_path)
 
 

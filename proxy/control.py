@@ -11,6 +11,8 @@ from .config import FALSE_WORDS, TRUE_WORDS
 
 MAX_ID_CHARS = 256
 MAX_TAGS = 64
+# deeper JSON than orjson writes back (its limit is 255): an entry's metadata must round-trip
+MAX_METADATA_DEPTH = 32
 
 
 class ControlHeaderError(ValueError):
@@ -48,6 +50,20 @@ def wants_no_tracking(headers: Mapping[str, str]) -> bool:
     )
 
 
+def _depth(value) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (a walk, not recursion)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in item)
+    return deepest
+
+
 def _short(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
     if value is None:
@@ -73,6 +89,9 @@ def read_control_headers(headers: Mapping[str, str]) -> CallContext:
             raise ControlHeaderError("x-llmlog-metadata", "x-llmlog-metadata must be a JSON object") from None
         if not isinstance(metadata, dict):
             raise ControlHeaderError("x-llmlog-metadata", "x-llmlog-metadata must be a JSON object")
+        if _depth(metadata) > MAX_METADATA_DEPTH:
+            raise ControlHeaderError("x-llmlog-metadata",
+                                     f"x-llmlog-metadata nests deeper than {MAX_METADATA_DEPTH} levels")
     return CallContext(
         do_not_track=wants_no_tracking(headers),
         user_id=_short(headers, "x-llmlog-user"),

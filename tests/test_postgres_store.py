@@ -605,3 +605,23 @@ def test_refuses_entries_only_for_their_data_never_for_availability(postgres_url
     with pytest.raises(StoreError, match="read-only transaction"):
         pg.write_or_split([make_entry(BASE)])
     pg.close()
+
+
+def test_a_deadlock_is_run_again_and_a_lasting_one_is_a_store_error(postgres_url):
+    """Another process's erasure or prune on the same rows can deadlock with ours: PostgreSQL rolls
+    one transaction back whole, so it is safe, and enough, to run it again."""
+    pg = open_store(postgres_url)
+    tries: list[int] = []
+
+    def deadlocks_once(conn):
+        tries.append(1)
+        if len(tries) == 1:
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        return conn.execute("SELECT 41 + 1").fetchone()[0]
+    assert pg._do(deadlocks_once) == 42 and len(tries) == 2
+
+    def always(conn):
+        raise psycopg.errors.DeadlockDetected("deadlock detected")
+    with pytest.raises(StoreError, match="deadlock detected"):
+        pg._do(always)
+    pg.close()

@@ -192,8 +192,9 @@ async def test_a_replica_started_while_postgres_is_down_serves_and_catches_up(ow
             assert time.monotonic() < deadline, replica.log()[-2000:]
             await asyncio.sleep(0.1)
         assert "llmlog_store_up 0" in (await _get(session, replica, "/metrics")).decode()
-        async with session.get(replica.base + "/v1/logs") as resp:  # the logs API says why, in its shape
-            assert resp.status == 503 and (await resp.json())["error"]["type"] == "unavailable"
+        for path in ("/v1/logs", "/v1/logs/export"):  # the logs API says why, in its shape, before any byte
+            async with session.get(replica.base + path) as resp:
+                assert resp.status == 503 and (await resp.json())["error"]["type"] == "unavailable", path
         cluster.resume()
         await _until_total(session, replica, 40, timeout_s=30)
         deadline = time.monotonic() + 10

@@ -95,6 +95,21 @@ async def test_invalid_metadata_header_is_400_before_forwarding(proxy, fake):
     assert fake.received == []
 
 
+async def test_metadata_nested_beyond_what_an_entry_can_store_is_400(proxy, fake):
+    """300 levels parse, but orjson writes back at most 255: stored, the call would lose its
+    accounting; refused before forwarding instead, as any unusable control header is."""
+    deep = "{" + '"a":{' * 299 + '"b":1' + "}" * 300
+    resp = await proxy.post(CHAT, data=chat_body("x"), headers={"x-llmlog-metadata": deep})
+    assert resp.status == 400 and (await resp.json())["error"]["param"] == "x-llmlog-metadata"
+    assert fake.received == []
+    nested = "{" + '"a":{' * 30 + '"b":[1]' + "}" * 31  # 32 levels: kept whole
+    resp = await proxy.post(CHAT, data=chat_body("x"), headers={"x-llmlog-metadata": nested})
+    assert resp.status == 200
+    await flushed(proxy)
+    entry = await (await proxy.get(f"/v1/logs/{resp.headers['x-llmlog-id']}")).json()
+    assert entry["cost_usd"] is not None and entry["metadata"]["a"]["a"]
+
+
 async def test_upstream_down_is_502_and_logged(make_proxy, unused_tcp_port):
     client = await make_proxy(upstream_url=f"http://127.0.0.1:{unused_tcp_port}")
     resp = await client.post(CHAT, data=chat_body("hi"))

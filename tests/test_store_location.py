@@ -52,6 +52,8 @@ def test_the_spill_file_of_a_postgres_store_is_local_and_named_after_the_url(tmp
     assert "hunter2" not in spill and "db.internal" in spill
     other_replica = _config(tmp_path, f'[store]\nurl = "{URL}"\n', **{"server.port": 8081}).spill_path
     assert other_replica != spill  # two replicas on one machine never share a spill file
+    other_address = _config(tmp_path, f'[store]\nurl = "{URL}"\n', **{"server.host": "127.0.0.2"}).spill_path
+    assert other_address not in (spill, other_replica)
     assert _config(tmp_path, f'[store]\nurl = "{URL}"\nspill_path = "/tmp/s.spill"\n').spill_path == "/tmp/s.spill"
 
 

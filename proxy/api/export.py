@@ -132,21 +132,23 @@ async def stream_export(request: web.Request) -> web.StreamResponse:
     now = now_ms()
     fmt, fields = _format(q), _fields(q.many("fields") or None, q.label("fields"))
     log_filter = _export_filter(q, now)
+    reader = request.app[READER]
+    # the first batch before the status line: a store that is away is a 503, not a 200 cut short
+    first = await reader.run(lambda store: encoded_batch(store, log_filter, None, fields, fmt))
     response = web.StreamResponse(headers={
         "Content-Type": MEDIA_TYPES[fmt],
         "Content-Disposition": _attachment(f"llmlog-export-{iso_ms(now).replace(':', '')}.{fmt}"),
     })
     await response.prepare(request)
-    reader = request.app[READER]
     try:
         await response.write(header(fields, fmt))
-        after = None
+        chunk, after, rows = first
         while True:  # one batch per reader call: other API reads interleave between batches
-            chunk, after, rows = await reader.run(lambda store: encoded_batch(store, log_filter, after, fields, fmt))
             if rows:
                 await response.write(chunk)  # waits while the client is slow: memory stays flat
             if rows < BATCH_ROWS:
                 break
+            chunk, after, rows = await reader.run(lambda store: encoded_batch(store, log_filter, after, fields, fmt))
         await response.write_eof()
     except ConnectionResetError:
         log.info("export: client went away")

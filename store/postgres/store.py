@@ -11,6 +11,7 @@ batches and replays them later, the writer skipping what was already stored.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Callable, Sequence, TypeVar
 
 import psycopg
@@ -29,6 +30,8 @@ from .whole_entries import read_entries
 
 log = logging.getLogger("llmlog.store")
 T = TypeVar("T")
+ATTEMPTS = 3
+TRANSIENT = {"40P01", "40001"}  # deadlock detected, serialization failure
 
 
 class PostgresStore:
@@ -76,8 +79,10 @@ class PostgresStore:
         """`fn(connection, …)`, once more on a fresh connection when the server ended this one (a
         restart or failover shows only when a statement fails); every driver error leaves as a
         StoreError naming the database, so no psycopg type reaches the callers. Each operation
-        is safe to run twice: writes skip ids already stored, the rest set values."""
-        for attempt in (1, 2):
+        is safe to run twice: writes skip ids already stored, the rest set values. A deadlock or
+        serialization failure (another process's erasure or prune on the same rows) rolls the
+        transaction back whole, so it is run again, up to ATTEMPTS times."""
+        for attempt in range(1, ATTEMPTS + 1):
             try:
                 return fn(self.conn, *args, **kwargs)
             except psycopg.Error as exc:
@@ -86,6 +91,10 @@ class PostgresStore:
                     self._drop_connection()
                 if lost and attempt == 1:
                     log.warning("the connection to %s was lost (%s); connecting again", self._where, first_line(exc))
+                    continue
+                if exc.sqlstate in TRANSIENT and attempt < ATTEMPTS:  # rolled back whole: run it again
+                    log.info("%s on %s; trying again", first_line(exc), self._where)
+                    time.sleep(0.05 * attempt)
                     continue
                 raise StoreError(f"{self._where}: {first_line(exc)}") from exc
         raise AssertionError("unreachable")
