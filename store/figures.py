@@ -138,6 +138,14 @@ def stats_windows(f: LogFilter, group_by: str, compare_previous: bool) -> tuple[
     return f, replace(f, start_ms=f.start_ms - span, end_ms=f.start_ms)
 
 
+def stats_asked(f: LogFilter, group_by: str, compare_previous: bool,
+                answer: Callable[[LogFilter], Stats]) -> tuple[Stats, Stats | None]:
+    """`answer(window)` for the asked window and, with `compare_previous`, the one just before it:
+    what Store.stats returns, whichever backend's `answer` it is."""
+    current, previous = stats_windows(f, group_by, compare_previous)
+    return answer(current), (answer(previous) if previous else None)
+
+
 def stats_of_rows(f: LogFilter, group_by: str, sums: Iterable, durations: Iterable,
                   call_totals: Callable[[], tuple[tuple, list[float]]] | None = None) -> Stats:
     """Stats from a backend's rows: (key, *sums) per group and (key, duration) per call. With

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from ..figures import BUCKETS, Stats, Summary, rolled_up, stats_of_rows, stats_windows
+from ..figures import BUCKETS, Stats, Summary, rolled_up, stats_asked, stats_of_rows
 from ..filters import LogFilter
 from .where import where
 
@@ -59,11 +59,10 @@ def _bucket_sql(width: int, offset: int) -> str:
 
 def stats(conn: sqlite3.Connection, f: LogFilter, group_by: str, compare_previous: bool = False
           ) -> tuple[Stats, Stats | None]:
-    """Figures per group (and in total) for the calls `f` selects; with `compare_previous`, the
-    same for the period of equal length just before. With `tag`, a call counts once in each of its
-    tags (untagged calls under None) and once in the totals."""
-    current, previous = stats_windows(f, group_by, compare_previous)
-    return _stats(conn, current, group_by), (_stats(conn, previous, group_by) if previous else None)
+    """Figures per group (and in total) for the calls `f` selects, and for the period before it when
+    asked (store/figures.py). With `tag`, a call counts once in each of its tags (untagged calls
+    under None) and once in the totals."""
+    return stats_asked(f, group_by, compare_previous, lambda window: _stats(conn, window, group_by))
 
 
 def _stats(conn: sqlite3.Connection, f: LogFilter, group_by: str) -> Stats:
