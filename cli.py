@@ -1,16 +1,16 @@
-"""The `llmlog` command: assembles the click commands of proxy/commands/ (one module per concern)."""
+"""The `llmlog` command: assembles the click commands of proxy/cli/ (one module per concern)."""
 
 from __future__ import annotations
 
 import click
 
-from proxy.commands.aggregates import stats, summary
-from proxy.commands.copy_store import copy_store
-from proxy.commands.export import export
-from proxy.commands.logs import logs, show
-from proxy.commands.maintenance import delete_user, prune
-from proxy.commands.pricing_cmd import pricing, reprice_cmd
-from proxy.commands.serve import serve
+from proxy.cli.aggregates import stats, summary
+from proxy.cli.copy_store import copy_store
+from proxy.cli.export import export
+from proxy.cli.logs import logs, show
+from proxy.cli.maintenance import delete_user, prune
+from proxy.cli.prices import pricing, reprice_cmd
+from proxy.cli.serve import serve
 from store.interface import StoreError
 
 

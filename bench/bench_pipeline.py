@@ -1,4 +1,4 @@
-"""Parse + price timing, off the request path: median µs per `proxy.entry.build_entry` call.
+"""Parse + price timing, off the request path: median µs per `proxy.pipeline.interpret.build_entry` call.
 
 Run: `python -m bench.bench_pipeline [--quick]`.
 """
@@ -9,8 +9,8 @@ import statistics
 import sys
 import time
 
-from pricing.table import PriceTable
-from proxy.entry import build_entry
+from pricing.prices.table import PriceTable
+from proxy.pipeline.interpret import build_entry
 
 from .samples import KINDS, captured
 

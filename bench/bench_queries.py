@@ -29,8 +29,8 @@ import orjson
 from multidict import MultiDict
 
 from proxy.api.aggregates import stats_request, summary_filter
-from proxy.api.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
-from proxy.ids import new_call_id
+from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
+from proxy.forward.ids import new_call_id
 from store.backends import open_store
 from store.figures import percentile
 from store.filters import LogFilter, Page
@@ -154,10 +154,10 @@ def timed(store: Store, method, args, runs: int) -> list[float]:
 
 class BenchCluster:
     """A throwaway PostgreSQL cluster with the server's defaults except fsync=off (nothing here needs
-    to survive a power cut), started as the tests start theirs (tests/postgres_server.py)."""
+    to survive a power cut), started as the tests start theirs (tests/fakes/postgres_server.py)."""
 
     def __init__(self):
-        from tests.postgres_server import CLUSTER_USER, Cluster, find_bin_dir
+        from tests.fakes.postgres_server import CLUSTER_USER, Cluster, find_bin_dir
 
         class Defaults(Cluster):
             def _pg_ctl_start(self):
@@ -172,7 +172,7 @@ class BenchCluster:
         self.url = self.cluster.start()
 
     def database(self, name: str) -> str:
-        from tests.postgres_server import run_sql, with_database
+        from tests.fakes.postgres_server import run_sql, with_database
         run_sql(self.url, f'CREATE DATABASE "{name}"')
         return with_database(self.url, name)
 

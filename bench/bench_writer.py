@@ -7,7 +7,7 @@ start one millisecond apart, each id made at its start, as a proxy taking 1,000 
 (copies of the samples' own few start times made each batch's id lookup on PostgreSQL read every
 row stored so far: its time span covered them all).
 Each store is set up as `llmlog serve` runs it: on SQLite the writer does not checkpoint; a second
-thread checkpoints every `proxy.checkpoint_task.INTERVAL_S`, and the clock stops only after its
+thread checkpoints every `proxy.pipeline.checkpoints.INTERVAL_S`, and the clock stops only after its
 last pass, so the figure includes moving every page into the database file.
 
 Besides rows/s (wall clock, which other load on the machine lowers), each figure has the CPU time
@@ -29,10 +29,10 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from pricing.table import PriceTable
-from proxy.entry import build_entry
-from proxy.ids import new_call_id
-from proxy.checkpoint_task import INTERVAL_S
+from pricing.prices.table import PriceTable
+from proxy.pipeline.interpret import build_entry
+from proxy.forward.ids import new_call_id
+from proxy.pipeline.checkpoints import INTERVAL_S
 from store.backends import open_store
 from store.rows import Entry
 
@@ -133,7 +133,7 @@ def sqlite_files() -> Iterator[Callable[[str], Iterator[str]]]:
 @contextmanager
 def postgres_databases(server: str) -> Iterator[Callable[[str], Iterator[str]]]:
     """Fresh databases on `server` ("auto": a throwaway cluster started as the tests start theirs)."""
-    from tests.postgres_server import PostgresServer, start_server
+    from tests.fakes.postgres_server import PostgresServer, start_server
     owned = start_server() if server == "auto" else PostgresServer(server)
     try:
         @contextmanager

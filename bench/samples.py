@@ -6,11 +6,11 @@ import time
 
 import orjson
 
-from proxy.capture import CapturedCall
-from proxy.config import Provider
-from proxy.control import CallContext
+from proxy.forward.capture import CapturedCall
+from proxy.settings import Provider
+from proxy.forward.control import CallContext
 
-from . import upstream
+from tests import upstream
 from .loadgen import JSON_BODY, STREAM_BODY
 
 PROVIDER = Provider(name="openai", base_url="http://127.0.0.1:1", prefix="/")

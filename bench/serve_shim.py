@@ -16,7 +16,7 @@ from .common import maybe_uvloop
 
 
 def _switch_logging_off() -> None:
-    from proxy.pipeline import Pipeline
+    from proxy.pipeline.worker import Pipeline
 
     Pipeline.submit = lambda self, call: None
 

@@ -22,7 +22,7 @@ class Usage:
     cache_write_1h_tokens: int = 0  # Anthropic's 1-hour cache writes, billed at their own rate
     input_audio_tokens: int = 0  # part of input_tokens (uncached) billed at the audio rate
     output_audio_tokens: int = 0  # part of output_tokens billed at the audio rate
-    source: str = "provider"  # provider | estimated | rough | none (pricing/tokens.py says when rough)
+    source: str = "provider"  # provider | estimated | rough | none (pricing/usage/estimate.py says when rough)
     # why the provider's usage could not be taken (a count out of range or not a count): the
     # counts are then unknown, not zero (`unreadable_usage`)
     problem: str | None = None
@@ -30,7 +30,7 @@ class Usage:
     # None for the provider's own counts
     encoding: str | None = None
     # the `service_tier` the provider says served the call (OpenAI: default, flex, priority…);
-    # a tier with its own prices is billed at them (pricing/cost.py); not a count, so two usages
+    # a tier with its own prices is billed at them (pricing/prices/cost.py); not a count, so two usages
     # with equal counts compare equal whatever tier served them
     service_tier: str | None = field(default=None, compare=False)
 

@@ -10,32 +10,33 @@ from contextlib import suppress
 
 from aiohttp import web
 
-from pricing.table import PriceTable
-from pricing.tokens import warm_encodings
+from pricing.prices.table import PriceTable
+from pricing.usage.estimate import warm_encodings
 from store.backends import is_postgres
 from store.interface import StoreError
 from store.runner import StoreThread
 from store.spill import SpillFile
 
-from .api import aggregates as aggregates_api
-from .api import entries as entries_api
-from .api import erasure as erasure_api
-from .api import export as export_api
-from .api import logs as logs_api
-from .api import openapi
-from .checkpoint_task import run_checkpoints
-from .config import Config, ConfigError
-from .entry import build_entry, fallback_entry
-from .errors import json_errors
-from .forward import Forwarder
-from .guard import HostPolicy, guard
-from .metrics import Metrics
-from .pipeline import Pipeline
-from .price_refresh import PriceHolder, price_refresh_ctx, with_config_layers
-from .retention_task import retention_ctx
-from .routing import Router
-from .upstream_client import UpstreamClient
-from .ui import routes as ui_routes
+from proxy.api import aggregates as aggregates_api
+from proxy.api import entries as entries_api
+from proxy.api import erasure as erasure_api
+from proxy.api import export as export_api
+from proxy.api import logs as logs_api
+from proxy.api import openapi
+from proxy.pipeline.checkpoints import run_checkpoints
+from proxy.settings import Config, ConfigError
+from proxy.pipeline.interpret import build_entry, fallback_entry
+from proxy.errors import json_errors
+from proxy.forward.handler import Forwarder
+from proxy.access.guard import HostPolicy, guard
+from proxy.metrics import Metrics
+from proxy.pipeline.worker import Pipeline
+from proxy.pipeline.price_refresh import PriceHolder, price_refresh_ctx, with_config_layers
+from proxy.pipeline.retention import retention_ctx
+from proxy.forward.routing import Router
+from proxy.upstream.client import UpstreamClient
+from proxy.ui import routes as ui_routes
+from proxy.state import CONFIG, FORWARDER, HOSTS, METRICS, PIPELINE, PRICES, READER, WRITER
 
 log = logging.getLogger("llmlog")
 
@@ -44,12 +45,6 @@ log = logging.getLogger("llmlog")
 # inflating on the event loop without bound; and a handler whose client left is cancelled.
 SERVER_OPTIONS = {"auto_decompress": False, "handler_cancellation": True}
 
-CONFIG = web.AppKey("config", Config)
-HOSTS = web.AppKey("hosts", HostPolicy)
-METRICS = web.AppKey("metrics", Metrics)
-PIPELINE = logs_api.PIPELINE
-PRICES = web.AppKey("prices", PriceHolder)  # the table now in use: a refresh replaces it
-FORWARDER = web.AppKey("forwarder", Forwarder)
 
 
 def price_table_for(config: Config) -> PriceTable:
@@ -120,8 +115,8 @@ async def _store_ctx(app: web.Application):
         batch_interval_s=config["store.batch_interval_ms"] / 1000, hold_size=config["store.hold_size"],
     )
     app[PIPELINE] = pipeline
-    app[logs_api.READER] = reader
-    app[logs_api.WRITER] = writer
+    app[READER] = reader
+    app[WRITER] = writer
     metrics = app[METRICS]
     tasks = [asyncio.create_task(pipeline.run(), name="llmlog-pipeline"),
              asyncio.create_task(pipeline.run_overflow(), name="llmlog-overflow"),
@@ -187,7 +182,7 @@ def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Applica
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_client_ctx)
     app.on_shutdown.append(_shutting_down)
-    app.cleanup_ctx.append(retention_ctx(lambda a: a[logs_api.WRITER], config["store.retention_days"],
+    app.cleanup_ctx.append(retention_ctx(lambda a: a[WRITER], config["store.retention_days"],
                                          config["store.content_retention_days"]))
     app.cleanup_ctx.append(price_refresh_ctx(lambda a: a[PRICES], config, lambda a: a[METRICS]))
     app.router.add_get("/", root)

@@ -14,7 +14,7 @@ from typing import Iterable
 
 import orjson
 
-from pricing.sse import split_sse
+from pricing.usage.sse import split_sse
 
 
 def chunk_timeline(chunks: Iterable[tuple[float, bytes]], stored_bytes: int) -> list[list]:

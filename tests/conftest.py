@@ -22,13 +22,14 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from store.sqlite.store import SqliteStore
-from proxy.app import PIPELINE, SERVER_OPTIONS, make_app
-from proxy.config import load_config
+from proxy.app import SERVER_OPTIONS, make_app
+from proxy.settings import load_config
 from store.backends import is_postgres, open_store
 from store.filters import LogFilter
 from store.interface import EXPORT_CHUNK_BYTES
-from tests.fake_upstream import FakeUpstream
-from tests.postgres_server import postgres_server, postgres_url  # noqa: F401 (fixtures)
+from tests.fakes.fake_upstream import FakeUpstream
+from tests.fakes.postgres_server import postgres_server, postgres_url  # noqa: F401 (fixtures)
+from proxy.state import PIPELINE
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -160,7 +161,7 @@ def missing_store(db_path: str) -> str:
     on the same PostgreSQL server a database that holds no llmlog schema (template1, which every
     server has and a fresh test database is copied from)."""
     if is_postgres(db_path):
-        from tests.postgres_server import with_database
+        from tests.fakes.postgres_server import with_database
         return with_database(db_path, "template1")
     return db_path + ".missing"
 

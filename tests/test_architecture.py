@@ -15,19 +15,20 @@ import sys
 
 import pytest
 
-import pricing.cost
-import pricing.tokens
-import pricing.usage
+import pricing.prices.cost
+import pricing.usage.estimate
+import pricing.usage.read
 import proxy.app
 import store.runner
 import store.sqlite.writer
-from proxy.forward import Forwarder
+from proxy.forward.handler import Forwarder
 from tests.conftest import chat_body as chat, flushed
+from proxy.state import PIPELINE
 
 CHAT = "/v1/chat/completions"
 IN_HANDLER: contextvars.ContextVar[bool] = contextvars.ContextVar("in_handler", default=False)
-GUARDED = [(pricing.usage, "parse_response"), (pricing.usage, "parse_request"), (pricing.cost, "compute_cost"),
-           (pricing.tokens, "estimate_usage"), (pricing.tokens, "count_text_tokens"),
+GUARDED = [(pricing.usage.read, "parse_response"), (pricing.usage.read, "parse_request"), (pricing.prices.cost, "compute_cost"),
+           (pricing.usage.estimate, "estimate_usage"), (pricing.usage.estimate, "count_text_tokens"),
            (store.sqlite.writer, "write_batch")]
 
 
@@ -141,7 +142,7 @@ async def test_the_guard_catches_a_handler_that_awaits_the_database(calls, make_
 
 async def test_a_full_queue_still_keeps_parsing_and_pricing_off_the_handler(calls, make_proxy, monkeypatch):
     client = await make_proxy(store__queue_size=1, store__batch_interval_ms=0)
-    pipeline = client.app[proxy.app.PIPELINE]
+    pipeline = client.app[PIPELINE]
     gate = asyncio.Event()
     real_write = pipeline._write
 

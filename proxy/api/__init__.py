@@ -1,0 +1,1 @@
+"""The logs API over HTTP: handlers that parse with proxy.query, read through the store thread and answer JSON, CSV or streams."""

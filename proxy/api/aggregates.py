@@ -12,12 +12,14 @@ from aiohttp import web
 from store.figures import BUCKETS, GROUP_BY, PERCENTILES, AggregateError, Figures, Stats, Summary
 from store.filters import LogFilter
 
-from ..errors import ApiError
-from .logs import READER, json_response, now_ms
-from .openapi import Operation, describe
-from .params import FILTER_PARAMS, Param, Query, parse_filter
-from .present import usd_of_nanos
-from .timeparse import MIN_MS, iso_ms
+from proxy.errors import ApiError
+from proxy.api.respond import json_response
+from proxy.query.timeparse import now_ms
+from proxy.api.openapi import Operation, describe
+from proxy.query.params import FILTER_PARAMS, Param, Query, parse_filter
+from proxy.query.present import usd_of_nanos
+from proxy.query.timeparse import MIN_MS, iso_ms
+from proxy.state import READER
 
 STATS_PARAMS: tuple[Param, ...] = (
     Param("group_by", (), "str", f"one of {', '.join(GROUP_BY)}", required=True),

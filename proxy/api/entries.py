@@ -7,12 +7,14 @@ import math
 from aiohttp import web
 
 
-from ..errors import ApiError
-from .logs import READER, WRITER, json_object, json_response, not_found, now_ms
-from .openapi import Operation, describe
-from .params import Param, Query
-from .present import cost_usd_of, micros_of_nanos, present_events, usd_of_nanos
-from .timeparse import iso_ms
+from proxy.errors import ApiError
+from proxy.api.respond import json_object, json_response, not_found
+from proxy.query.timeparse import now_ms
+from proxy.api.openapi import Operation, describe
+from proxy.query.params import Param, Query
+from proxy.query.present import cost_usd_of, micros_of_nanos, present_events, usd_of_nanos
+from proxy.query.timeparse import iso_ms
+from proxy.state import READER, WRITER
 
 MAX_FEEDBACK_BYTES = 64 * 1024
 MAX_COMMENT_CHARS = 10_000

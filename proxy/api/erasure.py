@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 
-from .export import JOBS
-from .logs import PIPELINE, WRITER, json_response
-from .openapi import Operation, describe
-from .params import Query
+
+from proxy.api.respond import json_response
+from proxy.api.openapi import Operation, describe
+from proxy.query.params import Query
+from proxy.state import JOBS, PIPELINE, WRITER
 
 
 async def delete_user_logs(request: web.Request) -> web.Response:

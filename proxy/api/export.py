@@ -25,14 +25,16 @@ from store.claims import export_claim
 from store.filters import LogFilter
 from store.interface import EXPORT_CHUNK_BYTES, Store, StoreError
 
-from ..errors import ApiError
-from ..export_format import (FORMATS, MEDIA_TYPES, ExportStopped, FieldSet, UnknownField, encoded_batch,
+from proxy.errors import ApiError
+from proxy.query.export_format import (FORMATS, MEDIA_TYPES, ExportStopped, FieldSet, UnknownField, encoded_batch,
                              error_trailer, header, resolve_fields, write_export)
-from ..ids import new_call_id
-from .logs import READER, WRITER, json_object, json_response, now_ms
-from .openapi import Operation, describe
-from .params import FILTER_PARAMS, TIME_RANGE, Param, Query, parse_filter
-from .timeparse import TimeRangeError, iso_ms, parse_time, representable
+from proxy.forward.ids import new_call_id
+from proxy.api.respond import json_object, json_response
+from proxy.query.timeparse import now_ms
+from proxy.api.openapi import Operation, describe
+from proxy.query.params import FILTER_PARAMS, TIME_RANGE, Param, Query, parse_filter
+from proxy.query.timeparse import TimeRangeError, iso_ms, parse_time, representable
+from proxy.state import CONFIG, JOBS, READER, WRITER
 
 log = logging.getLogger("llmlog.export")
 EXPORT_PARAMS: tuple[Param, ...] = (
@@ -289,9 +291,6 @@ class JobRunner:
                 await task
 
 
-JOBS = web.AppKey("export_jobs", JobRunner)
-
-
 def present_job(job: dict, live_rows: int | None = None) -> dict:
     return {
         "id": job["id"],
@@ -399,8 +398,6 @@ async def download_job(request: web.Request) -> web.StreamResponse:
 async def export_jobs_ctx(app: web.Application):
     """Jobs a previous process left running are failures now (they can be started again); jobs
     running at shutdown stop after their current batch and are recorded as failures."""
-    from ..app import CONFIG  # the app module imports this one
-
     runner = JobRunner(app[CONFIG].open_store)
     app[JOBS] = runner
     try:

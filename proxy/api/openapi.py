@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from .params import Param
+from proxy.api.respond import json_response
+from proxy.query.params import Param
+from proxy.state import OPERATIONS
 
 _SCHEMA_OF_KIND = {
     "str": {"type": "string"},
@@ -31,7 +33,6 @@ class Operation:
     responses: dict = field(default_factory=lambda: {"200": {"description": "OK"}})
 
 
-OPERATIONS = web.AppKey("openapi_operations", list)
 
 
 def describe(app: web.Application, *operations: Operation) -> None:
@@ -94,7 +95,6 @@ def build_document(operations: list[Operation]) -> dict:
 
 
 async def openapi_json(request: web.Request) -> web.Response:
-    from .logs import json_response
     return json_response(build_document(request.app.get(OPERATIONS, [])))
 
 

@@ -1,0 +1,134 @@
+"""OpenAI chat completions, legacy completions and embeddings: JSON bodies and SSE streams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pricing.usage.json_values import (
+    as_dict,
+    as_list,
+    as_str,
+    content_text,
+    error_message,
+    join_text,
+    loads,
+    tool_call_text,
+)
+from pricing.usage.normalise import openai_usage, with_service_tier
+from pricing.types import ResponseInfo, SseEvent
+
+
+def from_json(body: dict) -> ResponseInfo:
+    """Read a chat.completion, text_completion or embeddings list (all share `choices`/`usage`)."""
+    choices = [as_dict(c) for c in as_list(body.get("choices"))]
+    texts: list[str] = []
+    finish = None
+    for choice in choices:
+        finish = finish or as_str(choice.get("finish_reason"))
+        if "message" in choice:
+            texts.append(_message_text(as_dict(choice.get("message"))))
+        else:  # legacy completions
+            texts.append(as_str(choice.get("text")) or "")
+    return ResponseInfo(
+        usage=with_service_tier(openai_usage(body.get("usage")), body.get("service_tier")),
+        response_model=as_str(body.get("model")),
+        finish_reason=finish,
+        output_text=join_text(texts),
+        error_message=error_message(body),
+    )
+
+
+def _message_text(message: dict) -> str:
+    pieces = [content_text(message.get("content"))]
+    if as_str(message.get("refusal")):
+        pieces.append(message["refusal"])
+    for call in as_list(message.get("tool_calls")):
+        fn = as_dict(as_dict(call).get("function"))
+        pieces.append(tool_call_text(fn.get("name"), fn.get("arguments")))
+    legacy_fn = as_dict(message.get("function_call"))
+    if legacy_fn:
+        pieces.append(tool_call_text(legacy_fn.get("name"), legacy_fn.get("arguments")))
+    return "\n".join([p for p in pieces if p])
+
+
+def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
+    """Merge `chat.completion.chunk` / streamed `text_completion` events into one response.
+
+    Content deltas are concatenated per choice, tool calls merged by index (arguments
+    concatenated), the last non-null finish_reason kept, and the usage of the final
+    `choices: []` chunk taken (chunks with `"usage": null` are ignored).
+    Returns (assembled body or None if nothing was readable, error message).
+    """
+    head: dict[str, Any] = {}
+    choices: dict[int, dict] = {}
+    usage = None
+    error = None
+    legacy = False
+    for event in events:
+        chunk = loads(event.data) if event.data != "[DONE]" else None
+        if not isinstance(chunk, dict):
+            continue  # `[DONE]` or garbage
+        error = error or error_message(chunk)  # returns at once for a chunk without an error
+        for key in ("id", "created", "model", "system_fingerprint", "service_tier"):
+            if chunk.get(key) is not None and key not in head:
+                head[key] = chunk[key]
+        legacy = legacy or chunk.get("object") == "text_completion"
+        if isinstance(chunk.get("usage"), dict):
+            usage = chunk["usage"]
+        elif isinstance(as_dict(chunk.get("x_groq")).get("usage"), dict):  # Groq's streams carry it there
+            usage = chunk["x_groq"]["usage"]
+        for raw in as_list(chunk.get("choices")):
+            raw = as_dict(raw)
+            index = raw.get("index") if isinstance(raw.get("index"), int) else 0
+            choice = choices.setdefault(index, {"index": index, "parts": [], "tools": {}, "finish": None})
+            if raw.get("finish_reason"):
+                choice["finish"] = raw["finish_reason"]
+            if "text" in raw and "delta" not in raw:
+                legacy = True
+                choice["parts"].append(as_str(raw.get("text")) or "")
+            else:
+                _merge_delta(choice, as_dict(raw.get("delta")))
+    if not head and not choices and usage is None:
+        return None, error
+    body = {**head, "object": "text_completion" if legacy else "chat.completion"}
+    body["choices"] = [_finish_choice(choices[i], legacy) for i in sorted(choices)]
+    if usage is not None:
+        body["usage"] = usage
+    return body, error
+
+
+def _merge_delta(choice: dict, delta: dict) -> None:
+    if as_str(delta.get("role")):
+        choice["role"] = delta["role"]
+    if as_str(delta.get("content")):
+        choice["parts"].append(delta["content"])
+    if as_str(delta.get("refusal")):
+        choice["refusal"] = choice.get("refusal", "") + delta["refusal"]
+    for raw in as_list(delta.get("tool_calls")):
+        raw = as_dict(raw)
+        index = raw.get("index") if isinstance(raw.get("index"), int) else len(choice["tools"])
+        call = choice["tools"].setdefault(index, {"id": None, "type": "function", "name": "", "arguments": ""})
+        call["id"] = call["id"] or as_str(raw.get("id"))
+        fn = as_dict(raw.get("function"))
+        # the name arrives once; some compatible servers repeat it, so never concatenate it
+        call["name"] = call["name"] or as_str(fn.get("name")) or ""
+        call["arguments"] += as_str(fn.get("arguments")) or ""
+
+
+def _finish_choice(choice: dict, legacy: bool) -> dict:
+    text = "".join(choice["parts"])
+    if legacy:
+        return {"index": choice["index"], "text": text, "finish_reason": choice["finish"]}
+    message: dict[str, Any] = {"role": choice.get("role", "assistant"), "content": text or None}
+    if "refusal" in choice:
+        message["refusal"] = choice["refusal"]
+    if choice["tools"]:
+        message["tool_calls"] = [
+            {
+                "id": call["id"],
+                "type": call["type"],
+                "function": {"name": call["name"], "arguments": call["arguments"]},
+            }
+            for _, call in sorted(choice["tools"].items())
+        ]
+    return {"index": choice["index"], "message": message, "finish_reason": choice["finish"]}

@@ -1,0 +1,36 @@
+"""Bearer-key auth for the logs API (DESIGN §6); proxied calls are never affected."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Sequence
+
+from aiohttp import web
+
+from proxy.errors import error_response
+
+
+def _refuse(message: str) -> web.Response:
+    return error_response(401, message, headers={"WWW-Authenticate": 'Bearer realm="llmlog"'})
+
+
+def key_matches(presented: str, keys: Sequence[bytes]) -> bool:
+    """Constant-time against every key (no early exit that would time which key nearly matched)."""
+    candidate = presented.encode("utf-8", "surrogateescape")
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(candidate, key)
+    return matched
+
+
+def key_refusal(request: web.Request, keys: Sequence[bytes]) -> web.Response | None:
+    """The 401 for a logs-API request without a valid `Authorization: Bearer <key>`, or None."""
+    header = request.headers.get("Authorization")
+    if not header:
+        return _refuse("the logs API needs an 'Authorization: Bearer <key>' header")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _refuse("the logs API accepts only 'Authorization: Bearer <key>'")
+    if not key_matches(token.strip(), keys):
+        return _refuse("invalid logs API key")
+    return None

@@ -1,0 +1,126 @@
+"""`llmlog summary` and `llmlog stats`: the API's aggregates, read straight from the database.
+
+Options are every filter the API takes (commands/filters.py, as for `llmlog logs`); they become the
+same query parameters and go through the same validation and store functions, so `--json` prints
+exactly what `GET /v1/logs/summary|stats` returns.
+"""
+
+from __future__ import annotations
+
+import click
+
+from proxy.api.aggregates import stats_json, stats_request, summary_filter, summary_json
+from proxy.query.timeparse import now_ms
+from proxy.query.params import FILTER_PARAMS
+from proxy.errors import ApiError
+from store.figures import GROUP_BY, AggregateError
+
+from proxy.cli.common import config_options, echo_json, echo_table, format_usd, open_store
+from proxy.cli.filters import filter_options, query_of, usage_error
+
+
+def _fail(exc: ApiError | AggregateError) -> click.ClickException:
+    return usage_error(exc) if isinstance(exc, ApiError) else click.ClickException(str(exc))
+
+
+def _num(value, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+@click.command()
+@config_options
+@filter_options(FILTER_PARAMS)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of tables.")
+def summary(config_path, db, as_json, **kwargs):
+    """Totals, latency percentiles and breakdowns by model, provider, status and task type.
+
+    \b
+    Example:
+      llmlog summary --since 24h --model gpt-4o-mini
+    """
+    try:
+        f = summary_filter(query_of(kwargs, FILTER_PARAMS), now_ms())
+    except ApiError as exc:
+        raise _fail(exc) from None
+    _, store = open_store(config_path, db)
+    try:
+        result = summary_json(store.summary(f), f)
+    finally:
+        store.close()
+    if as_json:
+        echo_json(result)
+        return
+    s, period = result["summary"], result["period"]
+    click.echo(f"{period['start_date']} → {period['end_date']} ({period['days']} days)")
+    rate = "-" if s["success_rate"] is None else f"{s['success_rate']:.1%}"
+    echo_table(("figure", "value"), [
+        ("calls", f"{s['total_calls']:,} ({s['successful_calls']:,} ok, {s['failed_calls']:,} failed, {rate} ok)"),
+        ("cost", f"{format_usd(s['total_cost_usd'])} (avg {format_usd(s['avg_cost_per_call'], '-')} per priced call, "
+                 f"{s['unpriced_calls']:,} unpriced)"),
+        ("tokens", f"{s['total_tokens']:,} ({s['input_tokens']:,} in, {s['output_tokens']:,} out)"),
+        ("latency ms", f"avg {_num(s['avg_latency_ms'])}, p50 {_num(s['p50_latency_ms'])}, "
+                       f"p95 {_num(s['p95_latency_ms'])}, p99 {_num(s['p99_latency_ms'])}"),
+    ])
+    for title, breakdown in (("model", result["by_model"]), ("provider", result["by_provider"])):
+        if breakdown:
+            click.echo()
+            echo_table((title, "calls", "share", "cost", "avg ms"), [
+                (key, f"{v['calls']:,}", f"{v['percentage']:.1%}", format_usd(v["total_cost_usd"]),
+                 _num(v["avg_latency_ms"])) for key, v in breakdown.items()], shrink=title)
+    for title, counts in (("status", result["by_status"]), ("task type", result["by_task_type"])):
+        if counts:
+            click.echo()
+            echo_table((title, "calls"), [(key, f"{n:,}") for key, n in counts.items()], shrink=title)
+
+
+@click.command()
+@config_options
+@click.option("--group-by", "group_by", required=True, type=click.Choice(GROUP_BY),
+              help="A dimension, or a UTC time bucket (empty buckets shown).")
+@filter_options(FILTER_PARAMS)
+@click.option("--compare", is_flag=True, help="Also show the previous period of equal length.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of a table.")
+def stats(config_path, db, group_by, compare, as_json, **kwargs):
+    """Calls, tokens, cost, errors and latency percentiles per group.
+
+    \b
+    Example:
+      llmlog stats --group-by day --since 14d --model gpt-4o
+      llmlog stats --group-by user --since 24h --json
+    """
+    params = query_of(kwargs, FILTER_PARAMS)
+    params["group_by"] = group_by
+    if compare:
+        params["compare"] = "previous"
+    try:
+        f, group_by, compare_previous = stats_request(params, now_ms())
+    except ApiError as exc:
+        raise _fail(exc) from None
+    _, store = open_store(config_path, db)
+    try:
+        current, previous = store.stats(f, group_by, compare_previous)
+    except AggregateError as exc:
+        raise _fail(exc) from None
+    finally:
+        store.close()
+    result = stats_json(current, previous)
+    if as_json:
+        echo_json(result)
+        return
+    _print_stats(result, group_by)
+    if "previous" in result:
+        click.echo("\nprevious period:")
+        _print_stats(result["previous"], group_by)
+
+
+def _print_stats(block: dict, group_by: str) -> None:
+    period = block["period"]
+    click.echo(f"{period['start_date']} → {period['end_date']}")
+    rows = [(("(none)" if g["key"] is None else g["key"]), f"{g['count']:,}", f"{g['error_count']:,}",
+             f"{g['total_tokens']:,}", format_usd(g["cost_usd"]), _num(g["avg_latency_ms"]), _num(g["p50_latency_ms"]),
+             _num(g["p95_latency_ms"]), _num(g["p99_latency_ms"])) for g in block["groups"]]
+    t = block["totals"]
+    rows.append(("total", f"{t['count']:,}", f"{t['error_count']:,}", f"{t['total_tokens']:,}", format_usd(t["cost_usd"]),
+                 _num(t["avg_latency_ms"]), _num(t["p50_latency_ms"]), _num(t["p95_latency_ms"]),
+                 _num(t["p99_latency_ms"])))
+    echo_table((group_by, "calls", "errors", "tokens", "cost", "avg ms", "p50", "p95", "p99"), rows, shrink=group_by)

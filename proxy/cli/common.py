@@ -1,0 +1,96 @@
+"""What every CLI command shares: the config/db options, opening the store, and printing."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import sys
+from typing import Any, Sequence
+
+import click
+import orjson
+
+from proxy.settings import Config, ConfigError, load_config
+from store.interface import Store, StoreError
+
+
+def load(config_path: str | None, overrides: dict | None = None, upstream: str | None = None) -> Config:
+    try:
+        return load_config(config_path, overrides=overrides or {}, upstream=upstream)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def config_options(fn):
+    """`--config` and `--db`, on every command that opens the database."""
+    @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="LLMLOG_CONFIG",
+                  help="TOML config file (see config.example.toml) [env: LLMLOG_CONFIG].")
+    @click.option("--db", "db", metavar="FILE|URL",
+                  help="SQLite database file, or a postgresql:// URL for a store shared by several replicas "
+                       "[env: LLMLOG_DB; default: ~/.local/share/llmlog/llmlog.db].")
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def open_store(config_path: str | None, db: str | None, *, create: bool = False,
+               none_if_default_missing: bool = False) -> tuple[Config, Store | None]:
+    """The configured database, or a ClickException a person can act on.
+
+    `none_if_default_missing`: no database at the default place means nothing was logged yet, so
+    the store is None; a path the user named (--db, LLMLOG_DB, config) that does not exist is
+    still an error they can fix."""
+    config = load(config_path, {"store.path": db})
+    try:
+        return config, config.open_store(create=create)
+    except StoreError as exc:
+        if none_if_default_missing and config["store.path"] is None and "no llmlog database" in str(exc):
+            return config, None
+        raise click.ClickException(str(exc)) from None
+
+
+def format_usd(value: float | None, missing: str = "unpriced") -> str:
+    """Dollars exact to the nano-dollar (costs are whole nano-dollars): `$0.0000001`, `$0.0000123`,
+    `$2.50`; trailing zeros trimmed, at least two decimals. None (no price) is `missing`."""
+    if value is None:
+        return missing
+    whole, _, frac = f"{value:,.9f}".partition(".")
+    frac = frac.rstrip("0").ljust(2, "0")
+    return f"${whole}.{frac}"
+
+
+def echo_json(value: Any) -> None:
+    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+
+
+def echo_jsonl(values) -> None:
+    for value in values:
+        click.echo(orjson.dumps(value).decode())
+
+
+def terminal_width() -> int:
+    return shutil.get_terminal_size((120, 24)).columns
+
+
+def color(text: str, fg: str | None) -> str:
+    """Colour only on a terminal."""
+    return click.style(text, fg=fg) if fg and sys.stdout.isatty() else text
+
+
+def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, shrink: str | None = None,
+               colors: Sequence[str | None] | None = None) -> None:
+    """A plain aligned table that fits the terminal; the `shrink` column gives way first."""
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    if shrink in headers:
+        i = headers.index(shrink)
+        spare = terminal_width() - (sum(widths) + 2 * (len(widths) - 1) - widths[i])
+        widths[i] = max(10, min(widths[i], spare))
+        for row in cells:
+            if len(row[i]) > widths[i]:
+                row[i] = row[i][: widths[i] - 1] + "…"
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for n, row in enumerate(cells):
+        line = "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+        click.echo(color(line, colors[n]) if colors else line)

@@ -1,1 +1,0 @@
-"""The CLI's commands, one module per concern; `cli.py` only assembles them."""

@@ -1,0 +1,105 @@
+"""Reads the proxy's control headers (DESIGN §3) into a CallContext; pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import orjson
+
+from proxy.settings import FALSE_WORDS, TRUE_WORDS
+
+MAX_ID_CHARS = 256
+MAX_TAGS = 64
+# deeper JSON than orjson writes back (its limit is 255): an entry's metadata must round-trip
+MAX_METADATA_DEPTH = 32
+
+
+class ControlHeaderError(ValueError):
+    """A control header the client must fix; `param` names it."""
+
+    def __init__(self, param: str, message: str):
+        super().__init__(message)
+        self.param = param
+
+
+@dataclass(slots=True)
+class CallContext:
+    do_not_track: bool = False
+    user_id: str | None = None
+    session_id: str | None = None
+    trace_id: str | None = None
+    parent_id: str | None = None
+    tags: list[str] = field(default_factory=list)
+    environment: str | None = None
+    task_type: str | None = None
+    metadata: dict | None = None
+
+
+def _is(value: str | None, words: frozenset[str]) -> bool:
+    return value is not None and value.strip().lower() in words
+
+
+def wants_no_tracking(headers: Mapping[str, str]) -> bool:
+    """`x-debug: false` and the peers' equivalents all mean do-not-track."""
+    return (
+        _is(headers.get("x-debug"), FALSE_WORDS)
+        or _is(headers.get("x-portkey-debug"), FALSE_WORDS)
+        or _is(headers.get("helicone-omit-request"), TRUE_WORDS)
+        or _is(headers.get("helicone-omit-response"), TRUE_WORDS)
+    )
+
+
+def _depth(value) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (a walk, not recursion)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in item)
+    return deepest
+
+
+def _short(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) > MAX_ID_CHARS:
+        raise ControlHeaderError(name, f"{name} is longer than {MAX_ID_CHARS} characters")
+    return value or None
+
+
+def read_control_headers(headers: Mapping[str, str]) -> CallContext:
+    """Parse control headers; raises ControlHeaderError for a value that cannot be used."""
+    tags_raw = headers.get("x-llmlog-tags") or ""
+    tags = list(dict.fromkeys(t.strip() for t in tags_raw.split(",") if t.strip()))
+    if len(tags) > MAX_TAGS:
+        raise ControlHeaderError("x-llmlog-tags", f"x-llmlog-tags holds more than {MAX_TAGS} tags")
+    metadata = None
+    raw_meta = headers.get("x-llmlog-metadata")
+    if raw_meta is not None and raw_meta.strip():
+        try:
+            metadata = orjson.loads(raw_meta)
+        except orjson.JSONDecodeError:
+            raise ControlHeaderError("x-llmlog-metadata", "x-llmlog-metadata must be a JSON object") from None
+        if not isinstance(metadata, dict):
+            raise ControlHeaderError("x-llmlog-metadata", "x-llmlog-metadata must be a JSON object")
+        if _depth(metadata) > MAX_METADATA_DEPTH:
+            raise ControlHeaderError("x-llmlog-metadata",
+                                     f"x-llmlog-metadata nests deeper than {MAX_METADATA_DEPTH} levels")
+    return CallContext(
+        do_not_track=wants_no_tracking(headers),
+        user_id=_short(headers, "x-llmlog-user"),
+        session_id=_short(headers, "x-llmlog-session"),
+        trace_id=_short(headers, "x-llmlog-trace-id"),
+        parent_id=_short(headers, "x-llmlog-parent-id"),
+        tags=tags,
+        environment=_short(headers, "x-llmlog-environment"),
+        task_type=_short(headers, "x-llmlog-task-type"),
+        metadata=metadata,
+    )

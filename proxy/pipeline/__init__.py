@@ -1,0 +1,1 @@
+"""Off the request path: the bounded call queue, interpreting a captured call into an entry (usage, tokens, cost, scrubbing), the batched writer with its spill file, and the background tasks (checkpoints, retention, price refresh)."""

@@ -1,0 +1,300 @@
+"""Turning a captured call into a stored entry: parse, usage, tokens, cost, redaction. Pure (no I/O)."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+import zlib
+
+import orjson
+
+from pricing.prices.cost import cost_columns, price_call
+from pricing.prices.table import PriceTable
+from pricing.usage.estimate import estimate_output, estimate_usage
+from pricing.types import NO_USAGE, UNPRICED, ResponseInfo, Usage
+from pricing.usage.read import parse_request, parse_response
+from store.rows import CALL_COLUMNS, Entry
+from store.stream_events import chunk_timeline
+
+from proxy.forward.capture import CapturedCall
+from proxy.forward.headers import redact, redact_query
+from proxy.pipeline.scrub import api_key_of, key_prefix, request_credentials, scrub_bytes, scrub_error, scrub_text
+
+__all__ = ["api_key_of", "build_entry", "certain_columns", "compressed_call", "fallback_entry", "inflate"]
+
+
+def _content_encoding(headers: list[tuple[str, str]]) -> str:
+    for name, value in headers:
+        if name.lower() == "content-encoding":
+            return value.strip().lower()
+    return ""
+
+
+def compressed_call(call: CapturedCall) -> bool:
+    """The request or the answer came compressed: inflating it for the log is bounded (`inflate`) but
+    not free, so the pipeline builds such an entry in a worker thread, off the event loop."""
+    return (_content_encoding(call.response_headers) in _INFLATERS
+            or _content_encoding(call.request_headers) in _INFLATERS)
+
+
+def inflate(body: bytes, encoding: str, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` bytes of `body` decoded, and whether it held more (or was cut short): the
+    work and memory are bounded by `limit`, however far the body would inflate (a "zip bomb").
+    A body that cannot be decoded from its first byte is kept as it came: (body, False)."""
+    inflater = _INFLATERS.get(encoding)
+    if inflater is None or not body:
+        return body, False
+    try:
+        return inflater(body, limit)
+    except Exception:  # not what its Content-Encoding says: keep the raw bytes
+        return body, False
+
+
+def _inflate_zlib(body: bytes, limit: int, wbits: int) -> tuple[bytes, bool]:
+    out = bytearray()
+    data = body
+    while data:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            # one byte past the cap at most: that byte says there was more; the rest stays unread
+            out += inflater.decompress(data, limit + 1 - len(out))
+        except zlib.error:
+            if not out:
+                raise
+            return bytes(out[:limit]), True  # corrupt further on: keep what decoded
+        if len(out) > limit:
+            return bytes(out[:limit]), True
+        if not inflater.eof:
+            return bytes(out), True  # the copy ends mid-stream (cut at the cap as captured)
+        data = inflater.unused_data if inflater.unused_data.startswith(b"\x1f\x8b") else b""  # next gzip member
+    return bytes(out), False
+
+
+def _inflate_deflate(body: bytes, limit: int) -> tuple[bytes, bool]:
+    """HTTP's "deflate" is zlib-wrapped (RFC 9110 §8.4.1.2); some servers send it raw."""
+    try:
+        return _inflate_zlib(body, limit, zlib.MAX_WBITS)
+    except zlib.error:
+        return _inflate_zlib(body, limit, -zlib.MAX_WBITS)
+
+
+def _inflate_brotli(body: bytes, limit: int) -> tuple[bytes, bool]:
+    import brotli  # optional: only present if the user installed it
+    inflater = brotli.Decompressor()
+    # bounded output needs brotli >= 1.2 (`output_buffer_limit`); an older one raises TypeError here
+    # and the body is kept compressed rather than inflated without bound
+    out = inflater.process(body, output_buffer_limit=limit + 1)
+    if len(out) > limit:
+        return out[:limit], True
+    return out, not inflater.is_finished()
+
+
+_INFLATERS = {
+    "gzip": lambda body, limit: _inflate_zlib(body, limit, 16 + zlib.MAX_WBITS),
+    "x-gzip": lambda body, limit: _inflate_zlib(body, limit, 16 + zlib.MAX_WBITS),
+    "deflate": _inflate_deflate,
+    "br": _inflate_brotli,
+}
+
+
+def _encoding_and_type(headers: list[tuple[str, str]]) -> tuple[str, str]:
+    """The answer's Content-Encoding (as `_content_encoding`) and Content-Type, the first of each,
+    in one pass over its headers."""
+    encoding = content_type = None
+    for name, value in headers:
+        low = name.lower()
+        if low == "content-encoding":
+            if encoding is None:
+                encoding = value.strip().lower()
+        elif low == "content-type" and content_type is None:
+            content_type = value
+    return encoding or "", content_type or ""
+
+
+def _cut_short(call: CapturedCall, response: ResponseInfo) -> bool:
+    """An Anthropic stream that ended (cut off, client hung up, upstream timed out) before
+    `message_delta`, whose usage carries the real output count: `message_start` has only a
+    placeholder output_tokens. (OpenAI-format usage arrives last, so when present it is whole.)"""
+    if not response.events or call.provider.format != "anthropic":
+        return False
+    return not any(e.event == "message_delta" or '"message_delta"' in e.data for e in response.events)
+
+
+def _usage_for(call: CapturedCall, model: str | None, request, response: ResponseInfo) -> Usage:
+    if response.usage is not None:
+        if _cut_short(call, response) and response.usage.source == "provider":
+            # the prompt counts already sent are exact; output is counted from what arrived
+            return estimate_output(model or response.response_model, response.usage, response.output_text)
+        return response.usage
+    if call.status_code is not None and call.status_code >= 400:
+        return NO_USAGE  # a refused call used nothing
+    if not model:
+        return NO_USAGE
+    return estimate_usage(model, request, response.output_text)
+
+
+def clean_text(value):
+    """Header values arrive as UTF-8 with surrogate escapes for invalid bytes (aiohttp); SQLite and
+    orjson reject lone surrogates, so one odd header could fail a whole batch. Replace them.
+    Only text that came from headers or the request line needs this: bodies are parsed by orjson
+    and the SSE decoder, which never produce lone surrogates."""
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            try:  # the bytes as sent, each invalid one shown as U+FFFD
+                return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            except UnicodeEncodeError:
+                return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
+
+
+def _stored_headers(headers: list[tuple[str, str]]) -> str:
+    """Headers as the log keeps them: credentials redacted, as JSON. `clean_text` changes only text
+    with lone surrogates, the one thing orjson refuses, so the headers are cleaned only then."""
+    try:
+        return orjson.dumps(redact(headers)).decode()
+    except orjson.JSONEncodeError:
+        return orjson.dumps(redact([(clean_text(name), clean_text(value)) for name, value in headers])).decode()
+
+
+def _cap(data: bytes, limit: int) -> tuple[bytes, bool]:
+    return (data[:limit], True) if len(data) > limit else (data, False)
+
+
+def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> Entry:
+    """Everything the store keeps about one call. Under do-not-track, `content` is None and no
+    text that could quote the prompt or output (bodies, headers, provider error messages) is kept."""
+    # bodies travel as sent; the log keeps them readable, each inflated at most to the cap
+    request_body, request_past_cap = inflate(call.request_body, _content_encoding(call.request_headers),
+                                             max_body_bytes)
+    request = parse_request(request_body)
+    raw_response = b"".join([chunk for _, chunk in call.chunks])  # one chunk: that very object
+    encoding, content_type = _encoding_and_type(call.response_headers)
+    body, inflated_past_cap = inflate(raw_response, encoding, max_body_bytes)
+    is_stream = "text/event-stream" in content_type.lower()
+    chunks = call.chunks if body is raw_response else [(call.ttfb_ms or 0.0, body)]
+    response = parse_response(call.provider.format, call.path, body, stream=is_stream, chunks=chunks)
+
+    model = request.model
+    usage = _usage_for(call, model, request, response)
+    cost = UNPRICED if usage.problem else price_call(prices, usage, call.provider.name,
+                                                     response.response_model, model)
+
+    ctx = call.context
+    dnt = ctx.do_not_track
+    error = call.error
+    if error is None and call.status_code is not None and call.status_code >= 400:
+        error = f"upstream returned HTTP {call.status_code}" if dnt else (
+            response.error_message or f"upstream returned HTTP {call.status_code}")
+    if usage.problem:  # says only which count was wrong and how: no content, so kept under do-not-track
+        error = f"{error}; {usage.problem}" if error else usage.problem
+    key, secrets = request_credentials(call.request_headers, call.query)
+    row = certain_columns(call, secrets, key)
+    # set one by one: a dict built for update() costs more than its thirty-odd assignments
+    row["model"] = model
+    row["response_model"] = response.response_model
+    row["stream"] = int(is_stream or request.stream)
+    row["error"] = scrub_error(error, secrets)
+    row["finish_reason"] = response.finish_reason
+    if not usage.problem:  # unreadable usage: unknown (NULL), not 0
+        _usage_columns(row, usage)
+    row["usage_source"] = usage.source
+    row["token_encoding"] = usage.encoding
+    row.update(cost_columns(cost))
+    row["user_id"] = row["user_id"] or request.user
+    row["metadata"] = orjson.dumps(ctx.metadata).decode() if ctx.metadata is not None else None
+    row["has_content"] = int(not dnt)
+    tags = [clean_text(t) for t in ctx.tags]
+    if dnt:
+        return Entry(call=row, content=None, tags=tags)
+    request_body, request_truncated = _cap(scrub_bytes(request_body, secrets), max_body_bytes)
+    request_truncated = request_truncated or request_past_cap
+    response_body, _ = _cap(scrub_bytes(body, secrets), max_body_bytes)
+    content = {
+        "call_id": call.id,
+        "request_query": clean_text(redact_query(call.query)) or None,
+        "request_headers": _stored_headers(call.request_headers),
+        "request_body": request_body,
+        "request_truncated": int(request_truncated),
+        "response_headers": _stored_headers(call.response_headers),
+        "response_body": response_body,
+        "response_truncated": int(call.response_truncated or inflated_past_cap or len(body) > max_body_bytes),
+        "assembled": scrub_text(orjson.dumps(response.assembled).decode(), secrets)
+        if response.assembled is not None else None,
+        # the events are the body parsed: kept as a chunk timeline to re-split it (store/stream_events.py)
+        "events": None,
+        "chunk_offsets": orjson.dumps(chunk_timeline(chunks, len(response_body))).decode()
+        if response.events else None,
+        "prompt_text": scrub_text(request.prompt_text, secrets),
+        "output_text": scrub_text(response.output_text, secrets),
+    }
+    return Entry(call=row, content=content, tags=tags)
+
+
+def _usage_columns(row: dict, usage: Usage) -> None:
+    row["input_tokens"] = usage.input_tokens
+    row["cached_input_tokens"] = usage.cached_input_tokens
+    row["cache_write_tokens"] = usage.cache_write_tokens
+    row["output_tokens"] = usage.output_tokens
+    row["reasoning_tokens"] = usage.reasoning_tokens
+    row["total_tokens"] = usage.total_tokens
+    row["cache_write_1h_tokens"] = usage.cache_write_1h_tokens
+    row["input_audio_tokens"] = usage.input_audio_tokens
+    row["output_audio_tokens"] = usage.output_audio_tokens
+    row["service_tier"] = usage.service_tier
+
+
+@lru_cache(maxsize=1024)  # a few keys make most calls: hashing each once is enough
+def _key_hash(key: str | None) -> str | None:
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest() if key else None
+
+
+# Every column empty: `certain_columns` copies it (far cheaper than a fifty-key dict literal per call)
+_EMPTY_ROW = {**dict.fromkeys(CALL_COLUMNS), "stream": 0, "usage_source": "none", "priced": 0, "depth": 0,
+              "do_not_track": 0, "has_content": 0}
+
+
+def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None,
+                    key: str | None = None) -> dict:
+    """Every column, filled with what the capture itself knows (ids, outcome, timing, who);
+    interpretation (model, usage, cost, content) is left empty for the caller to add.
+    Text from headers or the request line is cleaned here (see `clean_text`). `secrets` and `key`
+    are the request's credentials when the caller has them (`request_credentials`)."""
+    if secrets is None:
+        key, secrets = request_credentials(call.request_headers, call.query)
+    ctx = call.context
+    key = clean_text(key)
+    row = _EMPTY_ROW.copy()
+    row["id"] = call.id
+    row["started_at"] = int(call.started_at_ms)
+    row["completed_at"] = int(call.started_at_ms + (call.duration_ms or 0))
+    row["duration_ms"] = round(call.duration_ms or 0.0, 3)
+    row["ttfb_ms"] = None if call.ttfb_ms is None else round(call.ttfb_ms, 3)
+    row["provider"] = call.provider.name
+    row["method"] = clean_text(call.method)
+    row["path"] = clean_text(call.path)
+    row["status"] = call.status
+    row["status_code"] = call.status_code
+    if call.error is not None:
+        row["error"] = scrub_error(clean_text(call.error), secrets)
+    if key:
+        row["api_key_hash"] = _key_hash(key)
+        row["api_key_prefix"] = key_prefix(key)
+    if ctx.tags:
+        row["tags"] = orjson.dumps([clean_text(t) for t in ctx.tags]).decode()
+    for column in _CONTEXT_COLUMNS:  # what the client's llmlog headers said, mostly nothing
+        if (value := getattr(ctx, column)) is not None:
+            row[column] = clean_text(value)
+    row["do_not_track"] = int(ctx.do_not_track)
+    return row
+
+
+_CONTEXT_COLUMNS = ("user_id", "environment", "task_type", "trace_id", "session_id", "parent_id")
+
+
+def fallback_entry(call: CapturedCall, reason: str) -> Entry:
+    """When interpreting a call failed, still keep what is certain: ids, outcome, timing."""
+    row = certain_columns(call)
+    row["error"] = row["error"] or f"llmlog could not interpret this call: {reason}"
+    return Entry(call=row, content=None, tags=[clean_text(t) for t in call.context.tags])

@@ -1,0 +1,220 @@
+"""What an export writes: the fields a user may choose (named as in the API's entries) and the
+JSONL and CSV encodings of one record. Shared by `GET /v1/logs/export`, export jobs and
+`llmlog export`, so all three write the same bytes for the same rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, Iterator, Sequence
+
+import orjson
+
+from store.batches import EXPORTABLE_CONTENT, iter_batches, position_of
+from store.filters import LogFilter
+from store.interface import Position, Store
+
+from proxy.query.present import _body as body_value  # JSON bodies as JSON, anything else as text
+from proxy.query.present import cost_usd_of
+from proxy.query.timeparse import iso_ms
+
+FORMATS = ("jsonl", "csv")
+MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+
+
+class UnknownField(ValueError):
+    def __init__(self, name: str):
+        super().__init__(f"unknown export field {name!r}; known fields: {', '.join(FIELDS)}")
+        self.name = name
+
+
+def _col(name: str) -> Callable[[dict], object]:
+    return lambda row: row[name]
+
+
+def _flag(name: str) -> Callable[[dict], object]:
+    return lambda row: bool(row[name])
+
+
+def _time(name: str) -> Callable[[dict], object]:
+    return lambda row: iso_ms(row[name])
+
+
+def _json(name: str, empty=None) -> Callable[[dict], object]:
+    return lambda row: orjson.loads(row[name]) if row[name] is not None else empty
+
+
+# field -> value from a stored row; names and values are those of GET /v1/logs entries (present.py)
+FIELDS: dict[str, Callable[[dict], object]] = {
+    "id": _col("id"),
+    "started_at": _time("started_at"),
+    "completed_at": _time("completed_at"),
+    "duration_ms": _col("duration_ms"),
+    "ttfb_ms": _col("ttfb_ms"),
+    "provider": _col("provider"),
+    "method": _col("method"),
+    "path": _col("path"),
+    "model": _col("model"),
+    "response_model": _col("response_model"),
+    "stream": _flag("stream"),
+    "status": _col("status"),
+    "status_code": _col("status_code"),
+    "error": _col("error"),
+    "finish_reason": _col("finish_reason"),
+    "input_tokens": _col("input_tokens"),
+    "cached_input_tokens": _col("cached_input_tokens"),
+    "cache_write_tokens": _col("cache_write_tokens"),
+    "output_tokens": _col("output_tokens"),
+    "reasoning_tokens": _col("reasoning_tokens"),
+    "total_tokens": _col("total_tokens"),
+    "usage_source": _col("usage_source"),
+    "priced": _flag("priced"),
+    "cost_usd": cost_usd_of,
+    "cost_micros": _col("cost_micros"),
+    "pricing_version": _col("pricing_version"),
+    "user_id": _col("user_id"),
+    "api_key_hash": _col("api_key_hash"),
+    "api_key_prefix": _col("api_key_prefix"),
+    "tags": _json("tags", []),
+    "environment": _col("environment"),
+    "task_type": _col("task_type"),
+    "metadata": _json("metadata"),
+    "feedback": _json("feedback"),
+    "trace_id": _col("trace_id"),
+    "session_id": _col("session_id"),
+    "parent_id": _col("parent_id"),
+    "root_id": _col("root_id"),
+    "depth": _col("depth"),
+    "do_not_track": _flag("do_not_track"),
+    "has_content": _flag("has_content"),
+    # content: read from call_content only when one of these is chosen; null when not kept
+    "prompt_text": _col("prompt_text"),
+    "output_text": _col("output_text"),
+    "request_body": lambda row: body_value(row["request_body"]),
+    "response_body": lambda row: body_value(row["response_body"]),
+    "request_headers": _json("request_headers"),
+    "response_headers": _json("response_headers"),
+}
+CONTENT_FIELDS = frozenset(EXPORTABLE_CONTENT)
+DEFAULT_FIELDS = (
+    "id", "started_at", "completed_at", "duration_ms", "ttfb_ms", "provider", "model", "response_model",
+    "stream", "status", "status_code", "error", "finish_reason", "input_tokens", "cached_input_tokens",
+    "output_tokens", "reasoning_tokens", "total_tokens", "usage_source", "priced", "cost_usd", "user_id",
+    "tags", "environment", "task_type", "metadata", "trace_id", "session_id", "parent_id", "root_id", "depth",
+)
+# Portkey's export field names (seeds/004), accepted as they are and written under that name
+ALIASES = {"created_at": "started_at", "ai_model": "model", "ai_provider": "provider",
+           "request_tokens": "input_tokens", "response_tokens": "output_tokens",
+           "response_time": "duration_ms", "request": "request_body", "response": "response_body"}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSet:
+    names: tuple[str, ...]  # as written in the output, in order
+    getters: tuple[Callable[[dict], object], ...]
+    content: tuple[str, ...]  # content columns the rows must carry
+
+    def record(self, row: dict) -> dict:
+        return {name: get(row) for name, get in zip(self.names, self.getters)}
+
+
+def resolve_fields(names: Sequence[str] | None) -> FieldSet:
+    """The chosen fields (default DEFAULT_FIELDS, duplicates dropped); UnknownField names a bad one."""
+    chosen = list(dict.fromkeys(n.strip() for n in names if n.strip())) if names else list(DEFAULT_FIELDS)
+    if not chosen:
+        chosen = list(DEFAULT_FIELDS)
+    canonical = []
+    for name in chosen:
+        real = ALIASES.get(name, name)
+        if real not in FIELDS:
+            raise UnknownField(name)
+        canonical.append(real)
+    content = tuple(dict.fromkeys(c for c in canonical if c in CONTENT_FIELDS))
+    return FieldSet(tuple(chosen), tuple(FIELDS[c] for c in canonical), content)
+
+
+def jsonl_line(record: dict) -> bytes:
+    return orjson.dumps(record) + b"\n"
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection)
+FORMULA_STARTS = frozenset({"=", "+", "-", "@", "\t", "\r"})
+
+
+def csv_cell(value) -> str:
+    """CSV has only text: null is empty, booleans are true/false, lists and objects are JSON.
+
+    Text starting like a formula gets a leading `'` (OWASP's convention), so opening an export in a
+    spreadsheet never runs what a caller put in a prompt, model name or label. Numbers come from
+    numeric columns and stay numbers, negative ones included."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    if isinstance(value, str):
+        return "'" + value if value[:1] in FORMULA_STARTS else value
+    return str(value)
+
+
+def csv_line(values: Sequence) -> bytes:
+    """One RFC 4180 record (quoted where needed, CRLF-terminated)."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([csv_cell(v) for v in values])
+    return buffer.getvalue().encode()
+
+
+def error_trailer(fmt: str, message: str) -> bytes:
+    """The last line of an export that failed after its first bytes were sent, so a reader can
+    tell it from a complete one: JSONL `{"error": {"message", "type"}}`; CSV a line
+    `# error: <message>` (one line: the message's line breaks become spaces)."""
+    if fmt == "csv":
+        return ("# error: " + " ".join(message.split()) + "\r\n").encode()
+    return jsonl_line({"error": {"message": message, "type": "export_error"}})
+
+
+def header(fields: FieldSet, fmt: str) -> bytes:
+    return csv_line(fields.names) if fmt == "csv" else b""
+
+
+def encode_rows(rows: Sequence[dict], fields: FieldSet, fmt: str) -> bytes:
+    if fmt == "csv":
+        return b"".join(csv_line(fields.record(row).values()) for row in rows)
+    return b"".join(jsonl_line(fields.record(row)) for row in rows)
+
+
+def encoded_batch(store: Store, f: LogFilter, after: Position | None, fields: FieldSet,
+                  fmt: str) -> tuple[bytes, Position | None, int]:
+    """One batch, encoded: (bytes, position to resume after, rows). A store function for the reader
+    thread, so the event loop only writes bytes."""
+    rows = store.export_batch(f, after, content=fields.content)
+    return encode_rows(rows, fields, fmt), (position_of(rows[-1]) if rows else after), len(rows)
+
+
+def encoded_chunks(store: Store, f: LogFilter, fields: FieldSet, fmt: str) -> Iterator[tuple[bytes, int]]:
+    """The whole export as (bytes, rows in them) chunks, header first."""
+    yield header(fields, fmt), 0
+    for batch in iter_batches(store, f, content=fields.content):
+        yield encode_rows(batch, fields, fmt), len(batch)
+
+
+class ExportStopped(Exception):
+    """The export was asked to stop (server shutdown) before it finished."""
+
+
+def write_export(store: Store, f: LogFilter, fields: FieldSet, fmt: str, out: BinaryIO, *,
+                 stop: threading.Event | None = None, progress: Callable[[int], None] | None = None) -> int:
+    """Write the whole export to `out`, batch by batch; returns the rows written."""
+    rows = 0
+    for chunk, count in encoded_chunks(store, f, fields, fmt):
+        if stop is not None and stop.is_set():
+            raise ExportStopped("interrupted by shutdown")
+        out.write(chunk)
+        rows += count
+        if progress is not None and count:
+            progress(count)
+    return rows

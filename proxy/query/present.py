@@ -1,0 +1,177 @@
+"""Shaping stored rows into the API's JSON: DESIGN §4 fields, plus the Perf layout's sections."""
+
+from __future__ import annotations
+
+import hashlib
+
+import orjson
+
+from store.stream_events import stored_events
+
+from proxy.query.timeparse import iso_ms
+
+PREVIEW_CHARS = 200
+
+
+def _json(text: str | None):
+    return None if text is None else orjson.loads(text)
+
+
+def usd(micros: int | None) -> float | None:
+    return None if micros is None else micros / 1_000_000
+
+
+def usd_of_nanos(nanos: int | None) -> float | None:
+    """USD from an exact nano-dollar figure (the stored cost, and every sum of it)."""
+    return None if nanos is None else nanos / 1_000_000_000
+
+
+def cost_usd_of(row) -> float | None:
+    """A stored call's cost: its nano-dollars, or its micro-dollars when written without them."""
+    if row["cost_nanos"] is not None:
+        return usd_of_nanos(row["cost_nanos"])
+    return usd(row["cost_micros"])
+
+
+def micros_of_nanos(nanos: int) -> int:
+    """Nano-dollars as whole micro-dollars, rounded half-up (the micro-dollar fields of the seeds)."""
+    return (nanos + 500) // 1000
+
+
+def _text_section(text: str | None, preview: bool) -> dict | None:
+    if text is None:
+        return None
+    shown = text[:PREVIEW_CHARS] if preview else text
+    return {"text": shown, "length": len(text),
+            "hash": hashlib.sha256(text.encode()).hexdigest()[:12], "truncated": len(shown) < len(text)}
+
+
+def present_entry(row: dict, content: dict | None = None, *, preview_texts: dict | None = None) -> dict:
+    """One entry. `content` (the whole entry view) adds bodies, headers and events."""
+    cost_usd = cost_usd_of(row)
+    entry = {
+        "id": row["id"],
+        "call_id": row["id"],
+        "timestamp": iso_ms(row["started_at"]),
+        "started_at": iso_ms(row["started_at"]),
+        "completed_at": iso_ms(row["completed_at"]),
+        "duration_ms": row["duration_ms"],
+        "ttfb_ms": row["ttfb_ms"],
+        "provider": row["provider"],
+        "method": row["method"],
+        "path": row["path"],
+        "model": row["model"],
+        "response_model": row["response_model"],
+        "stream": bool(row["stream"]),
+        "status": row["status"],
+        "status_code": row["status_code"],
+        "error": row["error"],
+        "finish_reason": row["finish_reason"],
+        "input_tokens": row["input_tokens"],
+        "cached_input_tokens": row["cached_input_tokens"],
+        "cache_write_tokens": row["cache_write_tokens"],
+        "output_tokens": row["output_tokens"],
+        "reasoning_tokens": row["reasoning_tokens"],
+        "cache_write_1h_tokens": row["cache_write_1h_tokens"],
+        "input_audio_tokens": row["input_audio_tokens"],
+        "output_audio_tokens": row["output_audio_tokens"],
+        "total_tokens": row["total_tokens"],
+        "usage_source": row["usage_source"],
+        "token_encoding": row["token_encoding"],
+        "priced": bool(row["priced"]),
+        "cost_usd": cost_usd,
+        "cost_micros": row["cost_micros"],
+        "cost_nanos": row["cost_nanos"],
+        "cost_breakdown": None if not row["priced"] else {
+            "input_usd": usd(row["input_cost_micros"]),
+            "cached_input_usd": usd(row["cached_input_cost_micros"]),
+            "cache_write_usd": usd(row["cache_write_cost_micros"]),
+            "output_usd": usd(row["output_cost_micros"]),
+            # each bucket billed at its own rate: tokens, cost and the rate used
+            "buckets": [{**b, "cost_usd": usd_of_nanos(b.get("cost_nanos"))} for b in _json(row["cost_buckets"]) or []],
+        },
+        "pricing_version": row["pricing_version"],
+        # the tier that served the call; service_tier_priced: billed at its own rates (true) or, the
+        # model having none for it, at the standard rates (false); null for the standard tier
+        "service_tier": row["service_tier"],
+        "service_tier_priced": None if row["service_tier_priced"] is None else bool(row["service_tier_priced"]),
+        "user_id": row["user_id"],
+        "api_key_hash": row["api_key_hash"],
+        "api_key_prefix": row["api_key_prefix"],
+        "tags": _json(row["tags"]) or [],
+        "environment": row["environment"],
+        "task_type": row["task_type"],
+        "metadata": _json(row["metadata"]),
+        "feedback": _json(row["feedback"]),
+        "trace_id": row["trace_id"],
+        "session_id": row["session_id"],
+        "parent_id": row["parent_id"],
+        "root_id": row["root_id"],
+        "depth": row["depth"],
+        "do_not_track": bool(row["do_not_track"]),
+        "has_content": bool(row["has_content"]),
+        # the Perf logs document's grouping, for clients written against that layout
+        "routing": {"model_selected": row["model"], "provider": row["provider"]},
+        "execution": {
+            "latency_ms": row["duration_ms"], "input_tokens": row["input_tokens"],
+            "output_tokens": row["output_tokens"], "total_tokens": row["total_tokens"],
+            "cost_usd": cost_usd, "started_at": iso_ms(row["started_at"]),
+            "completed_at": iso_ms(row["completed_at"]),
+        },
+    }
+    texts = preview_texts or {}
+    if content is not None:
+        entry["prompt"] = _text_section(content.get("prompt_text"), False)
+        entry["output"] = _text_section(content.get("output_text"), False)
+        entry["request"] = {
+            "query": content["request_query"],
+            "headers": _json(content["request_headers"]),
+            "body": _body(content["request_body"]),
+            "truncated": bool(content["request_truncated"]),
+        }
+        entry["response"] = {
+            "headers": _json(content["response_headers"]),
+            "body": _body(content["response_body"]),
+            "assembled": _json(content["assembled"]),
+            "truncated": bool(content["response_truncated"]),
+        }
+        entry["events_count"] = len(stored_events(content["events"], content.get("chunk_offsets"),
+                                                  content["response_body"]))
+    elif texts:
+        entry["prompt"] = _text_section(texts.get("prompt_text"), True)
+        entry["output"] = _text_section(texts.get("output_text"), True)
+    return entry
+
+
+def present_page(result, page) -> dict:
+    """A list response (DESIGN §6) for a store LogPage; the API and `llmlog logs --json` share it."""
+    return {
+        "total": result.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "logs": [present_entry(row) for row in result.rows],
+        "pagination": {
+            "has_more": result.has_more,
+            "next_offset": result.next_offset,
+            "next_cursor": result.next_cursor,
+        },
+    }
+
+
+def _body(raw: bytes | None):
+    """JSON bodies come back as JSON; anything else as text."""
+    if raw is None:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw.decode("utf-8", errors="replace")
+
+
+def present_events(events: list[list], types: set[str] | None) -> list[dict]:
+    out = []
+    for offset, event, data in events:
+        if types and (event or "message") not in types:
+            continue
+        out.append({"offset_ms": offset, "event": event, "data": data})
+    return out

@@ -1,0 +1,30 @@
+"""Every value the app holds (aiohttp `AppKey`s), in one place: app.py sets them, handlers read them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:  # the keys only name their types; importing them here would tie every module to app state
+    from proxy.access.guard import HostPolicy
+    from proxy.api.export import JobRunner
+    from proxy.api.openapi import Operation
+    from proxy.forward.handler import Forwarder
+    from proxy.metrics import Metrics
+    from proxy.pipeline.price_refresh import PriceHolder
+    from proxy.pipeline.worker import Pipeline
+    from proxy.settings import Config
+    from store.runner import StoreThread
+
+CONFIG: web.AppKey[Config] = web.AppKey("config")
+HOSTS: web.AppKey[HostPolicy] = web.AppKey("hosts")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+PRICES: web.AppKey[PriceHolder] = web.AppKey("prices")  # the table now in use: a refresh replaces it
+PIPELINE: web.AppKey[Pipeline] = web.AppKey("pipeline")
+FORWARDER: web.AppKey[Forwarder] = web.AppKey("forwarder")
+READER: web.AppKey[StoreThread] = web.AppKey("reader")
+# the pipeline's writer: the one thread that writes (feedback, erasure, retention)
+WRITER: web.AppKey[StoreThread] = web.AppKey("writer")
+JOBS: web.AppKey[JobRunner] = web.AppKey("export_jobs")
+OPERATIONS: web.AppKey[list[Operation]] = web.AppKey("openapi_operations")

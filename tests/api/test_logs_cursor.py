@@ -1,0 +1,80 @@
+"""Keyset cursors stay stable while new calls arrive: every pre-existing entry exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from store.backends import open_store
+from tests.fakes.seeding import make_entry, seed
+
+pytestmark = pytest.mark.backends
+
+PRE_EXISTING = 2500
+
+
+class Arrivals:
+    """Writes new entries from another thread (another connection), as a busy proxy would."""
+
+    def __init__(self, db_path: str, start_ms: int):
+        self.db_path, self.next_ms, self.written = db_path, start_ms, 0
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        store = open_store(self.db_path)
+        try:
+            while not self.stop.is_set():
+                batch = [make_entry(self.next_ms + i, prompt=None) for i in range(7)]
+                self.next_ms += 7
+                with self.lock:  # commit and count together, so a reader never sees one without the other
+                    written, refused = store.write_or_split(batch)
+                    assert written == len(batch) and not refused
+                    self.written += written
+                time.sleep(0.002)
+        finally:
+            store.close()
+
+
+async def test_cursor_pages_through_2500_entries_while_new_ones_arrive(make_proxy, db_path):
+    now = int(time.time() * 1000)
+    first = now - 3_600_000
+    # many share a millisecond, so the id tie-break of the keyset is exercised too
+    entries = [make_entry(first + i // 3, prompt=None, cost_micros=i % 17) for i in range(PRE_EXISTING)]
+    expected = set(seed(db_path, entries))
+    client = await make_proxy()
+    arrivals = Arrivals(db_path, now)
+    writer = threading.Thread(target=arrivals.run)
+    writer.start()
+    seen: list[str] = []
+    cursor, pages = None, 0
+    try:
+        for sort in ("timestamp", "cost"):
+            seen, cursor, pages = [], None, 0
+            while True:
+                params = {"limit": "200", "sort_by": sort, "start_date": "-2h"}
+                if cursor:
+                    params["cursor"] = cursor
+                with arrivals.lock:
+                    before = arrivals.written
+                body = await (await client.get("/v1/logs", params=params)).json()
+                with arrivals.lock:
+                    after = arrivals.written
+                assert PRE_EXISTING + before <= body["total"] <= PRE_EXISTING + after
+                seen += [e["id"] for e in body["logs"]]
+                pages += 1
+                cursor = body["pagination"]["next_cursor"]
+                if not cursor:
+                    break
+                await asyncio.sleep(0.005)
+            pre = [i for i in seen if i in expected]
+            assert len(pre) == len(set(pre)) == PRE_EXISTING, sort  # each exactly once
+            assert len(seen) == len(set(seen))
+            assert pages >= PRE_EXISTING // 200
+    finally:
+        arrivals.stop.set()
+        writer.join()
+    assert arrivals.written > 0  # entries really did arrive while paging

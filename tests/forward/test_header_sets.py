@@ -1,0 +1,27 @@
+"""Named header sets are exact: a missing comma would silently merge two names."""
+
+from proxy.forward.headers import PROVIDER_KEY_HEADERS, CONTROL, HOP_BY_HOP, SECRET, redact, redact_query, request_headers_to_forward
+
+
+def test_provider_key_headers_are_exact_and_ordered():
+    assert PROVIDER_KEY_HEADERS == ("authorization", "x-api-key", "api-key", "x-goog-api-key")
+
+
+def test_sets_are_exact():
+    assert SECRET == {"authorization", "api-key", "x-api-key", "cookie", "set-cookie", "proxy-authorization"}
+    assert HOP_BY_HOP == {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+                          "upgrade"}
+    assert {"x-debug", "x-llmlog-user", "x-llmlog-metadata", "x-llmlog-parent-id"} <= CONTROL
+    assert all(name == name.lower() and "," not in name and " " not in name for name in SECRET | HOP_BY_HOP | CONTROL)
+
+
+def test_forwarding_drops_hop_by_hop_control_and_connection_listed():
+    kept = request_headers_to_forward({"Connection": "close, X-Drop", "X-Drop": "1", "Keep-Alive": "5",
+                                       "x-debug": "false", "Host": "h", "Authorization": "Bearer k", "X-Ok": "1"})
+    assert kept == [("Authorization", "Bearer k"), ("X-Ok", "1")]
+
+
+def test_redaction():
+    assert redact([("Authorization", "Bearer k"), ("X-Api-Key", "k"), ("Accept", "*/*")]) == [
+        ("Authorization", "[redacted]"), ("X-Api-Key", "[redacted]"), ("Accept", "*/*")]
+    assert redact_query("key=abc&alt=sse&api_key=z") == "key=[redacted]&alt=sse&api_key=[redacted]"
