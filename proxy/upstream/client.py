@@ -1,10 +1,10 @@
 """The upstream client: one request at a time per pooled keep-alive connection, the answer's body
 handed over piece by piece as it arrives (never buffered whole), bytes as sent.
 
-An asyncio Protocol and the framing in `http1.py` replace aiohttp's ClientSession on the request
-path: with them the request path went from 142 to 100 µs of CPU a call, below the ideal aiohttp
-pass-through's 133 (bench/README.md, "The upstream client"). What it keeps from
-the session it replaces: no pool limit (streams never queue), a connect timeout and a read timeout
+An asyncio Protocol, with answers parsed by llhttp (`wire.py`), replaces aiohttp's ClientSession on
+the request path: with it the request path went from 142 to 100 µs of CPU a call, below the ideal
+aiohttp pass-through's 133 (bench/README.md, "The upstream client"). What it keeps from the
+session it replaces: no pool limit (streams never queue), a connect timeout and a read timeout
 (silence before the head or between pieces), TLS with the system's trust store, idle connections
 reused most-recent first and closed after IDLE_TIMEOUT_S, a retry on a fresh connection only for an
 idempotent request whose reused connection turned out closed, no decompression, no cookies.
@@ -17,11 +17,13 @@ import ssl
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 from proxy.settings import base_url_problem
-from proxy.upstream.http1 import (CHUNKED, LENGTH, MAX_HEAD_BYTES, NO_BODY, UNTIL_CLOSE, ChunkedDecoder, ProtocolError,
-                    ResponseHead, parse_response_head, request_head)
+from proxy.upstream.interface import (UpstreamConnectTimeout, UpstreamDisconnected, UpstreamProtocolError,
+                                      UpstreamUnreachable)
+from proxy.upstream.wire import ProtocolError, ResponseParser, request_head
 
 IDLE_TIMEOUT_S = 15.0  # aiohttp's keep-alive default; providers close idle connections later than this
 # Flow control: past HIGH bytes received and not yet taken, stop reading from the socket (TCP then
@@ -30,23 +32,6 @@ IDLE_TIMEOUT_S = 15.0  # aiohttp's keep-alive default; providers close idle conn
 HIGH_WATER_BYTES, LOW_WATER_BYTES = 256 * 1024, 64 * 1024
 HAPPY_EYEBALLS_DELAY_S = 0.25  # RFC 8305's recommended connection attempt delay, as aiohttp uses
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
-
-
-class UpstreamDisconnected(ConnectionError):
-    """The upstream closed the connection before its answer was complete."""
-
-
-class UpstreamUnreachable(ConnectionError):
-    """No connection could be opened (name not found, refused, TLS failed)."""
-
-
-class UpstreamConnectTimeout(TimeoutError):
-    """No connection within the connect timeout."""
-
-
-class UpstreamProtocolError(ConnectionError):
-    """The exchange broke HTTP/1.1's rules: the answer's framing (the connection is dropped), or a
-    request header that cannot be sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,22 +50,24 @@ class Origin:
         if problem:
             raise ValueError(problem)
         parts = urlsplit(base_url)
+        host = parts.hostname
+        if host is None:  # base_url_problem refuses a URL without one
+            raise ValueError(f"{base_url!r} names no host")
         default = 443 if parts.scheme == "https" else 80
         port = parts.port or default
-        host = parts.hostname
         shown = f"[{host}]" if ":" in host else host if host.isascii() else host.encode("idna").decode("ascii")
         return cls(parts.scheme, host, port, shown if port == default else f"{shown}:{port}", parts.path)
 
 
 class UpstreamResponse:
-    """An answer in progress: status, reason and headers as sent; `read()` gives the body's next
-    piece (b"" at its end). `release()` returns the connection to the pool when the body was read
-    whole, and closes it otherwise; call it exactly once, in a `finally`."""
+    """An answer in progress (the UpstreamAnswer of interface.py): status, reason and headers as
+    sent; `read()` gives the body's next piece (b"" at its end). `release()` returns the connection
+    to the pool when the body was read whole, and closes it otherwise; call it exactly once."""
 
     __slots__ = ("status", "reason", "headers", "_connection")
 
-    def __init__(self, head: ResponseHead, connection: "_Connection"):
-        self.status, self.reason, self.headers = head.status, head.reason, head.headers
+    def __init__(self, answer: ResponseParser, connection: "_Connection"):
+        self.status, self.reason, self.headers = answer.status, answer.reason, answer.headers
         self._connection = connection
 
     async def read(self) -> bytes:
@@ -98,11 +85,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.idle_since = 0.0
-        self._method = "GET"
-        self._head_buffer = b""
-        self._head: ResponseHead | None = None
-        self._remaining = 0
-        self._decoder: ChunkedDecoder | None = None
+        self._answer: ResponseParser | None = None  # the current exchange's, from `start` on
         self._pieces: deque[bytes] = deque()
         self._buffered = 0
         self._paused = False
@@ -110,31 +93,33 @@ class _Connection(asyncio.Protocol):
         self._error: BaseException | None = None
         self._in_use = False
         self._surplus = False  # bytes beyond the answer: it was delivered whole, but no reuse
-        self._waiter: asyncio.Future | None = None
+        self._waiter: asyncio.Future[None] | None = None
         self.exchanges = 0  # answers started on this connection (a reused one has > 0 before sending)
 
     # -- asyncio callbacks ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # create_connection hands a Protocol its stream transport (TCP, or TLS over TCP)
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         if self._error is not None:
             return
-        if self._complete:  # bytes beyond the answer: never reuse this connection
+        answer = self._answer
+        if answer is None or self._complete:  # bytes beyond the answer: never reuse this connection
             self._surplus = True
             if not self._in_use:
                 self.close()
             return
         try:
-            if self._head is None:
-                data = self._read_head(data)
-                if self._head is None:
-                    return
-            if data:
-                self._take_body(data)
+            body = answer.feed(data)
         except ProtocolError as exc:
             self._fail(UpstreamProtocolError(f"invalid HTTP from upstream: {exc}"))
             return
+        if body:
+            self._queue(body)
+        if answer.done:
+            self._complete = True
+            self._surplus = answer.surplus
         self._wake()
 
     # eof_received is asyncio's default: the transport closes, and connection_lost says what it meant
@@ -142,70 +127,15 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.client._forget(self)
-        if self._complete or self._error is not None:
+        answer = self._answer
+        if self._complete or self._error is not None or answer is None:
             return
-        if self._head is not None and self._head.framing == UNTIL_CLOSE and exc is None:  # a reset is no end
+        if exc is None and answer.head_done and answer.framing()[0] == "until-close":  # a reset is no end
             self._complete = True
             self._wake()
             return
-        head = self._head
-        if head is None:
-            where = "before answering"
-        elif head.framing == UNTIL_CLOSE:
-            where = "before closing its body cleanly"
-        elif head.framing == LENGTH:
-            where = f"with {head.length - self._remaining} of the {head.length} bytes its Content-Length declared"
-        else:
-            where = "before the last chunk of its body"
         detail = f" ({exc})" if exc else ""
-        self._fail(UpstreamDisconnected(f"upstream disconnected {where}{detail}"), close=False)
-
-    # -- parsing ----------------------------------------------------------------------------------
-    def _read_head(self, data: bytes) -> bytes:
-        """Collect the head; once whole, parse it and return the bytes after it."""
-        buffer = self._head_buffer + data if self._head_buffer else data
-        while True:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buffer) > MAX_HEAD_BYTES:
-                    raise ProtocolError(f"response head longer than {MAX_HEAD_BYTES} bytes")
-                self._head_buffer = buffer
-                return b""
-            head = parse_response_head(buffer[:end], self._method)
-            buffer = buffer[end + 4:]
-            if 100 <= head.status < 200:  # an interim answer (100 Continue, 103 Early Hints): skip it
-                continue
-            self._head_buffer = b""
-            self._head = head
-            if head.framing == NO_BODY:
-                self._complete = True
-            elif head.framing == LENGTH:
-                self._remaining = head.length
-            elif head.framing == CHUNKED:
-                self._decoder = ChunkedDecoder()
-            return buffer
-
-    def _take_body(self, data: bytes) -> None:
-        head = self._head
-        if head.framing == LENGTH:
-            if len(data) > self._remaining:
-                data, self._surplus = data[:self._remaining], True
-            self._remaining -= len(data)
-            self._queue(data)
-            self._complete = not self._remaining
-        elif head.framing == CHUNKED:
-            # what one read brought is passed on as one piece, as aiohttp's iter_any did: a fast
-            # stream's events that arrive together cost one write to the client, not one each
-            pieces = self._decoder.feed(data)
-            if pieces:
-                self._queue(pieces[0] if len(pieces) == 1 else b"".join(pieces))
-            if self._decoder.done:
-                self._surplus = self._decoder.surplus
-                self._complete = True
-        elif head.framing == UNTIL_CLOSE:
-            self._queue(data)
-        else:  # NO_BODY: whatever follows the head belongs to no answer
-            self._surplus = True
+        self._fail(UpstreamDisconnected(f"upstream disconnected {answer.cut_short()}{detail}"), close=False)
 
     def _queue(self, piece: bytes) -> None:
         self._pieces.append(piece)
@@ -228,10 +158,10 @@ class _Connection(asyncio.Protocol):
 
     # -- the exchange -----------------------------------------------------------------------------
     def start(self, method: str, data: bytes) -> None:
-        self._method = method
-        self._head = None
+        if self.transport is None or self.closed:
+            raise UpstreamDisconnected("upstream disconnected before answering")
+        self._answer = ResponseParser(method)
         self._complete = False
-        self._decoder = None
         self._in_use = True
         self.exchanges += 1
         self.transport.write(data)
@@ -247,12 +177,15 @@ class _Connection(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
 
-    async def read_head(self, timeout_s: float | None) -> ResponseHead:
-        while self._head is None:
+    async def read_head(self, timeout_s: float | None) -> ResponseParser:
+        answer = self._answer
+        if answer is None:
+            raise RuntimeError("read_head before start")
+        while not answer.head_done:
             if self._error is not None:
                 raise self._error
             await self._wait(timeout_s)
-        return self._head
+        return answer
 
     async def read(self) -> bytes:
         timeout_s = self.client.read_timeout_s
@@ -260,7 +193,7 @@ class _Connection(asyncio.Protocol):
             if self._pieces:
                 piece = self._pieces.popleft()
                 self._buffered -= len(piece)
-                if self._paused and self._buffered <= LOW_WATER_BYTES and not self.closed:
+                if self._paused and self._buffered <= LOW_WATER_BYTES and self.transport is not None and not self.closed:
                     self._paused = False
                     self.transport.resume_reading()
                 return piece
@@ -274,8 +207,9 @@ class _Connection(asyncio.Protocol):
         """The exchange is over: back to the pool if its answer was read whole and the connection
         may carry another; closed otherwise (a cancelled or failed call leaves it mid-answer)."""
         self._in_use = False
+        answer = self._answer
         reusable = (self._complete and not self._pieces and self._error is None and not self.closed
-                    and not self._surplus and self._head is not None and self._head.keep_alive)
+                    and not self._surplus and answer is not None and answer.keep_alive)
         if reusable:
             self.client._park(self)
         else:
@@ -288,7 +222,7 @@ class _Connection(asyncio.Protocol):
         self.client._forget(self)
 
 
-def _time_out(waiter: asyncio.Future) -> None:
+def _time_out(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_exception(asyncio.TimeoutError())
 
@@ -345,7 +279,8 @@ class UpstreamClient:
                 idle[0].close()  # the oldest first: reuse is most-recent first, so these age out
                 continue
             connection = idle.pop()
-            if not connection.closed and not connection.transport.is_closing():  # a FIN not yet handled
+            transport = connection.transport
+            if not connection.closed and transport is not None and not transport.is_closing():  # a FIN not yet handled
                 return connection
         return await self._connect(origin)
 
@@ -394,4 +329,4 @@ class UpstreamClient:
 
 
 __all__ = ["Origin", "UpstreamClient", "UpstreamConnectTimeout", "UpstreamDisconnected", "UpstreamProtocolError",
-           "UpstreamResponse", "UpstreamUnreachable"]
+           "UpstreamResponse", "UpstreamUnreachable"]  # the errors live in interface.py, shared by both clients

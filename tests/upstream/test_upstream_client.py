@@ -206,7 +206,12 @@ async def test_an_interim_100_continue_is_skipped(make_proxy, scripted):
     assert resp.status == 200 and await resp.read() == ANSWER
 
 
-@pytest.mark.parametrize("garbage", [b"SSH-2.0-OpenSSH_9.6\r\n\r\n", b"HTTP/1.1 200 OK\r\nBroken Header\r\n\r\n"])
+@pytest.mark.parametrize("garbage", [
+    b"SSH-2.0-OpenSSH_9.6\r\n\r\n", b"HTTP/1.1 200 OK\r\nBroken Header\r\n\r\n",
+    # bare LF line ends: a broken upstream, not guessed at (the leniency behind several parser CVEs)
+    b"HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: 2\n\n{}",
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\nContent-Length: 2\r\n\r\n{}",
+])
 async def test_an_answer_that_is_not_http_is_a_logged_502(make_proxy, scripted, garbage):
     upstream = await scripted((garbage, True))
     client = await make_proxy(upstream_url=upstream.url)
@@ -214,6 +219,18 @@ async def test_an_answer_that_is_not_http_is_a_logged_502(make_proxy, scripted, 
     assert resp.status == 502 and (await resp.json())["error"]["type"] == "upstream_unreachable"
     entry = await entry_of(client, resp)
     assert (entry["status"], entry["status_code"]) == ("error", 502) and "invalid HTTP" in entry["error"]
+
+
+async def test_a_bare_lf_in_the_chunk_framing_cuts_the_client_off_and_is_logged(make_proxy, scripted):
+    upstream = await scripted((b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               b"2\n{}\r\n0\r\n\r\n", True))
+    client = await make_proxy(upstream_url=upstream.url)
+    resp = await client.post(CHAT, data=chat_body())
+    assert resp.status == 200  # the head was good and went out before the body broke
+    with pytest.raises(Exception):
+        await resp.read()
+    entry = await entry_of(client, resp)
+    assert entry["status"] == "error" and "invalid HTTP from upstream: Missing expected CR" in entry["error"]
 
 
 async def test_no_call_is_made_after_shutdown_and_idle_connections_are_closed(scripted):
