@@ -34,6 +34,7 @@ from proxy.pipeline.worker import Pipeline
 from proxy.pipeline.price_refresh import PriceHolder, price_refresh_ctx, with_config_layers
 from proxy.pipeline.retention import retention_ctx
 from proxy.forward.routing import Router
+from proxy.upstream.aiohttp_client import AiohttpUpstream
 from proxy.upstream.client import UpstreamClient
 from proxy.ui import routes as ui_routes
 from proxy.state import CONFIG, FORWARDER, HOSTS, METRICS, PIPELINE, PRICES, READER, WRITER
@@ -136,8 +137,9 @@ async def _store_ctx(app: web.Application):
 async def _client_ctx(app: web.Application):
     """One shared upstream client: no pool limit (streams must never queue), bytes as sent."""
     config = app[CONFIG]
-    client = UpstreamClient(connect_timeout_s=config["upstream.connect_timeout_s"],
-                            read_timeout_s=config["upstream.read_timeout_s"])
+    kind = AiohttpUpstream if config["upstream.client"] == "aiohttp" else UpstreamClient
+    client = kind(connect_timeout_s=config["upstream.connect_timeout_s"],
+                  read_timeout_s=config["upstream.read_timeout_s"])
     app[FORWARDER] = Forwarder(
         client, Router(config.providers), app[PIPELINE].submit,
         max_body_bytes=config["store.max_body_bytes"], max_request_bytes=config["server.max_request_bytes"],

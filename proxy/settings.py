@@ -29,6 +29,7 @@ class Setting:
     default: Any
     help: str
     env: str | None = None
+    choices: tuple[str, ...] = ()  # for a str: the values it may take, if not any
 
 
 def default_db_path() -> str:
@@ -58,6 +59,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("upstream.read_timeout_s", float, 600.0,
             "seconds the upstream may stay silent (before headers or between stream chunks)",
             "LLMLOG_READ_TIMEOUT"),
+    Setting("upstream.client", str, "llmlog",
+            "HTTP client for providers: 'llmlog' (its own, the fastest) or 'aiohttp' (aiohttp's ClientSession, "
+            "which honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY, for an egress proxy)", "LLMLOG_UPSTREAM_CLIENT",
+            choices=("llmlog", "aiohttp")),
     Setting("store.path", str, None,
             "SQLite database file (default: ~/.local/share/llmlog/llmlog.db), or a postgresql:// URL",
             "LLMLOG_DB"),
@@ -157,6 +162,9 @@ class Config:
 
 def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
     want = setting.type
+    if setting.choices and raw not in setting.choices:
+        raise ConfigError(f"{setting.key} from {origin}: expected one of "
+                          f"{', '.join(map(repr, setting.choices))}, got {raw!r}")
     try:
         if want is bool:
             if isinstance(raw, bool):

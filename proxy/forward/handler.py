@@ -23,7 +23,7 @@ from proxy.forward.ids import new_call_id
 from proxy.access.local_paths import answer_locally, is_local_target
 from proxy.forward.routing import Router
 from proxy.access.target import normalised_path, split_target
-from proxy.upstream.client import UpstreamClient, UpstreamConnectTimeout, UpstreamResponse
+from proxy.upstream.interface import Upstream, UpstreamAnswer, UpstreamConnectTimeout
 from proxy.forward.usage_injection import StreamUsageFilter, inject_usage_request
 
 ID_HEADER = "x-llmlog-id"
@@ -36,7 +36,7 @@ class ClientGone(Exception):
 class Forwarder:
     """Holds what every forwarded call shares: the upstream client, router, limits and the sink."""
 
-    def __init__(self, client: UpstreamClient, router: Router, submit: Callable[[CapturedCall], None],
+    def __init__(self, client: Upstream, router: Router, submit: Callable[[CapturedCall], None],
                  *, max_body_bytes: int, max_request_bytes: int, injected_keys: dict[str, tuple[str, str]],
                  hosts: HostPolicy, admin_keys: list[str]):
         self.client = client
@@ -92,7 +92,7 @@ class Forwarder:
         target = upstream_path + ("?" + query if query else "")
 
         response: web.StreamResponse | None = None
-        upstream: UpstreamResponse | None = None
+        upstream: UpstreamAnswer | None = None
         try:
             upstream = await self.client.request(request.method, provider.base_url, target, headers, body)
             call.status_code = upstream.status

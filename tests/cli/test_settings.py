@@ -45,6 +45,8 @@ def test_precedence_flag_over_env_over_file(tmp_path):
     ("[[providers]]\nname = 'x'\nbase_url = 'https://u:secret@a'\n", "credentials"),
     ("[[providers]]\nname = 'x'\nbase_url = 'https://a:99999'\n", "not a valid URL"),
     ("[[providers]]\nname = 'x'\nbase_url = 'https://a/v1?x=1'\n", "query"),
+    ("[upstream]\nclient = 'curl'\n", "upstream.client from .*: expected one of 'llmlog', 'aiohttp', got 'curl'"),
+    ("[upstream]\nclient = 1\n", "upstream.client from .*: expected one of 'llmlog', 'aiohttp', got 1"),
 ])
 def test_bad_config_names_the_problem(tmp_path, text, fragment):
     path = tmp_path / "c.toml"
@@ -84,3 +86,12 @@ def test_a_config_file_provider_injects_stream_usage_only_when_set(tmp_path):
 def test_an_unusable_upstream_flag_is_refused_at_start(url):
     with pytest.raises(ConfigError, match="--upstream"):
         load_config(None, env={}, upstream=url)
+
+
+def test_the_upstream_client_is_chosen_by_config_or_environment(tmp_path):
+    assert load_config(None, env={})["upstream.client"] == "llmlog"
+    assert load_config(None, env={"LLMLOG_UPSTREAM_CLIENT": "aiohttp"})["upstream.client"] == "aiohttp"
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, env={"LLMLOG_UPSTREAM_CLIENT": "httpx"})
+    assert str(raised.value) == ("upstream.client from LLMLOG_UPSTREAM_CLIENT: expected one of 'llmlog', 'aiohttp', "
+                                 "got 'httpx'")

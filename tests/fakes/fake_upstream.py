@@ -7,6 +7,7 @@ Behaviour is steered by the request itself (model names) and by attributes tests
 from __future__ import annotations
 
 import asyncio
+import gzip
 import time
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ CREATED = 1_732_000_000
 class FakeUpstream:
     chunk_delay_s: float = 0.0
     header_delay_s: float = 0.0
+    gzip_answers: bool = False  # JSON chat answers gzipped (Content-Encoding: gzip), as OpenAI's may be
     received: list[dict] = field(default_factory=list)
     chunk_sent_at: list[float] = field(default_factory=list)
 
@@ -69,12 +71,16 @@ class FakeUpstream:
                                                "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
         answer_model = model + "-2024-07-18" if model == "gpt-4o-mini" else model
         if not payload.get("stream"):
-            return web.json_response({
+            answer = {
                 "id": "chatcmpl-fake1", "object": "chat.completion", "created": CREATED, "model": answer_model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": " ".join(words),
                                                      "refusal": None},
                              "logprobs": None, "finish_reason": "stop"}],
-                "usage": usage, "system_fingerprint": "fp_fake"})
+                "usage": usage, "system_fingerprint": "fp_fake"}
+            if self.gzip_answers:
+                return web.Response(body=gzip.compress(orjson.dumps(answer), mtime=0),
+                                    headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+            return web.json_response(answer)
         include_usage = (payload.get("stream_options") or {}).get("include_usage")
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
                                                "Cache-Control": "no-cache"})

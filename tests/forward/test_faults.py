@@ -16,6 +16,14 @@ from tests.conftest import chat_body, flushed
 CHAT = "/v1/chat/completions"
 
 
+@pytest.fixture(params=["llmlog", "aiohttp"])
+def make_proxy(make_proxy, request):
+    """Every fault through each upstream client (`upstream.client`): the client and the log see the same."""
+    async def build(upstream_url: str | None = None, **overrides):
+        return await make_proxy(upstream_url, upstream__client=request.param, **overrides)
+    return build
+
+
 @pytest.fixture
 async def faulty():
     started: list[fu.FaultyUpstream] = []

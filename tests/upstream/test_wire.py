@@ -4,9 +4,15 @@ through llhttp: framing, reuse, interim answers, HEAD, strict line ends, limits,
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from proxy.upstream.wire import MAX_HEAD_BYTES, ProtocolError, ResponseParser, request_head
+from proxy.upstream.wire import (
+    MAX_HEAD_BYTES,
+    ProtocolError,
+    ResponseParser,
+    request_head,
+)
 
 
 def test_request_head_has_host_and_length_and_the_headers_in_order():

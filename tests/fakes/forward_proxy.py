@@ -1,0 +1,65 @@
+"""A fake egress (forward) proxy on 127.0.0.1, as HTTPS_PROXY / HTTP_PROXY name one.
+
+It records the request line of every request it gets, then carries the bytes to one fixed origin
+whatever host the request names: after `200 Connection established` for a CONNECT (the tunnel an
+https:// call asks for), or as they came for an absolute-form request (`POST http://host/path`,
+what a plain http:// call sends through a proxy). So a call to a name that resolves nowhere still
+reaches a local fake upstream, and only through the proxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+# variables that would send a test's calls through some real proxy of the machine's
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
+                   "http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@dataclass
+class ForwardProxy:
+    origin: tuple[str, int]  # where every request or tunnel goes
+    request_lines: list[bytes] = field(default_factory=list)
+    server: asyncio.base_events.Server | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    async def start(self) -> ForwardProxy:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def stop(self) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+            return
+        line = head.split(b"\r\n", 1)[0]
+        self.request_lines.append(line)
+        up_reader, up_writer = await asyncio.open_connection(*self.origin)
+        if line.startswith(b"CONNECT "):
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        else:
+            up_writer.write(head)
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        with suppress(Exception):
+            writer.close()
