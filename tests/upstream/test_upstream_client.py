@@ -205,6 +205,18 @@ async def test_a_chunked_answer_with_trailers_arrives_whole(make_proxy, scripted
     assert upstream.connections == 1
 
 
+async def test_an_answer_to_head_has_no_body_whatever_its_length_says_and_the_connection_is_reused(
+        make_proxy, scripted, each_client):
+    upstream = await scripted(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n",
+                              plain())
+    client = await make_proxy(upstream_url=upstream.url, upstream__client=each_client)
+    resp = await client.head("/v1/models")
+    assert resp.status == 200 and resp.headers["Content-Length"] == "12" and await resp.read() == b""
+    resp = await client.post(CHAT, data=chat_body())
+    assert resp.status == 200 and await resp.read() == ANSWER
+    assert upstream.connections == 1 and upstream.requests[0].startswith(b"HEAD /v1/models HTTP/1.1\r\n")
+
+
 async def test_an_interim_100_continue_is_skipped(make_proxy, scripted, each_client):
     upstream = await scripted(b"HTTP/1.1 100 Continue\r\n\r\n" + plain())
     client = await make_proxy(upstream_url=upstream.url, upstream__client=each_client)
