@@ -125,6 +125,8 @@ class AiohttpUpstream:
             raise asyncio.TimeoutError() from None
         except aiohttp.ClientConnectorError as exc:  # DNS, refused, TLS, an unreachable proxy
             raise UpstreamUnreachable(f"cannot connect to {where}: {_describe(exc)}") from exc
+        except aiohttp.ClientHttpProxyError as exc:  # the egress proxy refused the call or the tunnel
+            raise UpstreamUnreachable(f"the proxy refused the call to {where}: {exc.status} {exc.message}") from None
         except aiohttp.ServerDisconnectedError:
             raise UpstreamDisconnected("upstream disconnected before answering") from None
         except aiohttp.ClientResponseError as exc:  # the answer's head could not be parsed

@@ -165,7 +165,8 @@ class ResponseParser:
             self.keep_alive = parser.should_keep_alive()
 
     def on_body(self, body: bytes) -> None:
-        self._pieces.append(body)
+        if not self._interim:  # a 1xx that declares a body has it read and dropped
+            self._pieces.append(body)
 
     def on_message_complete(self) -> None:
         if self._interim:

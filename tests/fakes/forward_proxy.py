@@ -22,6 +22,7 @@ PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
 class ForwardProxy:
     origin: tuple[str, int]  # where every request or tunnel goes
     request_lines: list[bytes] = field(default_factory=list)
+    refusal: bytes | None = None  # an answer to send instead of carrying the call, e.g. a 403
     server: asyncio.base_events.Server | None = None
 
     @property
@@ -45,6 +46,11 @@ class ForwardProxy:
             return
         line = head.split(b"\r\n", 1)[0]
         self.request_lines.append(line)
+        if self.refusal is not None:
+            writer.write(self.refusal)
+            await writer.drain()
+            writer.close()
+            return
         up_reader, up_writer = await asyncio.open_connection(*self.origin)
         if line.startswith(b"CONNECT "):
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")

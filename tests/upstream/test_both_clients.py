@@ -167,3 +167,14 @@ async def test_a_proxy_that_cannot_be_reached_is_a_logged_502(make_proxy, unused
     await flushed(client)
     [entry] = (await (await client.get("/v1/logs")).json())["logs"]
     assert (entry["status"], entry["status_code"]) == ("error", 502)
+
+
+async def test_a_proxy_refusing_the_tunnel_is_a_logged_502_that_says_so(make_proxy, forward_proxy, monkeypatch):
+    forward_proxy.refusal = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"
+    monkeypatch.setenv("HTTPS_PROXY", forward_proxy.url)
+    client = await make_proxy(upstream_url=f"https://{UNRESOLVABLE}", upstream__client="aiohttp")
+    resp = await client.post(CHAT, data=chat_body())
+    assert resp.status == 502 and (await resp.json())["error"]["type"] == "upstream_unreachable"
+    await flushed(client)
+    [entry] = (await (await client.get("/v1/logs")).json())["logs"]
+    assert f"the proxy refused the call to {UNRESOLVABLE}:443: 403" in entry["error"]

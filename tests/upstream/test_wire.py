@@ -160,6 +160,11 @@ def test_interim_answers_are_skipped_however_the_bytes_are_split(cuts, method):
     assert body == (b"" if method == "HEAD" else b"{}")
 
 
+def test_a_body_an_interim_answer_declares_is_read_and_dropped():
+    parser, body = read(crlf("HTTP/1.1 199 Odd\nContent-Length: 4\n\nxxxxHTTP/1.1 200 OK\nContent-Length: 2\n\n{}"))
+    assert (parser.status, body, parser.done, parser.surplus) == (200, b"{}", True, False)
+
+
 def test_a_101_switching_protocols_is_a_protocol_error():
     with pytest.raises(ProtocolError, match="101"):
         read(crlf("HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: upgrade\n\n"))
