@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 
 import orjson
 
-from tests import bench_pipeline
-from tests import bench_writer
+from . import bench_pipeline
+from . import bench_writer
 from store.spill import spill_path_for
 
 from .common import LOAD_CORE, PROXY_CORE, cores, cpu_seconds, free_port, pin, raise_fd_limit, rss_kib
