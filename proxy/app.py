@@ -1,10 +1,13 @@
-"""The app factory: one aiohttp application serving the proxy, the logs API and ops routes."""
+"""The app factory: one aiohttp application serving the proxy, the logs API and ops routes.
+
+Wiring only: which objects are built from the config, which lifecycle contexts run (all listed in
+make_app, in the order they start; they stop in reverse), which middlewares and routes are served.
+The behaviour lives in the packages named below."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import json
 import os
 from contextlib import suppress
 
@@ -17,26 +20,29 @@ from store.interface import StoreError
 from store.runner import StoreThread
 from store.spill import SpillFile
 
+from proxy.access.guard import HostPolicy, guard
 from proxy.api import aggregates as aggregates_api
 from proxy.api import entries as entries_api
 from proxy.api import erasure as erasure_api
 from proxy.api import export as export_api
 from proxy.api import logs as logs_api
 from proxy.api import openapi
-from proxy.pipeline.checkpoints import run_checkpoints
-from proxy.settings import Config, ConfigError
-from proxy.pipeline.interpret import build_entry, fallback_entry
-from proxy.errors import json_errors
+from proxy.api import ops as ops_api
 from proxy.forward.handler import Forwarder
-from proxy.access.guard import HostPolicy, guard
-from proxy.metrics import Metrics
-from proxy.pipeline.worker import Pipeline
-from proxy.pipeline.price_refresh import PriceHolder, price_refresh_ctx, with_config_layers
-from proxy.pipeline.retention import retention_ctx
 from proxy.forward.routing import Router
-from proxy.upstream.client import UpstreamClient
+from proxy.http_errors import json_errors
+from proxy.metrics import Metrics
+from proxy.pipeline.checkpoints import run_checkpoints
+from proxy.pipeline.export_jobs import JobRunner, export_jobs_ctx
+from proxy.pipeline.interpret import build_entry, fallback_entry
+from proxy.pipeline.price_refresh import PriceHolder, price_refresh_ctx
+from proxy.pipeline.prices import price_table_for
+from proxy.pipeline.retention import retention_ctx
+from proxy.pipeline.worker import Pipeline
+from proxy.settings import Config
+from proxy.state import CONFIG, FORWARDER, HOSTS, JOBS, METRICS, PIPELINE, PRICES, READER, WRITER
 from proxy.ui import routes as ui_routes
-from proxy.state import CONFIG, FORWARDER, HOSTS, METRICS, PIPELINE, PRICES, READER, WRITER
+from proxy.upstream.client import UpstreamClient
 
 log = logging.getLogger("llmlog")
 
@@ -45,24 +51,6 @@ log = logging.getLogger("llmlog")
 # inflating on the event loop without bound; and a handler whose client left is cancelled.
 SERVER_OPTIONS = {"auto_decompress": False, "handler_cancellation": True}
 
-
-
-def price_table_for(config: Config) -> PriceTable:
-    """genai-prices' data, llmlog's corrections, the LiteLLM file if configured, then config
-    overrides (DESIGN §5): each later layer wins. A price file or override that cannot be used is
-    a ConfigError, said in one line."""
-    try:
-        return with_config_layers(PriceTable.shipped(), config)
-    except (ValueError, OSError, RecursionError) as exc:  # a bad rate, an unreadable or hostile file
-        where = "prices"
-        if config["pricing.litellm_file"] and isinstance(exc, (OSError, RecursionError, json.JSONDecodeError)):
-            where = f"pricing.litellm_file {config['pricing.litellm_file']}"
-        raise ConfigError(f"{where}: {_one_line(exc)}") from None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:500]
 
 
 def _entry_builder(holder: PriceHolder, max_body_bytes: int):
@@ -151,22 +139,6 @@ async def _shutting_down(app: web.Application) -> None:
     app[FORWARDER].shutting_down = True
 
 
-async def healthz(request: web.Request) -> web.Response:
-    """200 while calls are served, also when the store is not answering (entries wait in the spill
-    file meanwhile): a load balancer keeps the replica; `store` says whether writes reach it."""
-    metrics = request.app[METRICS]
-    return logs_api.json_response({"status": "ok", "store": "ok" if metrics.store_up else "unavailable",
-                                   "queue_depth": request.app[PIPELINE].queue.qsize()})
-
-
-async def metrics(request: web.Request) -> web.Response:
-    return web.Response(text=request.app[METRICS].render(), content_type="text/plain", charset="utf-8")
-
-
-async def root(request: web.Request) -> web.Response:
-    raise web.HTTPFound("/ui")
-
-
 async def forward(request: web.Request) -> web.StreamResponse:
     return await request.app[FORWARDER].handle(request)
 
@@ -179,20 +151,19 @@ def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Applica
     app[HOSTS] = hosts
     app[METRICS] = Metrics()
     app[PRICES] = PriceHolder(prices or price_table_for(config))
+    jobs = JobRunner(config.open_store)
+    app[JOBS] = jobs
+    # every lifecycle context, in the order they start (they stop in reverse): the store and the
+    # pipeline first, then the upstream client the request path needs, then background tasks
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_client_ctx)
     app.on_shutdown.append(_shutting_down)
     app.cleanup_ctx.append(retention_ctx(lambda a: a[WRITER], config["store.retention_days"],
                                          config["store.content_retention_days"]))
     app.cleanup_ctx.append(price_refresh_ctx(lambda a: a[PRICES], config, lambda a: a[METRICS]))
-    app.router.add_get("/", root)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    app.cleanup_ctx.append(export_jobs_ctx(jobs, lambda a: a[WRITER]))
     openapi.add_routes(app)
-    openapi.describe(app, openapi.Operation("GET", "/healthz", "Liveness and queue depth."),
-                     openapi.Operation("GET", "/metrics", "Prometheus text format counters."),
-                     openapi.Operation("GET", "/", "Redirects to the logs page, /ui.",
-                                       responses={"302": {"description": "to /ui"}}))
+    ops_api.add_routes(app)
     ui_routes.add_routes(app)
     # fixed /v1/logs/<word> routes register here, before logs_api's /v1/logs/{call_id}
     aggregates_api.add_routes(app)

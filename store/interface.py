@@ -55,6 +55,17 @@ class Hierarchy:
 
 
 @dataclass(slots=True)
+class StoredEvents:
+    """A call's stream events as its row holds them: the chunk timeline (m003) and the body it cuts,
+    or m001's parsed `events` JSON; proxy/query/stream_events.py turns either into events."""
+    stream: bool
+    has_content: bool
+    events_json: str | None
+    chunk_offsets_json: str | None
+    body: bytes | None  # read only when there is a timeline to cut it
+
+
+@dataclass(slots=True)
 class PruneResult:
     calls_deleted: int = 0
     contents_dropped: int = 0
@@ -81,7 +92,7 @@ class Store(Protocol):
     def summary(self, f: LogFilter) -> Summary: ...
     def stats(self, f: LogFilter, group_by: str, compare_previous: bool = False) -> tuple[Stats, Stats | None]: ...
     def hierarchy(self, call_id: str) -> Hierarchy | None: ...
-    def events(self, call_id: str) -> tuple[bool, bool, list[list]] | None: ...
+    def events(self, call_id: str) -> StoredEvents | None: ...
     def export_batch(self, f: LogFilter, after: Position | None = None, *, content: Sequence[str] = (),
                      limit: int = 1000) -> list[dict]:
         """Up to `limit` matching rows after `after`, oldest first, with the asked content columns."""

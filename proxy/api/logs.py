@@ -9,7 +9,8 @@ from store.filters import CursorError
 from proxy.api.respond import json_response, not_found
 from proxy.query.timeparse import now_ms
 from proxy.state import READER
-from proxy.api.openapi import Operation, describe
+from proxy.api.openapi import describe
+from proxy.api.operation import Operation
 from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
 from proxy.query.present import present_entry, present_page
 

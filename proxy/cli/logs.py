@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import orjson
 
+from proxy.errors import NotFound, ValidationError
 from proxy.query.present import present_entry, present_page
 from store.backends import printable
 from store.filters import CursorError
@@ -61,7 +62,7 @@ def logs(config_path, db, as_json, as_jsonl, **options):
         try:
             result = store.list_logs(log_filter, page)
         except CursorError as exc:
-            raise click.UsageError(f"--cursor: {exc}") from None
+            raise ValidationError(str(exc), "cursor") from None
         if as_json:
             echo_json(present_page(result, page))
             return
@@ -147,7 +148,7 @@ def show(config_path, db, call_id, as_json):
     finally:
         store.close()
     if found is None:
-        raise click.ClickException(f"no log entry with id {call_id!r} (see `llmlog logs`)")
+        raise NotFound(f"no log entry with id {call_id!r} (see `llmlog logs`)", "call_id")
     entry = present_entry(*found)
     if as_json:
         echo_json(entry)

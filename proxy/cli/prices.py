@@ -14,7 +14,7 @@ from pricing.prices.rates import RATE_FIELDS, ModelPrice
 from pricing.prices.table import PriceTable
 from pricing.types import Usage
 from proxy.query.timeparse import parse_duration_ms
-from proxy.app import price_table_for
+from proxy.pipeline.prices import price_table_for
 
 from proxy.cli.common import config_options, echo_json, echo_table, load, open_store
 

@@ -7,6 +7,7 @@ from typing import Mapping
 
 import orjson
 
+from proxy.errors import ValidationError
 from proxy.settings import FALSE_WORDS, TRUE_WORDS
 
 MAX_ID_CHARS = 256
@@ -15,12 +16,11 @@ MAX_TAGS = 64
 MAX_METADATA_DEPTH = 32
 
 
-class ControlHeaderError(ValueError):
+class ControlHeaderError(ValidationError):
     """A control header the client must fix; `param` names it."""
 
     def __init__(self, param: str, message: str):
-        super().__init__(message)
-        self.param = param
+        super().__init__(message, param)
 
 
 @dataclass(slots=True)

@@ -14,11 +14,11 @@ from pricing.usage.estimate import estimate_output, estimate_usage
 from pricing.types import NO_USAGE, UNPRICED, ResponseInfo, Usage
 from pricing.usage.read import parse_request, parse_response
 from store.rows import CALL_COLUMNS, Entry
-from store.stream_events import chunk_timeline
 
 from proxy.forward.capture import CapturedCall
 from proxy.forward.headers import redact, redact_query
 from proxy.pipeline.scrub import api_key_of, key_prefix, request_credentials, scrub_bytes, scrub_error, scrub_text
+from proxy.query.stream_events import chunk_timeline
 
 __all__ = ["api_key_of", "build_entry", "certain_columns", "compressed_call", "fallback_entry", "inflate"]
 
@@ -222,7 +222,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "response_truncated": int(call.response_truncated or inflated_past_cap or len(body) > max_body_bytes),
         "assembled": scrub_text(orjson.dumps(response.assembled).decode(), secrets)
         if response.assembled is not None else None,
-        # the events are the body parsed: kept as a chunk timeline to re-split it (store/stream_events.py)
+        # the events are the body parsed: kept as a chunk timeline to re-split it (proxy/query/stream_events.py)
         "events": None,
         "chunk_offsets": orjson.dumps(chunk_timeline(chunks, len(response_body))).decode()
         if response.events else None,

@@ -20,8 +20,9 @@ from aiohttp import web
 from pricing.prices import genai
 from pricing.prices.table import PriceTable
 
-from proxy.settings import Config
 from proxy.metrics import Metrics
+from proxy.pipeline.prices import with_config_layers
+from proxy.settings import Config
 
 log = logging.getLogger("llmlog.pricing")
 
@@ -41,15 +42,6 @@ class PriceHolder:
 
     def __init__(self, table: PriceTable) -> None:
         self.table = table
-
-
-def with_config_layers(table: PriceTable, config: Config) -> PriceTable:
-    """`table` (base data + llmlog's corrections) with the LiteLLM file and config overrides on top."""
-    if config["pricing.litellm_file"]:
-        table = table.with_litellm_file(config["pricing.litellm_file"])
-    if config.price_overrides:
-        table = table.with_overrides(config.price_overrides)
-    return table
 
 
 def table_from_file(data: bytes, config: Config) -> PriceTable:

@@ -1,20 +1,20 @@
 """Validating logs-API query parameters in one place: names, aliases, types, defaults (DESIGN §6).
 
-An unknown or malformed parameter is a 400 naming it. List filters take repeated parameters and
-comma lists alike.
+An unknown or malformed parameter is a ValidationError naming it (the API's 400, the CLI's usage
+error). List filters take repeated parameters and comma lists alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Mapping
+from typing import Callable
 
 from multidict import MultiMapping
 
 from store.filters import FAILED_STATUSES, MAX_SQL_INT, SORT_KEYS, STATUSES, LogFilter, Page
 
-from proxy.errors import ApiError
+from proxy.errors import ValidationError
 from proxy.query.timeparse import MAX_MS, MIN_MS, TimeRangeError, iso_ms, parse_time
 
 DEFAULT_WINDOW_MS = 7 * 86_400_000
@@ -80,17 +80,16 @@ class Query:
         for name in dict.fromkeys(raw.keys()):  # a repeated name is read once, with all its values
             param = self._by_name.get(name)
             if param is None:
-                raise ApiError(400, f"unknown parameter '{name}'", name)
+                raise ValidationError(f"unknown parameter '{name}'", name)
             self.sent_as.setdefault(param.name, name)
             self.values.setdefault(param.name, []).extend(raw.getall(name))
 
     def label(self, name: str) -> str:
         return self.sent_as.get(name, name)
 
-    def error(self, name: str, message: str) -> ApiError:
-        """A 400 naming the parameter as the client spelled it; `{}` in `message` becomes that name."""
-        label = self.label(name)
-        return ApiError(400, message.replace("{}", f"'{label}'", 1), label)
+    def error(self, name: str, message: str) -> ValidationError:
+        """An error naming the parameter as the client spelled it; `{}` in `message` is where the name goes."""
+        return ValidationError.naming(self.label(name), message)
 
     def one(self, name: str) -> str | None:
         values = self.values.get(name)
@@ -241,6 +240,3 @@ def parse_page(q: Query) -> Page:
         raise q.error("cursor", "use either cursor or offset, not both")
     return page
 
-
-def query_of(raw: Mapping, allowed: tuple[Param, ...]) -> Query:
-    return Query(raw, allowed)

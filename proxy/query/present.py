@@ -6,7 +6,7 @@ import hashlib
 
 import orjson
 
-from store.stream_events import stored_events
+from proxy.query.stream_events import stored_events
 
 from proxy.query.timeparse import iso_ms
 

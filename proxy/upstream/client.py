@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from proxy import errors
 from proxy.settings import base_url_problem
 from proxy.upstream.http1 import (CHUNKED, LENGTH, MAX_HEAD_BYTES, NO_BODY, UNTIL_CLOSE, ChunkedDecoder, ProtocolError,
                     ResponseHead, parse_response_head, request_head)
@@ -32,19 +33,19 @@ HAPPY_EYEBALLS_DELAY_S = 0.25  # RFC 8305's recommended connection attempt delay
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 
 
-class UpstreamDisconnected(ConnectionError):
+class UpstreamDisconnected(errors.UpstreamBroken):
     """The upstream closed the connection before its answer was complete."""
 
 
-class UpstreamUnreachable(ConnectionError):
+class UpstreamUnreachable(errors.UpstreamUnreachable):
     """No connection could be opened (name not found, refused, TLS failed)."""
 
 
-class UpstreamConnectTimeout(TimeoutError):
+class UpstreamConnectTimeout(errors.UpstreamTimeout):
     """No connection within the connect timeout."""
 
 
-class UpstreamProtocolError(ConnectionError):
+class UpstreamProtocolError(errors.UpstreamBroken):
     """The exchange broke HTTP/1.1's rules: the answer's framing (the connection is dropped), or a
     request header that cannot be sent."""
 

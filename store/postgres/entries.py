@@ -6,8 +6,7 @@ import orjson
 import psycopg
 
 from ..bodies import unpack
-from ..interface import Hierarchy
-from ..stream_events import stored_events
+from ..interface import Hierarchy, StoredEvents
 from .aggregates import COST_NANOS, UNPRICED
 from .queries import dicts
 
@@ -50,8 +49,8 @@ def hierarchy(conn: psycopg.Connection, call_id: str) -> Hierarchy | None:
                      tree_unpriced_calls=unpriced or 0, tree_max_depth=max_depth)
 
 
-def events(conn: psycopg.Connection, call_id: str) -> tuple[bool, bool, list[list]] | None:
-    """(stream, has_content, [[offset_ms, event, data], ...]) for a call, or None when no such id."""
+def events(conn: psycopg.Connection, call_id: str) -> StoredEvents | None:
+    """A call's stream events as stored (the query layer splits them), or None when no such id."""
     row = conn.execute(
         "SELECT c.stream, c.has_content, cc.events, cc.chunk_offsets, "
         "CASE WHEN cc.chunk_offsets IS NULL THEN NULL ELSE cc.response_body END, cc.body_encoding FROM calls c "
@@ -59,7 +58,7 @@ def events(conn: psycopg.Connection, call_id: str) -> tuple[bool, bool, list[lis
         (call_id,)).fetchone()
     if row is None:
         return None
-    return bool(row[0]), bool(row[1]), stored_events(row[2], row[3], unpack(row[4], row[5]))
+    return StoredEvents(bool(row[0]), bool(row[1]), row[2], row[3], unpack(row[4], row[5]))
 
 
 def set_feedback(conn: psycopg.Connection, call_id: str, feedback: dict) -> bool:

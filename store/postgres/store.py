@@ -20,7 +20,7 @@ from ..batches import BATCH_ROWS
 from ..claims import fail_unclaimed
 from ..figures import Stats, Summary
 from ..filters import LogFilter, Page
-from ..interface import Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreError
+from ..interface import Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreError, StoredEvents
 from ..rows import Entry
 from . import aggregates, entries, export, jobs, queries, reprice, retention, writer
 from .connect import connect, describe, first_line, safe_location
@@ -129,7 +129,7 @@ class PostgresStore:
     def hierarchy(self, call_id: str) -> Hierarchy | None:
         return self._do(entries.hierarchy, call_id)
 
-    def events(self, call_id: str) -> tuple[bool, bool, list[list]] | None:
+    def events(self, call_id: str) -> StoredEvents | None:
         return self._do(entries.events, call_id)
 
     def export_batch(self, f: LogFilter, after: Position | None = None, *, content: Sequence[str] = (),

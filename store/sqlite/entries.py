@@ -7,8 +7,7 @@ import sqlite3
 import orjson
 
 from ..bodies import unpack
-from ..interface import Hierarchy
-from ..stream_events import stored_events
+from ..interface import Hierarchy, StoredEvents
 from .aggregates import COST_NANOS, UNPRICED  # one definition: a refused call that used no tokens is not unpriced
 from .id_lists import chunks, marks
 from .queries import _dicts
@@ -49,15 +48,15 @@ def hierarchy(conn: sqlite3.Connection, call_id: str) -> Hierarchy | None:
                      tree_unpriced_calls=unpriced or 0, tree_max_depth=max_depth)
 
 
-def events(conn: sqlite3.Connection, call_id: str) -> tuple[bool, bool, list[list]] | None:
-    """(stream, has_content, [[offset_ms, event, data], ...]) for a call, or None when no such id."""
+def events(conn: sqlite3.Connection, call_id: str) -> StoredEvents | None:
+    """A call's stream events as stored (the query layer splits them), or None when no such id."""
     row = conn.execute(
         "SELECT c.stream, c.has_content, cc.events, cc.chunk_offsets, "
         "CASE WHEN cc.chunk_offsets IS NULL THEN NULL ELSE cc.response_body END, cc.body_encoding FROM calls c "
         "LEFT JOIN call_content cc ON cc.call_id = c.id WHERE c.id = ?", (call_id,)).fetchone()
     if row is None:
         return None
-    return bool(row[0]), bool(row[1]), stored_events(row[2], row[3], unpack(row[4], row[5]))
+    return StoredEvents(bool(row[0]), bool(row[1]), row[2], row[3], unpack(row[4], row[5]))
 
 
 def set_feedback(conn: sqlite3.Connection, call_id: str, feedback: dict) -> bool:

@@ -21,7 +21,7 @@ from ..claims import fail_unclaimed
 from ..figures import Stats, Summary
 from ..filters import LogFilter, Page
 from ..interface import (EXPORT_CHUNK_BYTES, Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreError,
-                         StoreReplaced)
+                         StoredEvents, StoreReplaced)
 from ..rows import Entry
 from . import aggregates, entries, export, export_jobs, models_seen, queries, reprice, retention
 from .checkpoint import passive_checkpoint, stop_automatic_checkpoints
@@ -143,7 +143,7 @@ class SqliteStore:
     def hierarchy(self, call_id: str) -> Hierarchy | None:
         return self._do(entries.hierarchy, call_id)
 
-    def events(self, call_id: str) -> tuple[bool, bool, list[list]] | None:
+    def events(self, call_id: str) -> StoredEvents | None:
         return self._do(entries.events, call_id)
 
     def export_batch(self, f: LogFilter, after: Position | None = None, *, content: Sequence[str] = (),

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 import proxy.pipeline.price_refresh as price_refresh
-from proxy.app import price_table_for
+from proxy.pipeline.prices import price_table_for
 from proxy.settings import GENAI_PRICES_URL, load_config
 from proxy.metrics import Metrics
 from tests.conftest import CHAT, chat_body, flushed, wait_until

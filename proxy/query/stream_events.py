@@ -5,7 +5,8 @@ A stream's events are its body parsed, so storing both doubled the row (issue #7
 captured chunk, `end_byte` the cumulative offset in the stored `response_body` where that chunk
 ends. Re-slicing the body there and running the same `split_sse` gives back exactly the events
 the entry was built from. Rows written before m003 keep their parsed `events` JSON; both read
-through `stored_events`. Pure functions, no I/O.
+through `stored_events`. Pure functions, no I/O: the pipeline writes the timeline, the store keeps
+the columns as they are (store.interface.StoredEvents), the API and `llmlog show` split them here.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Iterable
 import orjson
 
 from pricing.usage.sse import split_sse
+from store.interface import StoredEvents
 
 
 def chunk_timeline(chunks: Iterable[tuple[float, bytes]], stored_bytes: int) -> list[list]:
@@ -53,3 +55,8 @@ def stored_events(events_json: str | None, chunk_offsets_json: str | None, body:
     if events_json is not None:
         return orjson.loads(events_json)
     return []
+
+
+def events_of(stored: StoredEvents) -> list[list]:
+    """The events of a row the store read (Store.events)."""
+    return stored_events(stored.events_json, stored.chunk_offsets_json, stored.body)
