@@ -407,3 +407,18 @@ def test_the_cli_never_loads_the_http_layer(tmp_path):
     assert _cli_loads(db) == []
     # the probe can fail: a CLI that pulled in the app would show it
     assert {"proxy.app", "proxy.api.logs", "aiohttp.web"} <= set(_cli_loads(db, preload="import proxy.app"))
+
+
+LIFECYCLE_HOOKS = {"cleanup_ctx", "on_startup", "on_shutdown", "on_cleanup"}
+
+
+def _hooks_touched(path: pathlib.Path) -> list[str]:
+    return sorted({node.attr for node in ast.walk(ast.parse(path.read_text(), str(path)))
+                   if isinstance(node, ast.Attribute) and node.attr in LIFECYCLE_HOOKS})
+
+
+def test_lifecycle_contexts_are_listed_in_app_py_alone():
+    """app.py lists every lifecycle context in the order they run; no route or pipeline module
+    registers one behind its back."""
+    touched = {name: _hooks_touched(path) for name, (path, _) in _project_modules(ROOT).items()}
+    assert {name: hooks for name, hooks in touched.items() if hooks} == {"proxy.app": ["cleanup_ctx", "on_shutdown"]}
