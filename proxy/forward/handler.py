@@ -136,14 +136,14 @@ class Forwarder:
                 call.status, call.error = CLIENT_CLOSED, "client closed the connection"
             self._finish(call, t0)
             raise
-        except UpstreamTimeout as exc:  # no connection within the connect timeout
+        except UpstreamTimeout as exc:  # the client's connect timeout; a read timeout is asyncio's, below
             response = await self._upstream_failed(request, call, response, TIMEOUT, 504,
                                                    f"upstream {provider.name} unreachable: {exc}")
         except asyncio.TimeoutError:
             message = (f"upstream {provider.name} went silent mid-response for longer than the read timeout"
                        if _started(response) else f"upstream {provider.name} did not answer within the read timeout")
             response = await self._upstream_failed(request, call, response, TIMEOUT, 504, message)
-        except OSError as exc:  # UpstreamUnreachable, UpstreamBroken (proxy/errors.py): ConnectionErrors
+        except OSError as exc:  # UpstreamUnreachable and UpstreamBroken (proxy/errors.py) are ConnectionErrors
             message = (f"upstream {provider.name} broke off mid-response: {_describe(exc)}"
                        if _started(response) else f"upstream {provider.name} unreachable or failed: {_describe(exc)}")
             response = await self._upstream_failed(request, call, response, ERROR, 502, message)
