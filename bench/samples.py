@@ -10,7 +10,7 @@ from proxy.forward.capture import CapturedCall
 from proxy.settings import Provider
 from proxy.forward.control import CallContext
 
-from tests import upstream
+from . import upstream
 from .loadgen import JSON_BODY, STREAM_BODY
 
 PROVIDER = Provider(name="openai", base_url="http://127.0.0.1:1", prefix="/")
