@@ -39,7 +39,7 @@ from proxy.pipeline.price_refresh import PriceHolder, price_refresh_ctx
 from proxy.pipeline.prices import price_table_for
 from proxy.pipeline.retention import retention_ctx
 from proxy.pipeline.worker import Pipeline
-from proxy.settings import Config
+from proxy.settings import Settings
 from proxy.state import CONFIG, FORWARDER, HOSTS, JOBS, METRICS, PIPELINE, PRICES, READER, WRITER
 from proxy.ui import routes as ui_routes
 from proxy.upstream.client import UpstreamClient
@@ -60,7 +60,7 @@ def _entry_builder(holder: PriceHolder, max_body_bytes: int):
     return build
 
 
-def _injected_keys(config: Config) -> dict[str, tuple[str, str]]:
+def _injected_keys(config: Settings) -> dict[str, tuple[str, str]]:
     """Keys from `api_key_env`, read once at start, in the header each API format expects."""
     keys = {}
     for provider in config.providers:
@@ -71,7 +71,7 @@ def _injected_keys(config: Config) -> dict[str, tuple[str, str]]:
     return keys
 
 
-async def _open_before_serving(config: Config, metrics: Metrics) -> None:
+async def _open_before_serving(config: Settings, metrics: Metrics) -> None:
     """Create and migrate the store before serving. A SQLite file that cannot be used stops the
     start with its one-line reason; a PostgreSQL server that cannot be reached does not: a replica
     serves calls meanwhile, keeps their entries in its spill file and writes them once it is back."""
@@ -90,17 +90,17 @@ async def _store_ctx(app: web.Application):
     config = app[CONFIG]
     await _open_before_serving(config, app[METRICS])
     await asyncio.to_thread(warm_encodings)  # never loaded on the loop by the first estimate
-    nice = config["store.writer_nice"]
-    busy_ms = config["store.busy_timeout_ms"]
+    nice = config.store.writer_nice
+    busy_ms = config.store.busy_timeout_ms
     writer = StoreThread(lambda: config.open_store(writer=True, busy_timeout_ms=busy_ms), "llmlog-writer", nice=nice)
     reader = StoreThread(config.open_store, "llmlog-reader")
     checkpointer = StoreThread(config.open_store, "llmlog-checkpoint", nice=nice)
     pipeline = Pipeline(
         writer, SpillFile(config.spill_path),
-        _entry_builder(app[PRICES], config["store.max_body_bytes"]),
+        _entry_builder(app[PRICES], config.store.max_body_bytes),
         fallback_entry, app[METRICS],
-        queue_size=config["store.queue_size"], batch_size=config["store.batch_size"],
-        batch_interval_s=config["store.batch_interval_ms"] / 1000, hold_size=config["store.hold_size"],
+        queue_size=config.store.queue_size, batch_size=config.store.batch_size,
+        batch_interval_s=config.store.batch_interval_ms / 1000, hold_size=config.store.hold_size,
     )
     app[PIPELINE] = pipeline
     app[READER] = reader
@@ -124,12 +124,12 @@ async def _store_ctx(app: web.Application):
 async def _client_ctx(app: web.Application):
     """One shared upstream client: no pool limit (streams must never queue), bytes as sent."""
     config = app[CONFIG]
-    client = UpstreamClient(connect_timeout_s=config["upstream.connect_timeout_s"],
-                            read_timeout_s=config["upstream.read_timeout_s"])
+    client = UpstreamClient(connect_timeout_s=config.upstream.connect_timeout_s,
+                            read_timeout_s=config.upstream.read_timeout_s)
     app[FORWARDER] = Forwarder(
         client, Router(config.providers), app[PIPELINE].submit,
-        max_body_bytes=config["store.max_body_bytes"], max_request_bytes=config["server.max_request_bytes"],
-        injected_keys=_injected_keys(config), hosts=app[HOSTS], admin_keys=config["logs_api.api_keys"],
+        max_body_bytes=config.store.max_body_bytes, max_request_bytes=config.server.max_request_bytes,
+        injected_keys=_injected_keys(config), hosts=app[HOSTS], admin_keys=config.logs_api.api_keys,
     )
     yield
     await client.close()
@@ -143,10 +143,10 @@ async def forward(request: web.Request) -> web.StreamResponse:
     return await request.app[FORWARDER].handle(request)
 
 
-def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Application:
-    hosts = HostPolicy(config["server.host"], config["server.allowed_hosts"])
-    app = web.Application(middlewares=[json_errors, guard(hosts, config["logs_api.api_keys"])],
-                          client_max_size=config["server.max_request_bytes"])
+def make_app(config: Settings, *, prices: PriceTable | None = None) -> web.Application:
+    hosts = HostPolicy(config.server.host, config.server.allowed_hosts)
+    app = web.Application(middlewares=[json_errors, guard(hosts, config.logs_api.api_keys)],
+                          client_max_size=config.server.max_request_bytes)
     app[CONFIG] = config
     app[HOSTS] = hosts
     app[METRICS] = Metrics()
@@ -158,8 +158,8 @@ def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Applica
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_client_ctx)
     app.on_shutdown.append(_shutting_down)
-    app.cleanup_ctx.append(retention_ctx(lambda a: a[WRITER], config["store.retention_days"],
-                                         config["store.content_retention_days"]))
+    app.cleanup_ctx.append(retention_ctx(lambda a: a[WRITER], config.store.retention_days,
+                                         config.store.content_retention_days))
     app.cleanup_ctx.append(price_refresh_ctx(lambda a: a[PRICES], config, lambda a: a[METRICS]))
     app.cleanup_ctx.append(export_jobs_ctx(jobs, lambda a: a[WRITER]))
     openapi.add_routes(app)

@@ -39,7 +39,7 @@ class Forwarder:
 
     def __init__(self, client: UpstreamClient, router: Router, submit: Callable[[CapturedCall], None],
                  *, max_body_bytes: int, max_request_bytes: int, injected_keys: dict[str, tuple[str, str]],
-                 hosts: HostPolicy, admin_keys: list[str]):
+                 hosts: HostPolicy, admin_keys: Iterable[str]):
         self.client = client
         self.router = router
         self.submit = submit

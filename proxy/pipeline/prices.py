@@ -8,27 +8,27 @@ import json
 
 from pricing.prices.table import PriceTable
 
-from proxy.settings import Config, ConfigError
+from proxy.settings import ConfigError, Settings
 
 
-def with_config_layers(table: PriceTable, config: Config) -> PriceTable:
+def with_config_layers(table: PriceTable, config: Settings) -> PriceTable:
     """`table` (base data + llmlog's corrections) with the LiteLLM file and config overrides on top."""
-    if config["pricing.litellm_file"]:
-        table = table.with_litellm_file(config["pricing.litellm_file"])
+    if config.pricing.litellm_file:
+        table = table.with_litellm_file(config.pricing.litellm_file)
     if config.price_overrides:
         table = table.with_overrides(config.price_overrides)
     return table
 
 
-def price_table_for(config: Config) -> PriceTable:
+def price_table_for(config: Settings) -> PriceTable:
     """The shipped data with the config's layers. A price file or override that cannot be used is
     a ConfigError, said in one line."""
     try:
         return with_config_layers(PriceTable.shipped(), config)
     except (ValueError, OSError, RecursionError) as exc:  # a bad rate, an unreadable or hostile file
         where = "prices"
-        if config["pricing.litellm_file"] and isinstance(exc, (OSError, RecursionError, json.JSONDecodeError)):
-            where = f"pricing.litellm_file {config['pricing.litellm_file']}"
+        if config.pricing.litellm_file and isinstance(exc, (OSError, RecursionError, json.JSONDecodeError)):
+            where = f"pricing.litellm_file {config.pricing.litellm_file}"
         raise ConfigError(f"{where}: {_one_line(exc)}") from None
 
 

@@ -14,12 +14,12 @@ from multidict import MultiMapping
 
 from store.filters import FAILED_STATUSES, MAX_SQL_INT, SORT_KEYS, STATUSES, LogFilter, Page
 
+from proxy.booleans import parse_bool
 from proxy.errors import ValidationError
 from proxy.query.timeparse import MAX_MS, MIN_MS, TimeRangeError, iso_ms, parse_time
 
 DEFAULT_WINDOW_MS = 7 * 86_400_000
 MAX_LIMIT = 1000
-TRUE, FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,15 +112,6 @@ class Query:
             raise self.error(name, f"parameter {{}} must be {what}, got {text!r}") from None
 
 
-def _bool(text: str) -> bool:
-    low = text.lower()
-    if low in TRUE:
-        return True
-    if low in FALSE:
-        return False
-    raise ValueError(text)
-
-
 def _nonneg_int(text: str) -> int:
     value = int(text)
     if not 0 <= value <= MAX_SQL_INT:
@@ -180,8 +171,8 @@ def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAU
     for status in statuses:
         if status not in STATUSES:
             raise q.error("status", f"parameter {{}} must be one of {', '.join(STATUSES)}, got {status!r}")
-    success_only = q.typed("success_only", _bool, "true or false")
-    failed_only = q.typed("failed_only", _bool, "true or false")
+    success_only = q.typed("success_only", parse_bool, "true or false")
+    failed_only = q.typed("failed_only", parse_bool, "true or false")
     if success_only and failed_only:
         raise q.error("failed_only", "success_only and failed_only cannot both be true")
     if success_only:
@@ -200,8 +191,8 @@ def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAU
     f.user_ids, f.api_key_ids, f.tags = q.many("user_id"), q.many("api_key_id"), q.many("tags")
     f.environments, f.task_types = q.many("environment"), q.many("task_type")
     f.trace_ids, f.session_ids, f.parent_ids = q.many("trace_id"), q.many("session_id"), q.many("parent_id")
-    f.root_only = bool(q.typed("root_only", _bool, "true or false"))
-    f.stream = q.typed("stream", _bool, "true or false")
+    f.root_only = bool(q.typed("root_only", parse_bool, "true or false"))
+    f.stream = q.typed("stream", parse_bool, "true or false")
     f.min_cost_micros = q.typed("min_cost", _cost_micros, "a non-negative number of USD")
     f.max_cost_micros = q.typed("max_cost", _cost_micros, "a non-negative number of USD")
     f.min_duration_ms = q.typed("min_duration_ms", _nonneg_float, "a non-negative number")
