@@ -9,7 +9,7 @@ import orjson
 
 from pricing.prices.table import PriceMatch, PriceTable
 from pricing.prices.rates import STANDARD_SERVICE_TIERS
-from pricing.types import UNPRICED, Cost, Usage
+from pricing.types import UNPRICED, Cost, CostColumns, Usage
 
 # The most one call may cost, in micro-dollars ($1bn): beyond it the price or the counts are wrong
 # (a typo in a price override), and the call is left unpriced rather than stored as a number that
@@ -79,13 +79,13 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
         at_tier = price.for_service_tier(usage.service_tier)
         price, tier_priced = (at_tier, True) if at_tier is not None else (price, False)
     rates = price.rates(usage.input_tokens)
-    buckets = []
+    buckets: list[tuple[str, int, int, str, int]] = []
     # the four stored columns, in the order of `_COLUMN_OF`; summed as the buckets are priced
     grouped = [0, 0, 0, 0]
     nanos = 0
     if (usage.cached_input_tokens or usage.cache_write_tokens or usage.cache_write_1h_tokens
             or usage.input_audio_tokens or usage.output_audio_tokens):
-        billed = (
+        billed: tuple[tuple[str, int, Decimal | None], ...] = (
             ("input", usage.uncached_input_tokens, rates.input),
             ("input_audio", usage.input_audio_tokens, rates.input_audio),
             ("cached_input", usage.cached_input_tokens, rates.cached_input),
@@ -119,7 +119,7 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
         total_nanos=nanos,
         service_tier_priced=tier_priced,
     )
-    if not -MAX_COST_MICROS <= cost.total_micros <= MAX_COST_MICROS:  # so nanos stay below 2^63 too
+    if not -MAX_COST_MICROS <= sum(grouped) <= MAX_COST_MICROS:  # the total micros; so nanos stay below 2^63 too
         return UNPRICED
     return cost
 
@@ -134,7 +134,7 @@ def price_call(prices: PriceTable, usage: Usage, provider: str | None,
     return UNPRICED
 
 
-def cost_columns(cost: Cost) -> dict[str, object]:
+def cost_columns(cost: Cost) -> CostColumns:
     """The stored cost columns (DESIGN §4): breakdown only when priced, never a silent zero."""
     return {
         "priced": int(cost.priced),
