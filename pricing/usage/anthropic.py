@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pricing.usage.json_values import as_dict, as_index, as_list, as_str, error_message, join_text, loads, tool_call_text
+from pricing.usage.json_values import (as_dict, as_index, as_list, as_str, error_message, join_text, loads,
+                                       tool_call_text)
 from pricing.usage.normalise import anthropic_usage
 from pricing.types import JsonObject, ResponseInfo, SseEvent
 
