@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 import orjson
 
 from ..bodies import unpack
 from ..interface import Hierarchy
-from ..stream_events import stored_events
+from ..stream_events import StoredEvent, stored_events
 from .aggregates import COST_NANOS, UNPRICED  # one definition: a refused call that used no tokens is not unpriced
 from .id_lists import chunks, marks
 from .queries import _dicts
@@ -49,7 +50,7 @@ def hierarchy(conn: sqlite3.Connection, call_id: str) -> Hierarchy | None:
                      tree_unpriced_calls=unpriced or 0, tree_max_depth=max_depth)
 
 
-def events(conn: sqlite3.Connection, call_id: str) -> tuple[bool, bool, list[list]] | None:
+def events(conn: sqlite3.Connection, call_id: str) -> tuple[bool, bool, list[StoredEvent]] | None:
     """(stream, has_content, [[offset_ms, event, data], ...]) for a call, or None when no such id."""
     row = conn.execute(
         "SELECT c.stream, c.has_content, cc.events, cc.chunk_offsets, "
@@ -60,7 +61,7 @@ def events(conn: sqlite3.Connection, call_id: str) -> tuple[bool, bool, list[lis
     return bool(row[0]), bool(row[1]), stored_events(row[2], row[3], unpack(row[4], row[5]))
 
 
-def set_feedback(conn: sqlite3.Connection, call_id: str, feedback: dict) -> bool:
+def set_feedback(conn: sqlite3.Connection, call_id: str, feedback: dict[str, Any]) -> bool:
     """Store feedback (replacing any earlier); False when no such id. Run on the writer connection."""
     cursor = conn.execute("UPDATE calls SET feedback = ? WHERE id = ?",
                           (orjson.dumps(feedback).decode(), call_id))
