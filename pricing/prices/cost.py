@@ -150,6 +150,11 @@ def cost_columns(cost: Cost) -> CostColumns:
     }
 
 
+def fill_cost_columns(row: CostColumns, cost: Cost) -> None:
+    """Set `cost_columns(cost)` in `row`: a stored call's row, which holds these columns among its own."""
+    row.update(cost_columns(cost))
+
+
 def _buckets_json(cost: Cost) -> str:
     """Each billed bucket alone: its tokens, micro-dollars and rate (USD per 1M tokens)."""
     return orjson.dumps([{"bucket": name, "tokens": tokens, "cost_micros": micros, "cost_nanos": nanos,

@@ -6,6 +6,7 @@ import hashlib
 
 import orjson
 
+from store.rows import CallRow, ContentRow
 from store.stream_events import stored_events
 
 from proxy.query.timeparse import iso_ms
@@ -53,7 +54,7 @@ def _preview_section(prefix: str | None) -> dict | None:
     return {"text": prefix[:PREVIEW_CHARS], "truncated": len(prefix) > PREVIEW_CHARS}
 
 
-def present_entry(row: dict, content: dict | None = None, *, prompt_preview: str | None = None) -> dict:
+def present_entry(row: CallRow, content: ContentRow | None = None, *, prompt_preview: str | None = None) -> dict:
     """One entry. `content` (the whole entry view) adds bodies, headers and events; a list shows
     `prompt_preview` instead (the first PREVIEW_CHARS + 1 characters of the prompt, never the whole text)."""
     cost_usd = cost_usd_of(row)
