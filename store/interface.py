@@ -17,7 +17,7 @@ from pricing.types import CostColumns
 
 from .figures import Stats, Summary
 from .filters import LogFilter, Page
-from .rows import CallRow, ContentRow, Entry, Row, UsageColumns
+from .rows import CallNode, CallRow, ContentRow, Entry, Row, UsageColumns
 from .stream_events import StoredEvent
 
 Position = tuple[int, str]  # (started_at, id) of the last row an export has read
@@ -47,10 +47,10 @@ class LogPage:
 
 @dataclass(slots=True)
 class Hierarchy:
-    node: Row  # each node: store/sqlite/entries.py NODE_COLUMNS
-    breadcrumb: list[Row]  # root → this call, as far as the ancestors are logged
-    parent: Row | None
-    children: list[Row]
+    node: CallNode
+    breadcrumb: list[CallNode]  # root → this call, as far as the ancestors are logged
+    parent: CallNode | None
+    children: list[CallNode]
     children_total: int
     tree_calls: int
     tree_cost_nanos: int

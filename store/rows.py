@@ -116,9 +116,26 @@ class UsageColumns(TypedDict):
     service_tier: str | None
 
 
+class CallNode(TypedDict):
+    """A call as a node of its tree (`Store.hierarchy`): enough to draw it without the whole row."""
+
+    id: str
+    parent_id: str | None
+    root_id: str | None
+    depth: int
+    started_at: int
+    model: str | None
+    status: str
+    duration_ms: float | None
+    total_tokens: int | None
+    cost_micros: int | None
+    cost_nanos: int | None
+
+
 CALL_COLUMNS: tuple[str, ...] = tuple(CallRow.__annotations__)
 CONTENT_COLUMNS: tuple[str, ...] = tuple(ContentRow.__annotations__)
 USAGE_COLUMNS: tuple[str, ...] = tuple(UsageColumns.__annotations__)
+NODE_COLUMNS: tuple[str, ...] = tuple(CallNode.__annotations__)
 COST_COLUMNS: tuple[str, ...] = tuple(CostColumns.__annotations__)
 
 
@@ -132,6 +149,11 @@ def as_call(row: Row) -> CallRow:
 def as_content(row: Row) -> ContentRow:
     """A row read with every column of CONTENT_COLUMNS, typed."""
     return cast(ContentRow, row)
+
+
+def as_node(row: Row) -> CallNode:
+    """A row read with the columns of NODE_COLUMNS, typed."""
+    return cast(CallNode, row)
 
 
 def as_usage(row: Row) -> UsageColumns:

@@ -9,21 +9,19 @@ import psycopg
 
 from ..bodies import unpack
 from ..interface import Hierarchy
-from ..rows import Row
+from ..rows import NODE_COLUMNS, CallNode, Row, as_node
 from ..stream_events import StoredEvent, stored_events
 from .aggregates import COST_NANOS, UNPRICED
 from .queries import dicts, one
 
-NODE_COLUMNS = ("id", "parent_id", "root_id", "depth", "started_at", "model", "status", "duration_ms",
-                "total_tokens", "cost_micros", "cost_nanos")
 _NODE_SELECT = ", ".join(f"calls.{c}" for c in NODE_COLUMNS)
 MAX_CHILDREN = 1000
 MAX_BREADCRUMB = 256  # a parent chain longer than this is cut (and said so)
 
 
-def _node(conn: psycopg.Connection, call_id: str) -> Row | None:
+def _node(conn: psycopg.Connection, call_id: str) -> CallNode | None:
     found = dicts(conn.execute(f"SELECT {_NODE_SELECT} FROM calls WHERE calls.id = %s", (call_id,)))
-    return found[0] if found else None
+    return as_node(found[0]) if found else None
 
 
 def hierarchy(conn: psycopg.Connection, call_id: str) -> Hierarchy | None:
@@ -39,9 +37,9 @@ def hierarchy(conn: psycopg.Connection, call_id: str) -> Hierarchy | None:
             break
         seen.add(up["id"])
         chain.append(up)
-    children = dicts(conn.execute(
+    children = [as_node(row) for row in dicts(conn.execute(
         f"SELECT {_NODE_SELECT} FROM calls WHERE calls.parent_id = %s ORDER BY calls.started_at, calls.id LIMIT %s",
-        (call_id, MAX_CHILDREN)))
+        (call_id, MAX_CHILDREN)))]
     children_total: int = one(conn.execute("SELECT count(*) FROM calls WHERE parent_id = %s", (call_id,)))[0]
     root_id = node["root_id"] or node["id"]
     calls, cost, unpriced, max_depth = one(conn.execute(

@@ -1,5 +1,6 @@
 """The row types are the one list of columns: the schema's column types agree with them, and the
-cost and usage columns that reprice trades are call columns of the same types."""
+partial rows (the cost and usage columns reprice trades, a tree's nodes) are call columns of the
+same types."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import typing
 import pytest
 
 from pricing.types import CostColumns
-from store.rows import COST_COLUMNS, USAGE_COLUMNS, CallRow, ContentRow, UsageColumns
+from store.rows import COST_COLUMNS, NODE_COLUMNS, USAGE_COLUMNS, CallNode, CallRow, ContentRow, UsageColumns
 from store.sqlite.migrations import migrate
 
 pytestmark = pytest.mark.sqlite_only  # SQLite's schema; PostgreSQL's is built to match it (store/postgres/migrations.py)
@@ -38,11 +39,12 @@ def test_each_column_has_the_type_its_schema_declares(tmp_path, table, row_type)
         assert not (notnull and nullable), f"{name} is NOT NULL in {table}"
 
 
-@pytest.mark.parametrize("part", [CostColumns, UsageColumns])
-def test_what_reprice_reads_and_writes_are_call_columns_of_the_same_types(part):
+@pytest.mark.parametrize("part, columns", [(CostColumns, COST_COLUMNS), (UsageColumns, USAGE_COLUMNS),
+                                           (CallNode, NODE_COLUMNS)])
+def test_the_partial_rows_are_call_columns_of_the_same_types(part, columns):
     calls = typing.get_type_hints(CallRow)
     assert {name: calls[name] for name in typing.get_type_hints(part)} == typing.get_type_hints(part)
-    assert COST_COLUMNS == tuple(CostColumns.__annotations__) and USAGE_COLUMNS == tuple(UsageColumns.__annotations__)
+    assert columns == tuple(typing.get_type_hints(part))
 
 
 def test_the_check_fails_on_a_column_typed_against_its_schema():
