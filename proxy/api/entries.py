@@ -7,6 +7,7 @@ import math
 from aiohttp import web
 
 from store.interface import StoredEvents
+from store.rows import CallNode
 
 from proxy.api.openapi import describe
 from proxy.api.operation import Operation
@@ -23,7 +24,7 @@ MAX_COMMENT_CHARS = 10_000
 EVENTS_PARAMS = (Param("types", ("type",), "list", "event names to keep (comma list); default all"),)
 
 
-def present_node(node: dict) -> dict:
+def present_node(node: CallNode) -> dict:
     return {"id": node["id"], "parent_id": node["parent_id"], "root_id": node["root_id"], "depth": node["depth"],
             "timestamp": iso_ms(node["started_at"]), "model": node["model"], "status": node["status"],
             "duration_ms": node["duration_ms"], "total_tokens": node["total_tokens"],

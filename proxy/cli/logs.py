@@ -6,7 +6,7 @@ import click
 import orjson
 
 from proxy.errors import NotFound, ValidationError
-from proxy.query.present import listed_with_previews, present_entry, present_page
+from proxy.query.present import listed_entry, listed_with_previews, present_entry, present_page
 from store.backends import printable
 from store.filters import CursorError
 
@@ -66,7 +66,7 @@ def logs(config_path, db, as_json, as_jsonl, **options):
         if as_json:
             echo_json(present_page(result, page, previews))
             return
-        shown = [present_entry(row, prompt_preview=previews.get(row["id"])) for row in result.rows]
+        shown = [listed_entry(row, previews.get(row["id"])) for row in result.rows]
         if as_jsonl:
             echo_jsonl(shown)
             return

@@ -1,12 +1,17 @@
 """The price table as configured (DESIGN §5): genai-prices' data, llmlog's corrections, the LiteLLM
 file if configured, then config overrides, each later layer winning. The server prices calls with it
-(and a refresh rebuilds it, proxy/pipeline/price_refresh.py); `llmlog pricing` and `reprice` read it."""
+(and a refresh rebuilds it, proxy/pipeline/price_refresh.py); `llmlog pricing` and `reprice` read it.
+And a call's cost as the store keeps it: pricing's Cost into the stored cost columns."""
 
 from __future__ import annotations
 
 import json
 
+import orjson
+
 from pricing.prices.table import PriceTable
+from pricing.types import Cost
+from store.rows import CostColumns
 
 from proxy.settings import ConfigError, Settings
 
@@ -35,3 +40,31 @@ def price_table_for(config: Settings) -> PriceTable:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:500]
+
+
+def cost_columns(cost: Cost) -> CostColumns:
+    """The stored cost columns (DESIGN §4): breakdown only when priced, never a silent zero."""
+    return {
+        "priced": int(cost.priced),
+        "cost_micros": cost.total_micros,
+        "input_cost_micros": cost.input_micros if cost.priced else None,
+        "cached_input_cost_micros": cost.cached_input_micros if cost.priced else None,
+        "cache_write_cost_micros": cost.cache_write_micros if cost.priced else None,
+        "output_cost_micros": cost.output_micros if cost.priced else None,
+        "pricing_version": cost.pricing_version,
+        "cost_buckets": _buckets_json(cost) if cost.priced else None,
+        "cost_nanos": cost.total_nanos if cost.priced else None,
+        "service_tier_priced": None if cost.service_tier_priced is None else int(cost.service_tier_priced),
+    }
+
+
+def fill_cost_columns(row: CostColumns, cost: Cost) -> None:
+    """Set `cost_columns(cost)` in `row`: a stored call's row, which holds these columns among its own."""
+    row.update(cost_columns(cost))
+
+
+def _buckets_json(cost: Cost) -> str:
+    """Each billed bucket alone: its tokens, micro-dollars and rate (USD per 1M tokens)."""
+    return orjson.dumps([{"bucket": name, "tokens": tokens, "cost_micros": micros, "cost_nanos": nanos,
+                          "usd_per_million": rate}
+                         for name, tokens, micros, rate, nanos in cost.buckets]).decode()

@@ -6,8 +6,9 @@ import hashlib
 
 import orjson
 
-from proxy.query.stream_events import stored_events
+from store.rows import CallRow, ContentRow
 
+from proxy.query.stream_events import stored_events
 from proxy.query.timeparse import iso_ms
 
 PREVIEW_CHARS = 200
@@ -53,9 +54,8 @@ def _preview_section(prefix: str | None) -> dict | None:
     return {"text": prefix[:PREVIEW_CHARS], "truncated": len(prefix) > PREVIEW_CHARS}
 
 
-def present_entry(row: dict, content: dict | None = None, *, prompt_preview: str | None = None) -> dict:
-    """One entry. `content` (the whole entry view) adds bodies, headers and events; a list shows
-    `prompt_preview` instead (the first PREVIEW_CHARS + 1 characters of the prompt, never the whole text)."""
+def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
+    """One entry. `content` (the whole entry view) adds bodies, headers and events."""
     cost_usd = cost_usd_of(row)
     entry = {
         "id": row["id"],
@@ -127,9 +127,7 @@ def present_entry(row: dict, content: dict | None = None, *, prompt_preview: str
             "completed_at": iso_ms(row["completed_at"]),
         },
     }
-    if content is None:
-        entry["prompt"] = _preview_section(prompt_preview)
-    else:
+    if content is not None:
         entry["prompt"] = _text_section(content.get("prompt_text"))
         entry["output"] = _text_section(content.get("output_text"))
         entry["request"] = {
@@ -149,6 +147,14 @@ def present_entry(row: dict, content: dict | None = None, *, prompt_preview: str
     return entry
 
 
+def listed_entry(row: CallRow, prompt_preview: str | None) -> dict:
+    """A list's entry: no content, but its prompt's preview (None for do-not-track calls and
+    calls without a prompt)."""
+    entry = present_entry(row)
+    entry["prompt"] = _preview_section(prompt_preview)
+    return entry
+
+
 def present_page(result, page, prompt_previews: dict[str, str] | None = None) -> dict:
     """A list response (DESIGN §6) for a store LogPage and its rows' prompt previews
     (`Store.prompt_previews(ids, PREVIEW_CHARS + 1)`); the API and `llmlog logs --json` share it."""
@@ -157,7 +163,7 @@ def present_page(result, page, prompt_previews: dict[str, str] | None = None) ->
         "total": result.total,
         "limit": page.limit,
         "offset": page.offset,
-        "logs": [present_entry(row, prompt_preview=previews.get(row["id"])) for row in result.rows],
+        "logs": [listed_entry(row, previews.get(row["id"])) for row in result.rows],
         "pagination": {
             "has_more": result.has_more,
             "next_offset": result.next_offset,
