@@ -18,9 +18,8 @@ from proxy.cli.common import config_options, load
 from proxy.cli.flags import overrides, setting_options
 
 
-# Measured with bench/ (CPU per proxied call, logging included): collecting the youngest
-# generation every 20,000 allocations instead of 700 saved as much as turning the collector off
-# (about 8% of CPU per call), while cyclic garbage is still reclaimed.
+# Young objects are collected every 20,000 allocations instead of 700: as cheap as no collector,
+# while cyclic garbage is still reclaimed (bench/README.md, "Measurements behind constants").
 GC_THRESHOLDS = (20_000, 20, 20)
 # why a port cannot be listened on, in words (asyncio's own message is a paragraph)
 LISTEN_ERRORS = {errno.EADDRINUSE: "address already in use (another llmlog, or pass --port)",
