@@ -10,19 +10,33 @@ from proxy.cli.export import export
 from proxy.cli.logs import logs, show
 from proxy.cli.maintenance import delete_user, prune
 from proxy.cli.prices import pricing, reprice_cmd
+from proxy.cli.filters import option_name
 from proxy.cli.serve import serve
+from proxy.errors import LlmlogError, ValidationError
 from store.interface import StoreError
 
 
 class _Commands(click.Group):
-    """A store that fails mid-command (locked, unreachable, a deadlock that kept recurring) is
-    one `Error:` line, like every other error a command reports."""
+    """The one map from errors to the terminal: each is one `Error:` line. A value the caller must
+    fix is a usage error (exit 2) naming the option that carried it; everything else, a store that
+    fails mid-command (locked, unreachable, a deadlock that kept recurring) included, exits 1."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except StoreError as exc:
+        except ValidationError as exc:
+            raise self._usage_error(ctx, exc) from None
+        except (LlmlogError, StoreError) as exc:
             raise click.ClickException(str(exc)) from None
+
+    def _usage_error(self, ctx: click.Context, exc: ValidationError) -> click.UsageError:
+        """`--limit: parameter --limit must be ...`, under the command's usage line."""
+        flag = option_name(exc.param) if exc.param else None
+        message = f"{flag}: {exc.worded(flag)}" if flag else exc.message
+        name = ctx.invoked_subcommand
+        command = self.get_command(ctx, name) if name else None
+        where = click.Context(command, info_name=name, parent=ctx) if command else ctx
+        return click.UsageError(message, ctx=where)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

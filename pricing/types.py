@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+# Parsed JSON: a provider's request or answer holds whatever was sent, so its values are read
+# through pricing/usage/json_values.py's `as_*` helpers, never trusted by type.
+JsonObject = dict[str, Any]
+JsonArray = list[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +87,10 @@ class RequestInfo:
     user: str | None = None
     prompt_text: str | None = None
     # chat messages (or the equivalent) kept for token estimation
-    messages: list = field(default_factory=list)
+    messages: list[JsonObject] = field(default_factory=list)
     # tool definitions (OpenAI `tools` or legacy `functions`, Anthropic `tools`) and `tool_choice`,
     # counted by the estimator
-    tools: list = field(default_factory=list)
+    tools: JsonArray = field(default_factory=list)
     tool_choice: object = None
 
 
@@ -99,7 +105,7 @@ class ResponseInfo:
     error_message: str | None = None
     events: list[SseEvent] = field(default_factory=list)
     # the assembled message of a stream, shaped like the non-streamed response
-    assembled: dict | None = None
+    assembled: JsonObject | None = None
 
 
 @dataclass(frozen=True, slots=True)

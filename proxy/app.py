@@ -1,10 +1,13 @@
-"""The app factory: one aiohttp application serving the proxy, the logs API and ops routes."""
+"""The app factory: one aiohttp application serving the proxy, the logs API and ops routes.
+
+Wiring only: which objects are built from the config, which lifecycle contexts run (all listed in
+make_app, in the order they start; they stop in reverse), which middlewares and routes are served.
+The behaviour lives in the packages named below."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import json
 import os
 from contextlib import suppress
 
@@ -17,27 +20,30 @@ from store.interface import StoreError
 from store.runner import StoreThread
 from store.spill import SpillFile
 
+from proxy.access.guard import HostPolicy, guard
 from proxy.api import aggregates as aggregates_api
 from proxy.api import entries as entries_api
 from proxy.api import erasure as erasure_api
 from proxy.api import export as export_api
 from proxy.api import logs as logs_api
 from proxy.api import openapi
-from proxy.pipeline.checkpoints import run_checkpoints
-from proxy.settings import Config, ConfigError
-from proxy.pipeline.interpret import build_entry, fallback_entry
-from proxy.errors import json_errors
+from proxy.api import ops as ops_api
 from proxy.forward.handler import Forwarder
-from proxy.access.guard import HostPolicy, guard
-from proxy.metrics import Metrics
-from proxy.pipeline.worker import Pipeline
-from proxy.pipeline.price_refresh import PriceHolder, price_refresh_ctx, with_config_layers
-from proxy.pipeline.retention import retention_ctx
 from proxy.forward.routing import Router
+from proxy.http_errors import json_errors
+from proxy.metrics import Metrics
+from proxy.pipeline.checkpoints import run_checkpoints
+from proxy.pipeline.export_jobs import JobRunner, export_jobs_ctx
+from proxy.pipeline.interpret import build_entry, fallback_entry
+from proxy.pipeline.price_refresh import PriceHolder, price_refresh_ctx
+from proxy.pipeline.prices import price_table_for
+from proxy.pipeline.retention import retention_ctx
+from proxy.pipeline.worker import Pipeline
+from proxy.settings import Settings
+from proxy.state import CONFIG, FORWARDER, HOSTS, JOBS, METRICS, PIPELINE, PRICES, READER, WRITER
+from proxy.ui import routes as ui_routes
 from proxy.upstream.aiohttp_client import AiohttpUpstream
 from proxy.upstream.client import UpstreamClient
-from proxy.ui import routes as ui_routes
-from proxy.state import CONFIG, FORWARDER, HOSTS, METRICS, PIPELINE, PRICES, READER, WRITER
 
 log = logging.getLogger("llmlog")
 
@@ -48,24 +54,6 @@ SERVER_OPTIONS = {"auto_decompress": False, "handler_cancellation": True}
 
 
 
-def price_table_for(config: Config) -> PriceTable:
-    """genai-prices' data, llmlog's corrections, the LiteLLM file if configured, then config
-    overrides (DESIGN §5): each later layer wins. A price file or override that cannot be used is
-    a ConfigError, said in one line."""
-    try:
-        return with_config_layers(PriceTable.shipped(), config)
-    except (ValueError, OSError, RecursionError) as exc:  # a bad rate, an unreadable or hostile file
-        where = "prices"
-        if config["pricing.litellm_file"] and isinstance(exc, (OSError, RecursionError, json.JSONDecodeError)):
-            where = f"pricing.litellm_file {config['pricing.litellm_file']}"
-        raise ConfigError(f"{where}: {_one_line(exc)}") from None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:500]
-
-
 def _entry_builder(holder: PriceHolder, max_body_bytes: int):
     """build_entry with the table current when the entry is built (a refresh may swap it)."""
     def build(call):
@@ -73,7 +61,7 @@ def _entry_builder(holder: PriceHolder, max_body_bytes: int):
     return build
 
 
-def _injected_keys(config: Config) -> dict[str, tuple[str, str]]:
+def _injected_keys(config: Settings) -> dict[str, tuple[str, str]]:
     """Keys from `api_key_env`, read once at start, in the header each API format expects."""
     keys = {}
     for provider in config.providers:
@@ -84,7 +72,7 @@ def _injected_keys(config: Config) -> dict[str, tuple[str, str]]:
     return keys
 
 
-async def _open_before_serving(config: Config, metrics: Metrics) -> None:
+async def _open_before_serving(config: Settings, metrics: Metrics) -> None:
     """Create and migrate the store before serving. A SQLite file that cannot be used stops the
     start with its one-line reason; a PostgreSQL server that cannot be reached does not: a replica
     serves calls meanwhile, keeps their entries in its spill file and writes them once it is back."""
@@ -103,17 +91,17 @@ async def _store_ctx(app: web.Application):
     config = app[CONFIG]
     await _open_before_serving(config, app[METRICS])
     await asyncio.to_thread(warm_encodings)  # never loaded on the loop by the first estimate
-    nice = config["store.writer_nice"]
-    busy_ms = config["store.busy_timeout_ms"]
+    nice = config.store.writer_nice
+    busy_ms = config.store.busy_timeout_ms
     writer = StoreThread(lambda: config.open_store(writer=True, busy_timeout_ms=busy_ms), "llmlog-writer", nice=nice)
     reader = StoreThread(config.open_store, "llmlog-reader")
     checkpointer = StoreThread(config.open_store, "llmlog-checkpoint", nice=nice)
     pipeline = Pipeline(
         writer, SpillFile(config.spill_path),
-        _entry_builder(app[PRICES], config["store.max_body_bytes"]),
+        _entry_builder(app[PRICES], config.store.max_body_bytes),
         fallback_entry, app[METRICS],
-        queue_size=config["store.queue_size"], batch_size=config["store.batch_size"],
-        batch_interval_s=config["store.batch_interval_ms"] / 1000, hold_size=config["store.hold_size"],
+        queue_size=config.store.queue_size, batch_size=config.store.batch_size,
+        batch_interval_s=config.store.batch_interval_ms / 1000, hold_size=config.store.hold_size,
     )
     app[PIPELINE] = pipeline
     app[READER] = reader
@@ -137,13 +125,13 @@ async def _store_ctx(app: web.Application):
 async def _client_ctx(app: web.Application):
     """One shared upstream client: no pool limit (streams must never queue), bytes as sent."""
     config = app[CONFIG]
-    kind = AiohttpUpstream if config["upstream.client"] == "aiohttp" else UpstreamClient
-    client = kind(connect_timeout_s=config["upstream.connect_timeout_s"],
-                  read_timeout_s=config["upstream.read_timeout_s"])
+    kind = AiohttpUpstream if config.upstream.client == "aiohttp" else UpstreamClient
+    client = kind(connect_timeout_s=config.upstream.connect_timeout_s,
+                  read_timeout_s=config.upstream.read_timeout_s)
     app[FORWARDER] = Forwarder(
         client, Router(config.providers), app[PIPELINE].submit,
-        max_body_bytes=config["store.max_body_bytes"], max_request_bytes=config["server.max_request_bytes"],
-        injected_keys=_injected_keys(config), hosts=app[HOSTS], admin_keys=config["logs_api.api_keys"],
+        max_body_bytes=config.store.max_body_bytes, max_request_bytes=config.server.max_request_bytes,
+        injected_keys=_injected_keys(config), hosts=app[HOSTS], admin_keys=config.logs_api.api_keys,
     )
     yield
     await client.close()
@@ -153,48 +141,31 @@ async def _shutting_down(app: web.Application) -> None:
     app[FORWARDER].shutting_down = True
 
 
-async def healthz(request: web.Request) -> web.Response:
-    """200 while calls are served, also when the store is not answering (entries wait in the spill
-    file meanwhile): a load balancer keeps the replica; `store` says whether writes reach it."""
-    metrics = request.app[METRICS]
-    return logs_api.json_response({"status": "ok", "store": "ok" if metrics.store_up else "unavailable",
-                                   "queue_depth": request.app[PIPELINE].queue.qsize()})
-
-
-async def metrics(request: web.Request) -> web.Response:
-    return web.Response(text=request.app[METRICS].render(), content_type="text/plain", charset="utf-8")
-
-
-async def root(request: web.Request) -> web.Response:
-    raise web.HTTPFound("/ui")
-
-
 async def forward(request: web.Request) -> web.StreamResponse:
     return await request.app[FORWARDER].handle(request)
 
 
-def make_app(config: Config, *, prices: PriceTable | None = None) -> web.Application:
-    hosts = HostPolicy(config["server.host"], config["server.allowed_hosts"])
-    app = web.Application(middlewares=[json_errors, guard(hosts, config["logs_api.api_keys"])],
-                          client_max_size=config["server.max_request_bytes"])
+def make_app(config: Settings, *, prices: PriceTable | None = None) -> web.Application:
+    hosts = HostPolicy(config.server.host, config.server.allowed_hosts)
+    app = web.Application(middlewares=[json_errors, guard(hosts, config.logs_api.api_keys)],
+                          client_max_size=config.server.max_request_bytes)
     app[CONFIG] = config
     app[HOSTS] = hosts
     app[METRICS] = Metrics()
     app[PRICES] = PriceHolder(prices or price_table_for(config))
+    jobs = JobRunner(config.open_store)
+    app[JOBS] = jobs
+    # every lifecycle context, in the order they start (they stop in reverse): the store and the
+    # pipeline first, then the upstream client the request path needs, then background tasks
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_client_ctx)
     app.on_shutdown.append(_shutting_down)
-    app.cleanup_ctx.append(retention_ctx(lambda a: a[WRITER], config["store.retention_days"],
-                                         config["store.content_retention_days"]))
+    app.cleanup_ctx.append(retention_ctx(lambda a: a[WRITER], config.store.retention_days,
+                                         config.store.content_retention_days))
     app.cleanup_ctx.append(price_refresh_ctx(lambda a: a[PRICES], config, lambda a: a[METRICS]))
-    app.router.add_get("/", root)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    app.cleanup_ctx.append(export_jobs_ctx(jobs, lambda a: a[WRITER]))
     openapi.add_routes(app)
-    openapi.describe(app, openapi.Operation("GET", "/healthz", "Liveness and queue depth."),
-                     openapi.Operation("GET", "/metrics", "Prometheus text format counters."),
-                     openapi.Operation("GET", "/", "Redirects to the logs page, /ui.",
-                                       responses={"302": {"description": "to /ui"}}))
+    ops_api.add_routes(app)
     ui_routes.add_routes(app)
     # fixed /v1/logs/<word> routes register here, before logs_api's /v1/logs/{call_id}
     aggregates_api.add_routes(app)

@@ -1,62 +1,69 @@
-"""One error map at the boundary: every error llmlog itself answers is OpenAI-style JSON."""
+"""llmlog's own errors, one hierarchy for every surface: the API answers them as JSON
+(proxy/http_errors.py), the CLI as one `Error:` line (cli.py). A leaf: it imports nothing of llmlog,
+so the request path, the query layer, the pipeline and the CLI can all raise these.
+
+The store's errors (store.interface.StoreError and its kin) stay in store/, which imports nothing of
+proxy/; both maps handle StoreError beside these.
+"""
 
 from __future__ import annotations
 
-import logging
 
-import orjson
-from aiohttp import web
+class LlmlogError(Exception):
+    """An error llmlog reports itself: `message` says what went wrong, `param` (if any) where."""
 
-from store.interface import StoreError
-
-log = logging.getLogger("llmlog.api")
-
-# status -> OpenAI-style error type
-ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    409: "conflict_error",
-    413: "request_too_large",
-    500: "internal_error",
-    502: "upstream_unreachable",
-    503: "unavailable",
-    504: "upstream_timeout",
-}
-
-
-def error_body(status: int, message: str, param: str | None = None) -> bytes:
-    return orjson.dumps({"error": {"message": message, "type": ERROR_TYPES.get(status, "error"), "param": param}})
-
-
-def error_response(status: int, message: str, *, param: str | None = None,
-                   headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(status=status, body=error_body(status, message, param),
-                        content_type="application/json", headers=headers)
-
-
-class ApiError(Exception):
-    """Raised by logs-API code; turned into the JSON error body by the middleware."""
-
-    def __init__(self, status: int, message: str, param: str | None = None):
+    def __init__(self, message: str, param: str | None = None):
         super().__init__(message)
-        self.status, self.message, self.param = status, message, param
+        self.message, self.param = message, param
 
 
-@web.middleware
-async def json_errors(request: web.Request, handler):
-    """Validation and routing failures of llmlog's own routes become JSON errors, never HTML."""
-    try:
-        return await handler(request)
-    except ApiError as exc:
-        return error_response(exc.status, exc.message, param=exc.param)
-    except StoreError as exc:  # the database is restarting, unreachable or locked: say so, try again later
-        log.warning("%s %s: the store is unavailable: %s", request.method, request.path, exc)
-        return error_response(503, f"the log store is unavailable ({exc}); try again shortly",
-                              headers={"Retry-After": "1"})
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return error_response(exc.status, exc.reason or "error", headers=None)
+class ValidationError(LlmlogError, ValueError):
+    """Input the caller must fix (a query parameter, a body field, a control header), naming it.
+
+    Made with `naming`, the message has a place for the parameter's name, which each surface
+    spells its own way: the API as the client sent it (`'limit'`), the CLI as its flag (`--limit`).
+    """
+
+    def __init__(self, message: str, param: str | None = None, *, template: str | None = None):
+        super().__init__(message, param)
+        self.template = template
+
+    @classmethod
+    def naming(cls, param: str, template: str) -> ValidationError:
+        """An error whose `template` holds `{}` (its first one) where the parameter's name goes."""
+        return cls(template.replace("{}", f"'{param}'", 1), param, template=template)
+
+    def worded(self, name: str) -> str:
+        """The message with the parameter spelled `name`; the message as made when it has no place for it."""
+        return self.template.replace("{}", name, 1) if self.template is not None else self.message
+
+
+class TooLarge(ValidationError):
+    """A request body over its size cap."""
+
+
+class NotFound(LlmlogError):
+    """No such call, export job or file."""
+
+
+class Conflict(LlmlogError):
+    """The request is valid but the thing is in the wrong state for it (a job already running, not finished)."""
+
+
+class UpstreamFailure(LlmlogError):
+    """The provider could not be reached or broke the exchange; the call is logged with why.
+
+    The upstream client's own exceptions (proxy/upstream/client.py) subclass the three below, which
+    stay OSErrors (ConnectionError, TimeoutError) as asyncio's transports expect."""
+
+
+class UpstreamUnreachable(UpstreamFailure, ConnectionError):
+    """No connection could be opened: name not found, refused, TLS failed."""
+
+
+class UpstreamTimeout(UpstreamFailure, TimeoutError):
+    """No connection, or no answer, within its timeout."""
+
+
+class UpstreamBroken(UpstreamFailure, ConnectionError):
+    """The connection closed early, or the answer broke HTTP/1.1's rules."""

@@ -1,21 +1,34 @@
-"""One declarative settings table drives TOML loading, env variables, CLI flags and validation.
+"""The settings table, and the frozen, typed `Settings` it produces (DESIGN §2).
 
-Precedence (DESIGN §2): CLI flag > environment variable (`LLMLOG_*`) > config file > built-in default.
+Each setting is one field of a section class below (`[server]` is `ServerSettings`, ...) declared
+with `setting(default, help, env=..., flag=...)`: the field's name and annotation are its key and
+type, so these classes are the table, and `settings.store.batch_size` is checked by mypy. `SETTINGS`
+lists the same rows for everything that reads the table: the loader (config file, `LLMLOG_*`
+variables, flags), `serve`'s flags (proxy/cli/flags.py), the docs table
+(`python -m proxy.settings --markdown > docs/settings.md`) and the check of config.example.toml.
+
+Precedence: CLI flag > environment variable > config file > built-in default.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
-from dataclasses import dataclass, field
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
+from proxy.booleans import PAIRS, parse_bool
 from store.backends import check_location, is_postgres, open_store, printable
 from store.interface import Store, StoreError
 from store.spill import spill_path_for
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -24,12 +37,40 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Setting:
+    """One row of the table, as the loader, the flags and the docs read it."""
+
     key: str  # dotted: section.name, as in the TOML file
-    type: type
+    type: type  # what a value is read as: bool, int, float, str, or tuple (a list of strings)
     default: Any
     help: str
     env: str | None = None
-    choices: tuple[str, ...] = ()  # for a str: the values it may take, if not any
+    flag: str | None = None  # `llmlog serve`'s flag for it, e.g. "--port"
+    metavar: str | None = None  # the flag's value in `--help`, where the type's name would mislead
+    shown_default: str | None = None  # the default in words where it is worked out at run time
+    choices: tuple[str, ...] = ()  # for a str typed as a Literal: the values it may take
+
+    @property
+    def section(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.key.split(".", 1)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Declared:
+    help: str
+    env: str | None
+    flag: str | None
+    metavar: str | None
+    shown_default: str | None
+
+
+def setting(default: T, help: str, *, env: str | None = None, flag: str | None = None,
+            metavar: str | None = None, shown_default: str | None = None) -> T:
+    """A row of the table: a field with `default`, the rest kept in its metadata."""
+    return field(default=default, metadata={"setting": _Declared(help, env, flag, metavar, shown_default)})
 
 
 def default_db_path() -> str:
@@ -42,72 +83,97 @@ def default_db_path() -> str:
 # equal): written out, since importing that module pulls in its own HTTP client.
 GENAI_PRICES_URL = "https://raw.githubusercontent.com/pydantic/genai-prices/refs/heads/main/prices/new_data/v2/data.json"
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("server.host", str, "127.0.0.1", "address to listen on", "LLMLOG_HOST"),
-    Setting("server.port", int, 8080, "port to listen on", "LLMLOG_PORT"),
-    Setting("server.insecure", bool, False,
-            "allow listening on a non-loopback address with no logs API key", "LLMLOG_INSECURE"),
-    Setting("server.allowed_hosts", list, [],
-            "host names clients reach llmlog by besides loopback names, IP addresses and server.host "
-            "(e.g. a load balancer's or a container network's name; '.example.com' for a domain, '*' for any); "
-            "other Host values get 403, against DNS rebinding", "LLMLOG_ALLOWED_HOSTS"),
-    Setting("server.shutdown_grace_s", float, 10.0,
-            "seconds in-flight calls get to finish on SIGTERM before the queue is flushed"),
-    Setting("server.max_request_bytes", int, 64 * 1024 * 1024,
-            "largest request body accepted for forwarding (bytes)", "LLMLOG_MAX_REQUEST_BYTES"),
-    Setting("upstream.connect_timeout_s", float, 10.0, "seconds to open a connection upstream"),
-    Setting("upstream.read_timeout_s", float, 600.0,
-            "seconds the upstream may stay silent (before headers or between stream chunks)",
-            "LLMLOG_READ_TIMEOUT"),
-    Setting("upstream.client", str, "llmlog",
-            "HTTP client for providers: 'llmlog' (its own, the fastest) or 'aiohttp' (aiohttp's ClientSession, "
-            "which honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY, for an egress proxy)", "LLMLOG_UPSTREAM_CLIENT",
-            choices=("llmlog", "aiohttp")),
-    Setting("store.path", str, None,
-            "SQLite database file (default: ~/.local/share/llmlog/llmlog.db), or a postgresql:// URL",
-            "LLMLOG_DB"),
-    Setting("store.url", str, None,
-            "PostgreSQL URL (postgresql://user@host:5432/llmlog) for several replicas sharing one store; "
-            "--db / LLMLOG_DB given as well win over it"),
-    Setting("store.password_env", str, None,
-            "environment variable holding the PostgreSQL password, kept out of the URL (PGPASSWORD works too)"),
-    Setting("store.max_body_bytes", int, 1024 * 1024,
-            "bytes of each request/response body kept in the log (the forwarded stream is never capped)"),
-    Setting("store.queue_size", int, 10_000, "captured calls held in memory before spilling to disk"),
-    Setting("store.spill_path", str, None,
-            "spill file for entries the database cannot take yet (default: the database path + .spill; with "
-            "PostgreSQL, a file named after the URL and the listening address in llmlog's data directory); on "
-            "another disk it keeps working when the database's disk is full",
-            "LLMLOG_SPILL_PATH"),
-    Setting("store.hold_size", int, 10_000,
-            "entries held in memory when database and spill file both fail (disk full), retried each "
-            "second, and calls waiting for a spill file that has stopped answering; beyond it entries "
-            "are dropped and counted"),
-    Setting("store.batch_size", int, 500, "entries written per transaction at most"),
-    Setting("store.batch_interval_ms", int, 200, "longest time an entry waits for its batch"),
-    Setting("store.busy_timeout_ms", int, 5000,
-            "how long a write waits for a database locked by another process before its batch goes to the spill file"),
-    Setting("store.writer_nice", int, 10,
-            "niceness steps the database writer threads run below the proxy (Linux): calls get the CPU first"),
-    Setting("store.retention_days", int, 0, "delete calls older than this (0 keeps everything)"),
-    Setting("store.content_retention_days", int, 0,
-            "drop bodies and text older than this, keeping metrics (0 keeps everything)"),
-    Setting("logs_api.api_keys", list, [], "bearer keys that may read /v1/logs (empty: no auth)"),
-    Setting("pricing.litellm_file", str, None,
-            "a price file in LiteLLM's model_prices_and_context_window.json format"),
-    Setting("pricing.refresh_hours", float, 0.0,
-            "fetch genai-prices' published price file at start and every this many hours and rebuild the "
-            "price table from it (the same corrections, LiteLLM file and overrides on top); on any failure "
-            "the table in use is kept. 0: off, the prices shipped in the installed genai-prices are used",
-            "LLMLOG_PRICE_REFRESH_HOURS"),
-    Setting("pricing.refresh_url", str, GENAI_PRICES_URL,
-            "where pricing.refresh_hours fetches the price file (genai-prices' data.json format), e.g. a "
-            "mirror inside an air-gapped network", "LLMLOG_PRICE_REFRESH_URL"),
-)
 
-_BY_KEY = {s.key: s for s in SETTINGS}
-TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = setting("127.0.0.1", "address to listen on", env="LLMLOG_HOST", flag="--host")
+    port: int = setting(8080, "port to listen on", env="LLMLOG_PORT", flag="--port")
+    insecure: bool = setting(False, "allow listening on a non-loopback address without a logs API key",
+                             env="LLMLOG_INSECURE", flag="--insecure")
+    allowed_hosts: tuple[str, ...] = setting(
+        (), "host names clients reach llmlog by besides loopback names, IP addresses and server.host "
+        "(e.g. a load balancer's or a container network's name; '.example.com' for a domain, '*' for any); "
+        "other Host values get 403, against DNS rebinding", env="LLMLOG_ALLOWED_HOSTS")
+    shutdown_grace_s: float = setting(
+        10.0, "seconds in-flight calls get to finish on SIGTERM before the queue is flushed")
+    max_request_bytes: int = setting(64 * 1024 * 1024, "largest request body accepted for forwarding (bytes)",
+                                     env="LLMLOG_MAX_REQUEST_BYTES")
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamSettings:
+    connect_timeout_s: float = setting(10.0, "seconds to open a connection upstream")
+    read_timeout_s: float = setting(
+        600.0, "seconds the upstream may stay silent (before headers or between stream chunks)",
+        env="LLMLOG_READ_TIMEOUT")
+    client: Literal["llmlog", "aiohttp"] = setting(
+        "llmlog", "HTTP client for providers: 'llmlog' (its own, the fastest) or 'aiohttp' (aiohttp's "
+        "ClientSession, which honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY, for an egress proxy)",
+        env="LLMLOG_UPSTREAM_CLIENT")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    path: str | None = setting(
+        None, "SQLite database file, or a postgresql:// URL for a store shared by several replicas",
+        env="LLMLOG_DB", flag="--db", metavar="FILE|URL", shown_default="~/.local/share/llmlog/llmlog.db")
+    url: str | None = setting(
+        None, "PostgreSQL URL (postgresql://user@host:5432/llmlog) for several replicas sharing one store; "
+        "--db / LLMLOG_DB given as well win over it")
+    password_env: str | None = setting(
+        None, "environment variable holding the PostgreSQL password, kept out of the URL (PGPASSWORD works too)")
+    max_body_bytes: int = setting(
+        1024 * 1024, "bytes of each request/response body kept in the log (the forwarded stream is never capped)")
+    queue_size: int = setting(10_000, "captured calls held in memory before spilling to disk")
+    spill_path: str | None = setting(
+        None, "spill file for entries the database cannot take yet (default: the database path + .spill; with "
+        "PostgreSQL, a file named after the URL and the listening address in llmlog's data directory); on "
+        "another disk it keeps working when the database's disk is full", env="LLMLOG_SPILL_PATH")
+    hold_size: int = setting(
+        10_000, "entries held in memory when database and spill file both fail (disk full), retried each "
+        "second, and calls waiting for a spill file that has stopped answering; beyond it entries "
+        "are dropped and counted")
+    batch_size: int = setting(500, "entries written per transaction at most")
+    batch_interval_ms: int = setting(200, "longest time an entry waits for its batch")
+    busy_timeout_ms: int = setting(
+        5000, "how long a write waits for a database locked by another process before its batch goes to the "
+        "spill file")
+    writer_nice: int = setting(
+        10, "niceness steps the database writer threads run below the proxy (Linux): calls get the CPU first")
+    retention_days: int = setting(0, "delete calls older than this (0 keeps everything)")
+    content_retention_days: int = setting(0, "drop bodies and text older than this, keeping metrics (0 keeps "
+                                             "everything)")
+
+
+@dataclass(frozen=True, slots=True)
+class LogsApiSettings:
+    api_keys: tuple[str, ...] = setting(
+        (), "bearer keys that may read /v1/logs (empty: no auth); LLMLOG_ADMIN_KEY adds one")
+
+
+@dataclass(frozen=True, slots=True)
+class PricingSettings:
+    litellm_file: str | None = setting(
+        None, "a price file in LiteLLM's model_prices_and_context_window.json format")
+    refresh_hours: float = setting(
+        0.0, "fetch genai-prices' published price file at start and every this many hours and rebuild the "
+        "price table from it (the same corrections, LiteLLM file and overrides on top); on any failure "
+        "the table in use is kept. 0: off, the prices shipped in the installed genai-prices are used",
+        env="LLMLOG_PRICE_REFRESH_HOURS")
+    refresh_url: str = setting(
+        GENAI_PRICES_URL, "where pricing.refresh_hours fetches the price file (genai-prices' data.json format), "
+        "e.g. a mirror inside an air-gapped network", env="LLMLOG_PRICE_REFRESH_URL")
+
+
+# Read by the loader and the CLI but no key of the file: documented beside the table.
+CONFIG_ENV = "LLMLOG_CONFIG"
+ADMIN_KEY_ENV = "LLMLOG_ADMIN_KEY"
+UPSTREAM_ENV = "LLMLOG_UPSTREAM"
+OTHER_ENV = {
+    CONFIG_ENV: "the config file to read (flag `--config`)",
+    ADMIN_KEY_ENV: "one more logs API key, added to `logs_api.api_keys`",
+    UPSTREAM_ENV: "base URL of the provider at prefix `/`, e.g. a local vLLM (flag `--upstream`)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,40 +190,88 @@ class Provider:
     inject_stream_usage: bool = False
 
 
+PROVIDER_KEYS = frozenset({"name", "base_url", "prefix", "format", "api_key_env", "inject_stream_usage"})
+
 # With no config file, OpenAI at `/`: its streams carry exact usage when asked for it, so ask
 # (config.example.toml says the same). `--upstream` elsewhere drops it (`_with_default_upstream`).
 DEFAULT_PROVIDER = Provider(name="openai", base_url="https://api.openai.com", prefix="/", inject_stream_usage=True)
 
 
-@dataclass(slots=True)
-class Config:
-    values: dict[str, Any]
-    providers: list[Provider] = field(default_factory=lambda: [DEFAULT_PROVIDER])
-    price_overrides: dict[str, dict] = field(default_factory=dict)
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The effective settings of one process; `load_config` makes them, nothing changes them."""
 
-    def __getitem__(self, key: str) -> Any:
-        return self.values[key]
+    server: ServerSettings = field(default_factory=ServerSettings)
+    upstream: UpstreamSettings = field(default_factory=UpstreamSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    logs_api: LogsApiSettings = field(default_factory=LogsApiSettings)
+    pricing: PricingSettings = field(default_factory=PricingSettings)
+    providers: tuple[Provider, ...] = (DEFAULT_PROVIDER,)
+    # `[pricing.models."name"]` tables as written: pricing/prices/table.py `with_overrides` reads them
+    price_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def db_path(self) -> str:
         """Where the store is: a SQLite file path or a postgresql:// URL."""
-        return self.values["store.path"] or self.values["store.url"] or default_db_path()
+        return self.store.path or self.store.url or default_db_path()
 
-    def open_store(self, **options) -> Store:
+    def open_store(self, **options: Any) -> Store:
         """The configured store (store/backends.py `open_store` takes `options`)."""
-        return open_store(self.db_path, password_env=self.values["store.password_env"], **options)
+        store: Store = open_store(self.db_path, password_env=self.store.password_env, **options)
+        return store
 
     @property
     def spill_path(self) -> str:
-        if self.values["store.spill_path"]:
-            return self.values["store.spill_path"]
+        if self.store.spill_path:
+            return self.store.spill_path
         if is_postgres(self.db_path):
             # no file to put it beside: llmlog's data directory, one per URL and listening address, so
             # replicas on one machine never share one and a replica restarted there finds its own
-            listen = f"{self.values['server.host']}-port{self.values['server.port']}"
+            listen = f"{self.server.host}-port{self.server.port}"
             name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{printable(self.db_path).split('://', 1)[1]}-{listen}").strip("_")
             return os.path.join(os.path.dirname(default_db_path()), f"postgresql-{name[-160:]}.spill")
-        return spill_path_for(self.db_path)
+        path: str = spill_path_for(self.db_path)
+        return path
+
+
+def _sections() -> dict[str, type]:
+    """Section name -> its class: the fields of Settings that are settings dataclasses."""
+    hints = get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in fields(Settings)
+            if isinstance(hints[f.name], type) and is_dataclass(hints[f.name])}
+
+
+def _kind(hint: Any) -> type:
+    """What a value is read as, from the field's annotation: `str | None` is str, `tuple[str, ...]` tuple."""
+    if get_origin(hint) in (Union, types.UnionType):
+        hint = next(arg for arg in get_args(hint) if arg is not type(None))
+    if get_origin(hint) is tuple:
+        return tuple
+    if get_origin(hint) is Literal and all(isinstance(arg, str) for arg in get_args(hint)):
+        return str  # a choice among words: the row's `choices`
+    if not isinstance(hint, type) or hint not in (bool, int, float, str):
+        raise TypeError(f"a setting cannot be read as {hint!r}")
+    return hint
+
+
+def _rows() -> tuple[Setting, ...]:
+    rows = []
+    for section, cls in SECTIONS.items():
+        hints = get_type_hints(cls)
+        for f in fields(cls):
+            declared: _Declared = f.metadata["setting"]
+            choices = get_args(hints[f.name]) if get_origin(hints[f.name]) is Literal else ()
+            rows.append(Setting(f"{section}.{f.name}", _kind(hints[f.name]), f.default, declared.help,
+                                declared.env, declared.flag, declared.metavar, declared.shown_default, choices))
+    return tuple(rows)
+
+
+SECTIONS: dict[str, type] = _sections()  # "server": ServerSettings, ... in the order of Settings
+SETTINGS: tuple[Setting, ...] = _rows()
+BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
+
+
+_KIND_WORDS: dict[type, str] = {bool: "bool", tuple: "list", str: "str"}  # as error messages say them
 
 
 def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
@@ -167,18 +281,11 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
                           f"{', '.join(map(repr, setting.choices))}, got {raw!r}")
     try:
         if want is bool:
-            if isinstance(raw, bool):
-                return raw
-            word = str(raw).strip().lower()
-            if word in TRUE_WORDS:
-                return True
-            if word in FALSE_WORDS:
-                return False
-            raise ValueError(raw)
-        if want is list:
-            if isinstance(raw, list):
-                return [str(x) for x in raw]
-            return [part.strip() for part in str(raw).split(",") if part.strip()]
+            return raw if isinstance(raw, bool) else parse_bool(str(raw))
+        if want is tuple:
+            if isinstance(raw, (list, tuple)):
+                return tuple(str(x) for x in raw)
+            return tuple(part.strip() for part in str(raw).split(",") if part.strip())
         if want in (int, float):
             if isinstance(raw, bool):
                 raise ValueError(raw)
@@ -188,7 +295,7 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
             return value
         return want(raw)
     except (TypeError, ValueError):
-        kind = want.__name__ if want in (bool, list, str) else f"a number of 0 or more ({want.__name__})"
+        kind = _KIND_WORDS.get(want) or f"a number of 0 or more ({want.__name__})"
         raise ConfigError(f"{setting.key} from {origin}: expected {kind}, got {raw!r}") from None
 
 
@@ -232,7 +339,7 @@ def _checked_base_url(url: str, where: str) -> str:
 
 def _provider_from(table: Mapping[str, Any], index: int) -> Provider:
     where = f"providers[{index}]"
-    unknown = set(table) - {"name", "base_url", "prefix", "format", "api_key_env", "inject_stream_usage"}
+    unknown = set(table) - PROVIDER_KEYS
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     for required in ("name", "base_url"):
@@ -253,13 +360,13 @@ def _provider_from(table: Mapping[str, Any], index: int) -> Provider:
 
 
 def load_config(
-    path: str | os.PathLike | None = None,
+    path: str | os.PathLike[str] | None = None,
     *,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     upstream: str | None = None,
-) -> Config:
-    """Build the effective config. `overrides` are CLI flags by dotted key (None means not given)."""
+) -> Settings:
+    """The effective settings. `overrides` are CLI flags by dotted key (None means not given)."""
     env = os.environ if env is None else env
     file_table: dict[str, Any] = {}
     if path is not None:
@@ -276,38 +383,41 @@ def load_config(
         raise ConfigError(f"{path}: [pricing.models] must hold one table per model, e.g. "
                           '[pricing.models."my-model"] with input = 1.0 and output = 2.0')
     flat = _flatten(file_table)
-    unknown = sorted(set(flat) - set(_BY_KEY))
+    unknown = sorted(set(flat) - set(BY_KEY))
     if unknown:
         raise ConfigError(f"unknown config key(s) in {path}: {', '.join(unknown)}")
 
     values: dict[str, Any] = {}
-    for setting in SETTINGS:
-        value = setting.default
-        if setting.key in flat:
-            value = _coerce(setting, flat[setting.key], str(path))
-        if setting.env and env.get(setting.env) not in (None, ""):
-            value = _coerce(setting, env[setting.env], setting.env)
-        if overrides and overrides.get(setting.key) is not None:
-            value = _coerce(setting, overrides[setting.key], "command line")
-        values[setting.key] = value
-    admin_key = env.get("LLMLOG_ADMIN_KEY")
+    for row in SETTINGS:
+        value = row.default
+        if row.key in flat:
+            value = _coerce(row, flat[row.key], str(path))
+        if row.env and env.get(row.env) not in (None, ""):
+            value = _coerce(row, env[row.env], row.env)
+        if overrides and overrides.get(row.key) is not None:
+            value = _coerce(row, overrides[row.key], "command line")
+        values[row.key] = value
+    admin_key = env.get(ADMIN_KEY_ENV)
     if admin_key:
-        values["logs_api.api_keys"] = [*values["logs_api.api_keys"], admin_key]
-    for key in values["logs_api.api_keys"]:
+        values["logs_api.api_keys"] = (*values["logs_api.api_keys"], admin_key)
+    sections = {name: cls(**{row.name: values[row.key] for row in SETTINGS if row.section == name})
+                for name, cls in SECTIONS.items()}
+    settings = Settings(**sections, price_overrides=dict(price_overrides))
+    for key in settings.logs_api.api_keys:
         _check_api_key(key)
-    _check_store(values, in_file="store.path" in flat)
-    if values["server.port"] > 65535:
-        raise ConfigError(f"server.port must be between 0 and 65535, got {values['server.port']}")
+    _check_store(settings.store, in_file="store.path" in flat)
+    if settings.server.port > 65535:
+        raise ConfigError(f"server.port must be between 0 and 65535, got {settings.server.port}")
 
     providers = [_provider_from(t, i) for i, t in enumerate(raw_providers or [])] or [DEFAULT_PROVIDER]
-    upstream = upstream or env.get("LLMLOG_UPSTREAM") or None
+    upstream = upstream or env.get(UPSTREAM_ENV) or None
     if upstream:
         providers = _with_default_upstream(providers, upstream)
-    return Config(values=values, providers=providers, price_overrides=dict(price_overrides))
+    return replace(settings, providers=tuple(providers))
 
 
-def _check_store(values: dict, in_file: bool) -> None:
-    url, path = values["store.url"], values["store.path"]
+def _check_store(store: StoreSettings, in_file: bool) -> None:
+    url, path = store.url, store.path
     if url and path and in_file:
         raise ConfigError("the config file sets both store.path and store.url; keep one")
     if url and not is_postgres(url):
@@ -343,3 +453,62 @@ def _with_default_upstream(providers: list[Provider], url: str) -> list[Provider
     if not replaced:
         out.append(Provider("default", url, "/"))
     return out
+
+
+# -- the docs table (docs/settings.md) --------------------------------------------------------------
+
+_TYPE_WORDS = {bool: "boolean", int: "integer", float: "number", str: "string", tuple: "list of strings"}
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown() -> str:
+    """docs/settings.md: every setting by section, with its default, variable and flag."""
+    words = ", ".join(f"`{true}`/`{false}`" for true, false in PAIRS)
+    lines = [
+        "# Settings",
+        "",
+        ("<!-- Generated from the table in proxy/settings.py; do not edit here. "
+         "Regenerate: python -m proxy.settings --markdown > docs/settings.md -->"),
+        "",
+        ("Every key is optional. Precedence: `llmlog serve` flag > environment variable > config file "
+         "(`--config`, see [config.example.toml](../config.example.toml)) > default."),
+        (f"A boolean is one of {words}, in any case (the logs API's true/false parameters take the same words); "
+         "a list in the environment is comma-separated."),
+    ]
+    for section in SECTIONS:
+        lines += ["", f"## [{section}]", "", "| Key | Type | Default | Environment | Flag | Meaning |",
+                  "|---|---|---|---|---|---|"]
+        for row in SETTINGS:
+            if row.section != section:
+                continue
+            default = f"`{row.shown_default}`" if row.shown_default else (
+                "(none)" if row.default is None else f"`{_toml(row.default)}`")
+            lines.append("| " + " | ".join([
+                f"`{row.key}`", " or ".join(f"`{_toml(c)}`" for c in row.choices) or _TYPE_WORDS[row.type],
+                _cell(default), f"`{row.env}`" if row.env else "",
+                f"`{row.flag}`" if row.flag else "", _cell(row.help)]) + " |")
+    lines += ["", "## Other environment variables", "", "| Variable | Meaning |", "|---|---|"]
+    lines += [f"| `{name}` | {_cell(text)} |" for name, text in OTHER_ENV.items()]
+    lines += ["", "Providers (`[[providers]]`, keys: " + ", ".join(f"`{k}`" for k in sorted(PROVIDER_KEYS))
+              + ") and price overrides (`[pricing.models.\"name\"]`) are tables of their own: see "
+              "[config.example.toml](../config.example.toml).", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--markdown"]:
+        sys.exit("usage: python -m proxy.settings --markdown > docs/settings.md")
+    sys.stdout.write(markdown())

@@ -8,16 +8,16 @@ from aiohttp import web
 
 if TYPE_CHECKING:  # the keys only name their types; importing them here would tie every module to app state
     from proxy.access.guard import HostPolicy
-    from proxy.api.export import JobRunner
-    from proxy.api.openapi import Operation
+    from proxy.api.operation import Operation
     from proxy.forward.handler import Forwarder
     from proxy.metrics import Metrics
+    from proxy.pipeline.export_jobs import JobRunner
     from proxy.pipeline.price_refresh import PriceHolder
     from proxy.pipeline.worker import Pipeline
-    from proxy.settings import Config
+    from proxy.settings import Settings
     from store.runner import StoreThread
 
-CONFIG: web.AppKey[Config] = web.AppKey("config")
+CONFIG: web.AppKey[Settings] = web.AppKey("config")
 HOSTS: web.AppKey[HostPolicy] = web.AppKey("hosts")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 PRICES: web.AppKey[PriceHolder] = web.AppKey("prices")  # the table now in use: a refresh replaces it

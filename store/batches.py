@@ -7,6 +7,7 @@ from typing import Iterator, Sequence
 
 from .filters import LogFilter
 from .interface import Position, Store
+from .rows import Row
 
 BATCH_ROWS = 1000
 # the content columns an export may include (a backend refuses any other name)
@@ -14,12 +15,12 @@ EXPORTABLE_CONTENT = ("prompt_text", "output_text", "request_body", "response_bo
                       "request_headers", "response_headers")
 
 
-def position_of(row: dict) -> Position:
+def position_of(row: Row) -> Position:
     return row["started_at"], row["id"]
 
 
 def iter_batches(store: Store, f: LogFilter, *, content: Sequence[str] = (),
-                 batch_rows: int = BATCH_ROWS) -> Iterator[list[dict]]:
+                 batch_rows: int = BATCH_ROWS) -> Iterator[list[Row]]:
     """Every matching row, oldest first, one batch at a time."""
     after: Position | None = None
     while True:

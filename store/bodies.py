@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import zlib
 
+from .rows import ContentRow, Row
+
 ZLIB = "zlib"
 BODY_COLUMNS = ("request_body", "response_body")
 COMPRESS_FROM_BYTES = 1024  # both bodies together; below it zlib saves a few bytes at best
 LEVEL = 1  # the fastest level already takes repetitive JSON and SSE down by ~30x
 
 
-def pack(content: dict) -> dict:
+def pack(content: ContentRow) -> ContentRow:
     """The content as stored: both bodies compressed, `body_encoding` 'zlib', when together they
     reach COMPRESS_FROM_BYTES; otherwise the same dict. Never changes `content` itself (a spilled
     entry keeps its bodies as sent), and content already packed is returned as it is."""
@@ -28,7 +30,7 @@ def pack(content: dict) -> dict:
     request, response = content.get("request_body"), content.get("response_body")
     if len(request or b"") + len(response or b"") < COMPRESS_FROM_BYTES:
         return content
-    packed = dict(content)
+    packed = content.copy()
     packed["request_body"] = None if request is None else zlib.compress(request, LEVEL)
     packed["response_body"] = None if response is None else zlib.compress(response, LEVEL)
     packed["body_encoding"] = ZLIB
@@ -44,9 +46,10 @@ def unpack(blob: bytes | None, encoding: str | None) -> bytes | None:
     raise ValueError(f"unknown body_encoding {encoding!r}")
 
 
-def unpack_row(row: dict) -> dict:
+def unpack_row(row: Row) -> Row:
     """Replace the row's stored bodies (those it has) with the bodies as sent, and drop
-    `body_encoding`: what callers see is the same whatever the row's encoding."""
+    `body_encoding`: what callers see is the same whatever the row's encoding. `row` is a whole
+    content row or an export row (some call and content columns)."""
     encoding = row.pop("body_encoding", None)
     if encoding is not None:
         for column in BODY_COLUMNS:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from .filters import LogFilter
 
@@ -75,7 +75,7 @@ class Figures:
         self.duration_count += other.duration_count
 
 
-def figures_of(row) -> Figures:
+def figures_of(row: Sequence[Any]) -> Figures:
     """Figures from the eleven sums a backend selects, in Figures' field order (Decimal-safe)."""
     count, successful, errors, inputs, outputs, total, nanos, priced, unpriced, dsum, dcount = row
     return Figures(int(count), int(successful or 0), int(errors or 0), int(inputs), int(outputs), int(total),
@@ -91,11 +91,11 @@ class Summary:
     by_task_type: dict[str | None, Figures]
 
 
-def rolled_up(rows, durations: list[float]) -> Summary:
+def rolled_up(rows: Iterable[Sequence[Any]], durations: list[float]) -> Summary:
     """A Summary from (model, provider, status, task_type, *sums) rows: one grouped scan of a
     handful of combinations, rolled up here."""
     totals = Figures()
-    breakdowns: tuple[dict, ...] = ({}, {}, {}, {})
+    breakdowns: tuple[dict[str | None, Figures], ...] = ({}, {}, {}, {})
     for row in rows:
         part = figures_of(row[4:])
         totals.add(part)
@@ -146,8 +146,8 @@ def stats_asked(f: LogFilter, group_by: str, compare_previous: bool,
     return answer(current), (answer(previous) if previous else None)
 
 
-def stats_of_rows(f: LogFilter, group_by: str, sums: Iterable, durations: Iterable,
-                  call_totals: Callable[[], tuple[tuple, list[float]]] | None = None) -> Stats:
+def stats_of_rows(f: LogFilter, group_by: str, sums: Iterable[Sequence[Any]], durations: Iterable[Sequence[Any]],
+                  call_totals: Callable[[], tuple[Sequence[Any], list[float]]] | None = None) -> Stats:
     """Stats from a backend's rows: (key, *sums) per group and (key, duration) per call. With
     `call_totals` (tag grouping: a call with two tags is in two groups) the totals are its (sums,
     sorted durations) over the calls themselves; otherwise the groups' sum."""
@@ -172,7 +172,10 @@ def stats_of_rows(f: LogFilter, group_by: str, sums: Iterable, durations: Iterab
 def grouped(f: LogFilter, group_by: str, groups: dict[object, Figures], totals: Figures) -> Stats:
     """Stats in the API's order: every time bucket of the window (empty ones too), or the busiest
     group first, ties by key, None last."""
+    ordered: list[tuple[object, Figures]]
     if group_by in BUCKETS:
+        if f.start_ms is None or f.end_ms is None:  # stats_windows has refused such a question
+            raise AggregateError("time buckets need a start and an end")
         width = BUCKETS[group_by][0]
         ordered = []
         start = bucket_start(f.start_ms, group_by)

@@ -60,7 +60,7 @@ class CursorError(ValueError):
     pass
 
 
-def encode_cursor(sort_by: str, descending: bool, value, call_id: str) -> str:
+def encode_cursor(sort_by: str, descending: bool, value: object, call_id: str) -> str:
     raw = orjson.dumps([sort_by, descending, value, call_id])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

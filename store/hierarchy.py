@@ -10,7 +10,7 @@ from .rows import Entry
 def parents_outside(entries: Sequence[Entry]) -> set[str]:
     """The parent ids a batch refers to that are not in the batch: a backend looks them up."""
     in_batch = {e.call["id"] for e in entries}
-    return {e.call["parent_id"] for e in entries if e.call.get("parent_id")} - in_batch
+    return {parent for e in entries if (parent := e.call.get("parent_id"))} - in_batch
 
 
 def link_hierarchy(entries: Sequence[Entry], stored: dict[str, tuple[str | None, int]]) -> None:

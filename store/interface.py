@@ -4,21 +4,23 @@ Backends (`store/sqlite/`, `store/postgres/`) implement it and own their SQL, co
 migrations; nothing outside them holds a driver type. Methods are synchronous and run on the
 caller's thread: a `Store` instance is used by one thread at a time (store/runner.py gives the
 server one thread per role). Arguments are value objects (`LogFilter`, `Page`, `Entry`); answers
-are plain rows (dicts keyed by column name) and the dataclasses below.
+are plain rows (dicts keyed by column name: `CallRow` and `ContentRow` where the row is whole,
+`Row` where it holds some columns) and the dataclasses below.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
+
 
 from .figures import Stats, Summary
 from .filters import LogFilter, Page
-from .rows import Entry
+from .rows import CallNode, CallRow, ContentRow, CostColumns, Entry, Row, UsageColumns
 
 Position = tuple[int, str]  # (started_at, id) of the last row an export has read
 # a repricing function: the stored usage columns of a call -> its new cost columns
-PriceFn = Callable[[dict], dict]
+PriceFn = Callable[[UsageColumns], CostColumns]
 Refused = list[tuple[Entry, str]]  # entries a backend would not take, with the reason
 EXPORT_CHUNK_BYTES = 1 << 20  # an export file is read back (and, on PostgreSQL, kept) in pieces this size
 
@@ -35,7 +37,7 @@ class StoreReplaced(StoreError):
 @dataclass(slots=True)
 class LogPage:
     total: int
-    rows: list[dict]
+    rows: list[CallRow]
     has_more: bool
     next_offset: int | None
     next_cursor: str | None
@@ -43,15 +45,26 @@ class LogPage:
 
 @dataclass(slots=True)
 class Hierarchy:
-    node: dict
-    breadcrumb: list[dict]  # root → this call, as far as the ancestors are logged
-    parent: dict | None
-    children: list[dict]
+    node: CallNode
+    breadcrumb: list[CallNode]  # root → this call, as far as the ancestors are logged
+    parent: CallNode | None
+    children: list[CallNode]
     children_total: int
     tree_calls: int
     tree_cost_nanos: int
     tree_unpriced_calls: int
     tree_max_depth: int
+
+
+@dataclass(slots=True)
+class StoredEvents:
+    """A call's stream events as its row holds them: the chunk timeline (m003) and the body it cuts,
+    or m001's parsed `events` JSON; proxy/query/stream_events.py turns either into events."""
+    stream: bool
+    has_content: bool
+    events_json: str | None
+    chunk_offsets_json: str | None
+    body: bytes | None  # read only when there is a timeline to cut it
 
 
 @dataclass(slots=True)
@@ -74,26 +87,26 @@ class Store(Protocol):
 
     # -- reading (API and CLI) --
     def list_logs(self, f: LogFilter, page: Page) -> LogPage: ...
-    def get_log(self, call_id: str) -> tuple[dict, dict | None] | None:
+    def get_log(self, call_id: str) -> tuple[CallRow, ContentRow | None] | None:
         """(metrics row, content row or None), or None when no such call."""
     def prompt_previews(self, ids: list[str], chars: int = 120) -> dict[str, str]: ...
     def any_calls(self) -> bool: ...
     def summary(self, f: LogFilter) -> Summary: ...
     def stats(self, f: LogFilter, group_by: str, compare_previous: bool = False) -> tuple[Stats, Stats | None]: ...
     def hierarchy(self, call_id: str) -> Hierarchy | None: ...
-    def events(self, call_id: str) -> tuple[bool, bool, list[list]] | None: ...
+    def events(self, call_id: str) -> StoredEvents | None: ...
     def export_batch(self, f: LogFilter, after: Position | None = None, *, content: Sequence[str] = (),
-                     limit: int = 1000) -> list[dict]:
+                     limit: int = 1000) -> list[Row]:
         """Up to `limit` matching rows after `after`, oldest first, with the asked content columns."""
     def count(self, f: LogFilter) -> int: ...
     def oldest_start(self, f: LogFilter) -> int | None: ...
-    def model_call_counts(self, since_ms: int | None = None) -> list[dict]: ...
+    def model_call_counts(self, since_ms: int | None = None) -> list[Row]: ...
     def read_entries(self, after: Position | None, limit: int) -> list[Entry]:
         """Whole entries (call, content as stored, tags) after `after`, oldest first: what copying
         this store into another (`llmlog copy-store`) writes with `write_or_split`."""
 
     # -- changing what is stored --
-    def set_feedback(self, call_id: str, feedback: dict) -> bool: ...
+    def set_feedback(self, call_id: str, feedback: dict[str, Any]) -> bool: ...
     def delete_user(self, user_id: str) -> int: ...
     def prune(self, older_than_ms: int, content_only: bool = False) -> PruneResult: ...
     def count_repriceable(self, since_ms: int | None = None) -> int: ...
@@ -101,9 +114,10 @@ class Store(Protocol):
                 progress: Callable[[int], None] | None = None) -> tuple[int, int]: ...
 
     # -- export jobs --
-    def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict, now_ms: int) -> dict: ...
-    def get_job(self, job_id: str) -> dict | None: ...
-    def list_jobs(self, limit: int = 100) -> list[dict]: ...
+    def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict[str, Any],
+                   now_ms: int) -> Row: ...
+    def get_job(self, job_id: str) -> Row | None: ...
+    def list_jobs(self, limit: int = 100) -> list[Row]: ...
     def start_job(self, job_id: str, path: str, now_ms: int) -> bool: ...
     def finish_job(self, job_id: str, rows: int | None, error: str | None, now_ms: int, *,
                    oldest_started_at: int | None = None, holds_content: bool = True,

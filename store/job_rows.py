@@ -4,7 +4,11 @@ success | failure); times are UTC epoch ms. Pure."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
+
+from .rows import Row
 
 INTERRUPTED = "interrupted by restart"
 WITHDRAWN = "export file removed because a user's calls were erased; start the job again"
@@ -13,16 +17,14 @@ EXPIRED = "export file removed by retention: it held calls older than the cutoff
 JOB_COLUMNS = ("id", "created_at", "status", "format", "fields", "filters", "path", "rows", "error", "updated_at")
 
 
-def job_of(row: tuple | None) -> dict | None:
+def job_of(row: tuple[Any, ...]) -> Row:
     """A stored row (JOB_COLUMNS order) as the job the interface returns."""
-    if row is None:
-        return None
     job = dict(zip(JOB_COLUMNS, row))
     job["fields"] = orjson.loads(job["fields"]) if job["fields"] else None
     job["filters"] = orjson.loads(job["filters"])
     return job
 
 
-def stored_json(fields: list[str] | None, filters: dict) -> tuple[str | None, str]:
+def stored_json(fields: list[str] | None, filters: dict[str, Any]) -> tuple[str | None, str]:
     """(fields, filters) as the text columns keep them."""
     return (orjson.dumps(fields).decode() if fields is not None else None), orjson.dumps(filters).decode()

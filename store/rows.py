@@ -1,66 +1,220 @@
-"""The shape of one stored entry: its column lists and the `Entry` value the pipeline hands a store."""
+"""The shape of one stored entry: its typed rows, the column lists derived from them, and the
+`Entry` value the pipeline hands a store.
+
+`CallRow` and `ContentRow` are the one source of the columns: `CALL_COLUMNS` and
+`CONTENT_COLUMNS` are their keys in order (the order of the schema's columns, later migrations
+last), so a column added to a row type is inserted, copied, selected and spilled everywhere.
+Units: times in UTC epoch ms, durations in ms, tokens in tokens, costs in micro- and
+nano-dollars; JSON columns hold their JSON text; flags are 0 or 1.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, NotRequired, TypedDict, cast
 
-CALL_COLUMNS: tuple[str, ...] = (
-    "id", "started_at", "completed_at", "duration_ms", "ttfb_ms",
-    "provider", "method", "path", "model", "response_model", "stream",
-    "status", "status_code", "error", "finish_reason",
-    "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens",
-    "reasoning_tokens", "total_tokens", "usage_source",
-    "priced", "cost_micros", "input_cost_micros", "cached_input_cost_micros",
-    "cache_write_cost_micros", "output_cost_micros", "pricing_version",
-    "user_id", "api_key_hash", "api_key_prefix", "tags", "environment", "task_type",
-    "metadata", "feedback", "trace_id", "session_id", "parent_id", "root_id", "depth",
-    "do_not_track", "has_content",
-    "token_encoding",  # m007
-    "cache_write_1h_tokens", "input_audio_tokens", "output_audio_tokens", "cost_buckets",  # m008
-    "cost_nanos",  # m009
-    "service_tier", "service_tier_priced",  # m010
-)
+Row = dict[str, Any]  # a row of some columns (a page, a node, an export batch, a job), keyed by column name
 
-CONTENT_COLUMNS: tuple[str, ...] = (
-    "call_id", "request_query", "request_headers", "request_body", "request_truncated",
-    "response_headers", "response_body", "response_truncated",
-    "assembled", "events", "prompt_text", "output_text", "chunk_offsets",
-    "body_encoding",  # m004: set only by the writer (store/bodies.py pack); entries carry bodies as sent
-)
+
+class CallRow(TypedDict):
+    """One `calls` row: what the capture knows, what the pipeline read from the answer, and the
+    cost. `root_id` and `depth` are filled at write time (store/hierarchy.py)."""
+
+    id: str
+    started_at: int
+    completed_at: int | None
+    duration_ms: float | None
+    ttfb_ms: float | None
+    provider: str | None
+    method: str | None
+    path: str | None
+    model: str | None
+    response_model: str | None
+    stream: int
+    status: str  # success | error | timeout | client_closed
+    status_code: int | None
+    error: str | None
+    finish_reason: str | None
+    input_tokens: int | None
+    cached_input_tokens: int | None
+    cache_write_tokens: int | None
+    output_tokens: int | None
+    reasoning_tokens: int | None
+    total_tokens: int | None
+    usage_source: str  # provider | estimated | rough | none
+    priced: int
+    cost_micros: int | None  # NULL when the call has no price
+    input_cost_micros: int | None
+    cached_input_cost_micros: int | None
+    cache_write_cost_micros: int | None
+    output_cost_micros: int | None
+    pricing_version: str | None
+    user_id: str | None
+    api_key_hash: str | None
+    api_key_prefix: str | None
+    tags: str | None  # JSON array
+    environment: str | None
+    task_type: str | None
+    metadata: str | None  # JSON object
+    feedback: str | None  # JSON object
+    trace_id: str | None
+    session_id: str | None
+    parent_id: str | None
+    root_id: str | None
+    depth: int
+    do_not_track: int
+    has_content: int
+    token_encoding: str | None  # m007
+    cache_write_1h_tokens: int | None  # m008
+    input_audio_tokens: int | None  # m008
+    output_audio_tokens: int | None  # m008
+    cost_buckets: str | None  # m008: JSON [{bucket, tokens, cost_micros, cost_nanos, usd_per_million}]
+    cost_nanos: int | None  # m009
+    service_tier: str | None  # m010
+    service_tier_priced: int | None  # m010
+
+
+class ContentRow(TypedDict):
+    """One `call_content` row: what the call said, kept unless do-not-track. Bodies travel as sent;
+    `body_encoding` (m004) is set only by the writer (store/bodies.py `pack`), so an entry the
+    pipeline built has none, and a row read back has it only until `unpack_row` drops it."""
+
+    call_id: str
+    request_query: str | None  # credential parameters redacted
+    request_headers: str | None  # JSON [[name, value]], secrets redacted
+    request_body: bytes | None
+    request_truncated: int
+    response_headers: str | None
+    response_body: bytes | None  # for streams: the raw SSE bytes
+    response_truncated: int
+    assembled: str | None  # for streams: the message assembled from the events, JSON
+    events: str | None  # rows before m003: JSON [[offset_ms, event, data]]
+    prompt_text: str | None
+    output_text: str | None
+    chunk_offsets: str | None  # m003: JSON [[arrival_offset_ms, end_byte]] (proxy/query/stream_events.py)
+    body_encoding: NotRequired[str | None]  # m004
+
+
+class CostColumns(TypedDict):
+    """A call's stored cost columns (DESIGN §4), as `proxy.pipeline.prices.cost_columns` fills them
+    from pricing's Cost: micro-dollars per column, the exact total in nano-dollars, flags as 0 or 1.
+    CallRow holds the same columns."""
+
+    priced: int
+    cost_micros: int | None
+    input_cost_micros: int | None
+    cached_input_cost_micros: int | None
+    cache_write_cost_micros: int | None
+    output_cost_micros: int | None
+    pricing_version: str | None
+    cost_buckets: str | None
+    cost_nanos: int | None
+    service_tier_priced: int | None
+
+
+class UsageColumns(TypedDict):
+    """What `llmlog reprice` reads of a stored call and hands the price function (`PriceFn`),
+    which answers with the call's new CostColumns; both are CallRow's columns."""
+
+    id: str
+    provider: str | None
+    model: str | None
+    response_model: str | None
+    input_tokens: int | None
+    cached_input_tokens: int | None
+    cache_write_tokens: int | None
+    output_tokens: int | None
+    reasoning_tokens: int | None
+    cache_write_1h_tokens: int | None
+    input_audio_tokens: int | None
+    output_audio_tokens: int | None
+    service_tier: str | None
+
+
+class CallNode(TypedDict):
+    """A call as a node of its tree (`Store.hierarchy`): enough to draw it without the whole row."""
+
+    id: str
+    parent_id: str | None
+    root_id: str | None
+    depth: int
+    started_at: int
+    model: str | None
+    status: str
+    duration_ms: float | None
+    total_tokens: int | None
+    cost_micros: int | None
+    cost_nanos: int | None
+
+
+CALL_COLUMNS: tuple[str, ...] = tuple(CallRow.__annotations__)
+CONTENT_COLUMNS: tuple[str, ...] = tuple(ContentRow.__annotations__)
+USAGE_COLUMNS: tuple[str, ...] = tuple(UsageColumns.__annotations__)
+NODE_COLUMNS: tuple[str, ...] = tuple(CallNode.__annotations__)
+COST_COLUMNS: tuple[str, ...] = tuple(CostColumns.__annotations__)
+
+
+# The trust boundary: a backend reads its rows back by these column lists, and its schema holds
+# what the row types say, so a row read whole is typed by a cast here rather than checked per value.
+def as_call(row: Row) -> CallRow:
+    """A row read with every column of CALL_COLUMNS, typed."""
+    return cast(CallRow, row)
+
+
+def as_content(row: Row) -> ContentRow:
+    """A row read with every column of CONTENT_COLUMNS, typed."""
+    return cast(ContentRow, row)
+
+
+def as_node(row: Row) -> CallNode:
+    """A row read with the columns of NODE_COLUMNS, typed."""
+    return cast(CallNode, row)
+
+
+def as_usage(row: Row) -> UsageColumns:
+    """A row read with the columns of USAGE_COLUMNS, typed."""
+    return cast(UsageColumns, row)
+
 
 # positional: binding tuples is cheaper than looking ~45 names up in a dict per row (bench_writer);
 # the inserts themselves are each backend's
-def call_values(call: dict) -> tuple:
-    """The call's values in CALL_COLUMNS order (a backend's writer inserts them)."""
+def call_values(call: CallRow) -> tuple[object, ...]:
+    """The call's values in CALL_COLUMNS order (a backend's writer inserts them); a column the
+    row lacks (a spill written before it existed) is NULL."""
     return tuple(map(call.get, CALL_COLUMNS))
 
 
-def content_values(content: dict) -> tuple:
-    """The content's values in CONTENT_COLUMNS order; a column the dict lacks (a spill written
-    before it existed) is NULL."""
+def content_values(content: ContentRow) -> tuple[object, ...]:
+    """The content's values in CONTENT_COLUMNS order; a column the row lacks (a spill written
+    before it existed, `body_encoding` of content not packed) is NULL."""
     return tuple(map(content.get, CONTENT_COLUMNS))
 
 
 @dataclass(slots=True)
 class Entry:
-    """One call ready to store: `call` maps CALL_COLUMNS; `content` is None under do-not-track."""
+    """One call ready to store; `content` is None under do-not-track."""
 
-    call: dict
-    content: dict | None = None
+    call: CallRow
+    content: ContentRow | None = None
     tags: list[str] = field(default_factory=list)
 
-    def to_record(self) -> dict:
+    def to_record(self) -> dict[str, Any]:
         """A JSON-able form for the spill file (bytes as latin-1 text, round-trips exactly)."""
-        content = None
+        content: dict[str, Any] | None = None
         if self.content is not None:
-            content = {k: (v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in self.content.items()}
-            content["_bytes"] = [k for k, v in self.content.items() if isinstance(v, bytes)]
+            items = self.content.items()
+            content = {k: (v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in items}
+            content["_bytes"] = [k for k, v in items if isinstance(v, bytes)]
         return {"call": self.call, "content": content, "tags": self.tags}
 
     @classmethod
-    def from_record(cls, record: dict) -> "Entry":
+    def from_record(cls, record: dict[str, Any]) -> Entry:
+        """The entry a spill record holds. Records are taken as written (a missing key raises
+        KeyError, a record of another shape TypeError or AttributeError: the caller skips it); one
+        written before a column existed lacks that column, which the writers store as NULL."""
         content = record.get("content")
         if content is not None:
             binary = set(content.pop("_bytes", []))
             content = {k: (v.encode("latin-1") if k in binary and v is not None else v) for k, v in content.items()}
-        return cls(call=record["call"], content=content, tags=list(record.get("tags") or []))
+        return cls(call=as_call(record["call"]), content=None if content is None else as_content(content),
+                   tags=list(record.get("tags") or []))

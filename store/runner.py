@@ -33,10 +33,9 @@ def lower_this_threads_priority(steps: int) -> None:
 
 
 class StoreThread:
-    """Runs calls on one `Store` on a thread of its own. `nice` > 0 lowers the thread's priority:
-    measured on one core (bench/), a database writer at the default priority delayed about 1 in 100
-    proxied calls by 1-2 ms; at niceness 10 the kernel lets the woken event loop run first, and the
-    writer catches up in the gaps. The store is opened on the thread, at its first use."""
+    """Runs calls on one `Store` on a thread of its own. `nice` > 0 lowers the thread's priority, so
+    the kernel lets the woken event loop run before a database writer, which catches up in the gaps
+    (bench/README.md, "Measurements behind constants"). The store is opened on the thread, at its first use."""
 
     def __init__(self, open_store: Callable[[], Store], name: str, *, nice: int = 0):
         self._open_store = open_store

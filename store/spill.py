@@ -16,12 +16,14 @@ import os
 import stat
 import threading
 import zlib
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import orjson
 
-from .interface import Store
+from .interface import Refused, Store
 from .rows import Entry
+
+OnRefused = Callable[[Refused], None]  # told of the entries a replay's write refused
 
 REPLAY_BATCH = 500
 RS = b"\x1e"
@@ -118,14 +120,14 @@ class SpillFile:
     def rejected_path(self) -> str:
         return self.path + ".rejected"
 
-    def reject(self, rejected: list[tuple[Entry, str]]) -> int:
+    def reject(self, rejected: Refused) -> int:
         """Entries the database refused for their data: kept aside for a person, never retried."""
         data = b"".join(_rejected_line(e, reason) for e, reason in rejected)
         if data:
             append_durably(self.rejected_path, data)
         return len(rejected)
 
-    def _write(self, store: Store, batch: list[Entry], on_refused) -> int:
+    def _write(self, store: Store, batch: list[Entry], on_refused: OnRefused | None) -> int:
         written, refused = store.write_or_split(batch)
         if refused:
             self.reject(refused)
@@ -173,7 +175,7 @@ class SpillFile:
                         continue
                     yield entry
 
-    def replay(self, store: Store, on_refused=None) -> int:
+    def replay(self, store: Store, on_refused: OnRefused | None = None) -> int:
         """Write every spilled entry to the database, then remove them; returns entries new.
 
         The file is first renamed aside, so appends that race with the replay land in a fresh

@@ -5,8 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
-import orjson
-
 from pricing.prices.table import PriceMatch, PriceTable
 from pricing.prices.rates import STANDARD_SERVICE_TIERS
 from pricing.types import UNPRICED, Cost, Usage
@@ -79,13 +77,13 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
         at_tier = price.for_service_tier(usage.service_tier)
         price, tier_priced = (at_tier, True) if at_tier is not None else (price, False)
     rates = price.rates(usage.input_tokens)
-    buckets = []
+    buckets: list[tuple[str, int, int, str, int]] = []
     # the four stored columns, in the order of `_COLUMN_OF`; summed as the buckets are priced
     grouped = [0, 0, 0, 0]
     nanos = 0
     if (usage.cached_input_tokens or usage.cache_write_tokens or usage.cache_write_1h_tokens
             or usage.input_audio_tokens or usage.output_audio_tokens):
-        billed = (
+        billed: tuple[tuple[str, int, Decimal | None], ...] = (
             ("input", usage.uncached_input_tokens, rates.input),
             ("input_audio", usage.input_audio_tokens, rates.input_audio),
             ("cached_input", usage.cached_input_tokens, rates.cached_input),
@@ -119,7 +117,7 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
         total_nanos=nanos,
         service_tier_priced=tier_priced,
     )
-    if not -MAX_COST_MICROS <= cost.total_micros <= MAX_COST_MICROS:  # so nanos stay below 2^63 too
+    if not -MAX_COST_MICROS <= sum(grouped) <= MAX_COST_MICROS:  # the total micros; so nanos stay below 2^63 too
         return UNPRICED
     return cost
 
@@ -132,26 +130,3 @@ def price_call(prices: PriceTable, usage: Usage, provider: str | None,
         if candidate and (match := prices.lookup(candidate, provider)) is not None:
             return compute_cost(usage, match, prices.version)
     return UNPRICED
-
-
-def cost_columns(cost: Cost) -> dict[str, object]:
-    """The stored cost columns (DESIGN §4): breakdown only when priced, never a silent zero."""
-    return {
-        "priced": int(cost.priced),
-        "cost_micros": cost.total_micros,
-        "input_cost_micros": cost.input_micros if cost.priced else None,
-        "cached_input_cost_micros": cost.cached_input_micros if cost.priced else None,
-        "cache_write_cost_micros": cost.cache_write_micros if cost.priced else None,
-        "output_cost_micros": cost.output_micros if cost.priced else None,
-        "pricing_version": cost.pricing_version,
-        "cost_buckets": _buckets_json(cost) if cost.priced else None,
-        "cost_nanos": cost.total_nanos if cost.priced else None,
-        "service_tier_priced": None if cost.service_tier_priced is None else int(cost.service_tier_priced),
-    }
-
-
-def _buckets_json(cost: Cost) -> str:
-    """Each billed bucket alone: its tokens, micro-dollars and rate (USD per 1M tokens)."""
-    return orjson.dumps([{"bucket": name, "tokens": tokens, "cost_micros": micros, "cost_nanos": nanos,
-                          "usd_per_million": rate}
-                         for name, tokens, micros, rate, nanos in cost.buckets]).decode()

@@ -21,11 +21,11 @@ from decimal import Decimal
 from typing import Any
 
 from pricing.prices.match import Rule, equals_ids, fine_tune_rule, matches, translate, without_equals
-from pricing.prices.rates import STANDARD_SERVICE_TIERS, ModelPrice, PriceTier
+from pricing.prices.rates import STANDARD_SERVICE_TIERS, ModelPrice, PriceTier, RateFields, RateName, TIER_RATE_FIELDS
 
 # genai-prices price key -> our field (USD per 1M tokens on both sides). Keys not listed here
 # (per-request, per-image, per-second, web search…) are not billed by llmlog.
-FIELD_MAP = {
+FIELD_MAP: dict[str, RateName] = {
     "input_mtok": "input",
     "cache_read_mtok": "cached_input",
     "cache_write_mtok": "cache_write",
@@ -36,7 +36,6 @@ FIELD_MAP = {
     "output_audio_mtok": "output_audio",
     "cache_audio_read_mtok": "cached_input_audio",
 }
-TIERED_FIELDS = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
 
 # Providers whose own models may be named bare (`gpt-4o`, `claude-…`, `gemini-…`), in priority
 # order. Every other provider (hosts of open models, gateways, clouds) is only ever reached
@@ -169,9 +168,9 @@ def _minutes(t: dt.time) -> int:
     return t.hour * 60 + t.minute
 
 
-def _rates_of(prices: Any) -> tuple[dict[str, Decimal], PriceTier | None, tuple[PriceTier, ...]]:
+def _rates_of(prices: Any) -> tuple[RateFields, PriceTier | None, tuple[PriceTier, ...]]:
     """Our rates and long-context tiers from one genai-prices ModelPrice."""
-    base: dict[str, Decimal] = {}
+    base: RateFields = {}
     tiers: dict[str, Any] = {}
     for theirs, ours in FIELD_MAP.items():
         value = getattr(prices, theirs, None)
@@ -243,20 +242,22 @@ def _entry(provider: Any, model: Any, chosen: int, note: str | None, label: str,
     return price
 
 
-def _tiers(base: Mapping[str, Decimal], tiered: Mapping[str, Any]) -> tuple[PriceTier | None, tuple[PriceTier, ...]]:
+def _tiers(base: RateFields, tiered: Mapping[str, Any]) -> tuple[PriceTier | None, tuple[PriceTier, ...]]:
     """Our whole-call tiers from genai-prices' per-field tiers: one PriceTier per threshold, each
     field at the price that applies above it (its base price where that field is not tiered)."""
     starts = sorted({t.start for value in tiered.values() for t in value.tiers})
     out = []
     for start in starts:
         at: dict[str, Decimal | None] = {}
-        for f in TIERED_FIELDS:
+        for f in TIER_RATE_FIELDS:
             value = base.get(f)
             if f in tiered:
                 for t in tiered[f].tiers:  # sorted ascending by genai-prices
                     if t.start <= start:
                         value = t.price
             at[f] = value
+        # input is stated (the caller checks); output is None only for an input-only model (an
+        # embedding), whose calls have no output tokens to bill at it (a None rate prices them UNPRICED)
         out.append(PriceTier(above_input_tokens=start, input=at["input"], output=at["output"],  # type: ignore[arg-type]
                              cached_input=at["cached_input"], cache_write=at["cache_write"],
                              cache_write_1h=at["cache_write_1h"]))

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from pricing.prices.rates import ModelPrice, PriceTier, to_decimal
+from pricing.prices.rates import TIER_RATE_FIELDS, ModelPrice, PriceTier, RateName, TierRates, to_decimal
 
 PER_MILLION = Decimal(1_000_000)
 
 # LiteLLM key -> our price key.
-FIELD_MAP = {
+FIELD_MAP: dict[str, RateName] = {
     "input_cost_per_token": "input",
     "cache_read_input_token_cost": "cached_input",
     "cache_creation_input_token_cost": "cache_write",
@@ -27,7 +27,6 @@ FIELD_MAP = {
     "output_cost_per_audio_token": "output_audio",
     "cache_read_input_audio_token_cost": "cached_input_audio",
 }
-TIER_FIELDS = frozenset({"input", "cached_input", "cache_write", "cache_write_1h", "output"})
 
 # Long-context variants, e.g. `input_cost_per_token_above_200k_tokens`.
 _TIER_KEY = re.compile(r"^(?P<field>\w+?)_above_(?P<k>\d+)k_tokens$")
@@ -63,7 +62,7 @@ def parse_litellm_fields(text: str | bytes, source: str) -> dict[str, dict[str, 
     return out
 
 
-def _rows(text: str | bytes, source: str):
+def _rows(text: str | bytes, source: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
     data = json.loads(text, parse_float=Decimal)
     if not isinstance(data, Mapping):
         raise ValueError(f"{source}: expected a JSON object of models")
@@ -76,7 +75,8 @@ def _rows(text: str | bytes, source: str):
 def _per_million(value: Any, where: str) -> Decimal:
     exact = (to_decimal(value, where) * PER_MILLION).normalize()
     # normalize() turns 10 into 1E+1; keep whole numbers plain for people reading prices
-    return exact.quantize(Decimal(1)) if exact.as_tuple().exponent > 0 else exact
+    exponent = exact.as_tuple().exponent  # an int: to_decimal takes finite numbers only
+    return exact.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else exact
 
 
 def _entry(model: str, raw: Mapping[str, Any], source: str) -> ModelPrice:
@@ -84,7 +84,7 @@ def _entry(model: str, raw: Mapping[str, Any], source: str) -> ModelPrice:
     prices = {
         ours: _per_million(raw[theirs], f"{where}.{theirs}")
         for theirs, ours in FIELD_MAP.items()
-        if raw.get(theirs) is not None and ours in TIER_FIELDS
+        if raw.get(theirs) is not None and ours in TIER_RATE_FIELDS
     }
     return ModelPrice(
         model=model,
@@ -100,14 +100,17 @@ def _entry(model: str, raw: Mapping[str, Any], source: str) -> ModelPrice:
     )
 
 
-def _tier_rates(raw: Mapping[str, Any], where: str) -> dict[int, dict[str, Decimal]]:
+def _tier_rates(raw: Mapping[str, Any], where: str) -> dict[int, TierRates]:
     """Long-context rates the entry states: {threshold in tokens: {our rate key: USD per 1M}}."""
-    by_threshold: dict[int, dict[str, Decimal]] = {}
+    by_threshold: dict[int, TierRates] = {}
     for key, value in raw.items():
         m = _TIER_KEY.match(key)
-        if m and FIELD_MAP.get(m["field"]) in TIER_FIELDS and value is not None:
+        if m is None or value is None:
+            continue
+        ours = FIELD_MAP.get(m["field"])
+        if ours in TIER_RATE_FIELDS:
             prices = by_threshold.setdefault(int(m["k"]) * 1000, {})
-            prices[FIELD_MAP[m["field"]]] = _per_million(value, f"{where}.{key}")
+            prices[ours] = _per_million(value, f"{where}.{key}")
     return dict(sorted(by_threshold.items()))
 
 
@@ -118,9 +121,11 @@ def _tier(raw: Mapping[str, Any], where: str) -> PriceTier | None:
     if not tiers:
         return None
     threshold, prices = next(iter(tiers.items()))
-    base = {ours: _per_million(raw[theirs], f"{where}.{theirs}")
-            for theirs, ours in FIELD_MAP.items() if raw.get(theirs) is not None and ours in TIER_FIELDS}
-    rate = {**base, **prices}
+    rate: TierRates = {}  # the entry's own rates, then the tier's over them
+    for theirs, ours in FIELD_MAP.items():
+        if raw.get(theirs) is not None and ours in TIER_RATE_FIELDS:
+            rate[ours] = _per_million(raw[theirs], f"{where}.{theirs}")
+    rate.update(prices)
     return PriceTier(above_input_tokens=threshold, input=rate["input"], output=rate["output"],
                      cached_input=rate.get("cached_input"), cache_write=rate.get("cache_write"),
                      cache_write_1h=rate.get("cache_write_1h"))

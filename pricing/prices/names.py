@@ -66,7 +66,8 @@ def forms(ref: str, provider: str | None, known: frozenset[str] | set[str]) -> I
             yield prov, rid, rule
 
 
-def _forms(ref: str, provider: str | None, known, depth: int) -> Iterator[tuple[str | None, str, str]]:
+def _forms(ref: str, provider: str | None, known: frozenset[str] | set[str],
+           depth: int) -> Iterator[tuple[str | None, str, str]]:
     if depth > MAX_WRAPPERS:  # `models/models/…` sent by a client or an upstream: no real id nests deeper
         return
     if provider:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple
+from typing import Any, Final, Literal, NamedTuple, TypedDict
 
 # Keys a price table (shipped TOML or config `[pricing.models."name"]`) may hold. Anything else is
 # an error: a misspelt `cache_read` would otherwise silently bill cache hits at the input price.
@@ -92,7 +92,7 @@ class ModelPrice:
     layers: tuple[tuple[str, str], ...] = ()
     # (tier, the whole price at that tier): OpenAI's `flex`, `priority`… where the data has them
     service_tiers: tuple[tuple[str, ModelPrice], ...] = ()
-    _standard: Rates | None = field(default=None, init=False, repr=False, compare=False)
+    _standard: Rates = field(init=False, repr=False, compare=False)  # set by __post_init__
 
     def for_service_tier(self, tier: str) -> ModelPrice | None:
         """This model's price at `service_tier` `tier`, or None when the data has none for it."""
@@ -127,10 +127,37 @@ class ModelPrice:
         return self.origin
 
 
-RATE_FIELDS = (
+RateName = Literal["input", "cached_input", "cache_write", "cache_write_1h", "output",
+                   "input_audio", "cached_input_audio", "output_audio"]
+TierRateName = Literal["input", "cached_input", "cache_write", "cache_write_1h", "output"]
+RATE_FIELDS: Final[tuple[RateName, ...]] = (
     "input", "cached_input", "cache_write", "cache_write_1h", "output",
     "input_audio", "cached_input_audio", "output_audio",
 )
+TIER_RATE_FIELDS: Final[tuple[TierRateName, ...]] = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
+
+
+class RateFields(TypedDict, total=False):
+    """Some of a ModelPrice's rates (USD per 1M tokens), by field name: what a price source states."""
+
+    input: Decimal
+    cached_input: Decimal
+    cache_write: Decimal
+    cache_write_1h: Decimal
+    output: Decimal
+    input_audio: Decimal
+    cached_input_audio: Decimal
+    output_audio: Decimal
+
+
+class TierRates(TypedDict, total=False):
+    """Some of a PriceTier's rates (USD per 1M tokens), by field name."""
+
+    input: Decimal
+    cached_input: Decimal
+    cache_write: Decimal
+    cache_write_1h: Decimal
+    output: Decimal
 
 
 def _or(value: Decimal | None, default: Decimal) -> Decimal:
@@ -202,9 +229,9 @@ def parse_fields(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"{where}: unknown keys {sorted(unknown)}; expected some of {sorted(ENTRY_KEYS)}")
     fields: dict[str, Any] = {}
-    for key in RATE_FIELDS:
-        if key in raw:
-            fields[key] = _optional(raw, key, where)
+    for rate in RATE_FIELDS:
+        if rate in raw:
+            fields[rate] = _optional(raw, rate, where)
     for key in ("date", "verified"):
         if raw.get(key) is not None:
             value = raw[key]

@@ -37,7 +37,7 @@ from pricing.prices import genai
 from pricing.prices.litellm import parse_litellm_fields
 from pricing.prices.match import Rule, matches
 from pricing.prices.names import PROVIDER_ALIASES, forms, provider_id
-from pricing.prices.rates import ModelPrice, PriceTier, merge_fields, parse_entry, parse_fields
+from pricing.prices.rates import ModelPrice, PriceTier, TierRates, merge_fields, parse_entry, parse_fields
 
 __all__ = ["RULES", "PROVIDER_PREFIXES", "ModelPrice", "PriceTier", "PriceMatch", "PriceTable"]
 
@@ -216,6 +216,7 @@ class PriceTable:
             table._merge(name, None, fields, origin="litellm", layer=layer, where=f"{path}: {name!r}")
             if tiers:
                 key = table._find_key(name, None)
+                assert key is not None  # `_merge` has just added or changed the entry `name` finds
                 table._entries[key] = merge_tiers(table._entries[key], tiers, layer)
         if skipped:
             log.warning("%s: %d new model(s) without both an input and an output price per token were "
@@ -309,7 +310,7 @@ class PriceTable:
         return None
 
 
-def merge_tiers(price: ModelPrice, tiers: Mapping[int, Mapping[str, Decimal]], layer: str) -> ModelPrice:
+def merge_tiers(price: ModelPrice, tiers: Mapping[int, TierRates], layer: str) -> ModelPrice:
     """`price` with long-context rates merged field by field: {threshold: {rate: value}}.
 
     A tier the entry already has at that threshold keeps every rate `tiers` leaves out (and its

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pricing.usage.json_values import as_dict, as_list, as_str, error_message, join_text, loads, tool_call_text
+from pricing.usage.json_values import (as_dict, as_index, as_list, as_str, error_message, join_text, loads,
+                                       tool_call_text)
 from pricing.usage.normalise import anthropic_usage
-from pricing.types import ResponseInfo, SseEvent
+from pricing.types import JsonObject, ResponseInfo, SseEvent
 
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
-def from_json(body: dict) -> ResponseInfo:
+def from_json(body: JsonObject) -> ResponseInfo:
     """Read a `message` object: text blocks and tool_use blocks, stop_reason, usage.
 
     Thinking blocks are left out of the text: they are not the reply (their tokens are
@@ -33,15 +34,15 @@ def from_json(body: dict) -> ResponseInfo:
     )
 
 
-def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
+def assemble(events: list[SseEvent]) -> tuple[JsonObject | None, str | None]:
     """Rebuild the `message` from message_start / content_block_* / message_delta events.
 
     message_delta's usage is cumulative: its output_tokens replaces the start's, and any
     input or cache count it carries replaces the earlier one.
     Returns (assembled message or None, error message from an `error` event).
     """
-    message: dict | None = None
-    blocks: dict[int, dict] = {}
+    message: JsonObject | None = None
+    blocks: dict[int, JsonObject] = {}
     partial_json: dict[int, list[str]] = {}
     completion: list[str] = []
     error = None
@@ -50,7 +51,7 @@ def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
         if not isinstance(data, dict):
             continue
         kind = as_str(data.get("type")) or event.event or ""
-        index = data.get("index") if isinstance(data.get("index"), int) else 0
+        index = as_index(data.get("index"))
         if kind == "error":
             error = error or error_message(data) or "error"
         elif kind == "message_start":
@@ -86,7 +87,7 @@ def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
     return message, error
 
 
-def _apply_delta(block: dict, delta: dict, json_pieces: list[str]) -> None:
+def _apply_delta(block: JsonObject, delta: JsonObject, json_pieces: list[str]) -> None:
     kind = delta.get("type")
     if kind == "text_delta":
         block.setdefault("type", "text")
@@ -99,7 +100,7 @@ def _apply_delta(block: dict, delta: dict, json_pieces: list[str]) -> None:
         json_pieces.append(as_str(delta.get("partial_json")) or "")
 
 
-def _finish_tool_input(block: dict, pieces: list[str]) -> None:
+def _finish_tool_input(block: JsonObject, pieces: list[str]) -> None:
     """A tool's input arrives as JSON fragments; keep the raw text if it was cut short."""
     raw = "".join(pieces)
     if not raw:

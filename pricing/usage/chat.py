@@ -6,6 +6,7 @@ from typing import Any
 
 from pricing.usage.json_values import (
     as_dict,
+    as_index,
     as_list,
     as_str,
     content_text,
@@ -15,10 +16,10 @@ from pricing.usage.json_values import (
     tool_call_text,
 )
 from pricing.usage.normalise import openai_usage, with_service_tier
-from pricing.types import ResponseInfo, SseEvent
+from pricing.types import JsonObject, ResponseInfo, SseEvent
 
 
-def from_json(body: dict) -> ResponseInfo:
+def from_json(body: JsonObject) -> ResponseInfo:
     """Read a chat.completion, text_completion or embeddings list (all share `choices`/`usage`)."""
     choices = [as_dict(c) for c in as_list(body.get("choices"))]
     texts: list[str] = []
@@ -38,7 +39,7 @@ def from_json(body: dict) -> ResponseInfo:
     )
 
 
-def _message_text(message: dict) -> str:
+def _message_text(message: JsonObject) -> str:
     pieces = [content_text(message.get("content"))]
     if as_str(message.get("refusal")):
         pieces.append(message["refusal"])
@@ -51,7 +52,7 @@ def _message_text(message: dict) -> str:
     return "\n".join([p for p in pieces if p])
 
 
-def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
+def assemble(events: list[SseEvent]) -> tuple[JsonObject | None, str | None]:
     """Merge `chat.completion.chunk` / streamed `text_completion` events into one response.
 
     Content deltas are concatenated per choice, tool calls merged by index (arguments
@@ -60,7 +61,7 @@ def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
     Returns (assembled body or None if nothing was readable, error message).
     """
     head: dict[str, Any] = {}
-    choices: dict[int, dict] = {}
+    choices: dict[int, JsonObject] = {}
     usage = None
     error = None
     legacy = False
@@ -79,7 +80,7 @@ def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
             usage = chunk["x_groq"]["usage"]
         for raw in as_list(chunk.get("choices")):
             raw = as_dict(raw)
-            index = raw.get("index") if isinstance(raw.get("index"), int) else 0
+            index = as_index(raw.get("index"))
             choice = choices.setdefault(index, {"index": index, "parts": [], "tools": {}, "finish": None})
             if raw.get("finish_reason"):
                 choice["finish"] = raw["finish_reason"]
@@ -97,7 +98,7 @@ def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
     return body, error
 
 
-def _merge_delta(choice: dict, delta: dict) -> None:
+def _merge_delta(choice: JsonObject, delta: JsonObject) -> None:
     if as_str(delta.get("role")):
         choice["role"] = delta["role"]
     if as_str(delta.get("content")):
@@ -115,7 +116,7 @@ def _merge_delta(choice: dict, delta: dict) -> None:
         call["arguments"] += as_str(fn.get("arguments")) or ""
 
 
-def _finish_choice(choice: dict, legacy: bool) -> dict:
+def _finish_choice(choice: JsonObject, legacy: bool) -> JsonObject:
     text = "".join(choice["parts"])
     if legacy:
         return {"index": choice["index"], "text": text, "finish_reason": choice["finish"]}

@@ -18,7 +18,7 @@ import importlib.util
 import os
 import tempfile
 import threading
-from typing import Any
+from typing import Any, Callable
 
 # the URL tiktoken's cache is keyed by, and the file's SHA-256 that tiktoken expects
 # (tiktoken_ext.openai_public; a test checks these against the installed tiktoken)
@@ -131,7 +131,9 @@ def _load(name: str, data: bytes | None = None) -> Any:
         import tiktoken.load
     except Exception:
         return None
-    load_module = tiktoken.load
+    # its two file readers are swapped for the load below (tiktoken has no hook for them), so the
+    # module is handled as a plain object here
+    load_module: Any = tiktoken.load
     served = {REMOTE[name][0]: data} if data is not None else {}
     with _guard:
         read_file, read_file_cached = load_module.read_file, load_module.read_file_cached
@@ -145,7 +147,7 @@ def _load(name: str, data: bytes | None = None) -> Any:
             load_module.read_file, load_module.read_file_cached = read_file, read_file_cached
 
 
-def _local_only(read_file: Any) -> Any:
+def _local_only(read_file: Callable[[str], bytes]) -> Callable[[str], bytes]:
     def read(blobpath: str) -> bytes:
         if "://" in blobpath:
             raise OSError(f"llmlog: not downloading {blobpath} (offline token counting)")
@@ -154,7 +156,8 @@ def _local_only(read_file: Any) -> Any:
     return read
 
 
-def _uncached_for_local(read_file_cached: Any, read_file: Any, served: dict[str, bytes]) -> Any:
+def _uncached_for_local(read_file_cached: Callable[[str, str | None], bytes], read_file: Callable[[str], bytes],
+                        served: dict[str, bytes]) -> Callable[[str, str | None], bytes]:
     """A packaged local file is read in place: tiktoken would copy it into the cache dir,
     which fails (and so loses the encoding) when that directory is read-only."""
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pricing.usage import encodings
 from pricing.usage.json_values import as_dict, as_list, as_str, content_text, dumps
 from pricing.usage.images import anthropic_image_tokens, base64_size, data_url_size, openai_image_tokens
-from pricing.types import RequestInfo, Usage
+from pricing.types import JsonArray, JsonObject, RequestInfo, Usage
 
 CHAR_ESTIMATE = "chars/4"  # the `encoding` of a count made without any tokenizer
 _CHARS_PER_TOKEN = 4  # OpenAI's rule of thumb for English text
@@ -109,7 +109,7 @@ class _Counter:
     def text(self, text: str | None) -> int:
         return count_text_tokens(self.model, text)
 
-    def message(self, message: dict) -> int:
+    def message(self, message: JsonObject) -> int:
         # like the cookbook, each value is encoded on its own (joining them would add tokens)
         tokens = 3 + sum(self.text(text) for text in _message_strings(message))
         if as_str(message.get("name")):
@@ -119,7 +119,7 @@ class _Counter:
             tokens += sum(self.image(as_dict(part)) for part in content)
         return tokens
 
-    def image(self, part: dict) -> int:
+    def image(self, part: JsonObject) -> int:
         kind = part.get("type")
         if kind in ("image_url", "input_image"):  # OpenAI chat / Responses
             image = part.get("image_url")
@@ -135,7 +135,7 @@ class _Counter:
             return anthropic_image_tokens(size)
         return 0
 
-    def tools(self, tools: list, tool_choice: object) -> int:
+    def tools(self, tools: JsonArray, tool_choice: object) -> int:
         tools = [as_dict(t) for t in as_list(tools)]
         if not tools:
             return 0
@@ -146,7 +146,7 @@ class _Counter:
                     + sum(self.text(dumps(t)) for t in tools))
         return _FUNC_END + sum(self.function_tool(t) for t in tools)
 
-    def function_tool(self, tool: dict) -> int:
+    def function_tool(self, tool: JsonObject) -> int:
         # chat completions nest the function; the Responses API and legacy `functions` do not
         function = as_dict(tool.get("function")) or (tool if "name" in tool else {})
         if not function:  # a built-in tool (web_search, file_search, ...): its definition as JSON
@@ -163,7 +163,7 @@ class _Counter:
                 tokens += _PROP_KEY + self.property(key, as_dict(spec))
         return tokens
 
-    def property(self, key: str, spec: dict) -> int:
+    def property(self, key: str, spec: JsonObject) -> int:
         tokens = 0
         if "enum" in spec:
             tokens += _ENUM_INIT
@@ -182,7 +182,7 @@ class _Counter:
         return tokens
 
 
-def _message_strings(message: dict) -> list[str]:
+def _message_strings(message: JsonObject) -> list[str]:
     """The strings of a message that reach the model: role, text, tool calls and their results."""
     strings = [as_str(message.get("role")) or ""]
     content = message.get("content")

@@ -53,7 +53,7 @@ def openai_image_tokens(model: str | None, size: tuple[int, int] | None, detail:
     return base + tile * _tiles(width, height)
 
 
-def _tiles(width: int, height: int) -> int:
+def _tiles(width: float, height: float) -> int:
     if width <= 0 or height <= 0:
         return 1
     scale = min(1.0, 2048 / max(width, height))  # fit in 2048x2048
@@ -79,6 +79,8 @@ def _patches(width: int, height: int) -> int:
 
 def anthropic_image_tokens(size: tuple[int, int] | None) -> int:
     """Prompt tokens of one image for Claude; `size` None means unknown (DEFAULT_SIZE)."""
+    width: float
+    height: float
     width, height = size or DEFAULT_SIZE
     longest = max(width, height, 1)
     if longest > 1568:

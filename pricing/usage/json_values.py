@@ -6,6 +6,8 @@ from typing import Any
 
 import orjson
 
+from pricing.types import JsonArray, JsonObject
+
 
 def loads(raw: bytes | str | None) -> Any:
     """Parse JSON, or return None for anything that is not valid JSON."""
@@ -25,12 +27,17 @@ def dumps(value: Any) -> str:
         return str(value)
 
 
-def as_dict(value: Any) -> dict:
+def as_dict(value: Any) -> JsonObject:
     return value if isinstance(value, dict) else {}
 
 
-def as_list(value: Any) -> list:
+def as_list(value: Any) -> JsonArray:
     return value if isinstance(value, list) else []
+
+
+def as_index(value: Any) -> int:
+    """An event's `index` (a content block, an output item): an integer, or 0 when absent."""
+    return value if isinstance(value, int) else 0
 
 
 def as_str(value: Any) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from pricing.usage.json_values import as_dict
-from pricing.types import Usage, unreadable_usage
+from pricing.types import JsonObject, Usage, unreadable_usage
 
 _OPENAI_KEYS = frozenset({"prompt_tokens", "completion_tokens", "input_tokens", "output_tokens", "total_tokens"})
 _ANTHROPIC_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
@@ -74,7 +74,7 @@ def openai_usage(usage: Any) -> Usage | None:
         return _unreadable(exc)
 
 
-def _openai_usage(usage: dict) -> Usage:
+def _openai_usage(usage: JsonObject) -> Usage:
     prompt_key = "prompt_tokens" if "prompt_tokens" in usage else "input_tokens"
     prompt = token_count(usage.get(prompt_key), prompt_key)
     total = token_count(usage.get("total_tokens"), "total_tokens")

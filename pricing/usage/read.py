@@ -39,7 +39,7 @@ def parse_response(
         return ResponseInfo()
 
 
-def _parse(fmt: str, path: str, body: bytes, stream: bool, chunks: list | None) -> ResponseInfo:
+def _parse(fmt: str, path: str, body: bytes, stream: bool, chunks: list[tuple[float, bytes]] | None) -> ResponseInfo:
     if isinstance(body, str):
         body = body.encode()
     head = bytes(body[:64]).lstrip()

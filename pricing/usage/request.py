@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pricing.usage.json_values import as_dict, as_list, as_str, content_text, join_text, loads
-from pricing.types import RequestInfo
+from pricing.types import JsonObject, RequestInfo
 
 
 def parse_request(body: bytes | None) -> RequestInfo:
@@ -25,8 +25,8 @@ def parse_request(body: bytes | None) -> RequestInfo:
         return RequestInfo()
 
 
-def _parse(data: dict) -> RequestInfo:
-    messages: list[dict] = []
+def _parse(data: JsonObject) -> RequestInfo:
+    messages: list[JsonObject] = []
     pieces: list[str] = []
 
     # Anthropic top-level `system` (string or text blocks); Responses API `instructions`
@@ -56,7 +56,7 @@ def _parse(data: dict) -> RequestInfo:
     )
 
 
-def _input_pieces(value: Any, messages: list[dict], *, embedding: bool) -> list[str]:
+def _input_pieces(value: Any, messages: list[JsonObject], *, embedding: bool) -> list[str]:
     """`input` of the Responses API (string or items) or of embeddings (string or strings).
 
     A Responses string input is one user message (so the estimator adds chat overhead); the

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pricing.usage.json_values import as_dict, as_list, as_str, error_message, join_text, loads, tool_call_text
+from pricing.usage.json_values import (as_dict, as_index, as_list, as_str, error_message, join_text, loads,
+                                       tool_call_text)
 from pricing.usage.normalise import openai_usage, with_service_tier
-from pricing.types import ResponseInfo, SseEvent
+from pricing.types import JsonObject, ResponseInfo, SseEvent
 
 # a stream ends with one of these, each carrying the full response (usage included)
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
-def from_json(body: dict) -> ResponseInfo:
+def from_json(body: JsonObject) -> ResponseInfo:
     """Read a `response` object: text of `message` items, tool calls, `status`, usage."""
     texts: list[str] = []
     for item in as_list(body.get("output")):
@@ -34,14 +35,14 @@ def from_json(body: dict) -> ResponseInfo:
     )
 
 
-def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
+def assemble(events: list[SseEvent]) -> tuple[JsonObject | None, str | None]:
     """The final `response` of the stream; rebuilt from deltas if the stream was cut short.
 
     Returns (assembled response or None, error message from an `error` / failed event).
     """
-    base: dict | None = None
-    final: dict | None = None
-    items: dict[int, dict] = {}
+    base: JsonObject | None = None
+    final: JsonObject | None = None
+    items: dict[int, JsonObject] = {}
     texts: dict[tuple[int, int], list[str]] = {}
     args: dict[int, list[str]] = {}
     error = None
@@ -58,11 +59,11 @@ def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
             if kind in _TERMINAL:
                 final = response
                 error = error or error_message(response)
-        index = data.get("output_index") if isinstance(data.get("output_index"), int) else 0
+        index = as_index(data.get("output_index"))
         if kind in ("response.output_item.added", "response.output_item.done") and isinstance(data.get("item"), dict):
             items[index] = data["item"]
         elif kind == "response.output_text.delta":
-            part = data.get("content_index") if isinstance(data.get("content_index"), int) else 0
+            part = as_index(data.get("content_index"))
             texts.setdefault((index, part), []).append(as_str(data.get("delta")) or "")
         elif kind == "response.function_call_arguments.delta":
             args.setdefault(index, []).append(as_str(data.get("delta")) or "")
@@ -73,7 +74,8 @@ def assemble(events: list[SseEvent]) -> tuple[dict | None, str | None]:
     return _rebuild(dict(base or {}), items, texts, args), error
 
 
-def _rebuild(body: dict, items: dict[int, dict], texts: dict, args: dict) -> dict:
+def _rebuild(body: JsonObject, items: dict[int, JsonObject], texts: dict[tuple[int, int], list[str]],
+             args: dict[int, list[str]]) -> JsonObject:
     """A partial response from the events seen, shaped like the JSON `response` object."""
     indexes = sorted(set(items) | {i for i, _ in texts} | set(args))
     output: list[dict[str, Any]] = []

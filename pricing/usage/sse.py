@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import itertools
 import re
+from typing import Any
 
 from pricing.types import SseEvent
 
@@ -43,9 +44,10 @@ class _Builder:
         self._data = []
 
 
-def _as_chunk(item: object) -> tuple[float, bytes] | None:
+def _as_chunk(item: Any) -> tuple[float, bytes] | None:
+    """One recorded (offset, bytes) pair as it should be, or None for anything else."""
     try:
-        offset, raw = item  # type: ignore[misc]
+        offset, raw = item
         if isinstance(raw, str):
             raw = raw.encode()
         return float(offset), bytes(raw)

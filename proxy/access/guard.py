@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from proxy.access.keys import key_refusal
-from proxy.errors import error_response
+from proxy.http_errors import error_response
 from proxy.access.local_paths import is_protected
 
 # RFC 6761 §6.3: names that always mean this machine, and the usual /etc/hosts aliases.

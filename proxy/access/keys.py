@@ -7,7 +7,7 @@ from typing import Sequence
 
 from aiohttp import web
 
-from proxy.errors import error_response
+from proxy.http_errors import error_response
 
 
 def _refuse(message: str) -> web.Response:

@@ -1,145 +1,20 @@
-"""`GET /v1/logs/summary` and `GET /v1/logs/stats` (DESIGN §6): parse, aggregate in store/, shape JSON.
-
-The summary follows the Perf logs document's layout (period, summary, by_model, by_provider,
-by_status, by_task_type). The JSON shaping here is also what `llmlog summary/stats --json` prints.
-"""
+"""`GET /v1/logs/summary` and `GET /v1/logs/stats` (DESIGN §6): parse and shape with proxy/query/aggregates.py,
+aggregate in store/."""
 
 from __future__ import annotations
 
-
 from aiohttp import web
 
-from store.figures import BUCKETS, GROUP_BY, PERCENTILES, AggregateError, Figures, Stats, Summary
-from store.filters import LogFilter
+from store.figures import AggregateError
 
-from proxy.errors import ApiError
+from proxy.api.openapi import describe
+from proxy.api.operation import Operation
 from proxy.api.respond import json_response
+from proxy.errors import ValidationError
+from proxy.query.aggregates import STATS_PARAMS, stats_json, stats_request, summary_filter, summary_json
+from proxy.query.params import FILTER_PARAMS
 from proxy.query.timeparse import now_ms
-from proxy.api.openapi import Operation, describe
-from proxy.query.params import FILTER_PARAMS, Param, Query, parse_filter
-from proxy.query.present import usd_of_nanos
-from proxy.query.timeparse import MIN_MS, iso_ms
 from proxy.state import READER
-
-STATS_PARAMS: tuple[Param, ...] = (
-    Param("group_by", (), "str", f"one of {', '.join(GROUP_BY)}", required=True),
-    Param("compare", (), "str", "previous: add the figures of the period of equal length before"),
-)
-NO_KEY = "unknown"  # summary breakdowns are JSON objects: a missing model/provider/task type needs a name
-
-
-def _ratio(part: float, whole: float, digits: int = 4) -> float | None:
-    return round(part / whole, digits) if whole else None
-
-
-def _ms(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
-
-
-def cost_usd(figures: Figures) -> float | None:
-    """A group's summed cost; null when it has calls with tokens and none of them has a price
-    (unknown, not $0). A group of only failed calls (nothing billed) costs 0."""
-    if figures.priced == 0 and figures.unpriced > 0:
-        return None
-    return usd_of_nanos(figures.cost_nanos)
-
-
-def summary_filter(raw, now_ms: int) -> LogFilter:
-    """The filter of a summary request: FILTER_PARAMS, default window the last 7 days up to now."""
-    return parse_filter(Query(raw, FILTER_PARAMS), now_ms, end_at_now=True)
-
-
-def stats_request(raw, now_ms: int) -> tuple[LogFilter, str, bool]:
-    """The filter, group_by and compare flag of a stats request; a 400 naming any bad parameter."""
-    q = Query(raw, FILTER_PARAMS + STATS_PARAMS)
-    group_by = q.one("group_by")
-    if not group_by:
-        raise ApiError(400, f"parameter 'group_by' is required: one of {', '.join(GROUP_BY)}", "group_by")
-    if group_by not in GROUP_BY:
-        raise ApiError(400, f"parameter 'group_by' must be one of {', '.join(GROUP_BY)}, got {group_by!r}",
-                       "group_by")
-    compare = q.one("compare")
-    if compare not in (None, "", "previous"):
-        raise ApiError(400, f"parameter 'compare' must be 'previous', got {compare!r}", "compare")
-    f = parse_filter(q, now_ms, end_at_now=True)
-    if compare == "previous" and f.start_ms - (f.end_ms - f.start_ms) < MIN_MS:
-        raise ApiError(400, f"parameter 'compare': the previous period would start before {iso_ms(MIN_MS)}; "
-                       "choose a later start_date", "compare")
-    return f, group_by, compare == "previous"
-
-
-def _period(start_ms: int | None, end_ms: int | None) -> dict:
-    days = None if start_ms is None or end_ms is None else round((end_ms - start_ms) / 86_400_000, 3)
-    return {"start_date": iso_ms(start_ms), "end_date": iso_ms(end_ms), "days": days}
-
-
-def summary_json(result: Summary, f: LogFilter) -> dict:
-    t = result.totals
-
-    def share(figures: Figures) -> dict:
-        return {"calls": figures.count, "percentage": _ratio(figures.count, t.count),
-                "total_cost_usd": cost_usd(figures), "avg_latency_ms": _ms(figures.avg_latency_ms)}
-
-    def named(breakdown: dict) -> dict:
-        return {(NO_KEY if key is None else key): value
-                for key, value in sorted(breakdown.items(), key=lambda kv: (-kv[1].count, str(kv[0])))}
-
-    return {
-        "period": _period(f.start_ms, f.end_ms),
-        "summary": {
-            "total_calls": t.count,
-            "successful_calls": t.successful,
-            "failed_calls": t.errors,
-            "success_rate": _ratio(t.successful, t.count),
-            "total_cost_usd": usd_of_nanos(t.cost_nanos),
-            # over the calls that have a price: unpriced calls would drag the average towards zero
-            "avg_cost_per_call": round(t.cost_nanos / t.priced / 1_000_000_000, 9) if t.priced else None,
-            "total_tokens": t.total_tokens,
-            "input_tokens": t.input_tokens,
-            "output_tokens": t.output_tokens,
-            "avg_latency_ms": _ms(t.avg_latency_ms),
-            "p50_latency_ms": t.pct(50),
-            "p95_latency_ms": t.pct(95),
-            "p99_latency_ms": t.pct(99),
-            "unpriced_calls": t.unpriced,
-        },
-        "by_model": {k: share(v) for k, v in named(result.by_model).items()},
-        "by_provider": {k: share(v) for k, v in named(result.by_provider).items()},
-        "by_status": {k: v.count for k, v in named(result.by_status).items()},
-        "by_task_type": {k: v.count for k, v in named(result.by_task_type).items()},
-    }
-
-
-def figures_json(figures: Figures) -> dict:
-    out = {
-        "count": figures.count,
-        "input_tokens": figures.input_tokens,
-        "output_tokens": figures.output_tokens,
-        "total_tokens": figures.total_tokens,
-        "cost_usd": cost_usd(figures),
-        "unpriced_calls": figures.unpriced,
-        "error_count": figures.errors,
-        "avg_latency_ms": _ms(figures.avg_latency_ms),
-    }
-    for p in PERCENTILES:
-        out[f"p{p}_latency_ms"] = figures.pct(p)
-    return out
-
-
-def _stats_block(result: Stats) -> dict:
-    is_time = result.group_by in BUCKETS
-    groups = []
-    for key, figures in result.groups:
-        groups.append({"key": iso_ms(key) if is_time else key, **figures_json(figures)})
-    return {"period": _period(result.start_ms, result.end_ms), "groups": groups,
-            "totals": figures_json(result.totals)}
-
-
-def stats_json(current: Stats, previous: Stats | None) -> dict:
-    out = {"group_by": current.group_by, **_stats_block(current)}
-    if previous is not None:
-        out["previous"] = _stats_block(previous)
-    return out
 
 
 async def get_summary(request: web.Request) -> web.Response:
@@ -153,7 +28,7 @@ async def get_stats(request: web.Request) -> web.Response:
     try:
         current, previous = await request.app[READER].run(lambda store: store.stats(f, group_by, compare))
     except AggregateError as exc:
-        raise ApiError(400, str(exc), "group_by") from None
+        raise ValidationError(str(exc), "group_by") from None
     return json_response(stats_json(current, previous))
 
 

@@ -6,14 +6,17 @@ import math
 
 from aiohttp import web
 
+from store.interface import StoredEvents
+from store.rows import CallNode
 
-from proxy.errors import ApiError
+from proxy.api.openapi import describe
+from proxy.api.operation import Operation
 from proxy.api.respond import json_object, json_response, not_found
-from proxy.query.timeparse import now_ms
-from proxy.api.openapi import Operation, describe
+from proxy.errors import ValidationError
 from proxy.query.params import Param, Query
 from proxy.query.present import cost_usd_of, micros_of_nanos, present_events, usd_of_nanos
-from proxy.query.timeparse import iso_ms
+from proxy.query.stream_events import events_of
+from proxy.query.timeparse import iso_ms, now_ms
 from proxy.state import READER, WRITER
 
 MAX_FEEDBACK_BYTES = 64 * 1024
@@ -21,7 +24,7 @@ MAX_COMMENT_CHARS = 10_000
 EVENTS_PARAMS = (Param("types", ("type",), "list", "event names to keep (comma list); default all"),)
 
 
-def present_node(node: dict) -> dict:
+def present_node(node: CallNode) -> dict:
     return {"id": node["id"], "parent_id": node["parent_id"], "root_id": node["root_id"], "depth": node["depth"],
             "timestamp": iso_ms(node["started_at"]), "model": node["model"], "status": node["status"],
             "duration_ms": node["duration_ms"], "total_tokens": node["total_tokens"],
@@ -58,30 +61,35 @@ async def get_events(request: web.Request) -> web.Response:
     q = Query(request.query, EVENTS_PARAMS)
     call_id = request.match_info["call_id"]
     types = set(q.many("types")) or None
-    found = await request.app[READER].run(lambda store: store.events(call_id))
+    found = await request.app[READER].run(lambda store: _split_events(store.events(call_id)))
     if found is None:
         raise not_found(call_id)
-    stream, has_content, stored = found
-    listed = present_events(stored, types)
-    return json_response({"id": call_id, "stream": stream, "has_content": has_content,
+    stored, events = found
+    listed = present_events(events, types)
+    return json_response({"id": call_id, "stream": stored.stream, "has_content": stored.has_content,
                           "count": len(listed), "events": listed})
+
+
+def _split_events(stored: StoredEvents | None) -> tuple[StoredEvents, list[list]] | None:
+    """On the reader's thread: a long stream's body is re-split there, never on the event loop."""
+    return None if stored is None else (stored, events_of(stored))
 
 
 def parse_feedback(body: dict) -> dict:
     """Validated feedback: `score` a finite number (required), `comment` a string (optional). Pure."""
     unknown = sorted(set(body) - {"score", "comment"})
     if unknown:
-        raise ApiError(400, f"unknown field '{unknown[0]}' (allowed: score, comment)", unknown[0])
+        raise ValidationError(f"unknown field '{unknown[0]}' (allowed: score, comment)", unknown[0])
     score = body.get("score")
     if score is None:
-        raise ApiError(400, "field 'score' is required", "score")
+        raise ValidationError("field 'score' is required", "score")
     if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
-        raise ApiError(400, "field 'score' must be a number", "score")
+        raise ValidationError("field 'score' must be a number", "score")
     comment = body.get("comment")
     if comment is not None and not isinstance(comment, str):
-        raise ApiError(400, "field 'comment' must be a string", "comment")
+        raise ValidationError("field 'comment' must be a string", "comment")
     if comment is not None and len(comment) > MAX_COMMENT_CHARS:
-        raise ApiError(400, f"field 'comment' is longer than {MAX_COMMENT_CHARS} characters", "comment")
+        raise ValidationError(f"field 'comment' is longer than {MAX_COMMENT_CHARS} characters", "comment")
     return {"score": score, "comment": comment}
 
 

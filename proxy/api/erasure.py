@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-
-
+from proxy.api.openapi import describe
+from proxy.api.operation import Operation
 from proxy.api.respond import json_response
-from proxy.api.openapi import Operation, describe
 from proxy.query.params import Query
 from proxy.state import JOBS, PIPELINE, WRITER
 

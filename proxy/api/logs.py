@@ -9,18 +9,19 @@ from store.filters import CursorError
 from proxy.api.respond import json_response, not_found
 from proxy.query.timeparse import now_ms
 from proxy.state import READER
-from proxy.api.openapi import Operation, describe
+from proxy.api.openapi import describe
+from proxy.api.operation import Operation
 from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
-from proxy.query.present import present_entry, present_page
+from proxy.query.present import listed_with_previews, present_entry, present_page
 
 async def list_logs(request: web.Request) -> web.Response:
     q = Query(request.query, FILTER_PARAMS + PAGE_PARAMS)
     log_filter, page = parse_filter(q, now_ms()), parse_page(q)
     try:
-        result = await request.app[READER].run(lambda store: store.list_logs(log_filter, page))
+        result, previews = await request.app[READER].run(lambda store: listed_with_previews(store, log_filter, page))
     except CursorError as exc:
         raise q.error("cursor", f"parameter {{}}: {exc}") from None
-    return json_response(present_page(result, page))
+    return json_response(present_page(result, page, previews))
 
 
 async def get_log(request: web.Request) -> web.Response:

@@ -3,10 +3,9 @@ the handlers validate with, so the description cannot drift from what is served.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from aiohttp import web
 
+from proxy.api.operation import Operation
 from proxy.api.respond import json_response
 from proxy.query.params import Param
 from proxy.state import OPERATIONS
@@ -21,18 +20,6 @@ _SCHEMA_OF_KIND = {
     "bool": {"type": "boolean"},
     "time": {"type": "string", "description": "ISO 8601 (UTC when no offset) or relative: -30m, -24h, -7d"},
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    method: str
-    path: str  # OpenAPI form: /v1/logs/{call_id}
-    summary: str
-    params: tuple[Param, ...] = ()
-    body: dict | None = None  # JSON schema of the request body
-    responses: dict = field(default_factory=lambda: {"200": {"description": "OK"}})
-
-
 
 
 def describe(app: web.Application, *operations: Operation) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from proxy.errors import ApiError
+from proxy.errors import NotFound, TooLarge, ValidationError
 
 
 def json_response(payload, status: int = 200) -> web.Response:
@@ -16,22 +16,22 @@ async def json_object(request: web.Request, limit: int, *, empty: dict | None = 
     """The request body as a JSON object, read with a size cap (413 beyond it); an empty body is
     `empty` when given, else a 400 like any body that is not a JSON object."""
     if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, f"request body is larger than {limit} bytes", "body")
+        raise TooLarge(f"request body is larger than {limit} bytes", "body")
     raw = b""
     while chunk := await request.content.read(limit + 1 - len(raw)):  # a body may arrive in pieces
         raw += chunk
         if len(raw) > limit:
-            raise ApiError(413, f"request body is larger than {limit} bytes", "body")
+            raise TooLarge(f"request body is larger than {limit} bytes", "body")
     if not raw.strip() and empty is not None:
         return dict(empty)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise ApiError(400, "request body must be a JSON object", "body") from None
+        raise ValidationError("request body must be a JSON object", "body") from None
     if not isinstance(body, dict):
-        raise ApiError(400, "request body must be a JSON object", "body")
+        raise ValidationError("request body must be a JSON object", "body")
     return body
 
 
-def not_found(call_id: str) -> ApiError:
-    return ApiError(404, f"no log entry with id {call_id!r}", "id")
+def not_found(call_id: str) -> NotFound:
+    return NotFound(f"no log entry with id {call_id!r}", "id")

@@ -1,26 +1,21 @@
 """`llmlog summary` and `llmlog stats`: the API's aggregates, read straight from the database.
 
-Options are every filter the API takes (commands/filters.py, as for `llmlog logs`); they become the
-same query parameters and go through the same validation and store functions, so `--json` prints
-exactly what `GET /v1/logs/summary|stats` returns.
+Options are every filter the API takes (proxy/cli/filters.py, as for `llmlog logs`); they become the
+same query parameters and go through the same validation, store functions and shaping
+(proxy/query/aggregates.py), so `--json` prints exactly what `GET /v1/logs/summary|stats` returns.
 """
 
 from __future__ import annotations
 
 import click
 
-from proxy.api.aggregates import stats_json, stats_request, summary_filter, summary_json
-from proxy.query.timeparse import now_ms
+from proxy.query.aggregates import stats_json, stats_request, summary_filter, summary_json
 from proxy.query.params import FILTER_PARAMS
-from proxy.errors import ApiError
+from proxy.query.timeparse import now_ms
 from store.figures import GROUP_BY, AggregateError
 
 from proxy.cli.common import config_options, echo_json, echo_table, format_usd, open_store
-from proxy.cli.filters import filter_options, query_of, usage_error
-
-
-def _fail(exc: ApiError | AggregateError) -> click.ClickException:
-    return usage_error(exc) if isinstance(exc, ApiError) else click.ClickException(str(exc))
+from proxy.cli.filters import filter_options, query_of
 
 
 def _num(value, digits: int = 1) -> str:
@@ -38,10 +33,7 @@ def summary(config_path, db, as_json, **kwargs):
     Example:
       llmlog summary --since 24h --model gpt-4o-mini
     """
-    try:
-        f = summary_filter(query_of(kwargs, FILTER_PARAMS), now_ms())
-    except ApiError as exc:
-        raise _fail(exc) from None
+    f = summary_filter(query_of(kwargs, FILTER_PARAMS), now_ms())
     _, store = open_store(config_path, db)
     try:
         result = summary_json(store.summary(f), f)
@@ -92,15 +84,12 @@ def stats(config_path, db, group_by, compare, as_json, **kwargs):
     params["group_by"] = group_by
     if compare:
         params["compare"] = "previous"
-    try:
-        f, group_by, compare_previous = stats_request(params, now_ms())
-    except ApiError as exc:
-        raise _fail(exc) from None
+    f, group_by, compare_previous = stats_request(params, now_ms())
     _, store = open_store(config_path, db)
     try:
         current, previous = store.stats(f, group_by, compare_previous)
     except AggregateError as exc:
-        raise _fail(exc) from None
+        raise click.ClickException(str(exc)) from None
     finally:
         store.close()
     result = stats_json(current, previous)

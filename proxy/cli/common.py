@@ -10,11 +10,12 @@ from typing import Any, Sequence
 import click
 import orjson
 
-from proxy.settings import Config, ConfigError, load_config
+from proxy.cli.flags import setting_option
+from proxy.settings import ConfigError, Settings, load_config
 from store.interface import Store, StoreError
 
 
-def load(config_path: str | None, overrides: dict | None = None, upstream: str | None = None) -> Config:
+def load(config_path: str | None, overrides: dict | None = None, upstream: str | None = None) -> Settings:
     try:
         return load_config(config_path, overrides=overrides or {}, upstream=upstream)
     except ConfigError as exc:
@@ -25,9 +26,7 @@ def config_options(fn):
     """`--config` and `--db`, on every command that opens the database."""
     @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="LLMLOG_CONFIG",
                   help="TOML config file (see config.example.toml) [env: LLMLOG_CONFIG].")
-    @click.option("--db", "db", metavar="FILE|URL",
-                  help="SQLite database file, or a postgresql:// URL for a store shared by several replicas "
-                       "[env: LLMLOG_DB; default: ~/.local/share/llmlog/llmlog.db].")
+    @setting_option("store.path")  # --db
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         return fn(*args, **kwargs)
@@ -35,7 +34,7 @@ def config_options(fn):
 
 
 def open_store(config_path: str | None, db: str | None, *, create: bool = False,
-               none_if_default_missing: bool = False) -> tuple[Config, Store | None]:
+               none_if_default_missing: bool = False) -> tuple[Settings, Store | None]:
     """The configured database, or a ClickException a person can act on.
 
     `none_if_default_missing`: no database at the default place means nothing was logged yet, so
@@ -45,7 +44,7 @@ def open_store(config_path: str | None, db: str | None, *, create: bool = False,
     try:
         return config, config.open_store(create=create)
     except StoreError as exc:
-        if none_if_default_missing and config["store.path"] is None and "no llmlog database" in str(exc):
+        if none_if_default_missing and config.store.path is None and "no llmlog database" in str(exc):
             return config, None
         raise click.ClickException(str(exc)) from None
 

@@ -9,6 +9,7 @@ import time
 
 import click
 
+from proxy.errors import ValidationError
 from proxy.query.params import FILTER_PARAMS
 from proxy.query.export_format import FIELDS, FORMATS, UnknownField, resolve_fields, write_export
 
@@ -43,7 +44,7 @@ def export(config_path, db, fmt, output, fields, **filters):
     try:
         field_set = resolve_fields(fields.split(",") if fields else None)
     except UnknownField as exc:
-        raise click.UsageError(f"--fields: unknown field {exc.name!r}; known fields: {', '.join(FIELDS)}") from None
+        raise ValidationError(f"unknown field {exc.name!r}; known fields: {', '.join(FIELDS)}", "fields") from None
     now = int(time.time() * 1000)
     # as the API does: calls arriving during the export are not chased
     log_filter, _ = parse_options(filters, now_ms=now, default_window_ms=None, end_at_now=True)

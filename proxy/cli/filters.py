@@ -1,7 +1,8 @@
 """The logs API's filter and page parameters as click options, validated by the same code as the API.
 
 Options are generated from proxy/query/params.py (FILTER_PARAMS, PAGE_PARAMS), so the CLI can never
-offer a filter the API lacks or read one differently.
+offer a filter the API lacks or read one differently. A value the query layer refuses is a
+ValidationError naming its parameter; cli.py words it with the option's name (`option_name`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import click
 from multidict import MultiDict
 
 from proxy.query.params import DEFAULT_WINDOW_MS, FILTER_PARAMS, PAGE_PARAMS, Param, Query, parse_filter, parse_page
-from proxy.errors import ApiError
 from store.filters import LogFilter, Page
 
 FLAG_PARAMS = frozenset({"success_only", "failed_only", "root_only"})
@@ -79,19 +79,9 @@ def query_of(options: dict, params: tuple[Param, ...] = FILTER_PARAMS + PAGE_PAR
     return raw
 
 
-def usage_error(exc: ApiError) -> click.UsageError:
-    """The API's 400 for a parameter, reworded to name the option that carried it."""
-    option = option_name(exc.param) if exc.param else "an option"
-    message = exc.message.replace(f"'{exc.param}'", option) if exc.param else exc.message
-    return click.UsageError(f"{option}: {message}")
-
-
 def parse_options(options: dict, *, now_ms: int | None = None, default_window_ms: int | None = DEFAULT_WINDOW_MS,
                   end_at_now: bool = False) -> tuple[LogFilter, Page]:
-    """The same LogFilter and Page the API builds for these values, or a UsageError naming the option."""
+    """The same LogFilter and Page the API builds for these values, or the same ValidationError."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    try:
-        q = Query(query_of(options), FILTER_PARAMS + PAGE_PARAMS)
-        return parse_filter(q, now, default_window_ms=default_window_ms, end_at_now=end_at_now), parse_page(q)
-    except ApiError as exc:
-        raise usage_error(exc) from None
+    q = Query(query_of(options), FILTER_PARAMS + PAGE_PARAMS)
+    return parse_filter(q, now, default_window_ms=default_window_ms, end_at_now=end_at_now), parse_page(q)

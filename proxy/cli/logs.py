@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 import orjson
 
-from proxy.query.present import present_entry, present_page
+from proxy.errors import NotFound, ValidationError
+from proxy.query.present import listed_entry, listed_with_previews, present_entry, present_page
 from store.backends import printable
 from store.filters import CursorError
 
@@ -59,22 +60,21 @@ def logs(config_path, db, as_json, as_jsonl, **options):
         return
     try:
         try:
-            result = store.list_logs(log_filter, page)
+            result, previews = listed_with_previews(store, log_filter, page)
         except CursorError as exc:
-            raise click.UsageError(f"--cursor: {exc}") from None
+            raise ValidationError(str(exc), "cursor") from None
         if as_json:
-            echo_json(present_page(result, page))
+            echo_json(present_page(result, page, previews))
             return
-        shown = [present_entry(row) for row in result.rows]
+        shown = [listed_entry(row, previews.get(row["id"])) for row in result.rows]
         if as_jsonl:
             echo_jsonl(shown)
             return
         if not shown:
             click.echo("no calls match these filters" if store.any_calls() else "no calls logged yet")
             return
-        previews = store.prompt_previews([e["id"] for e in shown], PREVIEW_CHARS)
         echo_table(["time (UTC)", "model", "status", "tokens", "cost", "latency", "user", "prompt"],
-                   [table_row(e, previews.get(e["id"])) for e in shown], shrink="prompt",
+                   [table_row(e, (previews.get(e["id"]) or "")[:PREVIEW_CHARS] or None) for e in shown], shrink="prompt",
                    colors=[STATUS_COLORS.get(e["status"]) for e in shown])
         more = f"; next page: --cursor {result.next_cursor}" if result.next_cursor else ""
         click.echo(color(f"{len(shown)} of {result.total} calls{more}", "bright_black"), err=True)
@@ -147,7 +147,7 @@ def show(config_path, db, call_id, as_json):
     finally:
         store.close()
     if found is None:
-        raise click.ClickException(f"no log entry with id {call_id!r} (see `llmlog logs`)")
+        raise NotFound(f"no log entry with id {call_id!r} (see `llmlog logs`)", "call_id")
     entry = present_entry(*found)
     if as_json:
         echo_json(entry)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import sys
 import time
 from decimal import Decimal
-from typing import Mapping
 
 import click
 
-from pricing.prices.cost import cost_columns, price_call
+from pricing.prices.cost import price_call
 from pricing.prices.rates import RATE_FIELDS, ModelPrice
 from pricing.prices.table import PriceTable
 from pricing.types import Usage
+from store.interface import PriceFn
+from store.rows import CostColumns, UsageColumns
 from proxy.query.timeparse import parse_duration_ms
-from proxy.app import price_table_for
+from proxy.pipeline.prices import cost_columns, price_table_for
 
 from proxy.cli.common import config_options, echo_json, echo_table, load, open_store
 
@@ -186,9 +187,9 @@ def _show_unpriced(table: PriceTable, config_path, db, since_ms: int | None, as_
     click.echo('\nadd prices under [pricing.models."<model>"] in the config, then run `llmlog reprice`')
 
 
-def repricer(table: PriceTable):
+def repricer(table: PriceTable) -> PriceFn:
     """The pure callback `store.reprice` applies to each stored row."""
-    def price(row: Mapping[str, object]) -> Mapping[str, object]:
+    def price(row: UsageColumns) -> CostColumns:
         usage = Usage(input_tokens=row["input_tokens"] or 0, output_tokens=row["output_tokens"] or 0,
                       cached_input_tokens=row["cached_input_tokens"] or 0,
                       cache_write_tokens=row["cache_write_tokens"] or 0,

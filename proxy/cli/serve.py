@@ -10,16 +10,16 @@ import socket
 
 import click
 
-from proxy.settings import ConfigError
+from proxy.settings import UPSTREAM_ENV, ConfigError
 from store.backends import printable
 from store.interface import StoreError
 
 from proxy.cli.common import config_options, load
+from proxy.cli.flags import overrides, setting_options
 
 
-# Measured with bench/ (CPU per proxied call, logging included): collecting the youngest
-# generation every 20,000 allocations instead of 700 saved as much as turning the collector off
-# (about 8% of CPU per call), while cyclic garbage is still reclaimed.
+# Young objects are collected every 20,000 allocations instead of 700: as cheap as no collector,
+# while cyclic garbage is still reclaimed (bench/README.md, "Measurements behind constants").
 GC_THRESHOLDS = (20_000, 20, 20)
 # why a port cannot be listened on, in words (asyncio's own message is a paragraph)
 LISTEN_ERRORS = {errno.EADDRINUSE: "address already in use (another llmlog, or pass --port)",
@@ -47,12 +47,10 @@ def is_loopback(host: str) -> bool:
 
 @click.command()
 @config_options
-@click.option("--host", help="Address to listen on [default: 127.0.0.1; env: LLMLOG_HOST].")
-@click.option("--port", type=int, help="Port to listen on [default: 8080; env: LLMLOG_PORT].")
-@click.option("--upstream", help="Base URL of the default provider, e.g. http://127.0.0.1:8000 for vLLM.")
-@click.option("--insecure", is_flag=True, default=None,
-              help="Allow a non-loopback address without a logs API key.")
-def serve(config_path, db, host, port, upstream, insecure):
+@setting_options(skip=("store.path",))  # --host, --port, --insecure; config_options has --db
+@click.option("--upstream", help="Base URL of the default provider, e.g. http://127.0.0.1:8000 for vLLM "
+              f"[env: {UPSTREAM_ENV}].")
+def serve(config_path, upstream, **flags):
     """Run the proxy and the logs API in one process.
 
     \b
@@ -64,10 +62,9 @@ def serve(config_path, db, host, port, upstream, insecure):
 
     from proxy.app import SERVER_OPTIONS, make_app
 
-    config = load(config_path, {"store.path": db, "server.host": host, "server.port": port,
-                                "server.insecure": insecure}, upstream)
-    host, port = config["server.host"], config["server.port"]
-    if not is_loopback(host) and not config["logs_api.api_keys"] and not config["server.insecure"]:
+    config = load(config_path, overrides(flags), upstream)
+    host, port = config.server.host, config.server.port
+    if not is_loopback(host) and not config.logs_api.api_keys and not config.server.insecure:
         raise click.ClickException(
             f"refusing to listen on {host} with no logs API key: set LLMLOG_ADMIN_KEY "
             "(or logs_api.api_keys), or pass --insecure")
@@ -84,7 +81,7 @@ def serve(config_path, db, host, port, upstream, insecure):
     try:
         # run_app prints once the socket listens: a start that fails prints only its error line
         web.run_app(app, host=host, port=port, access_log=None, print=lambda _: click.echo(banner, err=True),
-                    shutdown_timeout=config["server.shutdown_grace_s"], **SERVER_OPTIONS)
+                    shutdown_timeout=config.server.shutdown_grace_s, **SERVER_OPTIONS)
     except StoreError as exc:  # opening the database before serving
         raise click.ClickException(str(exc)) from None
     except OSError as exc:  # mostly the listening socket; anything else still gets one line

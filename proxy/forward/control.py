@@ -7,7 +7,8 @@ from typing import Mapping
 
 import orjson
 
-from proxy.settings import FALSE_WORDS, TRUE_WORDS
+from proxy.booleans import FALSE_WORDS, TRUE_WORDS, is_word
+from proxy.errors import ValidationError
 
 MAX_ID_CHARS = 256
 MAX_TAGS = 64
@@ -15,12 +16,11 @@ MAX_TAGS = 64
 MAX_METADATA_DEPTH = 32
 
 
-class ControlHeaderError(ValueError):
+class ControlHeaderError(ValidationError):
     """A control header the client must fix; `param` names it."""
 
     def __init__(self, param: str, message: str):
-        super().__init__(message)
-        self.param = param
+        super().__init__(message, param)
 
 
 @dataclass(slots=True)
@@ -36,17 +36,13 @@ class CallContext:
     metadata: dict | None = None
 
 
-def _is(value: str | None, words: frozenset[str]) -> bool:
-    return value is not None and value.strip().lower() in words
-
-
 def wants_no_tracking(headers: Mapping[str, str]) -> bool:
     """`x-debug: false` and the peers' equivalents all mean do-not-track."""
     return (
-        _is(headers.get("x-debug"), FALSE_WORDS)
-        or _is(headers.get("x-portkey-debug"), FALSE_WORDS)
-        or _is(headers.get("helicone-omit-request"), TRUE_WORDS)
-        or _is(headers.get("helicone-omit-response"), TRUE_WORDS)
+        is_word(headers.get("x-debug"), FALSE_WORDS)
+        or is_word(headers.get("x-portkey-debug"), FALSE_WORDS)
+        or is_word(headers.get("helicone-omit-request"), TRUE_WORDS)
+        or is_word(headers.get("helicone-omit-response"), TRUE_WORDS)
     )
 
 

@@ -16,14 +16,15 @@ from aiohttp import web
 from proxy.forward.capture import CLIENT_CLOSED, ERROR, SUCCESS, TIMEOUT, CapturedCall
 from proxy.settings import Provider
 from proxy.forward.control import ControlHeaderError, read_control_headers
-from proxy.errors import error_response
+from proxy.errors import UpstreamTimeout
+from proxy.http_errors import error_response, response_of
 from proxy.access.guard import HostPolicy, is_cross_origin
 from proxy.forward.headers import PROVIDER_KEY_HEADERS, request_headers_to_forward, response_headers_to_forward
 from proxy.forward.ids import new_call_id
 from proxy.access.local_paths import answer_locally, is_local_target
 from proxy.forward.routing import Router
 from proxy.access.target import normalised_path, split_target
-from proxy.upstream.interface import Upstream, UpstreamAnswer, UpstreamConnectTimeout
+from proxy.upstream.interface import Upstream, UpstreamAnswer
 from proxy.forward.usage_injection import StreamUsageFilter, inject_usage_request
 
 ID_HEADER = "x-llmlog-id"
@@ -38,7 +39,7 @@ class Forwarder:
 
     def __init__(self, client: Upstream, router: Router, submit: Callable[[CapturedCall], None],
                  *, max_body_bytes: int, max_request_bytes: int, injected_keys: dict[str, tuple[str, str]],
-                 hosts: HostPolicy, admin_keys: list[str]):
+                 hosts: HostPolicy, admin_keys: Iterable[str]):
         self.client = client
         self.router = router
         self.submit = submit
@@ -71,7 +72,7 @@ class Forwarder:
         try:
             context = read_control_headers(request.headers)
         except ControlHeaderError as exc:
-            return error_response(400, str(exc), param=exc.param, headers={ID_HEADER: call_id})
+            return response_of(exc, headers={ID_HEADER: call_id})
 
         headers = request_headers_to_forward(request.headers)
         call = CapturedCall(
@@ -135,14 +136,14 @@ class Forwarder:
                 call.status, call.error = CLIENT_CLOSED, "client closed the connection"
             self._finish(call, t0)
             raise
-        except UpstreamConnectTimeout as exc:
+        except UpstreamTimeout as exc:  # the client's connect timeout; a read timeout is asyncio's, below
             response = await self._upstream_failed(request, call, response, TIMEOUT, 504,
                                                    f"upstream {provider.name} unreachable: {exc}")
         except asyncio.TimeoutError:
             message = (f"upstream {provider.name} went silent mid-response for longer than the read timeout"
                        if _started(response) else f"upstream {provider.name} did not answer within the read timeout")
             response = await self._upstream_failed(request, call, response, TIMEOUT, 504, message)
-        except OSError as exc:  # the upstream client's errors are ConnectionError subclasses
+        except OSError as exc:  # UpstreamUnreachable and UpstreamBroken (proxy/errors.py) are ConnectionErrors
             message = (f"upstream {provider.name} broke off mid-response: {_describe(exc)}"
                        if _started(response) else f"upstream {provider.name} unreachable or failed: {_describe(exc)}")
             response = await self._upstream_failed(request, call, response, ERROR, 502, message)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from proxy.settings import Provider
 
 
 class Router:
-    def __init__(self, providers: list[Provider]):
+    def __init__(self, providers: Iterable[Provider]):
         # longest prefix first so `/anthropic` wins over `/`
         self._providers = sorted(providers, key=lambda p: len(p.prefix.rstrip("/")), reverse=True)
 

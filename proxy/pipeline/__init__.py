@@ -1,1 +1,1 @@
-"""Off the request path: the bounded call queue, interpreting a captured call into an entry (usage, tokens, cost, scrubbing), the batched writer with its spill file, and the background tasks (checkpoints, retention, price refresh)."""
+"""Off the request path: the bounded call queue, interpreting a captured call into an entry (usage, tokens, cost, scrubbing), the batched writer with its spill file, the price table as configured, and the background tasks (checkpoints, retention, price refresh, export jobs)."""

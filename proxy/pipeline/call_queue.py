@@ -2,9 +2,9 @@
 waits, one consumer that waits cheaply.
 
 asyncio.Queue with a timeout on every get arms and cancels a timer per call, and wakes through a
-fresh future per get: about 5 µs per call, measured with one item per event-loop turn (the
-pipeline's usual case, since it keeps up). Here a put wakes the consumer only when it is waiting,
-and a deadline is one timer per batch that calls `wake`: about 1 µs per call.
+fresh future per get. Here a put wakes the consumer only when it is waiting, and a deadline is one
+timer per batch that calls `wake` (about 5 against 1 µs per call: bench/README.md, "Measurements
+behind constants").
 """
 
 from __future__ import annotations

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
+from typing import Callable, Final, Literal, TypeVar, cast
 import zlib
 
 import orjson
 
-from pricing.prices.cost import cost_columns, price_call
+from pricing.prices.cost import price_call
 from pricing.prices.table import PriceTable
 from pricing.usage.estimate import estimate_output, estimate_usage
-from pricing.types import NO_USAGE, UNPRICED, ResponseInfo, Usage
+from pricing.types import NO_USAGE, UNPRICED, RequestInfo, ResponseInfo, Usage
 from pricing.usage.read import parse_request, parse_response
-from store.rows import CALL_COLUMNS, Entry
-from store.stream_events import chunk_timeline
+from store.rows import CALL_COLUMNS, CallRow, ContentRow, Entry
 
 from proxy.forward.capture import CapturedCall
 from proxy.forward.headers import redact, redact_query
+from proxy.pipeline.prices import fill_cost_columns
 from proxy.pipeline.scrub import api_key_of, key_prefix, request_credentials, scrub_bytes, scrub_error, scrub_text
+from proxy.query.stream_events import chunk_timeline
 
 __all__ = ["api_key_of", "build_entry", "certain_columns", "compressed_call", "fallback_entry", "inflate"]
 
@@ -89,7 +91,7 @@ def _inflate_brotli(body: bytes, limit: int) -> tuple[bytes, bool]:
     return out, not inflater.is_finished()
 
 
-_INFLATERS = {
+_INFLATERS: dict[str, Callable[[bytes, int], tuple[bytes, bool]]] = {
     "gzip": lambda body, limit: _inflate_zlib(body, limit, 16 + zlib.MAX_WBITS),
     "x-gzip": lambda body, limit: _inflate_zlib(body, limit, 16 + zlib.MAX_WBITS),
     "deflate": _inflate_deflate,
@@ -120,7 +122,7 @@ def _cut_short(call: CapturedCall, response: ResponseInfo) -> bool:
     return not any(e.event == "message_delta" or '"message_delta"' in e.data for e in response.events)
 
 
-def _usage_for(call: CapturedCall, model: str | None, request, response: ResponseInfo) -> Usage:
+def _usage_for(call: CapturedCall, model: str | None, request: RequestInfo, response: ResponseInfo) -> Usage:
     if response.usage is not None:
         if _cut_short(call, response) and response.usage.source == "provider":
             # the prompt counts already sent are exact; output is counted from what arrived
@@ -133,7 +135,10 @@ def _usage_for(call: CapturedCall, model: str | None, request, response: Respons
     return estimate_usage(model, request, response.output_text)
 
 
-def clean_text(value):
+_Text = TypeVar("_Text", str, str | None)
+
+
+def clean_text(value: _Text) -> _Text:
     """Header values arrive as UTF-8 with surrogate escapes for invalid bytes (aiohttp); SQLite and
     orjson reject lone surrogates, so one odd header could fail a whole batch. Replace them.
     Only text that came from headers or the request line needs this: bodies are parsed by orjson
@@ -201,7 +206,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         _usage_columns(row, usage)
     row["usage_source"] = usage.source
     row["token_encoding"] = usage.encoding
-    row.update(cost_columns(cost))
+    fill_cost_columns(row, cost)
     row["user_id"] = row["user_id"] or request.user
     row["metadata"] = orjson.dumps(ctx.metadata).decode() if ctx.metadata is not None else None
     row["has_content"] = int(not dnt)
@@ -211,7 +216,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     request_body, request_truncated = _cap(scrub_bytes(request_body, secrets), max_body_bytes)
     request_truncated = request_truncated or request_past_cap
     response_body, _ = _cap(scrub_bytes(body, secrets), max_body_bytes)
-    content = {
+    content: ContentRow = {
         "call_id": call.id,
         "request_query": clean_text(redact_query(call.query)) or None,
         "request_headers": _stored_headers(call.request_headers),
@@ -222,7 +227,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "response_truncated": int(call.response_truncated or inflated_past_cap or len(body) > max_body_bytes),
         "assembled": scrub_text(orjson.dumps(response.assembled).decode(), secrets)
         if response.assembled is not None else None,
-        # the events are the body parsed: kept as a chunk timeline to re-split it (store/stream_events.py)
+        # the events are the body parsed: kept as a chunk timeline to re-split it (proxy/query/stream_events.py)
         "events": None,
         "chunk_offsets": orjson.dumps(chunk_timeline(chunks, len(response_body))).decode()
         if response.events else None,
@@ -232,7 +237,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     return Entry(call=row, content=content, tags=tags)
 
 
-def _usage_columns(row: dict, usage: Usage) -> None:
+def _usage_columns(row: CallRow, usage: Usage) -> None:
     row["input_tokens"] = usage.input_tokens
     row["cached_input_tokens"] = usage.cached_input_tokens
     row["cache_write_tokens"] = usage.cache_write_tokens
@@ -250,13 +255,15 @@ def _key_hash(key: str | None) -> str | None:
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest() if key else None
 
 
-# Every column empty: `certain_columns` copies it (far cheaper than a fifty-key dict literal per call)
-_EMPTY_ROW = {**dict.fromkeys(CALL_COLUMNS), "stream": 0, "usage_source": "none", "priced": 0, "depth": 0,
-              "do_not_track": 0, "has_content": 0}
+# Every column empty (NULL, or the schema's default): `certain_columns` copies it, far cheaper than a
+# fifty-key dict literal per call. Built from the column list, so typed by a cast: `id`, `started_at`
+# and `status` are NULL here, but `certain_columns` sets all three on every copy.
+_EMPTY_ROW: Final = cast(CallRow, {**dict.fromkeys(CALL_COLUMNS), "stream": 0, "usage_source": "none", "priced": 0,
+                                  "depth": 0, "do_not_track": 0, "has_content": 0})
 
 
 def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None,
-                    key: str | None = None) -> dict:
+                    key: str | None = None) -> CallRow:
     """Every column, filled with what the capture itself knows (ids, outcome, timing, who);
     interpretation (model, usage, cost, content) is left empty for the caller to add.
     Text from headers or the request line is cleaned here (see `clean_text`). `secrets` and `key`
@@ -290,7 +297,8 @@ def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None,
     return row
 
 
-_CONTEXT_COLUMNS = ("user_id", "environment", "task_type", "trace_id", "session_id", "parent_id")
+_CONTEXT_COLUMNS: tuple[Literal["user_id", "environment", "task_type", "trace_id", "session_id", "parent_id"], ...] = (
+    "user_id", "environment", "task_type", "trace_id", "session_id", "parent_id")
 
 
 def fallback_entry(call: CapturedCall, reason: str) -> Entry:

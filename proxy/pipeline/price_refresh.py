@@ -20,8 +20,9 @@ from aiohttp import web
 from pricing.prices import genai
 from pricing.prices.table import PriceTable
 
-from proxy.settings import Config
 from proxy.metrics import Metrics
+from proxy.pipeline.prices import with_config_layers
+from proxy.settings import Settings
 
 log = logging.getLogger("llmlog.pricing")
 
@@ -43,16 +44,7 @@ class PriceHolder:
         self.table = table
 
 
-def with_config_layers(table: PriceTable, config: Config) -> PriceTable:
-    """`table` (base data + llmlog's corrections) with the LiteLLM file and config overrides on top."""
-    if config["pricing.litellm_file"]:
-        table = table.with_litellm_file(config["pricing.litellm_file"])
-    if config.price_overrides:
-        table = table.with_overrides(config.price_overrides)
-    return table
-
-
-def table_from_file(data: bytes, config: Config) -> PriceTable:
+def table_from_file(data: bytes, config: Settings) -> PriceTable:
     """The whole layered table from genai-prices' published file: its data as the base, then the
     same corrections, LiteLLM file and overrides as at start. Raises ValueError (or the parser's
     own error) for a file that is not a usable price list. CPU-bound: call it off the event loop."""
@@ -82,7 +74,7 @@ async def fetch(session: aiohttp.ClientSession, url: str, max_bytes: int) -> byt
         return bytes(data)
 
 
-async def refresh_once(holder: PriceHolder, session: aiohttp.ClientSession, url: str, config: Config,
+async def refresh_once(holder: PriceHolder, session: aiohttp.ClientSession, url: str, config: Settings,
                        metrics: Metrics, max_bytes: int | None = None) -> bool:
     """One refresh: True when the table was replaced; False (one log line) when it was kept."""
     try:
@@ -103,11 +95,11 @@ async def refresh_once(holder: PriceHolder, session: aiohttp.ClientSession, url:
     return True
 
 
-def price_refresh_ctx(holder_of: Callable[[web.Application], PriceHolder], config: Config,
+def price_refresh_ctx(holder_of: Callable[[web.Application], PriceHolder], config: Settings,
                       metrics_of: Callable[[web.Application], Metrics]):
     """A cleanup_ctx refreshing at start and every `pricing.refresh_hours`; nothing when it is 0."""
-    hours = config["pricing.refresh_hours"]
-    url = config["pricing.refresh_url"]
+    hours = config.pricing.refresh_hours
+    url = config.pricing.refresh_url
 
     async def ctx(app: web.Application):
         if hours <= 0 or not url:

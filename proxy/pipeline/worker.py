@@ -37,11 +37,8 @@ BACKLOG_FOR_MAX_SLICE = 0.25  # queue fill at which slices reach their longest
 # Requests go first. A client's next call usually follows the last one at once. A small entry
 # (a JSON answer: tens of µs) is built at once, in that gap; a long stream's entry (hundreds of µs)
 # is built no sooner than SETTLE_S after its call ended, so the next call's first byte does not
-# wait behind it. Not once more than a batch is waiting: then logging catches up.
-# Measured (7 rounds, 16 streams of 64 chunks, 8 at a time): added TTFB p50 2,299 µs without the
-# settling, 225 µs at 1 ms, 7 µs at 5 ms. For JSON answers at c=1 settling or not measured the same.
-# (Also waiting while any call had no first byte yet measured no further gain: TTFB 715 vs 691 µs,
-# c=1 p99 706 vs 663 µs, so that was removed.)
+# wait behind it. Not once more than a batch is waiting: then logging catches up. The figures
+# behind SETTLE_S are in bench/README.md ("Measurements behind constants").
 SETTLE_S = 0.005
 SETTLE_FROM_CHUNKS = 8
 

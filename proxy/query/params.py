@@ -1,25 +1,25 @@
 """Validating logs-API query parameters in one place: names, aliases, types, defaults (DESIGN §6).
 
-An unknown or malformed parameter is a 400 naming it. List filters take repeated parameters and
-comma lists alike.
+An unknown or malformed parameter is a ValidationError naming it (the API's 400, the CLI's usage
+error). List filters take repeated parameters and comma lists alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Mapping
+from typing import Callable
 
 from multidict import MultiMapping
 
 from store.filters import FAILED_STATUSES, MAX_SQL_INT, SORT_KEYS, STATUSES, LogFilter, Page
 
-from proxy.errors import ApiError
+from proxy.booleans import parse_bool
+from proxy.errors import ValidationError
 from proxy.query.timeparse import MAX_MS, MIN_MS, TimeRangeError, iso_ms, parse_time
 
 DEFAULT_WINDOW_MS = 7 * 86_400_000
 MAX_LIMIT = 1000
-TRUE, FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +80,16 @@ class Query:
         for name in dict.fromkeys(raw.keys()):  # a repeated name is read once, with all its values
             param = self._by_name.get(name)
             if param is None:
-                raise ApiError(400, f"unknown parameter '{name}'", name)
+                raise ValidationError(f"unknown parameter '{name}'", name)
             self.sent_as.setdefault(param.name, name)
             self.values.setdefault(param.name, []).extend(raw.getall(name))
 
     def label(self, name: str) -> str:
         return self.sent_as.get(name, name)
 
-    def error(self, name: str, message: str) -> ApiError:
-        """A 400 naming the parameter as the client spelled it; `{}` in `message` becomes that name."""
-        label = self.label(name)
-        return ApiError(400, message.replace("{}", f"'{label}'", 1), label)
+    def error(self, name: str, message: str) -> ValidationError:
+        """An error naming the parameter as the client spelled it; `{}` in `message` is where the name goes."""
+        return ValidationError.naming(self.label(name), message)
 
     def one(self, name: str) -> str | None:
         values = self.values.get(name)
@@ -111,15 +110,6 @@ class Query:
             return convert(text)
         except (ValueError, InvalidOperation, OverflowError):
             raise self.error(name, f"parameter {{}} must be {what}, got {text!r}") from None
-
-
-def _bool(text: str) -> bool:
-    low = text.lower()
-    if low in TRUE:
-        return True
-    if low in FALSE:
-        return False
-    raise ValueError(text)
 
 
 def _nonneg_int(text: str) -> int:
@@ -181,8 +171,8 @@ def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAU
     for status in statuses:
         if status not in STATUSES:
             raise q.error("status", f"parameter {{}} must be one of {', '.join(STATUSES)}, got {status!r}")
-    success_only = q.typed("success_only", _bool, "true or false")
-    failed_only = q.typed("failed_only", _bool, "true or false")
+    success_only = q.typed("success_only", parse_bool, "true or false")
+    failed_only = q.typed("failed_only", parse_bool, "true or false")
     if success_only and failed_only:
         raise q.error("failed_only", "success_only and failed_only cannot both be true")
     if success_only:
@@ -201,8 +191,8 @@ def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAU
     f.user_ids, f.api_key_ids, f.tags = q.many("user_id"), q.many("api_key_id"), q.many("tags")
     f.environments, f.task_types = q.many("environment"), q.many("task_type")
     f.trace_ids, f.session_ids, f.parent_ids = q.many("trace_id"), q.many("session_id"), q.many("parent_id")
-    f.root_only = bool(q.typed("root_only", _bool, "true or false"))
-    f.stream = q.typed("stream", _bool, "true or false")
+    f.root_only = bool(q.typed("root_only", parse_bool, "true or false"))
+    f.stream = q.typed("stream", parse_bool, "true or false")
     f.min_cost_micros = q.typed("min_cost", _cost_micros, "a non-negative number of USD")
     f.max_cost_micros = q.typed("max_cost", _cost_micros, "a non-negative number of USD")
     f.min_duration_ms = q.typed("min_duration_ms", _nonneg_float, "a non-negative number")
@@ -241,6 +231,3 @@ def parse_page(q: Query) -> Page:
         raise q.error("cursor", "use either cursor or offset, not both")
     return page
 
-
-def query_of(raw: Mapping, allowed: tuple[Param, ...]) -> Query:
-    return Query(raw, allowed)

@@ -6,8 +6,9 @@ import hashlib
 
 import orjson
 
-from store.stream_events import stored_events
+from store.rows import CallRow, ContentRow
 
+from proxy.query.stream_events import stored_events
 from proxy.query.timeparse import iso_ms
 
 PREVIEW_CHARS = 200
@@ -38,15 +39,22 @@ def micros_of_nanos(nanos: int) -> int:
     return (nanos + 500) // 1000
 
 
-def _text_section(text: str | None, preview: bool) -> dict | None:
+def _text_section(text: str | None) -> dict | None:
     if text is None:
         return None
-    shown = text[:PREVIEW_CHARS] if preview else text
-    return {"text": shown, "length": len(text),
-            "hash": hashlib.sha256(text.encode()).hexdigest()[:12], "truncated": len(shown) < len(text)}
+    return {"text": text, "length": len(text),
+            "hash": hashlib.sha256(text.encode()).hexdigest()[:12], "truncated": False}
 
 
-def present_entry(row: dict, content: dict | None = None, *, preview_texts: dict | None = None) -> dict:
+def _preview_section(prefix: str | None) -> dict | None:
+    """A list row's prompt: its first PREVIEW_CHARS characters (length and hash need the whole
+    text, which a list never reads: they are in GET /v1/logs/{id})."""
+    if not prefix:
+        return None
+    return {"text": prefix[:PREVIEW_CHARS], "truncated": len(prefix) > PREVIEW_CHARS}
+
+
+def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
     """One entry. `content` (the whole entry view) adds bodies, headers and events."""
     cost_usd = cost_usd_of(row)
     entry = {
@@ -119,10 +127,9 @@ def present_entry(row: dict, content: dict | None = None, *, preview_texts: dict
             "completed_at": iso_ms(row["completed_at"]),
         },
     }
-    texts = preview_texts or {}
     if content is not None:
-        entry["prompt"] = _text_section(content.get("prompt_text"), False)
-        entry["output"] = _text_section(content.get("output_text"), False)
+        entry["prompt"] = _text_section(content.get("prompt_text"))
+        entry["output"] = _text_section(content.get("output_text"))
         entry["request"] = {
             "query": content["request_query"],
             "headers": _json(content["request_headers"]),
@@ -137,19 +144,26 @@ def present_entry(row: dict, content: dict | None = None, *, preview_texts: dict
         }
         entry["events_count"] = len(stored_events(content["events"], content.get("chunk_offsets"),
                                                   content["response_body"]))
-    elif texts:
-        entry["prompt"] = _text_section(texts.get("prompt_text"), True)
-        entry["output"] = _text_section(texts.get("output_text"), True)
     return entry
 
 
-def present_page(result, page) -> dict:
-    """A list response (DESIGN §6) for a store LogPage; the API and `llmlog logs --json` share it."""
+def listed_entry(row: CallRow, prompt_preview: str | None) -> dict:
+    """A list's entry: no content, but its prompt's preview (None for do-not-track calls and
+    calls without a prompt)."""
+    entry = present_entry(row)
+    entry["prompt"] = _preview_section(prompt_preview)
+    return entry
+
+
+def present_page(result, page, prompt_previews: dict[str, str] | None = None) -> dict:
+    """A list response (DESIGN §6) for a store LogPage and its rows' prompt previews
+    (`Store.prompt_previews(ids, PREVIEW_CHARS + 1)`); the API and `llmlog logs --json` share it."""
+    previews = prompt_previews or {}
     return {
         "total": result.total,
         "limit": page.limit,
         "offset": page.offset,
-        "logs": [present_entry(row) for row in result.rows],
+        "logs": [listed_entry(row, previews.get(row["id"])) for row in result.rows],
         "pagination": {
             "has_more": result.has_more,
             "next_offset": result.next_offset,
@@ -175,3 +189,11 @@ def present_events(events: list[list], types: set[str] | None) -> list[dict]:
             continue
         out.append({"offset_ms": offset, "event": event, "data": data})
     return out
+
+
+def listed_with_previews(store, log_filter, page) -> tuple:
+    """One page of calls and the prompt previews of its rows that kept content: two reads on the
+    caller's store thread, the second of a prefix of at most one page of prompts."""
+    result = store.list_logs(log_filter, page)
+    ids = [row["id"] for row in result.rows if row["has_content"]]
+    return result, store.prompt_previews(ids, PREVIEW_CHARS + 1) if ids else {}

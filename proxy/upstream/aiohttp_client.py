@@ -12,7 +12,6 @@ Where it is laxer, as aiohttp is: it accepts bare-LF line ends, and a body that 
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 
 import aiohttp
@@ -52,7 +51,7 @@ class AiohttpAnswer:
         try:
             piece = await self._response.content.readany()
         except aiohttp.ServerTimeoutError:
-            raise asyncio.TimeoutError() from None
+            raise TimeoutError() from None
         except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
             raise UpstreamDisconnected(f"upstream disconnected {self._cut_short()} ({_describe(exc)})") from None
         self._received += len(piece)
@@ -122,7 +121,7 @@ class AiohttpUpstream:
         except aiohttp.ConnectionTimeoutError:
             raise UpstreamConnectTimeout(f"no connection to {where} within {self.connect_timeout_s:g} s") from None
         except aiohttp.ServerTimeoutError:
-            raise asyncio.TimeoutError() from None
+            raise TimeoutError() from None
         except aiohttp.ClientConnectorError as exc:  # DNS, refused, TLS, an unreachable proxy
             raise UpstreamUnreachable(f"cannot connect to {where}: {_describe(exc)}") from exc
         except aiohttp.ClientHttpProxyError as exc:  # the egress proxy refused the call or the tunnel

@@ -21,8 +21,12 @@ from typing import cast
 from urllib.parse import urlsplit
 
 from proxy.settings import base_url_problem
-from proxy.upstream.interface import (UpstreamConnectTimeout, UpstreamDisconnected, UpstreamProtocolError,
-                                      UpstreamUnreachable)
+from proxy.upstream.interface import (
+    UpstreamConnectTimeout,
+    UpstreamDisconnected,
+    UpstreamProtocolError,
+    UpstreamUnreachable,
+)
 from proxy.upstream.wire import ProtocolError, ResponseParser, request_head
 
 IDLE_TIMEOUT_S = 15.0  # aiohttp's keep-alive default; providers close idle connections later than this
@@ -45,7 +49,7 @@ class Origin:
     base_path: str
 
     @classmethod
-    def parse(cls, base_url: str) -> "Origin":
+    def parse(cls, base_url: str) -> Origin:
         problem = base_url_problem(base_url)  # config refuses these at start; a Provider built by hand may not
         if problem:
             raise ValueError(problem)
@@ -66,7 +70,7 @@ class UpstreamResponse:
 
     __slots__ = ("status", "reason", "headers", "_connection")
 
-    def __init__(self, answer: ResponseParser, connection: "_Connection"):
+    def __init__(self, answer: ResponseParser, connection: _Connection):
         self.status, self.reason, self.headers = answer.status, answer.reason, answer.headers
         self._connection = connection
 
@@ -80,7 +84,7 @@ class UpstreamResponse:
 class _Connection(asyncio.Protocol):
     """One upstream connection; carries one exchange at a time."""
 
-    def __init__(self, client: "UpstreamClient", origin: Origin):
+    def __init__(self, client: UpstreamClient, origin: Origin):
         self.client, self.origin = client, origin
         self.transport: asyncio.Transport | None = None
         self.closed = False
@@ -193,9 +197,10 @@ class _Connection(asyncio.Protocol):
             if self._pieces:
                 piece = self._pieces.popleft()
                 self._buffered -= len(piece)
-                if self._paused and self._buffered <= LOW_WATER_BYTES and self.transport is not None and not self.closed:
+                transport = self.transport
+                if self._paused and self._buffered <= LOW_WATER_BYTES and transport is not None and not self.closed:
                     self._paused = False
-                    self.transport.resume_reading()
+                    transport.resume_reading()
                 return piece
             if self._error is not None:
                 raise self._error
@@ -224,7 +229,7 @@ class _Connection(asyncio.Protocol):
 
 def _time_out(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
-        waiter.set_exception(asyncio.TimeoutError())
+        waiter.set_exception(TimeoutError())
 
 
 class UpstreamClient:
@@ -299,7 +304,7 @@ class UpstreamClient:
                                          happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY_S, interleave=1)
         try:
             _, connection = await asyncio.wait_for(connect, self.connect_timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise UpstreamConnectTimeout(
                 f"no connection to {origin.host}:{origin.port} within {self.connect_timeout_s:g} s") from None
         except OSError as exc:  # the OS's message rarely names the host it could not reach

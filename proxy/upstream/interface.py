@@ -1,4 +1,5 @@
-"""What the request path needs from an upstream client, and the errors every client raises.
+"""What the request path needs from an upstream client, and the errors every client raises (each a
+kind of proxy/errors.py's UpstreamFailure, and an OSError as asyncio's transports expect).
 
 Two clients meet it: llmlog's own (`client.py`, the default) and aiohttp's ClientSession
 (`aiohttp_client.py`, `upstream.client = "aiohttp"`, for users behind an egress proxy). The
@@ -9,20 +10,22 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from proxy import errors
 
-class UpstreamDisconnected(ConnectionError):
+
+class UpstreamDisconnected(errors.UpstreamBroken):
     """The upstream closed the connection before its answer was complete."""
 
 
-class UpstreamUnreachable(ConnectionError):
+class UpstreamUnreachable(errors.UpstreamUnreachable):
     """No connection could be opened (name not found, refused, TLS failed)."""
 
 
-class UpstreamConnectTimeout(TimeoutError):
+class UpstreamConnectTimeout(errors.UpstreamTimeout):
     """No connection within the connect timeout."""
 
 
-class UpstreamProtocolError(ConnectionError):
+class UpstreamProtocolError(errors.UpstreamBroken):
     """The exchange broke HTTP/1.1's rules: the answer's framing (the connection is dropped), or a
     request header that cannot be sent."""
 

@@ -4,11 +4,13 @@ figures.figures_of); percentiles come from each group's durations, ranked by sto
 
 from __future__ import annotations
 
+from typing import Any, Sequence
 
 import psycopg
 
 from ..figures import BUCKETS, Stats, Summary, rolled_up, stats_asked, stats_of_rows
 from ..filters import LogFilter
+from .queries import one
 from .where import where
 
 # a call that used tokens of a model with no known price (a refused call with no usage cost nothing)
@@ -43,7 +45,7 @@ def summary(conn: psycopg.Connection, f: LogFilter) -> Summary:
     return rolled_up(rows, _sorted_durations(conn, clause, params))
 
 
-def _sorted_durations(conn: psycopg.Connection, clause: str, params: list) -> list[float]:
+def _sorted_durations(conn: psycopg.Connection, clause: str, params: list[object]) -> list[float]:
     rows = conn.execute(f"SELECT calls.duration_ms FROM calls WHERE {clause} AND calls.duration_ms IS NOT NULL "
                         "ORDER BY 1", params)
     return [d for (d,) in rows]
@@ -74,7 +76,7 @@ def _stats(conn: psycopg.Connection, f: LogFilter, group_by: str) -> Stats:
     durations = conn.execute(f"SELECT {key_sql}, calls.duration_ms FROM {source} WHERE {clause} "
                              "AND calls.duration_ms IS NOT NULL", params).fetchall()
 
-    def call_totals():
-        return (conn.execute(f"SELECT {SUMS} FROM calls WHERE {clause}", params).fetchone(),
+    def call_totals() -> tuple[Sequence[Any], list[float]]:
+        return (one(conn.execute(f"SELECT {SUMS} FROM calls WHERE {clause}", params)),
                 _sorted_durations(conn, clause, params))
     return stats_of_rows(f, group_by, sums, durations, call_totals if group_by == "tag" else None)

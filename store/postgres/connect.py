@@ -9,9 +9,11 @@ every error names only host, port, database and user.
 from __future__ import annotations
 
 import os
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import psycopg
+from psycopg.abc import AdaptContext, Buffer
 from psycopg.adapt import Dumper, PyFormat
 from psycopg.conninfo import conninfo_to_dict
 
@@ -92,7 +94,7 @@ def _reason(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def _nul_safe(base: type) -> type:
+def _nul_safe(base: type[psycopg.abc.Dumper]) -> type[Dumper]:
     """`base` (a str dumper) storing NUL as U+FFFD: PostgreSQL text cannot hold NUL, which a JSON
     string (`\\u0000`) or a URL (`%00`) may carry. The writer stores it so, and a filter or id
     given with NUL then looks for what was stored instead of failing."""
@@ -100,11 +102,11 @@ def _nul_safe(base: type) -> type:
         format = base.format
         oid = base.oid
 
-        def __init__(self, cls, context=None):
+        def __init__(self, cls: type, context: AdaptContext | None = None):
             super().__init__(cls, context)
             self._inner = base(cls, context)
 
-        def dump(self, obj):
+        def dump(self, obj: str) -> Buffer | None:
             return self._inner.dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
     NulSafe.__name__ = f"NulSafe{base.__name__}"
     return NulSafe
@@ -113,7 +115,7 @@ def _nul_safe(base: type) -> type:
 def connect(url: str, password_env: str | None = None) -> psycopg.Connection:
     """An autocommit connection (each method opens the transactions it needs); StoreError when the
     server cannot be reached, refuses the login or has no such database."""
-    kwargs: dict = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S, "application_name": "llmlog"}
+    kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S, "application_name": "llmlog"}
     try:
         has_password = bool(conninfo_to_dict(url).get("password"))
     except psycopg.ProgrammingError as exc:

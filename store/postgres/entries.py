@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 import psycopg
 
 from ..bodies import unpack
-from ..interface import Hierarchy
-from ..stream_events import stored_events
+from ..interface import Hierarchy, StoredEvents
+from ..rows import NODE_COLUMNS, CallNode, Row, as_node
 from .aggregates import COST_NANOS, UNPRICED
-from .queries import dicts
+from .queries import dicts, one
 
-NODE_COLUMNS = ("id", "parent_id", "root_id", "depth", "started_at", "model", "status", "duration_ms",
-                "total_tokens", "cost_micros", "cost_nanos")
 _NODE_SELECT = ", ".join(f"calls.{c}" for c in NODE_COLUMNS)
 MAX_CHILDREN = 1000
 MAX_BREADCRUMB = 256  # a parent chain longer than this is cut (and said so)
 
 
-def _node(conn: psycopg.Connection, call_id: str) -> dict | None:
+def _node(conn: psycopg.Connection, call_id: str) -> CallNode | None:
     found = dicts(conn.execute(f"SELECT {_NODE_SELECT} FROM calls WHERE calls.id = %s", (call_id,)))
-    return found[0] if found else None
+    return as_node(found[0]) if found else None
 
 
 def hierarchy(conn: psycopg.Connection, call_id: str) -> Hierarchy | None:
@@ -36,22 +36,22 @@ def hierarchy(conn: psycopg.Connection, call_id: str) -> Hierarchy | None:
             break
         seen.add(up["id"])
         chain.append(up)
-    children = dicts(conn.execute(
+    children = [as_node(row) for row in dicts(conn.execute(
         f"SELECT {_NODE_SELECT} FROM calls WHERE calls.parent_id = %s ORDER BY calls.started_at, calls.id LIMIT %s",
-        (call_id, MAX_CHILDREN)))
-    children_total = conn.execute("SELECT count(*) FROM calls WHERE parent_id = %s", (call_id,)).fetchone()[0]
+        (call_id, MAX_CHILDREN)))]
+    children_total: int = one(conn.execute("SELECT count(*) FROM calls WHERE parent_id = %s", (call_id,)))[0]
     root_id = node["root_id"] or node["id"]
-    calls, cost, unpriced, max_depth = conn.execute(
+    calls, cost, unpriced, max_depth = one(conn.execute(
         f"SELECT count(*), coalesce(sum({COST_NANOS}), 0), count(*) FILTER (WHERE {UNPRICED}), "
-        "coalesce(max(calls.depth), 0) FROM calls WHERE calls.root_id = %s", (root_id,)).fetchone()
+        "coalesce(max(calls.depth), 0) FROM calls WHERE calls.root_id = %s", (root_id,)))
     parent = chain[1] if len(chain) > 1 and chain[1]["id"] == node["parent_id"] else None
     return Hierarchy(node=node, breadcrumb=list(reversed(chain)), parent=parent, children=children,
                      children_total=children_total, tree_calls=calls, tree_cost_nanos=int(cost),
                      tree_unpriced_calls=unpriced or 0, tree_max_depth=max_depth)
 
 
-def events(conn: psycopg.Connection, call_id: str) -> tuple[bool, bool, list[list]] | None:
-    """(stream, has_content, [[offset_ms, event, data], ...]) for a call, or None when no such id."""
+def events(conn: psycopg.Connection, call_id: str) -> StoredEvents | None:
+    """A call's stream events as stored (the query layer splits them), or None when no such id."""
     row = conn.execute(
         "SELECT c.stream, c.has_content, cc.events, cc.chunk_offsets, "
         "CASE WHEN cc.chunk_offsets IS NULL THEN NULL ELSE cc.response_body END, cc.body_encoding FROM calls c "
@@ -59,10 +59,10 @@ def events(conn: psycopg.Connection, call_id: str) -> tuple[bool, bool, list[lis
         (call_id,)).fetchone()
     if row is None:
         return None
-    return bool(row[0]), bool(row[1]), stored_events(row[2], row[3], unpack(row[4], row[5]))
+    return StoredEvents(bool(row[0]), bool(row[1]), row[2], row[3], unpack(row[4], row[5]))
 
 
-def set_feedback(conn: psycopg.Connection, call_id: str, feedback: dict) -> bool:
+def set_feedback(conn: psycopg.Connection, call_id: str, feedback: dict[str, Any]) -> bool:
     """Store feedback (replacing any earlier); False when no such id."""
     cursor = conn.execute("UPDATE calls SET feedback = %s WHERE id = %s", (orjson.dumps(feedback).decode(), call_id))
     return cursor.rowcount > 0
@@ -77,10 +77,10 @@ def prompt_previews(conn: psycopg.Connection, ids: list[str], chars: int = 120) 
     return {call_id: text for call_id, text in rows if text}
 
 
-def model_call_counts(conn: psycopg.Connection, since_ms: int | None = None) -> list[dict]:
+def model_call_counts(conn: psycopg.Connection, since_ms: int | None = None) -> list[Row]:
     """Calls per (provider, model, response_model) seen in the logs, most called first."""
     sql = "SELECT provider, model, response_model, count(*) AS calls FROM calls"
-    args: list = []
+    args: list[object] = []
     if since_ms is not None:
         sql += " WHERE started_at >= %s"
         args.append(since_ms)

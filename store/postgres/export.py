@@ -11,12 +11,13 @@ from ..batches import BATCH_ROWS, EXPORTABLE_CONTENT
 from ..bodies import BODY_COLUMNS, unpack_row
 from ..filters import LogFilter
 from ..interface import Position
-from .queries import CALL_SELECT, dicts
+from ..rows import Row
+from .queries import CALL_SELECT, dicts, one
 from .where import where
 
 
 def fetch_batch(conn: psycopg.Connection, f: LogFilter, after: Position | None = None, *,
-                content: Sequence[str] = (), limit: int = BATCH_ROWS) -> list[dict]:
+                content: Sequence[str] = (), limit: int = BATCH_ROWS) -> list[Row]:
     unknown = set(content) - set(EXPORTABLE_CONTENT)
     if unknown:
         raise ValueError(f"not exportable content columns: {sorted(unknown)}")
@@ -40,9 +41,11 @@ def fetch_batch(conn: psycopg.Connection, f: LogFilter, after: Position | None =
 
 def count_rows(conn: psycopg.Connection, f: LogFilter) -> int:
     clause, params = where(f)
-    return conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params).fetchone()[0]
+    count: int = one(conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params))[0]
+    return count
 
 
 def oldest_start(conn: psycopg.Connection, f: LogFilter) -> int | None:
     clause, params = where(f)
-    return conn.execute(f"SELECT min(calls.started_at) FROM calls WHERE {clause}", params).fetchone()[0]
+    oldest: int | None = one(conn.execute(f"SELECT min(calls.started_at) FROM calls WHERE {clause}", params))[0]
+    return oldest

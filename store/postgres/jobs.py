@@ -12,29 +12,35 @@ from __future__ import annotations
 import os
 import tempfile
 from contextlib import suppress
+from typing import Any
 
 import psycopg
 
 from ..interface import EXPORT_CHUNK_BYTES
 from ..job_rows import EXPIRED, INTERRUPTED, JOB_COLUMNS, WITHDRAWN, WITHDRAWN_RUNNING, job_of, stored_json
+from ..rows import Row
+from .queries import one
 
 _SELECT = ", ".join(JOB_COLUMNS)
 
 
 def create_job(conn: psycopg.Connection, job_id: str, fmt: str, fields: list[str] | None,
-               filters: dict, now_ms: int) -> dict:
+               filters: dict[str, Any], now_ms: int) -> Row:
     conn.execute(
         "INSERT INTO export_jobs (id, created_at, status, format, fields, filters, updated_at) "
         "VALUES (%s, %s, 'draft', %s, %s, %s, %s)",
         (job_id, now_ms, fmt, *stored_json(fields, filters), now_ms))
-    return get_job(conn, job_id)
+    job = get_job(conn, job_id)
+    assert job is not None  # inserted just above
+    return job
 
 
-def get_job(conn: psycopg.Connection, job_id: str) -> dict | None:
-    return job_of(conn.execute(f"SELECT {_SELECT} FROM export_jobs WHERE id = %s", (job_id,)).fetchone())
+def get_job(conn: psycopg.Connection, job_id: str) -> Row | None:
+    row = conn.execute(f"SELECT {_SELECT} FROM export_jobs WHERE id = %s", (job_id,)).fetchone()
+    return None if row is None else job_of(row)
 
 
-def list_jobs(conn: psycopg.Connection, limit: int = 100) -> list[dict]:
+def list_jobs(conn: psycopg.Connection, limit: int = 100) -> list[Row]:
     rows = conn.execute(f"SELECT {_SELECT} FROM export_jobs ORDER BY created_at DESC, id DESC LIMIT %s", (limit,))
     return [job_of(row) for row in rows]
 
@@ -81,7 +87,7 @@ def fail_interrupted(conn: psycopg.Connection, now_ms: int, job_id: str, error: 
 
 
 def _fail_finished(conn: psycopg.Connection, reason: str, now_ms: int, condition: str = "true",
-                   args: tuple = ()) -> int:
+                   args: tuple[object, ...] = ()) -> int:
     """Mark the successful jobs matching `condition` failed and delete their kept files; returns
     how many files went. Call inside a transaction."""
     where = f"status = 'success' AND path IS NOT NULL AND {condition}"
@@ -90,8 +96,8 @@ def _fail_finished(conn: psycopg.Connection, reason: str, now_ms: int, condition
         (reason, now_ms, *args))]
     if not ids:
         return 0
-    kept = conn.execute("SELECT count(*) FROM export_chunks WHERE job_id = ANY(%s) AND chunk_index = 0",
-                        (ids,)).fetchone()[0]
+    kept: int = one(conn.execute("SELECT count(*) FROM export_chunks WHERE job_id = ANY(%s) AND chunk_index = 0",
+                                 (ids,)))[0]
     conn.execute("DELETE FROM export_chunks WHERE job_id = ANY(%s)", (ids,))
     return kept
 

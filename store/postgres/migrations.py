@@ -22,6 +22,7 @@ import psycopg
 
 from ..interface import StoreError
 from .connect import first_line
+from .queries import one
 
 log = logging.getLogger("llmlog.store")
 MIGRATION_LOCK = 0x6C6C6D6C6F6701  # 'llmlog' + 1: any constant shared by every llmlog process
@@ -161,7 +162,7 @@ MIGRATIONS: list[tuple[str, str]] = [
 
 def _applied(conn: psycopg.Connection) -> list[str] | None:
     """The names applied so far, or None when the database has no llmlog schema."""
-    if conn.execute("SELECT to_regclass('llmlog_migrations')").fetchone()[0] is None:
+    if one(conn.execute("SELECT to_regclass('llmlog_migrations')"))[0] is None:
         return None
     return [row[0] for row in conn.execute("SELECT name FROM llmlog_migrations ORDER BY name")]
 

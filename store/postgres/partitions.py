@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from typing import Iterable
 
 import psycopg
 from psycopg import sql
@@ -66,13 +67,13 @@ def existing(conn: psycopg.Connection, table: str) -> list[tuple[str, int, int]]
     return sorted(out, key=lambda p: p[1])
 
 
-def weeks_wanted(started_ats) -> list[tuple[str, int, str]]:
+def weeks_wanted(started_ats: Iterable[object]) -> list[tuple[str, int, str]]:
     """(table, week, partition) of every table for the weeks these times fall in."""
     weeks = sorted({week_of(t) for t in started_ats if isinstance(t, int)})
     return [(table, week, partition_name(table, week)) for week in weeks for table in TABLES]
 
 
-def ensure_weeks(conn: psycopg.Connection, started_ats) -> None:
+def ensure_weeks(conn: psycopg.Connection, started_ats: Iterable[object]) -> None:
     """Make sure every table has the partitions of the weeks these times fall in. Own transaction:
     call outside any other."""
     wanted = weeks_wanted(started_ats)

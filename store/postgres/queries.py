@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 
 from ..bodies import unpack_row
 from ..filters import LogFilter, Page, decode_cursor, encode_cursor
 from ..interface import LogPage
-from ..rows import CALL_COLUMNS, CONTENT_COLUMNS
+from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, CallRow, ContentRow, Row, as_call, as_content
 from .where import SORT_SQL, where
 
 CALL_SELECT = ", ".join(f"calls.{c}" for c in CALL_COLUMNS)
@@ -18,22 +19,30 @@ CONTENT_SELECT = ", ".join(CONTENT_COLUMNS)
 FEW_MATCHES = 5000
 
 
-def plain(value):
+def plain(value: Any) -> Any:
     """A Decimal (what PostgreSQL's sum of bigints arrives as) as the int or float SQLite gives."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
 
 
-def dicts(cursor: psycopg.Cursor) -> list[dict]:
-    names = [d.name for d in cursor.description]
+def dicts(cursor: psycopg.Cursor[tuple[Any, ...]]) -> list[Row]:
+    names = [d.name for d in cursor.description or ()]
     return [dict(zip(names, row)) for row in cursor]
+
+
+def one(cursor: psycopg.Cursor[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """The row of a statement that always returns one (an aggregate, a function's value)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise psycopg.ProgrammingError("the statement returned no row")
+    return row
 
 
 def list_logs(conn: psycopg.Connection, f: LogFilter, page: Page) -> LogPage:
     """One page of entries (metrics only, never content) and the total matching the filter."""
     clause, params = where(f)
-    total = conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params).fetchone()[0]
+    total: int = one(conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params))[0]
     key = SORT_SQL[page.sort_by]
     direction = "DESC" if page.descending else "ASC"
     order_key = key
@@ -69,10 +78,11 @@ def list_logs(conn: psycopg.Connection, f: LogFilter, page: Page) -> LogPage:
     for row in rows:
         row.pop("_sort", None)
     next_offset = (page.offset + len(rows)) if has_more and not page.cursor else None
-    return LogPage(total=total, rows=rows, has_more=has_more, next_offset=next_offset, next_cursor=next_cursor)
+    return LogPage(total=total, rows=[as_call(row) for row in rows], has_more=has_more, next_offset=next_offset,
+                   next_cursor=next_cursor)
 
 
-def get_log(conn: psycopg.Connection, call_id: str) -> tuple[dict, dict | None] | None:
+def get_log(conn: psycopg.Connection, call_id: str) -> tuple[CallRow, ContentRow | None] | None:
     """The entry and its content (None when not kept), or None when no such id."""
     found = dicts(conn.execute(f"SELECT {CALL_SELECT} FROM calls WHERE calls.id = %s", (call_id,)))
     if not found:
@@ -80,4 +90,4 @@ def get_log(conn: psycopg.Connection, call_id: str) -> tuple[dict, dict | None] 
     content = dicts(conn.execute(
         f"SELECT {CONTENT_SELECT} FROM call_content WHERE call_id = %s AND started_at = %s",
         (call_id, found[0]["started_at"])))
-    return found[0], (unpack_row(content[0]) if content else None)
+    return as_call(found[0]), (as_content(unpack_row(content[0])) if content else None)

@@ -3,28 +3,25 @@ calls by id in batches, one short transaction each, as store/sqlite/reprice.py d
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Mapping
 
 import psycopg
 
 from ..interface import PriceFn
+from ..rows import COST_COLUMNS, USAGE_COLUMNS, as_usage
+from .queries import one
 
-COST_COLUMNS = ("priced", "cost_micros", "input_cost_micros", "cached_input_cost_micros",
-                "cache_write_cost_micros", "output_cost_micros", "pricing_version", "cost_buckets", "cost_nanos",
-                "service_tier_priced")
-READ_COLUMNS = ("id", "provider", "model", "response_model", "input_tokens", "cached_input_tokens",
-                "cache_write_tokens", "output_tokens", "reasoning_tokens", "cache_write_1h_tokens",
-                "input_audio_tokens", "output_audio_tokens", "service_tier")
 _HAS_TOKENS = "(input_tokens IS NOT NULL OR output_tokens IS NOT NULL)"
 
 
 def count_repriceable(conn: psycopg.Connection, since_ms: int | None = None) -> int:
     sql = f"SELECT count(*) FROM calls WHERE {_HAS_TOKENS}"
-    args: list = []
+    args: list[object] = []
     if since_ms is not None:
         sql += " AND started_at >= %s"
         args.append(since_ms)
-    return conn.execute(sql, args).fetchone()[0]
+    count: int = one(conn.execute(sql, args))[0]
+    return count
 
 
 def reprice(conn: psycopg.Connection, price: PriceFn, *, since_ms: int | None = None, batch_size: int = 500,
@@ -32,7 +29,7 @@ def reprice(conn: psycopg.Connection, price: PriceFn, *, since_ms: int | None = 
     examined = changed = 0
     after = ""
     where = f"{_HAS_TOKENS} AND id > %s" + (" AND started_at >= %s" if since_ms is not None else "")
-    select = ", ".join((*READ_COLUMNS, "started_at", *COST_COLUMNS))
+    select = ", ".join((*USAGE_COLUMNS, "started_at", *COST_COLUMNS))
     assignments = ", ".join(f"{c} = %s" for c in COST_COLUMNS)
     while True:
         args = [after] + ([since_ms] if since_ms is not None else [])
@@ -42,8 +39,8 @@ def reprice(conn: psycopg.Connection, price: PriceFn, *, since_ms: int | None = 
             return examined, changed
         updates = []
         for row in rows:
-            stored = dict(zip((*READ_COLUMNS, "started_at", *COST_COLUMNS), row))
-            new = price({k: stored[k] for k in READ_COLUMNS})
+            stored = dict(zip((*USAGE_COLUMNS, "started_at", *COST_COLUMNS), row))
+            new: Mapping[str, object] = price(as_usage({k: stored[k] for k in USAGE_COLUMNS}))
             values = tuple(new[c] for c in COST_COLUMNS)
             if values != tuple(stored[c] for c in COST_COLUMNS):
                 updates.append((*values, stored["id"], stored["started_at"]))

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Callable
 
 import psycopg
 from psycopg import errors, sql
 
 from ..interface import PruneResult
 from . import jobs, partitions
+from .queries import one
 
 log = logging.getLogger("llmlog.store")
 LOCK_TIMEOUT = "5s"
@@ -36,14 +38,14 @@ def _now_ms() -> int:
 
 
 def _drop_weeks(conn: psycopg.Connection, tables: tuple[str, ...], week: int, count_sql: str,
-                extra=None) -> int | None:
+                extra: Callable[[psycopg.Connection], None] | None = None) -> int | None:
     """DROP the week's partitions of `tables` (after `extra(conn)`); returns the rows counted by
     `count_sql` first, or None when the lock could not be had in time."""
     try:
         with conn.transaction():
             conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-            counted = conn.execute(sql.SQL(count_sql).format(
-                sql.Identifier(partitions.partition_name(tables[0], week)))).fetchone()[0]
+            counted: int = one(conn.execute(sql.SQL(count_sql).format(
+                sql.Identifier(partitions.partition_name(tables[0], week)))))[0]
             if extra is not None:
                 extra(conn)
             for table in tables:
@@ -86,7 +88,7 @@ def prune(conn: psycopg.Connection, older_than_ms: int, content_only: bool = Fal
             break
         if high <= older_than_ms:  # the whole week is older than the cutoff
             if content_only:
-                def unmark(c, low=low, high=high):
+                def unmark(c: psycopg.Connection, low: int = low, high: int = high) -> None:
                     c.execute("UPDATE calls SET has_content = 0 WHERE started_at >= %s AND started_at < %s "
                               "AND has_content <> 0", (low, high))
                 dropped = _drop_weeks(conn, ("call_content",), low, "SELECT count(*) FROM {}", unmark)
@@ -128,7 +130,7 @@ def delete_user(conn: psycopg.Connection, user_id: str) -> int:
     for table in partitions.TABLES:
         # a week's content partition may be gone already (content retention drops whole weeks)
         present = [name for name in (partitions.partition_name(table, week) for week in weeks)
-                   if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None]
+                   if one(conn.execute("SELECT to_regclass(%s)", (name,)))[0] is not None]
         if not present:
             continue
         names = [sql.Identifier(name) for name in present]

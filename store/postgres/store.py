@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Sequence, TypeVar
+from typing import Any, Callable, Concatenate, ParamSpec, Sequence, TypeVar
 
 import psycopg
 
@@ -20,16 +20,18 @@ from ..batches import BATCH_ROWS
 from ..claims import fail_unclaimed
 from ..figures import Stats, Summary
 from ..filters import LogFilter, Page
-from ..interface import Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreError
-from ..rows import Entry
+from ..interface import Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreError, StoredEvents
+from ..rows import CallRow, ContentRow, Entry, Row
 from . import aggregates, entries, export, jobs, queries, reprice, retention, writer
 from .connect import connect, describe, first_line, safe_location
 from .migrations import migrate
 from .partitions import lock_key
+from .queries import one
 from .whole_entries import read_entries
 
 log = logging.getLogger("llmlog.store")
 T = TypeVar("T")
+P = ParamSpec("P")
 ATTEMPTS = 3
 TRANSIENT = {"40P01", "40001"}  # deadlock detected, serialization failure
 
@@ -75,7 +77,7 @@ class PostgresStore:
             except psycopg.Error:
                 pass
 
-    def _do(self, fn: Callable[..., T], *args, **kwargs) -> T:
+    def _do(self, fn: Callable[Concatenate[psycopg.Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`fn(connection, …)`, once more on a fresh connection when the server ended this one (a
         restart or failover shows only when a statement fails); every driver error leaves as a
         StoreError naming the database, so no psycopg type reaches the callers. Each operation
@@ -111,7 +113,7 @@ class PostgresStore:
     def list_logs(self, f: LogFilter, page: Page) -> LogPage:
         return self._do(queries.list_logs, f, page)
 
-    def get_log(self, call_id: str) -> tuple[dict, dict | None] | None:
+    def get_log(self, call_id: str) -> tuple[CallRow, ContentRow | None] | None:
         return self._do(queries.get_log, call_id)
 
     def prompt_previews(self, ids: list[str], chars: int = 120) -> dict[str, str]:
@@ -129,11 +131,11 @@ class PostgresStore:
     def hierarchy(self, call_id: str) -> Hierarchy | None:
         return self._do(entries.hierarchy, call_id)
 
-    def events(self, call_id: str) -> tuple[bool, bool, list[list]] | None:
+    def events(self, call_id: str) -> StoredEvents | None:
         return self._do(entries.events, call_id)
 
     def export_batch(self, f: LogFilter, after: Position | None = None, *, content: Sequence[str] = (),
-                     limit: int = BATCH_ROWS) -> list[dict]:
+                     limit: int = BATCH_ROWS) -> list[Row]:
         return self._do(export.fetch_batch, f, after, content=content, limit=limit)
 
     def count(self, f: LogFilter) -> int:
@@ -142,14 +144,14 @@ class PostgresStore:
     def oldest_start(self, f: LogFilter) -> int | None:
         return self._do(export.oldest_start, f)
 
-    def model_call_counts(self, since_ms: int | None = None) -> list[dict]:
+    def model_call_counts(self, since_ms: int | None = None) -> list[Row]:
         return self._do(entries.model_call_counts, since_ms)
 
     def read_entries(self, after: Position | None, limit: int) -> list[Entry]:
         return self._do(read_entries, after, limit)
 
     # changing
-    def set_feedback(self, call_id: str, feedback: dict) -> bool:
+    def set_feedback(self, call_id: str, feedback: dict[str, Any]) -> bool:
         return self._do(entries.set_feedback, call_id, feedback)
 
     def delete_user(self, user_id: str) -> int:
@@ -166,13 +168,13 @@ class PostgresStore:
         return self._do(reprice.reprice, price, since_ms=since_ms, batch_size=batch_size, progress=progress)
 
     # export jobs
-    def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict, now_ms: int) -> dict:
+    def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict[str, Any], now_ms: int) -> Row:
         return self._do(jobs.create_job, job_id, fmt, fields, filters, now_ms)
 
-    def get_job(self, job_id: str) -> dict | None:
+    def get_job(self, job_id: str) -> Row | None:
         return self._do(jobs.get_job, job_id)
 
-    def list_jobs(self, limit: int = 100) -> list[dict]:
+    def list_jobs(self, limit: int = 100) -> list[Row]:
         return self._do(jobs.list_jobs, limit)
 
     def start_job(self, job_id: str, path: str, now_ms: int) -> bool:
@@ -200,7 +202,7 @@ class PostgresStore:
         the server lets go when the session ends, however it ends."""
         if task in self._claims:
             return True
-        if self._do(lambda conn: conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(task),)).fetchone()[0]):
+        if self._do(lambda conn: one(conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(task),)))[0]):
             self._claims.add(task)
             return True
         return False

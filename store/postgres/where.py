@@ -26,11 +26,12 @@ _RANGES = (("cost_micros >=", "min_cost_micros"), ("cost_micros <=", "max_cost_m
            ("total_tokens >=", "min_tokens"), ("total_tokens <=", "max_tokens"))
 
 
-def _window(table: str, f: LogFilter) -> tuple[str, list]:
+def _window(table: str, f: LogFilter) -> tuple[str, list[object]]:
     """The filter's time range on a content or tag table: its rows carry their call's `started_at`,
     so the subquery reads only the weeks the range touches (without it `q=` over the last 7 days
     searched every week's content: 3.3 s for a common word at 1M entries, bench_queries)."""
-    sql, params = "", []
+    sql = ""
+    params: list[object] = []
     if f.start_ms is not None:
         sql += f" AND {table}.started_at >= %s"
         params.append(f.start_ms)
@@ -40,11 +41,11 @@ def _window(table: str, f: LogFilter) -> tuple[str, list]:
     return sql, params
 
 
-def where(f: LogFilter) -> tuple[str, list]:
+def where(f: LogFilter) -> tuple[str, list[object]]:
     """The WHERE clause (without the keyword; "true" when empty) and its parameters. Columns are
     qualified with `calls.`, so the clause holds in a join too."""
     clauses: list[str] = []
-    params: list = []
+    params: list[object] = []
     if f.start_ms is not None:
         clauses.append("calls.started_at >= %s")
         params.append(f.start_ms)

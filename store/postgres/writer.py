@@ -21,13 +21,14 @@ with the connection's NUL-safe one (`_copy_cursor`).
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import psycopg
 from psycopg.adapt import PyFormat
 
 from ..bodies import pack
 from ..hierarchy import link_hierarchy, parents_outside
+from ..interface import Refused
 from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, Entry, call_values, content_values
 from . import partitions, search
 
@@ -79,7 +80,7 @@ def _copy_cursor(conn: psycopg.Connection, nul_safe: bool) -> psycopg.Cursor:
 
 def _copy(conn: psycopg.Connection, new: Sequence[Entry], nul_safe: bool) -> None:
     """COPY the new entries' calls, content and tags."""
-    content_rows = []
+    content_rows: list[tuple[object, ...]] = []
     with _copy_cursor(conn, nul_safe) as cur:
         with cur.copy(COPY_CALLS) as copy:
             for entry in new:
@@ -153,17 +154,20 @@ def refused_for_its_data(conn: psycopg.Connection, exc: Exception) -> bool:
     if conn.closed or conn.broken:
         return False
     if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
-        return bool(exc.sqlstate) and exc.sqlstate[:2] in DATA_CLASSES
+        return exc.sqlstate is not None and exc.sqlstate[:2] in DATA_CLASSES
     if isinstance(exc, psycopg.Error) and exc.sqlstate:
         return exc.sqlstate[:2] in DATA_CLASSES
     return True  # refused before it reached the server: a value psycopg cannot send
 
 
-def write_each(conn: psycopg.Connection, entries: Sequence[Entry], write=write_batch
-               ) -> tuple[int, list[tuple[Entry, str]]]:
+Write = Callable[[psycopg.Connection, Sequence[Entry]], int]  # write_batch, or a test's seam around it
+
+
+def write_each(conn: psycopg.Connection, entries: Sequence[Entry], write: Write = write_batch) -> tuple[int, Refused]:
     """After a batch failed on its data, write entries one by one so one bad entry cannot hold
     back the rest. Returns (new entries, [(entry, reason) refused]); availability errors propagate."""
-    written, rejected = 0, []
+    written = 0
+    rejected: Refused = []
     for entry in entries:
         try:
             written += write(conn, [entry])
@@ -174,8 +178,8 @@ def write_each(conn: psycopg.Connection, entries: Sequence[Entry], write=write_b
     return written, rejected
 
 
-def write_or_split(conn: psycopg.Connection, entries: Sequence[Entry], write=write_batch
-                   ) -> tuple[int, list[tuple[Entry, str]]]:
+def write_or_split(conn: psycopg.Connection, entries: Sequence[Entry], write: Write = write_batch
+                   ) -> tuple[int, Refused]:
     """`write(conn, entries)`; if PostgreSQL refuses the batch for its data, `write_each` instead.
     An error saying the store is unavailable propagates (the pipeline spills and retries)."""
     try:

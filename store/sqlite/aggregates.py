@@ -8,6 +8,7 @@ with the same filter (store/figures.py ranks them).
 from __future__ import annotations
 
 import sqlite3
+from typing import Any, Sequence
 
 from ..figures import BUCKETS, Stats, Summary, rolled_up, stats_asked, stats_of_rows
 from ..filters import LogFilter
@@ -48,7 +49,7 @@ def summary(conn: sqlite3.Connection, f: LogFilter) -> Summary:
     return rolled_up(rows, _sorted_durations(conn, clause, params))
 
 
-def _sorted_durations(conn: sqlite3.Connection, clause: str, params: list) -> list[float]:
+def _sorted_durations(conn: sqlite3.Connection, clause: str, params: list[object]) -> list[float]:
     rows = conn.execute(f"SELECT duration_ms FROM calls WHERE {clause} AND duration_ms IS NOT NULL", params)
     return sorted(d for (d,) in rows)
 
@@ -77,7 +78,7 @@ def _stats(conn: sqlite3.Connection, f: LogFilter, group_by: str) -> Stats:
     durations = conn.execute(
         f"SELECT {key_sql}, duration_ms FROM {source} WHERE {clause} AND duration_ms IS NOT NULL", params).fetchall()
 
-    def call_totals():
+    def call_totals() -> tuple[Sequence[Any], list[float]]:
         return (conn.execute(f"SELECT {_SUMS} FROM calls WHERE {clause}", params).fetchone(),
                 _sorted_durations(conn, clause, params))
     return stats_of_rows(f, group_by, sums, durations, call_totals if group_by == "tag" else None)

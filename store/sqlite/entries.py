@@ -3,41 +3,41 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 import orjson
 
 from ..bodies import unpack
-from ..interface import Hierarchy
-from ..stream_events import stored_events
+from ..interface import Hierarchy, StoredEvents
+from ..rows import NODE_COLUMNS, CallNode, as_node
 from .aggregates import COST_NANOS, UNPRICED  # one definition: a refused call that used no tokens is not unpriced
 from .id_lists import chunks, marks
 from .queries import _dicts
 
-# enough columns to draw a node of a call tree without reading a whole entry
-NODE_COLUMNS = ("id", "parent_id", "root_id", "depth", "started_at", "model", "status", "duration_ms",
-                "total_tokens", "cost_micros", "cost_nanos")
-_NODE_SELECT = ", ".join(NODE_COLUMNS)
+_NODE_SELECT = ", ".join(NODE_COLUMNS)  # enough to draw a node of a call tree without reading a whole entry
 MAX_CHILDREN = 1000
 MAX_BREADCRUMB = 256  # a parent chain longer than this is cut (and said so)
 
 
+def _nodes(conn: sqlite3.Connection, condition: str, args: tuple[object, ...]) -> list[CallNode]:
+    return [as_node(row) for row in _dicts(conn.execute(f"SELECT {_NODE_SELECT} FROM calls WHERE {condition}", args))]
+
+
 def hierarchy(conn: sqlite3.Connection, call_id: str) -> Hierarchy | None:
     """The call's place in its tree (None when no such id). Totals cover every call sharing its root."""
-    found = _dicts(conn.execute(f"SELECT {_NODE_SELECT} FROM calls WHERE id = ?", (call_id,)))
+    found = _nodes(conn, "id = ?", (call_id,))
     if not found:
         return None
     node = found[0]
     chain = [node]
     seen = {node["id"]}
     while chain[-1]["parent_id"] and len(chain) < MAX_BREADCRUMB:
-        up = _dicts(conn.execute(f"SELECT {_NODE_SELECT} FROM calls WHERE id = ?", (chain[-1]["parent_id"],)))
+        up = _nodes(conn, "id = ?", (chain[-1]["parent_id"],))
         if not up or up[0]["id"] in seen:  # parent not logged, or a (malicious) cycle
             break
         seen.add(up[0]["id"])
         chain.append(up[0])
-    children = _dicts(conn.execute(
-        f"SELECT {_NODE_SELECT} FROM calls WHERE parent_id = ? ORDER BY started_at, id LIMIT ?",
-        (call_id, MAX_CHILDREN)))
+    children = _nodes(conn, "parent_id = ? ORDER BY started_at, id LIMIT ?", (call_id, MAX_CHILDREN))
     children_total = conn.execute("SELECT count(*) FROM calls WHERE parent_id = ?", (call_id,)).fetchone()[0]
     root_id = node["root_id"] or node["id"]
     calls, cost, unpriced, max_depth = conn.execute(
@@ -49,18 +49,18 @@ def hierarchy(conn: sqlite3.Connection, call_id: str) -> Hierarchy | None:
                      tree_unpriced_calls=unpriced or 0, tree_max_depth=max_depth)
 
 
-def events(conn: sqlite3.Connection, call_id: str) -> tuple[bool, bool, list[list]] | None:
-    """(stream, has_content, [[offset_ms, event, data], ...]) for a call, or None when no such id."""
+def events(conn: sqlite3.Connection, call_id: str) -> StoredEvents | None:
+    """A call's stream events as stored (the query layer splits them), or None when no such id."""
     row = conn.execute(
         "SELECT c.stream, c.has_content, cc.events, cc.chunk_offsets, "
         "CASE WHEN cc.chunk_offsets IS NULL THEN NULL ELSE cc.response_body END, cc.body_encoding FROM calls c "
         "LEFT JOIN call_content cc ON cc.call_id = c.id WHERE c.id = ?", (call_id,)).fetchone()
     if row is None:
         return None
-    return bool(row[0]), bool(row[1]), stored_events(row[2], row[3], unpack(row[4], row[5]))
+    return StoredEvents(bool(row[0]), bool(row[1]), row[2], row[3], unpack(row[4], row[5]))
 
 
-def set_feedback(conn: sqlite3.Connection, call_id: str, feedback: dict) -> bool:
+def set_feedback(conn: sqlite3.Connection, call_id: str, feedback: dict[str, Any]) -> bool:
     """Store feedback (replacing any earlier); False when no such id. Run on the writer connection."""
     cursor = conn.execute("UPDATE calls SET feedback = ? WHERE id = ?",
                           (orjson.dumps(feedback).decode(), call_id))

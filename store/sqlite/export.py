@@ -12,14 +12,14 @@ from ..batches import BATCH_ROWS, EXPORTABLE_CONTENT
 from ..bodies import BODY_COLUMNS, unpack_row
 from ..filters import LogFilter
 from ..interface import Position
-from ..rows import CALL_COLUMNS
+from ..rows import CALL_COLUMNS, Row
 from .where import where
 
 _CALLS = ", ".join(f"calls.{c}" for c in CALL_COLUMNS)
 
 
 def fetch_batch(conn: sqlite3.Connection, f: LogFilter, after: Position | None = None, *,
-                content: Sequence[str] = (), limit: int = BATCH_ROWS) -> list[dict]:
+                content: Sequence[str] = (), limit: int = BATCH_ROWS) -> list[Row]:
     """Up to `limit` matching rows after `after`, oldest first, with the asked content columns."""
     unknown = set(content) - set(EXPORTABLE_CONTENT)
     if unknown:
@@ -47,10 +47,12 @@ def fetch_batch(conn: sqlite3.Connection, f: LogFilter, after: Position | None =
 
 def count_rows(conn: sqlite3.Connection, f: LogFilter) -> int:
     clause, params = where(f)
-    return conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params).fetchone()[0]
+    count: int = conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params).fetchone()[0]
+    return count
 
 
 def oldest_start(conn: sqlite3.Connection, f: LogFilter) -> int | None:
     """The earliest `started_at` among the calls `f` selects: the oldest call an export can hold."""
     clause, params = where(f)
-    return conn.execute(f"SELECT min(started_at) FROM calls WHERE {clause}", params).fetchone()[0]
+    oldest: int | None = conn.execute(f"SELECT min(started_at) FROM calls WHERE {clause}", params).fetchone()[0]
+    return oldest

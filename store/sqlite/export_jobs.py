@@ -9,28 +9,32 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-
+from typing import Any
 
 from ..job_rows import EXPIRED, INTERRUPTED, JOB_COLUMNS, WITHDRAWN, WITHDRAWN_RUNNING, job_of, stored_json
+from ..rows import Row
 from .removal import in_transaction
 
 log = logging.getLogger("llmlog.store")
 
 
 def create_job(conn: sqlite3.Connection, job_id: str, fmt: str, fields: list[str] | None,
-               filters: dict, now_ms: int) -> dict:
+               filters: dict[str, Any], now_ms: int) -> Row:
     conn.execute(
         "INSERT INTO export_jobs (id, created_at, status, format, fields, filters, updated_at) "
         "VALUES (?, ?, 'draft', ?, ?, ?, ?)",
         (job_id, now_ms, fmt, *stored_json(fields, filters), now_ms))
-    return get_job(conn, job_id)
+    job = get_job(conn, job_id)
+    assert job is not None  # inserted just above
+    return job
 
 
-def get_job(conn: sqlite3.Connection, job_id: str) -> dict | None:
-    return job_of(conn.execute(f"SELECT {', '.join(JOB_COLUMNS)} FROM export_jobs WHERE id = ?", (job_id,)).fetchone())
+def get_job(conn: sqlite3.Connection, job_id: str) -> Row | None:
+    row = conn.execute(f"SELECT {', '.join(JOB_COLUMNS)} FROM export_jobs WHERE id = ?", (job_id,)).fetchone()
+    return None if row is None else job_of(row)
 
 
-def list_jobs(conn: sqlite3.Connection, limit: int = 100) -> list[dict]:
+def list_jobs(conn: sqlite3.Connection, limit: int = 100) -> list[Row]:
     rows = conn.execute(f"SELECT {', '.join(JOB_COLUMNS)} FROM export_jobs ORDER BY created_at DESC, id DESC LIMIT ?",
                         (limit,))
     return [job_of(row) for row in rows]
@@ -95,7 +99,7 @@ def expire_files(conn: sqlite3.Connection, cutoff_ms: int, now_ms: int, *, conte
 
 
 def _fail_finished(conn: sqlite3.Connection, reason: str, now_ms: int, condition: str = "1",
-                   args: tuple = ()) -> list[str]:
+                   args: tuple[object, ...] = ()) -> list[str]:
     """Mark the successful jobs (those matching `condition`) failed; their paths, for removal after commit."""
     where = f"status = 'success' AND path IS NOT NULL AND {condition}"
     paths = [row[0] for row in conn.execute(f"SELECT path FROM export_jobs WHERE {where}", args)]

@@ -12,6 +12,6 @@ def chunks(ids: Sequence[str], size: int = CHUNK) -> Iterator[list[str]]:
         yield list(ids[start:start + size])
 
 
-def marks(chunk: Sequence) -> str:
+def marks(chunk: Sequence[object]) -> str:
     """The `?, ?, …` placeholders for one chunk."""
     return ",".join("?" * len(chunk))

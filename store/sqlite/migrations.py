@@ -119,7 +119,7 @@ CREATE INDEX calls_started_metrics ON calls(
     input_tokens, output_tokens, total_tokens, cost_micros, priced);
 """
 
-# A stream's events are re-split from its stored body at these chunk ends (store/stream_events.py)
+# A stream's events are re-split from its stored body at these chunk ends (proxy/query/stream_events.py)
 # instead of being stored a second time, parsed, in `events` (issue #7); older rows keep `events`.
 M003_CHUNK_OFFSETS = """
 ALTER TABLE call_content ADD COLUMN chunk_offsets TEXT;  -- JSON [[arrival_offset_ms, end_byte]]
@@ -225,7 +225,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
-    return conn.execute("PRAGMA user_version").fetchone()[0]
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    return version
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 
+from ..rows import Row
 
-def model_call_counts(conn: sqlite3.Connection, since_ms: int | None = None) -> list[dict]:
+
+def model_call_counts(conn: sqlite3.Connection, since_ms: int | None = None) -> list[Row]:
     """Calls per (provider, model, response_model) seen in the logs, most called first."""
     sql = "SELECT provider, model, response_model, count(*) AS calls FROM calls"
-    args: list = []
+    args: list[object] = []
     if since_ms is not None:
         sql += " WHERE started_at >= ?"
         args.append(since_ms)

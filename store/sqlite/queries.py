@@ -7,13 +7,13 @@ import sqlite3
 from ..bodies import unpack_row
 from ..filters import LogFilter, Page, decode_cursor, encode_cursor
 from ..interface import LogPage
-from ..rows import CALL_COLUMNS, CONTENT_COLUMNS
+from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, CallRow, ContentRow, Row, as_call, as_content
 from .where import SORT_SQL, where
 
 _CALL_SELECT = ", ".join(CALL_COLUMNS)
 
 
-def _dicts(cursor: sqlite3.Cursor) -> list[dict]:
+def _dicts(cursor: sqlite3.Cursor) -> list[Row]:
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor]
 
@@ -21,7 +21,7 @@ def _dicts(cursor: sqlite3.Cursor) -> list[dict]:
 def list_logs(conn: sqlite3.Connection, f: LogFilter, page: Page) -> LogPage:
     """One page of entries (metrics only, never content) and the total matching the filter."""
     clause, params = where(f)
-    total = conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params).fetchone()[0]
+    total: int = conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params).fetchone()[0]
     key = SORT_SQL[page.sort_by]
     direction = "DESC" if page.descending else "ASC"
     order = f"ORDER BY {key} {direction}, id {direction}"
@@ -50,14 +50,15 @@ def list_logs(conn: sqlite3.Connection, f: LogFilter, page: Page) -> LogPage:
     for row in rows:
         row.pop("_sort", None)
     next_offset = (page.offset + len(rows)) if has_more and not page.cursor else None
-    return LogPage(total=total, rows=rows, has_more=has_more, next_offset=next_offset, next_cursor=next_cursor)
+    return LogPage(total=total, rows=[as_call(row) for row in rows], has_more=has_more, next_offset=next_offset,
+                   next_cursor=next_cursor)
 
 
-def get_log(conn: sqlite3.Connection, call_id: str) -> tuple[dict, dict | None] | None:
+def get_log(conn: sqlite3.Connection, call_id: str) -> tuple[CallRow, ContentRow | None] | None:
     """The entry and its content (None when not kept), or None when no such id."""
     found = _dicts(conn.execute(f"SELECT {_CALL_SELECT} FROM calls WHERE id = ?", (call_id,)))
     if not found:
         return None
     content = _dicts(conn.execute(
         f"SELECT {', '.join(CONTENT_COLUMNS)} FROM call_content WHERE call_id = ?", (call_id,)))
-    return found[0], (unpack_row(content[0]) if content else None)
+    return as_call(found[0]), (as_content(unpack_row(content[0])) if content else None)

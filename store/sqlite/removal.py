@@ -9,9 +9,12 @@ the pages would otherwise linger.
 from __future__ import annotations
 
 import sqlite3
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar, TypeVarTuple
 
 from .id_lists import chunks, marks
+
+T = TypeVar("T")
+Args = TypeVarTuple("Args")
 
 
 def drop_content(conn: sqlite3.Connection, ids: Iterable[str]) -> int:
@@ -53,7 +56,8 @@ def reclaim_space(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
-def in_transaction(conn: sqlite3.Connection, fn, *args):
+def in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection, *Args], T], *args: *Args) -> T:
+    """`fn(conn, *args)` in one write transaction, rolled back if it raises."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(conn, *args)

@@ -7,27 +7,24 @@ stored row (provider, model, response_model and the token columns) to the cost c
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable
+from typing import Callable, Mapping
 
 from ..interface import PriceFn
+from ..rows import COST_COLUMNS, USAGE_COLUMNS, as_usage
 from .removal import in_transaction
 
-COST_COLUMNS = ("priced", "cost_micros", "input_cost_micros", "cached_input_cost_micros",
-                "cache_write_cost_micros", "output_cost_micros", "pricing_version", "cost_buckets", "cost_nanos",
-                "service_tier_priced")
-_READ = ("id, provider, model, response_model, input_tokens, cached_input_tokens, cache_write_tokens, "
-         "output_tokens, reasoning_tokens, cache_write_1h_tokens, input_audio_tokens, output_audio_tokens, "
-         "service_tier")
+_READ = ", ".join(USAGE_COLUMNS)
 # a call that was never interpreted (fallback entry) has no tokens to price
 _HAS_TOKENS = "(input_tokens IS NOT NULL OR output_tokens IS NOT NULL)"
 
 def count_repriceable(conn: sqlite3.Connection, since_ms: int | None = None) -> int:
     sql = f"SELECT count(*) FROM calls WHERE {_HAS_TOKENS}"
-    args: list = []
+    args: list[object] = []
     if since_ms is not None:
         sql += " AND started_at >= ?"
         args.append(since_ms)
-    return conn.execute(sql, args).fetchone()[0]
+    count: int = conn.execute(sql, args).fetchone()[0]
+    return count
 
 
 def reprice(conn: sqlite3.Connection, price: PriceFn, *, since_ms: int | None = None, batch_size: int = 500,
@@ -41,7 +38,7 @@ def reprice(conn: sqlite3.Connection, price: PriceFn, *, since_ms: int | None = 
     examined = changed = 0
     after = ""
     where = f"{_HAS_TOKENS} AND id > ?" + (" AND started_at >= ?" if since_ms is not None else "")
-    names = [c.strip() for c in _READ.split(",")]
+    names = list(USAGE_COLUMNS)
     while True:
         args = [after] + ([since_ms] if since_ms is not None else [])
         rows = conn.execute(f"SELECT {_READ}, {', '.join(COST_COLUMNS)} FROM calls WHERE {where} "
@@ -51,7 +48,7 @@ def reprice(conn: sqlite3.Connection, price: PriceFn, *, since_ms: int | None = 
         updates = []
         for row in rows:
             stored = dict(zip(names + list(COST_COLUMNS), row))
-            new = price({k: stored[k] for k in names})
+            new: Mapping[str, object] = price(as_usage({k: stored[k] for k in names}))
             values = tuple(new[c] for c in COST_COLUMNS)
             if values != tuple(stored[c] for c in COST_COLUMNS):
                 updates.append((*values, stored["id"]))

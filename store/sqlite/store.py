@@ -15,14 +15,15 @@ import os
 import sqlite3
 import threading
 from contextlib import suppress
-from typing import Callable, Sequence, TypeVar
+from typing import Any, Callable, Concatenate, ParamSpec, Sequence, TypeVar
 
+from ..batches import BATCH_ROWS
 from ..claims import fail_unclaimed
 from ..figures import Stats, Summary
 from ..filters import LogFilter, Page
 from ..interface import (EXPORT_CHUNK_BYTES, Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreError,
-                         StoreReplaced)
-from ..rows import Entry
+                         StoredEvents, StoreReplaced)
+from ..rows import CallRow, ContentRow, Entry, Row
 from . import aggregates, entries, export, export_jobs, models_seen, queries, reprice, retention
 from .checkpoint import passive_checkpoint, stop_automatic_checkpoints
 from .db import BUSY_TIMEOUT_MS, connect
@@ -32,6 +33,7 @@ from .writer import write_batch, write_or_split
 
 log = logging.getLogger("llmlog.store")
 T = TypeVar("T")
+P = ParamSpec("P")
 # The connections of one process reopen a vanished database one at a time, so only one creates
 # and migrates it.
 _REOPENING = threading.Lock()
@@ -81,26 +83,27 @@ class SqliteStore:
                         "(creating it afresh if it is gone)", self.path)
             self.close()
         if self._conn is None:
-            self._open()
+            return self._open()
         return self._conn
 
-    def _open(self) -> None:
+    def _open(self) -> sqlite3.Connection:
         with _REOPENING:
             if self._identity is not None and file_identity(self.path) is None:
                 _set_aside_orphans(self.path)
-            self._conn = connect(self.path, create=self._create or self._identity is not None,
-                                 check_same_thread=False)
+            self._conn = conn = connect(self.path, create=self._create or self._identity is not None,
+                                        check_same_thread=False)
             self._identity = file_identity(self.path)
         if self._busy_timeout_ms is not None and self._busy_timeout_ms != BUSY_TIMEOUT_MS:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         if self._writer:
-            stop_automatic_checkpoints(self._conn)
+            stop_automatic_checkpoints(conn)
+        return conn
 
     def _verify(self) -> None:
         if file_identity(self.path) != self._identity:
             raise StoreReplaced(f"database {self.path} was removed or replaced during the write")
 
-    def _do(self, fn: Callable[..., T], *args, **kwargs) -> T:
+    def _do(self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`fn(connection, …)`; a database that cannot be used (locked, read-only, full, not a
         database) leaves as a StoreError naming the file, so no sqlite3 type reaches the callers.
         An entry's own data error stays inside the writer, which writes around it."""
@@ -125,7 +128,7 @@ class SqliteStore:
     def list_logs(self, f: LogFilter, page: Page) -> LogPage:
         return self._do(queries.list_logs, f, page)
 
-    def get_log(self, call_id: str) -> tuple[dict, dict | None] | None:
+    def get_log(self, call_id: str) -> tuple[CallRow, ContentRow | None] | None:
         return self._do(queries.get_log, call_id)
 
     def prompt_previews(self, ids: list[str], chars: int = 120) -> dict[str, str]:
@@ -143,11 +146,11 @@ class SqliteStore:
     def hierarchy(self, call_id: str) -> Hierarchy | None:
         return self._do(entries.hierarchy, call_id)
 
-    def events(self, call_id: str) -> tuple[bool, bool, list[list]] | None:
+    def events(self, call_id: str) -> StoredEvents | None:
         return self._do(entries.events, call_id)
 
     def export_batch(self, f: LogFilter, after: Position | None = None, *, content: Sequence[str] = (),
-                     limit: int = export.BATCH_ROWS) -> list[dict]:
+                     limit: int = BATCH_ROWS) -> list[Row]:
         return self._do(export.fetch_batch, f, after, content=content, limit=limit)
 
     def count(self, f: LogFilter) -> int:
@@ -156,14 +159,14 @@ class SqliteStore:
     def oldest_start(self, f: LogFilter) -> int | None:
         return self._do(export.oldest_start, f)
 
-    def model_call_counts(self, since_ms: int | None = None) -> list[dict]:
+    def model_call_counts(self, since_ms: int | None = None) -> list[Row]:
         return self._do(models_seen.model_call_counts, since_ms)
 
     def read_entries(self, after: Position | None, limit: int) -> list[Entry]:
         return self._do(read_entries, after, limit)
 
     # changing
-    def set_feedback(self, call_id: str, feedback: dict) -> bool:
+    def set_feedback(self, call_id: str, feedback: dict[str, Any]) -> bool:
         return self._do(entries.set_feedback, call_id, feedback)
 
     def delete_user(self, user_id: str) -> int:
@@ -180,13 +183,13 @@ class SqliteStore:
         return self._do(reprice.reprice, price, since_ms=since_ms, batch_size=batch_size, progress=progress)
 
     # export jobs
-    def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict, now_ms: int) -> dict:
+    def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict[str, Any], now_ms: int) -> Row:
         return self._do(export_jobs.create_job, job_id, fmt, fields, filters, now_ms)
 
-    def get_job(self, job_id: str) -> dict | None:
+    def get_job(self, job_id: str) -> Row | None:
         return self._do(export_jobs.get_job, job_id)
 
-    def list_jobs(self, limit: int = 100) -> list[dict]:
+    def list_jobs(self, limit: int = 100) -> list[Row]:
         return self._do(export_jobs.list_jobs, limit)
 
     def start_job(self, job_id: str, path: str, now_ms: int) -> bool:

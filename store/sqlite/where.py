@@ -3,6 +3,8 @@ value travels as a bound parameter."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from ..filters import LogFilter
 
 # sort name (filters.SORT_KEYS) -> SQL expression; NULLs folded so keyset cursors compare plain values
@@ -17,7 +19,7 @@ SORT_SQL = {
 }
 
 
-def _any(column: str, values: list, clauses: list[str], params: list) -> None:
+def _any(column: str, values: Sequence[object], clauses: list[str], params: list[object]) -> None:
     if values:
         clauses.append(f"{column} IN ({','.join('?' * len(values))})")
         params.extend(values)
@@ -29,10 +31,10 @@ def fts_query(text: str) -> str:
     return " ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
-def where(f: LogFilter) -> tuple[str, list]:
+def where(f: LogFilter) -> tuple[str, list[object]]:
     """The WHERE clause (without the keyword; "1" when empty) and its parameters."""
     clauses: list[str] = []
-    params: list = []
+    params: list[object] = []
     if f.start_ms is not None:
         clauses.append("started_at >= ?")
         params.append(f.start_ms)

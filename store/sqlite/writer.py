@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..bodies import pack
 from ..hierarchy import link_hierarchy, parents_outside
-from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, Entry, call_values, content_values
+from ..interface import Refused
+from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, ContentRow, Entry, call_values, content_values
 from .id_lists import chunks, marks
 
 INSERT_TAG = "INSERT INTO call_tags (call_id, tag) VALUES (?, ?)"
@@ -60,11 +61,12 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry]) -> int:
         first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM calls").fetchone()[0]
         rowids = range(first, first + len(new))
         conn.executemany(INSERT_CALL_AT, [(rowid, *call_values(e.call)) for rowid, e in zip(rowids, new)])
-        with_content = [(rowid, e) for rowid, e in zip(rowids, new) if e.content is not None]
+        with_content: list[tuple[int, Entry, ContentRow]] = [
+            (rowid, e, e.content) for rowid, e in zip(rowids, new) if e.content is not None]
         if with_content:
-            conn.executemany(INSERT_CONTENT_AT, [(rowid, *stored[id(e)]) for rowid, e in with_content])
-            conn.executemany(INSERT_SEARCH, [(rowid, e.content.get("prompt_text"), e.content.get("output_text"))
-                                             for rowid, e in with_content])
+            conn.executemany(INSERT_CONTENT_AT, [(rowid, *stored[id(e)]) for rowid, e, _ in with_content])
+            conn.executemany(INSERT_SEARCH, [(rowid, content.get("prompt_text"), content.get("output_text"))
+                                             for rowid, _, content in with_content])
         tag_rows = [(e.call["id"], tag) for e in new for tag in e.tags]
         if tag_rows:
             conn.executemany(INSERT_TAG, tag_rows)
@@ -76,11 +78,12 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry]) -> int:
     return len(new)
 
 
-def write_each(conn: sqlite3.Connection, entries: Sequence[Entry]) -> tuple[int, list[tuple[Entry, str]]]:
+def write_each(conn: sqlite3.Connection, entries: Sequence[Entry]) -> tuple[int, Refused]:
     """After a batch failed on its data (not on availability), write entries one by one so a single
     bad entry cannot hold back the rest. Returns (new entries, [(entry, reason) refused]).
     An OperationalError (locked, read-only, disk full) still propagates: the caller spills."""
-    written, rejected = 0, []
+    written = 0
+    rejected: Refused = []
     for entry in entries:
         try:
             written += write_batch(conn, [entry])
@@ -91,8 +94,8 @@ def write_each(conn: sqlite3.Connection, entries: Sequence[Entry]) -> tuple[int,
     return written, rejected
 
 
-def write_or_split(conn: sqlite3.Connection, entries: Sequence[Entry], write=write_batch
-                   ) -> tuple[int, list[tuple[Entry, str]]]:
+def write_or_split(conn: sqlite3.Connection, entries: Sequence[Entry],
+                   write: Callable[[sqlite3.Connection, Sequence[Entry]], int] = write_batch) -> tuple[int, Refused]:
     """`write(conn, entries)`; if the database refuses the batch for its data (not for being locked,
     read-only or full, which propagates), `write_each` instead. Returns (new entries, refused)."""
     try:

@@ -47,7 +47,7 @@ async def test_allowed_hosts_name_a_load_balancer(make_proxy, fake):
 
 def test_allowed_hosts_from_the_environment():
     config = load_config(None, env={"LLMLOG_ALLOWED_HOSTS": "a.example, b.example"})
-    assert config["server.allowed_hosts"] == ["a.example", "b.example"]
+    assert config.server.allowed_hosts == ("a.example", "b.example")
 
 
 async def test_an_absolute_form_target_must_name_llmlog_too(proxy, fake):

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
-from proxy.api.aggregates import STATS_PARAMS
+from proxy.query.aggregates import STATS_PARAMS
 from proxy.api.entries import EVENTS_PARAMS
 from proxy.api.export import EXPORT_PARAMS
 from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS

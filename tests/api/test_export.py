@@ -283,16 +283,16 @@ async def test_a_job_left_running_by_a_dead_process_fails_and_can_run_again(make
 
 
 async def test_shutdown_stops_a_running_job_as_a_failure(make_proxy, db_path, seeded, monkeypatch):
-    import proxy.api.export as export_api
+    import proxy.pipeline.export_jobs as export_jobs
 
-    real = export_api._export_file
+    real = export_jobs._export_file
 
     def slow_export(*args):
         stop = args[5]
         stop.wait(10)  # blocks until shutdown asks it to stop
         return real(*args)
 
-    monkeypatch.setattr(export_api, "_export_file", slow_export)
+    monkeypatch.setattr(export_jobs, "_export_file", slow_export)
     client = await make_proxy()
     job = await (await client.post("/v1/logs/exports", json={})).json()
     assert (await client.post(f"/v1/logs/exports/{job['id']}/start")).status == 202
@@ -372,9 +372,9 @@ async def test_erasing_a_user_while_a_job_runs_withdraws_what_it_wrote(make_prox
     downloadable success holding them."""
     import threading
 
-    import proxy.api.export as export_api
+    import proxy.pipeline.export_jobs as export_jobs
 
-    real = export_api._export_file
+    real = export_jobs._export_file
     written = threading.Event()
 
     def export_then_linger(*args):
@@ -384,7 +384,7 @@ async def test_erasing_a_user_while_a_job_runs_withdraws_what_it_wrote(make_prox
             args[5].wait(10)  # until the erasure asks running jobs to stop
         return rows
 
-    monkeypatch.setattr(export_api, "_export_file", export_then_linger)
+    monkeypatch.setattr(export_jobs, "_export_file", export_then_linger)
     client = await make_proxy()
     user = next(e.call["user_id"] for e in seeded if e.call["user_id"])
     job = await (await client.post("/v1/logs/exports", json={"format": "jsonl", "filters": {

@@ -126,8 +126,8 @@ async def test_admin_key_from_environment(make_proxy, monkeypatch):
     monkeypatch.setenv("LLMLOG_ADMIN_KEY", "env-key-42")
     from proxy.settings import load_config
     config = load_config(None, overrides={"store.path": "unused.db"})
-    assert config["logs_api.api_keys"] == ["env-key-42"]
-    client = await make_proxy(logs_api__api_keys=config["logs_api.api_keys"])
+    assert config.logs_api.api_keys == ("env-key-42",)
+    client = await make_proxy(logs_api__api_keys=config.logs_api.api_keys)
     assert (await client.get("/v1/logs")).status == 401
     assert (await client.get("/v1/logs", headers={"Authorization": "Bearer env-key-42"})).status == 200
 

@@ -233,10 +233,10 @@ async def test_cursor_for_another_sort_and_cursor_with_offset_are_400(api):
         assert resp.status == 400 and (await resp.json())["error"]["param"] == "cursor"
 
 
-async def test_list_entries_carry_no_content(api):
+async def test_list_entries_carry_no_bodies(api):
     _, body = await names_for(api, [])
     for entry in body["logs"]:
-        assert "request" not in entry and "response" not in entry and "prompt" not in entry
+        assert "request" not in entry and "response" not in entry and "output" not in entry
 
 
 async def test_latency_cursor_pages_walk_past_entries_without_a_duration(make_proxy, db_path):
@@ -255,3 +255,22 @@ async def test_latency_cursor_pages_walk_past_entries_without_a_duration(make_pr
         if not cursor:
             break
     assert sorted(seen) == sorted(e.call["id"] for e in entries) and len(seen) == len(set(seen))
+
+
+async def test_list_entries_show_a_prompt_preview_and_never_for_do_not_track(api):
+    _, body = await names_for(api, [])
+    prompts = {api.names[entry["id"]]: entry["prompt"] for entry in body["logs"]}
+    assert prompts["e0"] == {"text": "apple banana", "truncated": False}
+    assert prompts["e3"] == {"text": "banana split", "truncated": False}
+    assert prompts["e4"] is None  # do not track: no content, no preview
+
+
+async def test_a_long_prompt_is_cut_to_the_preview_length_in_the_list_and_whole_in_the_entry(make_proxy, db_path):
+    long_prompt = "word " * 100  # 500 characters
+    seed(db_path, [make_entry(NOW - 1000, prompt=long_prompt)])
+    api = await make_proxy()
+    body = await (await api.get("/v1/logs")).json()
+    preview = body["logs"][0]["prompt"]
+    assert preview == {"text": long_prompt[:200], "truncated": True}
+    whole = await (await api.get(f"/v1/logs/{body['logs'][0]['id']}")).json()
+    assert whole["prompt"]["text"] == long_prompt and whole["prompt"]["length"] == 500

@@ -143,7 +143,7 @@ def test_litellm_tier_is_merged_rate_by_rate_onto_the_entrys_tier(tmp_path):
 
     from pricing.prices.cost import price_call
     from pricing.types import Usage
-    from proxy.app import price_table_for
+    from proxy.pipeline.prices import price_table_for
     from proxy.settings import load_config
 
     table = price_table_for(load_config(str(config)))

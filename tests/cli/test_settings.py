@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ def test_example_file_loads_and_documents_every_setting():
         assert f"[{section}]" in text, section
         assert re.search(rf"^#?\s*{name}\s*=", text, re.M), setting.key
         if setting.default is not None:
-            assert config[setting.key] == setting.default, setting.key
+            assert attrgetter(setting.key)(config) == setting.default, setting.key
     assert [p.name for p in config.providers] == ["openai", "anthropic"]
     assert config.providers[1].prefix == "/anthropic" and config.providers[1].format == "anthropic"
 
@@ -28,10 +29,10 @@ def test_example_file_loads_and_documents_every_setting():
 def test_precedence_flag_over_env_over_file(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text("[server]\nport = 1111\n[store]\nbatch_size = 7\n")
-    assert load_config(path, env={})["server.port"] == 1111
-    assert load_config(path, env={"LLMLOG_PORT": "2222"})["server.port"] == 2222
-    assert load_config(path, env={"LLMLOG_PORT": "2222"}, overrides={"server.port": 3333})["server.port"] == 3333
-    assert load_config(path, env={})["store.batch_size"] == 7
+    assert load_config(path, env={}).server.port == 1111
+    assert load_config(path, env={"LLMLOG_PORT": "2222"}).server.port == 2222
+    assert load_config(path, env={"LLMLOG_PORT": "2222"}, overrides={"server.port": 3333}).server.port == 3333
+    assert load_config(path, env={}).store.batch_size == 7
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -89,8 +90,8 @@ def test_an_unusable_upstream_flag_is_refused_at_start(url):
 
 
 def test_the_upstream_client_is_chosen_by_config_or_environment(tmp_path):
-    assert load_config(None, env={})["upstream.client"] == "llmlog"
-    assert load_config(None, env={"LLMLOG_UPSTREAM_CLIENT": "aiohttp"})["upstream.client"] == "aiohttp"
+    assert load_config(None, env={}).upstream.client == "llmlog"
+    assert load_config(None, env={"LLMLOG_UPSTREAM_CLIENT": "aiohttp"}).upstream.client == "aiohttp"
     with pytest.raises(ConfigError) as raised:
         load_config(None, env={"LLMLOG_UPSTREAM_CLIENT": "httpx"})
     assert str(raised.value) == ("upstream.client from LLMLOG_UPSTREAM_CLIENT: expected one of 'llmlog', 'aiohttp', "

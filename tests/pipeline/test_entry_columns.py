@@ -1,14 +1,18 @@
 """build_entry's cheap paths give what the plain ones gave: the stored headers (cleaned only when
-orjson refuses them), the row copied from an all-empty template, one pass over the answer's headers."""
+orjson refuses them), the row copied from an all-empty template, one pass over the answer's headers;
+and what it builds holds what the row types say."""
 
 from __future__ import annotations
 
+import typing
+
 import orjson
+import pytest
 
 from bench.samples import captured
 from pricing.prices.table import PriceTable
 from proxy.pipeline.interpret import build_entry, certain_columns, fallback_entry
-from store.rows import CALL_COLUMNS
+from store.rows import CALL_COLUMNS, CONTENT_COLUMNS, CallRow, ContentRow
 
 BAD = b"caf\xe9".decode("utf-8", "surrogateescape")  # how aiohttp hands over a latin-1 byte
 
@@ -53,3 +57,28 @@ def test_the_first_content_encoding_and_type_of_the_answer_count():
     call.response_headers += [("Content-Type", "application/json"), ("Content-Encoding", "gzip")]
     entry = _entry(call)
     assert entry.call["stream"] == 1 and entry.content["response_body"].startswith(b"data: ")
+
+
+def _mistyped(row: typing.Mapping[str, object], row_type: type) -> dict[str, object]:
+    hints = typing.get_type_hints(row_type)
+    return {name: value for name, value in row.items() if not isinstance(value, hints[name])}
+
+
+@pytest.mark.parametrize("kind, dnt", [("json", False), ("json_no_usage", False), ("sse", False),
+                                       ("sse_no_usage", False), ("json", True)])
+def test_a_built_entry_holds_the_columns_and_types_of_its_row_types(kind, dnt):
+    entry = _entry(captured(kind, dnt=dnt))
+    assert tuple(entry.call) == CALL_COLUMNS and _mistyped(entry.call, CallRow) == {}
+    if dnt:
+        assert entry.content is None
+    else:  # `body_encoding` is the writer's (store/bodies.py)
+        assert entry.content is not None and set(entry.content) == set(CONTENT_COLUMNS) - {"body_encoding"}
+        assert _mistyped(entry.content, ContentRow) == {}
+    fallback = fallback_entry(captured(kind, dnt=dnt), "boom").call
+    assert _mistyped(fallback, CallRow) == {}
+
+
+def test_the_type_check_finds_a_value_of_another_type():
+    row = certain_columns(captured("json"))
+    row["status_code"] = "200"  # type: ignore[typeddict-item]  # the mistake this check is for
+    assert _mistyped(row, CallRow) == {"status_code": "200"}

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 import proxy.pipeline.price_refresh as price_refresh
-from proxy.app import price_table_for
+from proxy.pipeline.prices import price_table_for
 from proxy.settings import GENAI_PRICES_URL, load_config
 from proxy.metrics import Metrics
 from tests.conftest import CHAT, chat_body, flushed, wait_until
@@ -81,10 +81,10 @@ def test_the_default_url_is_genai_prices_own():
 
     assert GENAI_PRICES_URL == DEFAULT_UPDATE_URL
     config = load_config(None, env={})
-    assert config["pricing.refresh_hours"] == 0 and config["pricing.refresh_url"] == DEFAULT_UPDATE_URL
+    assert config.pricing.refresh_hours == 0 and config.pricing.refresh_url == DEFAULT_UPDATE_URL
     env = {"LLMLOG_PRICE_REFRESH_HOURS": "6", "LLMLOG_PRICE_REFRESH_URL": "http://mirror.internal/p.json"}
     config = load_config(None, env=env)
-    assert (config["pricing.refresh_hours"], config["pricing.refresh_url"]) == (6.0, "http://mirror.internal/p.json")
+    assert (config.pricing.refresh_hours, config.pricing.refresh_url) == (6.0, "http://mirror.internal/p.json")
 
 
 @pytest.mark.parametrize("path", ["/data.json", "/chunked.json"])

@@ -11,7 +11,7 @@ import time
 import orjson
 
 from store.backends import open_store
-from store.stream_events import chunk_timeline, events_from_timeline
+from proxy.query.stream_events import chunk_timeline, events_from_timeline
 from tests.conftest import flushed
 from tests.fakes.seeding import make_entry, seed
 

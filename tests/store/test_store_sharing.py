@@ -12,6 +12,7 @@ import time
 import orjson
 import pytest
 import proxy.api.export as export_api
+import proxy.pipeline.export_jobs as export_jobs
 import store.postgres.jobs as postgres_jobs
 import store.sqlite.store as sqlite_store
 from proxy.pipeline.retention import run_retention_once
@@ -143,13 +144,13 @@ def test_an_export_withdrawn_by_another_replica_stops_at_its_next_batch(db_path,
     one stops at its next check instead of exporting to the end, and keeps no file."""
     import threading
 
-    from proxy.query.export_format import ExportStopped
-    monkeypatch.setattr(export_api, "STILL_RUNNING_CHECK_S", 0.0)
+    from proxy.query.export_format import ExportStopped, resolve_fields
+    monkeypatch.setattr(export_jobs, "STILL_RUNNING_CHECK_S", 0.0)
     now = int(time.time() * 1000)
     seed(db_path, [make_entry(now - i, user_id="leaver" if i == 0 else "stayer") for i in range(2500)])
     other = open_store(db_path)
     other.create_job("JOBWITHDRAWN", "jsonl", None, {}, now)
-    runner = export_api._claimed(lambda: open_store(db_path), "JOBWITHDRAWN", "jsonl", now)
+    runner = export_jobs._claimed(lambda: open_store(db_path), "JOBWITHDRAWN", "jsonl", now)
     assert runner is not None
     batches: list[int] = []
 
@@ -160,10 +161,10 @@ def test_an_export_withdrawn_by_another_replica_stops_at_its_next_batch(db_path,
 
     try:
         with pytest.raises(ExportStopped, match="withdrawn"):
-            export_api._export_file(runner, "JOBWITHDRAWN", LogFilter(), export_api._fields(None, "fields"),
-                                    "jsonl", threading.Event(), progress)
+            export_jobs._export_file(runner, "JOBWITHDRAWN", LogFilter(), resolve_fields(None),
+                                     "jsonl", threading.Event(), progress)
         assert batches == [1000]  # it stopped after the first batch, not after all three
-        assert not export_api._finish(runner, "JOBWITHDRAWN", None, "withdrawn while it ran", False)
+        assert not export_jobs._finish(runner, "JOBWITHDRAWN", None, "withdrawn while it ran", False)
         assert other.read_export_chunk("JOBWITHDRAWN", 0) is None
     finally:
         other.close()

@@ -10,6 +10,7 @@ import ssl
 import subprocess
 from dataclasses import dataclass, field
 
+import aiohttp
 import orjson
 import pytest
 
@@ -250,12 +251,12 @@ async def test_bare_lf_line_ends_are_a_broken_upstream_and_a_logged_502(make_pro
 
 
 async def test_a_bare_lf_in_the_chunk_framing_cuts_the_client_off_and_is_logged(make_proxy, scripted):
-    upstream = await scripted((b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                               b"2\n{}\r\n0\r\n\r\n", True))
+    upstream = await scripted((b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                               b"Transfer-Encoding: chunked\r\n\r\n2\n{}\r\n0\r\n\r\n", True))
     client = await make_proxy(upstream_url=upstream.url)
     resp = await client.post(CHAT, data=chat_body())
     assert resp.status == 200  # the head was good and went out before the body broke
-    with pytest.raises(Exception):
+    with pytest.raises(aiohttp.ClientPayloadError):
         await resp.read()
     entry = await entry_of(client, resp)
     assert entry["status"] == "error" and "invalid HTTP from upstream: Missing expected CR" in entry["error"]

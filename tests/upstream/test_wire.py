@@ -3,6 +3,8 @@ through llhttp: framing, reuse, interim answers, HEAD, strict line ends, limits,
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -48,7 +50,7 @@ def read(wire: bytes, method: str = "POST", cuts: list[int] = ()) -> tuple[Respo
     """Feed `wire` split at `cuts`; the parser and the body it gave back."""
     bounds = sorted({c % (len(wire) + 1) for c in cuts} | {0, len(wire)})
     parser, body = ResponseParser(method), b""
-    for start, end in zip(bounds, bounds[1:]):
+    for start, end in itertools.pairwise(bounds):
         body += parser.feed(wire[start:end])
     return parser, body
 
@@ -122,7 +124,8 @@ def test_every_line_end_must_be_crlf_a_bare_lf_is_a_protocol_error(where):
     # status line, header lines, the blank line, chunk-size line, chunk data, trailers: a bare LF
     # anywhere is a broken upstream (the leniency behind several HTTP parser CVEs), never guessed at
     assert read(GOOD_CHUNKED)[1] == b"abc"
-    with pytest.raises(ProtocolError):  # "Missing expected CR after ...", or for the blank line "Invalid header field char"
+    # "Missing expected CR after ...", or for the blank line "Invalid header field char"
+    with pytest.raises(ProtocolError):
         read(GOOD_CHUNKED[:where] + GOOD_CHUNKED[where + 1:])
 
 
@@ -172,7 +175,8 @@ def test_a_101_switching_protocols_is_a_protocol_error():
 
 def test_what_one_read_brings_is_one_piece_and_each_read_gives_its_own():
     parser = ResponseParser("POST")
-    assert parser.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\ndata: \r\n3\r\nA\n\n\r\n") == b"data: A\n\n"
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert parser.feed(head + b"6\r\ndata: \r\n3\r\nA\n\n\r\n") == b"data: A\n\n"
     assert parser.head_done and not parser.done
     assert parser.feed(b"3\r\nB\n\n\r\n") == b"B\n\n"
     assert parser.feed(b"0\r\n") == b"" and not parser.done
@@ -219,7 +223,8 @@ def test_trailers_past_the_limit_are_a_protocol_error():
 @pytest.mark.parametrize("wire, said", [
     (b"", "before answering"),
     (b"HTTP/1.1 200 OK\r\nContent-Le", "before answering"),
-    (b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" + b"x" * 68, "with 68 of the 500 bytes its Content-Length declared"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" + b"x" * 68,
+     "with 68 of the 500 bytes its Content-Length declared"),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n", "before the last chunk of its body"),
     (b"HTTP/1.0 200 OK\r\n\r\nabc", "before closing its body cleanly"),
 ])
