@@ -7,10 +7,10 @@ import click
 from proxy.cli.aggregates import stats, summary
 from proxy.cli.copy_store import copy_store
 from proxy.cli.export import export
+from proxy.cli.filters import option_name
 from proxy.cli.logs import logs, show
 from proxy.cli.maintenance import delete_user, prune
 from proxy.cli.prices import pricing, reprice_cmd
-from proxy.cli.filters import option_name
 from proxy.cli.serve import serve
 from proxy.errors import LlmlogError, ValidationError
 from store.interface import StoreError

@@ -22,15 +22,15 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 from multidict import MultiDict
 
+from proxy.forward.ids import new_call_id
 from proxy.query.aggregates import stats_request, summary_filter
 from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
-from proxy.forward.ids import new_call_id
 from store.backends import open_store
 from store.figures import percentile
 from store.filters import LogFilter, Page
@@ -245,7 +245,7 @@ def run(args, locations: list[str]) -> None:
         print(line, flush=True)
     out_dir = Path(__file__).resolve().parent / "results"
     out_dir.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for i, store in enumerate(stores):
         rows = store.count(LogFilter())
         store.close()

@@ -26,13 +26,13 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from pricing.prices.table import PriceTable
-from proxy.pipeline.interpret import build_entry
 from proxy.forward.ids import new_call_id
 from proxy.pipeline.checkpoints import INTERVAL_S
+from proxy.pipeline.interpret import build_entry
 from store.backends import open_store
 from store.rows import Entry
 

@@ -52,7 +52,7 @@ async def _call(session, url, headers, counter: Counter) -> float | None:
         async with session.post(url, data=JSON_BODY, headers=headers) as resp:
             await resp.read()
             ok = resp.status == 200
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         ok = False
     if not ok:
         counter.errors += 1
@@ -105,7 +105,7 @@ async def _stream(session, url, headers, counter: Counter, opened: asyncio.Event
                     await release.wait()
                     return arrivals
             ok = resp.status == 200
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         ok = False
     if not ok or not arrivals:
         counter.errors += 1
@@ -148,7 +148,7 @@ async def hold(job: dict, lines: asyncio.Queue) -> dict:
                 await asyncio.sleep(0.02)  # stay under the listen backlog
         try:
             await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), job.get("timeout_s", 60))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         held = sum(e.is_set() for e in events)
         _emit({"held": held})

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import collections
+import os
 import shutil
 import subprocess
 import sys
-import os
 
 
 def _py_spy() -> str | None:

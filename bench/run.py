@@ -15,14 +15,13 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 
-from . import bench_pipeline
-from . import bench_writer
 from store.spill import spill_path_for
 
+from . import bench_pipeline, bench_writer
 from .common import LOAD_CORE, PROXY_CORE, cores, cpu_seconds, free_port, pin, raise_fd_limit, rss_kib
 from .procs import ROOT, LoadGen, Server
 from .profile import profile_during
@@ -365,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.stop()
     print("writer and build_entry timings…", file=sys.stderr)
     result = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "quick": args.quick,
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "quick": args.quick,
         "machine": {"cpu": _cpu_model(), "cores": len(cores()), "python": platform.python_version(),
                     "load_avg_at_end": os.getloadavg()},
         "settings": bench.s, "proxies": proxies, "figures": summarise(rounds, proxies),

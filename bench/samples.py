@@ -7,8 +7,8 @@ import time
 import orjson
 
 from proxy.forward.capture import CapturedCall
-from proxy.settings import Provider
 from proxy.forward.control import CallContext
+from proxy.settings import Provider
 
 from . import upstream
 from .loadgen import JSON_BODY, STREAM_BODY

@@ -100,7 +100,7 @@ async def _load_then_kill(base: str, proc: subprocess.Popen, clients: int, kill_
                         answered[resp.headers["x-llmlog-id"]] = done
                     else:
                         non_200 += 1
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            except (TimeoutError, aiohttp.ClientError, OSError):
                 if stop.is_set():
                     return
                 raise

@@ -15,11 +15,6 @@ from aiohttp import web
 
 from pricing.prices.table import PriceTable
 from pricing.usage.estimate import warm_encodings
-from store.backends import is_postgres
-from store.interface import StoreError
-from store.runner import StoreThread
-from store.spill import SpillFile
-
 from proxy.access.guard import HostPolicy, guard
 from proxy.api import aggregates as aggregates_api
 from proxy.api import entries as entries_api
@@ -44,6 +39,10 @@ from proxy.state import CONFIG, FORWARDER, HOSTS, JOBS, METRICS, PIPELINE, PRICE
 from proxy.ui import routes as ui_routes
 from proxy.upstream.aiohttp_client import AiohttpUpstream
 from proxy.upstream.client import UpstreamClient
+from store.backends import is_postgres
+from store.interface import StoreError
+from store.runner import StoreThread
+from store.spill import SpillFile
 
 log = logging.getLogger("llmlog")
 

@@ -8,10 +8,8 @@ import logging
 import orjson
 from aiohttp import web
 
+from proxy.errors import Conflict, LlmlogError, NotFound, TooLarge, UpstreamFailure, UpstreamTimeout, ValidationError
 from store.interface import StoreError
-
-from proxy.errors import (Conflict, LlmlogError, NotFound, TooLarge, UpstreamFailure, UpstreamTimeout,
-                          ValidationError)
 
 log = logging.getLogger("llmlog.api")
 

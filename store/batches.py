@@ -3,7 +3,7 @@ stays flat: each batch resumes after the last (started_at, id) seen and holds at
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from .filters import LogFilter
 from .interface import Position, Store

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from .filters import LogFilter
 
@@ -60,7 +61,7 @@ class Figures:
     def pct(self, p: float) -> float | None:
         return percentile(self.durations, p)
 
-    def add(self, other: "Figures") -> None:
+    def add(self, other: Figures) -> None:
         """Fold in the sums of another group (durations are gathered separately)."""
         self.count += other.count
         self.successful += other.successful

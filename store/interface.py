@@ -10,9 +10,9 @@ are plain rows (dicts keyed by column name: `CallRow` and `ContentRow` where the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
-
+from typing import Any, Protocol
 
 from .figures import Stats, Summary
 from .filters import LogFilter, Page

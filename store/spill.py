@@ -16,7 +16,7 @@ import os
 import stat
 import threading
 import zlib
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import orjson
 

@@ -21,15 +21,15 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
-from store.sqlite.store import SqliteStore
 from proxy.app import SERVER_OPTIONS, make_app
 from proxy.settings import load_config
+from proxy.state import PIPELINE
 from store.backends import is_postgres, open_store
 from store.filters import LogFilter
 from store.interface import EXPORT_CHUNK_BYTES
+from store.sqlite.store import SqliteStore
 from tests.fakes.fake_upstream import FakeUpstream
 from tests.fakes.postgres_server import postgres_server, postgres_url  # noqa: F401 (fixtures)
-from proxy.state import PIPELINE
 
 BACKENDS = ("sqlite", "postgresql")
 

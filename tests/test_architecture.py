@@ -32,8 +32,9 @@ import proxy.app
 import store.runner
 import store.sqlite.writer
 from proxy.forward.handler import Forwarder
-from tests.conftest import chat_body as chat, flushed
 from proxy.state import PIPELINE
+from tests.conftest import chat_body as chat
+from tests.conftest import flushed
 
 CHAT = "/v1/chat/completions"
 IN_HANDLER: contextvars.ContextVar[bool] = contextvars.ContextVar("in_handler", default=False)

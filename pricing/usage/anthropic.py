@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from pricing.usage.json_values import (as_dict, as_index, as_list, as_str, error_message, join_text, loads,
-                                       tool_call_text)
-from pricing.usage.normalise import anthropic_usage
 from pricing.types import JsonObject, ResponseInfo, SseEvent
+from pricing.usage.json_values import (
+    as_dict,
+    as_index,
+    as_list,
+    as_str,
+    error_message,
+    join_text,
+    loads,
+    tool_call_text,
+)
+from pricing.usage.normalise import anthropic_usage
 
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 

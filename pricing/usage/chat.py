@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pricing.types import JsonObject, ResponseInfo, SseEvent
 from pricing.usage.json_values import (
     as_dict,
     as_index,
@@ -16,7 +17,6 @@ from pricing.usage.json_values import (
     tool_call_text,
 )
 from pricing.usage.normalise import openai_usage, with_service_tier
-from pricing.types import JsonObject, ResponseInfo, SseEvent
 
 
 def from_json(body: JsonObject) -> ResponseInfo:

@@ -18,7 +18,8 @@ import importlib.util
 import os
 import tempfile
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # the URL tiktoken's cache is keyed by, and the file's SHA-256 that tiktoken expects
 # (tiktoken_ext.openai_public; a test checks these against the installed tiktoken)
@@ -65,7 +66,7 @@ def wanted_encoding(model: str | None) -> str:
     return own_encoding(model) or "cl100k_base"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(wanted: str) -> tuple[str, Any] | None:
     """(name, tiktoken.Encoding) for `wanted`, from local files only; None if none loads.
 

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pricing.usage.json_values import (as_dict, as_index, as_list, as_str, error_message, join_text, loads,
-                                       tool_call_text)
-from pricing.usage.normalise import openai_usage, with_service_tier
 from pricing.types import JsonObject, ResponseInfo, SseEvent
+from pricing.usage.json_values import (
+    as_dict,
+    as_index,
+    as_list,
+    as_str,
+    error_message,
+    join_text,
+    loads,
+    tool_call_text,
+)
+from pricing.usage.normalise import openai_usage, with_service_tier
 
 # a stream ends with one of these, each carrying the full response (usage included)
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")

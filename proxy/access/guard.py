@@ -17,14 +17,14 @@ where a request comes from (`Sec-Fetch-Site`, else `Origin`); only llmlog's own 
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from proxy.access.keys import key_refusal
-from proxy.http_errors import error_response
 from proxy.access.local_paths import is_protected
+from proxy.http_errors import error_response
 
 # RFC 6761 §6.3: names that always mean this machine, and the usual /etc/hosts aliases.
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})

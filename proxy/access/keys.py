@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import Sequence
+from collections.abc import Sequence
 
 from aiohttp import web
 

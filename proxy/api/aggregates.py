@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from store.figures import AggregateError
-
 from proxy.api.openapi import describe
 from proxy.api.operation import Operation
 from proxy.api.respond import json_response
@@ -15,6 +13,7 @@ from proxy.query.aggregates import STATS_PARAMS, stats_json, stats_request, summ
 from proxy.query.params import FILTER_PARAMS
 from proxy.query.timeparse import now_ms
 from proxy.state import READER
+from store.figures import AggregateError
 
 
 async def get_summary(request: web.Request) -> web.Response:

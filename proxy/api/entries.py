@@ -6,9 +6,6 @@ import math
 
 from aiohttp import web
 
-from store.interface import StoredEvents
-from store.rows import CallNode
-
 from proxy.api.openapi import describe
 from proxy.api.operation import Operation
 from proxy.api.respond import json_object, json_response, not_found
@@ -18,6 +15,8 @@ from proxy.query.present import cost_usd_of, micros_of_nanos, present_events, us
 from proxy.query.stream_events import events_of
 from proxy.query.timeparse import iso_ms, now_ms
 from proxy.state import READER, WRITER
+from store.interface import StoredEvents
+from store.rows import CallNode
 
 MAX_FEEDBACK_BYTES = 64 * 1024
 MAX_COMMENT_CHARS = 10_000

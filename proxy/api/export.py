@@ -14,20 +14,27 @@ from contextlib import suppress
 from aiohttp import web
 from multidict import MultiDict
 
-from store.batches import BATCH_ROWS
-from store.filters import LogFilter
-from store.interface import EXPORT_CHUNK_BYTES
-
 from proxy.api.openapi import describe
 from proxy.api.operation import Operation
 from proxy.api.respond import json_object, json_response
 from proxy.errors import Conflict, NotFound, ValidationError
 from proxy.forward.ids import new_call_id
-from proxy.query.export_format import (FORMATS, MEDIA_TYPES, FieldSet, UnknownField, encoded_batch, error_trailer,
-                                       header, resolve_fields)
+from proxy.query.export_format import (
+    FORMATS,
+    MEDIA_TYPES,
+    FieldSet,
+    UnknownField,
+    encoded_batch,
+    error_trailer,
+    header,
+    resolve_fields,
+)
 from proxy.query.params import FILTER_PARAMS, TIME_RANGE, Param, Query, parse_filter
 from proxy.query.timeparse import TimeRangeError, iso_ms, now_ms, parse_time, representable
 from proxy.state import JOBS, READER, WRITER
+from store.batches import BATCH_ROWS
+from store.filters import LogFilter
+from store.interface import EXPORT_CHUNK_BYTES
 
 log = logging.getLogger("llmlog.export")
 EXPORT_PARAMS: tuple[Param, ...] = (

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from store.filters import CursorError
-
-from proxy.api.respond import json_response, not_found
-from proxy.query.timeparse import now_ms
-from proxy.state import READER
 from proxy.api.openapi import describe
 from proxy.api.operation import Operation
+from proxy.api.respond import json_response, not_found
 from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
 from proxy.query.present import listed_with_previews, present_entry, present_page
+from proxy.query.timeparse import now_ms
+from proxy.state import READER
+from store.filters import CursorError
+
 
 async def list_logs(request: web.Request) -> web.Response:
     q = Query(request.query, FILTER_PARAMS + PAGE_PARAMS)

@@ -9,12 +9,11 @@ import time
 
 import click
 
-from proxy.errors import ValidationError
-from proxy.query.params import FILTER_PARAMS
-from proxy.query.export_format import FIELDS, FORMATS, UnknownField, resolve_fields, write_export
-
 from proxy.cli.common import config_options, open_store
 from proxy.cli.filters import filter_options, parse_options
+from proxy.errors import ValidationError
+from proxy.query.export_format import FIELDS, FORMATS, UnknownField, resolve_fields, write_export
+from proxy.query.params import FILTER_PARAMS
 
 
 def stderr_is_tty() -> bool:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import click
 import orjson
 
+from proxy.cli.common import color, config_options, echo_json, echo_jsonl, echo_table, format_usd, open_store
+from proxy.cli.filters import filter_options, parse_options
 from proxy.errors import NotFound, ValidationError
 from proxy.query.present import listed_entry, listed_with_previews, present_entry, present_page
 from store.backends import printable
 from store.filters import CursorError
-
-from proxy.cli.common import color, config_options, echo_json, echo_jsonl, echo_table, format_usd, open_store
-from proxy.cli.filters import filter_options, parse_options
 
 STATUS_COLORS = {"success": None, "error": "red", "timeout": "yellow", "client_closed": "magenta"}
 PREVIEW_CHARS = 120

@@ -12,12 +12,11 @@ from pricing.prices.cost import price_call
 from pricing.prices.rates import RATE_FIELDS, ModelPrice
 from pricing.prices.table import PriceTable
 from pricing.types import Usage
+from proxy.cli.common import config_options, echo_json, echo_table, load, open_store
+from proxy.pipeline.prices import cost_columns, price_table_for
+from proxy.query.timeparse import parse_duration_ms
 from store.interface import PriceFn
 from store.rows import CostColumns, UsageColumns
-from proxy.query.timeparse import parse_duration_ms
-from proxy.pipeline.prices import cost_columns, price_table_for
-
-from proxy.cli.common import config_options, echo_json, echo_table, load, open_store
 
 
 def _table(config_path: str | None) -> PriceTable:

@@ -10,13 +10,11 @@ import socket
 
 import click
 
+from proxy.cli.common import config_options, load
+from proxy.cli.flags import overrides, setting_options
 from proxy.settings import UPSTREAM_ENV, ConfigError
 from store.backends import printable
 from store.interface import StoreError
-
-from proxy.cli.common import config_options, load
-from proxy.cli.flags import overrides, setting_options
-
 
 # Young objects are collected every 20,000 allocations instead of 700: as cheap as no collector,
 # while cyclic garbage is still reclaimed (bench/README.md, "Measurements behind constants").

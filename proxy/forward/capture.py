@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from proxy.settings import Provider
 from proxy.forward.control import CallContext
+from proxy.settings import Provider
 
 SUCCESS, ERROR, TIMEOUT, CLIENT_CLOSED = "success", "error", "timeout", "client_closed"
 

@@ -8,24 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import unquote
 
 from aiohttp import web
 
-from proxy.forward.capture import CLIENT_CLOSED, ERROR, SUCCESS, TIMEOUT, CapturedCall
-from proxy.settings import Provider
-from proxy.forward.control import ControlHeaderError, read_control_headers
-from proxy.errors import UpstreamTimeout
-from proxy.http_errors import error_response, response_of
 from proxy.access.guard import HostPolicy, is_cross_origin
+from proxy.access.local_paths import answer_locally, is_local_target
+from proxy.access.target import normalised_path, split_target
+from proxy.errors import UpstreamTimeout
+from proxy.forward.capture import CLIENT_CLOSED, ERROR, SUCCESS, TIMEOUT, CapturedCall
+from proxy.forward.control import ControlHeaderError, read_control_headers
 from proxy.forward.headers import PROVIDER_KEY_HEADERS, request_headers_to_forward, response_headers_to_forward
 from proxy.forward.ids import new_call_id
-from proxy.access.local_paths import answer_locally, is_local_target
 from proxy.forward.routing import Router
-from proxy.access.target import normalised_path, split_target
-from proxy.upstream.interface import Upstream, UpstreamAnswer
 from proxy.forward.usage_injection import StreamUsageFilter, inject_usage_request
+from proxy.http_errors import error_response, response_of
+from proxy.settings import Provider
+from proxy.upstream.interface import Upstream, UpstreamAnswer
 
 ID_HEADER = "x-llmlog-id"
 
@@ -139,7 +139,7 @@ class Forwarder:
         except UpstreamTimeout as exc:  # the client's connect timeout; a read timeout is asyncio's, below
             response = await self._upstream_failed(request, call, response, TIMEOUT, 504,
                                                    f"upstream {provider.name} unreachable: {exc}")
-        except asyncio.TimeoutError:
+        except TimeoutError:
             message = (f"upstream {provider.name} went silent mid-response for longer than the read timeout"
                        if _started(response) else f"upstream {provider.name} did not answer within the read timeout")
             response = await self._upstream_failed(request, call, response, TIMEOUT, 504, message)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Iterable, Mapping, Union
+from typing import Union
 from urllib.parse import unquote
 
 from multidict import CIMultiDict, CIMultiDictProxy

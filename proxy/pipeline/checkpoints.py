@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from store.runner import StoreThread
-
 from proxy.metrics import Metrics
+from store.runner import StoreThread
 
 log = logging.getLogger("llmlog.checkpoint")
 INTERVAL_S = 0.5  # at 20k rows/s about 40 MB of WAL between passes; usually far less

@@ -13,19 +13,18 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
-from typing import Callable
 
 from aiohttp import web
-
-from store.claims import export_claim
-from store.filters import LogFilter
-from store.interface import Store, StoreError
-from store.runner import StoreThread
 
 from proxy.errors import Conflict
 from proxy.query.export_format import ExportStopped, FieldSet, write_export
 from proxy.query.timeparse import now_ms
+from store.claims import export_claim
+from store.filters import LogFilter
+from store.interface import Store, StoreError
+from store.runner import StoreThread
 
 log = logging.getLogger("llmlog.export")
 STILL_RUNNING_CHECK_S = 1.0  # how often a running export looks whether it was withdrawn meanwhile

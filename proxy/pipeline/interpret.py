@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
-from typing import Callable, Final, Literal, TypeVar, cast
 import zlib
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Final, Literal, TypeVar, cast
 
 import orjson
 
 from pricing.prices.cost import price_call
 from pricing.prices.table import PriceTable
-from pricing.usage.estimate import estimate_output, estimate_usage
 from pricing.types import NO_USAGE, UNPRICED, RequestInfo, ResponseInfo, Usage
+from pricing.usage.estimate import estimate_output, estimate_usage
 from pricing.usage.read import parse_request, parse_response
-from store.rows import CALL_COLUMNS, CallRow, ContentRow, Entry
-
 from proxy.forward.capture import CapturedCall
 from proxy.forward.headers import redact, redact_query
 from proxy.pipeline.prices import fill_cost_columns
 from proxy.pipeline.scrub import api_key_of, key_prefix, request_credentials, scrub_bytes, scrub_error, scrub_text
 from proxy.query.stream_events import chunk_timeline
+from store.rows import CALL_COLUMNS, CallRow, ContentRow, Entry
 
 __all__ = ["api_key_of", "build_entry", "certain_columns", "compressed_call", "fallback_entry", "inflate"]
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from contextlib import suppress
-from typing import Callable
 
 import aiohttp
 from aiohttp import web
 
 from pricing.prices import genai
 from pricing.prices.table import PriceTable
-
 from proxy.metrics import Metrics
 from proxy.pipeline.prices import with_config_layers
 from proxy.settings import Settings

@@ -11,9 +11,8 @@ import orjson
 
 from pricing.prices.table import PriceTable
 from pricing.types import Cost
-from store.rows import CostColumns
-
 from proxy.settings import ConfigError, Settings
+from store.rows import CostColumns
 
 
 def with_config_layers(table: PriceTable, config: Settings) -> PriceTable:

@@ -14,17 +14,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from contextlib import suppress
-from typing import Callable
 
+from proxy.forward.capture import CapturedCall
+from proxy.metrics import Metrics
+from proxy.pipeline.call_queue import CallQueue
+from proxy.pipeline.interpret import compressed_call
 from store.rows import Entry
 from store.runner import StoreThread
 from store.spill import SpillFile
-
-from proxy.pipeline.call_queue import CallQueue
-from proxy.forward.capture import CapturedCall
-from proxy.pipeline.interpret import compressed_call
-from proxy.metrics import Metrics
 
 log = logging.getLogger("llmlog.pipeline")
 RETRY_AFTER_S = 1.0

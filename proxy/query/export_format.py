@@ -8,18 +8,18 @@ from __future__ import annotations
 import csv
 import io
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator, Sequence
+from typing import BinaryIO
 
 import orjson
-
-from store.batches import EXPORTABLE_CONTENT, iter_batches, position_of
-from store.filters import LogFilter
-from store.interface import Position, Store
 
 from proxy.query.present import _body as body_value  # JSON bodies as JSON, anything else as text
 from proxy.query.present import cost_usd_of
 from proxy.query.timeparse import iso_ms
+from store.batches import EXPORTABLE_CONTENT, iter_batches, position_of
+from store.filters import LogFilter
+from store.interface import Position, Store
 
 FORMATS = ("jsonl", "csv")
 MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}

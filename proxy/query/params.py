@@ -6,17 +6,16 @@ error). List filters take repeated parameters and comma lists alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Callable
 
 from multidict import MultiMapping
-
-from store.filters import FAILED_STATUSES, MAX_SQL_INT, SORT_KEYS, STATUSES, LogFilter, Page
 
 from proxy.booleans import parse_bool
 from proxy.errors import ValidationError
 from proxy.query.timeparse import MAX_MS, MIN_MS, TimeRangeError, iso_ms, parse_time
+from store.filters import FAILED_STATUSES, MAX_SQL_INT, SORT_KEYS, STATUSES, LogFilter, Page
 
 DEFAULT_WINDOW_MS = 7 * 86_400_000
 MAX_LIMIT = 1000

@@ -6,10 +6,9 @@ import hashlib
 
 import orjson
 
-from store.rows import CallRow, ContentRow
-
 from proxy.query.stream_events import stored_events
 from proxy.query.timeparse import iso_ms
+from store.rows import CallRow, ContentRow
 
 PREVIEW_CHARS = 200
 

@@ -11,7 +11,8 @@ the columns as they are (store.interface.StoredEvents), the API and `llmlog show
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import orjson
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import math
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 # The times a Python datetime can hold in UTC (year 1 to 9999), as epoch ms: every time the API
 # accepts is in this range, so formatting it back (iso_ms) and storing it (int64) always work.
-MIN_MS = (datetime(1, 1, 1, tzinfo=timezone.utc) - _EPOCH) // _MS
-MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999_000, tzinfo=timezone.utc) - _EPOCH) // _MS
+MIN_MS = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // _MS
+MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999_000, tzinfo=UTC) - _EPOCH) // _MS
 
 
 class TimeRangeError(ValueError):
@@ -47,7 +47,7 @@ def parse_time(text: str, now_ms: int) -> int:
         return _checked(now_ms - int(back), text)
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     # exact integer arithmetic: a float timestamp loses the millisecond near year 9999
     return _checked((parsed - _EPOCH) // _MS, text)
 

@@ -4,7 +4,8 @@ figures.figures_of); percentiles come from each group's durations, ranked by sto
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 

@@ -3,7 +3,7 @@ store/batches.py; content joined only when asked for, from EXPORTABLE_CONTENT's 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import psycopg
 

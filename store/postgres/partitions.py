@@ -16,8 +16,8 @@ creating the same week take turns on an advisory lock and skip what exists.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
-from typing import Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 import psycopg
 from psycopg import sql
@@ -38,7 +38,7 @@ def week_of(started_at: int) -> int:
 def partition_name(table: str, week: int) -> str:
     """`calls_w20240101`: the table and the Monday its week starts (ms for dates out of range)."""
     try:
-        day = datetime.fromtimestamp(week / 1000, timezone.utc).strftime("%Y%m%d")
+        day = datetime.fromtimestamp(week / 1000, UTC).strftime("%Y%m%d")
     except (OverflowError, OSError, ValueError):
         day = str(week).replace("-", "m")
     return f"{table}_w{day}"

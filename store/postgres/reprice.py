@@ -3,7 +3,7 @@ calls by id in batches, one short transaction each, as store/sqlite/reprice.py d
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import psycopg
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Concatenate, ParamSpec, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
 
@@ -20,7 +21,7 @@ from ..batches import BATCH_ROWS
 from ..claims import fail_unclaimed
 from ..figures import Stats, Summary
 from ..filters import LogFilter, Page
-from ..interface import Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreError, StoredEvents
+from ..interface import Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoredEvents, StoreError
 from ..rows import CallRow, ContentRow, Entry, Row
 from . import aggregates, entries, export, jobs, queries, reprice, retention, writer
 from .connect import connect, describe, first_line, safe_location

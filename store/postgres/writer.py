@@ -21,7 +21,7 @@ with the connection's NUL-safe one (`_copy_cursor`).
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import psycopg
 from psycopg.adapt import PyFormat

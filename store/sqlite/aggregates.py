@@ -8,7 +8,8 @@ with the same filter (store/figures.py ranks them).
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..figures import BUCKETS, Stats, Summary, rolled_up, stats_asked, stats_of_rows
 from ..filters import LogFilter

@@ -6,7 +6,7 @@ queries that do not need it); SQL is built only from EXPORTABLE_CONTENT's fixed 
 from __future__ import annotations
 
 import sqlite3
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..batches import BATCH_ROWS, EXPORTABLE_CONTENT
 from ..bodies import BODY_COLUMNS, unpack_row

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 CHUNK = 500  # ids per statement: well under SQLite's bound-parameter limit
 

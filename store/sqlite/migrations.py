@@ -6,7 +6,7 @@ import logging
 import re
 import sqlite3
 import time
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger("llmlog.store")
 

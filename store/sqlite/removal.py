@@ -9,7 +9,8 @@ the pages would otherwise linger.
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable, Iterable, TypeVar, TypeVarTuple
+from collections.abc import Callable, Iterable
+from typing import TypeVar, TypeVarTuple
 
 from .id_lists import chunks, marks
 

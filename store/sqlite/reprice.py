@@ -7,7 +7,7 @@ stored row (provider, model, response_model and the token columns) to the cost c
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from ..interface import PriceFn
 from ..rows import COST_COLUMNS, USAGE_COLUMNS, as_usage

@@ -14,15 +14,26 @@ import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Callable, Sequence
 from contextlib import suppress
-from typing import Any, Callable, Concatenate, ParamSpec, Sequence, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from ..batches import BATCH_ROWS
 from ..claims import fail_unclaimed
 from ..figures import Stats, Summary
 from ..filters import LogFilter, Page
-from ..interface import (EXPORT_CHUNK_BYTES, Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoreError,
-                         StoredEvents, StoreReplaced)
+from ..interface import (
+    EXPORT_CHUNK_BYTES,
+    Hierarchy,
+    LogPage,
+    Position,
+    PriceFn,
+    PruneResult,
+    Refused,
+    StoredEvents,
+    StoreError,
+    StoreReplaced,
+)
 from ..rows import CallRow, ContentRow, Entry, Row
 from . import aggregates, entries, export, export_jobs, models_seen, queries, reprice, retention
 from .checkpoint import passive_checkpoint, stop_automatic_checkpoints

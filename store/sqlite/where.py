@@ -3,7 +3,7 @@ value travels as a bound parameter."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..filters import LogFilter
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from ..bodies import pack
 from ..hierarchy import link_hierarchy, parents_outside

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 import cli
+from proxy.access.guard import HostPolicy, host_name, is_cross_origin
 from proxy.app import make_app
 from proxy.settings import ConfigError, load_config
-from proxy.access.guard import HostPolicy, host_name, is_cross_origin
 from tests.conftest import CHAT, chat_body, flushed, served, stored_ids
 from tests.fakes.raw_http import raw_request
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -17,13 +17,13 @@ from tests.fakes.seed_aggregates import entry, random_entry, seed
 pytestmark = pytest.mark.backends
 
 HOUR, DAY = 3_600_000, 86_400_000
-MONDAY = int(datetime(2024, 3, 4, tzinfo=timezone.utc).timestamp() * 1000)
+MONDAY = int(datetime(2024, 3, 4, tzinfo=UTC).timestamp() * 1000)
 START, END = MONDAY + 30 * 60_000, MONDAY + 2 * DAY  # start not on an hour: the first bucket is partial
 SPAN = END - START
 
 
 def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 WINDOW = f"start_date={iso(START)}&end_date={iso(END)}"

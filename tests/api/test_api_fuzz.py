@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
-from proxy.query.aggregates import STATS_PARAMS
 from proxy.api.entries import EVENTS_PARAMS
 from proxy.api.export import EXPORT_PARAMS
+from proxy.query.aggregates import STATS_PARAMS
 from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS
 from tests.fakes.seeding import make_entry, seed
 

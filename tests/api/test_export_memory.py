@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 import cli
 from proxy.query.timeparse import iso_ms
-from store.sqlite.db import connect
 from store.rows import CALL_COLUMNS, Entry
+from store.sqlite.db import connect
 from store.sqlite.writer import write_batch
 
 pytestmark = pytest.mark.sqlite_only  # batches written with SQLite's writer to measure export memory

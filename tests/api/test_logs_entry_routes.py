@@ -93,8 +93,9 @@ async def test_stream_events_with_offsets_and_type_filter(proxy, fake):
 
 
 async def test_events_type_filter_keeps_named_events(make_proxy, db_path):
-    from tests.fakes.seeding import make_entry, seed
     import time
+
+    from tests.fakes.seeding import make_entry, seed
     entry = make_entry(int(time.time() * 1000) - 1000, stream=1, events=[
         [1.5, "message_start", "{}"], [2.0, "ping", "{}"], [9.25, "content_block_delta", '{"d":1}'],
         [12.0, "content_block_delta", '{"d":2}'], [13.0, "message_stop", "{}"]])

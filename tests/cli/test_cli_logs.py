@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 import cli
 from store.backends import open_store
+from tests.api.test_logs_list import _dataset
 from tests.conftest import flushed
 from tests.fakes.seeding import make_entry, seed
-from tests.api.test_logs_list import _dataset
 
 pytestmark = pytest.mark.backends
 

@@ -19,7 +19,7 @@ import pytest
 from proxy.app import make_app
 from proxy.settings import load_config
 from tests.conftest import chat_body, flushed, served
-from tests.fakes.fake_providers import ANTHROPIC_TEXT, FakeProviders, RESPONSES_TEXT
+from tests.fakes.fake_providers import ANTHROPIC_TEXT, RESPONSES_TEXT, FakeProviders
 
 CHAT = "/v1/chat/completions"
 ROOT = Path(__file__).resolve().parents[2]

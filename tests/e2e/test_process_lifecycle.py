@@ -3,8 +3,6 @@ and SIGKILL leaves a database that passes integrity_check and serves again."""
 
 from __future__ import annotations
 
-import pytest
-
 import asyncio
 import os
 import signal
@@ -18,6 +16,7 @@ from pathlib import Path
 
 import aiohttp
 import orjson
+import pytest
 
 pytestmark = pytest.mark.sqlite_only  # the real server on a SQLite file, its write lock held by another process
 

@@ -12,8 +12,8 @@ import asyncio
 import socket
 import struct
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
 
 SSE_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
             b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n")
@@ -64,7 +64,7 @@ class FaultyUpstream:
         host, port = self.server.sockets[0].getsockname()[:2]
         return f"http://{host}:{port}"
 
-    async def start(self) -> "FaultyUpstream":
+    async def start(self) -> FaultyUpstream:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         return self
 

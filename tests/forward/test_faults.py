@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from pricing.usage.estimate import count_text_tokens
-from tests.fakes import faulty_upstream as fu
 from tests.conftest import chat_body, flushed
+from tests.fakes import faulty_upstream as fu
 
 CHAT = "/v1/chat/completions"
 

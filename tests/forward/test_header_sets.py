@@ -1,6 +1,14 @@
 """Named header sets are exact: a missing comma would silently merge two names."""
 
-from proxy.forward.headers import PROVIDER_KEY_HEADERS, CONTROL, HOP_BY_HOP, SECRET, redact, redact_query, request_headers_to_forward
+from proxy.forward.headers import (
+    CONTROL,
+    HOP_BY_HOP,
+    PROVIDER_KEY_HEADERS,
+    SECRET,
+    redact,
+    redact_query,
+    request_headers_to_forward,
+)
 
 
 def test_provider_key_headers_are_exact_and_ordered():

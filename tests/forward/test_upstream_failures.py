@@ -10,8 +10,12 @@ from __future__ import annotations
 import pytest
 
 from proxy.state import FORWARDER
-from proxy.upstream.client import (UpstreamConnectTimeout, UpstreamDisconnected, UpstreamProtocolError,
-                                   UpstreamUnreachable)
+from proxy.upstream.client import (
+    UpstreamConnectTimeout,
+    UpstreamDisconnected,
+    UpstreamProtocolError,
+    UpstreamUnreachable,
+)
 from tests.conftest import chat_body, flushed
 
 CHAT = "/v1/chat/completions"

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-
 import asyncio
 import os
 import sqlite3
 
 import orjson
+import pytest
 
 import proxy.pipeline.checkpoints
-
-from tests.conftest import flushed, wait_until
 from proxy.state import METRICS
+from tests.conftest import flushed, wait_until
 
 pytestmark = pytest.mark.sqlite_only  # SQLite's write-ahead log and its checkpoints
 

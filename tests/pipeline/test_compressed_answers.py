@@ -18,8 +18,8 @@ import pytest
 
 import proxy.pipeline.interpret as entry_module
 from proxy.pipeline.interpret import inflate
-from tests.fakes import faulty_upstream as fu
 from tests.conftest import chat_body, flushed
+from tests.fakes import faulty_upstream as fu
 
 INFLATED = 1 << 30  # what the bomb inflates to: 1 GiB of zeros
 SMALL_ANSWER = (b'{"id":"chatcmpl-s","object":"chat.completion","model":"gpt-4o-mini-2024-07-18","choices":'

@@ -15,12 +15,12 @@ import aiohttp
 import orjson
 import pytest
 
-from store.sqlite.store import SqliteStore
 from store.rows import Entry
 from store.spill import SpillFile, spill_path_for
+from store.sqlite.store import SqliteStore
 from tests.conftest import CHAT, chat_body, flushed, metric, replay_spill_now, stored_ids, wait_until
-from tests.pipeline.test_pipeline_durability import minimal_entry
 from tests.e2e.test_process_lifecycle import drive, start_serve
+from tests.pipeline.test_pipeline_durability import minimal_entry
 
 pytestmark = pytest.mark.sqlite_only  # a full disk under SQLite's file, the spill file beside it, the file deleted while in use
 

@@ -12,21 +12,21 @@ import orjson
 import pytest
 
 import proxy.pipeline.worker as pipeline_module
-
 from proxy.forward.capture import CapturedCall
-from proxy.settings import Provider
 from proxy.forward.control import CallContext
-from proxy.pipeline.interpret import fallback_entry
 from proxy.forward.ids import new_call_id
 from proxy.metrics import Metrics
+from proxy.pipeline.interpret import fallback_entry
 from proxy.pipeline.worker import Pipeline
-from store.sqlite.db import connect
-from store.rows import CALL_COLUMNS, Entry
-from store.spill import SpillFile, spill_path_for
-from store.backends import open_store
-from store.runner import StoreThread
-from tests.conftest import CHAT, chat_body, flushed, metric, stored_ids, wait_until
+from proxy.settings import Provider
 from proxy.state import METRICS, PIPELINE
+from store.backends import open_store
+from store.rows import CALL_COLUMNS, Entry
+from store.runner import StoreThread
+from store.spill import SpillFile, spill_path_for
+from store.sqlite.db import connect
+from tests.conftest import CHAT, chat_body, flushed, metric, stored_ids, wait_until
+
 
 def minimal_entry(call_id: str, **overrides) -> Entry:
     row = {c: None for c in CALL_COLUMNS}

@@ -11,12 +11,12 @@ import pytest
 from aiohttp import web
 
 import proxy.pipeline.price_refresh as price_refresh
+from proxy.metrics import Metrics
 from proxy.pipeline.prices import price_table_for
 from proxy.settings import GENAI_PRICES_URL, load_config
-from proxy.metrics import Metrics
+from proxy.state import METRICS, PRICES
 from tests.conftest import CHAT, chat_body, flushed, wait_until
 from tests.fakes.price_files import published_file
-from proxy.state import METRICS, PRICES
 
 NEW_INPUT = "100"  # gpt-4o-mini's input price in the served file (USD per 1M tokens; really 0.15)
 

@@ -3,7 +3,6 @@ never cause a 5xx or lose an entry."""
 
 from __future__ import annotations
 
-
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -3,15 +3,14 @@ the older form (parsed `events` JSON) still read the same."""
 
 from __future__ import annotations
 
-import pytest
-
 import sqlite3
 import time
 
 import orjson
+import pytest
 
-from store.backends import open_store
 from proxy.query.stream_events import chunk_timeline, events_from_timeline
+from store.backends import open_store
 from tests.conftest import flushed
 from tests.fakes.seeding import make_entry, seed
 

@@ -18,9 +18,9 @@ import tiktoken
 from tiktoken_ext import openai_public
 
 from pricing.usage.encodings import REMOTE, own_encoding
+from pricing.usage.estimate import estimate_usage
 from pricing.usage.images import data_url_size
 from pricing.usage.request import parse_request
-from pricing.usage.estimate import estimate_usage
 from tests.fakes.estimation_cases import CASES, ROUGH
 
 

@@ -23,10 +23,9 @@ from aiohttp.test_utils import TestServer
 
 from proxy.app import SERVER_OPTIONS, make_app
 from proxy.settings import load_config
+from proxy.state import PIPELINE
 from tests.fakes import faulty_upstream as fu
 from tests.fakes.golden_prices import ANSWERED_AS, PUBLISHED, REASONING, REASONING_BESIDE
-from proxy.state import PIPELINE
-
 
 # -- usage scenarios -------------------------------------------------------------------------------
 

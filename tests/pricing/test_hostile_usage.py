@@ -16,8 +16,8 @@ import pytest
 
 from proxy.app import make_app
 from proxy.settings import Provider, load_config
-from tests.fakes import faulty_upstream as fu
 from tests.conftest import chat_body, flushed, served
+from tests.fakes import faulty_upstream as fu
 
 # raw JSON text of each hostile count, as a provider would put it on the wire
 HOSTILE = {

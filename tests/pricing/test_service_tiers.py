@@ -14,8 +14,8 @@ import pytest
 from pricing.prices.cost import compute_cost
 from pricing.prices.table import PriceTable
 from pricing.types import Usage
-from tests.fakes import faulty_upstream as fu
 from tests.conftest import chat_body
+from tests.fakes import faulty_upstream as fu
 from tests.pricing.test_usage_buckets import _buckets, _logged
 
 USAGE = {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}

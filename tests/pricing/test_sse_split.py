@@ -2,8 +2,8 @@
 
 import pytest
 
-from pricing.usage.sse import split_sse
 from pricing.types import SseEvent
+from pricing.usage.sse import split_sse
 
 
 @pytest.mark.parametrize(

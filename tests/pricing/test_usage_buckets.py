@@ -9,8 +9,8 @@ import pytest
 
 from proxy.app import make_app
 from proxy.settings import load_config
-from tests.fakes import faulty_upstream as fu
 from tests.conftest import chat_body, flushed, served
+from tests.fakes import faulty_upstream as fu
 
 ANTHROPIC_USAGE = {"input_tokens": 100, "output_tokens": 200, "cache_read_input_tokens": 500,
                    "cache_creation_input_tokens": 3000,

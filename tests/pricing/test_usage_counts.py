@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from pricing.prices.cost import MAX_COST_MICROS, compute_cost
-from pricing.usage.normalise import MAX_TOKENS, BadCount, anthropic_usage, openai_usage, token_count
 from pricing.prices.table import PriceTable
 from pricing.types import UNPRICED, Usage
+from pricing.usage.normalise import MAX_TOKENS, BadCount, anthropic_usage, openai_usage, token_count
 from pricing.usage.read import parse_response
 
 INT64_MAX = 2**63 - 1

@@ -3,13 +3,12 @@ gets a leading single quote (OWASP's convention); numeric columns stay numbers, 
 
 from __future__ import annotations
 
-import pytest
-
 import asyncio
 import csv
 import io
 import time
 
+import pytest
 from click.testing import CliRunner
 
 import cli

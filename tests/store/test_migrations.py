@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 import sqlite3
 
-from store.sqlite.migrations import MIGRATIONS, migrate
+import pytest
+
 from store.rows import CALL_COLUMNS, CONTENT_COLUMNS
+from store.sqlite.migrations import MIGRATIONS, migrate
 
 pytestmark = pytest.mark.sqlite_only  # SQLite's own schema migrations
 

@@ -10,8 +10,16 @@ import typing
 
 import pytest
 
-from store.rows import (COST_COLUMNS, NODE_COLUMNS, USAGE_COLUMNS, CallNode, CallRow, ContentRow, CostColumns,
-                        UsageColumns)
+from store.rows import (
+    COST_COLUMNS,
+    NODE_COLUMNS,
+    USAGE_COLUMNS,
+    CallNode,
+    CallRow,
+    ContentRow,
+    CostColumns,
+    UsageColumns,
+)
 from store.sqlite.migrations import migrate
 
 pytestmark = pytest.mark.sqlite_only  # SQLite's schema; PostgreSQL's is built to match it (store/postgres/migrations.py)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import sqlite3
 import time
 
+import pytest
 from multidict import MultiDict
 
 from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page

@@ -11,6 +11,7 @@ import time
 
 import orjson
 import pytest
+
 import proxy.api.export as export_api
 import proxy.pipeline.export_jobs as export_jobs
 import store.postgres.jobs as postgres_jobs

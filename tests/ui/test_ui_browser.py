@@ -155,8 +155,8 @@ async def test_logs_page_end_to_end(proxy, browser, tmp_path):
 def seed(db_path: str, template: dict, count: int) -> None:
     """Copies of one real stored row with fresh ids spread over the last six days."""
     from proxy.forward.ids import new_call_id
-    from store.sqlite.db import connect
     from store.rows import Entry
+    from store.sqlite.db import connect
     from store.sqlite.writer import write_batch
 
     conn = connect(db_path)

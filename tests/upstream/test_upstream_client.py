@@ -15,12 +15,10 @@ import orjson
 import pytest
 
 import proxy.upstream.client as upstream_client
-
+from proxy.state import FORWARDER
 from proxy.upstream.client import Origin, UpstreamClient, _Connection
-
 from tests.conftest import CHAT, chat_body, flushed
 from tests.fakes.faulty_upstream import reset
-from proxy.state import FORWARDER
 
 ANSWER = orjson.dumps({"id": "chatcmpl-k", "object": "chat.completion", "created": 1732000000,
                        "model": "gpt-4o-mini-2024-07-18",
