@@ -18,8 +18,8 @@ import httptools
 
 from proxy.forward.headers import connection_tokens, field_tokens
 
-# status line and headers together, or trailers and chunk framing between two pieces of body:
-# past this with no body byte in it, the answer is not a plausible provider answer
+# status lines and headers together (interim answers' included), or trailers and chunk framing
+# between two pieces of body: past this, the answer is not a plausible provider answer
 MAX_HEAD_BYTES = 64 * 1024
 # Methods whose empty body goes without Content-Length (as aiohttp's client and curl send them).
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -65,17 +65,18 @@ class ResponseParser:
     delivered whole, but the connection is not to be trusted again). Raises ProtocolError.
     llhttp calls the `on_*` methods; they are not for other callers."""
 
-    __slots__ = ("_parser", "_head_only", "_tail", "_pieces", "_reason", "_interim", "_idle",
+    __slots__ = ("_parser", "_head_only", "_tail", "_head_bytes", "_pieces", "_reason", "_interim", "_idle",
                  "status", "reason", "headers", "head_done", "done", "keep_alive", "surplus", "received")
 
     def __init__(self, method: str) -> None:
         self._parser = httptools.HttpResponseParser(self)
         self._head_only = method == "HEAD"
-        self._tail = b""  # HEAD only: the last bytes fed, for a CRLFCRLF split across reads
+        self._tail = b""  # the last bytes of a head fed so far, for a CRLFCRLF split across reads
+        self._head_bytes = 0  # bytes of the heads (interim ones included) fed so far
         self._pieces: list[bytes] = []
         self._reason = b""
         self._interim = False  # the message being parsed is a 1xx answer, to be skipped
-        self._idle = 0  # bytes fed since the last body byte
+        self._idle = 0  # bytes fed since the final head or the last body byte
         self.status = 0
         self.reason = ""
         self.headers: list[tuple[str, str]] = []
@@ -90,9 +91,12 @@ class ResponseParser:
             self.surplus = True
             return b""
         try:
-            if self._head_only:
-                self._feed_head_only(data)
-            else:
+            if not self.head_done:
+                data = self._feed_heads(data)
+            if data:
+                if self._head_only:  # an answer to HEAD ends with its head (RFC 9110 §9.3.2)
+                    self.surplus = True
+                    return b""
                 self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
             if not self.done:
@@ -103,8 +107,7 @@ class ResponseParser:
         if not pieces:
             self._idle += len(data)
             if self._idle > MAX_HEAD_BYTES and not self.done:
-                where = "response head" if not self.head_done else "chunk framing or trailers"
-                raise ProtocolError(f"{where} longer than {MAX_HEAD_BYTES} bytes")
+                raise ProtocolError(f"chunk framing or trailers longer than {MAX_HEAD_BYTES} bytes")
             return b""
         self._idle = 0
         body = pieces[0] if len(pieces) == 1 else b"".join(pieces)
@@ -112,21 +115,25 @@ class ResponseParser:
         self.received += len(body)
         return body
 
-    def _feed_head_only(self, data: bytes) -> None:
-        """An answer to HEAD ends with its head (RFC 9110 §9.3.2) whatever its Content-Length says:
-        llhttp is fed one head at a time, and whatever follows the final one is surplus."""
-        while data and not self.done:
-            joined = self._tail + data
+    def _feed_heads(self, data: bytes) -> bytes:
+        """Feed llhttp the heads `data` holds (interim 1xx ones, then the final one) and return what
+        follows the final one. A head ends at its first CRLFCRLF (llhttp takes no other line end), so
+        its size is known before llhttp sees it: past MAX_HEAD_BYTES, all heads together, is a
+        ProtocolError however the bytes arrive, the body in the same read or not."""
+        while data and not self.head_done:
+            joined = self._tail + data  # the CRLFCRLF may be split across reads
             end = joined.find(b"\r\n\r\n")
+            cut = len(data) if end < 0 else end + 4 - len(self._tail)
+            self._head_bytes += cut
+            if self._head_bytes > MAX_HEAD_BYTES:
+                raise ProtocolError(f"response head longer than {MAX_HEAD_BYTES} bytes")
             if end < 0:
                 self._parser.feed_data(data)
                 self._tail = joined[-3:]
-                return
-            cut = end + 4 - len(self._tail)
-            self._parser.feed_data(data[:cut])  # a 1xx head, CRLFs llhttp skips, or the final head
+                return b""
+            self._parser.feed_data(data[:cut])  # a 1xx head (and a body it declared), or the final head
             self._tail, data = b"", data[cut:]
-        if data:
-            self.surplus = True
+        return data
 
     # -- llhttp's callbacks -------------------------------------------------------------------
     def on_message_begin(self) -> None:

@@ -212,6 +212,24 @@ def test_a_head_past_the_limit_is_a_protocol_error_without_waiting_for_its_end()
             parser.feed(b"X-Filler: " + b"x" * 988 + b"\r\n")
 
 
+@pytest.mark.parametrize("method", ["POST", "HEAD"])
+@pytest.mark.parametrize("cuts", [[], [40_000], [10, 90_000]], ids=["one-read", "two-reads", "three-reads"])
+def test_a_head_past_the_limit_is_a_protocol_error_even_with_its_body_in_the_same_read(method, cuts):
+    wire = (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-Padding: " + b"p" * 100_000
+            + b"\r\nContent-Length: 2\r\n\r\n{}")
+    with pytest.raises(ProtocolError, match=f"response head longer than {MAX_HEAD_BYTES} bytes"):
+        read(wire, method, cuts)
+
+
+def test_a_head_just_within_the_limit_is_read_whatever_the_reads_bring():
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Padding: "
+    head += b"p" * (MAX_HEAD_BYTES - len(head) - 4) + b"\r\n\r\n"
+    assert len(head) == MAX_HEAD_BYTES
+    for cuts in ([], [len(head) - 2], [len(head) - 1, len(head) + 1]):
+        parser, body = read(head + b"{}", cuts=cuts)
+        assert parser.done and body == b"{}" and len(parser.headers[1][1]) > 60_000
+
+
 def test_trailers_past_the_limit_are_a_protocol_error():
     parser = ResponseParser("POST")
     assert parser.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n") == b"abc"
