@@ -25,7 +25,7 @@ from proxy.forward.routing import Router
 from proxy.forward.usage_injection import StreamUsageFilter, inject_usage_request
 from proxy.http_errors import error_response, response_of
 from proxy.settings import Provider
-from proxy.upstream.interface import Upstream, UpstreamAnswer
+from proxy.upstream.interface import Upstream, UpstreamAnswer, describe
 
 ID_HEADER = "x-llmlog-id"
 
@@ -144,8 +144,8 @@ class Forwarder:
                        if _started(response) else f"upstream {provider.name} did not answer within the read timeout")
             response = await self._upstream_failed(request, call, response, TIMEOUT, 504, message)
         except OSError as exc:  # UpstreamUnreachable and UpstreamBroken (proxy/errors.py) are ConnectionErrors
-            message = (f"upstream {provider.name} broke off mid-response: {_describe(exc)}"
-                       if _started(response) else f"upstream {provider.name} unreachable or failed: {_describe(exc)}")
+            message = (f"upstream {provider.name} broke off mid-response: {describe(exc)}"
+                       if _started(response) else f"upstream {provider.name} unreachable or failed: {describe(exc)}")
             response = await self._upstream_failed(request, call, response, ERROR, 502, message)
         finally:
             if upstream is not None:
@@ -229,11 +229,6 @@ def _carries_any(keys: list[str], values: Iterable[str], query: str) -> bool:
 def _client_gone(request: web.Request) -> bool:
     transport = request.transport
     return transport is None or transport.is_closing()
-
-
-def _describe(exc: BaseException) -> str:
-    """Some client errors have an empty message; their class name still says what happened."""
-    return str(exc) or type(exc).__name__
 
 
 __all__ = ["Forwarder", "ID_HEADER"]

@@ -18,12 +18,15 @@ import aiohttp
 from yarl import URL
 
 from proxy.forward.headers import field_tokens
-from proxy.upstream.client import IDLE_TIMEOUT_S, Origin
+from proxy.upstream.client import IDLE_TIMEOUT_S
 from proxy.upstream.interface import (
+    Origin,
     UpstreamConnectTimeout,
     UpstreamDisconnected,
     UpstreamProtocolError,
     UpstreamUnreachable,
+    describe,
+    origin_of,
 )
 from proxy.upstream.wire import check_headers
 
@@ -53,7 +56,7 @@ class AiohttpAnswer:
         except aiohttp.ServerTimeoutError:
             raise TimeoutError() from None
         except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
-            raise UpstreamDisconnected(f"upstream disconnected {self._cut_short()} ({_describe(exc)})") from None
+            raise UpstreamDisconnected(f"upstream disconnected {self._cut_short()} ({describe(exc)})") from None
         self._received += len(piece)
         self._ended = not piece
         return piece
@@ -78,7 +81,6 @@ class AiohttpUpstream:
     def __init__(self, *, connect_timeout_s: float | None, read_timeout_s: float | None):
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
-        self._origins: dict[str, Origin] = {}
         self._session: aiohttp.ClientSession | None = None  # opened by the first request, on the running loop
         self._closed = False
 
@@ -95,15 +97,9 @@ class AiohttpUpstream:
                 cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=AUTO_HEADERS)
         return self._session
 
-    def origin(self, base_url: str) -> Origin:
-        origin = self._origins.get(base_url)
-        if origin is None:
-            origin = self._origins[base_url] = Origin.parse(base_url)
-        return origin
-
     async def request(self, method: str, base_url: str, target: str, headers: list[tuple[str, str]],
                       body: bytes) -> AiohttpAnswer:
-        origin = self.origin(base_url)
+        origin = origin_of(base_url)
         try:
             check_headers(headers)
             for _, value in headers:
@@ -123,7 +119,7 @@ class AiohttpUpstream:
         except aiohttp.ServerTimeoutError:
             raise TimeoutError() from None
         except aiohttp.ClientConnectorError as exc:  # DNS, refused, TLS, an unreachable proxy
-            raise UpstreamUnreachable(f"cannot connect to {where}: {_describe(exc)}") from exc
+            raise UpstreamUnreachable(f"cannot connect to {where}: {describe(exc)}") from exc
         except aiohttp.ClientHttpProxyError as exc:  # the egress proxy refused the call or the tunnel
             raise UpstreamUnreachable(f"the proxy refused the call to {where}: {exc.status} {exc.message}") from None
         except aiohttp.ServerDisconnectedError:
@@ -131,17 +127,13 @@ class AiohttpUpstream:
         except aiohttp.ClientResponseError as exc:  # the answer's head could not be parsed
             raise UpstreamProtocolError(f"invalid HTTP from upstream: {exc.message}") from None
         except (aiohttp.ClientError, ValueError) as exc:  # a proxy refusing CONNECT; a netrc credential
-            raise UpstreamDisconnected(f"upstream exchange failed: {_describe(exc)}") from None  # beside Authorization
+            raise UpstreamDisconnected(f"upstream exchange failed: {describe(exc)}") from None  # beside Authorization
         return AiohttpAnswer(response, origin)
 
     async def close(self) -> None:
         self._closed = True
         if self._session is not None:
             await self._session.close()
-
-
-def _describe(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
 
 
 __all__ = ["AiohttpAnswer", "AiohttpUpstream"]

@@ -16,16 +16,15 @@ import asyncio
 import ssl
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import cast
-from urllib.parse import urlsplit
 
-from proxy.settings import base_url_problem
 from proxy.upstream.interface import (
+    Origin,
     UpstreamConnectTimeout,
     UpstreamDisconnected,
     UpstreamProtocolError,
     UpstreamUnreachable,
+    origin_of,
 )
 from proxy.upstream.wire import ProtocolError, ResponseParser, request_head
 
@@ -36,31 +35,6 @@ IDLE_TIMEOUT_S = 15.0  # aiohttp's keep-alive default; providers close idle conn
 HIGH_WATER_BYTES, LOW_WATER_BYTES = 256 * 1024, 64 * 1024
 HAPPY_EYEBALLS_DELAY_S = 0.25  # RFC 8305's recommended connection attempt delay, as aiohttp uses
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Where a provider's requests go: scheme, host and port, plus the base URL's path prefix."""
-
-    scheme: str
-    host: str
-    port: int
-    host_header: str
-    base_path: str
-
-    @classmethod
-    def parse(cls, base_url: str) -> Origin:
-        problem = base_url_problem(base_url)  # config refuses these at start; a Provider built by hand may not
-        if problem:
-            raise ValueError(problem)
-        parts = urlsplit(base_url)
-        host = parts.hostname
-        if host is None:  # base_url_problem refuses a URL without one
-            raise ValueError(f"{base_url!r} names no host")
-        default = 443 if parts.scheme == "https" else 80
-        port = parts.port or default
-        shown = f"[{host}]" if ":" in host else host if host.isascii() else host.encode("idna").decode("ascii")
-        return cls(parts.scheme, host, port, shown if port == default else f"{shown}:{port}", parts.path)
 
 
 class UpstreamResponse:
@@ -240,20 +214,13 @@ class UpstreamClient:
         self.read_timeout_s = read_timeout_s
         self._idle: dict[Origin, list[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
-        self._origins: dict[str, Origin] = {}
         self._closed = False
-
-    def origin(self, base_url: str) -> Origin:
-        origin = self._origins.get(base_url)
-        if origin is None:
-            origin = self._origins[base_url] = Origin.parse(base_url)
-        return origin
 
     async def request(self, method: str, base_url: str, target: str, headers: list[tuple[str, str]],
                       body: bytes) -> UpstreamResponse:
         """Send one request and wait for the answer's head (interim 1xx answers skipped).
         `target` is the path and query as sent, appended to the base URL's own path."""
-        origin = self.origin(base_url)
+        origin = origin_of(base_url)
         try:
             data = request_head(method, origin.base_path + target, origin.host_header, headers, len(body))
         except ValueError as exc:  # a configured key with a line break: refused, and the call still logged
@@ -333,5 +300,6 @@ class UpstreamClient:
         await asyncio.sleep(0)  # let the transports finish closing
 
 
+# Origin and the errors live in interface.py, shared by both clients
 __all__ = ["Origin", "UpstreamClient", "UpstreamConnectTimeout", "UpstreamDisconnected", "UpstreamProtocolError",
-           "UpstreamResponse", "UpstreamUnreachable"]  # the errors live in interface.py, shared by both clients
+           "UpstreamResponse", "UpstreamUnreachable"]

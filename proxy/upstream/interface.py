@@ -1,5 +1,6 @@
-"""What the request path needs from an upstream client, and the errors every client raises (each a
-kind of proxy/errors.py's UpstreamFailure, and an OSError as asyncio's transports expect).
+"""What the request path needs from an upstream client, the errors every client raises (each a
+kind of proxy/errors.py's UpstreamFailure, and an OSError as asyncio's transports expect), and what
+both clients share: where a base URL's requests go (`origin_of`) and how an error reads (`describe`).
 
 Two clients meet it: llmlog's own (`client.py`, the default) and aiohttp's ClientSession
 (`aiohttp_client.py`, `upstream.client = "aiohttp"`, for users behind an egress proxy). The
@@ -8,9 +9,16 @@ request path (proxy/forward/handler.py) sees only this.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from proxy import errors
+from proxy.settings import base_url_problem
+
+# "101 Switching Protocols" is never a valid answer: the proxy asks for no upgrade (Upgrade is hop-by-hop, stripped)
+UNASKED_UPGRADE = "101 Switching Protocols to a request that asked for no upgrade"
 
 
 class UpstreamDisconnected(errors.UpstreamBroken):
@@ -28,6 +36,42 @@ class UpstreamConnectTimeout(errors.UpstreamTimeout):
 class UpstreamProtocolError(errors.UpstreamBroken):
     """The exchange broke HTTP/1.1's rules: the answer's framing (the connection is dropped), or a
     request header that cannot be sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a provider's requests go: scheme, host and port, plus the base URL's path prefix."""
+
+    scheme: str
+    host: str
+    port: int
+    host_header: str
+    base_path: str
+
+    @classmethod
+    def parse(cls, base_url: str) -> Origin:
+        problem = base_url_problem(base_url)  # config refuses these at start; a Provider built by hand may not
+        if problem:
+            raise ValueError(problem)
+        parts = urlsplit(base_url)
+        host = parts.hostname
+        if host is None:  # base_url_problem refuses a URL without one
+            raise ValueError(f"{base_url!r} names no host")
+        default = 443 if parts.scheme == "https" else 80
+        port = parts.port or default
+        shown = f"[{host}]" if ":" in host else host if host.isascii() else host.encode("idna").decode("ascii")
+        return cls(parts.scheme, host, port, shown if port == default else f"{shown}:{port}", parts.path)
+
+
+@lru_cache(maxsize=256)
+def origin_of(base_url: str) -> Origin:
+    """The Origin of a provider's base URL, parsed once: every call to a provider names the same one."""
+    return Origin.parse(base_url)
+
+
+def describe(exc: BaseException) -> str:
+    """An error in words: some client errors have an empty message; their class name still says what happened."""
+    return str(exc) or type(exc).__name__
 
 
 class UpstreamAnswer(Protocol):
@@ -62,5 +106,5 @@ class Upstream(Protocol):
         ...
 
 
-__all__ = ["Upstream", "UpstreamAnswer", "UpstreamConnectTimeout", "UpstreamDisconnected", "UpstreamProtocolError",
-           "UpstreamUnreachable"]
+__all__ = ["UNASKED_UPGRADE", "Origin", "Upstream", "UpstreamAnswer", "UpstreamConnectTimeout", "UpstreamDisconnected",
+           "UpstreamProtocolError", "UpstreamUnreachable", "describe", "origin_of"]

@@ -17,6 +17,7 @@ from typing import Literal
 import httptools
 
 from proxy.forward.headers import connection_tokens, field_tokens
+from proxy.upstream.interface import UNASKED_UPGRADE
 
 # status lines and headers together (interim answers' included), or trailers and chunk framing
 # between two pieces of body: past this, the answer is not a plausible provider answer
@@ -155,8 +156,8 @@ class ResponseParser:
         if version[0] != "1" or version[1] != ".":
             raise ProtocolError(f"unsupported HTTP version {version}")
         if status < 200:
-            if status == 101:  # the proxy never asks for an upgrade (Upgrade is hop-by-hop and stripped)
-                raise ProtocolError("101 Switching Protocols to a request that asked for no upgrade")
+            if status == 101:
+                raise ProtocolError(UNASKED_UPGRADE)
             # an interim answer (100 Continue, 103 Early Hints): skipped; the final one follows
             self._interim, self._reason = True, b""
             self.headers.clear()
