@@ -39,6 +39,7 @@ from proxy.state import CONFIG, FORWARDER, HOSTS, JOBS, METRICS, PIPELINE, PRICE
 from proxy.ui import routes as ui_routes
 from proxy.upstream.aiohttp_client import AiohttpUpstream
 from proxy.upstream.client import UpstreamClient
+from proxy.upstream.egress import proxy_variables
 from store.backends import is_postgres
 from store.interface import StoreError
 from store.runner import StoreThread
@@ -69,6 +70,16 @@ def _injected_keys(config: Settings) -> dict[str, tuple[str, str]]:
             keys[provider.name] = ("x-api-key", value) if provider.format == "anthropic" else (
                 "Authorization", f"Bearer {value}")
     return keys
+
+
+def _warn_of_ignored_proxies(config: Settings) -> None:
+    """llmlog's own client connects straight to providers: one warning at start when the
+    environment names a proxy their calls would otherwise go through, naming the setting that does."""
+    variables = proxy_variables(provider.base_url for provider in config.providers)
+    if variables:
+        log.warning('%s %s set, but upstream.client = "llmlog" connects to providers directly; set '
+                    'upstream.client = "aiohttp" (LLMLOG_UPSTREAM_CLIENT=aiohttp) to go through the proxy',
+                    " and ".join(variables), "is" if len(variables) == 1 else "are")
 
 
 async def _open_before_serving(config: Settings, metrics: Metrics) -> None:
@@ -124,6 +135,8 @@ async def _store_ctx(app: web.Application):
 async def _client_ctx(app: web.Application):
     """One shared upstream client: no pool limit (streams must never queue), bytes as sent."""
     config = app[CONFIG]
+    if config.upstream.client == "llmlog":
+        _warn_of_ignored_proxies(config)
     kind = AiohttpUpstream if config.upstream.client == "aiohttp" else UpstreamClient
     client = kind(connect_timeout_s=config.upstream.connect_timeout_s,
                   read_timeout_s=config.upstream.read_timeout_s)

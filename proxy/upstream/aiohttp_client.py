@@ -1,9 +1,11 @@
 """The optional upstream client, `upstream.client = "aiohttp"`: aiohttp's ClientSession behind the
 same interface as llmlog's own (interface.py), for users who reach providers through an egress proxy.
 
-The session trusts the environment (`trust_env`): HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured,
-and so is ~/.netrc, as aiohttp reads them. It costs more CPU a call than llmlog's own client (the
-reason that one exists: bench/README.md, "The upstream client"), so it is not the default. Like it,
+HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured (egress.py reads them once per origin and passes
+the proxy with each call), but not through aiohttp's `trust_env`, which would also read ~/.netrc
+and add its credentials to calls that carry their own key. It costs more CPU a call than llmlog's
+own client (the reason that one exists: bench/README.md, "The upstream client"), so it is not the
+default. Like it,
 it passes bytes through as sent: no decompression, no cookies, no redirects followed, no headers
 of its own beyond Host and Content-Length (tests/upstream/test_both_clients.py compares the two).
 Where it is laxer, as aiohttp is: it accepts bare-LF line ends, and a body that ends at close
@@ -19,6 +21,7 @@ from yarl import URL
 
 from proxy.forward.headers import field_tokens
 from proxy.upstream.client import IDLE_TIMEOUT_S
+from proxy.upstream.egress import egress_proxy
 from proxy.upstream.interface import (
     Origin,
     UpstreamConnectTimeout,
@@ -81,6 +84,7 @@ class AiohttpUpstream:
     def __init__(self, *, connect_timeout_s: float | None, read_timeout_s: float | None):
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
+        self._proxies: dict[Origin, str | None] = {}  # read from the environment once per origin
         self._session: aiohttp.ClientSession | None = None  # opened by the first request, on the running loop
         self._closed = False
 
@@ -92,10 +96,17 @@ class AiohttpUpstream:
                                              ssl=ssl.create_default_context())
             timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout_s,
                                             sock_read=self.read_timeout_s)
+            # trust_env stays False: it would read ~/.netrc and add its credentials (egress.py)
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=timeout, trust_env=True, auto_decompress=False,
+                connector=connector, timeout=timeout, trust_env=False, auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=AUTO_HEADERS)
         return self._session
+
+    def _proxy(self, origin: Origin) -> str | None:
+        if origin not in self._proxies:
+            proxy = egress_proxy(origin)
+            self._proxies[origin] = proxy.url if proxy is not None else None
+        return self._proxies[origin]
 
     async def request(self, method: str, base_url: str, target: str, headers: list[tuple[str, str]],
                       body: bytes) -> AiohttpAnswer:
@@ -113,7 +124,7 @@ class AiohttpUpstream:
         where = f"{origin.host}:{origin.port}"
         try:
             response = await self._open().request(method, url, headers=headers, data=body or None,
-                                                  allow_redirects=False)
+                                                  allow_redirects=False, proxy=self._proxy(origin))
         except aiohttp.ConnectionTimeoutError:
             raise UpstreamConnectTimeout(f"no connection to {where} within {self.connect_timeout_s:g} s") from None
         except aiohttp.ServerTimeoutError:
@@ -126,8 +137,8 @@ class AiohttpUpstream:
             raise UpstreamDisconnected("upstream disconnected before answering") from None
         except aiohttp.ClientResponseError as exc:  # the answer's head could not be parsed
             raise UpstreamProtocolError(f"invalid HTTP from upstream: {exc.message}") from None
-        except (aiohttp.ClientError, ValueError) as exc:  # a proxy refusing CONNECT; a netrc credential
-            raise UpstreamDisconnected(f"upstream exchange failed: {describe(exc)}") from None  # beside Authorization
+        except (aiohttp.ClientError, ValueError) as exc:  # a proxy refusing CONNECT; a proxy URL that is none
+            raise UpstreamDisconnected(f"upstream exchange failed: {describe(exc)}") from None
         return AiohttpAnswer(response, origin)
 
     async def close(self) -> None:

@@ -22,6 +22,7 @@ PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
 class ForwardProxy:
     origin: tuple[str, int]  # where every request or tunnel goes
     request_lines: list[bytes] = field(default_factory=list)
+    heads: list[bytes] = field(default_factory=list)  # each request's whole head, as the proxy got it
     refusal: bytes | None = None  # an answer to send instead of carrying the call, e.g. a 403
     server: asyncio.base_events.Server | None = None
 
@@ -46,6 +47,7 @@ class ForwardProxy:
             return
         line = head.split(b"\r\n", 1)[0]
         self.request_lines.append(line)
+        self.heads.append(head)
         if self.refusal is not None:
             writer.write(self.refusal)
             await writer.drain()

@@ -5,6 +5,7 @@ And the aiohttp client reaches providers through an egress proxy named by HTTPS_
 from __future__ import annotations
 
 import gzip
+import logging
 import shutil
 import ssl
 import subprocess
@@ -96,6 +97,33 @@ async def test_both_clients_send_no_header_the_caller_did_not(proxies, fake):
 
 
 @pytest.fixture
+def netrc_for_every_host(tmp_path, monkeypatch):
+    """A netrc file with credentials for any host (`default`), where $NETRC points: what aiohttp's
+    `trust_env` reads and would add to calls as `Authorization: Basic`."""
+    path = tmp_path / "netrc"
+    path.write_text("default login netuser password netpass-SECRET\n")
+    path.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(path))
+    return path
+
+
+def authorizations(headers: list[tuple[str, str]], name: str = "authorization") -> list[str]:
+    return [value for key, value in headers if key.lower() == name]
+
+
+@pytest.mark.parametrize("key", [("x-api-key", "sk-ant-caller"), ("Authorization", "Bearer sk-caller")],
+                         ids=["x-api-key", "bearer"])
+async def test_no_netrc_credential_is_ever_added_to_a_call(proxies, fake, netrc_for_every_host, key):
+    for kind, client in proxies.items():
+        resp = await client.post(CHAT, data=chat_body(), headers=dict([key]))
+        assert resp.status == 200, (kind, await resp.text())
+        sent = fake.received[-1]["headers"]
+        assert authorizations(sent) == ([key[1]] if key[0] == "Authorization" else []), kind
+        assert authorizations(sent, key[0].lower()) == [key[1]]
+        assert "netpass" not in str(sent)
+
+
+@pytest.fixture
 async def forward_proxy(upstream):
     """An egress proxy that carries every call to the fake upstream, whatever host it names."""
     server = await ForwardProxy(("127.0.0.1", upstream.port)).start()
@@ -147,6 +175,21 @@ async def test_the_aiohttp_client_tunnels_https_calls_through_https_proxy(make_p
         await tunnel.stop()
 
 
+async def test_only_the_proxy_url_s_own_credentials_go_to_the_proxy_and_netrc_s_never(
+        make_proxy, forward_proxy, upstream, netrc_for_every_host, monkeypatch):
+    client = await make_proxy(upstream_url=f"http://{UNRESOLVABLE}:{upstream.port}", upstream__client="aiohttp")
+    monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
+    assert (await client.post(CHAT, data=chat_body(), headers={"x-api-key": "sk-ant-caller"})).status == 200
+    with_credentials = forward_proxy.url.replace("http://", "http://puser:ppass@")
+    monkeypatch.setenv("HTTP_PROXY", with_credentials)
+    client = await make_proxy(upstream_url=f"http://{UNRESOLVABLE}:{upstream.port}", upstream__client="aiohttp")
+    assert (await client.post(CHAT, data=chat_body(), headers={"x-api-key": "sk-ant-caller"})).status == 200
+    without, given = (head.decode() for head in forward_proxy.heads)
+    assert "netpass" not in without and "authorization" not in without.lower()
+    assert "Proxy-Authorization: Basic cHVzZXI6cHBhc3M=" in given  # base64 of puser:ppass
+    assert "netpass" not in given
+
+
 async def test_no_proxy_is_honoured_and_the_llmlog_client_never_uses_a_proxy(make_proxy, forward_proxy, upstream,
                                                                              monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
@@ -157,6 +200,29 @@ async def test_no_proxy_is_honoured_and_the_llmlog_client_never_uses_a_proxy(mak
     own = await make_proxy(upstream__client="llmlog")
     assert (await own.post(CHAT, data=chat_body())).status == 200
     assert forward_proxy.request_lines == []  # both went straight to the upstream
+
+
+@pytest.mark.parametrize("kind, scheme, variables, warned", [
+    ("llmlog", "http", {"HTTP_PROXY": "http://proxy.invalid:3128"}, "HTTP_PROXY is set"),
+    ("llmlog", "https", {"https_proxy": "proxy.invalid:3128"}, "https_proxy is set"),
+    ("llmlog", "http", {"HTTPS_PROXY": "http://proxy.invalid:3128"}, None),  # names no proxy for http://
+    ("llmlog", "https", {"HTTPS_PROXY": "http://proxy.invalid:3128", "NO_PROXY": ".invalid"}, None),
+    ("aiohttp", "http", {"HTTP_PROXY": "http://proxy.invalid:3128"}, None),  # honoured, not ignored
+], ids=["http-proxy", "lower-case-https-proxy", "https-proxy-for-an-http-provider", "no-proxy-covers-it",
+        "the-aiohttp-client"])
+async def test_a_proxy_the_llmlog_client_would_ignore_is_one_warning_at_start(make_proxy, caplog, monkeypatch,
+                                                                              kind, scheme, variables, warned):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with caplog.at_level(logging.WARNING, logger="llmlog"):
+        await make_proxy(upstream_url=f"{scheme}://{UNRESOLVABLE}", upstream__client=kind)
+    warnings = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+    if warned is None:
+        assert warnings == []
+    else:
+        [warning] = warnings
+        assert warning.startswith(warned) and 'set upstream.client = "aiohttp"' in warning
+        assert "proxy.invalid" not in warning  # the variable's name, never its value (it may hold a password)
 
 
 async def test_a_proxy_that_cannot_be_reached_is_a_logged_502(make_proxy, unused_tcp_port, monkeypatch):
