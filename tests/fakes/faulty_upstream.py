@@ -162,3 +162,15 @@ def hang_up() -> Script:
     async def script(upstream, request, writer):
         return None
     return script
+
+
+def raw(*writes: bytes, then_silent_s: float = 0.05) -> Script:
+    """Write each of `writes` as one write, a short pause between them, then stay silent with the
+    connection open for `then_silent_s` (a proxy that waits for more instead of cutting hangs)."""
+    async def script(upstream, request, writer):
+        for data in writes:
+            writer.write(data)
+            await writer.drain()
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(then_silent_s)
+    return script

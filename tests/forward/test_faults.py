@@ -16,11 +16,12 @@ from tests.fakes import faulty_upstream as fu
 CHAT = "/v1/chat/completions"
 
 
-@pytest.fixture(params=["llmlog", "aiohttp"])
-def make_proxy(make_proxy, request):
-    """Every fault through each upstream client (`upstream.client`): the client and the log see the same."""
+@pytest.fixture
+def make_proxy(make_proxy, each_client):
+    """Every fault through each upstream client (`upstream.client`): the client and the log see the
+    same (but for the cases marked `llmlog_client_only`, where aiohttp is laxer by design)."""
     async def build(upstream_url: str | None = None, **overrides):
-        return await make_proxy(upstream_url, upstream__client=request.param, **overrides)
+        return await make_proxy(upstream_url, upstream__client=each_client, **overrides)
     return build
 
 
@@ -176,6 +177,71 @@ async def test_truncated_json_body_is_client_error_and_logged_error(make_proxy, 
     assert (entry["status"], entry["status_code"]) == ("error", 200)
     assert "broke off mid-response" in entry["error"] and "500" in entry["error"]
     assert entry["response"]["body"] == partial.decode()
+
+
+LAX_LINE_ENDS = pytest.mark.llmlog_client_only(
+    "aiohttp's parser accepts bare-LF line ends in a head (RFC 9112 §2.2 allows it; llhttp refuses them: the "
+    "leniency behind request smuggling)")
+JSON_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+OVERSIZE_HEADER = b"X-Padding: " + b"p" * 100_000 + b"\r\n"  # past both clients' limits on a head
+STALL_S = 5.0  # the upstream's silence after its fault, longer than the read timeout
+READ_TIMEOUT_S = 3.0
+
+
+@pytest.mark.parametrize("writes, reason", [
+    pytest.param([b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"],
+                 "101 Switching Protocols", id="switching-protocols"),
+    pytest.param([JSON_HEAD + OVERSIZE_HEADER + b"Content-Length: 2\r\n\r\n{}"], "invalid HTTP from upstream",
+                 id="head-over-the-limit-and-the-body-in-one-write"),
+    pytest.param([JSON_HEAD + OVERSIZE_HEADER[:50_000], OVERSIZE_HEADER[50_000:] + b"Content-Length: 2\r\n\r\n{}"],
+                 "invalid HTTP from upstream", id="head-over-the-limit-in-two-writes"),
+    pytest.param([b"HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: 2\n\n{}"],
+                 "invalid HTTP from upstream: Missing expected CR", id="bare-lf-line-ends", marks=LAX_LINE_ENDS),
+    pytest.param([b"HTTP/1.1 200 OK\r\nContent-Type: application/json\nContent-Length: 2\r\n\r\n{}"],
+                 "invalid HTTP from upstream: Missing expected CR", id="one-bare-lf", marks=LAX_LINE_ENDS),
+])
+async def test_an_answer_whose_head_breaks_http_is_a_logged_502_at_once(make_proxy, faulty, writes, reason):
+    upstream = await faulty(fu.raw(*writes, then_silent_s=STALL_S))
+    client = await make_proxy(upstream_url=upstream.url, upstream__read_timeout_s=READ_TIMEOUT_S)
+    started = time.monotonic()
+    resp = await client.post(CHAT, data=chat_body())
+    assert resp.status == 502 and (await resp.json())["error"]["type"] == "upstream_unreachable"
+    assert time.monotonic() - started < READ_TIMEOUT_S - 1  # the fault, not the silence after it, ended the call
+    entry = await logged(client, resp)
+    assert (entry["status"], entry["status_code"]) == ("error", 502)
+    assert reason in entry["error"]
+    assert "X-Padding" not in str(entry["response"])
+
+
+@pytest.mark.parametrize("fault, reason", [
+    pytest.param(b"zz\r\n", "Invalid character in chunk size", id="bad-chunk-size"),
+    # both refuse it, in their words: "Missing expected CR after chunk size", "Expected LF after chunk size"
+    pytest.param(b"5\nhello\r\n", "after chunk size", id="bare-lf-after-chunk-size"),
+])
+async def test_bad_chunk_framing_after_the_first_event_cuts_the_client_off_at_once_and_says_why(
+        make_proxy, faulty, fault, reason):
+    upstream = await faulty(fu.raw(fu.SSE_HEAD + fu.chunked(fu.sse_delta("Hello")), fault, then_silent_s=STALL_S))
+    client = await make_proxy(upstream_url=upstream.url, upstream__read_timeout_s=READ_TIMEOUT_S)
+    started = time.monotonic()
+    resp = await client.post(CHAT, data=chat_body(stream=True))
+    assert resp.status == 200  # the head was good and went out before the body broke
+    await assert_body_cut(resp)
+    assert time.monotonic() - started < READ_TIMEOUT_S - 1  # not the read timeout, nor the client giving up
+    entry = await logged(client, resp)
+    assert (entry["status"], entry["status_code"]) == ("error", 200)
+    assert "broke off mid-response: invalid HTTP from upstream: " in entry["error"] and reason in entry["error"]
+    assert_estimated_from(entry, "Hello")
+    assert upstream.closed_by_peer_at is not None  # the broken connection is dropped, not pooled
+
+
+@pytest.mark.llmlog_client_only("aiohttp refuses a header line over 8190 bytes (its max_field_size); llmlog's own "
+                                "client limits the whole head to 64 KiB instead")
+async def test_a_long_header_line_within_the_head_limit_is_passed_on(make_proxy, faulty):
+    long_value = "v" * 20_000
+    upstream = await faulty(fu.raw(JSON_HEAD + f"X-Long: {long_value}\r\n".encode() + b"Content-Length: 2\r\n\r\n{}"))
+    client = await make_proxy(upstream_url=upstream.url)
+    resp = await client.post(CHAT, data=chat_body(), max_field_size=32 * 1024)  # this test's own aiohttp client
+    assert resp.status == 200 and resp.headers["X-Long"] == long_value and await resp.read() == b"{}"
 
 
 @pytest.mark.parametrize("interval_s", [0.05, 5.0], ids=["upstream-streaming", "upstream-silent"])
