@@ -92,13 +92,22 @@ class ResponseParser:
             self.surplus = True
             return b""
         try:
-            if not self.head_done:
+            if self.head_done:
+                self._parser.feed_data(data)
+            elif not self._head_only and self._head_bytes + len(data) <= MAX_HEAD_BYTES:
+                # whatever heads this read holds fit within the limit: llhttp takes it whole, body and all
+                self._parser.feed_data(data)
+                if not self.head_done:
+                    self._head_bytes += len(data)
+                    self._tail = (self._tail + data)[-3:]
+                data = b""  # the body's bytes are counted as pieces; none of this read is framing
+            else:
                 data = self._feed_heads(data)
-            if data:
-                if self._head_only:  # an answer to HEAD ends with its head (RFC 9110 §9.3.2)
+                if data and self._head_only:  # an answer to HEAD ends with its head (RFC 9110 §9.3.2)
                     self.surplus = True
                     return b""
-                self._parser.feed_data(data)
+                if data:
+                    self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
             if not self.done:
                 cause = exc.__context__
@@ -117,9 +126,10 @@ class ResponseParser:
         return body
 
     def _feed_heads(self, data: bytes) -> bytes:
-        """Feed llhttp the heads `data` holds (interim 1xx ones, then the final one) and return what
-        follows the final one. A head ends at its first CRLFCRLF (llhttp takes no other line end), so
-        its size is known before llhttp sees it: past MAX_HEAD_BYTES, all heads together, is a
+        """Feed llhttp the heads `data` holds (interim 1xx ones, then the final one) one at a time and
+        return what follows the final one: for an answer to HEAD, and for a read that could take the
+        heads past MAX_HEAD_BYTES. A head ends at its first CRLFCRLF (llhttp takes no other line end),
+        so its size is known before llhttp sees it: past the limit, all heads together, is a
         ProtocolError however the bytes arrive, the body in the same read or not."""
         while data and not self.head_done:
             joined = self._tail + data  # the CRLFCRLF may be split across reads

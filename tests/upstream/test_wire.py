@@ -230,6 +230,14 @@ def test_a_head_just_within_the_limit_is_read_whatever_the_reads_bring():
         assert parser.done and body == b"{}" and len(parser.headers[1][1]) > 60_000
 
 
+@pytest.mark.parametrize("method", ["POST", "HEAD"])
+def test_a_small_head_with_a_large_body_in_one_read_is_read_whole(method):
+    body = b"x" * (3 * MAX_HEAD_BYTES)  # the read passes the limit, the head does not
+    wire = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+    parser, got = read(wire + (body if method == "POST" else b""), method)
+    assert parser.done and not parser.surplus and got == (body if method == "POST" else b"")
+
+
 def test_trailers_past_the_limit_are_a_protocol_error():
     parser = ResponseParser("POST")
     assert parser.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n") == b"abc"
