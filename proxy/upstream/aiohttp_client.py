@@ -53,7 +53,7 @@ class AiohttpAnswer:
     """An answer in progress from aiohttp (the UpstreamAnswer of interface.py)."""
 
     __slots__ = ("status", "reason", "headers", "_response", "_read_timeout_s", "_received", "_ended", "_released",
-                 "_broken")
+                 "_broken", "__weakref__")
 
     def __init__(self, response: aiohttp.ClientResponse, read_timeout_s: float | None):
         self.status = response.status
@@ -120,8 +120,8 @@ class AiohttpUpstream:
         self.read_timeout_s = read_timeout_s
         self._proxies: dict[Origin, str | None] = {}  # read from the environment once per origin
         # each connection that carried an answer, watched from then on (once: it outlives the answer), and the
-        # answer it carries now
-        self._carrying: WeakKeyDictionary[ResponseHandler, AiohttpAnswer] = WeakKeyDictionary()
+        # answer it carries now (neither kept alive by this)
+        self._carrying: WeakKeyDictionary[ResponseHandler, weakref.ref[AiohttpAnswer]] = WeakKeyDictionary()
         self._session: aiohttp.ClientSession | None = None  # opened by the first request, on the running loop
         self._closed = False
 
@@ -195,13 +195,14 @@ class AiohttpUpstream:
                 answer.connection_lost(protocol)
                 return
             closed.add_done_callback(partial(self._connection_lost, weakref.ref(protocol)))
-        self._carrying[protocol] = answer
+        self._carrying[protocol] = weakref.ref(answer)
 
     def _connection_lost(self, protocol_ref: weakref.ref[ResponseHandler], closed: asyncio.Future[None]) -> None:
         if not closed.cancelled():
             closed.exception()  # taken: a reset would otherwise be logged as an exception never retrieved
         protocol = protocol_ref()
-        answer = self._carrying.get(protocol) if protocol is not None else None
+        answer_ref = self._carrying.get(protocol) if protocol is not None else None
+        answer = answer_ref() if answer_ref is not None else None
         if protocol is not None and answer is not None:
             answer.connection_lost(protocol)
 
