@@ -154,7 +154,8 @@ async def stream_export(request: web.Request) -> web.StreamResponse:
                 await response.write(chunk)  # waits while the client is slow: memory stays flat
             if rows < BATCH_ROWS:
                 break
-            chunk, after, rows = await reader.run(lambda store: encoded_batch(store, log_filter, after, fields, fmt))
+            chunk, after, rows = await reader.run(
+                lambda store, after=after: encoded_batch(store, log_filter, after, fields, fmt))
         await response.write_eof()
     except ConnectionResetError:
         log.info("export: client went away")
@@ -267,7 +268,7 @@ async def download_job(request: web.Request) -> web.StreamResponse:
         if len(chunk) < EXPORT_CHUNK_BYTES:
             break
         index += 1
-        chunk = await reader.run(lambda store: store.read_export_chunk(job_id, index))
+        chunk = await reader.run(lambda store, index=index: store.read_export_chunk(job_id, index))
         if chunk is None:  # withdrawn (erasure) or expired mid-download: cut it, never end it cleanly
             raise ConnectionResetError(f"the file of export {job_id} was removed during the download")
     await response.write_eof()

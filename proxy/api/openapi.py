@@ -56,9 +56,10 @@ ERROR_SCHEMA = {
 def build_document(operations: list[Operation]) -> dict:
     paths: dict[str, dict] = {}
     for op in operations:
+        name = op.path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
         entry = {
             "summary": op.summary,
-            "operationId": f"{op.method.lower()}_{op.path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
+            "operationId": f"{op.method.lower()}_{name}",
             "parameters": _path_params(op.path) + _query_params(op.params),
             "responses": {**op.responses,
                           "400": {"description": "invalid parameter",

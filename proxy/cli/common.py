@@ -90,7 +90,7 @@ def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, shrink:
         for row in cells:
             if len(row[i]) > widths[i]:
                 row[i] = row[i][: widths[i] - 1] + "…"
-    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for n, row in enumerate(cells):
-        line = "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+        line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
         click.echo(color(line, colors[n]) if colors else line)

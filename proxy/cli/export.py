@@ -27,8 +27,8 @@ def stderr_is_tty() -> bool:
 @click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True),
               help="File to write [default: standard output].")
 @click.option("--fields", help="Comma list of fields, named as in the API's entries [default: id, "
-              "started_at, model, status, tokens, cost_usd and the other metrics]; content fields: prompt_text, output_text, request_body, response_body, request_headers, "
-              "response_headers.")
+              "started_at, model, status, tokens, cost_usd and the other metrics]; content fields: "
+              "prompt_text, output_text, request_body, response_body, request_headers, response_headers.")
 @filter_options(FILTER_PARAMS)
 def export(config_path, db, fmt, output, fields, **filters):
     """Export logged calls (all time unless --since) to JSONL or CSV.

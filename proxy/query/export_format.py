@@ -118,7 +118,7 @@ class FieldSet:
     content: tuple[str, ...]  # content columns the rows must carry
 
     def record(self, row: dict) -> dict:
-        return {name: get(row) for name, get in zip(self.names, self.getters)}
+        return {name: get(row) for name, get in zip(self.names, self.getters, strict=True)}
 
 
 def resolve_fields(names: Sequence[str] | None) -> FieldSet:
