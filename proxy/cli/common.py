@@ -6,7 +6,7 @@ import functools
 import shutil
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import click
 import orjson
@@ -32,6 +32,12 @@ def config_options(fn):
     return wrapper
 
 
+@overload
+def open_store(config_path: str | None, db: str | None, *, create: bool = False,
+               none_if_default_missing: Literal[False] = False) -> tuple[Settings, Store]: ...
+@overload
+def open_store(config_path: str | None, db: str | None, *, create: bool = False,
+               none_if_default_missing: bool) -> tuple[Settings, Store | None]: ...
 def open_store(config_path: str | None, db: str | None, *, create: bool = False,
                none_if_default_missing: bool = False) -> tuple[Settings, Store | None]:
     """The configured database, or a ClickException a person can act on.

@@ -3,7 +3,6 @@ with the same batches, fields and encodings as `GET /v1/logs/export`."""
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 
@@ -51,11 +50,11 @@ def export(config_path, db, fmt, output, fields, **filters):
     try:
         total = store.count(log_filter) if stderr_is_tty() else None
         with click.open_file(output, "wb") as out:
-            bar = (click.progressbar(length=total, label="exporting", file=sys.stderr, show_pos=True)
-                   if total is not None else contextlib.nullcontext())
-            with bar:
-                rows = write_export(store, log_filter, field_set, fmt, out,
-                                    progress=bar.update if total is not None else None)
+            if total is None:
+                rows = write_export(store, log_filter, field_set, fmt, out)
+            else:
+                with click.progressbar(length=total, label="exporting", file=sys.stderr, show_pos=True) as bar:
+                    rows = write_export(store, log_filter, field_set, fmt, out, progress=bar.update)
     finally:
         store.close()
     if output != "-":

@@ -20,7 +20,7 @@ from store.interface import StoreError
 # while cyclic garbage is still reclaimed (bench/README.md, "Measurements behind constants").
 GC_THRESHOLDS = (20_000, 20, 20)
 # why a port cannot be listened on, in words (asyncio's own message is a paragraph)
-LISTEN_ERRORS = {errno.EADDRINUSE: "address already in use (another llmlog, or pass --port)",
+LISTEN_ERRORS: dict[int | None, str] = {errno.EADDRINUSE: "address already in use (another llmlog, or pass --port)",
                  errno.EADDRNOTAVAIL: "no such address on this machine",
                  errno.EACCES: "permission denied (ports below 1024 need privileges)"}
 
