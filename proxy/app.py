@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 from contextlib import suppress
+from typing import Any
 
 from aiohttp import web
 
@@ -49,7 +50,7 @@ log = logging.getLogger("llmlog")
 # How the HTTP server runs llmlog (`serve`, and the tests): request bodies reach the handlers as
 # sent, since aiohttp would otherwise inflate a gzip body, forward it still labelled gzip, and do the
 # inflating on the event loop without bound; and a handler whose client left is cancelled.
-SERVER_OPTIONS = {"auto_decompress": False, "handler_cancellation": True}
+SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False, "handler_cancellation": True}
 
 
 

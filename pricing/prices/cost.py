@@ -66,8 +66,8 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
     output (reasoning included, since `output_tokens` already counts it), audio output. A call
     served at a service tier (flex, priority) is billed at that tier's rates when the model has
     them, else at the standard rates (`service_tier_priced` False). The
-    long-context tier, when the prompt exceeds it, prices the whole call. No price -> `UNPRICED`, never a silent zero; nor a cost above
-    MAX_COST_MICROS.
+    long-context tier, when the prompt exceeds it, prices the whole call. No price -> `UNPRICED`,
+    never a silent zero; nor a cost above MAX_COST_MICROS.
     """
     if match is None:
         return UNPRICED

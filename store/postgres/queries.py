@@ -28,7 +28,7 @@ def plain(value: Any) -> Any:
 
 def dicts(cursor: psycopg.Cursor[tuple[Any, ...]]) -> list[Row]:
     names = [d.name for d in cursor.description or ()]
-    return [dict(zip(names, row)) for row in cursor]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def one(cursor: psycopg.Cursor[tuple[Any, ...]]) -> tuple[Any, ...]:

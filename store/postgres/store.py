@@ -48,7 +48,7 @@ class PostgresStore:
         self._password_env = password_env
         self._conn: psycopg.Connection | None = None
         self._claims: set[str] = set()
-        self.conn  # opened now: an unreachable server or a missing store is an error at open
+        self._open()  # opened now: an unreachable server or a missing store is an error at open
 
     @property
     def conn(self) -> psycopg.Connection:
@@ -57,14 +57,18 @@ class PostgresStore:
             log.warning("the connection to %s was lost; connecting again", self._where)
             self._drop_connection()
         if self._conn is None:
-            conn = connect(self._url, self._password_env)
-            try:
-                migrate(conn, create=self._create, where=self._where)
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
+            return self._open()
         return self._conn
+
+    def _open(self) -> psycopg.Connection:
+        conn = connect(self._url, self._password_env)
+        try:
+            migrate(conn, create=self._create, where=self._where)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        return conn
 
     def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None

@@ -84,7 +84,7 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._identity: tuple[int, int] | None = None
         self._claims: dict[str, int] = {}  # task -> open lock file descriptor
-        self.conn  # opened now: a missing or unusable file is an error at open, not at first use
+        self._open()  # opened now: a missing or unusable file is an error at open, not at first use
 
     @property
     def conn(self) -> sqlite3.Connection:

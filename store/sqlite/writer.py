@@ -60,9 +60,9 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry]) -> int:
         # Explicit: we hold the write lock.
         first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM calls").fetchone()[0]
         rowids = range(first, first + len(new))
-        conn.executemany(INSERT_CALL_AT, [(rowid, *call_values(e.call)) for rowid, e in zip(rowids, new)])
+        conn.executemany(INSERT_CALL_AT, [(rowid, *call_values(e.call)) for rowid, e in zip(rowids, new, strict=True)])
         with_content: list[tuple[int, Entry, ContentRow]] = [
-            (rowid, e, e.content) for rowid, e in zip(rowids, new) if e.content is not None]
+            (rowid, e, e.content) for rowid, e in zip(rowids, new, strict=True) if e.content is not None]
         if with_content:
             conn.executemany(INSERT_CONTENT_AT, [(rowid, *stored[id(e)]) for rowid, e, _ in with_content])
             conn.executemany(INSERT_SEARCH, [(rowid, content.get("prompt_text"), content.get("output_text"))

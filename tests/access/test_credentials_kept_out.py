@@ -54,7 +54,8 @@ async def test_no_credential_under_any_name_reaches_the_database_or_an_export(pr
     for name in SECRET_HEADERS:
         assert stored[name.lower()] == "[redacted]", name
     assert entry["request"]["query"] == "%6Bey=[redacted]&x-goog-api-key=[redacted]&alt=sse"
-    exports = [await (await proxy.get("/v1/logs/export", params={"format": fmt, "fields": "id,request_headers,request_query"})).read()
+    fields = "id,request_headers,request_query"
+    exports = [await (await proxy.get("/v1/logs/export", params={"format": fmt, "fields": fields})).read()
                for fmt in ("jsonl", "csv")]
     everything = database_bytes(db_path) + b"".join(exports)
     assert b"credentials test" in everything

@@ -181,7 +181,8 @@ def test_tiny_priced_costs_are_shown_exactly_in_every_command(db_path):
                for line in run("show", free.call["id"], "--db", db_path).stdout.splitlines())
     summary = run("summary", "--db", db_path, "--since", "1h").stdout
     assert "$0.0000124 (avg $0.0000062 per priced call, 1 unpriced)" in summary
-    assert any(line.split()[:4] == ["text-embedding-3-small", "1", "33.3%", "$0.0000001"] for line in summary.splitlines())
+    assert any(line.split()[:4] == ["text-embedding-3-small", "1", "33.3%", "$0.0000001"]
+               for line in summary.splitlines())
     stats = run("stats", "--db", db_path, "--group-by", "model", "--since", "1h").stdout
     assert any(line.split()[:5] == ["gpt-4o-mini", "1", "0", "15", "$0.0000123"] for line in stats.splitlines())
     assert any(line.split()[:5] == ["total", "3", "0", "35", "$0.0000124"] for line in stats.splitlines())

@@ -27,7 +27,8 @@ async def wal_sizes_after_bursts(client, db_path: str, bursts: int = 4, *, passe
     ids, sizes = [], []
     for burst in range(bursts):
         for i in range(40):
-            body = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"{burst}.{i} {TEXT}"}]})
+            message = {"role": "user", "content": f"{burst}.{i} {TEXT}"}
+            body = orjson.dumps({"model": "gpt-4o-mini", "messages": [message]})
             resp = await client.post(CHAT, data=body)
             assert resp.status == 200
             ids.append(resp.headers["x-llmlog-id"])

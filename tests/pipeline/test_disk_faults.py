@@ -22,7 +22,8 @@ from tests.conftest import CHAT, chat_body, flushed, metric, replay_spill_now, s
 from tests.e2e.test_process_lifecycle import drive, start_serve
 from tests.pipeline.test_pipeline_durability import minimal_entry
 
-pytestmark = pytest.mark.sqlite_only  # a full disk under SQLite's file, the spill file beside it, the file deleted while in use
+# a full disk under SQLite's file, the spill file beside it, the file deleted while in use
+pytestmark = pytest.mark.sqlite_only
 
 
 @pytest.fixture

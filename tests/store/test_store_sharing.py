@@ -122,7 +122,8 @@ async def test_healthz_and_metrics_say_when_writes_do_not_reach_the_store(make_p
     client = await make_proxy()
     assert (await (await client.get("/healthz")).json())["store"] == "ok"
     assert "llmlog_store_up 1" in await (await client.get("/metrics")).text()
-    await client.post("/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]})
+    await client.post("/v1/chat/completions",
+                      json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]})
     for _ in range(100):
         health = await (await client.get("/healthz")).json()
         if health["store"] == "unavailable":

@@ -98,7 +98,8 @@ async def test_logs_page_end_to_end(proxy, browser, tmp_path):
         wait(browser, lambda d: len(rows(d)) == 4)
         ids = [r.get_attribute("data-id") for r in rows(browser)]
         assert set(ids) == {plain, streamed, failed, hidden}
-        status_cells = {r.get_attribute("data-id"): r.find_element(By.CSS_SELECTOR, ".badge").text for r in rows(browser)}
+        status_cells = {r.get_attribute("data-id"): r.find_element(By.CSS_SELECTOR, ".badge").text
+                        for r in rows(browser)}
         assert status_cells[failed].startswith("error")
         assert "do not track" in browser.find_element(By.CSS_SELECTOR, f'tr[data-id="{hidden}"]').text
         prompts = {r.get_attribute("data-id"): r.find_elements(By.TAG_NAME, "td")[8].text for r in rows(browser)}
