@@ -28,7 +28,7 @@ from pathlib import Path
 import orjson
 from multidict import MultiDict
 
-from proxy.forward.ids import new_call_id
+from proxy.ids import new_call_id
 from proxy.query.aggregates import stats_request, summary_filter
 from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
 from store.backends import open_store

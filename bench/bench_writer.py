@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from pricing.prices.table import PriceTable
-from proxy.forward.ids import new_call_id
+from proxy.ids import new_call_id
 from proxy.pipeline.checkpoints import INTERVAL_S
 from proxy.pipeline.interpret import build_entry
 from store.backends import open_store

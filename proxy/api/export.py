@@ -19,7 +19,7 @@ from proxy.api.openapi import describe
 from proxy.api.operation import Operation
 from proxy.api.respond import json_object, json_response
 from proxy.errors import Conflict, NotFound, ValidationError
-from proxy.forward.ids import new_call_id
+from proxy.ids import new_call_id
 from proxy.query.export_format import (
     FORMATS,
     MEDIA_TYPES,

@@ -20,11 +20,11 @@ from proxy.access.target import normalised_path, split_target
 from proxy.errors import UpstreamTimeout
 from proxy.forward.capture import CLIENT_CLOSED, ERROR, SUCCESS, TIMEOUT, CapturedCall
 from proxy.forward.control import ControlHeaderError, read_control_headers
-from proxy.forward.headers import PROVIDER_KEY_HEADERS, request_headers_to_forward, response_headers_to_forward
-from proxy.forward.ids import new_call_id
 from proxy.forward.routing import Router
 from proxy.forward.usage_injection import StreamUsageFilter, inject_usage_request
+from proxy.headers import PROVIDER_KEY_HEADERS, request_headers_to_forward, response_headers_to_forward
 from proxy.http_errors import error_response, response_of
+from proxy.ids import new_call_id
 from proxy.settings import Provider
 from proxy.upstream.interface import Upstream, UpstreamAnswer
 

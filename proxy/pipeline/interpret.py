@@ -16,7 +16,7 @@ from pricing.types import NO_USAGE, UNPRICED, RequestInfo, ResponseInfo, Usage
 from pricing.usage.estimate import estimate_output, estimate_usage
 from pricing.usage.read import parse_request, parse_response
 from proxy.forward.capture import CapturedCall
-from proxy.forward.headers import redact, redact_query
+from proxy.headers import redact, redact_query
 from proxy.pipeline.prices import fill_cost_columns
 from proxy.pipeline.scrub import api_key_of, key_prefix, request_credentials, scrub_bytes, scrub_error, scrub_text
 from proxy.query.stream_events import chunk_timeline

@@ -17,7 +17,7 @@ import ssl
 import aiohttp
 from yarl import URL
 
-from proxy.forward.headers import field_tokens
+from proxy.headers import field_tokens
 from proxy.upstream.client import IDLE_TIMEOUT_S, Origin
 from proxy.upstream.interface import (
     UpstreamConnectTimeout,

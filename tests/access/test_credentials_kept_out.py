@@ -7,7 +7,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from proxy.forward.headers import is_secret_header, is_secret_query_param
+from proxy.headers import is_secret_header, is_secret_query_param
 from proxy.pipeline.scrub import key_prefix
 from tests.conftest import CHAT, chat_body, database_bytes, flushed
 from tests.fakes.raw_http import raw_request
@@ -135,7 +135,7 @@ async def test_the_target_sent_upstream_is_normalised(proxy, fake, target, upstr
 
 def test_every_provider_key_header_is_a_secret_header():
     # request_credentials finds the provider key among the secret headers, in one pass
-    from proxy.forward.headers import PROVIDER_KEY_HEADERS
+    from proxy.headers import PROVIDER_KEY_HEADERS
     assert all(is_secret_header(name) for name in PROVIDER_KEY_HEADERS)
 
 

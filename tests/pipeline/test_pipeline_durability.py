@@ -14,7 +14,7 @@ import pytest
 import proxy.pipeline.worker as pipeline_module
 from proxy.forward.capture import CapturedCall
 from proxy.forward.control import CallContext
-from proxy.forward.ids import new_call_id
+from proxy.ids import new_call_id
 from proxy.metrics import Metrics
 from proxy.pipeline.interpret import fallback_entry
 from proxy.pipeline.worker import Pipeline

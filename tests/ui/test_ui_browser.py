@@ -155,7 +155,7 @@ async def test_logs_page_end_to_end(proxy, browser, tmp_path):
 
 def seed(db_path: str, template: dict, count: int) -> None:
     """Copies of one real stored row with fresh ids spread over the last six days."""
-    from proxy.forward.ids import new_call_id
+    from proxy.ids import new_call_id
     from store.rows import Entry
     from store.sqlite.db import connect
     from store.sqlite.writer import write_batch

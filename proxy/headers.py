@@ -1,4 +1,6 @@
-"""Named header sets and the few operations on them: what is forwarded, stripped or redacted."""
+"""Named header sets and the few operations on them: what is forwarded, stripped or redacted.
+
+Shared by the request path, the upstream client and the pipeline's scrubbing, so it belongs to none of them."""
 
 from __future__ import annotations
 
