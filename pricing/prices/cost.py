@@ -25,7 +25,7 @@ def _micros(tokens: int, usd_per_million: Decimal) -> int:
 
     USD per 1M tokens is exactly micro-dollars per token, so no scaling is needed. The rate is a
     Decimal; as an integer fraction n/d the product rounds in integers, which gives the same
-    result as Decimal's ROUND_HALF_UP at a fraction of the cost (compared in tests/test_cost_rounding.py)."""
+    result as Decimal's ROUND_HALF_UP at a fraction of the cost (compared in tests/pricing/test_cost_rounding.py)."""
     if not tokens:
         return 0
     num, den = _as_fraction(usd_per_million)

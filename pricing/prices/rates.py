@@ -24,7 +24,6 @@ TIER_KEYS = frozenset({"input", "cached_input", "cache_write", "cache_write_1h",
 STANDARD_SERVICE_TIERS = frozenset({"default", "auto", "standard"})
 
 # Where an entry (and each of its rates) came from, lowest layer first (DESIGN §5).
-ORIGINS = ("genai-prices", "correction", "litellm", "override")
 
 
 class Rates(NamedTuple):

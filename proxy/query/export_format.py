@@ -14,8 +14,10 @@ from typing import IO
 
 import orjson
 
-from proxy.query.present import _body as body_value  # JSON bodies as JSON, anything else as text
-from proxy.query.present import cost_usd_of
+from proxy.query.present import (
+    body_value,  # JSON bodies as JSON, anything else as text
+    cost_usd_of,
+)
 from proxy.query.timeparse import iso_ms
 from store.batches import EXPORTABLE_CONTENT, iter_batches, position_of
 from store.filters import LogFilter
