@@ -21,7 +21,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
-from proxy.app import SERVER_OPTIONS, make_app
+from proxy.app import SERVER_OPTIONS, Seams, make_app
 from proxy.settings import load_config
 from proxy.state import PIPELINE
 from store.backends import is_postgres, open_store
@@ -79,13 +79,13 @@ def db_path(backend, tmp_path, request):
 
 @pytest.fixture
 def make_proxy(aiohttp_client, upstream, db_path):
-    """Build a proxy client; keyword overrides are dotted config keys."""
-    async def build(upstream_url: str | None = None, **overrides):
+    """Build a proxy client; keyword overrides are dotted config keys; `seams` are the app's (proxy/app.py)."""
+    async def build(upstream_url: str | None = None, *, seams: Seams | None = None, **overrides):
         values = {"store.path": db_path, "store.batch_interval_ms": 20}
         values.update({k.replace("__", "."): v for k, v in overrides.items()})
         config = load_config(None, env={}, overrides=values,
                              upstream=upstream_url or str(upstream.make_url("")).rstrip("/"))
-        return await served(aiohttp_client, make_app(config))
+        return await served(aiohttp_client, make_app(config, seams=seams or Seams()))
     return build
 
 

@@ -140,13 +140,12 @@ async def test_healthz_and_metrics_say_when_writes_do_not_reach_the_store(make_p
     assert len((await (await client.get("/v1/logs")).json())["logs"]) == 1  # kept meanwhile, written now
 
 
-def test_an_export_withdrawn_by_another_replica_stops_at_its_next_batch(db_path, monkeypatch):
+def test_an_export_withdrawn_by_another_replica_stops_at_its_next_batch(db_path):
     """An erasure on one replica withdraws every export, also one another replica is running: that
     one stops at its next check instead of exporting to the end, and keeps no file."""
     import threading
 
     from proxy.query.export_format import ExportStopped, resolve_fields
-    monkeypatch.setattr(export_jobs, "STILL_RUNNING_CHECK_S", 0.0)
     now = int(time.time() * 1000)
     seed(db_path, [make_entry(now - i, user_id="leaver" if i == 0 else "stayer") for i in range(2500)])
     other = open_store(db_path)
@@ -162,8 +161,8 @@ def test_an_export_withdrawn_by_another_replica_stops_at_its_next_batch(db_path,
 
     try:
         with pytest.raises(ExportStopped, match="withdrawn"):
-            export_jobs._export_file(runner, "JOBWITHDRAWN", LogFilter(), resolve_fields(None),
-                                     "jsonl", threading.Event(), progress)
+            export_jobs.export_file(runner, "JOBWITHDRAWN", LogFilter(), resolve_fields(None),
+                                    "jsonl", threading.Event(), progress, check_every_s=0.0)
         assert batches == [1000]  # it stopped after the first batch, not after all three
         assert not export_jobs._finish(runner, "JOBWITHDRAWN", None, "withdrawn while it ran", False)
         assert other.read_export_chunk("JOBWITHDRAWN", 0) is None
