@@ -12,15 +12,14 @@ import time
 import orjson
 import pytest
 
-import proxy.api.export as export_api
 import proxy.pipeline.export_jobs as export_jobs
-import store.postgres.jobs as postgres_jobs
-import store.sqlite.store as sqlite_store
+from proxy.app import Seams
 from proxy.pipeline.retention import run_retention_once
 from store.backends import open_store
 from store.filters import LogFilter
 from store.runner import StoreThread
 from tests.conftest import flushed
+from tests.fakes.faulty_store import opener
 from tests.fakes.seeding import make_entry, seed
 
 DAY = 86_400_000
@@ -101,13 +100,10 @@ async def test_a_job_another_replica_is_running_is_not_failed_at_start(make_prox
         other.close()
 
 
-async def test_an_export_file_larger_than_a_chunk_downloads_whole(make_proxy, db_path, monkeypatch):
-    monkeypatch.setattr(export_api, "EXPORT_CHUNK_BYTES", 1000)
-    monkeypatch.setattr(sqlite_store, "EXPORT_CHUNK_BYTES", 1000)
-    monkeypatch.setattr(postgres_jobs, "EXPORT_CHUNK_BYTES", 1000)
+async def test_an_export_file_larger_than_a_chunk_downloads_whole(make_proxy, db_path):
     now = int(time.time() * 1000)
     ids = seed(db_path, [make_entry(now - i, prompt=f"prompt number {i} " * 5) for i in range(40)])
-    client = await make_proxy()
+    client = await make_proxy(seams=Seams(open_store=opener(db_path, export_chunk_bytes=1000)))
     job = await (await client.post("/v1/logs/exports", json={"requested_data": ["id", "prompt_text"]})).json()
     assert (await client.post(f"/v1/logs/exports/{job['id']}/start")).status == 202
     assert (await _job_done(client, job["id"]))["status"] == "success"
