@@ -103,7 +103,8 @@ async def test_a_job_another_replica_is_running_is_not_failed_at_start(make_prox
 async def test_an_export_file_larger_than_a_chunk_downloads_whole(make_proxy, db_path):
     now = int(time.time() * 1000)
     ids = seed(db_path, [make_entry(now - i, prompt=f"prompt number {i} " * 5) for i in range(40)])
-    client = await make_proxy(seams=Seams(open_store=opener(db_path, export_chunk_bytes=1000)))
+    open_store_in_pieces = opener(db_path, export_chunk_bytes=1000)
+    client = await make_proxy(seams=Seams(open_store=open_store_in_pieces))
     job = await (await client.post("/v1/logs/exports", json={"requested_data": ["id", "prompt_text"]})).json()
     assert (await client.post(f"/v1/logs/exports/{job['id']}/start")).status == 202
     assert (await _job_done(client, job["id"]))["status"] == "success"
@@ -111,6 +112,11 @@ async def test_an_export_file_larger_than_a_chunk_downloads_whole(make_proxy, db
     assert len(body) > 3000  # several chunks
     records = [orjson.loads(line) for line in body.splitlines()]
     assert sorted(r["id"] for r in records) == sorted(ids)
+    store = open_store_in_pieces()
+    try:  # kept in pieces of the store's size (PostgreSQL keeps each piece as a row)
+        assert store.read_export_chunk(job["id"], 3) == body[3000:4000]
+    finally:
+        store.close()
 
 
 @pytest.mark.sqlite_only  # failing_writes fails SQLite's writer; tests/e2e/test_replicas.py stops a real PostgreSQL
