@@ -47,8 +47,7 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry], *,
         return 0
     # Bodies are packed (compressed when large, store/bodies.py) before the write lock is taken, so
     # the lock is held only for the inserts; the entries themselves keep their bodies as sent.
-    stored = {id(e): content_values(pack(e.content, compress_from_bytes))
-              for e in entries if e.content is not None}
+    stored = {id(e): content_values(pack(e.content, compress_from_bytes)) for e in entries if e.content is not None}
     conn.execute("BEGIN IMMEDIATE")
     try:
         present = _ids_present(conn, [e.call["id"] for e in entries])
@@ -100,7 +99,8 @@ def write_each(conn: sqlite3.Connection, entries: Sequence[Entry], write: Write 
     return written, rejected
 
 
-def write_or_split(conn: sqlite3.Connection, entries: Sequence[Entry], write: Write = write_batch) -> tuple[int, Refused]:
+def write_or_split(conn: sqlite3.Connection, entries: Sequence[Entry],
+                   write: Write = write_batch) -> tuple[int, Refused]:
     """`write(conn, entries)`; if the database refuses the batch for its data (not for being locked,
     read-only or full, which propagates), `write_each` instead. Returns (new entries, refused)."""
     try:
