@@ -35,7 +35,7 @@ from proxy.query.timeparse import TimeRangeError, iso_ms, now_ms, parse_time, re
 from proxy.state import JOBS, READER, WRITER
 from store.batches import BATCH_ROWS
 from store.filters import LogFilter
-from store.interface import EXPORT_CHUNK_BYTES, Position, Store
+from store.interface import Position, Store
 
 log = logging.getLogger("llmlog.export")
 EXPORT_PARAMS: tuple[Param, ...] = (
@@ -266,7 +266,9 @@ async def download_job(request: web.Request) -> web.StreamResponse:
     if job["status"] != "success":
         raise Conflict(f"export {job['id']} is {job['status']}; download it once its status is success", "id")
     job_id, reader = job["id"], request.app[READER]
-    chunk = await reader.run(_chunk_reader(job_id, 0))
+    # the store's chunk size beside the first chunk: a chunk shorter than it is the last
+    chunk_bytes, chunk = await reader.run(
+        lambda store: (store.export_chunk_bytes, store.read_export_chunk(job_id, 0)))
     if chunk is None:
         raise NotFound(f"the file of export {job_id} is gone; start the export again", "id")
     response = web.StreamResponse(headers={
@@ -277,7 +279,7 @@ async def download_job(request: web.Request) -> web.StreamResponse:
     index = 0
     while chunk:  # read from whichever store holds it, one piece at a time: memory stays flat
         await response.write(chunk)
-        if len(chunk) < EXPORT_CHUNK_BYTES:
+        if len(chunk) < chunk_bytes:
             break
         index += 1
         chunk = await reader.run(_chunk_reader(job_id, index))

@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 import proxy.upstream.client as upstream_client
+from proxy.app import Seams
 from proxy.state import FORWARDER
 from proxy.upstream.client import Origin, UpstreamClient, _Connection
 from tests.conftest import CHAT, chat_body, flushed
@@ -131,10 +132,9 @@ async def test_an_idle_connection_the_upstream_closed_costs_no_call(make_proxy, 
     assert upstream.connections == 2
 
 
-async def test_idle_connections_older_than_the_idle_timeout_are_closed_not_reused(make_proxy, scripted, monkeypatch):
-    monkeypatch.setattr(upstream_client, "IDLE_TIMEOUT_S", 0.05)
+async def test_idle_connections_older_than_the_idle_timeout_are_closed_not_reused(make_proxy, scripted):
     upstream = await scripted(plain(), plain())
-    client = await make_proxy(upstream_url=upstream.url)
+    client = await make_proxy(upstream_url=upstream.url, seams=Seams(upstream_idle_timeout_s=0.05))
     assert (await client.post(CHAT, data=chat_body())).status == 200
     await asyncio.sleep(0.1)
     assert (await client.post(CHAT, data=chat_body())).status == 200
