@@ -73,8 +73,8 @@ def logs(config_path, db, as_json, as_jsonl, **options):
             click.echo("no calls match these filters" if store.any_calls() else "no calls logged yet")
             return
         echo_table(["time (UTC)", "model", "status", "tokens", "cost", "latency", "user", "prompt"],
-                   [table_row(e, (previews.get(e["id"]) or "")[:PREVIEW_CHARS] or None) for e in shown], shrink="prompt",
-                   colors=[STATUS_COLORS.get(e["status"]) for e in shown])
+                   [table_row(e, (previews.get(e["id"]) or "")[:PREVIEW_CHARS] or None) for e in shown],
+                   shrink="prompt", colors=[STATUS_COLORS.get(e["status"]) for e in shown])
         more = f"; next page: --cursor {result.next_cursor}" if result.next_cursor else ""
         click.echo(color(f"{len(shown)} of {result.total} calls{more}", "bright_black"), err=True)
     finally:
@@ -90,8 +90,9 @@ def _pretty(value) -> str:
 SHOW_FIELDS = ("id", "timestamp", "duration_ms", "ttfb_ms", "provider", "method", "path", "model", "response_model",
                "stream", "status", "status_code", "error", "finish_reason", "input_tokens", "cached_input_tokens",
                "cache_write_tokens", "output_tokens", "reasoning_tokens", "total_tokens", "usage_source",
-               "token_encoding", "cost_usd", "priced", "pricing_version", "user_id", "api_key_prefix", "tags", "environment", "task_type",
-               "metadata", "feedback", "trace_id", "session_id", "parent_id", "root_id", "depth", "do_not_track")
+               "token_encoding", "cost_usd", "priced", "pricing_version", "user_id", "api_key_prefix", "tags",
+               "environment", "task_type", "metadata", "feedback", "trace_id", "session_id", "parent_id", "root_id",
+               "depth", "do_not_track")
 
 
 def echo_entry(entry: dict) -> None:

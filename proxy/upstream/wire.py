@@ -16,7 +16,7 @@ from typing import Literal
 
 import httptools
 
-from proxy.forward.headers import connection_tokens, field_tokens
+from proxy.headers import connection_tokens, field_tokens
 from proxy.upstream.interface import UNASKED_UPGRADE
 
 # status lines and headers together (interim answers' included), or trailers and chunk framing
