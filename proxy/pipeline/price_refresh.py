@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from contextlib import suppress
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -22,6 +23,8 @@ from pricing.prices.table import PriceTable
 from proxy.metrics import Metrics
 from proxy.pipeline.prices import with_config_layers
 from proxy.settings import Settings
+from proxy.upstream.egress import egress_proxy
+from proxy.upstream.interface import Origin
 
 log = logging.getLogger("llmlog.pricing")
 
@@ -60,7 +63,14 @@ class RefreshFailed(Exception):
 
 async def fetch(session: aiohttp.ClientSession, url: str, max_bytes: int) -> bytes:
     """The file at `url`, at most `max_bytes` of it; RefreshFailed for an error status or a bigger file."""
-    async with session.get(url) as response:
+    try:
+        parts = urlsplit(url)
+        egress = egress_proxy(Origin.parse(f"{parts.scheme}://{parts.netloc}"))
+    except ValueError as exc:
+        raise RefreshFailed(f"not a URL llmlog can fetch: {exc}") from None
+    # the session does not read the environment (trust_env would add ~/.netrc's credentials to the
+    # request): the egress proxy, if any, is named per request as for calls (proxy/upstream/egress.py)
+    async with session.get(url, proxy=egress.url if egress else None) as response:
         if response.status != 200:
             raise RefreshFailed(f"HTTP {response.status}")
         if response.content_length is not None and response.content_length > max_bytes:
@@ -105,7 +115,7 @@ def price_refresh_ctx(holder_of: Callable[[web.Application], PriceHolder], confi
         if hours <= 0 or not url:
             yield
             return
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S), trust_env=True)
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S))
 
         async def loop() -> None:
             while True:

@@ -27,11 +27,13 @@ class PriceServer:
 
     def __init__(self) -> None:
         self.requests = 0
+        self.authorizations: list[str | None] = []
         self.good = published_file({("openai", "gpt-4o-mini"): {"input_mtok": NEW_INPUT}})
 
     def app(self) -> web.Application:
         async def count(request, handler):
             self.requests += 1
+            self.authorizations.append(request.headers.get("Authorization"))
             return await handler(request)
         app = web.Application(middlewares=[web.middleware(count)])
 
@@ -100,6 +102,18 @@ async def test_a_refresh_prices_new_calls_with_the_new_data(make_proxy, prices_s
     assert entry["pricing_version"] == client.app[PRICES].table.version != shipped.version
     assert entry["pricing_version"].startswith("genai-prices-published+")
     assert "llmlog_price_refreshes_total 1" in await (await client.get("/metrics")).text()
+
+
+async def test_a_refresh_sends_no_netrc_credentials(make_proxy, prices_server, tmp_path, monkeypatch):
+    """~/.netrc's credentials are the user's, not the price host's: the fetch reads no netrc."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("default login netuser password netpass-SECRET\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    client = await make_proxy(pricing__refresh_hours=24, pricing__refresh_url=prices_server.url("/data.json"))
+    metrics = client.app[METRICS]
+    await wait_until(lambda: metrics.price_refreshes + metrics.price_refresh_failures > 0)
+    assert (metrics.price_refreshes, prices_server.authorizations) == (1, [None])
 
 
 @pytest.mark.parametrize("path", ["/garbage.json", "/object.json", "/empty.json", "/invalid.json", "/error.json",
