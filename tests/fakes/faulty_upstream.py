@@ -15,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from tests.fakes.loopback import LoopbackServer
+
 SSE_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
             b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n")
 
@@ -53,24 +55,10 @@ Script = Callable[["FaultyUpstream", Received, asyncio.StreamWriter], Awaitable[
 
 
 @dataclass
-class FaultyUpstream:
+class FaultyUpstream(LoopbackServer):
     script: Script
     received: list[Received] = field(default_factory=list)
     closed_by_peer_at: float | None = None  # monotonic time the proxy closed its side
-    server: asyncio.base_events.Server | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.sockets[0].getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    async def start(self) -> FaultyUpstream:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def stop(self) -> None:
-        self.server.close()
-        await self.server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -13,31 +13,19 @@ import asyncio
 from contextlib import suppress
 from dataclasses import dataclass, field
 
+from tests.fakes.loopback import LoopbackServer
+
 # variables that would send a test's calls through some real proxy of the machine's
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
                    "http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
 @dataclass
-class ForwardProxy:
+class ForwardProxy(LoopbackServer):
     origin: tuple[str, int]  # where every request or tunnel goes
     request_lines: list[bytes] = field(default_factory=list)
     heads: list[bytes] = field(default_factory=list)  # each request's whole head, as the proxy got it
     refusal: bytes | None = None  # an answer to send instead of carrying the call, e.g. a 403
-    server: asyncio.base_events.Server | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.sockets[0].getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    async def start(self) -> ForwardProxy:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def stop(self) -> None:
-        self.server.close()
-        await self.server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
