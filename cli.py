@@ -30,9 +30,15 @@ class _Commands(click.Group):
             raise click.ClickException(str(exc)) from None
 
     def _usage_error(self, ctx: click.Context, exc: ValidationError) -> click.UsageError:
-        """`--limit: parameter --limit must be ...`, under the command's usage line."""
+        """`--limit must be ...`, under the command's usage line: the option named once, as the
+        CLI spells it (`--since`, not the API's `start_date`)."""
         flag = option_name(exc.param) if exc.param else None
-        message = f"{flag}: {exc.worded(flag)}" if flag else exc.message
+        if flag is None:
+            message = exc.message
+        elif exc.template is not None:
+            message = exc.template.replace("parameter {}", "{}", 1).replace("{}", flag, 1)
+        else:
+            message = f"{flag}: {exc.message}"
         name = ctx.invoked_subcommand
         command = self.get_command(ctx, name) if name else None
         where = click.Context(command, info_name=name, parent=ctx) if command else ctx

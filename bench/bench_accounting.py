@@ -77,6 +77,29 @@ def measure(fn, iterations: int) -> float:
     return statistics.median(samples) / 1000
 
 
+def report(name: str, payload: tuple, table: PriceTable, iterations: int) -> None:
+    """One payload's row: median µs to parse it, to price its usage, and both."""
+    fmt, path, body, stream, chunks = payload
+    info = parse_response(fmt, path, body, stream=stream, chunks=chunks)
+    assert info.usage is not None and info.usage.source == "provider", name
+    provider = "anthropic" if fmt == "anthropic" else "openai"
+    cost = price_call(table, info.usage, provider, info.response_model, None)
+    assert cost.priced, name
+
+    def parse():
+        return parse_response(fmt, path, body, stream=stream, chunks=chunks)
+
+    def price():
+        return price_call(table, info.usage, provider, info.response_model, None)
+
+    def both():
+        parsed = parse_response(fmt, path, body, stream=stream, chunks=chunks)
+        return price_call(table, parsed.usage, provider, parsed.response_model, None)
+
+    print(f"{name:<28}{len(body):>7}{measure(parse, iterations):>10.1f}{measure(price, iterations):>10.1f}"
+          f"{measure(both, iterations):>10.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=2000)
@@ -86,25 +109,8 @@ def main() -> None:
                 "Anthropic SSE, 64 events": anthropic_sse()}
     print(f"median µs per call, {iterations} iterations each (python {sys.version.split()[0]})")
     print(f"{'payload':<28}{'bytes':>7}{'parse':>10}{'price':>10}{'both':>10}")
-    for name, (fmt, path, body, stream, chunks) in payloads.items():
-        info = parse_response(fmt, path, body, stream=stream, chunks=chunks)
-        assert info.usage is not None and info.usage.source == "provider", name
-        provider = "anthropic" if fmt == "anthropic" else "openai"
-        cost = price_call(table, info.usage, provider, info.response_model, None)
-        assert cost.priced, name
-
-        def parse():
-            return parse_response(fmt, path, body, stream=stream, chunks=chunks)
-
-        def price():
-            return price_call(table, info.usage, provider, info.response_model, None)
-
-        def both():
-            parsed = parse_response(fmt, path, body, stream=stream, chunks=chunks)
-            return price_call(table, parsed.usage, provider, parsed.response_model, None)
-
-        print(f"{name:<28}{len(body):>7}{measure(parse, iterations):>10.1f}{measure(price, iterations):>10.1f}"
-              f"{measure(both, iterations):>10.1f}")
+    for name, payload in payloads.items():
+        report(name, payload, table, iterations)
 
 
 if __name__ == "__main__":

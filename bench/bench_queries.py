@@ -28,7 +28,7 @@ from pathlib import Path
 import orjson
 from multidict import MultiDict
 
-from proxy.forward.ids import new_call_id
+from proxy.ids import new_call_id
 from proxy.query.aggregates import stats_request, summary_filter
 from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
 from store.backends import open_store
@@ -134,7 +134,7 @@ def _pairs(query: str) -> list[tuple[str, str]]:
 def timed_side_by_side(stores: list[Store], calls: list[tuple], runs: int) -> list[list[float]]:
     """Each store's times (ms, sorted) for its (method, args), the stores taking turns run by run,
     the first to go alternating, so a busy moment on the machine falls on all of them alike."""
-    bound = [(getattr(store, method.__name__), args) for store, (method, args) in zip(stores, calls)]
+    bound = [(getattr(store, method.__name__), args) for store, (method, args) in zip(stores, calls, strict=True)]
     for call, args in bound:
         call(*args)  # warm the caches
     out: list[list[float]] = [[] for _ in stores]
@@ -251,7 +251,8 @@ def run(args, locations: list[str]) -> None:
         store.close()
         out = out_dir / f"bench_queries-{store.backend}-{rows}-{stamp}.json"
         out.write_bytes(orjson.dumps({"backend": store.backend, "entries": rows, "days": args.days,
-                                      "seed_seconds": seeded[i], "side_by_side_with": [n for j, n in enumerate(names) if j != i],
+                                      "seed_seconds": seeded[i],
+                                      "side_by_side_with": [n for j, n in enumerate(names) if j != i],
                                       "results": results[i]}, option=orjson.OPT_INDENT_2))
         print(f"wrote {out}", file=sys.stderr)
 

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from pricing.prices.table import PriceTable
-from proxy.forward.ids import new_call_id
+from proxy.ids import new_call_id
 from proxy.pipeline.checkpoints import INTERVAL_S
 from proxy.pipeline.interpret import build_entry
 from store.backends import open_store
@@ -161,8 +161,9 @@ def main() -> None:
             result = measure(fresh, args.quick)
         for size, figures in result["by_batch_size"].items():
             server = figures["server_cpu_us_per_row"]
-            print(f"{name:10} batch {size:>5}: {figures['rows_per_s']:9.0f} rows/s  ({figures['ms_per_batch']:.1f} ms/batch)"
-                  f"  CPU {figures['cpu_us_per_row']:.0f} µs/row" + ("" if server is None else f" + server {server:.0f}"))
+            print(f"{name:10} batch {size:>5}: {figures['rows_per_s']:9.0f} rows/s"
+                  f"  ({figures['ms_per_batch']:.1f} ms/batch)  CPU {figures['cpu_us_per_row']:.0f} µs/row"
+                  + ("" if server is None else f" + server {server:.0f}"))
 
 
 if __name__ == "__main__":

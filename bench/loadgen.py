@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from itertools import pairwise
 
 import aiohttp
 import orjson
@@ -29,7 +30,10 @@ BASE_HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer sk-
 
 def _summary(values_us: list[float]) -> dict:
     ordered = sorted(values_us)
-    rank = lambda q: percentile(ordered, q) if ordered else float("nan")  # nearest rank, as the logs API
+
+    def rank(q: float) -> float | None:  # nearest rank, as the logs API
+        return percentile(ordered, q) if ordered else float("nan")
+
     return {"n": len(ordered), "p50": rank(50), "p90": rank(90), "p99": rank(99),
             "max": ordered[-1] if ordered else float("nan")}
 
@@ -126,7 +130,7 @@ async def sse(job: dict) -> dict:
                 arrivals = await _stream(session, job["url"], headers, counter)
                 if arrivals:
                     ttfb.append(arrivals[0])
-                    gaps.extend(b - a for a, b in zip(arrivals, arrivals[1:]))
+                    gaps.extend(b - a for a, b in pairwise(arrivals))
                     chunks.append(len(arrivals))
 
         await asyncio.gather(*(worker() for _ in range(job["concurrency"])))

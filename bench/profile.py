@@ -40,5 +40,8 @@ def summarise_collapsed(path: str) -> dict:
             self_time[frames[-1]] += n
             for frame in set(frames):
                 inclusive[frame] += n
-    rank = lambda c: [{"frame": k, "share": v / total} for k, v in c.most_common(40)]
+
+    def rank(c: collections.Counter) -> list[dict]:
+        return [{"frame": k, "share": v / total} for k, v in c.most_common(40)]
+
     return {"samples": total, "top_self": rank(self_time), "top_inclusive": rank(inclusive), "raw": path}

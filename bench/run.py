@@ -209,13 +209,23 @@ def summarise(rounds: list[dict], proxies: list[str]) -> dict:
     def per_round(fn) -> dict:
         return _spread([fn(r) for r in rounds])
 
+    def lat(r: dict, t: str, q: str) -> float:
+        return r["latency"][t]["latency_us"][q]
+
+    def rps(r: dict, t: str) -> float:
+        return r["throughput"][t]["rps"]
+
+    def cpu_us(r: dict, t: str) -> float:
+        return r["throughput"][t]["cpu_us_per_call"]
+
+    def sse(r: dict, t: str, m: str, q: str) -> float:
+        return r["sse"][t][m][q]
+
     fig: dict = {}
     for p in [*proxies, "llmlog-dnt"]:
-        lat = lambda r, q, p=p: r["latency"][p]["latency_us"][q] - r["latency"]["direct"]["latency_us"][q]
-        fig[f"added_latency_p50_us[{p}]"] = per_round(lambda r, p=p: lat(r, "p50"))
-        fig[f"added_latency_p99_us[{p}]"] = per_round(lambda r, p=p: lat(r, "p99"))
+        fig[f"added_latency_p50_us[{p}]"] = per_round(lambda r, p=p: lat(r, p, "p50") - lat(r, "direct", "p50"))
+        fig[f"added_latency_p99_us[{p}]"] = per_round(lambda r, p=p: lat(r, p, "p99") - lat(r, "direct", "p99"))
     for p in proxies:
-        rps = lambda r, t: r["throughput"][t]["rps"]
         fig[f"throughput_vs_direct[{p}]"] = per_round(lambda r, p=p: rps(r, p) / rps(r, "direct"))
         fig[f"throughput_vs_ideal[{p}]"] = per_round(lambda r, p=p: rps(r, p) / rps(r, "ideal"))
         fig[f"throughput_rps[{p}]"] = per_round(lambda r, p=p: rps(r, p))
@@ -223,19 +233,16 @@ def summarise(rounds: list[dict], proxies: list[str]) -> dict:
             lambda r, p=p: r["throughput"][p]["logged_rps"] / rps(r, "ideal"))
         # proxy CPU per call (all threads, logging included up to the last entry written): robust to a
         # busy machine, unlike req/s
-        cpu_us = lambda r, t: r["throughput"][t]["cpu_us_per_call"]
         fig[f"cpu_us_per_call[{p}]"] = per_round(lambda r, p=p: cpu_us(r, p))
         fig[f"cpu_per_call_vs_ideal[{p}]"] = per_round(lambda r, p=p: cpu_us(r, p) / cpu_us(r, "ideal"))
         if p not in rounds[0]["sse"]:
             continue
-        sse = lambda r, t, m, q: r["sse"][t][m][q]
         fig[f"sse_added_ttfb_p50_us[{p}]"] = per_round(
             lambda r, p=p: sse(r, p, "ttfb_us", "p50") - sse(r, "direct", "ttfb_us", "p50"))
         fig[f"sse_gap_p99_us[{p}]"] = per_round(lambda r, p=p: sse(r, p, "gap_us", "p99"))
         fig[f"sse_added_gap_p99_us[{p}]"] = per_round(
             lambda r, p=p: sse(r, p, "gap_us", "p99") - sse(r, "direct", "gap_us", "p99"))
     fig["throughput_rps[direct]"] = per_round(lambda r: r["throughput"]["direct"]["rps"])
-    lat = lambda r, t, q: r["latency"][t]["latency_us"][q]
     # what logging costs: the same llmlog with logging switched off (bench/serve_shim.py)
     fig["logging_on_off_latency_p50_ratio[llmlog/llmlog-nolog]"] = per_round(
         lambda r: lat(r, "llmlog", "p50") / lat(r, NO_LOGGING, "p50"))
@@ -289,7 +296,10 @@ TABLE = [
 
 def print_table(result: dict) -> None:
     fig, proxies = result["figures"], result["proxies"]
-    cell = lambda v, f: f"{f.format(v['median'])} [{f.format(v['min'])}–{f.format(v['max'])}]"
+
+    def cell(v: dict, f: str) -> str:
+        return f"{f.format(v['median'])} [{f.format(v['min'])}–{f.format(v['max'])}]"
+
     print(f"\nllmlog bench {result['date']} · {result['machine']['cpu']} · {result['machine']['cores']} cores · "
           f"{'quick' if result['quick'] else 'full'} · {result['settings']['rounds']} rounds · medians [min–max]")
     print(f"{'figure':32}" + "".join(f"{p:>26}" for p in proxies))
@@ -300,7 +310,8 @@ def print_table(result: dict) -> None:
     for key in ("added_latency_p50_us[llmlog-dnt]", "added_latency_p99_us[llmlog-dnt]",
                 "logging_on_off_latency_p50_ratio[llmlog/llmlog-nolog]",
                 "logging_on_off_latency_p99_ratio[llmlog/llmlog-nolog]",
-                "logging_on_off_throughput_ratio[llmlog/llmlog-nolog]", "logging_cpu_us_per_call[llmlog - llmlog-nolog]",
+                "logging_on_off_throughput_ratio[llmlog/llmlog-nolog]",
+                "logging_cpu_us_per_call[llmlog - llmlog-nolog]",
                 "latency_p50_ratio[llmlog/ideal]", "tracked_vs_dnt_latency_ratio[llmlog/llmlog-dnt]",
                 "uvloop_throughput_ratio[llmlog-uvloop/llmlog]", "uvloop_latency_p50_delta_us[llmlog-uvloop - llmlog]"):
         if key in fig:

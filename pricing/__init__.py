@@ -1,1 +1,4 @@
-"""Reading providers' answers into usage (pricing.usage) and pricing it (pricing.prices): pure functions, no I/O but the shipped data."""
+"""Reading providers' answers into usage (pricing.usage) and pricing it (pricing.prices).
+
+Pure functions, no I/O but the shipped data.
+"""

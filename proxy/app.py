@@ -9,7 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from aiohttp import web
 
@@ -27,10 +31,10 @@ from proxy.forward.handler import Forwarder
 from proxy.forward.routing import Router
 from proxy.http_errors import json_errors
 from proxy.metrics import Metrics
-from proxy.pipeline.checkpoints import run_checkpoints
-from proxy.pipeline.export_jobs import JobRunner, export_jobs_ctx
-from proxy.pipeline.interpret import build_entry, fallback_entry
-from proxy.pipeline.price_refresh import PriceHolder, price_refresh_ctx
+from proxy.pipeline.checkpoints import INTERVAL_S, run_checkpoints
+from proxy.pipeline.export_jobs import ExportFile, JobRunner, export_file, export_jobs_ctx
+from proxy.pipeline.interpret import EntryBuilder, build_entry, fallback_entry
+from proxy.pipeline.price_refresh import MAX_FILE_BYTES, PriceHolder, price_refresh_ctx
 from proxy.pipeline.prices import price_table_for
 from proxy.pipeline.retention import retention_ctx
 from proxy.pipeline.worker import Pipeline
@@ -38,9 +42,9 @@ from proxy.settings import Settings
 from proxy.state import CONFIG, FORWARDER, HOSTS, JOBS, METRICS, PIPELINE, PRICES, READER, WRITER
 from proxy.ui import routes as ui_routes
 from proxy.upstream.aiohttp_client import AiohttpUpstream
-from proxy.upstream.client import UpstreamClient
+from proxy.upstream.client import IDLE_TIMEOUT_S, UpstreamClient
 from store.backends import is_postgres
-from store.interface import StoreError
+from store.interface import Store, StoreError
 from store.runner import StoreThread
 from store.spill import SpillFile
 
@@ -49,14 +53,27 @@ log = logging.getLogger("llmlog")
 # How the HTTP server runs llmlog (`serve`, and the tests): request bodies reach the handlers as
 # sent, since aiohttp would otherwise inflate a gzip body, forward it still labelled gzip, and do the
 # inflating on the event loop without bound; and a handler whose client left is cancelled.
-SERVER_OPTIONS = {"auto_decompress": False, "handler_cancellation": True}
+SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False, "handler_cancellation": True}
 
 
+@dataclass(frozen=True)
+class Seams:
+    """What the app's parts are built with where no setting reaches: the production values unless
+    a test passes its own, to make a timing-bound behaviour quick, to put a fake store in place,
+    or to watch a step. No user has reason to change these; `serve` always takes the defaults."""
 
-def _entry_builder(holder: PriceHolder, max_body_bytes: int):
-    """build_entry with the table current when the entry is built (a refresh may swap it)."""
+    open_store: Callable[..., Store] | None = None  # None: the configured store (Settings.open_store)
+    checkpoint_interval_s: float = INTERVAL_S
+    upstream_idle_timeout_s: float = IDLE_TIMEOUT_S
+    price_file_max_bytes: int = MAX_FILE_BYTES
+    build_entry: EntryBuilder = build_entry  # interpreting a captured call (proxy/pipeline/interpret.py)
+    export_file: ExportFile = export_file  # an export job's work on its thread (proxy/pipeline/export_jobs.py)
+
+
+def _entry_builder(holder: PriceHolder, max_body_bytes: int, interpret: EntryBuilder):
+    """`interpret` (build_entry) with the table current when the entry is built (a refresh may swap it)."""
     def build(call):
-        return build_entry(call, holder.table, max_body_bytes)
+        return interpret(call, holder.table, max_body_bytes)
     return build
 
 
@@ -71,12 +88,12 @@ def _injected_keys(config: Settings) -> dict[str, tuple[str, str]]:
     return keys
 
 
-async def _open_before_serving(config: Settings, metrics: Metrics) -> None:
+async def _open_before_serving(config: Settings, open_store: Callable[..., Store], metrics: Metrics) -> None:
     """Create and migrate the store before serving. A SQLite file that cannot be used stops the
     start with its one-line reason; a PostgreSQL server that cannot be reached does not: a replica
     serves calls meanwhile, keeps their entries in its spill file and writes them once it is back."""
     try:
-        await asyncio.to_thread(lambda: config.open_store().close())
+        await asyncio.to_thread(lambda: open_store().close())
     except StoreError as exc:
         if not is_postgres(config.db_path):
             raise
@@ -85,19 +102,20 @@ async def _open_before_serving(config: Settings, metrics: Metrics) -> None:
                     exc, config.spill_path)
 
 
-async def _store_ctx(app: web.Application):
+async def _store_ctx(app: web.Application, seams: Seams):
     """Database, writer thread, pipeline task: started before traffic, drained after it stops."""
     config = app[CONFIG]
-    await _open_before_serving(config, app[METRICS])
+    open_store = seams.open_store or config.open_store
+    await _open_before_serving(config, open_store, app[METRICS])
     await asyncio.to_thread(warm_encodings)  # never loaded on the loop by the first estimate
     nice = config.store.writer_nice
     busy_ms = config.store.busy_timeout_ms
-    writer = StoreThread(lambda: config.open_store(writer=True, busy_timeout_ms=busy_ms), "llmlog-writer", nice=nice)
-    reader = StoreThread(config.open_store, "llmlog-reader")
-    checkpointer = StoreThread(config.open_store, "llmlog-checkpoint", nice=nice)
+    writer = StoreThread(lambda: open_store(writer=True, busy_timeout_ms=busy_ms), "llmlog-writer", nice=nice)
+    reader = StoreThread(open_store, "llmlog-reader")
+    checkpointer = StoreThread(open_store, "llmlog-checkpoint", nice=nice)
     pipeline = Pipeline(
         writer, SpillFile(config.spill_path),
-        _entry_builder(app[PRICES], config.store.max_body_bytes),
+        _entry_builder(app[PRICES], config.store.max_body_bytes, seams.build_entry),
         fallback_entry, app[METRICS],
         queue_size=config.store.queue_size, batch_size=config.store.batch_size,
         batch_interval_s=config.store.batch_interval_ms / 1000, hold_size=config.store.hold_size,
@@ -108,7 +126,7 @@ async def _store_ctx(app: web.Application):
     metrics = app[METRICS]
     tasks = [asyncio.create_task(pipeline.run(), name="llmlog-pipeline"),
              asyncio.create_task(pipeline.run_overflow(), name="llmlog-overflow"),
-             asyncio.create_task(run_checkpoints(checkpointer, metrics),
+             asyncio.create_task(run_checkpoints(checkpointer, metrics, seams.checkpoint_interval_s),
                                  name="llmlog-checkpoint")]
     yield
     for task in tasks:
@@ -121,12 +139,12 @@ async def _store_ctx(app: web.Application):
     await checkpointer.close()  # the last connection to close checkpoints the rest
 
 
-async def _client_ctx(app: web.Application):
+async def _client_ctx(app: web.Application, seams: Seams):
     """One shared upstream client: no pool limit (streams must never queue), bytes as sent."""
     config = app[CONFIG]
     kind = AiohttpUpstream if config.upstream.client == "aiohttp" else UpstreamClient
     client = kind(connect_timeout_s=config.upstream.connect_timeout_s,
-                  read_timeout_s=config.upstream.read_timeout_s)
+                  read_timeout_s=config.upstream.read_timeout_s, idle_timeout_s=seams.upstream_idle_timeout_s)
     app[FORWARDER] = Forwarder(
         client, Router(config.providers), app[PIPELINE].submit,
         max_body_bytes=config.store.max_body_bytes, max_request_bytes=config.server.max_request_bytes,
@@ -144,7 +162,7 @@ async def forward(request: web.Request) -> web.StreamResponse:
     return await request.app[FORWARDER].handle(request)
 
 
-def make_app(config: Settings, *, prices: PriceTable | None = None) -> web.Application:
+def make_app(config: Settings, *, prices: PriceTable | None = None, seams: Seams = Seams()) -> web.Application:
     hosts = HostPolicy(config.server.host, config.server.allowed_hosts)
     app = web.Application(middlewares=[json_errors, guard(hosts, config.logs_api.api_keys)],
                           client_max_size=config.server.max_request_bytes)
@@ -152,16 +170,17 @@ def make_app(config: Settings, *, prices: PriceTable | None = None) -> web.Appli
     app[HOSTS] = hosts
     app[METRICS] = Metrics()
     app[PRICES] = PriceHolder(prices or price_table_for(config))
-    jobs = JobRunner(config.open_store)
+    jobs = JobRunner(seams.open_store or config.open_store, export_file=seams.export_file)
     app[JOBS] = jobs
     # every lifecycle context, in the order they start (they stop in reverse): the store and the
     # pipeline first, then the upstream client the request path needs, then background tasks
-    app.cleanup_ctx.append(_store_ctx)
-    app.cleanup_ctx.append(_client_ctx)
+    app.cleanup_ctx.append(partial(_store_ctx, seams=seams))
+    app.cleanup_ctx.append(partial(_client_ctx, seams=seams))
     app.on_shutdown.append(_shutting_down)
     app.cleanup_ctx.append(retention_ctx(lambda a: a[WRITER], config.store.retention_days,
                                          config.store.content_retention_days))
-    app.cleanup_ctx.append(price_refresh_ctx(lambda a: a[PRICES], config, lambda a: a[METRICS]))
+    app.cleanup_ctx.append(price_refresh_ctx(lambda a: a[PRICES], config, lambda a: a[METRICS],
+                                             max_bytes=seams.price_file_max_bytes))
     app.cleanup_ctx.append(export_jobs_ctx(jobs, lambda a: a[WRITER]))
     openapi.add_routes(app)
     ops_api.add_routes(app)

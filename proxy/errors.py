@@ -1,6 +1,7 @@
 """llmlog's own errors, one hierarchy for every surface: the API answers them as JSON
-(proxy/http_errors.py), the CLI as one `Error:` line (cli.py). A leaf: it imports nothing of llmlog,
-so the request path, the query layer, the pipeline and the CLI can all raise these.
+(proxy/http_errors.py), the CLI as one `Error:` line (cli.py); a bad configuration is one too. A
+leaf: it imports nothing of llmlog, so the settings, the request path, the query layer, the
+pipeline and the CLI can all raise these.
 
 The store's errors (store.interface.StoreError and its kin) stay in store/, which imports nothing of
 proxy/; both maps handle StoreError beside these.
@@ -40,6 +41,12 @@ class ValidationError(LlmlogError, ValueError):
 
 class TooLarge(ValidationError):
     """A request body over its size cap."""
+
+
+class ConfigError(LlmlogError, ValueError):
+    """A configuration value a person has to fix (config file, `LLMLOG_*` variable, flag, price
+    file); the message says which and how. Raised while loading (proxy/settings.py) and building
+    the price table, before anything serves."""
 
 
 class NotFound(LlmlogError):

@@ -26,15 +26,12 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 from urllib.parse import urlsplit
 
 from proxy.booleans import PAIRS, WORDS_TEXT, parse_bool
+from proxy.errors import ConfigError
 from store.backends import check_location, is_postgres, open_store, printable
 from store.interface import Store, StoreError
 from store.spill import spill_path_for
 
 T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """A configuration value a person has to fix; the message says which and how."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,14 +21,14 @@ COMPRESS_FROM_BYTES = 1024  # both bodies together; below it zlib saves a few by
 LEVEL = 1  # the fastest level already takes repetitive JSON and SSE down by ~30x
 
 
-def pack(content: ContentRow) -> ContentRow:
+def pack(content: ContentRow, compress_from_bytes: int = COMPRESS_FROM_BYTES) -> ContentRow:
     """The content as stored: both bodies compressed, `body_encoding` 'zlib', when together they
-    reach COMPRESS_FROM_BYTES; otherwise the same dict. Never changes `content` itself (a spilled
+    reach `compress_from_bytes`; otherwise the same dict. Never changes `content` itself (a spilled
     entry keeps its bodies as sent), and content already packed is returned as it is."""
     if content.get("body_encoding") is not None:
         return content
     request, response = content.get("request_body"), content.get("response_body")
-    if len(request or b"") + len(response or b"") < COMPRESS_FROM_BYTES:
+    if len(request or b"") + len(response or b"") < compress_from_bytes:
         return content
     packed = content.copy()
     packed["request_body"] = None if request is None else zlib.compress(request, LEVEL)

@@ -100,7 +100,7 @@ def rolled_up(rows: Iterable[Sequence[Any]], durations: list[float]) -> Summary:
     for row in rows:
         part = figures_of(row[4:])
         totals.add(part)
-        for breakdown, key in zip(breakdowns, row[:4]):
+        for breakdown, key in zip(breakdowns, row[:4], strict=True):
             breakdown.setdefault(key, Figures()).add(part)
     totals.durations = durations
     return Summary(totals, *breakdowns)
@@ -130,7 +130,8 @@ def stats_windows(f: LogFilter, group_by: str, compare_previous: bool) -> tuple[
             raise AggregateError("time buckets need a start and an end")
         width = BUCKETS[group_by][0]
         if (f.end_ms - bucket_start(f.start_ms, group_by)) / width > MAX_BUCKETS:
-            raise AggregateError(f"more than {MAX_BUCKETS} {group_by} buckets; choose a wider bucket or a shorter window")
+            raise AggregateError(f"more than {MAX_BUCKETS} {group_by} buckets; "
+                                 "choose a wider bucket or a shorter window")
     if not compare_previous:
         return f, None
     if f.start_ms is None or f.end_ms is None:

@@ -77,6 +77,7 @@ class PruneResult:
 class Store(Protocol):
     backend: str  # "sqlite" or "postgresql"
     location: str  # the file path or the URL without its password: safe to print
+    export_chunk_bytes: int  # the size of each piece `read_export_chunk` answers but the last
 
     # -- writing (the pipeline) --
     def write_or_split(self, entries: Sequence[Entry]) -> tuple[int, Refused]:
@@ -132,7 +133,7 @@ class Store(Protocol):
         """Where this process writes a job's export file (SQLite: its final place beside the
         database file; PostgreSQL: a scratch file, taken into the database by `finish_job`)."""
     def read_export_chunk(self, job_id: str, index: int) -> bytes | None:
-        """Chunk `index` (0, 1, …; EXPORT_CHUNK_BYTES each; a shorter one, maybe empty, is the
+        """Chunk `index` (0, 1, …; `export_chunk_bytes` each; a shorter one, maybe empty, is the
         last) of a kept export file; None when the file is gone (withdrawn, expired)."""
 
     # -- upkeep --

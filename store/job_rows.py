@@ -19,7 +19,7 @@ JOB_COLUMNS = ("id", "created_at", "status", "format", "fields", "filters", "pat
 
 def job_of(row: tuple[Any, ...]) -> Row:
     """A stored row (JOB_COLUMNS order) as the job the interface returns."""
-    job = dict(zip(JOB_COLUMNS, row))
+    job = dict(zip(JOB_COLUMNS, row, strict=True))
     job["fields"] = orjson.loads(job["fields"]) if job["fields"] else None
     job["filters"] = orjson.loads(job["filters"])
     return job

@@ -16,19 +16,19 @@ import re
 import sqlite3
 import threading
 from contextlib import closing
+from dataclasses import replace
 
 import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
-from proxy.app import SERVER_OPTIONS, make_app
+from proxy.app import SERVER_OPTIONS, Seams, make_app
 from proxy.settings import load_config
 from proxy.state import PIPELINE
 from store.backends import is_postgres, open_store
 from store.filters import LogFilter
-from store.interface import EXPORT_CHUNK_BYTES
-from store.sqlite.store import SqliteStore
 from tests.fakes.fake_upstream import FakeUpstream
+from tests.fakes.faulty_store import Faults, opener
 from tests.fakes.postgres_server import postgres_server, postgres_url  # noqa: F401 (fixtures)
 
 BACKENDS = ("sqlite", "postgresql")
@@ -78,14 +78,26 @@ def db_path(backend, tmp_path, request):
 
 
 @pytest.fixture
-def make_proxy(aiohttp_client, upstream, db_path):
-    """Build a proxy client; keyword overrides are dotted config keys."""
-    async def build(upstream_url: str | None = None, **overrides):
+def store_faults():
+    """Faults the stores of this test's proxies show (tests/fakes/faulty_store.py), switched while
+    they run. A test that asks for it (or for a fixture built on it) gets proxies whose stores obey it."""
+    return Faults()
+
+
+@pytest.fixture
+def make_proxy(aiohttp_client, upstream, db_path, request):
+    """Build a proxy client; keyword overrides are dotted config keys; `seams` are the app's (proxy/app.py)."""
+    faults = request.getfixturevalue("store_faults") if "store_faults" in request.fixturenames else None
+
+    async def build(upstream_url: str | None = None, *, seams: Seams | None = None, **overrides):
         values = {"store.path": db_path, "store.batch_interval_ms": 20}
         values.update({k.replace("__", "."): v for k, v in overrides.items()})
         config = load_config(None, env={}, overrides=values,
                              upstream=upstream_url or str(upstream.make_url("")).rstrip("/"))
-        return await served(aiohttp_client, make_app(config))
+        seams = seams or Seams()
+        if faults is not None and seams.open_store is None:
+            seams = replace(seams, open_store=opener(db_path, faults))
+        return await served(aiohttp_client, make_app(config, seams=seams))
     return build
 
 
@@ -180,7 +192,7 @@ def export_file_bytes(db_path: str, job_id: str) -> bytes | None:
         chunks, index = [], 0
         while (chunk := store.read_export_chunk(job_id, index)) is not None:
             chunks.append(chunk)
-            if len(chunk) < EXPORT_CHUNK_BYTES:
+            if len(chunk) < store.export_chunk_bytes:
                 return b"".join(chunks)
             index += 1
         return None if index == 0 else b"".join(chunks)
@@ -204,32 +216,30 @@ async def wait_until(predicate, timeout_s: float = 10.0, *, fail: bool = True) -
 
 
 @pytest.fixture
-def stalled_writes(monkeypatch):
+def stalled_writes(store_faults):
     """The pipeline's batch writes wait until the returned gate is set (at the latest at teardown)."""
     gate = threading.Event()
-    real_write = SqliteStore.write_batch
 
-    def stalled_write(store, conn, entries):
+    def stalled_write(real_write, conn, entries):
         gate.wait(10)
-        return real_write(store, conn, entries)
+        return real_write(conn, entries)
 
-    monkeypatch.setattr(SqliteStore, "write_batch", stalled_write)
+    store_faults.write_batch = stalled_write
     yield gate
     gate.set()
 
 
 @pytest.fixture
-def failing_writes(monkeypatch):
+def failing_writes(store_faults):
     """The pipeline's batch writes fail as a broken disk would while `switch["on"]` is true."""
     switch = {"on": True}
-    real_write = SqliteStore.write_batch
 
-    def flaky_write(store, conn, entries):
+    def flaky_write(real_write, conn, entries):
         if switch["on"]:
             raise sqlite3.OperationalError("disk I/O error")
-        return real_write(store, conn, entries)
+        return real_write(conn, entries)
 
-    monkeypatch.setattr(SqliteStore, "write_batch", flaky_write)
+    store_faults.write_batch = flaky_write
     return switch
 
 

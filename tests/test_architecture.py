@@ -38,7 +38,8 @@ from tests.conftest import flushed
 
 CHAT = "/v1/chat/completions"
 IN_HANDLER: contextvars.ContextVar[bool] = contextvars.ContextVar("in_handler", default=False)
-GUARDED = [(pricing.usage.read, "parse_response"), (pricing.usage.read, "parse_request"), (pricing.prices.cost, "compute_cost"),
+GUARDED = [(pricing.usage.read, "parse_response"), (pricing.usage.read, "parse_request"),
+           (pricing.prices.cost, "compute_cost"),
            (pricing.usage.estimate, "estimate_usage"), (pricing.usage.estimate, "count_text_tokens"),
            (store.sqlite.writer, "write_batch")]
 

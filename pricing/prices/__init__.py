@@ -1,1 +1,4 @@
-"""Model prices and call cost: genai-prices' shipped data, llmlog's corrections, a LiteLLM file and config overrides layered into one table; lookup by model name; micro-dollar cost."""
+"""Model prices and call cost: one price table, lookup by model name, micro-dollar cost.
+
+The table layers genai-prices' shipped data, llmlog's corrections, a LiteLLM file and config overrides.
+"""

@@ -25,7 +25,7 @@ def _micros(tokens: int, usd_per_million: Decimal) -> int:
 
     USD per 1M tokens is exactly micro-dollars per token, so no scaling is needed. The rate is a
     Decimal; as an integer fraction n/d the product rounds in integers, which gives the same
-    result as Decimal's ROUND_HALF_UP at a fraction of the cost (compared in tests/test_cost_rounding.py)."""
+    result as Decimal's ROUND_HALF_UP at a fraction of the cost (compared in tests/pricing/test_cost_rounding.py)."""
     if not tokens:
         return 0
     num, den = _as_fraction(usd_per_million)
@@ -66,8 +66,8 @@ def compute_cost(usage: Usage, match: PriceMatch | None, version: str) -> Cost:
     output (reasoning included, since `output_tokens` already counts it), audio output. A call
     served at a service tier (flex, priority) is billed at that tier's rates when the model has
     them, else at the standard rates (`service_tier_priced` False). The
-    long-context tier, when the prompt exceeds it, prices the whole call. No price -> `UNPRICED`, never a silent zero; nor a cost above
-    MAX_COST_MICROS.
+    long-context tier, when the prompt exceeds it, prices the whole call. No price -> `UNPRICED`,
+    never a silent zero; nor a cost above MAX_COST_MICROS.
     """
     if match is None:
         return UNPRICED

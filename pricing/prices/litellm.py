@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from pricing.prices.rates import TIER_RATE_FIELDS, ModelPrice, PriceTier, RateName, TierRates, to_decimal
+from pricing.prices.rates import TIER_RATE_FIELDS, RateName, TierRates, to_decimal
 
 PER_MILLION = Decimal(1_000_000)
 
@@ -33,13 +33,6 @@ _TIER_KEY = re.compile(r"^(?P<field>\w+?)_above_(?P<k>\d+)k_tokens$")
 
 # Not a model: LiteLLM's file opens with a documented example entry.
 SKIPPED_KEYS = frozenset({"sample_spec"})
-
-
-def parse_litellm(text: str | bytes, source: str) -> dict[str, ModelPrice]:
-    """Model id -> price for every entry with per-token input and output prices; others are
-    skipped (a model without an output price is unknown, never free)."""
-    return {model: _entry(model, raw, source) for model, raw in _rows(text, source)
-            if raw.get("input_cost_per_token") is not None and raw.get("output_cost_per_token") is not None}
 
 
 def parse_litellm_fields(text: str | bytes, source: str) -> dict[str, dict[str, Any]]:
@@ -79,27 +72,6 @@ def _per_million(value: Any, where: str) -> Decimal:
     return exact.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else exact
 
 
-def _entry(model: str, raw: Mapping[str, Any], source: str) -> ModelPrice:
-    where = f"{source}: {model!r}"
-    prices = {
-        ours: _per_million(raw[theirs], f"{where}.{theirs}")
-        for theirs, ours in FIELD_MAP.items()
-        if raw.get(theirs) is not None and ours in TIER_RATE_FIELDS
-    }
-    return ModelPrice(
-        model=model,
-        input=prices["input"],
-        output=prices["output"],
-        cached_input=prices.get("cached_input"),
-        cache_write=prices.get("cache_write"),
-        cache_write_1h=prices.get("cache_write_1h"),
-        source=source,
-        tier=_tier(raw, where),
-        provider=raw.get("litellm_provider"),
-        origin="litellm",
-    )
-
-
 def _tier_rates(raw: Mapping[str, Any], where: str) -> dict[int, TierRates]:
     """Long-context rates the entry states: {threshold in tokens: {our rate key: USD per 1M}}."""
     by_threshold: dict[int, TierRates] = {}
@@ -112,20 +84,3 @@ def _tier_rates(raw: Mapping[str, Any], where: str) -> dict[int, TierRates]:
             prices = by_threshold.setdefault(int(m["k"]) * 1000, {})
             prices[ours] = _per_million(value, f"{where}.{key}")
     return dict(sorted(by_threshold.items()))
-
-
-def _tier(raw: Mapping[str, Any], where: str) -> PriceTier | None:
-    """The lowest long-context tier of a whole entry; a rate the tier leaves out is the entry's own,
-    as LiteLLM bills it."""
-    tiers = _tier_rates(raw, where)
-    if not tiers:
-        return None
-    threshold, prices = next(iter(tiers.items()))
-    rate: TierRates = {}  # the entry's own rates, then the tier's over them
-    for theirs, ours in FIELD_MAP.items():
-        if raw.get(theirs) is not None and ours in TIER_RATE_FIELDS:
-            rate[ours] = _per_million(raw[theirs], f"{where}.{theirs}")
-    rate.update(prices)
-    return PriceTier(above_input_tokens=threshold, input=rate["input"], output=rate["output"],
-                     cached_input=rate.get("cached_input"), cache_write=rate.get("cache_write"),
-                     cache_write_1h=rate.get("cache_write_1h"))

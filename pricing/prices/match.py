@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 # A rule, tagged by its kind: a text test, a compiled regex, or a group of rules.
 TextRule = tuple[Literal["equals", "starts_with", "ends_with", "contains"], str]
 RegexRule = tuple[Literal["regex"], "re.Pattern[str]"]
 GroupRule = tuple[Literal["or", "and"], tuple["Rule", ...]]
-Rule = Union[TextRule, RegexRule, GroupRule]
+Rule = TextRule | RegexRule | GroupRule
 
 _TEXT_KINDS: tuple[Literal["equals", "starts_with", "ends_with", "contains"], ...] = (
     "equals", "starts_with", "ends_with", "contains")

@@ -24,7 +24,6 @@ TIER_KEYS = frozenset({"input", "cached_input", "cache_write", "cache_write_1h",
 STANDARD_SERVICE_TIERS = frozenset({"default", "auto", "standard"})
 
 # Where an entry (and each of its rates) came from, lowest layer first (DESIGN §5).
-ORIGINS = ("genai-prices", "correction", "litellm", "override")
 
 
 class Rates(NamedTuple):
@@ -286,5 +285,5 @@ def merge_fields(base: ModelPrice, fields: Mapping[str, Any], *, origin: str, la
     now says it came from `layer`. Rates `fields` leaves out (and the tiers) keep their layer."""
     changed = {k: v for k, v in fields.items()}
     rates = [k for k in (*RATE_FIELDS, "tier") if k in changed]
-    layers = tuple((k, l) for k, l in base.layers if k not in rates) + tuple((k, layer) for k in rates)
+    layers = tuple((k, kept) for k, kept in base.layers if k not in rates) + tuple((k, layer) for k in rates)
     return replace(base, origin=origin, layers=layers, **changed)

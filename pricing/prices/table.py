@@ -336,7 +336,7 @@ def merge_tiers(price: ModelPrice, tiers: Mapping[int, TierRates], layer: str) -
                             cache_write_1h=price.cache_write_1h)
         by_threshold[threshold] = replace(old, **rates)
     ordered = [by_threshold[k] for k in sorted(by_threshold)]
-    layers = tuple((k, l) for k, l in price.layers if k != "tier") + (("tier", layer),)
+    layers = tuple((k, kept) for k, kept in price.layers if k != "tier") + (("tier", layer),)
     return replace(price, tier=ordered[0], upper_tiers=tuple(ordered[1:]), layers=layers)
 
 

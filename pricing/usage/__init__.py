@@ -1,1 +1,4 @@
-"""Reading a call: the request's parameters, the provider's answer (JSON or SSE) into usage by bucket, and token estimates (tiktoken) when the answer has none."""
+"""Reading a call: the request's parameters, the provider's answer (JSON or SSE) into usage by bucket.
+
+Token estimates (tiktoken) stand in when the answer has none.
+"""

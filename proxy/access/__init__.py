@@ -1,1 +1,4 @@
-"""Who may reach what: the Host/Origin policy, the logs API keys, and the paths llmlog answers itself (never forwarded)."""
+"""Who may reach what: the Host/Origin policy, the logs API keys.
+
+Also the paths llmlog answers itself (never forwarded).
+"""

@@ -1,1 +1,4 @@
-"""The logs API over HTTP: handlers that parse with proxy.query, read through the store thread and answer JSON, CSV or streams."""
+"""The logs API over HTTP.
+
+Handlers that parse with proxy.query, read through the store thread and answer JSON, CSV or streams.
+"""

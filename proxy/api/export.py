@@ -9,6 +9,7 @@ sharing the store reads it (SQLite: `<db>.exports/<id>.<format>`; PostgreSQL: in
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import suppress
 
 from aiohttp import web
@@ -18,7 +19,7 @@ from proxy.api.openapi import describe
 from proxy.api.operation import Operation
 from proxy.api.respond import json_object, json_response
 from proxy.errors import Conflict, NotFound, ValidationError
-from proxy.forward.ids import new_call_id
+from proxy.ids import new_call_id
 from proxy.query.export_format import (
     FORMATS,
     MEDIA_TYPES,
@@ -34,7 +35,7 @@ from proxy.query.timeparse import TimeRangeError, iso_ms, now_ms, parse_time, re
 from proxy.state import JOBS, READER, WRITER
 from store.batches import BATCH_ROWS
 from store.filters import LogFilter
-from store.interface import EXPORT_CHUNK_BYTES
+from store.interface import Position, Store
 
 log = logging.getLogger("llmlog.export")
 EXPORT_PARAMS: tuple[Param, ...] = (
@@ -123,6 +124,7 @@ def _pinned_filters(q: Query, f: LogFilter) -> dict:
     pinned = {name: values for name, values in q.values.items() if name not in ("start_date", "end_date")}
     if f.start_ms is not None:
         pinned["start_date"] = [iso_ms(f.start_ms)]
+    assert f.end_ms is not None  # an export's period ends now when no end is given (_export_filter)
     pinned["end_date"] = [iso_ms(f.end_ms)]
     return pinned
 
@@ -133,6 +135,12 @@ def _attachment(name: str) -> str:
     return f'attachment; filename="{name}"'
 
 
+def _batch_reader(log_filter: LogFilter, after: Position | None, fields: FieldSet,
+                  fmt: str) -> Callable[[Store], tuple[bytes, Position | None, int]]:
+    """A store function encoding the batch after `after` (bound now, not when the reader calls it)."""
+    return lambda store: encoded_batch(store, log_filter, after, fields, fmt)
+
+
 async def stream_export(request: web.Request) -> web.StreamResponse:
     q = Query(request.query, FILTER_PARAMS + EXPORT_PARAMS)
     now = now_ms()
@@ -140,7 +148,7 @@ async def stream_export(request: web.Request) -> web.StreamResponse:
     log_filter = _export_filter(q, now)
     reader = request.app[READER]
     # the first batch before the status line: a store that is away is a 503, not a 200 cut short
-    first = await reader.run(lambda store: encoded_batch(store, log_filter, None, fields, fmt))
+    first = await reader.run(_batch_reader(log_filter, None, fields, fmt))
     response = web.StreamResponse(headers={
         "Content-Type": MEDIA_TYPES[fmt],
         "Content-Disposition": _attachment(f"llmlog-export-{iso_ms(now).replace(':', '')}.{fmt}"),
@@ -154,7 +162,7 @@ async def stream_export(request: web.Request) -> web.StreamResponse:
                 await response.write(chunk)  # waits while the client is slow: memory stays flat
             if rows < BATCH_ROWS:
                 break
-            chunk, after, rows = await reader.run(lambda store: encoded_batch(store, log_filter, after, fields, fmt))
+            chunk, after, rows = await reader.run(_batch_reader(log_filter, after, fields, fmt))
         await response.write_eof()
     except ConnectionResetError:
         log.info("export: client went away")
@@ -230,7 +238,7 @@ async def start_job(request: web.Request) -> web.Response:
     now = now_ms()
     log_filter = _job_filter(_filter_query(job["filters"], now), now)
     await request.app[JOBS].start(job["id"], log_filter, _fields(job["fields"], "fields"), job["format"], now)
-    job = await request.app[READER].run(lambda store: store.get_job(job["id"]))
+    job = await _job_or_404(request)  # read again: now running
     return json_response(present_job(job, request.app[JOBS].progress.get(job["id"])), status=202)
 
 
@@ -247,13 +255,20 @@ async def list_jobs(request: web.Request) -> web.Response:
     return json_response({"object": "list", "data": [present_job(j, progress.get(j["id"])) for j in jobs]})
 
 
+def _chunk_reader(job_id: str, index: int) -> Callable[[Store], bytes | None]:
+    """A store function reading chunk `index` of the job's file (the index bound now, not at the call)."""
+    return lambda store: store.read_export_chunk(job_id, index)
+
+
 async def download_job(request: web.Request) -> web.StreamResponse:
     Query(request.query, ())
     job = await _job_or_404(request)
     if job["status"] != "success":
         raise Conflict(f"export {job['id']} is {job['status']}; download it once its status is success", "id")
     job_id, reader = job["id"], request.app[READER]
-    chunk = await reader.run(lambda store: store.read_export_chunk(job_id, 0))
+    # the store's chunk size beside the first chunk: a chunk shorter than it is the last
+    chunk_bytes, chunk = await reader.run(
+        lambda store: (store.export_chunk_bytes, store.read_export_chunk(job_id, 0)))
     if chunk is None:
         raise NotFound(f"the file of export {job_id} is gone; start the export again", "id")
     response = web.StreamResponse(headers={
@@ -264,10 +279,10 @@ async def download_job(request: web.Request) -> web.StreamResponse:
     index = 0
     while chunk:  # read from whichever store holds it, one piece at a time: memory stays flat
         await response.write(chunk)
-        if len(chunk) < EXPORT_CHUNK_BYTES:
+        if len(chunk) < chunk_bytes:
             break
         index += 1
-        chunk = await reader.run(lambda store: store.read_export_chunk(job_id, index))
+        chunk = await reader.run(_chunk_reader(job_id, index))
         if chunk is None:  # withdrawn (erasure) or expired mid-download: cut it, never end it cleanly
             raise ConnectionResetError(f"the file of export {job_id} was removed during the download")
     await response.write_eof()

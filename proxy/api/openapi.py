@@ -3,6 +3,8 @@ the handlers validate with, so the description cannot drift from what is served.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from proxy.api.operation import Operation
@@ -10,7 +12,7 @@ from proxy.api.respond import json_response
 from proxy.query.params import Param
 from proxy.state import OPERATIONS
 
-_SCHEMA_OF_KIND = {
+_SCHEMA_OF_KIND: dict[str, dict[str, Any]] = {
     "str": {"type": "string"},
     "list": {"type": "string", "description": "comma list; the parameter may also repeat"},
     "int_list": {"type": "string", "description": "comma list of integers; may repeat"},
@@ -24,7 +26,7 @@ _SCHEMA_OF_KIND = {
 
 def describe(app: web.Application, *operations: Operation) -> None:
     """Route modules call this beside `add_route`, so each served route carries its description."""
-    app.setdefault(OPERATIONS, [])  # type: ignore[arg-type]
+    app.setdefault(OPERATIONS, [])
     app[OPERATIONS].extend(operations)
 
 
@@ -56,9 +58,10 @@ ERROR_SCHEMA = {
 def build_document(operations: list[Operation]) -> dict:
     paths: dict[str, dict] = {}
     for op in operations:
+        name = op.path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
         entry = {
             "summary": op.summary,
-            "operationId": f"{op.method.lower()}_{op.path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
+            "operationId": f"{op.method.lower()}_{name}",
             "parameters": _path_params(op.path) + _query_params(op.params),
             "responses": {**op.responses,
                           "400": {"description": "invalid parameter",

@@ -108,7 +108,7 @@ def _print_stats(block: dict, group_by: str) -> None:
              f"{g['total_tokens']:,}", format_usd(g["cost_usd"]), _num(g["avg_latency_ms"]), _num(g["p50_latency_ms"]),
              _num(g["p95_latency_ms"]), _num(g["p99_latency_ms"])) for g in block["groups"]]
     t = block["totals"]
-    rows.append(("total", f"{t['count']:,}", f"{t['error_count']:,}", f"{t['total_tokens']:,}", format_usd(t["cost_usd"]),
-                 _num(t["avg_latency_ms"]), _num(t["p50_latency_ms"]), _num(t["p95_latency_ms"]),
-                 _num(t["p99_latency_ms"])))
+    rows.append(("total", f"{t['count']:,}", f"{t['error_count']:,}", f"{t['total_tokens']:,}",
+                 format_usd(t["cost_usd"]), _num(t["avg_latency_ms"]), _num(t["p50_latency_ms"]),
+                 _num(t["p95_latency_ms"]), _num(t["p99_latency_ms"])))
     echo_table((group_by, "calls", "errors", "tokens", "cost", "avg ms", "p50", "p95", "p99"), rows, shrink=group_by)

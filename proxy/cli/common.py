@@ -7,21 +7,19 @@ import re
 import shutil
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import click
 import orjson
 
 from proxy.cli.flags import setting_option
-from proxy.settings import ConfigError, Settings, load_config
+from proxy.settings import Settings, load_config
 from store.interface import Store, StoreError
 
 
 def load(config_path: str | None, overrides: dict | None = None, upstream: str | None = None) -> Settings:
-    try:
-        return load_config(config_path, overrides=overrides or {}, upstream=upstream)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    """The settings for this command; a ConfigError becomes one `Error:` line in cli.py's map."""
+    return load_config(config_path, overrides=overrides or {}, upstream=upstream)
 
 
 def config_options(fn):
@@ -35,6 +33,12 @@ def config_options(fn):
     return wrapper
 
 
+@overload
+def open_store(config_path: str | None, db: str | None, *, create: bool = False,
+               none_if_default_missing: Literal[False] = False) -> tuple[Settings, Store]: ...
+@overload
+def open_store(config_path: str | None, db: str | None, *, create: bool = False,
+               none_if_default_missing: bool) -> tuple[Settings, Store | None]: ...
 def open_store(config_path: str | None, db: str | None, *, create: bool = False,
                none_if_default_missing: bool = False) -> tuple[Settings, Store | None]:
     """The configured database, or a ClickException a person can act on.
@@ -125,7 +129,7 @@ def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, shrink:
         for row in cells:
             if len(row[i]) > widths[i]:
                 row[i] = row[i][: widths[i] - 1] + "…"
-    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for n, row in enumerate(cells):
-        line = "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+        line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
         click.echo(color(line, colors[n]) if colors else line)

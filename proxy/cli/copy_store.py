@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import click
 import orjson
@@ -19,9 +21,18 @@ import orjson
 from proxy.cli.common import terminal_safe
 from store.backends import open_store, printable
 from store.filters import LogFilter
-from store.interface import Position, StoreError
+from store.interface import Position, Store, StoreError
 
 BATCH = 2000
+
+
+@dataclass(frozen=True)
+class CopySeams:
+    """How the copy reads and writes, where no option reaches: a test passes its own as click's
+    `obj` (`CliRunner().invoke(main, args, obj=CopySeams(...))`); users always get the defaults."""
+
+    batch: int = BATCH  # entries per transaction
+    open_store: Callable[..., Store] = open_store  # store/backends.py's: (location, **options) -> Store
 
 
 def progress_path(source: str, target: str) -> str:
@@ -68,14 +79,15 @@ def copy_store(source, target, restart):
     Example:
       llmlog copy-store --from ~/.local/share/llmlog/llmlog.db --to postgresql://llmlog@db:5432/llmlog
     """
+    seams = click.get_current_context().find_object(CopySeams) or CopySeams()
     if printable(source) == printable(target):
         raise click.ClickException("--from and --to name the same store")
     try:
-        src = open_store(source, create=False)
+        src = seams.open_store(source, create=False)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        dst = open_store(target)
+        dst = seams.open_store(target)
     except StoreError as exc:
         src.close()
         raise click.ClickException(str(exc)) from None
@@ -89,7 +101,7 @@ def copy_store(source, target, restart):
         with click.progressbar(length=src.count(LogFilter()), label="copying", file=sys.stderr,
                                hidden=not sys.stderr.isatty()) as bar:
             bar.update(copied)
-            while batch := src.read_entries(after, BATCH):
+            while batch := src.read_entries(after, seams.batch):
                 written, refused = dst.write_or_split(batch)
                 for entry, reason in refused:
                     click.echo(terminal_safe(f"not copied: call {entry.call.get('id')}: {reason}"), err=True)

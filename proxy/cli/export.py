@@ -3,7 +3,6 @@ with the same batches, fields and encodings as `GET /v1/logs/export`."""
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 
@@ -27,8 +26,8 @@ def stderr_is_tty() -> bool:
 @click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True),
               help="File to write [default: standard output].")
 @click.option("--fields", help="Comma list of fields, named as in the API's entries [default: id, "
-              "started_at, model, status, tokens, cost_usd and the other metrics]; content fields: prompt_text, output_text, request_body, response_body, request_headers, "
-              "response_headers.")
+              "started_at, model, status, tokens, cost_usd and the other metrics]; content fields: "
+              "prompt_text, output_text, request_body, response_body, request_headers, response_headers.")
 @filter_options(FILTER_PARAMS)
 def export(config_path, db, fmt, output, fields, **filters):
     """Export logged calls (all time unless --since) to JSONL or CSV.
@@ -51,11 +50,11 @@ def export(config_path, db, fmt, output, fields, **filters):
     try:
         total = store.count(log_filter) if stderr_is_tty() else None
         with click.open_file(output, "wb") as out:
-            bar = (click.progressbar(length=total, label="exporting", file=sys.stderr, show_pos=True)
-                   if total is not None else contextlib.nullcontext())
-            with bar:
-                rows = write_export(store, log_filter, field_set, fmt, out,
-                                    progress=bar.update if total is not None else None)
+            if total is None:
+                rows = write_export(store, log_filter, field_set, fmt, out)
+            else:
+                with click.progressbar(length=total, label="exporting", file=sys.stderr, show_pos=True) as bar:
+                    rows = write_export(store, log_filter, field_set, fmt, out, progress=bar.update)
     finally:
         store.close()
     if output != "-":

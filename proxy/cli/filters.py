@@ -26,12 +26,17 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+# what the CLI calls a parameter in its messages, where that differs from the API's name
+CLI_SPELLING = {"start_date": "--since", "end_date": "--until"}
+
+
 def option_name(name: str) -> str:
-    return "--" + name.replace("_", "-")
+    return CLI_SPELLING.get(name) or "--" + name.replace("_", "-")
 
 
 def _option(param: Param):
-    names = [option_name(param.name), *(option_name(a) for a in param.aliases), *EXTRA_NAMES.get(param.name, ())]
+    names = ["--" + param.name.replace("_", "-"), *("--" + a.replace("_", "-") for a in param.aliases),
+             *EXTRA_NAMES.get(param.name, ())]
     dest = param.name
     if param.name in FLAG_PARAMS:
         return click.option(*names, dest, is_flag=True, default=False, help=_sentence(param.help) + ".")

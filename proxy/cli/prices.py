@@ -89,7 +89,6 @@ def _show_model(table: PriceTable, model: str, provider: str | None, as_json: bo
             f'[pricing.models."{model}"] in the config, or load a LiteLLM price file (pricing.litellm_file).')
     p = match.price
     rates = p.rates(0)
-    tier = None if p.tier is None else p.rates(p.tier.above_input_tokens + 1)  # same fallbacks as billing
     layers = {f: p.layer_of(f) for f in (*RATE_FIELDS, "tier")
               if (p.tier if f == "tier" else getattr(p, f)) is not None}
     info = {"model": model, "matched": p.model, "provider": p.provider, "rule": match.rule, "origin": p.origin,
@@ -111,7 +110,8 @@ def _show_model(table: PriceTable, model: str, provider: str | None, as_json: bo
     for label, field, value in shown:
         where = layers.get(field) or f"= input ({layers.get('input')})"
         click.echo(f"  {label:<19}{_usd(value):<12}{where}")
-    if tier is not None:
+    if p.tier is not None:
+        tier = p.rates(p.tier.above_input_tokens + 1)  # same fallbacks as billing
         click.echo(f"  above {p.tier.above_input_tokens:,} input tokens the whole call is billed at: input "
                    f"{_usd(tier.input)}, cached input {_usd(tier.cached_input)}, cache write "
                    f"{_usd(tier.cache_write)}, cache write 1h {_usd(tier.cache_write_1h, 'unpriced')}, "

@@ -14,7 +14,7 @@ import click
 
 from proxy.cli.common import config_options, load
 from proxy.cli.flags import overrides, setting_options
-from proxy.settings import UPSTREAM_ENV, ConfigError
+from proxy.settings import UPSTREAM_ENV
 from store.backends import printable
 from store.interface import StoreError
 
@@ -22,7 +22,7 @@ from store.interface import StoreError
 # while cyclic garbage is still reclaimed (bench/README.md, "Measurements behind constants").
 GC_THRESHOLDS = (20_000, 20, 20)
 # why a port cannot be listened on, in words (asyncio's own message is a paragraph)
-LISTEN_ERRORS = {errno.EADDRINUSE: "address already in use (another llmlog, or pass --port)",
+LISTEN_ERRORS: dict[int | None, str] = {errno.EADDRINUSE: "address already in use (another llmlog, or pass --port)",
                  errno.EADDRNOTAVAIL: "no such address on this machine",
                  errno.EACCES: "permission denied (ports below 1024 need privileges)"}
 
@@ -100,10 +100,7 @@ def serve(config_path, upstream, **flags):
     banner = (f"llmlog: proxying on http://{shown_host}:{port} → "
               + ", ".join(f"{p.prefix} {p.base_url}" for p in config.providers)
               + f"; logging to {printable(config.db_path)}")
-    try:
-        app = make_app(config)
-    except ConfigError as exc:  # prices from a LiteLLM file or overrides that cannot be used
-        raise click.ClickException(str(exc)) from None
+    app = make_app(config)  # a ConfigError (prices that cannot be used) is one `Error:` line, cli.py
     tune_gc()
     try:
         # run_app prints once the socket listens: a start that fails prints only its error line

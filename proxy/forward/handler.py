@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
+from typing import TypeGuard
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -19,11 +20,11 @@ from proxy.access.target import normalised_path, split_target
 from proxy.errors import UpstreamTimeout
 from proxy.forward.capture import CLIENT_CLOSED, ERROR, SUCCESS, TIMEOUT, CapturedCall
 from proxy.forward.control import ControlHeaderError, read_control_headers
-from proxy.forward.headers import PROVIDER_KEY_HEADERS, request_headers_to_forward, response_headers_to_forward
-from proxy.forward.ids import new_call_id
 from proxy.forward.routing import Router
 from proxy.forward.usage_injection import StreamUsageFilter, inject_usage_request
+from proxy.headers import PROVIDER_KEY_HEADERS, request_headers_to_forward, response_headers_to_forward
 from proxy.http_errors import error_response, response_of
+from proxy.ids import new_call_id
 from proxy.settings import Provider
 from proxy.upstream.interface import Upstream, UpstreamAnswer
 
@@ -151,6 +152,8 @@ class Forwarder:
             if upstream is not None:
                 upstream.release()
         self._finish(call, t0)
+        if response is None:  # reset with the client gone before an answer began: nobody is left to read it
+            return web.Response(status=400)
         return response
 
     async def _read_body(self, request: web.Request, call: CapturedCall, t0: float) -> bytes:
@@ -213,7 +216,7 @@ class Forwarder:
         return [*headers, injected]
 
 
-def _started(response: web.StreamResponse | None) -> bool:
+def _started(response: web.StreamResponse | None) -> TypeGuard[web.StreamResponse]:
     """Whether the client already has a status line, so an error can no longer be sent as JSON."""
     return response is not None and response.prepared
 

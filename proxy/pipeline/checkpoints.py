@@ -12,13 +12,13 @@ log = logging.getLogger("llmlog.checkpoint")
 INTERVAL_S = 0.5  # at 20k rows/s about 40 MB of WAL between passes; usually far less
 
 
-async def run_checkpoints(db: StoreThread, metrics: Metrics) -> None:
-    """Every INTERVAL_S, if entries were written since the last pass, checkpoint (PASSIVE) on
+async def run_checkpoints(db: StoreThread, metrics: Metrics, interval_s: float = INTERVAL_S) -> None:
+    """Every `interval_s`, if entries were written since the last pass, checkpoint (PASSIVE) on
     `db`, a store thread used for nothing else. Runs until cancelled."""
     seen = metrics.entries_written
     failing = False  # said once per run of failures, not every pass (a full disk fails for minutes)
     while True:
-        await asyncio.sleep(INTERVAL_S)
+        await asyncio.sleep(interval_s)
         now = metrics.entries_written
         if now == seen:
             continue
@@ -31,5 +31,5 @@ async def run_checkpoints(db: StoreThread, metrics: Metrics) -> None:
                 failing = False
         except Exception as exc:  # locked, busy or full: the next pass catches up; the WAL only grows meanwhile
             if not failing:
-                log.warning("checkpoint failed (%s); retrying every %.1f s", exc, INTERVAL_S)
+                log.warning("checkpoint failed (%s); retrying every %.1f s", exc, interval_s)
                 failing = True

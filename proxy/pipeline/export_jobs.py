@@ -42,12 +42,14 @@ def _claimed(open_store: Callable[[], Store], job_id: str, fmt: str, now: int) -
     return None
 
 
-def _export_file(store: Store, job_id: str, f: LogFilter, fields: FieldSet, fmt: str,
-                 stop: threading.Event, progress) -> tuple[int, int | None, str]:
+def export_file(store: Store, job_id: str, f: LogFilter, fields: FieldSet, fmt: str,
+                stop: threading.Event, progress: Callable[[int], None], *,
+                check_every_s: float = STILL_RUNNING_CHECK_S) -> tuple[int, int | None, str]:
     """Runs on a worker thread. Writes beside the final name and renames, so a download never sees
     half a file. Returns the rows written, the oldest `started_at` they can include (read first: a
     call pruned meanwhile only makes it earlier, so retention never keeps the file too long) and
-    where the file is."""
+    where the file is. Between batches, looks whether the job was withdrawn once `check_every_s`
+    has passed since it last looked."""
     path = store.export_path(job_id, fmt)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     partial = path + ".part"
@@ -58,7 +60,7 @@ def _export_file(store: Store, job_id: str, f: LogFilter, fields: FieldSet, fmt:
         replica withdraws it, and the rest of its rows would be work thrown away."""
         nonlocal checked
         progress(rows)
-        if time.monotonic() - checked >= STILL_RUNNING_CHECK_S:
+        if time.monotonic() - checked >= check_every_s:
             checked = time.monotonic()
             job = store.get_job(job_id)
             if job is None or job["status"] != "running":
@@ -75,6 +77,11 @@ def _export_file(store: Store, job_id: str, f: LogFilter, fields: FieldSet, fmt:
             os.remove(partial)
 
 
+# export_file's signature: (store, job id, filter, fields, format, stop, progress) -> its outcome
+ExportFile = Callable[[Store, str, LogFilter, FieldSet, str, threading.Event, Callable[[int], None]],
+                      tuple[int, int | None, str]]
+
+
 def _finish(store: Store, job_id: str, outcome: tuple[int, int | None, str] | None, error: str | None,
             holds_content: bool) -> bool:
     """Record the outcome (and keep the file) with the job's own store, then let go of it."""
@@ -89,8 +96,10 @@ def _finish(store: Store, job_id: str, outcome: tuple[int, int | None, str] | No
 class JobRunner:
     """The export jobs this process is running: started as tasks, stopped cleanly at shutdown."""
 
-    def __init__(self, open_store: Callable[[], Store]):
+    def __init__(self, open_store: Callable[[], Store], *, export_file: ExportFile = export_file):
+        """`export_file` writes a job's file on a worker thread (a test passes one that lingers)."""
         self.open_store = open_store
+        self.export_file = export_file
         self.running: dict[str, tuple[asyncio.Task, threading.Event]] = {}
         self.progress: dict[str, int] = {}
 
@@ -114,7 +123,7 @@ class JobRunner:
 
         outcome, error = None, None
         try:
-            outcome = await asyncio.to_thread(_export_file, store, job_id, f, fields, fmt, stop, advance)
+            outcome = await asyncio.to_thread(self.export_file, store, job_id, f, fields, fmt, stop, advance)
         except ExportStopped as exc:
             error = str(exc)
         except Exception as exc:  # the job fails, the server does not

@@ -16,13 +16,14 @@ from pricing.types import NO_USAGE, UNPRICED, RequestInfo, ResponseInfo, Usage
 from pricing.usage.estimate import estimate_output, estimate_usage
 from pricing.usage.read import parse_request, parse_response
 from proxy.forward.capture import CapturedCall
-from proxy.forward.headers import redact, redact_query
+from proxy.headers import redact, redact_query
 from proxy.pipeline.prices import fill_cost_columns
 from proxy.pipeline.scrub import api_key_of, key_prefix, request_credentials, scrub_bytes, scrub_error, scrub_text
 from proxy.query.stream_events import chunk_timeline
 from store.rows import CALL_COLUMNS, CallRow, ContentRow, Entry
 
-__all__ = ["api_key_of", "build_entry", "certain_columns", "compressed_call", "fallback_entry", "inflate"]
+__all__ = ["EntryBuilder", "api_key_of", "build_entry", "certain_columns", "compressed_call", "fallback_entry",
+           "inflate"]
 
 
 def _content_encoding(headers: list[tuple[str, str]]) -> str:
@@ -165,6 +166,9 @@ def _stored_headers(headers: list[tuple[str, str]]) -> str:
 
 def _cap(data: bytes, limit: int) -> tuple[bytes, bool]:
     return (data[:limit], True) if len(data) > limit else (data, False)
+
+
+EntryBuilder = Callable[[CapturedCall, PriceTable, int], Entry]  # build_entry's signature
 
 
 def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> Entry:

@@ -74,10 +74,10 @@ async def fetch(session: aiohttp.ClientSession, url: str, max_bytes: int) -> byt
 
 
 async def refresh_once(holder: PriceHolder, session: aiohttp.ClientSession, url: str, config: Settings,
-                       metrics: Metrics, max_bytes: int | None = None) -> bool:
+                       metrics: Metrics, max_bytes: int = MAX_FILE_BYTES) -> bool:
     """One refresh: True when the table was replaced; False (one log line) when it was kept."""
     try:
-        data = await fetch(session, url, MAX_FILE_BYTES if max_bytes is None else max_bytes)
+        data = await fetch(session, url, max_bytes)
         table = await asyncio.to_thread(table_from_file, data, config)
     except asyncio.CancelledError:
         raise
@@ -95,8 +95,9 @@ async def refresh_once(holder: PriceHolder, session: aiohttp.ClientSession, url:
 
 
 def price_refresh_ctx(holder_of: Callable[[web.Application], PriceHolder], config: Settings,
-                      metrics_of: Callable[[web.Application], Metrics]):
-    """A cleanup_ctx refreshing at start and every `pricing.refresh_hours`; nothing when it is 0."""
+                      metrics_of: Callable[[web.Application], Metrics], *, max_bytes: int = MAX_FILE_BYTES):
+    """A cleanup_ctx refreshing at start and every `pricing.refresh_hours`; nothing when it is 0.
+    A file over `max_bytes` is refused."""
     hours = config.pricing.refresh_hours
     url = config.pricing.refresh_url
 
@@ -108,7 +109,7 @@ def price_refresh_ctx(holder_of: Callable[[web.Application], PriceHolder], confi
 
         async def loop() -> None:
             while True:
-                await refresh_once(holder_of(app), session, url, config, metrics_of(app))
+                await refresh_once(holder_of(app), session, url, config, metrics_of(app), max_bytes)
                 await asyncio.sleep(hours * 3600)
 
         task = asyncio.create_task(loop(), name="llmlog-price-refresh")

@@ -11,7 +11,8 @@ import orjson
 
 from pricing.prices.table import PriceTable
 from pricing.types import Cost
-from proxy.settings import ConfigError, Settings
+from proxy.errors import ConfigError
+from proxy.settings import Settings
 from store.rows import CostColumns
 
 

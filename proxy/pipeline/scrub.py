@@ -1,6 +1,6 @@
 """The credentials a client sent, and keeping them out of stored text; pure.
 
-Headers and query parameters that carry a credential are redacted by name (proxy/forward/headers.py). A
+Headers and query parameters that carry a credential are redacted by name (proxy/headers.py). A
 credential can still come back inside text: a provider's error message quoting the key, a prompt
 with a key pasted in. Every stored text of a call is scrubbed of the values that call presented.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from proxy.forward.headers import PROVIDER_KEY_HEADERS, REDACTED, is_secret_header, is_secret_query_param
+from proxy.headers import PROVIDER_KEY_HEADERS, REDACTED, is_secret_header, is_secret_query_param
 
 # Shorter values are not looked for in bodies, prompts and output: `[redacted]` in place of every
 # "test" would ruin the text. Error messages (a provider quoting the key back) are short and say

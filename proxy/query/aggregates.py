@@ -8,6 +8,8 @@ by_status, by_task_type).
 
 from __future__ import annotations
 
+from typing import cast
+
 from proxy.query.params import FILTER_PARAMS, Param, Query, parse_filter
 from proxy.query.present import usd_of_nanos
 from proxy.query.timeparse import MIN_MS, iso_ms
@@ -54,6 +56,7 @@ def stats_request(raw, now_ms: int) -> tuple[LogFilter, str, bool]:
     if compare not in (None, "", "previous"):
         raise q.error("compare", f"parameter {{}} must be 'previous', got {compare!r}")
     f = parse_filter(q, now_ms, end_at_now=True)
+    assert f.start_ms is not None and f.end_ms is not None  # the default window and end_at_now give both
     if compare == "previous" and f.start_ms - (f.end_ms - f.start_ms) < MIN_MS:
         raise q.error("compare", f"parameter {{}}: the previous period would start before {iso_ms(MIN_MS)}; "
                       "choose a later start_date")
@@ -122,7 +125,7 @@ def _stats_block(result: Stats) -> dict:
     is_time = result.group_by in BUCKETS
     groups = []
     for key, figures in result.groups:
-        groups.append({"key": iso_ms(key) if is_time else key, **figures_json(figures)})
+        groups.append({"key": iso_ms(cast(int | None, key)) if is_time else key, **figures_json(figures)})
     return {"period": _period(result.start_ms, result.end_ms), "groups": groups,
             "totals": figures_json(result.totals)}
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 import orjson
 
-from proxy.query.present import _body as body_value  # JSON bodies as JSON, anything else as text
-from proxy.query.present import cost_usd_of
+from proxy.query.present import (
+    body_value,  # JSON bodies as JSON, anything else as text
+    cost_usd_of,
+)
 from proxy.query.timeparse import iso_ms
 from store.batches import EXPORTABLE_CONTENT, iter_batches, position_of
 from store.filters import LogFilter
@@ -118,7 +120,7 @@ class FieldSet:
     content: tuple[str, ...]  # content columns the rows must carry
 
     def record(self, row: dict) -> dict:
-        return {name: get(row) for name, get in zip(self.names, self.getters)}
+        return {name: get(row) for name, get in zip(self.names, self.getters, strict=True)}
 
 
 def resolve_fields(names: Sequence[str] | None) -> FieldSet:
@@ -161,7 +163,7 @@ def csv_cell(value) -> str:
     return str(value)
 
 
-def csv_line(values: Sequence) -> bytes:
+def csv_line(values: Iterable[object]) -> bytes:
     """One RFC 4180 record (quoted where needed, CRLF-terminated)."""
     buffer = io.StringIO()
     csv.writer(buffer).writerow([csv_cell(v) for v in values])
@@ -206,7 +208,7 @@ class ExportStopped(Exception):
     """The export was asked to stop (server shutdown) before it finished."""
 
 
-def write_export(store: Store, f: LogFilter, fields: FieldSet, fmt: str, out: BinaryIO, *,
+def write_export(store: Store, f: LogFilter, fields: FieldSet, fmt: str, out: IO[bytes], *,
                  stop: threading.Event | None = None, progress: Callable[[int], None] | None = None) -> int:
     """Write the whole export to `out`, batch by batch; returns the rows written."""
     rows = 0

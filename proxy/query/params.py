@@ -61,7 +61,8 @@ PAGE_PARAMS: tuple[Param, ...] = (
     Param("limit", ("page_size",), "int", "entries per page, 1-1000 (default 50)"),
     Param("offset", (), "int", "entries to skip"),
     Param("cursor", ("page_token",), "str", "keyset cursor from pagination.next_cursor"),
-    Param("sort_by", ("order_by",), "str", "timestamp, cost, latency, duration_ms, tokens, input_tokens, output_tokens"),
+    Param("sort_by", ("order_by",), "str",
+          "timestamp, cost, latency, duration_ms, tokens, input_tokens, output_tokens"),
     Param("sort_order", ("order_direction",), "str", "asc or desc (default desc)"),
 )
 

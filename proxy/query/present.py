@@ -132,12 +132,12 @@ def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
         entry["request"] = {
             "query": content["request_query"],
             "headers": _json(content["request_headers"]),
-            "body": _body(content["request_body"]),
+            "body": body_value(content["request_body"]),
             "truncated": bool(content["request_truncated"]),
         }
         entry["response"] = {
             "headers": _json(content["response_headers"]),
-            "body": _body(content["response_body"]),
+            "body": body_value(content["response_body"]),
             "assembled": _json(content["assembled"]),
             "truncated": bool(content["response_truncated"]),
         }
@@ -171,7 +171,7 @@ def present_page(result, page, prompt_previews: dict[str, str] | None = None) ->
     }
 
 
-def _body(raw: bytes | None):
+def body_value(raw: bytes | None):
     """JSON bodies come back as JSON; anything else as text."""
     if raw is None:
         return None

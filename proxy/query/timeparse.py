@@ -6,6 +6,7 @@ import math
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 _RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
@@ -60,6 +61,12 @@ def parse_duration_ms(text: str) -> int:
     return int(float(match.group(1)) * _UNIT_MS[match.group(2)])
 
 
+@overload
+def iso_ms(epoch_ms: int | float) -> str: ...
+@overload
+def iso_ms(epoch_ms: None) -> None: ...
+@overload
+def iso_ms(epoch_ms: int | float | None) -> str | None: ...
 def iso_ms(epoch_ms: int | float | None) -> str | None:
     """UTC ISO 8601 with milliseconds and `Z`; the year always has four digits (`0001-…`)."""
     if epoch_ms is None:

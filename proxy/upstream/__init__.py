@@ -1,1 +1,2 @@
-"""The upstream client: a keep-alive pool of HTTP/1.1 connections to providers, bytes passed through as sent."""
+"""The upstream client: llmlog's keep-alive pool of HTTP/1.1 connections parsing with httptools (the
+default), or aiohttp's ClientSession for egress proxies (`upstream.client`); bytes passed through as sent."""

@@ -17,7 +17,7 @@ import ssl
 import aiohttp
 from yarl import URL
 
-from proxy.forward.headers import field_tokens
+from proxy.headers import field_tokens
 from proxy.upstream.client import IDLE_TIMEOUT_S, Origin
 from proxy.upstream.interface import (
     UpstreamConnectTimeout,
@@ -75,9 +75,11 @@ class AiohttpAnswer:
 class AiohttpUpstream:
     """A ClientSession with llmlog's timeouts and pass-through settings (the Upstream of interface.py)."""
 
-    def __init__(self, *, connect_timeout_s: float | None, read_timeout_s: float | None):
+    def __init__(self, *, connect_timeout_s: float | None, read_timeout_s: float | None,
+                 idle_timeout_s: float = IDLE_TIMEOUT_S):
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
+        self.idle_timeout_s = idle_timeout_s
         self._origins: dict[str, Origin] = {}
         self._session: aiohttp.ClientSession | None = None  # opened by the first request, on the running loop
         self._closed = False
@@ -86,7 +88,7 @@ class AiohttpUpstream:
         if self._session is None:
             # made here, on the running loop; the trust store is read now, as llmlog's own client
             # reads it (SSL_CERT_FILE honoured), not when aiohttp was imported
-            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=IDLE_TIMEOUT_S,
+            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=self.idle_timeout_s,
                                              ssl=ssl.create_default_context())
             timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout_s,
                                             sock_read=self.read_timeout_s)

@@ -235,9 +235,11 @@ def _time_out(waiter: asyncio.Future[None]) -> None:
 class UpstreamClient:
     """Keep-alive connections per origin, no limit on how many are open at once."""
 
-    def __init__(self, *, connect_timeout_s: float | None, read_timeout_s: float | None):
+    def __init__(self, *, connect_timeout_s: float | None, read_timeout_s: float | None,
+                 idle_timeout_s: float = IDLE_TIMEOUT_S):
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
+        self.idle_timeout_s = idle_timeout_s
         self._idle: dict[Origin, list[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
         self._origins: dict[str, Origin] = {}
@@ -280,7 +282,7 @@ class UpstreamClient:
         idle = self._idle.get(origin)
         now = time.monotonic()
         while idle:
-            if now - idle[0].idle_since > IDLE_TIMEOUT_S:
+            if now - idle[0].idle_since > self.idle_timeout_s:
                 idle[0].close()  # the oldest first: reuse is most-recent first, so these age out
                 continue
             connection = idle.pop()

@@ -16,7 +16,7 @@ from typing import Literal
 
 import httptools
 
-from proxy.forward.headers import connection_tokens, field_tokens
+from proxy.headers import connection_tokens, field_tokens
 
 # status line and headers together, or trailers and chunk framing between two pieces of body:
 # past this with no body byte in it, the answer is not a plausible provider answer

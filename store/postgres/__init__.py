@@ -1,1 +1,4 @@
-"""The PostgreSQL backend: psycopg 3, weekly partitions, COPY batches, tsvector search, advisory-lock claims for several replicas."""
+"""The PostgreSQL backend: psycopg 3.
+
+Weekly partitions, COPY batches, tsvector search, advisory-lock claims for several replicas.
+"""

@@ -86,4 +86,5 @@ def model_call_counts(conn: psycopg.Connection, since_ms: int | None = None) -> 
         args.append(since_ms)
     # NULLS FIRST and bytewise order: as SQLite orders these rows
     sql += ' GROUP BY provider, model, response_model ORDER BY calls DESC, model COLLATE "C" NULLS FIRST'
-    return [dict(zip(("provider", "model", "response_model", "calls"), r)) for r in conn.execute(sql, args)]
+    names = ("provider", "model", "response_model", "calls")
+    return [dict(zip(names, r, strict=True)) for r in conn.execute(sql, args)]

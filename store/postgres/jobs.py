@@ -59,10 +59,11 @@ def start_job(conn: psycopg.Connection, job_id: str, path: str, now_ms: int) -> 
 
 def finish_job(conn: psycopg.Connection, job_id: str, rows: int | None, error: str | None, now_ms: int, *,
                oldest_started_at: int | None = None, holds_content: bool = True,
-               written: str | None = None) -> bool:
-    """The outcome and the file at `written` (copied into `export_chunks`) in one transaction, so
-    no replica sees a success without its file. The scratch file goes once the transaction has
-    ended either way; after a failure it stays, for the caller to try again with."""
+               written: str | None = None, chunk_bytes: int = EXPORT_CHUNK_BYTES) -> bool:
+    """The outcome and the file at `written` (copied into `export_chunks` in pieces of
+    `chunk_bytes`) in one transaction, so no replica sees a success without its file. The scratch
+    file goes once the transaction has ended either way; after a failure it stays, for the caller
+    to try again with."""
     with conn.transaction():
         recorded = conn.execute(
             "UPDATE export_jobs SET status = %s, rows = %s, error = %s, updated_at = %s, "
@@ -70,7 +71,7 @@ def finish_job(conn: psycopg.Connection, job_id: str, rows: int | None, error: s
             ("failure" if error else "success", rows, error, now_ms, oldest_started_at,
              int(holds_content), job_id)).rowcount == 1
         if recorded and written is not None:
-            _copy_in(conn, job_id, written)
+            _copy_in(conn, job_id, written, chunk_bytes)
     if written is not None:
         with suppress(FileNotFoundError):
             os.remove(written)
@@ -128,17 +129,17 @@ def scratch_path(job_id: str, fmt: str) -> str:
     return os.path.join(directory, f"{job_id}.{fmt}")
 
 
-def _copy_in(conn: psycopg.Connection, job_id: str, written: str) -> None:
+def _copy_in(conn: psycopg.Connection, job_id: str, written: str, chunk_bytes: int) -> None:
     """Copy the file into `export_chunks`, replacing any earlier copy (inside the caller's transaction)."""
     conn.execute("DELETE FROM export_chunks WHERE job_id = %s", (job_id,))
     with open(written, "rb") as handle, conn.cursor() as cur:
         index = 0
         while True:
-            data = handle.read(EXPORT_CHUNK_BYTES)
+            data = handle.read(chunk_bytes)
             if data or index == 0:
                 cur.execute("INSERT INTO export_chunks (job_id, chunk_index, data) VALUES (%s, %s, %s)",
                             (job_id, index, data))
-            if len(data) < EXPORT_CHUNK_BYTES:
+            if len(data) < chunk_bytes:
                 break
             index += 1
 

@@ -28,7 +28,7 @@ def plain(value: Any) -> Any:
 
 def dicts(cursor: psycopg.Cursor[tuple[Any, ...]]) -> list[Row]:
     names = [d.name for d in cursor.description or ()]
-    return [dict(zip(names, row)) for row in cursor]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def one(cursor: psycopg.Cursor[tuple[Any, ...]]) -> tuple[Any, ...]:
@@ -39,14 +39,15 @@ def one(cursor: psycopg.Cursor[tuple[Any, ...]]) -> tuple[Any, ...]:
     return row
 
 
-def list_logs(conn: psycopg.Connection, f: LogFilter, page: Page) -> LogPage:
-    """One page of entries (metrics only, never content) and the total matching the filter."""
+def list_logs(conn: psycopg.Connection, f: LogFilter, page: Page, *, few_matches: int = FEW_MATCHES) -> LogPage:
+    """One page of entries (metrics only, never content) and the total matching the filter. A text
+    search matching at most `few_matches` calls is answered matches first."""
     clause, params = where(f)
     total: int = one(conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params))[0]
     key = SORT_SQL[page.sort_by]
     direction = "DESC" if page.descending else "ASC"
     order_key = key
-    if f.text and total <= FEW_MATCHES:
+    if f.text and total <= few_matches:
         # `+ 0` keeps the same order but no index can give it, so the server finds the few matches
         # first and sorts them, instead of walking the index in order and probing each call's
         # content until a page is full (it expects half the calls to match: the partitioned

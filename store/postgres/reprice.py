@@ -39,7 +39,7 @@ def reprice(conn: psycopg.Connection, price: PriceFn, *, since_ms: int | None = 
             return examined, changed
         updates = []
         for row in rows:
-            stored = dict(zip((*USAGE_COLUMNS, "started_at", *COST_COLUMNS), row))
+            stored = dict(zip((*USAGE_COLUMNS, "started_at", *COST_COLUMNS), row, strict=True))
             new: Mapping[str, object] = price(as_usage({k: stored[k] for k in USAGE_COLUMNS}))
             values = tuple(new[c] for c in COST_COLUMNS)
             if values != tuple(stored[c] for c in COST_COLUMNS):

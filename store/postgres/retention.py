@@ -83,7 +83,7 @@ def prune(conn: psycopg.Connection, older_than_ms: int, content_only: bool = Fal
     """Remove what started before `older_than_ms` (a cutoff time, UTC epoch ms)."""
     result = PruneResult()
     table = "call_content" if content_only else "calls"
-    for name, low, high in partitions.existing(conn, table):
+    for _name, low, high in partitions.existing(conn, table):
         if low >= older_than_ms:
             break
         if high <= older_than_ms:  # the whole week is older than the cutoff

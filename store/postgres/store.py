@@ -18,10 +18,21 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import psycopg
 
 from ..batches import BATCH_ROWS
+from ..bodies import COMPRESS_FROM_BYTES
 from ..claims import fail_unclaimed
 from ..figures import Stats, Summary
 from ..filters import LogFilter, Page
-from ..interface import Hierarchy, LogPage, Position, PriceFn, PruneResult, Refused, StoredEvents, StoreError
+from ..interface import (
+    EXPORT_CHUNK_BYTES,
+    Hierarchy,
+    LogPage,
+    Position,
+    PriceFn,
+    PruneResult,
+    Refused,
+    StoredEvents,
+    StoreError,
+)
 from ..rows import CallRow, ContentRow, Entry, Row
 from . import aggregates, entries, export, jobs, queries, reprice, retention, writer
 from .connect import connect, describe, first_line, safe_location
@@ -40,15 +51,22 @@ TRANSIENT = {"40P01", "40001"}  # deadlock detected, serialization failure
 class PostgresStore:
     backend = "postgresql"
 
-    def __init__(self, url: str, *, create: bool = True, password_env: str | None = None):
+    def __init__(self, url: str, *, create: bool = True, password_env: str | None = None,
+                 compress_from_bytes: int = COMPRESS_FROM_BYTES, export_chunk_bytes: int = EXPORT_CHUNK_BYTES,
+                 few_matches: int = queries.FEW_MATCHES):
+        """`compress_from_bytes`, `export_chunk_bytes` and `few_matches` are for tests (no setting
+        names them)."""
         self._url = url
+        self.export_chunk_bytes = export_chunk_bytes
+        self._compress_from_bytes = compress_from_bytes
+        self._few_matches = few_matches
         self.location = safe_location(url)
         self._where = describe(url)
         self._create = create
         self._password_env = password_env
         self._conn: psycopg.Connection | None = None
         self._claims: set[str] = set()
-        self.conn  # opened now: an unreachable server or a missing store is an error at open
+        self._open()  # opened now: an unreachable server or a missing store is an error at open
 
     @property
     def conn(self) -> psycopg.Connection:
@@ -57,14 +75,18 @@ class PostgresStore:
             log.warning("the connection to %s was lost; connecting again", self._where)
             self._drop_connection()
         if self._conn is None:
-            conn = connect(self._url, self._password_env)
-            try:
-                migrate(conn, create=self._create, where=self._where)
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
+            return self._open()
         return self._conn
+
+    def _open(self) -> psycopg.Connection:
+        conn = connect(self._url, self._password_env)
+        try:
+            migrate(conn, create=self._create, where=self._where)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        return conn
 
     def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
@@ -108,11 +130,11 @@ class PostgresStore:
 
     def write_batch(self, conn: psycopg.Connection, batch: Sequence[Entry]) -> int:
         """One transaction for the batch (the seam tests stall or fail)."""
-        return writer.write_batch(conn, batch)
+        return writer.write_batch(conn, batch, compress_from_bytes=self._compress_from_bytes)
 
     # reading
     def list_logs(self, f: LogFilter, page: Page) -> LogPage:
-        return self._do(queries.list_logs, f, page)
+        return self._do(queries.list_logs, f, page, few_matches=self._few_matches)
 
     def get_log(self, call_id: str) -> tuple[CallRow, ContentRow | None] | None:
         return self._do(queries.get_log, call_id)
@@ -185,7 +207,7 @@ class PostgresStore:
                    oldest_started_at: int | None = None, holds_content: bool = True,
                    written: str | None = None) -> bool:
         return self._do(jobs.finish_job, job_id, rows, error, now_ms, oldest_started_at=oldest_started_at,
-                               holds_content=holds_content, written=written)
+                        holds_content=holds_content, written=written, chunk_bytes=self.export_chunk_bytes)
 
     def fail_interrupted(self, now_ms: int) -> int:
         return fail_unclaimed(self, self._do(jobs.running_ids),

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 import psycopg
 from psycopg.adapt import PyFormat
 
-from ..bodies import pack
+from ..bodies import COMPRESS_FROM_BYTES, pack
 from ..hierarchy import link_hierarchy, parents_outside
 from ..interface import Refused
 from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, Entry, call_values, content_values
@@ -78,7 +78,7 @@ def _copy_cursor(conn: psycopg.Connection, nul_safe: bool) -> psycopg.Cursor:
     return cur
 
 
-def _copy(conn: psycopg.Connection, new: Sequence[Entry], nul_safe: bool) -> None:
+def _copy(conn: psycopg.Connection, new: Sequence[Entry], nul_safe: bool, compress_from_bytes: int) -> None:
     """COPY the new entries' calls, content and tags."""
     content_rows: list[tuple[object, ...]] = []
     with _copy_cursor(conn, nul_safe) as cur:
@@ -90,7 +90,7 @@ def _copy(conn: psycopg.Connection, new: Sequence[Entry], nul_safe: bool) -> Non
                 if content is not None:
                     # made here, while the server takes in the calls rows sent so far: bodies
                     # packed (store/bodies.py) and the search document, the client's largest costs
-                    content_rows.append((call["started_at"], *content_values(pack(content)),
+                    content_rows.append((call["started_at"], *content_values(pack(content, compress_from_bytes)),
                                          search.document(content.get("prompt_text"), content.get("output_text"))))
         if content_rows:
             with cur.copy(COPY_CONTENT) as copy:
@@ -107,8 +107,10 @@ class _WeeksMissing(Exception):
     """A week of the batch has no partitions (yet)."""
 
 
-def write_batch(conn: psycopg.Connection, entries: Sequence[Entry]) -> int:
-    """Insert entries in one transaction; ids already stored are skipped. Returns how many were new."""
+def write_batch(conn: psycopg.Connection, entries: Sequence[Entry], *,
+                compress_from_bytes: int = COMPRESS_FROM_BYTES) -> int:
+    """Insert entries in one transaction; ids already stored are skipped. Returns how many were new.
+    Bodies reaching `compress_from_bytes` are packed (store/bodies.py)."""
     if not entries:
         return 0
     started = [e.call["started_at"] for e in entries]
@@ -127,7 +129,7 @@ def write_batch(conn: psycopg.Connection, entries: Sequence[Entry]) -> int:
                 new = list(fresh.values())
                 if new:
                     link_hierarchy(new, stored)
-                    _copy(conn, new, nul_safe)
+                    _copy(conn, new, nul_safe, compress_from_bytes)
                 return len(new)
         except _WeeksMissing:
             # made in a transaction of their own (store/postgres/partitions.py), then the batch

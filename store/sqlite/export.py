@@ -41,7 +41,7 @@ def fetch_batch(conn: sqlite3.Connection, f: LogFilter, after: Position | None =
     args.append(limit)
     cursor = conn.execute(sql, args)
     names = [d[0] for d in cursor.description]
-    rows = [dict(zip(names, row)) for row in cursor]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor]
     return [unpack_row(row) for row in rows] if packed else rows
 
 

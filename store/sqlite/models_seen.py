@@ -15,4 +15,5 @@ def model_call_counts(conn: sqlite3.Connection, since_ms: int | None = None) -> 
         sql += " WHERE started_at >= ?"
         args.append(since_ms)
     sql += " GROUP BY provider, model, response_model ORDER BY calls DESC, model"
-    return [dict(zip(("provider", "model", "response_model", "calls"), r)) for r in conn.execute(sql, args)]
+    names = ("provider", "model", "response_model", "calls")
+    return [dict(zip(names, r, strict=True)) for r in conn.execute(sql, args)]

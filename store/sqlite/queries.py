@@ -15,7 +15,7 @@ _CALL_SELECT = ", ".join(CALL_COLUMNS)
 
 def _dicts(cursor: sqlite3.Cursor) -> list[Row]:
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def list_logs(conn: sqlite3.Connection, f: LogFilter, page: Page) -> LogPage:

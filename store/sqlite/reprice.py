@@ -39,6 +39,8 @@ def reprice(conn: sqlite3.Connection, price: PriceFn, *, since_ms: int | None = 
     after = ""
     where = f"{_HAS_TOKENS} AND id > ?" + (" AND started_at >= ?" if since_ms is not None else "")
     names = list(USAGE_COLUMNS)
+    assignments = ", ".join(f"{c} = ?" for c in COST_COLUMNS)
+    update = f"UPDATE calls SET {assignments} WHERE id = ?"
     while True:
         args = [after] + ([since_ms] if since_ms is not None else [])
         rows = conn.execute(f"SELECT {_READ}, {', '.join(COST_COLUMNS)} FROM calls WHERE {where} "
@@ -47,14 +49,13 @@ def reprice(conn: sqlite3.Connection, price: PriceFn, *, since_ms: int | None = 
             return examined, changed
         updates = []
         for row in rows:
-            stored = dict(zip(names + list(COST_COLUMNS), row))
+            stored = dict(zip(names + list(COST_COLUMNS), row, strict=True))
             new: Mapping[str, object] = price(as_usage({k: stored[k] for k in names}))
             values = tuple(new[c] for c in COST_COLUMNS)
             if values != tuple(stored[c] for c in COST_COLUMNS):
                 updates.append((*values, stored["id"]))
         if updates:
-            assignments = ", ".join(f"{c} = ?" for c in COST_COLUMNS)
-            in_transaction(conn, lambda c: c.executemany(f"UPDATE calls SET {assignments} WHERE id = ?", updates))
+            in_transaction(conn, lambda c, rows: c.executemany(update, rows), updates)
         examined += len(rows)
         changed += len(updates)
         after = rows[-1][0]

@@ -19,6 +19,7 @@ from contextlib import suppress
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from ..batches import BATCH_ROWS
+from ..bodies import COMPRESS_FROM_BYTES
 from ..claims import fail_unclaimed
 from ..figures import Stats, Summary
 from ..filters import LogFilter, Page
@@ -76,15 +77,19 @@ class SqliteStore:
     backend = "sqlite"
 
     def __init__(self, path: str, *, create: bool = True, writer: bool = False,
-                 busy_timeout_ms: int | None = None):
+                 busy_timeout_ms: int | None = None, compress_from_bytes: int = COMPRESS_FROM_BYTES,
+                 export_chunk_bytes: int = EXPORT_CHUNK_BYTES):
+        """`compress_from_bytes` and `export_chunk_bytes` are for tests (no setting names them)."""
         self.path = self.location = path
+        self.export_chunk_bytes = export_chunk_bytes
+        self._compress_from_bytes = compress_from_bytes
         self._create = create
         self._writer = writer
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = None
         self._identity: tuple[int, int] | None = None
         self._claims: dict[str, int] = {}  # task -> open lock file descriptor
-        self.conn  # opened now: a missing or unusable file is an error at open, not at first use
+        self._open()  # opened now: a missing or unusable file is an error at open, not at first use
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -133,7 +138,7 @@ class SqliteStore:
 
     def write_batch(self, conn: sqlite3.Connection, batch: Sequence[Entry]) -> int:
         """One transaction for the batch (the seam tests stall or fail)."""
-        return write_batch(conn, batch)
+        return write_batch(conn, batch, compress_from_bytes=self._compress_from_bytes)
 
     # reading
     def list_logs(self, f: LogFilter, page: Page) -> LogPage:
@@ -231,8 +236,8 @@ class SqliteStore:
             return None
         try:
             with open(job["path"], "rb") as handle:
-                handle.seek(index * EXPORT_CHUNK_BYTES)
-                return handle.read(EXPORT_CHUNK_BYTES)
+                handle.seek(index * self.export_chunk_bytes)
+                return handle.read(self.export_chunk_bytes)
         except FileNotFoundError:
             return None
 

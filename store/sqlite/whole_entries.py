@@ -21,13 +21,13 @@ def read_entries(conn: sqlite3.Connection, after: Position | None, limit: int) -
         sql += " WHERE (started_at, id) > (?, ?)"
         args += [after[0], after[1]]
     cursor = conn.execute(sql + " ORDER BY started_at, id LIMIT ?", [*args, limit])
-    calls: list[CallRow] = [as_call(dict(zip(CALL_COLUMNS, row))) for row in cursor]
+    calls: list[CallRow] = [as_call(dict(zip(CALL_COLUMNS, row, strict=True))) for row in cursor]
     ids = [c["id"] for c in calls]
     contents: dict[str, ContentRow] = {}
     tags: dict[str, list[str]] = {}
     for chunk in chunks(ids):
         for row in conn.execute(f"SELECT {_CONTENT} FROM call_content WHERE call_id IN ({marks(chunk)})", chunk):
-            contents[row[0]] = as_content(dict(zip(CONTENT_COLUMNS, row)))
+            contents[row[0]] = as_content(dict(zip(CONTENT_COLUMNS, row, strict=True)))
         for call_id, tag in conn.execute(
                 f"SELECT call_id, tag FROM call_tags WHERE call_id IN ({marks(chunk)})", chunk):
             tags.setdefault(call_id, []).append(tag)

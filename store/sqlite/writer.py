@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from ..bodies import pack
+from ..bodies import COMPRESS_FROM_BYTES, pack
 from ..hierarchy import link_hierarchy, parents_outside
 from ..interface import Refused
 from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, ContentRow, Entry, call_values, content_values
@@ -38,14 +38,16 @@ def _ids_present(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
     return found
 
 
-def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry]) -> int:
+def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry], *,
+                compress_from_bytes: int = COMPRESS_FROM_BYTES) -> int:
     """Insert entries in one transaction; ids already stored are skipped, so a replayed spill
-    never duplicates. Returns the number of new entries."""
+    never duplicates. Returns the number of new entries. Bodies reaching `compress_from_bytes`
+    are packed (store/bodies.py)."""
     if not entries:
         return 0
     # Bodies are packed (compressed when large, store/bodies.py) before the write lock is taken, so
     # the lock is held only for the inserts; the entries themselves keep their bodies as sent.
-    stored = {id(e): content_values(pack(e.content)) for e in entries if e.content is not None}
+    stored = {id(e): content_values(pack(e.content, compress_from_bytes)) for e in entries if e.content is not None}
     conn.execute("BEGIN IMMEDIATE")
     try:
         present = _ids_present(conn, [e.call["id"] for e in entries])
@@ -60,9 +62,9 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry]) -> int:
         # Explicit: we hold the write lock.
         first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM calls").fetchone()[0]
         rowids = range(first, first + len(new))
-        conn.executemany(INSERT_CALL_AT, [(rowid, *call_values(e.call)) for rowid, e in zip(rowids, new)])
+        conn.executemany(INSERT_CALL_AT, [(rowid, *call_values(e.call)) for rowid, e in zip(rowids, new, strict=True)])
         with_content: list[tuple[int, Entry, ContentRow]] = [
-            (rowid, e, e.content) for rowid, e in zip(rowids, new) if e.content is not None]
+            (rowid, e, e.content) for rowid, e in zip(rowids, new, strict=True) if e.content is not None]
         if with_content:
             conn.executemany(INSERT_CONTENT_AT, [(rowid, *stored[id(e)]) for rowid, e, _ in with_content])
             conn.executemany(INSERT_SEARCH, [(rowid, content.get("prompt_text"), content.get("output_text"))
@@ -78,7 +80,10 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry]) -> int:
     return len(new)
 
 
-def write_each(conn: sqlite3.Connection, entries: Sequence[Entry]) -> tuple[int, Refused]:
+Write = Callable[[sqlite3.Connection, Sequence[Entry]], int]  # the store's write_batch, or a test's fault around it
+
+
+def write_each(conn: sqlite3.Connection, entries: Sequence[Entry], write: Write = write_batch) -> tuple[int, Refused]:
     """After a batch failed on its data (not on availability), write entries one by one so a single
     bad entry cannot hold back the rest. Returns (new entries, [(entry, reason) refused]).
     An OperationalError (locked, read-only, disk full) still propagates: the caller spills."""
@@ -86,7 +91,7 @@ def write_each(conn: sqlite3.Connection, entries: Sequence[Entry]) -> tuple[int,
     rejected: Refused = []
     for entry in entries:
         try:
-            written += write_batch(conn, [entry])
+            written += write(conn, [entry])
         except sqlite3.OperationalError:
             raise
         except Exception as exc:
@@ -95,7 +100,7 @@ def write_each(conn: sqlite3.Connection, entries: Sequence[Entry]) -> tuple[int,
 
 
 def write_or_split(conn: sqlite3.Connection, entries: Sequence[Entry],
-                   write: Callable[[sqlite3.Connection, Sequence[Entry]], int] = write_batch) -> tuple[int, Refused]:
+                   write: Write = write_batch) -> tuple[int, Refused]:
     """`write(conn, entries)`; if the database refuses the batch for its data (not for being locked,
     read-only or full, which propagates), `write_each` instead. Returns (new entries, refused)."""
     try:
@@ -103,4 +108,4 @@ def write_or_split(conn: sqlite3.Connection, entries: Sequence[Entry],
     except sqlite3.OperationalError:
         raise
     except Exception:
-        return write_each(conn, entries)
+        return write_each(conn, entries, write)

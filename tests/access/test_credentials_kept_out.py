@@ -7,7 +7,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from proxy.forward.headers import is_secret_header, is_secret_query_param
+from proxy.headers import is_secret_header, is_secret_query_param
 from proxy.pipeline.scrub import key_prefix
 from tests.conftest import CHAT, chat_body, database_bytes, flushed
 from tests.fakes.raw_http import raw_request
@@ -54,7 +54,8 @@ async def test_no_credential_under_any_name_reaches_the_database_or_an_export(pr
     for name in SECRET_HEADERS:
         assert stored[name.lower()] == "[redacted]", name
     assert entry["request"]["query"] == "%6Bey=[redacted]&x-goog-api-key=[redacted]&alt=sse"
-    exports = [await (await proxy.get("/v1/logs/export", params={"format": fmt, "fields": "id,request_headers,request_query"})).read()
+    fields = "id,request_headers,request_query"
+    exports = [await (await proxy.get("/v1/logs/export", params={"format": fmt, "fields": fields})).read()
                for fmt in ("jsonl", "csv")]
     everything = database_bytes(db_path) + b"".join(exports)
     assert b"credentials test" in everything
@@ -134,7 +135,7 @@ async def test_the_target_sent_upstream_is_normalised(proxy, fake, target, upstr
 
 def test_every_provider_key_header_is_a_secret_header():
     # request_credentials finds the provider key among the secret headers, in one pass
-    from proxy.forward.headers import PROVIDER_KEY_HEADERS
+    from proxy.headers import PROVIDER_KEY_HEADERS
     assert all(is_secret_header(name) for name in PROVIDER_KEY_HEADERS)
 
 

@@ -177,7 +177,7 @@ async def test_stats_hour_buckets_cover_the_window_with_empty_ones(seeded, proxy
     body = await get_json(proxy, f"/v1/logs/stats?group_by=hour&{WINDOW}")
     starts = list(range(MONDAY, END, HOUR))  # the first bucket starts before START: floor to the hour
     assert [g["key"] for g in body["groups"]] == [iso(s) for s in starts]
-    for start, group in zip(starts, body["groups"]):
+    for start, group in zip(starts, body["groups"], strict=True):
         rows = [r for r in inside if start <= r["started_at"] < start + HOUR]
         assert group == {"key": iso(start), **expected_figures(rows)}
         if ((start - MONDAY) // HOUR) % 3 == 1:

@@ -17,6 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 import cli
+from proxy.app import Seams
+from proxy.pipeline.export_jobs import export_file
 from proxy.query.timeparse import iso_ms
 from store.backends import open_store
 from tests.conftest import export_file_bytes, missing_store, no_store_message
@@ -282,18 +284,13 @@ async def test_a_job_left_running_by_a_dead_process_fails_and_can_run_again(make
     assert records == [{"id": i} for i in _ids(seeded, lambda c: c["user_id"] == "user2")]
 
 
-async def test_shutdown_stops_a_running_job_as_a_failure(make_proxy, db_path, seeded, monkeypatch):
-    import proxy.pipeline.export_jobs as export_jobs
-
-    real = export_jobs._export_file
-
+async def test_shutdown_stops_a_running_job_as_a_failure(make_proxy, db_path, seeded):
     def slow_export(*args):
         stop = args[5]
         stop.wait(10)  # blocks until shutdown asks it to stop
-        return real(*args)
+        return export_file(*args)
 
-    monkeypatch.setattr(export_jobs, "_export_file", slow_export)
-    client = await make_proxy()
+    client = await make_proxy(seams=Seams(export_file=slow_export))
     job = await (await client.post("/v1/logs/exports", json={})).json()
     assert (await client.post(f"/v1/logs/exports/{job['id']}/start")).status == 202
     assert (await client.post(f"/v1/logs/exports/{job['id']}/start")).status == 409  # already running
@@ -366,26 +363,21 @@ async def test_job_bodies_that_are_not_small_json_objects_get_clear_errors(proxy
     assert resp.status == 413
 
 
-async def test_erasing_a_user_while_a_job_runs_withdraws_what_it_wrote(make_proxy, db_path, backend, seeded,
-                                                                      monkeypatch):
+async def test_erasing_a_user_while_a_job_runs_withdraws_what_it_wrote(make_proxy, db_path, backend, seeded):
     """The job has already written the user's calls when the erasure comes: it must not end as a
     downloadable success holding them."""
     import threading
 
-    import proxy.pipeline.export_jobs as export_jobs
-
-    real = export_jobs._export_file
     written = threading.Event()
 
     def export_then_linger(*args):
-        rows = real(*args)  # the whole file, the user's calls included
+        rows = export_file(*args)  # the whole file, the user's calls included
         if not written.is_set():  # the first run only
             written.set()
             args[5].wait(10)  # until the erasure asks running jobs to stop
         return rows
 
-    monkeypatch.setattr(export_jobs, "_export_file", export_then_linger)
-    client = await make_proxy()
+    client = await make_proxy(seams=Seams(export_file=export_then_linger))
     user = next(e.call["user_id"] for e in seeded if e.call["user_id"])
     job = await (await client.post("/v1/logs/exports", json={"format": "jsonl", "filters": {
         "created_at": {"gte": iso_ms(NOW - 400 * DAY), "lte": iso_ms(NOW)}}})).json()

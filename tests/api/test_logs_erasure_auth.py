@@ -8,8 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-import store.bodies
+from proxy.app import Seams
 from tests.conftest import chat_body, database_bytes, flushed
+from tests.fakes.faulty_store import opener
 
 CHAT = "/v1/chat/completions"
 
@@ -26,11 +27,9 @@ def packed_rows(db_path: str) -> int:
 # "raw" stores every body as sent, so the grep below also proves the bodies' old copies are gone.
 @pytest.mark.backends
 @pytest.mark.parametrize("bodies", ["raw", "packed"])
-async def test_delete_user_leaves_no_content_of_theirs_in_the_database_files(make_proxy, db_path, backend, bodies,
-                                                                              monkeypatch):
-    if bodies == "raw":
-        monkeypatch.setattr(store.bodies, "COMPRESS_FROM_BYTES", 1 << 40)
-    proxy = await make_proxy()
+async def test_delete_user_leaves_no_content_of_theirs_in_the_database_files(make_proxy, db_path, backend, bodies):
+    raw_bodies = Seams(open_store=opener(db_path, compress_from_bytes=1 << 40))  # no body is large enough to pack
+    proxy = await make_proxy(seams=raw_bodies if bodies == "raw" else None)
     x_marker, y_marker = "Xylophone4Quokka", "Yodel8Walrus"
     for i in range(30):  # enough rows to span pages, FTS segments and WAL frames
         for user, marker in (("user-x", x_marker), ("user-y", y_marker)):

@@ -13,7 +13,8 @@ SAMPLE_BY_NAME = {"start_date": "-1d", "from": "-1d", "start_time": "-1d", "end_
                   "order_direction": "asc", "status": "success", "statuses": "success", "limit": "5",
                   "page_size": "5", "group_by": "model", "format": "jsonl", "compare": "previous",
                   "types": "message", "fields": "id", "status_code": "200",
-                  "cursor": encode_cursor("timestamp", True, 0, "0"), "page_token": encode_cursor("timestamp", True, 0, "0")}
+                  "cursor": encode_cursor("timestamp", True, 0, "0"),
+                  "page_token": encode_cursor("timestamp", True, 0, "0")}
 
 
 def served_routes(app) -> set[tuple[str, str]]:

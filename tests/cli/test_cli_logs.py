@@ -89,6 +89,16 @@ def test_logs_bad_filter_is_a_usage_error_naming_the_option(db_path, seeded):
     assert result.exit_code == 2 and "--status" in result.output
 
 
+@pytest.mark.parametrize(("args", "line"), [
+    (["--limit", "-1"], "Error: --limit must be an integer from 1 to 1000, got '-1'"),
+    (["--since", "bad"], "Error: --since must be an ISO 8601 time or relative like -24h, got 'bad'"),
+    (["--until", "bad"], "Error: --until must be an ISO 8601 time or relative like -24h, got 'bad'"),
+])
+def test_a_bad_option_is_named_once_as_the_cli_spells_it(db_path, seeded, args, line):
+    result = CliRunner().invoke(cli.main, ["logs", "--db", db_path, *args])
+    assert result.exit_code == 2 and result.output.splitlines()[-1] == line
+
+
 def test_logs_on_an_empty_or_missing_database(tmp_path, db_path):
     open_store(db_path).close()  # created, and empty
     result = run("logs", "--db", db_path)
@@ -171,7 +181,8 @@ def test_tiny_priced_costs_are_shown_exactly_in_every_command(db_path):
                for line in run("show", free.call["id"], "--db", db_path).stdout.splitlines())
     summary = run("summary", "--db", db_path, "--since", "1h").stdout
     assert "$0.0000124 (avg $0.0000062 per priced call, 1 unpriced)" in summary
-    assert any(line.split()[:4] == ["text-embedding-3-small", "1", "33.3%", "$0.0000001"] for line in summary.splitlines())
+    assert any(line.split()[:4] == ["text-embedding-3-small", "1", "33.3%", "$0.0000001"]
+               for line in summary.splitlines())
     stats = run("stats", "--db", db_path, "--group-by", "model", "--since", "1h").stdout
     assert any(line.split()[:5] == ["gpt-4o-mini", "1", "0", "15", "$0.0000123"] for line in stats.splitlines())
     assert any(line.split()[:5] == ["total", "3", "0", "35", "$0.0000124"] for line in stats.splitlines())

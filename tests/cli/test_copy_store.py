@@ -9,10 +9,12 @@ import time
 import pytest
 from click.testing import CliRunner
 
-import proxy.cli.copy_store as copy_module
 from cli import main
+from proxy.cli.copy_store import CopySeams
 from store.backends import open_store
 from store.filters import LogFilter, Page
+from store.interface import StoreError
+from tests.fakes import faulty_store
 from tests.fakes.seeding import make_entry, seed
 
 pytestmark = pytest.mark.backends
@@ -61,32 +63,26 @@ def test_copy_everything_then_again_without_duplicates(tmp_path, db_path):
     assert len(_everything(target)) == len(ids)
 
 
-def test_an_interrupted_copy_resumes_where_it_stopped(tmp_path, db_path, monkeypatch):
+def test_an_interrupted_copy_resumes_where_it_stopped(tmp_path, db_path):
     source, target = str(tmp_path / "old.db"), db_path
     ids = _history(source)
-    monkeypatch.setattr(copy_module, "BATCH", 10)
-    real_open = copy_module.open_store
     written: list[int] = []
 
-    def open_failing_target(location, **kwargs):
-        store = real_open(location, **kwargs)
-        if location == target:
-            real_write = store.write_or_split
+    def lost_after_two_batches(real_write, batch):
+        if len(written) == 2:
+            raise StoreError("connection to the target lost")
+        written.append(len(batch))
+        return real_write(batch)
 
-            def write(batch):
-                if len(written) == 2:
-                    from store.interface import StoreError
-                    raise StoreError("connection to the target lost")
-                written.append(len(batch))
-                return real_write(batch)
-            store.write_or_split = write
-        return store
+    def open_failing_target(location, **options):
+        faults = faulty_store.Faults(write_or_split=lost_after_two_batches) if location == target else None
+        return faulty_store.open_store(location, faults, **options)
 
-    monkeypatch.setattr(copy_module, "open_store", open_failing_target)
-    broken = CliRunner().invoke(main, ["copy-store", "--from", source, "--to", target])
+    broken = CliRunner().invoke(main, ["copy-store", "--from", source, "--to", target],
+                                obj=CopySeams(batch=10, open_store=open_failing_target))
     assert broken.exit_code == 1 and "run the same command again to resume" in broken.output
-    monkeypatch.setattr(copy_module, "open_store", real_open)
-    resumed = CliRunner().invoke(main, ["copy-store", "--from", source, "--to", target])
+    assert written == [10, 10]
+    resumed = CliRunner().invoke(main, ["copy-store", "--from", source, "--to", target], obj=CopySeams(batch=10))
     assert resumed.exit_code == 0, resumed.output
     assert "resuming after 20 calls" in resumed.output
     assert f"{len(ids) - 20} new, 0 already there" in resumed.output  # the first 20 were not read again

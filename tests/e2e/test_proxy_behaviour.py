@@ -1,4 +1,4 @@
-"""Walking-skeleton acceptance: do-not-track, failures, streaming without buffering, a stalled writer."""
+"""End to end through a running proxy: do-not-track, failures, streaming without buffering, a stalled writer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Walking-skeleton acceptance: the official openai SDK through the proxy equals going direct,
+"""End to end: the official openai SDK through the proxy equals going direct,
 and each call is logged with its model, status, timing, tokens and content."""
 
 from __future__ import annotations

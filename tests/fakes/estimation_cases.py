@@ -57,7 +57,8 @@ TEXTS = {
     "russian": "Объясни, пожалуйста, разницу между процессом и потоком в операционной системе.",
     "emoji": "🎉🎂 Happy birthday! 🥳🎈 Let's party 💃🕺 tonight 🌙✨",
     "emoji_only": "😀😃😄😁😆😅😂🤣🥲☺️😊😇🙂🙃😉😌😍🥰😘",
-    "python": "def fib(n: int) -> int:\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n",
+    "python": "def fib(n: int) -> int:\n    a, b = 0, 1\n    for _ in range(n):\n"
+              "        a, b = b, a + b\n    return a\n",
     "json": '{"id": 42, "tags": ["alpha", "beta"], "nested": {"ok": true, "ratio": 0.75}}',
     "sql": "SELECT u.id, count(o.id) AS orders FROM users u LEFT JOIN orders o ON o.user_id = u.id "
            "GROUP BY u.id HAVING count(o.id) > 3 ORDER BY orders DESC;",

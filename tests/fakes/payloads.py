@@ -27,7 +27,8 @@ CHAT_JSON_CACHED = {
     "choices": [
         {
             "index": 0,
-            "message": {"role": "assistant", "content": "The image shows a wooden boardwalk.", "refusal": None, "annotations": []},
+            "message": {"role": "assistant", "content": "The image shows a wooden boardwalk.", "refusal": None,
+                        "annotations": []},
             "logprobs": None,
             "finish_reason": "stop",
         }
@@ -214,7 +215,8 @@ RESPONSES_JSON = {
             "id": "msg_67ccd3acc8d48190a77525dc6de64b4104becb25c45c1d41",
             "status": "completed",
             "role": "assistant",
-            "content": [{"type": "output_text", "text": "In a peaceful grove beneath a silver moon...", "annotations": []}],
+            "content": [{"type": "output_text", "text": "In a peaceful grove beneath a silver moon...",
+                         "annotations": []}],
         },
         {
             "type": "function_call",
@@ -251,14 +253,16 @@ def _delta(delta, seq):
 _RESPONSES_SSE_HEAD = [
     ("response.created", {"type": "response.created", "response": _RESP_BASE, "sequence_number": 0}),
     ("response.in_progress", {"type": "response.in_progress", "response": _RESP_BASE, "sequence_number": 1}),
-    ("response.output_item.added", {"type": "response.output_item.added", "output_index": 0, "item": _MSG, "sequence_number": 2}),
+    ("response.output_item.added", {"type": "response.output_item.added", "output_index": 0, "item": _MSG,
+                                    "sequence_number": 2}),
     ("response.content_part.added", {
         "type": "response.content_part.added", "item_id": "msg_123", "output_index": 0, "content_index": 0,
         "part": {"type": "output_text", "text": "", "annotations": []}, "sequence_number": 3}),
     _delta("Hi", 4),
     _delta(" there!", 5),
 ]
-_DONE_MSG = {**_MSG, "status": "completed", "content": [{"type": "output_text", "text": "Hi there!", "annotations": []}]}
+_DONE_MSG = {**_MSG, "status": "completed",
+             "content": [{"type": "output_text", "text": "Hi there!", "annotations": []}]}
 
 RESPONSES_SSE = sse(
     *_RESPONSES_SSE_HEAD,

@@ -53,7 +53,7 @@ def find_bin_dir() -> str | None:
         except ValueError:
             return 0.0
     for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version, reverse=True):
-        if os.access(os.path.join(candidate, "initdb"), os.X_OK) and os.access(os.path.join(candidate, "pg_ctl"), os.X_OK):
+        if all(os.access(os.path.join(candidate, tool), os.X_OK) for tool in ("initdb", "pg_ctl")):
             return candidate
     initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
     if initdb and pg_ctl:
@@ -80,11 +80,11 @@ def run_sql(url: str, statement: str) -> list[tuple]:
     except ImportError:
         psql = _psql()
         if psql is None:
-            raise Unavailable("neither psycopg nor psql is installed to talk to the server")
+            raise Unavailable("neither psycopg nor psql is installed to talk to the server") from None
         done = subprocess.run([psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", statement],
                               capture_output=True, text=True, timeout=60)
         if done.returncode:
-            raise RuntimeError(f"psql {statement!r}: {done.stderr.strip()}")
+            raise RuntimeError(f"psql {statement!r}: {done.stderr.strip()}") from None  # not psycopg's absence
         return [tuple(line.split("|")) for line in done.stdout.splitlines() if line]
     with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
         cur = conn.execute(statement)

@@ -7,7 +7,7 @@ import random
 
 import orjson
 
-from proxy.forward.ids import new_call_id
+from proxy.ids import new_call_id
 from store.backends import open_store
 from store.rows import CALL_COLUMNS, Entry
 

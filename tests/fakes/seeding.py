@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from proxy.forward.ids import new_call_id
+from proxy.ids import new_call_id
 from store.backends import open_store
 from store.rows import CALL_COLUMNS, Entry
 

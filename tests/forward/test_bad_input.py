@@ -4,13 +4,15 @@ stream that fails after it started ends with an error line instead of being cut.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import orjson
 import pytest
 
-import proxy.api.export as export_api
+from proxy.app import Seams
+from store.batches import BATCH_ROWS
+from store.interface import StoreError
+from tests.fakes.faulty_store import Faults, opener
 from tests.fakes.seeding import make_entry, seed
 
 NOW = int(time.time() * 1000)
@@ -82,28 +84,27 @@ async def test_an_export_job_from_year_one_runs(make_proxy, db_path):
 
 @pytest.mark.backends
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
-async def test_a_stream_failing_after_it_started_ends_with_an_error_line(make_proxy, db_path, monkeypatch, fmt):
-    seed(db_path, [make_entry(NOW - 1000 * i) for i in range(3)])
-    real_batch, calls = export_api.encoded_batch, []
+async def test_a_stream_failing_after_it_started_ends_with_an_error_line(make_proxy, db_path, fmt):
+    seed(db_path, [make_entry(NOW - 1000 * i) for i in range(BATCH_ROWS + 1)])  # a full batch, then one more
+    reads = []
 
-    def failing_batch(conn, *args):
-        calls.append(1)
-        if len(calls) > 1:
-            raise sqlite3.OperationalError("disk I/O error")
-        chunk, after, _ = real_batch(conn, *args)
-        return chunk, after, export_api.BATCH_ROWS  # "a full batch": the stream asks for another
+    def second_read_fails(real_read, *args, **options):  # as a store says a disk error (store/sqlite/store.py)
+        reads.append(1)
+        if len(reads) > 1:
+            raise StoreError(f"database {db_path}: disk I/O error")
+        return real_read(*args, **options)
 
-    monkeypatch.setattr(export_api, "encoded_batch", failing_batch)
-    client = await make_proxy()
+    client = await make_proxy(seams=Seams(open_store=opener(db_path, Faults(export_batch=second_read_fails))))
     resp = await client.get("/v1/logs/export", params={"format": fmt, "fields": "id,model"})
     assert resp.status == 200
     body = await resp.read()  # a cut stream raises ClientPayloadError here
     lines = body.decode().splitlines()
+    assert len(reads) == 2
     if fmt == "jsonl":
-        assert len(lines) == 4 and all("id" in orjson.loads(line) for line in lines[:3])
+        assert len(lines) == BATCH_ROWS + 1 and all("id" in orjson.loads(line) for line in lines[:-1])
         error = orjson.loads(lines[-1])["error"]
         assert error["type"] == "export_error" and "disk I/O error" in error["message"]
     else:
-        assert len(lines) == 5 and lines[0] == "id,model"
+        assert len(lines) == BATCH_ROWS + 2 and lines[0] == "id,model"
         assert lines[-1].startswith("# error: ") and "disk I/O error" in lines[-1]
     assert (await client.get("/healthz")).status == 200

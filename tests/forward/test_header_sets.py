@@ -1,6 +1,6 @@
 """Named header sets are exact: a missing comma would silently merge two names."""
 
-from proxy.forward.headers import (
+from proxy.headers import (
     CONTROL,
     HOP_BY_HOP,
     PROVIDER_KEY_HEADERS,

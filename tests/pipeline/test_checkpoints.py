@@ -9,7 +9,7 @@ import sqlite3
 import orjson
 import pytest
 
-import proxy.pipeline.checkpoints
+from proxy.app import Seams
 from proxy.state import METRICS
 from tests.conftest import flushed, wait_until
 
@@ -27,7 +27,8 @@ async def wal_sizes_after_bursts(client, db_path: str, bursts: int = 4, *, passe
     ids, sizes = [], []
     for burst in range(bursts):
         for i in range(40):
-            body = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"{burst}.{i} {TEXT}"}]})
+            message = {"role": "user", "content": f"{burst}.{i} {TEXT}"}
+            body = orjson.dumps({"model": "gpt-4o-mini", "messages": [message]})
             resp = await client.post(CHAT, data=body)
             assert resp.status == 200
             ids.append(resp.headers["x-llmlog-id"])
@@ -42,9 +43,8 @@ async def wal_sizes_after_bursts(client, db_path: str, bursts: int = 4, *, passe
     return sizes, ids
 
 
-async def test_the_wal_is_checkpointed_in_the_background_and_stays_short(make_proxy, db_path, monkeypatch):
-    monkeypatch.setattr(proxy.pipeline.checkpoints, "INTERVAL_S", 0.05)
-    client = await make_proxy()
+async def test_the_wal_is_checkpointed_in_the_background_and_stays_short(make_proxy, db_path):
+    client = await make_proxy(seams=Seams(checkpoint_interval_s=0.05))
     sizes, ids = await wal_sizes_after_bursts(client, db_path)
     # a WAL checkpointed after each burst is reused from its start: it never holds two bursts
     assert sizes[-1] < 1.5 * sizes[0], sizes
@@ -52,10 +52,9 @@ async def test_the_wal_is_checkpointed_in_the_background_and_stays_short(make_pr
         assert sorted(r[0] for r in conn.execute("SELECT id FROM calls")) == sorted(ids)
 
 
-async def test_without_the_background_pass_the_wal_holds_every_burst(make_proxy, db_path, monkeypatch):
+async def test_without_the_background_pass_the_wal_holds_every_burst(make_proxy, db_path):
     """The check above can fail: the writer itself does not checkpoint, so with the pass switched
     off its WAL grows with every burst."""
-    monkeypatch.setattr(proxy.pipeline.checkpoints, "INTERVAL_S", 3600)
-    client = await make_proxy()
+    client = await make_proxy(seams=Seams(checkpoint_interval_s=3600))
     sizes, _ = await wal_sizes_after_bursts(client, db_path, passes=False)
     assert sizes[-1] > 3 * sizes[0], sizes

@@ -16,8 +16,8 @@ import aiohttp
 import orjson
 import pytest
 
-import proxy.pipeline.interpret as entry_module
-from proxy.pipeline.interpret import inflate
+from proxy.app import Seams
+from proxy.pipeline.interpret import build_entry, inflate
 from tests.conftest import chat_body, flushed
 from tests.fakes import faulty_upstream as fu
 
@@ -154,18 +154,16 @@ def gzip_answer(body: bytes) -> fu.Script:
     return script
 
 
-async def test_gzip_answer_is_logged_readable_with_its_usage_built_off_the_loop(make_proxy, monkeypatch):
+async def test_gzip_answer_is_logged_readable_with_its_usage_built_off_the_loop(make_proxy):
     threads = []
-    real_inflate = entry_module.inflate
 
-    def watched(body, encoding, limit):
+    def watched(call, prices, max_body_bytes):  # the only caller of `inflate`: the answer is inflated in here
         threads.append(threading.current_thread())
-        return real_inflate(body, encoding, limit)
+        return build_entry(call, prices, max_body_bytes)
 
-    monkeypatch.setattr(entry_module, "inflate", watched)
     upstream = await fu.FaultyUpstream(gzip_answer(SMALL_ANSWER)).start()
     try:
-        client = await make_proxy(upstream_url=upstream.url)
+        client = await make_proxy(upstream_url=upstream.url, seams=Seams(build_entry=watched))
         resp = await client.post("/v1/chat/completions", data=chat_body("hi"), auto_decompress=False)
         assert resp.status == 200 and gzip.decompress(await resp.read()) == SMALL_ANSWER
         await flushed(client)

@@ -17,26 +17,25 @@ import pytest
 
 from store.rows import Entry
 from store.spill import SpillFile, spill_path_for
-from store.sqlite.store import SqliteStore
 from tests.conftest import CHAT, chat_body, flushed, metric, replay_spill_now, stored_ids, wait_until
 from tests.e2e.test_process_lifecycle import drive, start_serve
 from tests.pipeline.test_pipeline_durability import minimal_entry
 
-pytestmark = pytest.mark.sqlite_only  # a full disk under SQLite's file, the spill file beside it, the file deleted while in use
+# a full disk under SQLite's file, the spill file beside it, the file deleted while in use
+pytestmark = pytest.mark.sqlite_only
 
 
 @pytest.fixture
-def full_database(monkeypatch):
+def full_database(store_faults):
     """The pipeline's batch writes fail as SQLite does on a full disk while `switch["on"]` is true."""
     switch = {"on": True}
-    real_write = SqliteStore.write_batch
 
-    def write(store, conn, entries):
+    def write(real_write, conn, entries):
         if switch["on"]:
             raise sqlite3.OperationalError("database or disk is full")
-        return real_write(store, conn, entries)
+        return real_write(conn, entries)
 
-    monkeypatch.setattr(SqliteStore, "write_batch", write)
+    store_faults.write_batch = write
     return switch
 
 
@@ -251,22 +250,21 @@ async def test_a_database_deleted_while_running_is_recreated_and_later_calls_lan
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-async def test_a_database_deleted_during_a_write_has_the_batch_written_again(make_proxy, db_path, monkeypatch):
+async def test_a_database_deleted_during_a_write_has_the_batch_written_again(make_proxy, db_path, store_faults):
     """Deleted after the pre-write check, before the commit: the batch went to the old file, so it
     is not counted as written; it is spilled and replayed into the new file."""
     proxy = await make_proxy()
-    real_write = SqliteStore.write_batch
     deleted = []
 
-    def write_then_delete(store, conn, entries):
-        written = real_write(store, conn, entries)
+    def write_then_delete(real_write, conn, entries):
+        written = real_write(conn, entries)
         if not deleted:
             deleted.append(True)
             for suffix in ("", "-wal", "-shm"):
                 os.remove(db_path + suffix)
         return written
 
-    monkeypatch.setattr(SqliteStore, "write_batch", write_then_delete)
+    store_faults.write_batch = write_then_delete
     call_id = await call(proxy, "torn away")
     await flushed(proxy)
     await replay_spill_now(proxy)

@@ -13,12 +13,12 @@ import orjson
 import pytest
 
 import proxy.pipeline.worker as pipeline_module
-from proxy.app import make_app
+from proxy.app import Seams, make_app
 from proxy.forward.capture import CapturedCall
 from proxy.forward.control import CallContext
-from proxy.forward.ids import new_call_id
+from proxy.ids import new_call_id
 from proxy.metrics import Metrics
-from proxy.pipeline.interpret import fallback_entry
+from proxy.pipeline.interpret import build_entry, fallback_entry
 from proxy.pipeline.worker import Pipeline
 from proxy.settings import Provider, load_config
 from proxy.state import METRICS, PIPELINE
@@ -67,17 +67,13 @@ async def test_full_queue_spills_then_replays_every_call_exactly_once(make_proxy
 
 
 async def test_an_entry_the_database_refuses_is_set_aside_and_the_batch_is_kept(make_proxy, db_path):
-    proxy = await make_proxy(store__batch_interval_ms=300)
-    pipeline = proxy.app[PIPELINE]
-    real_build = pipeline.build
-
-    def build(call):  # the middle call becomes an entry the schema refuses (started_at is NOT NULL)
-        entry = real_build(call)
+    def build(call, prices, max_body_bytes):  # the middle call: an entry the schema refuses (started_at NOT NULL)
+        entry = build_entry(call, prices, max_body_bytes)
         if b"poison" in call.request_body:
             entry.call["started_at"] = None
         return entry
 
-    pipeline.build = build
+    proxy = await make_proxy(store__batch_interval_ms=300, seams=Seams(build_entry=build))
     responses = await asyncio.gather(*(proxy.post(CHAT, data=chat_body(text)) for text in ("a", "poison", "b")))
     ids = {(await r.json())["choices"][0]["message"]["content"]: r.headers["x-llmlog-id"] for r in responses}
     await flushed(proxy)

@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 
 import proxy.pipeline.price_refresh as price_refresh
+from proxy.app import Seams
 from proxy.metrics import Metrics
 from proxy.pipeline.prices import price_table_for
 from proxy.settings import GENAI_PRICES_URL, load_config
@@ -103,12 +104,13 @@ async def test_a_refresh_prices_new_calls_with_the_new_data(make_proxy, prices_s
 
 @pytest.mark.parametrize("path", ["/garbage.json", "/object.json", "/empty.json", "/invalid.json", "/error.json",
                                   "/too-big", "/too-big-chunked", "unreachable"])
-async def test_a_failed_refresh_keeps_the_shipped_table(make_proxy, prices_server, path, monkeypatch, caplog):
+async def test_a_failed_refresh_keeps_the_shipped_table(make_proxy, prices_server, path, caplog):
+    seams = Seams()
     if path.startswith("/too-big"):  # the real file, over a cap set below its size
-        monkeypatch.setattr(price_refresh, "MAX_FILE_BYTES", len(prices_server.good) - 1)
+        seams = Seams(price_file_max_bytes=len(prices_server.good) - 1)
         path = "/data.json" if path == "/too-big" else "/chunked.json"
     url = "http://127.0.0.1:9/data.json" if path == "unreachable" else prices_server.url(path)
-    client = await make_proxy(pricing__refresh_hours=24, pricing__refresh_url=url)
+    client = await make_proxy(pricing__refresh_hours=24, pricing__refresh_url=url, seams=seams)
     metrics = client.app[METRICS]
     before = client.app[PRICES].table
     await wait_until(lambda: metrics.price_refresh_failures > 0)

@@ -58,7 +58,8 @@ def chat_json_cached(v: bytes) -> bytes:
 def chat_sse(v: bytes) -> bytes:
     head = b'{"id":"chatcmpl-h","object":"chat.completion.chunk","created":1732000000,"model":"gpt-4o-mini-2024-07-18",'
     return _sse(
-        (None, head + b'"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi there"},"finish_reason":null}]}'),
+        (None, head + b'"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi there"},'
+                      b'"finish_reason":null}]}'),
         (None, head + b'"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}'),
         (None, head + b'"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":' + v + b',"total_tokens":14}}'),
         (None, b"[DONE]"),

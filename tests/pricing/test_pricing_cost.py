@@ -125,7 +125,8 @@ def test_override_without_cache_prices_bills_cache_at_input(table):
     t = table.with_overrides({"local": {"input": 1, "output": 2}})
     usage = Usage(input_tokens=100, cached_input_tokens=30, cache_write_tokens=20, output_tokens=5)
     cost = compute_cost(usage, t.lookup("local"), t.version)
-    assert (cost.input_micros, cost.cached_input_micros, cost.cache_write_micros, cost.output_micros) == (50, 30, 20, 10)
+    micros = (cost.input_micros, cost.cached_input_micros, cost.cache_write_micros, cost.output_micros)
+    assert micros == (50, 30, 20, 10)
 
 
 def test_big_call_stays_exact(table):

@@ -1,9 +1,13 @@
 """split_sse: event boundaries across chunks, line endings, fields, offsets, garbage."""
 
+from itertools import pairwise
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pricing.types import SseEvent
-from pricing.usage.sse import split_sse
+from pricing.usage.sse import _split_chunk_by_chunk, _split_lf_lines, split_sse
 
 
 @pytest.mark.parametrize(
@@ -104,11 +108,6 @@ def test_byte_by_byte_delivery_matches_one_chunk():
 
 
 # -- the LF-only fast path gives exactly what the chunk-by-chunk reader gives -------------------
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from pricing.usage.sse import _split_chunk_by_chunk, _split_lf_lines
-
 SSE_PIECES = [b"data: ", b"data:", b"event: ", b"event:", b"id: 7", b"retry: 5", b": keep-alive", b"\n", b"\n\n",
               b"{\"a\":1}", b"[DONE]", b"x", b" ", b":", b"caf\xc3\xa9", b"\xe2\x82", b"\xff", b"\xef\xbb\xbf",
               b"\xf0\x9f\x98\x80", b"data: \xe2\x82\xac\n\n"]
@@ -119,7 +118,7 @@ def lf_streams(draw) -> list[tuple[float, bytes]]:
     raw = b"".join(draw(st.lists(st.sampled_from(SSE_PIECES), max_size=40)))
     cuts = sorted(draw(st.lists(st.integers(0, len(raw)), max_size=12)))
     bounds = [0, *cuts, len(raw)]
-    return [(float(i), raw[a:b]) for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+    return [(float(i), raw[a:b]) for i, (a, b) in enumerate(pairwise(bounds))]
 
 
 @settings(max_examples=400, deadline=None)

@@ -83,7 +83,8 @@ def test_offline_counts_are_tiktoken_exact(tmp_path):
             "names": [encoding_name_for("gpt-4o"), encoding_name_for("gpt-4"), encoding_name_for(None)],
             "usage": [usage.input_tokens, usage.output_tokens, usage.source, usage.encoding],
             # the cookbook's o200k_base example: 8 tokens (cl100k_base: 9)
-            "birthday": [count_text_tokens("gpt-4o", "お誕生日おめでとう"), count_text_tokens("gpt-4", "お誕生日おめでとう")],
+            "birthday": [count_text_tokens("gpt-4o", "お誕生日おめでとう"),
+                         count_text_tokens("gpt-4", "お誕生日おめでとう")],
             "legacy": [legacy.input_tokens, legacy.output_tokens],
             "downloads": len(calls),
         }}))

@@ -22,6 +22,7 @@ from store.backends import open_store
 from store.figures import AggregateError
 from store.filters import SORT_KEYS, LogFilter, Page
 from store.interface import EXPORT_CHUNK_BYTES, StoreError
+from tests.fakes import faulty_store
 from tests.fakes.postgres_server import with_database
 from tests.fakes.seeding import make_entry
 
@@ -143,21 +144,24 @@ def test_list_matches_sqlite_for_each_filter(both, f):
 
 
 @pytest.mark.parametrize("few", [0, 5])
-def test_text_pages_walked_in_order_match_sqlite(both, monkeypatch, few):
+def test_text_pages_walked_in_order_match_sqlite(both, postgres_url, few):
     """A search matching more than FEW_MATCHES calls is paged by walking the sort order (the
     seeded ones match fewer, so they take the matches-first path in the test above)."""
-    from store.postgres import queries
-    monkeypatch.setattr(queries, "FEW_MATCHES", few)
-    lite, pg = both
-    for f in (LogFilter(text="output"), LogFilter(text="hello"),
-              LogFilter(text="output", start_ms=BASE + 2 * DAY, end_ms=BASE + 12 * DAY)):
-        assert pg.count(f) > few
-        for sort in SORT_KEYS:
-            for descending in (True, False):
-                for page in (Page(sort_by=sort, descending=descending, limit=100),
-                             Page(sort_by=sort, descending=descending, limit=4, offset=3)):
-                    a, b = lite.list_logs(f, page), pg.list_logs(f, page)
-                    assert (b.total, b.rows, b.next_cursor) == (a.total, a.rows, a.next_cursor)
+    from store.postgres.store import PostgresStore
+    lite, _ = both
+    pg = PostgresStore(postgres_url, few_matches=few)  # the same database, walking from `few` matches
+    try:
+        for f in (LogFilter(text="output"), LogFilter(text="hello"),
+                  LogFilter(text="output", start_ms=BASE + 2 * DAY, end_ms=BASE + 12 * DAY)):
+            assert pg.count(f) > few
+            for sort in SORT_KEYS:
+                for descending in (True, False):
+                    for page in (Page(sort_by=sort, descending=descending, limit=100),
+                                 Page(sort_by=sort, descending=descending, limit=4, offset=3)):
+                        a, b = lite.list_logs(f, page), pg.list_logs(f, page)
+                        assert (b.total, b.rows, b.next_cursor) == (a.total, a.rows, a.next_cursor)
+    finally:
+        pg.close()
 
 
 def test_the_text_filter_finds_something(both):
@@ -585,23 +589,21 @@ def test_exclusive_claims_between_replicas(postgres_url):
     a.close()
 
 
-def test_refuses_entries_only_for_their_data_never_for_availability(postgres_url, monkeypatch):
-    from store.postgres.store import PostgresStore
-
-    def down(store, conn, entries):
+def test_refuses_entries_only_for_their_data_never_for_availability(postgres_url):
+    def down(real_write, conn, entries):
         raise psycopg.OperationalError("server closed the connection unexpectedly")
-    monkeypatch.setattr(PostgresStore, "write_batch", down)
-    pg = open_store(postgres_url)
+    faults = faulty_store.Faults(write_batch=down)
+    pg = faulty_store.open_store(postgres_url, faults)
     with pytest.raises(StoreError, match="server closed the connection"):  # propagates: the pipeline spills
         pg.write_or_split([make_entry(BASE)])
 
-    def read_only(store, conn, entries):
+    def read_only(real_write, conn, entries):
         conn.execute("SET TRANSACTION READ ONLY")  # outside a transaction: a warning, no effect
         with conn.transaction():
             conn.execute("SET TRANSACTION READ ONLY")
             conn.execute("INSERT INTO export_jobs (id, created_at, status, format, filters) "
                          "VALUES ('x', 0, 'draft', 'csv', '{}')")
-    monkeypatch.setattr(PostgresStore, "write_batch", read_only)
+    faults.write_batch = read_only
     with pytest.raises(StoreError, match="read-only transaction"):
         pg.write_or_split([make_entry(BASE)])
     pg.close()

@@ -22,7 +22,8 @@ from store.rows import (
 )
 from store.sqlite.migrations import migrate
 
-pytestmark = pytest.mark.sqlite_only  # SQLite's schema; PostgreSQL's is built to match it (store/postgres/migrations.py)
+# SQLite's schema; PostgreSQL's is built to match it (store/postgres/migrations.py)
+pytestmark = pytest.mark.sqlite_only
 
 AFFINITY = {"INTEGER": int, "TEXT": str, "REAL": float, "BLOB": bytes}
 

@@ -12,15 +12,14 @@ import time
 import orjson
 import pytest
 
-import proxy.api.export as export_api
 import proxy.pipeline.export_jobs as export_jobs
-import store.postgres.jobs as postgres_jobs
-import store.sqlite.store as sqlite_store
+from proxy.app import Seams
 from proxy.pipeline.retention import run_retention_once
 from store.backends import open_store
 from store.filters import LogFilter
 from store.runner import StoreThread
 from tests.conftest import flushed
+from tests.fakes.faulty_store import opener
 from tests.fakes.seeding import make_entry, seed
 
 DAY = 86_400_000
@@ -101,13 +100,11 @@ async def test_a_job_another_replica_is_running_is_not_failed_at_start(make_prox
         other.close()
 
 
-async def test_an_export_file_larger_than_a_chunk_downloads_whole(make_proxy, db_path, monkeypatch):
-    monkeypatch.setattr(export_api, "EXPORT_CHUNK_BYTES", 1000)
-    monkeypatch.setattr(sqlite_store, "EXPORT_CHUNK_BYTES", 1000)
-    monkeypatch.setattr(postgres_jobs, "EXPORT_CHUNK_BYTES", 1000)
+async def test_an_export_file_larger_than_a_chunk_downloads_whole(make_proxy, db_path):
     now = int(time.time() * 1000)
     ids = seed(db_path, [make_entry(now - i, prompt=f"prompt number {i} " * 5) for i in range(40)])
-    client = await make_proxy()
+    open_store_in_pieces = opener(db_path, export_chunk_bytes=1000)
+    client = await make_proxy(seams=Seams(open_store=open_store_in_pieces))
     job = await (await client.post("/v1/logs/exports", json={"requested_data": ["id", "prompt_text"]})).json()
     assert (await client.post(f"/v1/logs/exports/{job['id']}/start")).status == 202
     assert (await _job_done(client, job["id"]))["status"] == "success"
@@ -115,6 +112,11 @@ async def test_an_export_file_larger_than_a_chunk_downloads_whole(make_proxy, db
     assert len(body) > 3000  # several chunks
     records = [orjson.loads(line) for line in body.splitlines()]
     assert sorted(r["id"] for r in records) == sorted(ids)
+    store = open_store_in_pieces()
+    try:  # kept in pieces of the store's size (PostgreSQL keeps each piece as a row)
+        assert store.read_export_chunk(job["id"], 3) == body[3000:4000]
+    finally:
+        store.close()
 
 
 @pytest.mark.sqlite_only  # failing_writes fails SQLite's writer; tests/e2e/test_replicas.py stops a real PostgreSQL
@@ -122,7 +124,8 @@ async def test_healthz_and_metrics_say_when_writes_do_not_reach_the_store(make_p
     client = await make_proxy()
     assert (await (await client.get("/healthz")).json())["store"] == "ok"
     assert "llmlog_store_up 1" in await (await client.get("/metrics")).text()
-    await client.post("/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]})
+    await client.post("/v1/chat/completions",
+                      json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]})
     for _ in range(100):
         health = await (await client.get("/healthz")).json()
         if health["store"] == "unavailable":
@@ -140,13 +143,12 @@ async def test_healthz_and_metrics_say_when_writes_do_not_reach_the_store(make_p
     assert len((await (await client.get("/v1/logs")).json())["logs"]) == 1  # kept meanwhile, written now
 
 
-def test_an_export_withdrawn_by_another_replica_stops_at_its_next_batch(db_path, monkeypatch):
+def test_an_export_withdrawn_by_another_replica_stops_at_its_next_batch(db_path):
     """An erasure on one replica withdraws every export, also one another replica is running: that
     one stops at its next check instead of exporting to the end, and keeps no file."""
     import threading
 
     from proxy.query.export_format import ExportStopped, resolve_fields
-    monkeypatch.setattr(export_jobs, "STILL_RUNNING_CHECK_S", 0.0)
     now = int(time.time() * 1000)
     seed(db_path, [make_entry(now - i, user_id="leaver" if i == 0 else "stayer") for i in range(2500)])
     other = open_store(db_path)
@@ -162,8 +164,8 @@ def test_an_export_withdrawn_by_another_replica_stops_at_its_next_batch(db_path,
 
     try:
         with pytest.raises(ExportStopped, match="withdrawn"):
-            export_jobs._export_file(runner, "JOBWITHDRAWN", LogFilter(), resolve_fields(None),
-                                     "jsonl", threading.Event(), progress)
+            export_jobs.export_file(runner, "JOBWITHDRAWN", LogFilter(), resolve_fields(None),
+                                    "jsonl", threading.Event(), progress, check_every_s=0.0)
         assert batches == [1000]  # it stopped after the first batch, not after all three
         assert not export_jobs._finish(runner, "JOBWITHDRAWN", None, "withdrawn while it ran", False)
         assert other.read_export_chunk("JOBWITHDRAWN", 0) is None

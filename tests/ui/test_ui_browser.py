@@ -98,7 +98,8 @@ async def test_logs_page_end_to_end(proxy, browser, tmp_path):
         wait(browser, lambda d: len(rows(d)) == 4)
         ids = [r.get_attribute("data-id") for r in rows(browser)]
         assert set(ids) == {plain, streamed, failed, hidden}
-        status_cells = {r.get_attribute("data-id"): r.find_element(By.CSS_SELECTOR, ".badge").text for r in rows(browser)}
+        status_cells = {r.get_attribute("data-id"): r.find_element(By.CSS_SELECTOR, ".badge").text
+                        for r in rows(browser)}
         assert status_cells[failed].startswith("error")
         assert "do not track" in browser.find_element(By.CSS_SELECTOR, f'tr[data-id="{hidden}"]').text
         prompts = {r.get_attribute("data-id"): r.find_elements(By.TAG_NAME, "td")[8].text for r in rows(browser)}
@@ -154,7 +155,7 @@ async def test_logs_page_end_to_end(proxy, browser, tmp_path):
 
 def seed(db_path: str, template: dict, count: int) -> None:
     """Copies of one real stored row with fresh ids spread over the last six days."""
-    from proxy.forward.ids import new_call_id
+    from proxy.ids import new_call_id
     from store.rows import Entry
     from store.sqlite.db import connect
     from store.sqlite.writer import write_batch

@@ -1,4 +1,4 @@
-"""Time-sortable call ids: 48-bit milliseconds + 80 random bits, Crockford base32 (ULID layout)."""
+"""Time-sortable ids for calls and export jobs: 48-bit milliseconds + 80 random bits, Crockford base32 (ULID layout)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
-"""Named header sets and the few operations on them: what is forwarded, stripped or redacted."""
+"""Named header sets and the few operations on them: what is forwarded, stripped or redacted.
+
+Shared by the request path, the upstream client and the pipeline's scrubbing, so it belongs to none of them."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Union
 from urllib.parse import unquote
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -94,7 +95,7 @@ _NOT_FORWARDED = HOP_BY_HOP | PROXY_AUTH | CONTROL | FRAMING
 _NOT_RETURNED = HOP_BY_HOP | PROXY_AUTH
 
 # aiohttp's request headers, or (name, value) pairs as the upstream client reads them
-Headers = Union[Mapping[str, str], list[tuple[str, str]]]
+Headers = Mapping[str, str] | list[tuple[str, str]]
 
 
 def _pairs(headers: Headers) -> Iterable[tuple[str, str]]:
