@@ -1,7 +1,8 @@
 """The one true/false vocabulary: settings (file, env, flags), the logs API's bool parameters, control headers.
 
 DESIGN §3 names `x-debug: false` (also `0`, `no`, `off`): FALSE_WORDS is that list, TRUE_WORDS its mirror.
-Case and surrounding spaces never matter.
+Case and surrounding spaces never matter; any other word is refused everywhere (in a do-not-track
+header, a 400: a privacy control must not fail open on a typo).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 PAIRS = (("true", "false"), ("1", "0"), ("yes", "no"), ("on", "off"))
 TRUE_WORDS = frozenset(true for true, _ in PAIRS)
 FALSE_WORDS = frozenset(false for _, false in PAIRS)
+WORDS_TEXT = ", ".join(f"{true}/{false}" for true, false in PAIRS)  # for messages: "true/false, 1/0, ..."
 
 
 def parse_bool(text: str) -> bool:
@@ -21,7 +23,3 @@ def parse_bool(text: str) -> bool:
         return False
     raise ValueError(text)
 
-
-def is_word(text: str | None, words: frozenset[str]) -> bool:
-    """Whether a header value (None: absent) is one of `words`."""
-    return text is not None and text.strip().lower() in words

@@ -12,6 +12,7 @@ Precedence: CLI flag > environment variable > config file > built-in default.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -20,10 +21,11 @@ import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
-from proxy.booleans import PAIRS, parse_bool
+from proxy.booleans import PAIRS, WORDS_TEXT, parse_bool
 from proxy.errors import ConfigError
 from store.backends import check_location, is_postgres, open_store, printable
 from store.interface import Store, StoreError
@@ -45,6 +47,8 @@ class Setting:
     metavar: str | None = None  # the flag's value in `--help`, where the type's name would mislead
     shown_default: str | None = None  # the default in words where it is worked out at run time
     choices: tuple[str, ...] = ()  # for a str typed as a Literal: the values it may take
+    at_least: int | float | None = None  # for a number: the smallest value allowed
+    at_most: int | float | None = None  # for a number: the largest value allowed
 
     @property
     def section(self) -> str:
@@ -54,6 +58,16 @@ class Setting:
     def name(self) -> str:
         return self.key.split(".", 1)[1]
 
+    @property
+    def allowed(self) -> str:
+        """The values a number may take, in words ("at least 1", "from 0 to 65535"); "" for other types."""
+        low, high = self.at_least, self.at_most
+        if low is not None and high is not None:
+            return f"from {low} to {high}"
+        if low is not None:
+            return f"at least {low}"
+        return f"at most {high}" if high is not None else ""
+
 
 @dataclass(frozen=True, slots=True)
 class _Declared:
@@ -62,12 +76,18 @@ class _Declared:
     flag: str | None
     metavar: str | None
     shown_default: str | None
+    at_least: int | float | None
+    at_most: int | float | None
 
 
 def setting(default: T, help: str, *, env: str | None = None, flag: str | None = None,
-            metavar: str | None = None, shown_default: str | None = None) -> T:
-    """A row of the table: a field with `default`, the rest kept in its metadata."""
-    return field(default=default, metadata={"setting": _Declared(help, env, flag, metavar, shown_default)})
+            metavar: str | None = None, shown_default: str | None = None,
+            at_least: int | float | None = None, at_most: int | float | None = None) -> T:
+    """A row of the table: a field with `default`, the rest kept in its metadata. A number's
+    `at_least`/`at_most` bound it: a value outside is refused when the settings are loaded, so no
+    part of llmlog ever runs with a size of 0 or a timeout of -1 it was not written for."""
+    declared = _Declared(help, env, flag, metavar, shown_default, at_least, at_most)
+    return field(default=default, metadata={"setting": declared})
 
 
 def default_db_path() -> str:
@@ -84,7 +104,8 @@ GENAI_PRICES_URL = "https://raw.githubusercontent.com/pydantic/genai-prices/refs
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
     host: str = setting("127.0.0.1", "address to listen on", env="LLMLOG_HOST", flag="--host")
-    port: int = setting(8080, "port to listen on", env="LLMLOG_PORT", flag="--port")
+    port: int = setting(8080, "port to listen on (0: any free port, the one chosen is printed at start)",
+                        env="LLMLOG_PORT", flag="--port", at_least=0, at_most=65535)
     insecure: bool = setting(False, "allow listening on a non-loopback address without a logs API key",
                              env="LLMLOG_INSECURE", flag="--insecure")
     allowed_hosts: tuple[str, ...] = setting(
@@ -92,17 +113,19 @@ class ServerSettings:
         "(e.g. a load balancer's or a container network's name; '.example.com' for a domain, '*' for any); "
         "other Host values get 403, against DNS rebinding", env="LLMLOG_ALLOWED_HOSTS")
     shutdown_grace_s: float = setting(
-        10.0, "seconds in-flight calls get to finish on SIGTERM before the queue is flushed")
+        10.0, "seconds in-flight calls get to finish on SIGTERM before the queue is flushed", at_least=0)
     max_request_bytes: int = setting(64 * 1024 * 1024, "largest request body accepted for forwarding (bytes)",
-                                     env="LLMLOG_MAX_REQUEST_BYTES")
+                                     env="LLMLOG_MAX_REQUEST_BYTES", at_least=1)
 
 
 @dataclass(frozen=True, slots=True)
 class UpstreamSettings:
-    connect_timeout_s: float = setting(10.0, "seconds to open a connection upstream")
+    # a connection always has a limit (0 made every call a 504 with llmlog's client and meant none with
+    # aiohttp's); silence may have none, 0, as both clients always read it
+    connect_timeout_s: float = setting(10.0, "seconds to open a connection upstream", at_least=0.001)
     read_timeout_s: float = setting(
-        600.0, "seconds the upstream may stay silent (before headers or between stream chunks)",
-        env="LLMLOG_READ_TIMEOUT")
+        600.0, "seconds the upstream may stay silent (before headers or between stream chunks; 0: no limit)",
+        env="LLMLOG_READ_TIMEOUT", at_least=0)
     client: Literal["llmlog", "aiohttp"] = setting(
         "llmlog", "HTTP client for providers: 'llmlog' (its own, the fastest) or 'aiohttp' (aiohttp's "
         "ClientSession, which honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY, for an egress proxy)",
@@ -120,8 +143,9 @@ class StoreSettings:
     password_env: str | None = setting(
         None, "environment variable holding the PostgreSQL password, kept out of the URL (PGPASSWORD works too)")
     max_body_bytes: int = setting(
-        1024 * 1024, "bytes of each request/response body kept in the log (the forwarded stream is never capped)")
-    queue_size: int = setting(10_000, "captured calls held in memory before spilling to disk")
+        1024 * 1024, "bytes of each request/response body kept in the log (the forwarded stream is never capped)",
+        at_least=0)
+    queue_size: int = setting(10_000, "captured calls held in memory before spilling to disk", at_least=1)
     spill_path: str | None = setting(
         None, "spill file for entries the database cannot take yet (default: the database path + .spill; with "
         "PostgreSQL, a file named after the URL and the listening address in llmlog's data directory); on "
@@ -129,17 +153,19 @@ class StoreSettings:
     hold_size: int = setting(
         10_000, "entries held in memory when database and spill file both fail (disk full), retried each "
         "second, and calls waiting for a spill file that has stopped answering; beyond it entries "
-        "are dropped and counted")
-    batch_size: int = setting(500, "entries written per transaction at most")
-    batch_interval_ms: int = setting(200, "longest time an entry waits for its batch")
+        "are dropped and counted", at_least=0)
+    batch_size: int = setting(500, "entries written per transaction at most", at_least=1)
+    batch_interval_ms: int = setting(200, "longest time an entry waits for its batch", at_least=1, at_most=3_600_000)
     busy_timeout_ms: int = setting(
         5000, "how long a write waits for a database locked by another process before its batch goes to the "
-        "spill file")
+        "spill file", at_least=0, at_most=2**31 - 1)
     writer_nice: int = setting(
-        10, "niceness steps the database writer threads run below the proxy (Linux): calls get the CPU first")
-    retention_days: int = setting(0, "delete calls older than this (0 keeps everything)")
+        10, "niceness steps the database writer threads run below the proxy (Linux): calls get the CPU first",
+        at_least=0, at_most=19)
+    # at most about 2700 years: the cutoff in milliseconds stays within the databases' 64-bit integers
+    retention_days: int = setting(0, "delete calls older than this (0 keeps everything)", at_least=0, at_most=1_000_000)
     content_retention_days: int = setting(0, "drop bodies and text older than this, keeping metrics (0 keeps "
-                                             "everything)")
+                                             "everything)", at_least=0, at_most=1_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +182,7 @@ class PricingSettings:
         0.0, "fetch genai-prices' published price file at start and every this many hours and rebuild the "
         "price table from it (the same corrections, LiteLLM file and overrides on top); on any failure "
         "the table in use is kept. 0: off, the prices shipped in the installed genai-prices are used",
-        env="LLMLOG_PRICE_REFRESH_HOURS")
+        env="LLMLOG_PRICE_REFRESH_HOURS", at_least=0)
     refresh_url: str = setting(
         GENAI_PRICES_URL, "where pricing.refresh_hours fetches the price file (genai-prices' data.json format), "
         "e.g. a mirror inside an air-gapped network", env="LLMLOG_PRICE_REFRESH_URL")
@@ -205,7 +231,8 @@ class Settings:
     pricing: PricingSettings = field(default_factory=PricingSettings)
     providers: tuple[Provider, ...] = (DEFAULT_PROVIDER,)
     # `[pricing.models."name"]` tables as written: pricing/prices/table.py `with_overrides` reads them
-    price_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # (read-only, as the rest: MappingProxyType all the way down, arrays as tuples)
+    price_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def db_path(self) -> str:
@@ -258,8 +285,15 @@ def _rows() -> tuple[Setting, ...]:
         for f in fields(cls):
             declared: _Declared = f.metadata["setting"]
             choices = get_args(hints[f.name]) if get_origin(hints[f.name]) is Literal else ()
-            rows.append(Setting(f"{section}.{f.name}", _kind(hints[f.name]), f.default, declared.help,
-                                declared.env, declared.flag, declared.metavar, declared.shown_default, choices))
+            row = Setting(f"{section}.{f.name}", _kind(hints[f.name]), f.default, declared.help, declared.env,
+                          declared.flag, declared.metavar, declared.shown_default, choices,
+                          declared.at_least, declared.at_most)
+            if row.type in (int, float):
+                if row.at_least is None:
+                    raise TypeError(f"{row.key}: a number needs its range in the table (at_least=, at_most=)")
+            elif row.allowed:
+                raise TypeError(f"{row.key}: only a number has a range")
+            rows.append(row)
     return tuple(rows)
 
 
@@ -268,32 +302,85 @@ SETTINGS: tuple[Setting, ...] = _rows()
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 
 
-_KIND_WORDS: dict[type, str] = {bool: "bool", tuple: "list", str: "str"}  # as error messages say them
+# what the loader accepts: a TOML value of the type, or (from the environment, a flag, a file's
+# string) its text. An integer is ASCII digits only: int() would also take "٨٠٨٠" and "8_080", and a
+# float such as 8080.9 is refused rather than cut to 8080. A number must be finite: nan and inf are
+# refused, since every comparison with nan is false (a timeout of nan expired at once).
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _read_int(raw: Any) -> int:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and _INTEGER_TEXT.fullmatch(raw.strip()):
+        return int(raw.strip())
+    raise ValueError(raw)
+
+
+def _read_float(raw: Any) -> float:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        value = float(raw)  # OverflowError for an integer past a float's range
+    elif isinstance(raw, str) and _NUMBER_TEXT.fullmatch(raw.strip()):
+        value = float(raw.strip())
+    else:
+        raise ValueError(raw)
+    if not math.isfinite(value):  # 1e999 in a string
+        raise ValueError(raw)
+    return value
+
+
+def _read_bool(raw: Any) -> bool:
+    """A TOML boolean, or one of the words of proxy/booleans.py (from a string anywhere)."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str):
+        return parse_bool(raw)
+    raise ValueError(raw)
+
+
+def _read_str(raw: Any) -> str:
+    if isinstance(raw, str):
+        return raw
+    raise ValueError(raw)
+
+
+def _read_list(raw: Any) -> tuple[str, ...]:
+    """A TOML array of strings, or a comma-separated string (the environment's way)."""
+    if isinstance(raw, (list, tuple)) and all(isinstance(item, str) for item in raw):
+        return tuple(raw)
+    if isinstance(raw, str):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    raise ValueError(raw)
+
+
+_READERS: dict[type, Any] = {bool: _read_bool, int: _read_int, float: _read_float, str: _read_str, tuple: _read_list}
+_EXPECTED: dict[type, str] = {bool: f"bool ({WORDS_TEXT})", int: "an integer", float: "a finite number",
+                              str: "a string", tuple: "a list of strings"}
+
+
+def expected(setting: Setting) -> str:
+    """What a value of `setting` must be, in words: "an integer from 0 to 65535", "a string"."""
+    if setting.choices:
+        return f"one of {', '.join(map(repr, setting.choices))}"
+    allowed = setting.allowed
+    return f"{_EXPECTED[setting.type]}{' of' if allowed.startswith('at ') else ''} {allowed}".rstrip()
 
 
 def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
-    want = setting.type
-    if setting.choices and raw not in setting.choices:
-        raise ConfigError(f"{setting.key} from {origin}: expected one of "
-                          f"{', '.join(map(repr, setting.choices))}, got {raw!r}")
+    """`raw` (from `origin`: the file, a variable, a flag) read as `setting`'s type and checked
+    against its choices and range; a ConfigError of one line naming all three otherwise."""
     try:
-        if want is bool:
-            return raw if isinstance(raw, bool) else parse_bool(str(raw))
-        if want is tuple:
-            if isinstance(raw, (list, tuple)):
-                return tuple(str(x) for x in raw)
-            return tuple(part.strip() for part in str(raw).split(",") if part.strip())
-        if want in (int, float):
-            if isinstance(raw, bool):
-                raise ValueError(raw)
-            value = want(raw)
-            if value < 0:
-                raise ValueError(raw)
-            return value
-        return want(raw)
-    except (TypeError, ValueError):
-        kind = _KIND_WORDS.get(want) or f"a number of 0 or more ({want.__name__})"
-        raise ConfigError(f"{setting.key} from {origin}: expected {kind}, got {raw!r}") from None
+        value = _READERS[setting.type](raw)
+        if setting.choices and value not in setting.choices:
+            raise ValueError(raw)
+        if setting.at_least is not None and value < setting.at_least:
+            raise ValueError(raw)
+        if setting.at_most is not None and value > setting.at_most:
+            raise ValueError(raw)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{setting.key} from {origin}: expected {expected(setting)}, got {raw!r}") from None
+    return value
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -342,18 +429,54 @@ def _provider_from(table: Mapping[str, Any], index: int) -> Provider:
     for required in ("name", "base_url"):
         if not table.get(required):
             raise ConfigError(f"{where}: '{required}' is required")
+    for key in PROVIDER_KEYS - {"inject_stream_usage"}:
+        if key in table and not isinstance(table[key], str):
+            raise ConfigError(f"{where}: {key} must be a string, got {_kind_of(table[key])} ({table[key]!r})")
     fmt = table.get("format", "openai")
     if fmt not in ("openai", "anthropic"):
         raise ConfigError(f"{where}: format must be 'openai' or 'anthropic', got {fmt!r}")
-    prefix = "/" + str(table.get("prefix", "/")).strip("/")
+    try:  # the settings' vocabulary: a TOML boolean, or "true", "off", ... (never bool("false"), which is True)
+        inject = _read_bool(table.get("inject_stream_usage", False))
+    except ValueError:
+        raise ConfigError(f"{where}: inject_stream_usage must be a bool ({WORDS_TEXT}), "
+                          f"got {table['inject_stream_usage']!r}") from None
     return Provider(
-        name=str(table["name"]),
-        base_url=_checked_base_url(str(table["base_url"]), where),
-        prefix=prefix,
+        name=table["name"],
+        base_url=_checked_base_url(table["base_url"], where),
+        prefix="/" + table.get("prefix", "/").strip("/"),
         format=fmt,
         api_key_env=table.get("api_key_env"),
-        inject_stream_usage=bool(table.get("inject_stream_usage", False)),
+        inject_stream_usage=inject,
     )
+
+
+_TOML_KINDS = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array",
+               dict: "a table"}
+
+
+def _kind_of(value: Any) -> str:
+    """What a TOML value is, in the words of the TOML spec ("a table", "an array", ...)."""
+    return next((word for kind, word in _TOML_KINDS.items() if isinstance(value, kind)), "a date or time")
+
+
+def _provider_tables(raw: Any, path: str | os.PathLike[str] | None) -> list[Mapping[str, Any]]:
+    """The file's `[[providers]]` tables; `providers = "x"` or `providers = [1]` is one clear line."""
+    if not isinstance(raw, list):
+        raise ConfigError(f"{path}: providers must be an array of tables ([[providers]]), got {_kind_of(raw)}")
+    for index, table in enumerate(raw):
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: providers[{index}] must be a table ([[providers]] with name = ... "
+                              f"and base_url = ...), got {_kind_of(table)}")
+    return raw
+
+
+def _read_only(value: Any) -> Any:
+    """`value` with every table a read-only mapping and every array a tuple: settings nothing changes."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: _read_only(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return tuple(_read_only(item) for item in value)
+    return value
 
 
 def load_config(
@@ -373,7 +496,7 @@ def load_config(
             raise ConfigError(f"config file not found: {path}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    raw_providers = file_table.pop("providers", None)
+    raw_providers = _provider_tables(file_table.pop("providers", []), path)
     price_overrides = file_table.get("pricing", {}).pop("models", {}) if isinstance(
         file_table.get("pricing"), dict) else {}
     if not isinstance(price_overrides, dict) or not all(isinstance(v, dict) for v in price_overrides.values()):
@@ -392,21 +515,19 @@ def load_config(
         if row.env and env.get(row.env) not in (None, ""):
             value = _coerce(row, env[row.env], row.env)
         if overrides and overrides.get(row.key) is not None:
-            value = _coerce(row, overrides[row.key], "command line")
+            value = _coerce(row, overrides[row.key], row.flag or "command line")
         values[row.key] = value
     admin_key = env.get(ADMIN_KEY_ENV)
     if admin_key:
         values["logs_api.api_keys"] = (*values["logs_api.api_keys"], admin_key)
     sections = {name: cls(**{row.name: values[row.key] for row in SETTINGS if row.section == name})
                 for name, cls in SECTIONS.items()}
-    settings = Settings(**sections, price_overrides=dict(price_overrides))
+    settings = Settings(**sections, price_overrides=_read_only(price_overrides))
     for key in settings.logs_api.api_keys:
         _check_api_key(key)
     _check_store(settings.store, in_file="store.path" in flat)
-    if settings.server.port > 65535:
-        raise ConfigError(f"server.port must be between 0 and 65535, got {settings.server.port}")
 
-    providers = [_provider_from(t, i) for i, t in enumerate(raw_providers or [])] or [DEFAULT_PROVIDER]
+    providers = [_provider_from(t, i) for i, t in enumerate(raw_providers)] or [DEFAULT_PROVIDER]
     upstream = upstream or env.get(UPSTREAM_ENV) or None
     if upstream:
         providers = _with_default_upstream(providers, upstream)
@@ -467,6 +588,13 @@ def _toml(value: Any) -> str:
     return repr(value)
 
 
+def _type_cell(row: Setting) -> str:
+    """The Type column: the choices, or the type and, for a number, its range ("integer, at least 1")."""
+    if row.choices:
+        return " or ".join(f"`{_toml(c)}`" for c in row.choices)
+    return f"{_TYPE_WORDS[row.type]}, {row.allowed}" if row.allowed else _TYPE_WORDS[row.type]
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -494,7 +622,7 @@ def markdown() -> str:
             default = f"`{row.shown_default}`" if row.shown_default else (
                 "(none)" if row.default is None else f"`{_toml(row.default)}`")
             lines.append("| " + " | ".join([
-                f"`{row.key}`", " or ".join(f"`{_toml(c)}`" for c in row.choices) or _TYPE_WORDS[row.type],
+                f"`{row.key}`", _type_cell(row),
                 _cell(default), f"`{row.env}`" if row.env else "",
                 f"`{row.flag}`" if row.flag else "", _cell(row.help)]) + " |")
     lines += ["", "## Other environment variables", "", "| Variable | Meaning |", "|---|---|"]

@@ -153,7 +153,7 @@ async def test_the_guard_catches_a_handler_that_awaits_the_database(calls, make_
 
 
 async def test_a_full_queue_still_keeps_parsing_and_pricing_off_the_handler(calls, make_proxy, monkeypatch):
-    client = await make_proxy(store__queue_size=1, store__batch_interval_ms=0)
+    client = await make_proxy(store__queue_size=1, store__batch_interval_ms=1)
     pipeline = client.app[PIPELINE]
     gate = asyncio.Event()
     real_write = pipeline._write

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from proxy.booleans import FALSE_WORDS, TRUE_WORDS
-from proxy.forward.control import wants_no_tracking
+from proxy.forward.control import ControlHeaderError, wants_no_tracking
 from proxy.settings import ConfigError, load_config
 from tests.fakes.seeding import make_entry, seed
 
@@ -55,8 +55,13 @@ async def test_config_and_logs_api_accept_exactly_the_same_words(make_proxy, db_
 
 @pytest.mark.parametrize("word", WORDS)
 def test_do_not_track_headers_read_the_same_words(word):
+    """Refused by the settings, refused in a do-not-track header (a 400: tests/forward/test_do_not_track_words.py)."""
     meaning = config_reads(word)
-    assert wants_no_tracking({"x-debug": word}) is (meaning is False)
-    assert wants_no_tracking({"x-portkey-debug": word}) is (meaning is False)
-    assert wants_no_tracking({"helicone-omit-request": word}) is (meaning is True)
-    assert wants_no_tracking({"helicone-omit-response": word}) is (meaning is True)
+    for name, asks in [("x-debug", False), ("x-portkey-debug", False), ("helicone-omit-request", True),
+                       ("helicone-omit-response", True)]:
+        if meaning is None:
+            with pytest.raises(ControlHeaderError) as raised:
+                wants_no_tracking({name: word})
+            assert raised.value.param == name
+        else:
+            assert wants_no_tracking({name: word}) is (meaning is asks), name

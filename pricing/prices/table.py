@@ -71,6 +71,16 @@ def _short_hash(data: bytes) -> str:
 # The longest model id looked up; real ids (Bedrock ARNs, Vertex resource paths) are far shorter.
 MAX_MODEL_ID_CHARS = 512
 
+def _plain(value: Any) -> Any:
+    """Read-only settings (proxy/settings.py: mappings, tuples) as json.dumps takes them, the same
+    text as the dicts and lists the config file was read into, so the pricing version is unchanged."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
 class PriceTable:
     """Immutable map of model ids to prices; each `with_…` returns a new table and version."""
 
@@ -197,7 +207,7 @@ class PriceTable:
                 table._add_names(key, price.aliases, None)
             else:
                 table._add(price, None)
-        canonical = json.dumps(overrides, sort_keys=True, default=str).encode()
+        canonical = json.dumps(_plain(overrides), sort_keys=True, default=str).encode()
         table.version = f"{self.version}+ov.{_short_hash(canonical)}"
         return table
 

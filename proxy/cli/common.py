@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import sys
 from collections.abc import Sequence
@@ -64,13 +65,45 @@ def format_usd(value: float | None, missing: str = "unpriced") -> str:
     return f"${whole}.{frac}"
 
 
+# What a terminal acts on instead of showing, in text read from the store (a prompt, a model name, a
+# body: whatever a client sent): C0 controls and DEL (ESC starts every escape sequence: a window title,
+# a hyperlink, a cleared screen), C1 controls (U+0080-U+009F, CSI and OSC among them), and the bidi
+# embeddings, overrides and isolates that make a line read in another order than it is stored
+# (U+202A-U+202E, U+2066-U+2069). The CLI prints these escaped, as `\x1b` and `\u202e`.
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_UNSAFE_IN_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+_UNSAFE_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")  # keeps line breaks and tabs
+_UNSAFE_IN_JSON = re.compile(f"[\x7f-\x9f{_BIDI}]")  # orjson escapes C0 itself
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def terminal_safe(text: str, *, multiline: bool = False) -> str:
+    """`text` with every character a terminal would act on shown escaped (see above). `multiline`
+    (a prompt, an output, a body shown whole): line breaks and tabs stay, a CRLF is one line break."""
+    if multiline:
+        return _UNSAFE_IN_TEXT.sub(_escaped, text.replace("\r\n", "\n"))
+    return _UNSAFE_IN_LINE.sub(_escaped, text)
+
+
+def _json_safe(text: str) -> str:
+    """orjson's output with DEL, C1 and bidi controls written as JSON escapes (`\u009b`): the same
+    JSON value, which a terminal shows instead of acting on. They only occur inside strings."""
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def echo_json(value: Any) -> None:
-    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+    click.echo(_json_safe(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()))
 
 
 def echo_jsonl(values) -> None:
     for value in values:
-        click.echo(orjson.dumps(value).decode())
+        click.echo(_json_safe(orjson.dumps(value).decode()))
 
 
 def terminal_width() -> int:
@@ -84,8 +117,10 @@ def color(text: str, fg: str | None) -> str:
 
 def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, shrink: str | None = None,
                colors: Sequence[str | None] | None = None) -> None:
-    """A plain aligned table that fits the terminal; the `shrink` column gives way first."""
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    """A plain aligned table that fits the terminal; the `shrink` column gives way first. Every
+    cell is shown terminal-safe: table cells are often text from the store."""
+    headers = [terminal_safe(h) for h in headers]
+    cells = [[("" if v is None else terminal_safe(str(v))) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     if shrink in headers:
         i = headers.index(shrink)

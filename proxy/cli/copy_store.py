@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import click
 import orjson
 
+from proxy.cli.common import terminal_safe
 from store.backends import open_store, printable
 from store.filters import LogFilter
 from store.interface import Position, Store, StoreError
@@ -103,7 +104,7 @@ def copy_store(source, target, restart):
             while batch := src.read_entries(after, seams.batch):
                 written, refused = dst.write_or_split(batch)
                 for entry, reason in refused:
-                    click.echo(f"not copied: call {entry.call.get('id')}: {reason}", err=True)
+                    click.echo(terminal_safe(f"not copied: call {entry.call.get('id')}: {reason}"), err=True)
                 new += written
                 copied += len(batch)
                 after = (batch[-1].call["started_at"], batch[-1].call["id"])

@@ -10,7 +10,9 @@ import click
 from proxy.settings import BY_KEY, SETTINGS, Setting
 
 F = TypeVar("F", bound=Callable[..., Any])
-_CLICK_TYPES: dict[type, Any] = {int: int, float: float, str: None, tuple: None}
+# A number's flag takes text, read by the loader as the file's and the environment's values are
+# (click's int() would take "٨٠٨٠" and its own message would not give the range); named as click names it.
+_METAVARS: dict[type, str] = {int: "INTEGER", float: "FLOAT"}
 FLAGGED = tuple(s for s in SETTINGS if s.flag)
 
 
@@ -39,8 +41,8 @@ def setting_option(key: str) -> Callable[[F], F]:
     assert setting.flag, f"{key} has no flag in the settings table"
     if setting.type is bool:
         return click.option(setting.flag, param_name(setting), is_flag=True, default=None, help=flag_help(setting))
-    return click.option(setting.flag, param_name(setting), type=_CLICK_TYPES[setting.type],
-                        metavar=setting.metavar, help=flag_help(setting))
+    return click.option(setting.flag, param_name(setting), type=str,
+                        metavar=setting.metavar or _METAVARS.get(setting.type), help=flag_help(setting))
 
 
 def setting_options(*, skip: tuple[str, ...] = ()) -> Callable[[F], F]:

@@ -5,21 +5,44 @@ from __future__ import annotations
 import click
 import orjson
 
-from proxy.cli.common import color, config_options, echo_json, echo_jsonl, echo_table, format_usd, open_store
+from proxy.cli.common import (
+    color,
+    config_options,
+    echo_json,
+    echo_jsonl,
+    echo_table,
+    format_usd,
+    open_store,
+    terminal_safe,
+)
 from proxy.cli.filters import filter_options, parse_options
 from proxy.errors import NotFound, ValidationError
-from proxy.query.present import listed_entry, listed_with_previews, present_entry, present_page
+from proxy.query.present import PREVIEW_CHARS, listed_entry, listed_with_previews, present_entry, present_page
 from store.backends import printable
 from store.filters import CursorError
 
 STATUS_COLORS = {"success": None, "error": "red", "timeout": "yellow", "client_closed": "magenta"}
-PREVIEW_CHARS = 120
+# The table's prompt column shows at most this much of the list's preview (PREVIEW_CHARS, 200: what
+# `--json` and the API give), less where the terminal is narrower; a prompt cut shows "…".
+TABLE_PREVIEW_CHARS = 120
 
 
 def format_latency(ms: float | None) -> str:
     if ms is None:
         return ""
     return f"{ms:.0f}ms" if ms < 1000 else f"{ms / 1000:.2f}s"
+
+
+def table_preview(preview: str | None) -> str:
+    """The prompt column: the preview on one line, at most TABLE_PREVIEW_CHARS, ending in "…" when
+    the prompt goes on (`preview` holds PREVIEW_CHARS + 1 characters of a longer prompt)."""
+    if not preview:
+        return ""
+    cut = len(preview) > PREVIEW_CHARS
+    text = " ".join(preview[:PREVIEW_CHARS].split())
+    if len(text) > TABLE_PREVIEW_CHARS:
+        text, cut = text[:TABLE_PREVIEW_CHARS - 1].rstrip(), True
+    return text + "…" if cut else text
 
 
 def table_row(entry: dict, preview: str | None) -> list:
@@ -32,7 +55,7 @@ def table_row(entry: dict, preview: str | None) -> list:
         format_usd(entry["cost_usd"], "unpriced"),
         format_latency(entry["duration_ms"]),
         entry["user_id"] or "",
-        " ".join((preview or "").split()),
+        table_preview(preview),
     ]
 
 
@@ -73,8 +96,8 @@ def logs(config_path, db, as_json, as_jsonl, **options):
             click.echo("no calls match these filters" if store.any_calls() else "no calls logged yet")
             return
         echo_table(["time (UTC)", "model", "status", "tokens", "cost", "latency", "user", "prompt"],
-                   [table_row(e, (previews.get(e["id"]) or "")[:PREVIEW_CHARS] or None) for e in shown],
-                   shrink="prompt", colors=[STATUS_COLORS.get(e["status"]) for e in shown])
+                   [table_row(e, previews.get(e["id"])) for e in shown], shrink="prompt",
+                   colors=[STATUS_COLORS.get(e["status"]) for e in shown])
         more = f"; next page: --cursor {result.next_cursor}" if result.next_cursor else ""
         click.echo(color(f"{len(shown)} of {result.total} calls{more}", "bright_black"), err=True)
     finally:
@@ -110,20 +133,20 @@ def echo_entry(entry: dict) -> None:
                 shown = orjson.dumps(value).decode()  # one line here; bodies below are indented
             else:
                 shown = str(value)
-            click.echo(f"{color(name.ljust(width), 'cyan')}  {shown}")
+            click.echo(f"{color(name.ljust(width), 'cyan')}  {terminal_safe(shown)}")
     if "request" not in entry:
         click.echo("\n(no content kept: " + ("do-not-track" if entry["do_not_track"] else "pruned or not captured")
                    + ")")
         return
     for title, section in (("prompt", entry.get("prompt")), ("output", entry.get("output"))):
         if section:
-            click.echo(f"\n{color('── ' + title, 'cyan')}\n{section['text']}")
+            click.echo(f"\n{color('── ' + title, 'cyan')}\n{terminal_safe(section['text'], multiline=True)}")
     sections = (("request body", entry["request"]["body"]), ("request headers", entry["request"]["headers"]),
                 ("response (assembled from the stream)", entry["response"]["assembled"]),
                 ("response body", None if entry["response"]["assembled"] else entry["response"]["body"]))
     for title, value in sections:
         if value:
-            click.echo(f"\n{color('── ' + title, 'cyan')}\n{_pretty(value)}")
+            click.echo(f"\n{color('── ' + title, 'cyan')}\n{terminal_safe(_pretty(value), multiline=True)}")
     if entry.get("events_count"):
         click.echo(f"\n{entry['events_count']} stream events (GET /v1/logs/{entry['id']}/events)")
 

@@ -7,6 +7,8 @@ import gc
 import ipaddress
 import logging
 import socket
+from dataclasses import replace
+from typing import Any
 
 import click
 
@@ -32,6 +34,24 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def bind_any_free_port(host: str) -> socket.socket:
+    """A listening socket on `host` at a port the system chooses (`--port 0`), bound before the
+    server starts so that the banner, and the settings (a PostgreSQL spill file is named after the
+    port), give the port actually in use. One address: aiohttp would bind each address `host`
+    resolves to (localhost: ::1 and 127.0.0.1), each at a port of its own."""
+    family, _, _, _, address = socket.getaddrinfo(host or None, 0, type=socket.SOCK_STREAM,
+                                                  flags=socket.AI_PASSIVE)[0]
+    return socket.create_server(address[:2], family=family)
+
+
+def cannot_listen(exc: OSError, host: str, port: int) -> click.ClickException:
+    """One line for a server that could not start: the listening socket in words, or the error."""
+    if isinstance(exc, socket.gaierror) or exc.errno in LISTEN_ERRORS:
+        reason = LISTEN_ERRORS.get(exc.errno) or exc.strerror or str(exc)
+        return click.ClickException(f"cannot listen on {host}:{port}: {reason}")
+    return click.ClickException(f"cannot start: {exc}")
 
 
 def is_loopback(host: str) -> bool:
@@ -66,6 +86,15 @@ def serve(config_path, upstream, **flags):
         raise click.ClickException(
             f"refusing to listen on {host} with no logs API key: set LLMLOG_ADMIN_KEY "
             "(or logs_api.api_keys), or pass --insecure")
+    listen: dict[str, Any] = {"host": host, "port": port}
+    if port == 0:
+        try:
+            sock = bind_any_free_port(host)
+        except OSError as exc:
+            raise cannot_listen(exc, host, port) from None
+        port = sock.getsockname()[1]
+        config = replace(config, server=replace(config.server, port=port))
+        listen = {"sock": sock}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     shown_host = f"[{host}]" if ":" in host else host
     banner = (f"llmlog: proxying on http://{shown_host}:{port} → "
@@ -75,12 +104,9 @@ def serve(config_path, upstream, **flags):
     tune_gc()
     try:
         # run_app prints once the socket listens: a start that fails prints only its error line
-        web.run_app(app, host=host, port=port, access_log=None, print=lambda _: click.echo(banner, err=True),
+        web.run_app(app, **listen, access_log=None, print=lambda _: click.echo(banner, err=True),
                     shutdown_timeout=config.server.shutdown_grace_s, **SERVER_OPTIONS)
     except StoreError as exc:  # opening the database before serving
         raise click.ClickException(str(exc)) from None
     except OSError as exc:  # mostly the listening socket; anything else still gets one line
-        if isinstance(exc, socket.gaierror) or exc.errno in LISTEN_ERRORS:
-            reason = LISTEN_ERRORS.get(exc.errno) or exc.strerror or str(exc)
-            raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
-        raise click.ClickException(f"cannot start: {exc}") from None
+        raise cannot_listen(exc, host, port) from None

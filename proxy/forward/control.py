@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from proxy.booleans import FALSE_WORDS, TRUE_WORDS, is_word
+from proxy.booleans import WORDS_TEXT, parse_bool
 from proxy.errors import ValidationError
 
 MAX_ID_CHARS = 256
@@ -36,14 +36,26 @@ class CallContext:
     metadata: dict | None = None
 
 
+# each do-not-track header beside the value that asks for it (DESIGN §3)
+DO_NOT_TRACK_HEADERS = (("x-debug", False), ("x-portkey-debug", False),
+                        ("helicone-omit-request", True), ("helicone-omit-response", True))
+
+
 def wants_no_tracking(headers: Mapping[str, str]) -> bool:
-    """`x-debug: false` and the peers' equivalents all mean do-not-track."""
-    return (
-        is_word(headers.get("x-debug"), FALSE_WORDS)
-        or is_word(headers.get("x-portkey-debug"), FALSE_WORDS)
-        or is_word(headers.get("helicone-omit-request"), TRUE_WORDS)
-        or is_word(headers.get("helicone-omit-response"), TRUE_WORDS)
-    )
+    """`x-debug: false` and the peers' equivalents all mean do-not-track. A privacy control never
+    fails open: a value outside the true/false words (`x-debug: y`, `2`) is a ControlHeaderError
+    (400, nothing forwarded), not a tracked call; an empty value is no value, as if not sent."""
+    wanted = False
+    for name, asks in DO_NOT_TRACK_HEADERS:
+        value = headers.get(name)
+        if value is None or not value.strip():
+            continue
+        try:
+            wanted |= parse_bool(value) is asks
+        except ValueError:
+            shown = value if len(value) <= 40 else value[:40] + "…"
+            raise ControlHeaderError(name, f"{name} must be one of {WORDS_TEXT} (any case), got {shown!r}") from None
+    return wanted
 
 
 def _depth(value) -> int:

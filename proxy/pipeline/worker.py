@@ -46,11 +46,21 @@ class Pipeline:
     def __init__(self, db: StoreThread, spill: SpillFile, build: Callable[[CapturedCall], Entry],
                  fallback: Callable[[CapturedCall, str], Entry], metrics: Metrics, *,
                  queue_size: int, batch_size: int, batch_interval_s: float, hold_size: int | None = None):
+        hold_size = queue_size if hold_size is None else hold_size
+        # every loop here takes a batch of at least one entry and waits a positive interval: a size
+        # of 0 would take nothing for ever (the settings refuse it too; proxy/settings.py)
+        for name, value, least in (("queue_size", queue_size, 1), ("batch_size", batch_size, 1),
+                                   ("hold_size", hold_size, 0)):
+            if not isinstance(value, int) or value < least:
+                raise ValueError(f"Pipeline {name} must be an integer of at least {least}, got {value!r}")
+        if not 0 < batch_interval_s < float("inf"):
+            raise ValueError(f"Pipeline batch_interval_s must be a positive number of seconds, "
+                             f"got {batch_interval_s!r}")
         self.db, self.spill, self.build, self.fallback, self.metrics = db, spill, build, fallback, metrics
         self.queue: CallQueue[CapturedCall] = CallQueue(maxsize=queue_size)
         self.batch_size, self.batch_interval_s = batch_size, batch_interval_s
         self.metrics.queue_depth = self.queue.qsize
-        self.hold_size = queue_size if hold_size is None else hold_size
+        self.hold_size = hold_size
         self._held: list[Entry] = []  # neither written nor spilled (both failed): retried, bounded
         self.metrics.entries_held = self._held.__len__
         self._retry_at = 0.0

@@ -186,3 +186,71 @@ def test_tiny_priced_costs_are_shown_exactly_in_every_command(db_path):
     stats = run("stats", "--db", db_path, "--group-by", "model", "--since", "1h").stdout
     assert any(line.split()[:5] == ["gpt-4o-mini", "1", "0", "15", "$0.0000123"] for line in stats.splitlines())
     assert any(line.split()[:5] == ["total", "3", "0", "35", "$0.0000124"] for line in stats.splitlines())
+
+
+# A client controls every text llmlog stores (prompt, output, model, user, tags, bodies); printed raw,
+# `\x1b]0;...\x07` retitles the terminal, CSI sequences (ESC [ or C1 \x9b) clear or recolour it, and
+# U+202E makes a line read backwards. The CLI shows all of these escaped; JSON stays the same JSON.
+HOSTILE = "look\x1b]0;OWNED\x07 here \u202eevil\u202c \u2066iso\u2069 \x9b31m red\x7f \x01 end"
+RAW_CONTROLS = ["\x1b", "\x07", "\u202e", "\u202c", "\u2066", "\u2069", "\x9b", "\x7f", "\x01"]
+
+
+def _hostile_entry():
+    now = int(time.time() * 1000)
+    return make_entry(now - 1000, prompt=HOSTILE + "\nsecond line\tafter a tab\r\nthird", model="gpt\u202e-4o",
+                      output="answer\x1b[2J\x1b]8;;http://evil.example\x07link", user_id="eve\x1b[31m",
+                      tags=("t\x07ag",), error="bad\x1b]0;T\x07 error")
+
+
+def test_text_from_the_store_reaches_the_terminal_escaped(db_path):
+    entry = _hostile_entry()
+    seed(db_path, [entry])
+    table = run("logs", "--db", db_path, env={"COLUMNS": "400"})
+    shown = run("show", entry.call["id"], "--db", db_path)
+    stats = run("stats", "--db", db_path, "--group-by", "model", "--since", "1h")
+    for result in (table, shown, stats):
+        assert result.exit_code == 0, result.output
+        assert not [c for c in RAW_CONTROLS if c in result.output], repr(result.output)
+    row = table.stdout.splitlines()[1]
+    assert "look\\x1b]0;OWNED\\x07 here \\u202eevil\\u202c \\u2066iso\\u2069 \\x9b31m red\\x7f \\x01 end" in row
+    assert "gpt\\u202e-4o" in row and "eve\\x1b[31m" in row
+    assert "gpt\\u202e-4o" in stats.stdout
+    text = shown.stdout
+    # multi-line text keeps its lines and tabs; a CRLF is one line break, every other control is escaped
+    assert "── prompt\n" + HOSTILE.translate({0x1b: "\\x1b", 0x07: "\\x07", 0x202e: "\\u202e", 0x202c: "\\u202c",
+                                             0x2066: "\\u2066", 0x2069: "\\u2069", 0x9b: "\\x9b", 0x7f: "\\x7f",
+                                             0x01: "\\x01"}) + "\nsecond line\tafter a tab\nthird" in text
+    assert "── output\nanswer\\x1b[2J\\x1b]8;;http://evil.example\\x07link" in text
+    assert "eve\\x1b[31m" in text and "t\\x07ag" in text and "bad\\x1b]0;T\\x07 error" in text
+    assert "gpt\\u202e-4o" in text
+    assert "\\u202eevil" in text.split("── request body")[1]  # the body, pretty-printed JSON, too
+
+
+def test_json_output_is_the_same_json_with_no_raw_control_characters(db_path):
+    entry = _hostile_entry()
+    seed(db_path, [entry])
+    page = run("logs", "--db", db_path, "--json")
+    lines = run("logs", "--db", db_path, "--jsonl")
+    one = run("show", entry.call["id"], "--db", db_path, "--json")
+    for result in (page, lines, one):
+        assert not [c for c in RAW_CONTROLS if c in result.output], repr(result.output)
+    assert orjson.loads(page.output)["logs"][0]["prompt"]["text"].startswith(HOSTILE)
+    assert orjson.loads(lines.output)["model"] == "gpt\u202e-4o"
+    shown = orjson.loads(one.output)
+    assert shown["prompt"]["text"].startswith(HOSTILE) and shown["user_id"] == "eve\x1b[31m"
+    assert shown["output"]["text"] == "answer\x1b[2J\x1b]8;;http://evil.example\x07link"
+
+
+@pytest.mark.parametrize("prompt, shown", [
+    ("p" * 150, "p" * 119 + "…"),  # cut by the table: it says so
+    ("q" * 120, "q" * 120),  # fits whole
+    ("r" * 119 + " \n ", "r" * 119),  # spaces collapsed and trimmed: nothing cut
+    ("s" + " " * 250 + "t", "s…"),  # the list's preview (200) ended before the prompt did
+    ("u" * 300, "u" * 119 + "…"),
+])
+def test_the_table_shows_where_it_cut_a_prompt(db_path, prompt, shown):
+    now = int(time.time() * 1000)
+    seed(db_path, [make_entry(now - 1000, prompt=prompt)])
+    table = run("logs", "--db", db_path, env={"COLUMNS": "400"})  # wide enough: only TABLE_PREVIEW_CHARS cuts
+    row = table.stdout.splitlines()[1]
+    assert row.endswith("  " + shown), row

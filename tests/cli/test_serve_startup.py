@@ -4,24 +4,28 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from cli import main
 from store.sqlite.db import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _serve(tmp_path, db: str, port: int) -> subprocess.CompletedProcess:
+def _serve(tmp_path, db: str, port: int | str, config_text: str = "", **env: str) -> subprocess.CompletedProcess:
     config = tmp_path / "llmlog.toml"
-    config.write_text("")
+    config.write_text(config_text)
     return subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), "serve", "--config", str(config), "--db", db, "--port", str(port)],
-        capture_output=True, text=True, timeout=60, cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)})
+        capture_output=True, text=True, timeout=60, cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT), **env})
 
 
 def _free_port() -> int:
@@ -91,3 +95,68 @@ def test_read_only_database(tmp_path):
         if os.geteuid() == 0:
             subprocess.run(["chattr", "-i", str(db)])
     _one_clear_line(result, str(db), "read-only")
+
+
+@pytest.mark.parametrize("config_text, words", [
+    # a size of 0 served calls but wrote almost none of them, and the process spun and ignored SIGTERM
+    ("[store]\nbatch_size = 0\n", ["store.batch_size from", "llmlog.toml", "expected an integer of at least 1",
+                                   "got 0"]),
+    ("[store]\nqueue_size = 0\n", ["store.queue_size from", "at least 1"]),
+    ("[upstream]\nread_timeout_s = nan\n", ["upstream.read_timeout_s from", "finite", "got nan"]),
+    ("[server]\nhost = [\"a\"]\n", ["server.host from", "expected a string, got ['a']"]),
+    ("providers = [1]\n", ["providers[0] must be a table ([[providers]]"]),
+    ('providers = "x"\n', ["providers must be an array of tables ([[providers]])"]),
+])
+def test_a_bad_setting_stops_serve_with_one_line(tmp_path, config_text, words):
+    result = _serve(tmp_path, str(tmp_path / "llmlog.db"), _free_port(), config_text)
+    _one_clear_line(result, *words)
+    assert not (tmp_path / "llmlog.db").exists()  # refused before anything was opened
+
+
+@pytest.mark.parametrize("config_text, message", [
+    ("providers = [1]\n", "providers[0] must be a table"),
+    ('providers = "x"\n', "providers must be an array of tables ([[providers]]), got a string"),
+    ("[store]\nbatch_size = 0\n", "store.batch_size from"),
+])
+def test_a_bad_setting_stops_the_read_commands_with_one_line(tmp_path, config_text, message):
+    config = tmp_path / "llmlog.toml"
+    config.write_text(config_text)
+    for command in (["logs"], ["show", "X"], ["summary"]):
+        result = CliRunner().invoke(main, [*command, "--config", str(config), "--db", str(tmp_path / "x.db")])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (command, result.exception)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], (command, result.output)
+
+
+def test_a_port_given_in_other_digits_is_refused(tmp_path):
+    """int() reads Arabic-Indic digits; the port is ASCII digits only, from the flag as from the variable."""
+    result = _serve(tmp_path, str(tmp_path / "llmlog.db"), "٨٠٨٠")
+    _one_clear_line(result, "server.port from --port", "from 0 to 65535", "'٨٠٨٠'")
+    result = _serve(tmp_path, str(tmp_path / "llmlog.db"), "8080.9")
+    _one_clear_line(result, "server.port from --port", "'8080.9'")
+
+
+@pytest.mark.parametrize("how", ["flag", "variable"])
+def test_port_zero_listens_on_a_free_port_and_prints_it(tmp_path, how):
+    """`LLMLOG_PORT=0` printed "proxying on http://127.0.0.1:0": the banner names the port in use."""
+    args = ["--port", "0"] if how == "flag" else []
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LLMLOG_PORT": "0" if how == "variable" else "8"}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "serve", "--db", str(tmp_path / "l.db"), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=str(ROOT), env=env)
+    try:
+        banner = ""
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "proxying on" in line:
+                banner = line
+                break
+        found = re.search(r"proxying on http://127\.0\.0\.1:(\d+) ", banner)
+        assert found, banner
+        port = int(found.group(1))
+        assert port != 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert proc.returncode == 0

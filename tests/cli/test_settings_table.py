@@ -102,7 +102,8 @@ def test_serve_flags_come_from_the_table():
                    "SQLite database file, or a postgresql:// URL for a store shared by several replicas",
                    "default: ~/.local/share/llmlog/llmlog.db", "env: LLMLOG_DB", "--host TEXT",
                    "Address to listen on [default: 127.0.0.1; env: LLMLOG_HOST].", "--port INTEGER",
-                   "Port to listen on [default: 8080; env: LLMLOG_PORT].", "--upstream TEXT",
+                   "Port to listen on (0: any free port, the one chosen is printed at start) "
+                   "[default: 8080; env: LLMLOG_PORT].", "--upstream TEXT",
                    "Base URL of the default provider, e.g. http://127.0.0.1:8000 for vLLM", "--insecure",
                    "a non-loopback address without a logs API key"]:
         assert phrase in text, phrase

@@ -6,27 +6,28 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from dataclasses import replace
 from functools import partial
 
 import orjson
 import pytest
 
 import proxy.pipeline.worker as pipeline_module
-from proxy.app import Seams
+from proxy.app import Seams, make_app
 from proxy.forward.capture import CapturedCall
 from proxy.forward.control import CallContext
 from proxy.ids import new_call_id
 from proxy.metrics import Metrics
 from proxy.pipeline.interpret import build_entry, fallback_entry
 from proxy.pipeline.worker import Pipeline
-from proxy.settings import Provider
+from proxy.settings import Provider, load_config
 from proxy.state import METRICS, PIPELINE
 from store.backends import open_store
 from store.rows import CALL_COLUMNS, Entry
 from store.runner import StoreThread
 from store.spill import SpillFile, spill_path_for
 from store.sqlite.db import connect
-from tests.conftest import CHAT, chat_body, flushed, metric, stored_ids, wait_until
+from tests.conftest import CHAT, chat_body, flushed, metric, served, stored_ids, wait_until
 
 
 def minimal_entry(call_id: str, **overrides) -> Entry:
@@ -234,3 +235,30 @@ async def test_when_the_spill_file_is_stuck_too_the_overflow_stays_bounded_and_e
     dropped = metric(metrics, "llmlog_entries_dropped_total")
     assert dropped > 0
     await wait_until(lambda: len(stored_ids(db_path)) + dropped == 20)
+
+
+@pytest.mark.parametrize("bad, name", [({"batch_size": 0}, "batch_size"), ({"batch_size": -3}, "batch_size"),
+                                       ({"queue_size": 0}, "queue_size"), ({"hold_size": -1}, "hold_size"),
+                                       ({"batch_interval_ms": 0}, "batch_interval_s")])
+async def test_a_size_the_settings_refuse_cannot_start_a_pipeline_either(aiohttp_client, upstream, db_path, bad, name):
+    """Settings made without the loader (dataclasses.replace) skip its ranges: the pipeline refuses
+    them itself at start. With batch_size = 0 it served calls, then looped for ever over
+    `_overflow[:0]` at full CPU, writing, spilling and counting none of them, deaf to SIGTERM."""
+    config = load_config(None, env={}, overrides={"store.path": db_path},
+                         upstream=str(upstream.make_url("")).rstrip("/"))
+    app = make_app(replace(config, store=replace(config.store, **bad)))
+    with pytest.raises(ValueError, match=f"Pipeline {name} must be"):
+        await asyncio.wait_for(served(aiohttp_client, app), 10)
+
+
+async def test_the_smallest_sizes_allowed_still_keep_every_call(make_proxy, db_path):
+    """queue_size = 1 and batch_size = 1 with 30 calls at once: most overflow the queue, and every
+    one is written (through the spill file or not); none dropped."""
+    proxy = await make_proxy(store__queue_size=1, store__batch_size=1, store__batch_interval_ms=1)
+    answers = await asyncio.gather(*(proxy.post(CHAT, data=chat_body(f"at once {i}")) for i in range(30)))
+    assert [a.status for a in answers] == [200] * 30
+    await asyncio.wait_for(flushed(proxy), 20)
+    ids = {a.headers["x-llmlog-id"] for a in answers}
+    await wait_until(lambda: set(stored_ids(db_path)) == ids)
+    counts = proxy.app[METRICS]
+    assert counts.entries_dropped == 0 and counts.entries_spilled > 0  # the overflow path was taken
