@@ -45,7 +45,7 @@ class TooLarge(ValidationError):
 
 class ConfigError(LlmlogError, ValueError):
     """A configuration value a person has to fix (config file, `LLMLOG_*` variable, flag, price
-    file); the message says which and how. Raised while loading (proxy/settings.py) and building
+    file); the message says which and how. Raised while loading (proxy/settings/) and building
     the price table, before anything serves."""
 
 

@@ -72,7 +72,7 @@ def _short_hash(data: bytes) -> str:
 MAX_MODEL_ID_CHARS = 512
 
 def _plain(value: Any) -> Any:
-    """Read-only settings (proxy/settings.py: mappings, tuples) as json.dumps takes them, the same
+    """Read-only settings (proxy/settings/: mappings, tuples) as json.dumps takes them, the same
     text as the dicts and lists the config file was read into, so the pricing version is unchanged."""
     if isinstance(value, Mapping):
         return {key: _plain(item) for key, item in value.items()}

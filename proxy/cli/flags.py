@@ -1,4 +1,4 @@
-"""Command-line flags made from the settings table (proxy/settings.py): name, type, help, default and variable."""
+"""Command-line flags made from the settings table (proxy/settings/): name, type, help, default and variable."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ class Pipeline:
                  queue_size: int, batch_size: int, batch_interval_s: float, hold_size: int | None = None):
         hold_size = queue_size if hold_size is None else hold_size
         # every loop here takes a batch of at least one entry and waits a positive interval: a size
-        # of 0 would take nothing for ever (the settings refuse it too; proxy/settings.py)
+        # of 0 would take nothing for ever (the settings refuse it too; proxy/settings/)
         for name, value, least in (("queue_size", queue_size, 1), ("batch_size", batch_size, 1),
                                    ("hold_size", hold_size, 0)):
             if not isinstance(value, int) or value < least:
