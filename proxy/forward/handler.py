@@ -7,6 +7,7 @@ handed to the pipeline with `put_nowait` after the last byte (DESIGN §1).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import TypeGuard
@@ -17,7 +18,7 @@ from aiohttp import web
 from proxy.access.guard import HostPolicy, is_cross_origin
 from proxy.access.local_paths import answer_locally, is_local_target
 from proxy.access.target import normalised_path, split_target
-from proxy.errors import UpstreamTimeout
+from proxy.errors import UpstreamBroken, UpstreamTimeout
 from proxy.forward.capture import CLIENT_CLOSED, ERROR, SUCCESS, TIMEOUT, CapturedCall
 from proxy.forward.control import ControlHeaderError, read_control_headers
 from proxy.forward.routing import Router
@@ -30,6 +31,8 @@ from proxy.upstream.interface import Upstream, UpstreamAnswer, describe
 
 ID_HEADER = "x-llmlog-id"
 
+
+log = logging.getLogger("llmlog")
 
 class ClientGone(Exception):
     """The client hung up while still sending its request body."""
@@ -106,7 +109,12 @@ class Forwarder:
             response.headers[ID_HEADER] = call_id
             if stream_filter is not None:
                 response.headers.popall("Content-Length", None)
-            await response.prepare(request)
+            try:
+                await response.prepare(request)
+            except ValueError as exc:  # aiohttp will not send the head as answered (a control character in
+                # its reason or a header value; it stopped before writing a byte): a broken upstream, a 502
+                response = None
+                raise UpstreamBroken(f"answered with a head llmlog cannot pass on: {describe(exc)}") from None
             while chunk := await upstream.read():
                 offset = (clock() - t0) * 1000
                 if call.ttfb_ms is None:
@@ -148,6 +156,10 @@ class Forwarder:
             message = (f"upstream {provider.name} broke off mid-response: {describe(exc)}"
                        if _started(response) else f"upstream {provider.name} unreachable or failed: {describe(exc)}")
             response = await self._upstream_failed(request, call, response, ERROR, 502, message)
+        except Exception as exc:  # a fault of llmlog's own: still one logged call, and the reason logged
+            log.exception("forwarding call %s failed", call.id)
+            response = await self._upstream_failed(request, call, response, ERROR, 502,
+                                                   f"llmlog failed while passing the answer on: {describe(exc)}")
         finally:
             if upstream is not None:
                 upstream.release()

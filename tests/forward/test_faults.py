@@ -213,6 +213,24 @@ async def test_an_answer_whose_head_breaks_http_is_a_logged_502_at_once(make_pro
     assert "X-Padding" not in str(entry["response"])
 
 
+@pytest.mark.parametrize("head", [
+    pytest.param(b"HTTP/1.1 200 O\x1bK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+                 id="escape-in-the-reason"),
+    pytest.param(JSON_HEAD + b"X-E: \x1b]0;HDR\x07\r\nContent-Length: 2\r\n\r\n{}", id="escape-in-a-header"),
+    pytest.param(JSON_HEAD + b"X-E: a\x7fb\r\nContent-Length: 2\r\n\r\n{}", id="delete-in-a-header"),
+])
+async def test_a_head_with_control_characters_is_a_logged_502_never_a_lost_call(make_proxy, faulty, head):
+    """One client's parser refuses these, the other passes them to aiohttp's response, which will not
+    send them: either way the client gets a 502 and the call is logged."""
+    upstream = await faulty(fu.raw(head))
+    client = await make_proxy(upstream_url=upstream.url)
+    resp = await client.post(CHAT, data=chat_body())
+    assert resp.status == 502
+    entry = await logged(client, resp)
+    assert (entry["status"], entry["status_code"]) == ("error", 502)
+    assert "invalid HTTP from upstream" in entry["error"] or "head llmlog cannot pass on" in entry["error"]
+
+
 @pytest.mark.parametrize("fault, reason", [
     pytest.param(b"zz\r\n", "Invalid character in chunk size", id="bad-chunk-size"),
     # both refuse it, in their words: "Missing expected CR after chunk size", "Expected LF after chunk size"
