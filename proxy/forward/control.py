@@ -47,15 +47,26 @@ def wants_no_tracking(headers: Mapping[str, str]) -> bool:
     (400, nothing forwarded), not a tracked call; an empty value is no value, as if not sent."""
     wanted = False
     for name, asks in DO_NOT_TRACK_HEADERS:
-        value = headers.get(name)
-        if value is None or not value.strip():
-            continue
-        try:
-            wanted |= parse_bool(value) is asks
-        except ValueError:
-            shown = value if len(value) <= 40 else value[:40] + "…"
-            raise ControlHeaderError(name, f"{name} must be one of {WORDS_TEXT} (any case), got {shown!r}") from None
+        for value in _every_copy(headers, name):  # a second copy (added on the way) is read too
+            if not value.strip():
+                continue
+            try:
+                wanted |= parse_bool(value) is asks
+            except ValueError:
+                shown = value if len(value) <= 40 else value[:40] + "…"
+                raise ControlHeaderError(
+                    name, f"{name} must be one of {WORDS_TEXT} (any case), got {shown!r}") from None
     return wanted
+
+
+def _every_copy(headers: Mapping[str, str], name: str) -> list[str]:
+    """Each value a header was sent with: a request may carry a header twice, and do-not-track must
+    hold if any copy asks for it."""
+    getall = getattr(headers, "getall", None)
+    if getall is not None:
+        return list(getall(name, ()))
+    value = headers.get(name)
+    return [] if value is None else [value]
 
 
 def _depth(value) -> int:

@@ -50,3 +50,24 @@ async def test_one_refused_header_refuses_the_call_even_beside_a_valid_one(make_
     resp = await client.post(CHAT, data=chat_body("x"), headers={"x-debug": "false", "helicone-omit-request": "y"})
     assert resp.status == 400 and (await resp.json())["error"]["param"] == "helicone-omit-request"
     assert fake.received == []
+
+
+@pytest.mark.parametrize("copies, outcome", [
+    ([("x-debug", "true"), ("x-debug", "false")], "private"),
+    ([("x-debug", ""), ("x-debug", "false")], "private"),
+    ([("helicone-omit-request", "false"), ("helicone-omit-request", "true")], "private"),
+    ([("x-debug", "false"), ("x-debug", "y")], 400),
+    ([("x-debug", "true"), ("x-debug", "1")], "tracked"),
+])
+async def test_every_copy_of_a_repeated_header_counts(make_proxy, fake, copies, outcome):
+    """A header sent twice (one copy added on the way) never fails open: any copy asking for
+    do-not-track is obeyed, and any copy outside the words refuses the call."""
+    client = await make_proxy()
+    resp = await client.post(CHAT, data=chat_body("zebra words"), headers=copies)
+    if outcome == 400:
+        assert resp.status == 400 and fake.received == []
+        return
+    assert resp.status == 200
+    await flushed(client)
+    entry = await (await client.get(f"/v1/logs/{resp.headers['x-llmlog-id']}")).json()
+    assert entry["do_not_track"] is (outcome == "private")
