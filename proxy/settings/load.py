@@ -140,6 +140,10 @@ def base_url_problem(url: str) -> str | None:
         return f"{url!r} must not have a query or fragment"
     if port == 0:
         return f"{url!r} has port 0"
+    try:  # a name is sent in its ASCII (IDNA) form; one that has none can never be reached
+        parts.hostname.encode("idna")
+    except UnicodeError:
+        return f"{url!r} names a host that is no valid domain name"
     return None
 
 
@@ -221,9 +225,14 @@ def load_config(
     file_table: dict[str, Any] = {}
     if path is not None:
         try:
-            file_table = tomllib.loads(Path(path).read_text())
+            file_table = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {path}") from None
+        except UnicodeDecodeError as exc:  # TOML is UTF-8
+            raise ConfigError(
+                f"config file {path} is not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
+        except (IsADirectoryError, PermissionError) as exc:
+            raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     raw_providers = _provider_tables(file_table.pop("providers", []), path)

@@ -60,6 +60,23 @@ def test_bad_config_names_the_problem(tmp_path, text, fragment):
         load_config(path, env={})
 
 
+def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_bytes(b"\xff\xfe[server]\n")
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        load_config(path, env={})
+
+
+@pytest.mark.parametrize("url", ["http://\u00e9\u00e9..x/", "http://" + "a" * 64 + ".example/"])
+def test_a_base_url_whose_host_has_no_ascii_form_is_refused_at_start(tmp_path, url):
+    path = tmp_path / "c.toml"
+    path.write_text(f"[[providers]]\nname = 'x'\nbase_url = '{url}'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="no valid domain name"):
+        load_config(path, env={})
+    with pytest.raises(ConfigError, match="no valid domain name"):
+        load_config(None, env={"LLMLOG_UPSTREAM": url})
+
+
 def test_upstream_flag_replaces_default_provider():
     config = load_config(None, env={}, upstream="http://127.0.0.1:8000/")
     assert [(p.prefix, p.base_url) for p in config.providers] == [("/", "http://127.0.0.1:8000")]
