@@ -30,9 +30,8 @@ from proxy.settings import Provider
 from proxy.upstream.interface import Upstream, UpstreamAnswer, describe
 
 ID_HEADER = "x-llmlog-id"
-
-
 log = logging.getLogger("llmlog")
+
 
 class ClientGone(Exception):
     """The client hung up while still sending its request body."""
