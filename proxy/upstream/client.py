@@ -187,6 +187,8 @@ class _Connection(asyncio.Protocol):
         may carry another; closed otherwise (a cancelled or failed call leaves it mid-answer)."""
         self._in_use = False
         answer = self._answer
+        if answer is not None:
+            answer.close()
         reusable = (self._complete and not self._pieces and self._error is None and not self.closed
                     and not self._surplus and answer is not None and answer.keep_alive)
         if reusable:
