@@ -235,7 +235,8 @@ async def create_job(request: web.Request) -> web.Response:
     if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
         raise ValidationError(f"{param} must be a list of field names", param)
     fields = _fields(names or None, param)
-    filters = body.get("filters") or {}
+    filters = body.get("filters")
+    filters = {} if filters is None else filters  # [] or "" is no object of filters: a 400, not all calls
     if not isinstance(filters, dict):
         raise ValidationError("filters must be an object of GET /v1/logs parameters", "filters")
     options = job_options(body)
