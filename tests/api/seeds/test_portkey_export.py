@@ -165,17 +165,6 @@ async def test_limit_and_offset_pick_rows_oldest_first(make_proxy, db_path):
         assert (status["limit"], status["offset"]) == (window.get("limit"), window.get("offset", 0))
 
 
-async def test_an_offset_past_a_batch_reads_in_batches(make_proxy, db_path, monkeypatch):
-    """The rows before the window are read batch by batch, never all at once (memory stays flat)."""
-    import store.batches
-    monkeypatch.setattr(store.batches, "BATCH_ROWS", 2)
-    client = await make_proxy(logs_api__api_keys=[KEY])
-    calls = await _log_calls(client, db_path)
-    everything = sorted(calls.values(), key=lambda c: c["at"])
-    status, data = await _export(client, {"requested_data": ["id"], "offset": 3, "limit": 2})
-    assert [r["id"] for r in _lines(data)] == [c["id"] for c in everything[3:5]]
-
-
 async def test_the_download_url_works_without_the_key_and_never_shows_it(make_proxy, db_path):
     client = await make_proxy(logs_api__api_keys=[KEY])
     await _log_calls(client, db_path)
