@@ -182,8 +182,9 @@ def age_call(db_path: str, call_id: str, by_ms: int) -> None:
             partitions.ensure_weeks(conn, [started_at - by_ms])
             with conn.transaction():  # its content and tags are partitioned by its start too: they move with it
                 conn.execute("UPDATE calls SET started_at = started_at - %s WHERE id = %s", (by_ms, call_id))
-                conn.execute("UPDATE call_content SET started_at = started_at - %s WHERE call_id = %s", (by_ms, call_id))
-                conn.execute("UPDATE call_tags SET started_at = started_at - %s WHERE call_id = %s", (by_ms, call_id))
+                for table in ("call_content", "call_tags"):
+                    conn.execute(f"UPDATE {table} SET started_at = started_at - %s WHERE call_id = %s",
+                                 (by_ms, call_id))
         return
     with closing(sqlite3.connect(db_path)) as conn, conn:
         conn.execute("UPDATE calls SET started_at = started_at - ? WHERE id = ?", (by_ms, call_id))

@@ -18,9 +18,9 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDict
 
+from proxy.access.signed_urls import UrlSigner, file_path
 from proxy.api.openapi import describe
 from proxy.api.operation import Operation
-from proxy.access.signed_urls import UrlSigner, file_path
 from proxy.api.respond import json_object, json_response
 from proxy.api.seeds.portkey_export import OPTION_KEYS, download_answer, job_options, portkey_job_fields, row_window
 from proxy.errors import Conflict, NotFound, ValidationError

@@ -49,8 +49,9 @@ def export_file(store: Store, job_id: str, f: LogFilter, fields: FieldSet, fmt: 
     """Runs on a worker thread. Writes beside the final name and renames, so a download never sees
     half a file. Returns the rows written, the oldest `started_at` they can include (read first: a
     call pruned meanwhile only makes it earlier, so retention never keeps the file too long) and
-    where the file is. Only the rows in `window` (a job's row limit and offset) are written. Between batches, looks whether the job was withdrawn once `check_every_s`
-    has passed since it last looked."""
+    where the file is. Only the rows in `window` (a job's row limit and offset) are written.
+    Between batches, looks whether the job was withdrawn once `check_every_s` has passed since it
+    last looked."""
     path = store.export_path(job_id, fmt)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     partial = path + ".part"
