@@ -14,7 +14,8 @@ INTERRUPTED = "interrupted by restart"
 WITHDRAWN = "export file removed because a user's calls were erased; start the job again"
 WITHDRAWN_RUNNING = "stopped because a user's calls were erased while it ran; start the job again"
 EXPIRED = "export file removed by retention: it held calls older than the cutoff; start the job again"
-JOB_COLUMNS = ("id", "created_at", "status", "format", "fields", "filters", "path", "rows", "error", "updated_at")
+JOB_COLUMNS = ("id", "created_at", "status", "format", "fields", "filters", "path", "rows", "error", "updated_at",
+               "options")
 
 
 def job_of(row: tuple[Any, ...]) -> Row:
@@ -22,9 +23,12 @@ def job_of(row: tuple[Any, ...]) -> Row:
     job = dict(zip(JOB_COLUMNS, row, strict=True))
     job["fields"] = orjson.loads(job["fields"]) if job["fields"] else None
     job["filters"] = orjson.loads(job["filters"])
+    job["options"] = orjson.loads(job["options"]) if job["options"] else {}
     return job
 
 
-def stored_json(fields: list[str] | None, filters: dict[str, Any]) -> tuple[str | None, str]:
-    """(fields, filters) as the text columns keep them."""
-    return (orjson.dumps(fields).decode() if fields is not None else None), orjson.dumps(filters).decode()
+def stored_json(fields: list[str] | None, filters: dict[str, Any],
+                options: dict[str, Any] | None = None) -> tuple[str | None, str, str | None]:
+    """(fields, filters, options) as the text columns keep them."""
+    return ((orjson.dumps(fields).decode() if fields is not None else None), orjson.dumps(filters).decode(),
+            orjson.dumps(options).decode() if options else None)

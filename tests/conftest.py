@@ -180,8 +180,11 @@ def age_call(db_path: str, call_id: str, by_ms: int) -> None:
             (started_at,) = conn.execute("SELECT started_at FROM calls WHERE id = %s", (call_id,)).fetchone()
             conn.commit()
             partitions.ensure_weeks(conn, [started_at - by_ms])
-            with conn.transaction():
+            with conn.transaction():  # its content and tags are partitioned by its start too: they move with it
                 conn.execute("UPDATE calls SET started_at = started_at - %s WHERE id = %s", (by_ms, call_id))
+                for table in ("call_content", "call_tags"):
+                    conn.execute(f"UPDATE {table} SET started_at = started_at - %s WHERE call_id = %s",
+                                 (by_ms, call_id))
         return
     with closing(sqlite3.connect(db_path)) as conn, conn:
         conn.execute("UPDATE calls SET started_at = started_at - ? WHERE id = ?", (by_ms, call_id))

@@ -17,6 +17,7 @@ where a request comes from (`Sec-Fetch-Site`, else `Origin`); only llmlog's own 
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
@@ -24,6 +25,7 @@ from aiohttp import web
 
 from proxy.access.keys import key_refusal
 from proxy.access.local_paths import is_protected
+from proxy.access.signed_urls import UrlSigner
 from proxy.http_errors import error_response
 
 # RFC 6761 §6.3: names that always mean this machine, and the usual /etc/hosts aliases.
@@ -137,8 +139,10 @@ def is_cross_origin(headers: Mapping[str, str], policy: HostPolicy) -> bool:
 
 def guard(policy: HostPolicy, api_keys: Sequence[str]):
     """The middleware in front of every route: a Host that names llmlog, then for the logs API
-    its own origin only and, when keys are configured, a valid key."""
+    its own origin only and, when keys are configured, a valid key (or, for an export file, a
+    URL signed for it: proxy/access/signed_urls.py)."""
     keys = [key.encode() for key in api_keys]
+    signer = UrlSigner(api_keys)
 
     @web.middleware
     async def guard_middleware(request: web.Request, handler):
@@ -157,7 +161,8 @@ def guard(policy: HostPolicy, api_keys: Sequence[str]):
             if is_cross_origin(request.headers, policy):
                 return error_response(403, "the logs API answers only its own origin, not a request another "
                                       "web page made", param="Origin")
-            if keys and (refusal := key_refusal(request, keys)) is not None:
+            if keys and (refusal := key_refusal(request, keys)) is not None \
+                    and not signer.allows(request.path, request.query, time.time()):
                 return refusal
         return await handler(request)
 

@@ -23,9 +23,17 @@ def key_matches(presented: str, keys: Sequence[bytes]) -> bool:
     return matched
 
 
+# The header Portkey's SDKs and documented curl calls send their key in (seeds/004), so a Portkey
+# client configured with a logs API key works unchanged
+PORTKEY_KEY_HEADER = "x-portkey-api-key"
+
+
 def key_refusal(request: web.Request, keys: Sequence[bytes]) -> web.Response | None:
-    """The 401 for a logs-API request without a valid `Authorization: Bearer <key>`, or None."""
+    """The 401 for a logs-API request without a valid `Authorization: Bearer <key>` (or
+    `x-portkey-api-key: <key>`), or None."""
     header = request.headers.get("Authorization")
+    if not header and (portkey := request.headers.get(PORTKEY_KEY_HEADER)) is not None:
+        return None if key_matches(portkey.strip(), keys) else _refuse("invalid logs API key")
     if not header:
         return _refuse("the logs API needs an 'Authorization: Bearer <key>' header")
     scheme, _, token = header.partition(" ")

@@ -1,5 +1,7 @@
 """Export (DESIGN §6): `GET /v1/logs/export` streams; `/v1/logs/exports…` is Portkey's job form
-(seeds/004): create (draft) → start (running) → status (success | failure) → download.
+(seeds/004): create (draft) → start (running) → status (success | failure) → download (`{"url"}`,
+a URL of the file that works without the logs API key for an hour) → file. What is Portkey's
+own there (options, field names, the download answer) is translated in proxy/api/seeds/portkey_export.py.
 
 Both read the store in keyset batches (store/batches.py), so memory stays flat however many rows.
 A job runs in the background (proxy/pipeline/export_jobs.py); its file is kept where every process
@@ -11,13 +13,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import suppress
+from urllib.parse import urlencode
 
 from aiohttp import web
 from multidict import MultiDict
 
+from proxy.access.signed_urls import UrlSigner, file_path
 from proxy.api.openapi import describe
 from proxy.api.operation import Operation
 from proxy.api.respond import json_object, json_response
+from proxy.api.seeds.portkey_export import OPTION_KEYS, download_answer, job_options, portkey_job_fields, row_window
 from proxy.errors import Conflict, NotFound, ValidationError
 from proxy.ids import new_call_id
 from proxy.query.export_format import (
@@ -32,7 +37,7 @@ from proxy.query.export_format import (
 )
 from proxy.query.params import FILTER_PARAMS, TIME_RANGE, Param, Query, parse_filter
 from proxy.query.timeparse import TimeRangeError, iso_ms, now_ms, parse_time, representable
-from proxy.state import JOBS, READER, WRITER
+from proxy.state import CONFIG, JOBS, READER, WRITER
 from store.batches import BATCH_ROWS
 from store.filters import LogFilter
 from store.interface import Position, Store
@@ -42,7 +47,11 @@ EXPORT_PARAMS: tuple[Param, ...] = (
     Param("format", (), "str", "jsonl (default) or csv"),
     Param("fields", (), "list", "fields to include (comma list); default a standard set"),
 )
-JOB_BODY_KEYS = frozenset({"filters", "fields", "requested_data", "format"})
+JOB_BODY_KEYS = frozenset({"filters", "fields", "requested_data", "format", *OPTION_KEYS})
+FILE_PARAMS: tuple[Param, ...] = (
+    Param("expires", (), "str", "when a signed URL stops working (unix seconds); set by …/download"),
+    Param("signature", (), "str", "the URL's signature; set by …/download"),
+)
 MAX_JOB_BODY_BYTES = 64 * 1024  # filters and a field list: a few hundred bytes in practice
 
 
@@ -177,18 +186,21 @@ async def stream_export(request: web.Request) -> web.StreamResponse:
 # ---- jobs -------------------------------------------------------------------------------------
 
 def present_job(job: dict, live_rows: int | None = None) -> dict:
+    fields = list(resolve_fields(job["fields"]).names)
     return {
         "id": job["id"],
         "object": "log_export",
         "status": job["status"],
         "format": job["format"],
-        "fields": list(resolve_fields(job["fields"]).names),
+        "fields": fields,
         "filters": job["filters"],
         "rows": live_rows if live_rows is not None else job["rows"],
         "error": job["error"],
         "created_at": iso_ms(job["created_at"]),
         "updated_at": iso_ms(job["updated_at"]),
-        "download_url": f"/v1/logs/exports/{job['id']}/download" if job["status"] == "success" else None,
+        # the file itself, with the logs API key (…/download answers a URL that needs none)
+        "download_url": file_path(job["id"]) if job["status"] == "success" else None,
+        **portkey_job_fields(job, fields),
     }
 
 
@@ -204,7 +216,8 @@ async def _job_body(request: web.Request) -> dict:
     body = await json_object(request, MAX_JOB_BODY_BYTES, empty={})
     for key in body:
         if key not in JOB_BODY_KEYS:
-            raise ValidationError(f"unknown field '{key}'; expected filters, requested_data (or fields), format", key)
+            raise ValidationError(f"unknown field '{key}'; expected filters, requested_data (or fields), format, "
+                                  f"{', '.join(OPTION_KEYS)}", key)
     return body
 
 
@@ -222,13 +235,16 @@ async def create_job(request: web.Request) -> web.Response:
     if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
         raise ValidationError(f"{param} must be a list of field names", param)
     fields = _fields(names or None, param)
-    filters = body.get("filters") or {}
+    filters = body.get("filters")
+    filters = {} if filters is None else filters  # [] or "" is no object of filters: a 400, not all calls
     if not isinstance(filters, dict):
         raise ValidationError("filters must be an object of GET /v1/logs parameters", "filters")
+    options = job_options(body)
     q = _filter_query(filters, now)
     pinned = _pinned_filters(q, _job_filter(q, now))
     names_kept = list(fields.names) if names else None
-    job = await request.app[WRITER].run(lambda store: store.create_job(new_call_id(now), fmt, names_kept, pinned, now))
+    job = await request.app[WRITER].run(
+        lambda store: store.create_job(new_call_id(now), fmt, names_kept, pinned, now, options))
     return json_response(present_job(job), status=201)
 
 
@@ -237,7 +253,8 @@ async def start_job(request: web.Request) -> web.Response:
     job = await _job_or_404(request)
     now = now_ms()
     log_filter = _job_filter(_filter_query(job["filters"], now), now)
-    await request.app[JOBS].start(job["id"], log_filter, _fields(job["fields"], "fields"), job["format"], now)
+    await request.app[JOBS].start(job["id"], log_filter, _fields(job["fields"], "fields"), job["format"], now,
+                                  row_window(job["options"]))
     job = await _job_or_404(request)  # read again: now running
     return json_response(present_job(job, request.app[JOBS].progress.get(job["id"])), status=202)
 
@@ -252,7 +269,8 @@ async def list_jobs(request: web.Request) -> web.Response:
     Query(request.query, ())
     jobs = await request.app[READER].run(lambda store: store.list_jobs())
     progress = request.app[JOBS].progress
-    return json_response({"object": "list", "data": [present_job(j, progress.get(j["id"])) for j in jobs]})
+    return json_response({"object": "list", "total": len(jobs),
+                          "data": [present_job(j, progress.get(j["id"])) for j in jobs]})
 
 
 def _chunk_reader(job_id: str, index: int) -> Callable[[Store], bytes | None]:
@@ -260,11 +278,35 @@ def _chunk_reader(job_id: str, index: int) -> Callable[[Store], bytes | None]:
     return lambda store: store.read_export_chunk(job_id, index)
 
 
-async def download_job(request: web.Request) -> web.StreamResponse:
-    Query(request.query, ())
+def _origin(request: web.Request) -> str:
+    """This server as the client reached it; a TLS-terminating load balancer says https in
+    X-Forwarded-Proto (the Host was checked by the guard)."""
+    forwarded = request.headers.get("X-Forwarded-Proto", "").partition(",")[0].strip().lower()
+    return f"{forwarded if forwarded in ('http', 'https') else request.scheme}://{request.host}"
+
+
+async def _finished_job(request: web.Request) -> dict:
     job = await _job_or_404(request)
     if job["status"] != "success":
         raise Conflict(f"export {job['id']} is {job['status']}; download it once its status is success", "id")
+    return job
+
+
+async def download_job(request: web.Request) -> web.Response:
+    """Portkey's download answer: a URL of the file, signed so it works without the logs API key
+    (seeds/004 fetches it with a bare `requests.get`); never the key itself."""
+    Query(request.query, ())
+    job = await _finished_job(request)
+    now_s = now_ms() // 1000
+    signed = UrlSigner(request.app[CONFIG].logs_api.api_keys).query(job["id"], now_s)
+    url = _origin(request) + file_path(job["id"]) + (f"?{urlencode(signed)}" if signed else "")
+    return json_response(download_answer(url, int(signed["expires"]) if signed else None))
+
+
+async def file_job(request: web.Request) -> web.StreamResponse:
+    """The finished file, streamed; reached with the logs API key or a URL …/download signed."""
+    Query(request.query, FILE_PARAMS)  # the signature is checked by the guard, before any handler
+    job = await _finished_job(request)
     job_id, reader = job["id"], request.app[READER]
     # the store's chunk size beside the first chunk: a chunk shorter than it is the last
     chunk_bytes, chunk = await reader.run(
@@ -298,6 +340,11 @@ JOB_BODY_SCHEMA = {
         "requested_data": {"type": "array", "items": {"type": "string"}, "description": "fields to include"},
         "fields": {"type": "array", "items": {"type": "string"}, "description": "alias of requested_data"},
         "format": {"type": "string", "enum": list(FORMATS), "default": "jsonl"},
+        "limit": {"type": "integer", "minimum": 1, "description": "at most this many rows (Portkey's logs limit)"},
+        "offset": {"type": "integer", "minimum": 0, "description": "skip this many matching rows first, oldest "
+                   "first"},
+        "description": {"type": "string", "description": "kept and shown with the job"},
+        "workspace_id": {"type": "string", "description": "Portkey's; llmlog has one workspace: kept and echoed"},
     },
 }
 
@@ -309,6 +356,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/logs/exports/{export_id}", get_job)
     app.router.add_post("/v1/logs/exports/{export_id}/start", start_job)
     app.router.add_get("/v1/logs/exports/{export_id}/download", download_job)
+    app.router.add_get("/v1/logs/exports/{export_id}/file", file_job)
     describe(
         app,
         Operation("GET", "/v1/logs/export", "Stream every matching call as JSONL or CSV (all time unless "
@@ -317,7 +365,10 @@ def add_routes(app: web.Application) -> None:
                   "that fails after it started ends with a last line saying so: JSONL "
                   "{\"error\": {\"message\", \"type\": \"export_error\"}}, CSV '# error: <message>'.",
                   FILTER_PARAMS + EXPORT_PARAMS),
-        Operation("POST", "/v1/logs/exports", "Create an export job (status draft).", body=JOB_BODY_SCHEMA,
+        Operation("POST", "/v1/logs/exports", "Create an export job (status draft). Portkey's body works as "
+                  "its document writes it: filters.created_at {gte, lte} (both inclusive), requested_data with "
+                  "Portkey's field names (cost is in US cents, cost_currency USD; config and prompt_slug are "
+                  "null: llmlog has neither).", body=JOB_BODY_SCHEMA,
                   responses={"201": {"description": "the job"}}),
         Operation("GET", "/v1/logs/exports", "Export jobs, newest first."),
         Operation("GET", "/v1/logs/exports/{export_id}", "One export job: status draft, running, success "
@@ -325,7 +376,15 @@ def add_routes(app: web.Application) -> None:
         Operation("POST", "/v1/logs/exports/{export_id}/start", "Run (or re-run) an export job in the background.",
                   responses={"202": {"description": "the job, now running"},
                              "409": {"description": "already running"}}),
-        Operation("GET", "/v1/logs/exports/{export_id}/download", "The finished export file.",
+        Operation("GET", "/v1/logs/exports/{export_id}/download", "A URL of the finished export file "
+                  "(Portkey's signed download URL): {url, signed_url, expires_at}. With logs API keys "
+                  "configured the URL is signed and works without a key until expires_at (an hour); "
+                  "without, it is the plain file URL.",
+                  responses={"200": {"description": "{url, signed_url, expires_at}"},
+                             "409": {"description": "the job has not succeeded"}}),
+        Operation("GET", "/v1/logs/exports/{export_id}/file", "The finished export file, with the logs API "
+                  "key or through a URL …/download signed (expires, signature).", FILE_PARAMS,
                   responses={"200": {"description": "the file"},
+                             "401": {"description": "no key, and no valid unexpired signature"},
                              "409": {"description": "the job has not succeeded"}}),
     )

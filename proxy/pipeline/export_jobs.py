@@ -21,6 +21,7 @@ from aiohttp import web
 from proxy.errors import Conflict
 from proxy.query.export_format import ExportStopped, FieldSet, write_export
 from proxy.query.timeparse import now_ms
+from store.batches import EVERY_ROW, RowWindow
 from store.claims import export_claim
 from store.filters import LogFilter
 from store.interface import Store, StoreError
@@ -43,13 +44,14 @@ def _claimed(open_store: Callable[[], Store], job_id: str, fmt: str, now: int) -
 
 
 def export_file(store: Store, job_id: str, f: LogFilter, fields: FieldSet, fmt: str,
-                stop: threading.Event, progress: Callable[[int], None], *,
+                stop: threading.Event, progress: Callable[[int], None], window: RowWindow = EVERY_ROW, *,
                 check_every_s: float = STILL_RUNNING_CHECK_S) -> tuple[int, int | None, str]:
     """Runs on a worker thread. Writes beside the final name and renames, so a download never sees
     half a file. Returns the rows written, the oldest `started_at` they can include (read first: a
     call pruned meanwhile only makes it earlier, so retention never keeps the file too long) and
-    where the file is. Between batches, looks whether the job was withdrawn once `check_every_s`
-    has passed since it last looked."""
+    where the file is. Only the rows in `window` (a job's row limit and offset) are written.
+    Between batches, looks whether the job was withdrawn once `check_every_s` has passed since it
+    last looked."""
     path = store.export_path(job_id, fmt)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     partial = path + ".part"
@@ -69,7 +71,7 @@ def export_file(store: Store, job_id: str, f: LogFilter, fields: FieldSet, fmt: 
     try:
         oldest = store.oldest_start(f)
         with open(partial, "wb") as out:
-            rows = write_export(store, f, fields, fmt, out, stop=stop, progress=advance)
+            rows = write_export(store, f, fields, fmt, out, stop=stop, progress=advance, window=window)
         os.replace(partial, path)
         return rows, oldest, path
     finally:
@@ -77,8 +79,8 @@ def export_file(store: Store, job_id: str, f: LogFilter, fields: FieldSet, fmt: 
             os.remove(partial)
 
 
-# export_file's signature: (store, job id, filter, fields, format, stop, progress) -> its outcome
-ExportFile = Callable[[Store, str, LogFilter, FieldSet, str, threading.Event, Callable[[int], None]],
+# export_file's signature: (store, job id, filter, fields, format, stop, progress, window) -> its outcome
+ExportFile = Callable[[Store, str, LogFilter, FieldSet, str, threading.Event, Callable[[int], None], RowWindow],
                       tuple[int, int | None, str]]
 
 
@@ -103,7 +105,8 @@ class JobRunner:
         self.running: dict[str, tuple[asyncio.Task, threading.Event]] = {}
         self.progress: dict[str, int] = {}
 
-    async def start(self, job_id: str, log_filter: LogFilter, fields: FieldSet, fmt: str, now: int) -> None:
+    async def start(self, job_id: str, log_filter: LogFilter, fields: FieldSet, fmt: str, now: int,
+                    window: RowWindow = EVERY_ROW) -> None:
         """Run the job in the background; Conflict when it is running already, here or elsewhere."""
         if job_id in self.running:
             raise Conflict(f"export {job_id} is already running", "id")
@@ -112,18 +115,19 @@ class JobRunner:
             raise Conflict(f"export {job_id} is already running", "id")
         stop = threading.Event()
         self.progress[job_id] = 0
-        task = asyncio.create_task(self._run(store, job_id, log_filter, fields, fmt, stop),
+        task = asyncio.create_task(self._run(store, job_id, log_filter, fields, fmt, window, stop),
                                    name=f"llmlog-export-{job_id}")
         self.running[job_id] = (task, stop)
 
     async def _run(self, store: Store, job_id: str, f: LogFilter, fields: FieldSet, fmt: str,
-                   stop: threading.Event) -> None:
+                   window: RowWindow, stop: threading.Event) -> None:
         def advance(rows: int) -> None:
             self.progress[job_id] = self.progress.get(job_id, 0) + rows
 
         outcome, error = None, None
         try:
-            outcome = await asyncio.to_thread(self.export_file, store, job_id, f, fields, fmt, stop, advance)
+            outcome = await asyncio.to_thread(self.export_file, store, job_id, f, fields, fmt, stop, advance,
+                                              window)
         except ExportStopped as exc:
             error = str(exc)
         except Exception as exc:  # the job fails, the server does not

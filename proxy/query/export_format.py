@@ -19,7 +19,7 @@ from proxy.query.present import (
     cost_usd_of,
 )
 from proxy.query.timeparse import iso_ms
-from store.batches import EXPORTABLE_CONTENT, iter_batches, position_of
+from store.batches import EVERY_ROW, EXPORTABLE_CONTENT, RowWindow, iter_batches, position_of
 from store.filters import LogFilter
 from store.interface import Position, Store
 
@@ -29,7 +29,8 @@ MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"
 
 class UnknownField(ValueError):
     def __init__(self, name: str):
-        super().__init__(f"unknown export field {name!r}; known fields: {', '.join(FIELDS)}")
+        super().__init__(f"unknown export field {name!r}; known fields: {', '.join(FIELDS)}; and Portkey's: "
+                         f"{', '.join([*ALIASES, *PORTKEY_FIELDS])}")
         self.name = name
 
 
@@ -113,6 +114,24 @@ ALIASES = {"created_at": "started_at", "ai_model": "model", "ai_provider": "prov
            "response_time": "duration_ms", "request": "request_body", "response": "response_body"}
 
 
+def cost_cents(row: dict) -> float | None:
+    """Portkey's `cost`: US cents, from the exact nano-dollars in one division (no float drift);
+    null when the call has no price."""
+    if row["cost_nanos"] is not None:
+        return row["cost_nanos"] / 10_000_000
+    return None if row["cost_micros"] is None else row["cost_micros"] / 10_000
+
+
+# Portkey's export fields with no llmlog field of the same meaning: `cost` in cents, its currency,
+# and Portkey's config and prompt ids, which llmlog has no notion of (always null)
+PORTKEY_FIELDS: dict[str, Callable[[dict], object]] = {
+    "cost": cost_cents,
+    "cost_currency": lambda row: "USD",
+    "config": lambda row: None,
+    "prompt_slug": lambda row: None,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class FieldSet:
     names: tuple[str, ...]  # as written in the output, in order
@@ -128,14 +147,16 @@ def resolve_fields(names: Sequence[str] | None) -> FieldSet:
     chosen = list(dict.fromkeys(n.strip() for n in names if n.strip())) if names else list(DEFAULT_FIELDS)
     if not chosen:
         chosen = list(DEFAULT_FIELDS)
-    canonical = []
+    canonical, getters = [], []
     for name in chosen:
         real = ALIASES.get(name, name)
-        if real not in FIELDS:
+        getter = FIELDS.get(real) or PORTKEY_FIELDS.get(real)
+        if getter is None:
             raise UnknownField(name)
         canonical.append(real)
+        getters.append(getter)
     content = tuple(dict.fromkeys(c for c in canonical if c in CONTENT_FIELDS))
-    return FieldSet(tuple(chosen), tuple(FIELDS[c] for c in canonical), content)
+    return FieldSet(tuple(chosen), tuple(getters), content)
 
 
 def jsonl_line(record: dict) -> bytes:
@@ -197,10 +218,11 @@ def encoded_batch(store: Store, f: LogFilter, after: Position | None, fields: Fi
     return encode_rows(rows, fields, fmt), (position_of(rows[-1]) if rows else after), len(rows)
 
 
-def encoded_chunks(store: Store, f: LogFilter, fields: FieldSet, fmt: str) -> Iterator[tuple[bytes, int]]:
-    """The whole export as (bytes, rows in them) chunks, header first."""
+def encoded_chunks(store: Store, f: LogFilter, fields: FieldSet, fmt: str,
+                   window: RowWindow = EVERY_ROW) -> Iterator[tuple[bytes, int]]:
+    """The whole export (the rows in `window`) as (bytes, rows in them) chunks, header first."""
     yield header(fields, fmt), 0
-    for batch in iter_batches(store, f, content=fields.content):
+    for batch in iter_batches(store, f, content=fields.content, window=window):
         yield encode_rows(batch, fields, fmt), len(batch)
 
 
@@ -209,10 +231,11 @@ class ExportStopped(Exception):
 
 
 def write_export(store: Store, f: LogFilter, fields: FieldSet, fmt: str, out: IO[bytes], *,
-                 stop: threading.Event | None = None, progress: Callable[[int], None] | None = None) -> int:
-    """Write the whole export to `out`, batch by batch; returns the rows written."""
+                 stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
+                 window: RowWindow = EVERY_ROW) -> int:
+    """Write the whole export (the rows in `window`) to `out`, batch by batch; returns the rows written."""
     rows = 0
-    for chunk, count in encoded_chunks(store, f, fields, fmt):
+    for chunk, count in encoded_chunks(store, f, fields, fmt, window):
         if stop is not None and stop.is_set():
             raise ExportStopped("interrupted by shutdown")
         out.write(chunk)

@@ -155,8 +155,15 @@ CREATE TABLE export_chunks (
 );
 """
 
+# What an export job was asked beyond its filters and fields (Portkey's logs export, seeds/004): a
+# row limit and offset, a description, a workspace id; one JSON object, so a new option needs no column.
+M002_EXPORT_JOB_OPTIONS = """
+ALTER TABLE export_jobs ADD COLUMN options text;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
+    ("m002_export_job_options", M002_EXPORT_JOB_OPTIONS),
 ]
 
 

@@ -19,11 +19,12 @@ log = logging.getLogger("llmlog.store")
 
 
 def create_job(conn: sqlite3.Connection, job_id: str, fmt: str, fields: list[str] | None,
-               filters: dict[str, Any], now_ms: int) -> Row:
+               filters: dict[str, Any], now_ms: int,
+               options: dict[str, Any] | None = None) -> Row:
     conn.execute(
-        "INSERT INTO export_jobs (id, created_at, status, format, fields, filters, updated_at) "
-        "VALUES (?, ?, 'draft', ?, ?, ?, ?)",
-        (job_id, now_ms, fmt, *stored_json(fields, filters), now_ms))
+        "INSERT INTO export_jobs (id, created_at, status, format, fields, filters, options, updated_at) "
+        "VALUES (?, ?, 'draft', ?, ?, ?, ?, ?)",
+        (job_id, now_ms, fmt, *stored_json(fields, filters, options), now_ms))
     job = get_job(conn, job_id)
     assert job is not None  # inserted just above
     return job

@@ -207,6 +207,12 @@ DROP INDEX calls_started_metrics;
 """
 
 
+# What an export job was asked beyond its filters and fields (Portkey's logs export, seeds/004): a
+# row limit and offset, a description, a workspace id; one JSON object, so a new option needs no column.
+M012_EXPORT_JOB_OPTIONS = """
+ALTER TABLE export_jobs ADD COLUMN options TEXT;
+"""
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -221,6 +227,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m009_cost_nanos", M009_COST_NANOS),
     ("m010_service_tier", M010_SERVICE_TIER),
     ("m011_metrics_index_cost_nanos", M011_METRICS_INDEX_COST_NANOS),
+    ("m012_export_job_options", M012_EXPORT_JOB_OPTIONS),
 ]
 
 

@@ -199,8 +199,9 @@ class SqliteStore:
         return self._do(reprice.reprice, price, since_ms=since_ms, batch_size=batch_size, progress=progress)
 
     # export jobs
-    def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict[str, Any], now_ms: int) -> Row:
-        return self._do(export_jobs.create_job, job_id, fmt, fields, filters, now_ms)
+    def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict[str, Any], now_ms: int,
+                   options: dict[str, Any] | None = None) -> Row:
+        return self._do(export_jobs.create_job, job_id, fmt, fields, filters, now_ms, options)
 
     def get_job(self, job_id: str) -> Row | None:
         return self._do(export_jobs.get_job, job_id)

@@ -44,7 +44,8 @@ GET_ROUTES = {
     "/v1/logs/exports": [],
 }
 FUZZED = {*GET_ROUTES, "/v1/logs/exports/{export_id}", "/v1/logs/exports/{export_id}/start",
-          "/v1/logs/exports/{export_id}/download", "/v1/logs/{call_id}/feedback", "/v1/logs/user/{user_id}"}
+          "/v1/logs/exports/{export_id}/download", "/v1/logs/exports/{export_id}/file",
+          "/v1/logs/{call_id}/feedback", "/v1/logs/user/{user_id}"}
 
 SPECIAL = [
     "", " ", "\x00", "a\x00b", "\x01\x02\x1f\x7f", "\t", "\r\n", "-1", "-0", "0", "1", "1000", "1001",
@@ -162,8 +163,13 @@ job_body = st.fixed_dictionaries({}, optional={
     "filters": st.one_of(st.dictionaries(st.sampled_from(filter_names), json_value, max_size=4),
                          st.builds(lambda c: {"created_at": c}, created_at), json_value),
     "fields": st.one_of(st.lists(st.sampled_from(SPECIAL + ["id", "model", "prompt_text"]), max_size=3), json_value),
-    "requested_data": st.lists(st.sampled_from(["id", "ai_model", "cost_usd", "request", "x" * 10_000]), max_size=3),
+    "requested_data": st.lists(st.sampled_from(["id", "ai_model", "cost_usd", "request", "cost", "cost_currency",
+                                                "prompt_slug", "x" * 10_000]), max_size=3),
     "format": json_value | st.sampled_from(["jsonl", "csv"]),
+    "limit": json_value | st.integers(-2, 12),
+    "offset": json_value | st.integers(-2, 12),
+    "workspace_id": json_value,
+    "description": json_value,
     "bogus": json_value,
 })
 feedback_body = st.fixed_dictionaries({}, optional={"score": json_value, "comment": json_value, "bogus": json_value})
@@ -206,7 +212,9 @@ async def test_export_jobs_create_start_get_download_never_5xx(app_with_data, bo
     assert done["status"] == "success", done  # a failure here is an error the parser let through
     download = await client.get(f"/v1/logs/exports/{job['id']}/download")
     assert download.status == 200
-    await download.read()
+    file = await client.get(URL((await download.json())["url"]).path)
+    assert file.status == 200
+    await file.read()
     await _healthy(client)
 
 
@@ -215,7 +223,7 @@ async def test_export_jobs_create_start_get_download_never_5xx(app_with_data, bo
 async def test_feedback_user_erasure_and_job_ids_never_5xx(app_with_data, data):
     client, ids = app_with_data
     ident = data.draw(st.sampled_from(ids[:1]) | raw_value, "id")
-    kind = data.draw(st.sampled_from(["feedback", "delete_user", "job_get", "job_start", "job_download"]))
+    kind = data.draw(st.sampled_from(["feedback", "delete_user", "job_get", "job_start", "job_download", "job_file"]))
     base = client.make_url("/")
     if kind == "feedback":
         body = data.draw(feedback_body | json_value, "body")
@@ -224,7 +232,7 @@ async def test_feedback_user_erasure_and_job_ids_never_5xx(app_with_data, data):
     elif kind == "delete_user":
         resp = await client.session.delete(base.join(URL(f"/v1/logs/user/{ident}", encoded=True)))
     else:
-        suffix = {"job_get": "", "job_start": "/start", "job_download": "/download"}[kind]
+        suffix = {"job_get": "", "job_start": "/start", "job_download": "/download", "job_file": "/file"}[kind]
         method = client.session.post if kind == "job_start" else client.session.get
         resp = await method(base.join(URL(f"/v1/logs/exports/{ident}{suffix}", encoded=True)))
     raw = await resp.read()

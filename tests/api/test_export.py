@@ -216,7 +216,7 @@ async def test_job_lifecycle_create_start_status_download(make_proxy, db_path, b
     done = await _wait_done(client, job["id"])
     expected = _ids(seeded, lambda c: c["model"] == "gpt-4o" and NOW - 10 * DAY <= c["started_at"] <= NOW)
     assert done["status"] == "success" and done["rows"] == len(expected) and done["error"] is None
-    assert done["download_url"] == f"/v1/logs/exports/{job['id']}/download"
+    assert done["download_url"] == f"/v1/logs/exports/{job['id']}/file"
     download = await client.get(done["download_url"])
     assert download.status == 200 and "attachment" in download.headers["Content-Disposition"]
     records = _jsonl(await download.read())
@@ -263,7 +263,7 @@ async def test_job_errors_name_the_parameter(proxy, body, param):
 
 async def test_unknown_job_is_404(proxy):
     for method, path in (("GET", "/v1/logs/exports/nope"), ("POST", "/v1/logs/exports/nope/start"),
-                         ("GET", "/v1/logs/exports/nope/download")):
+                         ("GET", "/v1/logs/exports/nope/download"), ("GET", "/v1/logs/exports/nope/file")):
         resp = await proxy.request(method, path)
         assert resp.status == 404 and (await resp.json())["error"]["param"] == "id"
 

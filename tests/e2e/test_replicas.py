@@ -148,8 +148,8 @@ async def test_two_replicas_answer_alike_and_run_background_work_once(postgres_u
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
         assert done["status"] == "success", done
-        from_b = await _get(session, b, f"/v1/logs/exports/{job['id']}/download")
-        assert from_b == await _get(session, a, f"/v1/logs/exports/{job['id']}/download")
+        from_b = await _get(session, b, f"/v1/logs/exports/{job['id']}/file")
+        assert from_b == await _get(session, a, f"/v1/logs/exports/{job['id']}/file")
         assert len(from_b.splitlines()) == 12
         # B's start found it running (409), or, when A had already finished it, ran it again
         assert second_start in (409, 202)

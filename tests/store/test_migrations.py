@@ -24,7 +24,7 @@ def test_blank_database_migrates_to_the_exact_schema(tmp_path):
     assert set(columns("call_content")) == set(CONTENT_COLUMNS)
     assert columns("call_tags") == ("call_id", "tag")
     assert columns("export_jobs") == ("id", "created_at", "status", "format", "fields", "filters", "path", "rows",
-                                      "error", "updated_at", "oldest_started_at", "holds_content")
+                                      "error", "updated_at", "oldest_started_at", "holds_content", "options")
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"calls", "call_tags", "call_content", "call_search", "export_jobs"} <= tables
     assert migrate(conn) == []  # nothing left to apply

@@ -71,6 +71,7 @@ def test_an_older_database_is_renumbered_and_its_search_rebuilt(db_path):
     for column in ("token_encoding", "cache_write_1h_tokens", "input_audio_tokens", "output_audio_tokens",
                    "cost_buckets", "cost_nanos", "service_tier", "service_tier_priced"):  # after m006 (m007-m010)
         conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
+    conn.execute("ALTER TABLE export_jobs DROP COLUMN options")  # m012
     conn.execute("COMMIT")
     assert _misaligned(conn) == 39
     conn.close()

@@ -108,7 +108,7 @@ async def test_an_export_file_larger_than_a_chunk_downloads_whole(make_proxy, db
     job = await (await client.post("/v1/logs/exports", json={"requested_data": ["id", "prompt_text"]})).json()
     assert (await client.post(f"/v1/logs/exports/{job['id']}/start")).status == 202
     assert (await _job_done(client, job["id"]))["status"] == "success"
-    body = await (await client.get(f"/v1/logs/exports/{job['id']}/download")).read()
+    body = await (await client.get(f"/v1/logs/exports/{job['id']}/file")).read()
     assert len(body) > 3000  # several chunks
     records = [orjson.loads(line) for line in body.splitlines()]
     assert sorted(r["id"] for r in records) == sorted(ids)
