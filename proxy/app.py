@@ -19,6 +19,7 @@ from aiohttp import web
 
 from pricing.prices.table import PriceTable
 from pricing.usage.estimate import warm_encodings
+from proxy.access.client_address import trusted_networks
 from proxy.access.guard import HostPolicy, guard
 from proxy.api import aggregates as aggregates_api
 from proxy.api import entries as entries_api
@@ -162,6 +163,7 @@ async def _client_ctx(app: web.Application, seams: Seams):
         client, Router(config.providers), app[PIPELINE].submit,
         max_body_bytes=config.store.max_body_bytes, max_request_bytes=config.server.max_request_bytes,
         injected_keys=_injected_keys(config), hosts=app[HOSTS], admin_keys=config.logs_api.api_keys,
+        trusted_proxies=trusted_networks(config.server.trusted_proxies),
     )
     yield
     await client.close()

@@ -83,7 +83,9 @@ FIELDS: dict[str, Callable[[dict], object]] = {
     "tags": _json("tags", []),
     "environment": _col("environment"),
     "task_type": _col("task_type"),
-    "metadata": _json("metadata"),
+    "metadata": _json("metadata"),  # the client's x-llmlog-metadata (an entry's `metadata.custom`)
+    "request_ip": _col("request_ip"),
+    "user_agent": _col("user_agent"),
     "feedback": _json("feedback"),
     "trace_id": _col("trace_id"),
     "session_id": _col("session_id"),

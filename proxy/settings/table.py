@@ -105,6 +105,10 @@ class ServerSettings:
         (), "host names clients reach llmlog by besides loopback names, IP addresses and server.host "
         "(e.g. a load balancer's or a container network's name; '.example.com' for a domain, '*' for any); "
         "other Host values get 403, against DNS rebinding", env="LLMLOG_ALLOWED_HOSTS")
+    trusted_proxies: tuple[str, ...] = setting(
+        (), "addresses or networks of reverse proxies in front of llmlog (e.g. '10.0.0.0/8'): from these "
+        "alone X-Forwarded-For is believed for a call's request_ip; empty: the peer's own address is logged",
+        env="LLMLOG_TRUSTED_PROXIES")
     shutdown_grace_s: float = setting(
         10.0, "seconds in-flight calls get to finish on SIGTERM before the queue is flushed", at_least=0)
     max_request_bytes: int = setting(64 * 1024 * 1024, "largest request body accepted for forwarding (bytes)",

@@ -155,8 +155,21 @@ CREATE TABLE export_chunks (
 );
 """
 
+# SQLite's m012 and m013 (store/sqlite/migrations.py says why): who made a call, and measures of
+# the whole prompt and output. Adding nullable columns to a partitioned table rewrites no row.
+M002_CLIENT_ADDRESS = """
+ALTER TABLE calls ADD COLUMN request_ip text, ADD COLUMN user_agent text;
+"""
+
+M003_TEXT_MEASURES = """
+ALTER TABLE call_content ADD COLUMN prompt_hash text, ADD COLUMN prompt_chars bigint,
+    ADD COLUMN output_chars bigint, ADD COLUMN message_count bigint;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
+    ("m002_client_address", M002_CLIENT_ADDRESS),
+    ("m003_text_measures", M003_TEXT_MEASURES),
 ]
 
 

@@ -207,6 +207,25 @@ DROP INDEX calls_started_metrics;
 """
 
 
+# Who made a call (issue 18, the Perf document's `metadata.request_ip` and `user_agent`): the
+# client's address as the proxy saw it and its User-Agent. NULL under do-not-track and for older rows.
+M012_CLIENT_ADDRESS = """
+ALTER TABLE calls ADD COLUMN request_ip TEXT;
+ALTER TABLE calls ADD COLUMN user_agent TEXT;
+"""
+
+
+# Measures of the whole prompt and output (issue 18: the Perf document's `prompt.hash`, `length`,
+# `message_count`, `output.length`), written with the content so a list shows them beside a preview
+# without reading whole texts. Adding nullable columns rewrites no row; older rows have NULL.
+M013_TEXT_MEASURES = """
+ALTER TABLE call_content ADD COLUMN prompt_hash TEXT;
+ALTER TABLE call_content ADD COLUMN prompt_chars INTEGER;
+ALTER TABLE call_content ADD COLUMN output_chars INTEGER;
+ALTER TABLE call_content ADD COLUMN message_count INTEGER;
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -221,6 +240,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m009_cost_nanos", M009_COST_NANOS),
     ("m010_service_tier", M010_SERVICE_TIER),
     ("m011_metrics_index_cost_nanos", M011_METRICS_INDEX_COST_NANOS),
+    ("m012_client_address", M012_CLIENT_ADDRESS),
+    ("m013_text_measures", M013_TEXT_MEASURES),
 ]
 
 
