@@ -169,6 +169,13 @@ class StoreSettings:
 class LogsApiSettings:
     api_keys: tuple[str, ...] = setting(
         (), "bearer keys that may read /v1/logs (empty: no auth); LLMLOG_ADMIN_KEY adds one")
+    requests_per_minute: int = setting(
+        0, "logs API requests (/v1/logs and the seed routes; never proxied calls) one key may make a minute, "
+        "or one client address when no key is configured; past it 429 with Retry-After (0: no limit; the Perf "
+        "document's tiers: 30, 120, 600)", env="LLMLOG_LOGS_REQUESTS_PER_MINUTE", at_least=0, at_most=1_000_000)
+    max_limit: int = setting(
+        1000, "the largest page (limit, page_size, pageSize) one logs API request may ask for; larger is a 400",
+        env="LLMLOG_LOGS_MAX_LIMIT", at_least=1, at_most=1000)
 
 
 @dataclass(frozen=True, slots=True)
