@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -19,7 +20,9 @@ from aiohttp import web
 
 from pricing.prices.table import PriceTable
 from pricing.usage.estimate import warm_encodings
+from proxy.access.client_address import trusted_networks
 from proxy.access.guard import HostPolicy, guard
+from proxy.access.rate_limit import RateLimiter, rate_limit
 from proxy.api import aggregates as aggregates_api
 from proxy.api import entries as entries_api
 from proxy.api import erasure as erasure_api
@@ -69,6 +72,7 @@ class Seams:
     price_file_max_bytes: int = MAX_FILE_BYTES
     build_entry: EntryBuilder = build_entry  # interpreting a captured call (proxy/pipeline/interpret.py)
     export_file: ExportFile = export_file  # an export job's work on its thread (proxy/pipeline/export_jobs.py)
+    rate_clock: Callable[[], float] = time.monotonic  # the logs API's rate limit reads it (seconds)
 
 
 def _entry_builder(holder: PriceHolder, max_body_bytes: int, interpret: EntryBuilder):
@@ -162,6 +166,7 @@ async def _client_ctx(app: web.Application, seams: Seams):
         client, Router(config.providers), app[PIPELINE].submit,
         max_body_bytes=config.store.max_body_bytes, max_request_bytes=config.server.max_request_bytes,
         injected_keys=_injected_keys(config), hosts=app[HOSTS], admin_keys=config.logs_api.api_keys,
+        trusted_proxies=trusted_networks(config.server.trusted_proxies),
     )
     yield
     await client.close()
@@ -177,7 +182,12 @@ async def forward(request: web.Request) -> web.StreamResponse:
 
 def make_app(config: Settings, *, prices: PriceTable | None = None, seams: Seams = Seams()) -> web.Application:
     hosts = HostPolicy(config.server.host, config.server.allowed_hosts)
-    app = web.Application(middlewares=[json_errors, guard(hosts, config.logs_api.api_keys)],
+    logs_api_config = config.logs_api
+    per_minute = logs_api_config.requests_per_minute
+    limiter = RateLimiter(per_minute, seams.rate_clock) if per_minute else None
+    limits = rate_limit(limiter, logs_api_config.max_limit, bool(logs_api_config.api_keys),
+                        trusted_networks(config.server.trusted_proxies))
+    app = web.Application(middlewares=[json_errors, guard(hosts, logs_api_config.api_keys), limits],
                           client_max_size=config.server.max_request_bytes)
     app[CONFIG] = config
     app[HOSTS] = hosts

@@ -22,6 +22,7 @@ ERROR_TYPES = {
     405: "invalid_request_error",
     409: "conflict_error",
     413: "request_too_large",
+    429: "rate_limit_error",
     500: "internal_error",
     502: "upstream_unreachable",
     503: "unavailable",

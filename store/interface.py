@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from .figures import Stats, Summary
 from .filters import LogFilter, Page
-from .rows import CallNode, CallRow, ContentRow, CostColumns, Entry, Row, UsageColumns
+from .rows import CallNode, CallRow, ContentRow, CostColumns, Entry, Preview, Row, UsageColumns
 
 Position = tuple[int, str]  # (started_at, id) of the last row an export has read
 # a repricing function: the stored usage columns of a call -> its new cost columns
@@ -90,7 +90,9 @@ class Store(Protocol):
     def list_logs(self, f: LogFilter, page: Page) -> LogPage: ...
     def get_log(self, call_id: str) -> tuple[CallRow, ContentRow | None] | None:
         """(metrics row, content row or None), or None when no such call."""
-    def prompt_previews(self, ids: list[str], chars: int = 120) -> dict[str, str]: ...
+    def previews(self, ids: list[str], chars: int = 120) -> dict[str, Preview]:
+        """For these ids' calls that kept content: the first `chars` characters of prompt and
+        output and the stored measures of the whole texts; only those prefixes are read out."""
     def any_calls(self) -> bool: ...
     def summary(self, f: LogFilter) -> Summary: ...
     def stats(self, f: LogFilter, group_by: str, compare_previous: bool = False) -> tuple[Stats, Stats | None]: ...

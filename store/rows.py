@@ -10,6 +10,7 @@ nano-dollars; JSON columns hold their JSON text; flags are 0 or 1.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NotRequired, TypedDict, cast
 
@@ -72,6 +73,8 @@ class CallRow(TypedDict):
     cost_nanos: int | None  # m009
     service_tier: str | None  # m010
     service_tier_priced: int | None  # m010
+    request_ip: str | None  # m013: the client's address (X-Forwarded-For only from server.trusted_proxies)
+    user_agent: str | None  # m013: the client's User-Agent; both NULL under do-not-track
 
 
 class ContentRow(TypedDict):
@@ -93,6 +96,26 @@ class ContentRow(TypedDict):
     output_text: str | None
     chunk_offsets: str | None  # m003: JSON [[arrival_offset_ms, end_byte]] (proxy/query/stream_events.py)
     body_encoding: NotRequired[str | None]  # m004
+    # m014: measures of the whole texts, so a list's previews carry them without reading the texts
+    prompt_hash: str | None  # the first 12 hex digits of the SHA-256 of prompt_text (UTF-8)
+    prompt_chars: int | None  # characters (code points) of prompt_text
+    output_chars: int | None  # characters of output_text
+    message_count: int | None  # messages of a chat-style request (system or instructions one of them)
+
+
+class Preview(TypedDict):
+    """What a list shows of a call's content (`Store.previews`): the first characters of its prompt
+    and output, and the m014 measures of the whole texts (NULL for rows written before m014)."""
+
+    prompt_text: str | None  # a prefix
+    output_text: str | None  # a prefix
+    prompt_hash: str | None
+    prompt_chars: int | None
+    output_chars: int | None
+    message_count: int | None
+
+
+PREVIEW_MEASURES = ("prompt_hash", "prompt_chars", "output_chars", "message_count")
 
 
 class CostColumns(TypedDict):
@@ -169,6 +192,13 @@ def as_content(row: Row) -> ContentRow:
 def as_node(row: Row) -> CallNode:
     """A row read with the columns of NODE_COLUMNS, typed."""
     return cast(CallNode, row)
+
+
+def as_preview(values: Sequence[Any]) -> Preview:
+    """A preview from its values in Preview's order (prefixes, then PREVIEW_MEASURES)."""
+    prompt, output, prompt_hash, prompt_chars, output_chars, message_count = values
+    return {"prompt_text": prompt, "output_text": output, "prompt_hash": prompt_hash,
+            "prompt_chars": prompt_chars, "output_chars": output_chars, "message_count": message_count}
 
 
 def as_usage(row: Row) -> UsageColumns:

@@ -28,11 +28,12 @@ from proxy.ids import new_call_id
 from proxy.query.export_format import (
     FORMATS,
     MEDIA_TYPES,
+    Encoder,
     FieldSet,
     UnknownField,
     encoded_batch,
-    error_trailer,
-    header,
+    encoder,
+    format_problem,
     resolve_fields,
 )
 from proxy.query.params import FILTER_PARAMS, TIME_RANGE, Param, Query, parse_filter
@@ -44,7 +45,7 @@ from store.interface import Position, Store
 
 log = logging.getLogger("llmlog.export")
 EXPORT_PARAMS: tuple[Param, ...] = (
-    Param("format", (), "str", "jsonl (default) or csv"),
+    Param("format", (), "str", "jsonl (default), json (one array), csv or parquet (needs llmlog[parquet])"),
     Param("fields", (), "list", "fields to include (comma list); default a standard set"),
 )
 JOB_BODY_KEYS = frozenset({"filters", "fields", "requested_data", "format", *OPTION_KEYS})
@@ -59,8 +60,9 @@ MAX_JOB_BODY_BYTES = 64 * 1024  # filters and a field list: a few hundred bytes 
 
 def _format(q: Query) -> str:
     fmt = (q.one("format") or "jsonl").lower()
-    if fmt not in FORMATS:
-        raise q.error("format", f"parameter {{}} must be jsonl or csv, got {fmt!r}")
+    problem = format_problem(fmt)
+    if problem is not None:
+        raise q.error("format", f"parameter {{}}: {problem}")
     return fmt
 
 
@@ -145,9 +147,9 @@ def _attachment(name: str) -> str:
 
 
 def _batch_reader(log_filter: LogFilter, after: Position | None, fields: FieldSet,
-                  fmt: str) -> Callable[[Store], tuple[bytes, Position | None, int]]:
+                  out: Encoder) -> Callable[[Store], tuple[bytes, Position | None, int]]:
     """A store function encoding the batch after `after` (bound now, not when the reader calls it)."""
-    return lambda store: encoded_batch(store, log_filter, after, fields, fmt)
+    return lambda store: encoded_batch(store, log_filter, after, fields, out)
 
 
 async def stream_export(request: web.Request) -> web.StreamResponse:
@@ -156,29 +158,32 @@ async def stream_export(request: web.Request) -> web.StreamResponse:
     fmt, fields = _format(q), _fields(q.many("fields") or None, q.label("fields"))
     log_filter = _export_filter(q, now)
     reader = request.app[READER]
+    out = encoder(fields, fmt)
+    head = out.start()
     # the first batch before the status line: a store that is away is a 503, not a 200 cut short
-    first = await reader.run(_batch_reader(log_filter, None, fields, fmt))
+    first = await reader.run(_batch_reader(log_filter, None, fields, out))
     response = web.StreamResponse(headers={
         "Content-Type": MEDIA_TYPES[fmt],
         "Content-Disposition": _attachment(f"llmlog-export-{iso_ms(now).replace(':', '')}.{fmt}"),
     })
     await response.prepare(request)
     try:
-        await response.write(header(fields, fmt))
+        await response.write(head)
         chunk, after, rows = first
         while True:  # one batch per reader call: other API reads interleave between batches
-            if rows:
+            if chunk:
                 await response.write(chunk)  # waits while the client is slow: memory stays flat
             if rows < BATCH_ROWS:
                 break
-            chunk, after, rows = await reader.run(_batch_reader(log_filter, after, fields, fmt))
+            chunk, after, rows = await reader.run(_batch_reader(log_filter, after, fields, out))
+        await response.write(out.end())
         await response.write_eof()
     except ConnectionResetError:
         log.info("export: client went away")
     except Exception as exc:  # the status line is sent: say so in the body rather than cut it short
         log.exception("export stream failed")
         with suppress(ConnectionResetError):
-            await response.write(error_trailer(fmt, f"export failed after it started: {type(exc).__name__}: {exc}"))
+            await response.write(out.failed(f"export failed after it started: {type(exc).__name__}: {exc}"))
             await response.write_eof()
     return response
 
@@ -226,8 +231,9 @@ async def create_job(request: web.Request) -> web.Response:
     body = await _job_body(request)
     now = now_ms()
     fmt = body.get("format", "jsonl")
-    if fmt not in FORMATS:
-        raise ValidationError(f"format must be jsonl or csv, got {fmt!r}", "format")
+    problem = format_problem(fmt) if isinstance(fmt, str) else f"must be a string, got {fmt!r}"
+    if problem is not None:
+        raise ValidationError(f"format {problem}", "format")
     param = "requested_data" if "requested_data" in body else "fields"
     names = body.get(param)
     if isinstance(names, str):
@@ -359,11 +365,13 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/logs/exports/{export_id}/file", file_job)
     describe(
         app,
-        Operation("GET", "/v1/logs/export", "Stream every matching call as JSONL or CSV (all time unless "
-                  "start_date is given; ends at the request time). CSV text cells starting with =, +, -, @, "
+        Operation("GET", "/v1/logs/export", "Stream every matching call (all time unless start_date is "
+                  "given; ends at the request time) as JSONL, a JSON array, CSV or Parquet (one row group per "
+                  "batch of 1000; needs llmlog[parquet], else 400). CSV text cells starting with =, +, -, @, "
                   "tab or CR get a leading ' so a spreadsheet shows them instead of running them. A stream "
                   "that fails after it started ends with a last line saying so: JSONL "
-                  "{\"error\": {\"message\", \"type\": \"export_error\"}}, CSV '# error: <message>'.",
+                  "{\"error\": {\"message\", \"type\": \"export_error\"}}, JSON that object as the array's last "
+                  "element, CSV '# error: <message>', Parquet no footer (unreadable).",
                   FILTER_PARAMS + EXPORT_PARAMS),
         Operation("POST", "/v1/logs/exports", "Create an export job (status draft). Portkey's body works as "
                   "its document writes it: filters.created_at {gte, lte} (both inclusive), requested_data with "

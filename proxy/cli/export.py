@@ -11,7 +11,7 @@ import click
 from proxy.cli.common import config_options, open_store
 from proxy.cli.filters import filter_options, parse_options
 from proxy.errors import ValidationError
-from proxy.query.export_format import FIELDS, FORMATS, UnknownField, resolve_fields, write_export
+from proxy.query.export_format import FIELDS, FORMATS, UnknownField, format_problem, resolve_fields, write_export
 from proxy.query.params import FILTER_PARAMS
 
 
@@ -30,7 +30,7 @@ def stderr_is_tty() -> bool:
               "prompt_text, output_text, request_body, response_body, request_headers, response_headers.")
 @filter_options(FILTER_PARAMS)
 def export(config_path, db, fmt, output, fields, **filters):
-    """Export logged calls (all time unless --since) to JSONL or CSV.
+    """Export logged calls (all time unless --since) to JSONL, a JSON array, CSV or Parquet.
 
     A progress bar shows on a terminal; nothing but the data when piped.
 
@@ -39,6 +39,9 @@ def export(config_path, db, fmt, output, fields, **filters):
       llmlog export --format csv -o calls.csv --since 7d --model gpt-4o
       llmlog export --fields id,started_at,model,cost_usd,prompt_text -o calls.jsonl
     """
+    problem = format_problem(fmt)
+    if problem is not None:
+        raise ValidationError(f"--format {problem}", "format")
     try:
         field_set = resolve_fields(fields.split(",") if fields else None)
     except UnknownField as exc:

@@ -96,7 +96,8 @@ def logs(config_path, db, as_json, as_jsonl, **options):
             click.echo("no calls match these filters" if store.any_calls() else "no calls logged yet")
             return
         echo_table(["time (UTC)", "model", "status", "tokens", "cost", "latency", "user", "prompt"],
-                   [table_row(e, previews.get(e["id"])) for e in shown], shrink="prompt",
+                   [table_row(e, (previews.get(e["id"]) or {}).get("prompt_text")) for e in shown],
+                   shrink="prompt",
                    colors=[STATUS_COLORS.get(e["status"]) for e in shown])
         more = f"; next page: --cursor {result.next_cursor}" if result.next_cursor else ""
         click.echo(color(f"{len(shown)} of {result.total} calls{more}", "bright_black"), err=True)
@@ -113,7 +114,8 @@ def _pretty(value) -> str:
 SHOW_FIELDS = ("id", "timestamp", "duration_ms", "ttfb_ms", "provider", "method", "path", "model", "response_model",
                "stream", "status", "status_code", "error", "finish_reason", "input_tokens", "cached_input_tokens",
                "cache_write_tokens", "output_tokens", "reasoning_tokens", "total_tokens", "usage_source",
-               "token_encoding", "cost_usd", "priced", "pricing_version", "user_id", "api_key_prefix", "tags",
+               "token_encoding", "cost_usd", "priced", "pricing_version", "user_id", "api_key_prefix", "request_ip",
+               "user_agent", "tags",
                "environment", "task_type", "metadata", "feedback", "trace_id", "session_id", "parent_id", "root_id",
                "depth", "do_not_track")
 
@@ -124,6 +126,8 @@ def echo_entry(entry: dict) -> None:
         value = entry.get(name)
         if name == "cost_usd":
             value = format_usd(value if entry["priced"] else None)
+        elif name == "metadata":
+            value = (value or {}).get("custom")  # x-llmlog-metadata; the rest of the group has lines of its own
         elif value == []:
             value = None
         if value is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from proxy.access.client_address import Network
 from proxy.forward.control import CallContext
 from proxy.settings import Provider
 
@@ -37,6 +38,8 @@ class CapturedCall:
     ttfb_ms: float | None = None
     duration_ms: float | None = None
     injected_usage: bool = False
+    peer: str | None = None  # the connection's remote address (the pipeline reads X-Forwarded-For)
+    trusted_proxies: tuple[Network, ...] = ()  # server.trusted_proxies: whose X-Forwarded-For is believed
 
     def keep(self, offset_ms: float, chunk: bytes, cap: int) -> None:
         """Keep a copy of a forwarded chunk for the log, up to `cap` bytes in all."""

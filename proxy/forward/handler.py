@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from proxy.access.client_address import Network
 from proxy.access.guard import HostPolicy, is_cross_origin
 from proxy.access.local_paths import answer_locally, is_local_target
 from proxy.access.target import normalised_path, split_target
@@ -42,7 +43,7 @@ class Forwarder:
 
     def __init__(self, client: Upstream, router: Router, submit: Callable[[CapturedCall], None],
                  *, max_body_bytes: int, max_request_bytes: int, injected_keys: dict[str, tuple[str, str]],
-                 hosts: HostPolicy, admin_keys: Iterable[str]):
+                 hosts: HostPolicy, admin_keys: Iterable[str], trusted_proxies: tuple[Network, ...] = ()):
         self.client = client
         self.router = router
         self.submit = submit
@@ -51,6 +52,7 @@ class Forwarder:
         self.injected_keys = injected_keys  # provider name -> (header, value) used when the client sent none
         self.hosts = hosts
         self.admin_keys = list(admin_keys)  # never sent to a provider
+        self.trusted_proxies = trusted_proxies  # the pipeline believes X-Forwarded-For from these alone
         self.shutting_down = False  # set on shutdown: a cancel then means the grace period ran out
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -81,6 +83,7 @@ class Forwarder:
         call = CapturedCall(
             id=call_id, provider=provider, method=request.method, path=upstream_path, query=query,
             started_at_ms=started_at_ms, context=context, request_headers=headers, request_body=b"",
+            peer=request.remote, trusted_proxies=self.trusted_proxies,  # known since the connection opened
         )
         try:
             body = call.request_body = await self._read_body(request, call, t0)

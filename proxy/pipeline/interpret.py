@@ -15,10 +15,12 @@ from pricing.prices.table import PriceTable
 from pricing.types import NO_USAGE, UNPRICED, RequestInfo, ResponseInfo, Usage
 from pricing.usage.estimate import estimate_output, estimate_usage
 from pricing.usage.read import parse_request, parse_response
+from proxy.access.client_address import client_address
 from proxy.forward.capture import CapturedCall
 from proxy.headers import redact, redact_query
 from proxy.pipeline.prices import fill_cost_columns
 from proxy.pipeline.scrub import api_key_of, key_prefix, request_credentials, scrub_bytes, scrub_error, scrub_text
+from proxy.query.measures import text_hash
 from proxy.query.stream_events import chunk_timeline
 from store.rows import CALL_COLUMNS, CallRow, ContentRow, Entry
 
@@ -220,6 +222,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     request_body, request_truncated = _cap(scrub_bytes(request_body, secrets), max_body_bytes)
     request_truncated = request_truncated or request_past_cap
     response_body, _ = _cap(scrub_bytes(body, secrets), max_body_bytes)
+    prompt_text, output_text = scrub_text(request.prompt_text, secrets), scrub_text(response.output_text, secrets)
     content: ContentRow = {
         "call_id": call.id,
         "request_query": clean_text(redact_query(call.query)) or None,
@@ -235,8 +238,12 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "events": None,
         "chunk_offsets": orjson.dumps(chunk_timeline(chunks, len(response_body))).decode()
         if response.events else None,
-        "prompt_text": scrub_text(request.prompt_text, secrets),
-        "output_text": scrub_text(response.output_text, secrets),
+        "prompt_text": prompt_text,
+        "output_text": output_text,
+        "prompt_hash": None if prompt_text is None else text_hash(prompt_text),
+        "prompt_chars": None if prompt_text is None else len(prompt_text),
+        "output_chars": None if output_text is None else len(output_text),
+        "message_count": len(request.messages) or None,  # None: a prompt-style request, or no body
     }
     return Entry(call=row, content=content, tags=tags)
 
@@ -298,7 +305,23 @@ def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None,
         if (value := getattr(ctx, column)) is not None:
             row[column] = clean_text(value)
     row["do_not_track"] = int(ctx.do_not_track)
+    if not ctx.do_not_track:  # who sent it is personal data: kept with the content, not without it
+        _client_columns(row, call)
     return row
+
+
+def _client_columns(row: CallRow, call: CapturedCall) -> None:
+    """The client's address (X-Forwarded-For believed from trusted proxies alone) and User-Agent."""
+    forwarded: list[str] = []
+    agent = None
+    for name, value in call.request_headers:
+        low = name.lower()
+        if low == "x-forwarded-for":
+            forwarded.append(value)
+        elif low == "user-agent" and agent is None:
+            agent = value
+    row["request_ip"] = clean_text(client_address(call.peer, forwarded, call.trusted_proxies))
+    row["user_agent"] = clean_text(agent)
 
 
 _CONTEXT_COLUMNS: tuple[Literal["user_id", "environment", "task_type", "trace_id", "session_id", "parent_id"], ...] = (

@@ -1,6 +1,7 @@
 """What an export writes: the fields a user may choose (named as in the API's entries) and the
-JSONL and CSV encodings of one record. Shared by `GET /v1/logs/export`, export jobs and
-`llmlog export`, so all three write the same bytes for the same rows.
+encodings: JSONL, a JSON array, CSV and Parquet (proxy/query/export_parquet.py). Shared by
+`GET /v1/logs/export`, export jobs and `llmlog export`, so all three write the same bytes for the
+same rows. Each encoding streams: its bytes come out batch by batch, memory bounded by one batch.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import io
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Protocol
 
 import orjson
 
+from proxy.query.export_parquet import INSTALL_HINT, ParquetEncoder
+from proxy.query.export_parquet import available as parquet_available
 from proxy.query.present import (
     body_value,  # JSON bodies as JSON, anything else as text
     cost_usd_of,
@@ -23,8 +26,9 @@ from store.batches import EVERY_ROW, EXPORTABLE_CONTENT, RowWindow, iter_batches
 from store.filters import LogFilter
 from store.interface import Position, Store
 
-FORMATS = ("jsonl", "csv")
-MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+FORMATS = ("jsonl", "json", "csv", "parquet")
+MEDIA_TYPES = {"jsonl": "application/x-ndjson", "json": "application/json", "csv": "text/csv; charset=utf-8",
+               "parquet": "application/vnd.apache.parquet"}
 
 
 class UnknownField(ValueError):
@@ -84,7 +88,9 @@ FIELDS: dict[str, Callable[[dict], object]] = {
     "tags": _json("tags", []),
     "environment": _col("environment"),
     "task_type": _col("task_type"),
-    "metadata": _json("metadata"),
+    "metadata": _json("metadata"),  # the client's x-llmlog-metadata (an entry's `metadata.custom`)
+    "request_ip": _col("request_ip"),
+    "user_agent": _col("user_agent"),
     "feedback": _json("feedback"),
     "trace_id": _col("trace_id"),
     "session_id": _col("session_id"),
@@ -137,6 +143,7 @@ class FieldSet:
     names: tuple[str, ...]  # as written in the output, in order
     getters: tuple[Callable[[dict], object], ...]
     content: tuple[str, ...]  # content columns the rows must carry
+    canonical: tuple[str, ...] = ()  # the field each name stands for (a Portkey alias's FIELDS name)
 
     def record(self, row: dict) -> dict:
         return {name: get(row) for name, get in zip(self.names, self.getters, strict=True)}
@@ -156,7 +163,7 @@ def resolve_fields(names: Sequence[str] | None) -> FieldSet:
         canonical.append(real)
         getters.append(getter)
     content = tuple(dict.fromkeys(c for c in canonical if c in CONTENT_FIELDS))
-    return FieldSet(tuple(chosen), tuple(getters), content)
+    return FieldSet(tuple(chosen), tuple(getters), content, tuple(canonical))
 
 
 def jsonl_line(record: dict) -> bytes:
@@ -191,39 +198,116 @@ def csv_line(values: Iterable[object]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def error_trailer(fmt: str, message: str) -> bytes:
-    """The last line of an export that failed after its first bytes were sent, so a reader can
-    tell it from a complete one: JSONL `{"error": {"message", "type"}}`; CSV a line
-    `# error: <message>` (one line: the message's line breaks become spaces)."""
-    if fmt == "csv":
+class Encoder(Protocol):
+    """One export's encoding: start(), then rows(batch) for each batch, then end(); failed(message)
+    instead of end() when the export breaks after bytes went out. Each returns the bytes to write."""
+
+    def start(self) -> bytes: ...
+    def rows(self, rows: Sequence[dict]) -> bytes: ...
+    def end(self) -> bytes: ...
+    def failed(self, message: str) -> bytes: ...
+
+
+def _error_record(message: str) -> dict:
+    return {"error": {"message": message, "type": "export_error"}}
+
+
+class JsonlEncoder:
+    def __init__(self, fields: FieldSet):
+        self.fields = fields
+
+    def start(self) -> bytes:
+        return b""
+
+    def rows(self, rows: Sequence[dict]) -> bytes:
+        return b"".join(jsonl_line(self.fields.record(row)) for row in rows)
+
+    def end(self) -> bytes:
+        return b""
+
+    def failed(self, message: str) -> bytes:
+        """A last line `{"error": {"message", "type"}}`, so a reader tells it from a complete file."""
+        return jsonl_line(_error_record(message))
+
+
+class JsonArrayEncoder:
+    """One JSON array, a record per line: `[`, the records separated by commas, `]`."""
+
+    def __init__(self, fields: FieldSet):
+        self.fields = fields
+        self.empty = True
+
+    def start(self) -> bytes:
+        return b"["
+
+    def _item(self, value: dict) -> bytes:
+        lead, self.empty = (b"\n" if self.empty else b",\n"), False
+        return lead + orjson.dumps(value)
+
+    def rows(self, rows: Sequence[dict]) -> bytes:
+        return b"".join(self._item(self.fields.record(row)) for row in rows)
+
+    def end(self) -> bytes:
+        return b"\n]\n"
+
+    def failed(self, message: str) -> bytes:
+        """The array still closes; its last element is `{"error": {"message", "type"}}`."""
+        return self._item(_error_record(message)) + self.end()
+
+
+class CsvEncoder:
+    def __init__(self, fields: FieldSet):
+        self.fields = fields
+
+    def start(self) -> bytes:
+        return csv_line(self.fields.names)
+
+    def rows(self, rows: Sequence[dict]) -> bytes:
+        return b"".join(csv_line(self.fields.record(row).values()) for row in rows)
+
+    def end(self) -> bytes:
+        return b""
+
+    def failed(self, message: str) -> bytes:
+        """A line `# error: <message>` (one line: the message's line breaks become spaces)."""
         return ("# error: " + " ".join(message.split()) + "\r\n").encode()
-    return jsonl_line({"error": {"message": message, "type": "export_error"}})
 
 
-def header(fields: FieldSet, fmt: str) -> bytes:
-    return csv_line(fields.names) if fmt == "csv" else b""
+def encoder(fields: FieldSet, fmt: str) -> Encoder:
+    """A fresh encoder of `fmt` (one of FORMATS) for one export. Parquet without pyarrow installed
+    raises ParquetUnavailable, whose message says how to install it."""
+    if fmt == "parquet":
+        return ParquetEncoder(fields)
+    if fmt == "json":
+        return JsonArrayEncoder(fields)
+    return CsvEncoder(fields) if fmt == "csv" else JsonlEncoder(fields)
 
 
-def encode_rows(rows: Sequence[dict], fields: FieldSet, fmt: str) -> bytes:
-    if fmt == "csv":
-        return b"".join(csv_line(fields.record(row).values()) for row in rows)
-    return b"".join(jsonl_line(fields.record(row)) for row in rows)
+def format_problem(fmt: str) -> str | None:
+    """Why `fmt` cannot be exported here, in words, or None when it can."""
+    if fmt not in FORMATS:
+        return f"must be one of {', '.join(FORMATS)}, got {fmt!r}"
+    if fmt == "parquet" and not parquet_available():
+        return INSTALL_HINT
+    return None
 
 
 def encoded_batch(store: Store, f: LogFilter, after: Position | None, fields: FieldSet,
-                  fmt: str) -> tuple[bytes, Position | None, int]:
+                  out: Encoder) -> tuple[bytes, Position | None, int]:
     """One batch, encoded: (bytes, position to resume after, rows). A store function for the reader
     thread, so the event loop only writes bytes."""
     rows = store.export_batch(f, after, content=fields.content)
-    return encode_rows(rows, fields, fmt), (position_of(rows[-1]) if rows else after), len(rows)
+    return out.rows(rows), (position_of(rows[-1]) if rows else after), len(rows)
 
 
 def encoded_chunks(store: Store, f: LogFilter, fields: FieldSet, fmt: str,
                    window: RowWindow = EVERY_ROW) -> Iterator[tuple[bytes, int]]:
-    """The whole export (the rows in `window`) as (bytes, rows in them) chunks, header first."""
-    yield header(fields, fmt), 0
+    """The whole export (the rows in `window`) as (bytes, rows in them) chunks, start first and end last."""
+    out = encoder(fields, fmt)
+    yield out.start(), 0
     for batch in iter_batches(store, f, content=fields.content, window=window):
-        yield encode_rows(batch, fields, fmt), len(batch)
+        yield out.rows(batch), len(batch)
+    yield out.end(), 0
 
 
 class ExportStopped(Exception):

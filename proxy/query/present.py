@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import orjson
 
+from proxy.query.measures import parsed_json, text_hash
 from proxy.query.stream_events import stored_events
 from proxy.query.timeparse import iso_ms
-from store.rows import CallRow, ContentRow
+from store.rows import CallRow, ContentRow, Preview
 
 PREVIEW_CHARS = 200
 
@@ -39,18 +38,30 @@ def micros_of_nanos(nanos: int) -> int:
 
 
 def _text_section(text: str | None) -> dict | None:
+    """A whole text (the single entry): its length in characters and hash are of exactly this text."""
     if text is None:
         return None
-    return {"text": text, "length": len(text),
-            "hash": hashlib.sha256(text.encode()).hexdigest()[:12], "truncated": False}
+    return {"text": text, "length": len(text), "hash": text_hash(text), "truncated": False}
 
 
-def _preview_section(prefix: str | None) -> dict | None:
-    """A list row's prompt: its first PREVIEW_CHARS characters (length and hash need the whole
-    text, which a list never reads: they are in GET /v1/logs/{id})."""
+def _preview_section(prefix: str | None, chars: int | None, digest: str | None) -> dict | None:
+    """A list row's text: its first PREVIEW_CHARS characters (`prefix` holds one more, to tell a cut)
+    with the length and hash of the whole text as stored with it (m013). A row written before those
+    were stored has them only when the preview is the whole text."""
     if not prefix:
         return None
-    return {"text": prefix[:PREVIEW_CHARS], "truncated": len(prefix) > PREVIEW_CHARS}
+    truncated = len(prefix) > PREVIEW_CHARS
+    if chars is None and not truncated:
+        chars, digest = len(prefix), text_hash(prefix)
+    return {"text": prefix[:PREVIEW_CHARS], "truncated": truncated, "length": chars, "hash": digest}
+
+
+def _metadata(row: CallRow) -> dict:
+    """The Perf document's `metadata` group: who made the call, and the client's own
+    `x-llmlog-metadata` object as `custom`."""
+    return {"user_id": row["user_id"], "session_id": row["session_id"], "api_key_hash": row["api_key_hash"],
+            "request_ip": row.get("request_ip"), "user_agent": row.get("user_agent"),
+            "custom": _json(row["metadata"])}
 
 
 def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
@@ -108,7 +119,9 @@ def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
         "tags": _json(row["tags"]) or [],
         "environment": row["environment"],
         "task_type": row["task_type"],
-        "metadata": _json(row["metadata"]),
+        "request_ip": row.get("request_ip"),
+        "user_agent": row.get("user_agent"),
+        "metadata": _metadata(row),
         "feedback": _json(row["feedback"]),
         "trace_id": row["trace_id"],
         "session_id": row["session_id"],
@@ -128,7 +141,11 @@ def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
     }
     if content is not None:
         entry["prompt"] = _text_section(content.get("prompt_text"))
+        if entry["prompt"] is not None:
+            entry["prompt"]["message_count"] = content.get("message_count")
         entry["output"] = _text_section(content.get("output_text"))
+        if entry["output"] is not None:
+            entry["output"]["parsed_json"] = parsed_json(entry["output"]["text"])
         entry["request"] = {
             "query": content["request_query"],
             "headers": _json(content["request_headers"]),
@@ -146,18 +163,28 @@ def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
     return entry
 
 
-def listed_entry(row: CallRow, prompt_preview: str | None) -> dict:
-    """A list's entry: no content, but its prompt's preview (None for do-not-track calls and
-    calls without a prompt)."""
+def listed_entry(row: CallRow, preview: Preview | None) -> dict:
+    """A list's entry: no content, but previews of its prompt and output (None for do-not-track
+    calls, calls whose content retention dropped, and calls without that text)."""
     entry = present_entry(row)
-    entry["prompt"] = _preview_section(prompt_preview)
+    if preview is None:
+        entry["prompt"] = entry["output"] = None
+        return entry
+    entry["prompt"] = _preview_section(preview["prompt_text"], preview["prompt_chars"], preview["prompt_hash"])
+    if entry["prompt"] is not None:
+        entry["prompt"]["message_count"] = preview["message_count"]
+    output = entry["output"] = _preview_section(preview["output_text"], preview["output_chars"], None)
+    if output is not None:
+        del output["hash"]  # the document hashes prompts only; the whole entry has it
+        # only a whole text parses: a cut one is null here, its parsed value in GET /v1/logs/{id}
+        output["parsed_json"] = None if output["truncated"] else parsed_json(output["text"])
     return entry
 
 
-def present_page(result, page, prompt_previews: dict[str, str] | None = None) -> dict:
-    """A list response (DESIGN §6) for a store LogPage and its rows' prompt previews
-    (`Store.prompt_previews(ids, PREVIEW_CHARS + 1)`); the API and `llmlog logs --json` share it."""
-    previews = prompt_previews or {}
+def present_page(result, page, previews: dict[str, Preview] | None = None) -> dict:
+    """A list response (DESIGN §6) for a store LogPage and its rows' previews
+    (`Store.previews(ids, PREVIEW_CHARS + 1)`); the API and `llmlog logs --json` share it."""
+    previews = previews or {}
     return {
         "total": result.total,
         "limit": page.limit,
@@ -191,8 +218,8 @@ def present_events(events: list[list], types: set[str] | None) -> list[dict]:
 
 
 def listed_with_previews(store, log_filter, page) -> tuple:
-    """One page of calls and the prompt previews of its rows that kept content: two reads on the
-    caller's store thread, the second of a prefix of at most one page of prompts."""
+    """One page of calls and the previews of its rows that kept content: two reads on the caller's
+    store thread, the second of prefixes of at most one page of prompts and outputs."""
     result = store.list_logs(log_filter, page)
     ids = [row["id"] for row in result.rows if row["has_content"]]
-    return result, store.prompt_previews(ids, PREVIEW_CHARS + 1) if ids else {}
+    return result, store.previews(ids, PREVIEW_CHARS + 1) if ids else {}

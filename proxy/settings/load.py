@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from proxy.access.client_address import TrustedProxyError, trusted_networks
 from proxy.booleans import WORDS_TEXT, parse_bool
 from proxy.errors import ConfigError
 from proxy.settings.table import (
@@ -265,6 +266,10 @@ def load_config(
     for key in settings.logs_api.api_keys:
         _check_api_key(key)
     _check_store(settings.store, in_file="store.path" in flat)
+    try:
+        trusted_networks(settings.server.trusted_proxies)
+    except TrustedProxyError as exc:
+        raise ConfigError(str(exc)) from None
 
     providers = [_provider_from(t, i) for i, t in enumerate(raw_providers)] or [DEFAULT_PROVIDER]
     upstream = upstream or env.get(UPSTREAM_ENV) or None

@@ -105,6 +105,10 @@ class ServerSettings:
         (), "host names clients reach llmlog by besides loopback names, IP addresses and server.host "
         "(e.g. a load balancer's or a container network's name; '.example.com' for a domain, '*' for any); "
         "other Host values get 403, against DNS rebinding", env="LLMLOG_ALLOWED_HOSTS")
+    trusted_proxies: tuple[str, ...] = setting(
+        (), "addresses or networks of reverse proxies in front of llmlog (e.g. '10.0.0.0/8'): from these "
+        "alone X-Forwarded-For is believed for a call's request_ip; empty: the peer's own address is logged",
+        env="LLMLOG_TRUSTED_PROXIES")
     shutdown_grace_s: float = setting(
         10.0, "seconds in-flight calls get to finish on SIGTERM before the queue is flushed", at_least=0)
     max_request_bytes: int = setting(64 * 1024 * 1024, "largest request body accepted for forwarding (bytes)",
@@ -165,6 +169,13 @@ class StoreSettings:
 class LogsApiSettings:
     api_keys: tuple[str, ...] = setting(
         (), "bearer keys that may read /v1/logs (empty: no auth); LLMLOG_ADMIN_KEY adds one")
+    requests_per_minute: int = setting(
+        0, "logs API requests (/v1/logs and the seed routes; never proxied calls) one key may make a minute, "
+        "or one client address when no key is configured; past it 429 with Retry-After (0: no limit; the Perf "
+        "document's tiers: 30, 120, 600)", env="LLMLOG_LOGS_REQUESTS_PER_MINUTE", at_least=0, at_most=1_000_000)
+    max_limit: int = setting(
+        1000, "the largest page (limit, page_size, pageSize) one logs API request may ask for; larger is a 400",
+        env="LLMLOG_LOGS_MAX_LIMIT", at_least=1, at_most=1000)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,12 @@ import psycopg
 
 from ..bodies import unpack
 from ..interface import Hierarchy, StoredEvents
-from ..rows import NODE_COLUMNS, CallNode, Row, as_node
+from ..rows import NODE_COLUMNS, PREVIEW_MEASURES, CallNode, Preview, Row, as_node, as_preview
 from .aggregates import COST_NANOS, UNPRICED
 from .queries import dicts, one
 
 _NODE_SELECT = ", ".join(f"calls.{c}" for c in NODE_COLUMNS)
+_MEASURES = ", ".join(PREVIEW_MEASURES)
 MAX_CHILDREN = 1000
 MAX_BREADCRUMB = 256  # a parent chain longer than this is cut (and said so)
 
@@ -68,13 +69,14 @@ def set_feedback(conn: psycopg.Connection, call_id: str, feedback: dict[str, Any
     return cursor.rowcount > 0
 
 
-def prompt_previews(conn: psycopg.Connection, ids: list[str], chars: int = 120) -> dict[str, str]:
-    """The first `chars` characters of each call's prompt text; only that prefix leaves the server."""
+def previews(conn: psycopg.Connection, ids: list[str], chars: int = 120) -> dict[str, Preview]:
+    """The first `chars` characters of each call's prompt and output, and the measures of the whole
+    texts; only those prefixes leave the server."""
     if not ids:
         return {}
-    rows = conn.execute("SELECT call_id, substr(prompt_text, 1, %s) FROM call_content WHERE call_id = ANY(%s)",
-                        (chars, list(ids)))
-    return {call_id: text for call_id, text in rows if text}
+    rows = conn.execute(f"SELECT call_id, substr(prompt_text, 1, %s), substr(output_text, 1, %s), {_MEASURES} "
+                        "FROM call_content WHERE call_id = ANY(%s)", (chars, chars, list(ids)))
+    return {call_id: as_preview(values) for call_id, *values in rows}
 
 
 def model_call_counts(conn: psycopg.Connection, since_ms: int | None = None) -> list[Row]:

@@ -161,9 +161,22 @@ M002_EXPORT_JOB_OPTIONS = """
 ALTER TABLE export_jobs ADD COLUMN options text;
 """
 
+# SQLite's m013 and m014 (store/sqlite/migrations.py says why): who made a call, and measures of
+# the whole prompt and output. Adding nullable columns to a partitioned table rewrites no row.
+M003_CLIENT_ADDRESS = """
+ALTER TABLE calls ADD COLUMN request_ip text, ADD COLUMN user_agent text;
+"""
+
+M004_TEXT_MEASURES = """
+ALTER TABLE call_content ADD COLUMN prompt_hash text, ADD COLUMN prompt_chars bigint,
+    ADD COLUMN output_chars bigint, ADD COLUMN message_count bigint;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_export_job_options", M002_EXPORT_JOB_OPTIONS),
+    ("m003_client_address", M003_CLIENT_ADDRESS),
+    ("m004_text_measures", M004_TEXT_MEASURES),
 ]
 
 

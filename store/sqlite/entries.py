@@ -9,12 +9,13 @@ import orjson
 
 from ..bodies import unpack
 from ..interface import Hierarchy, StoredEvents
-from ..rows import NODE_COLUMNS, CallNode, as_node
+from ..rows import NODE_COLUMNS, PREVIEW_MEASURES, CallNode, Preview, as_node, as_preview
 from .aggregates import COST_NANOS, UNPRICED  # one definition: a refused call that used no tokens is not unpriced
 from .id_lists import chunks, marks
 from .queries import _dicts
 
 _NODE_SELECT = ", ".join(NODE_COLUMNS)  # enough to draw a node of a call tree without reading a whole entry
+_MEASURES = ", ".join(PREVIEW_MEASURES)
 MAX_CHILDREN = 1000
 MAX_BREADCRUMB = 256  # a parent chain longer than this is cut (and said so)
 
@@ -67,16 +68,13 @@ def set_feedback(conn: sqlite3.Connection, call_id: str, feedback: dict[str, Any
     return cursor.rowcount > 0
 
 
-def prompt_previews(conn: sqlite3.Connection, ids: list[str], chars: int = 120) -> dict[str, str]:
-    """The first `chars` characters of each call's prompt text, for the few ids a table shows.
-
-    Reads only a prefix (substr) of call_content for exactly these ids, never a whole body.
-    """
-    out: dict[str, str] = {}
+def previews(conn: sqlite3.Connection, ids: list[str], chars: int = 120) -> dict[str, Preview]:
+    """The first `chars` characters of each call's prompt and output, and the measures of the whole
+    texts, for the few ids a page shows. Only prefixes (substr) of call_content leave the database."""
+    out: dict[str, Preview] = {}
     for chunk in chunks(ids):
-        for call_id, text in conn.execute(
-                f"SELECT call_id, substr(prompt_text, 1, ?) FROM call_content WHERE call_id IN ({marks(chunk)})",
-                [chars, *chunk]):
-            if text:
-                out[call_id] = text
+        for call_id, *values in conn.execute(
+                f"SELECT call_id, substr(prompt_text, 1, ?), substr(output_text, 1, ?), {_MEASURES} "
+                f"FROM call_content WHERE call_id IN ({marks(chunk)})", [chars, chars, *chunk]):
+            out[call_id] = as_preview(values)
     return out

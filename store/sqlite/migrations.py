@@ -213,6 +213,25 @@ M012_EXPORT_JOB_OPTIONS = """
 ALTER TABLE export_jobs ADD COLUMN options TEXT;
 """
 
+# Who made a call (issue 18, the Perf document's `metadata.request_ip` and `user_agent`): the
+# client's address as the proxy saw it and its User-Agent. NULL under do-not-track and for older rows.
+M013_CLIENT_ADDRESS = """
+ALTER TABLE calls ADD COLUMN request_ip TEXT;
+ALTER TABLE calls ADD COLUMN user_agent TEXT;
+"""
+
+
+# Measures of the whole prompt and output (issue 18: the Perf document's `prompt.hash`, `length`,
+# `message_count`, `output.length`), written with the content so a list shows them beside a preview
+# without reading whole texts. Adding nullable columns rewrites no row; older rows have NULL.
+M014_TEXT_MEASURES = """
+ALTER TABLE call_content ADD COLUMN prompt_hash TEXT;
+ALTER TABLE call_content ADD COLUMN prompt_chars INTEGER;
+ALTER TABLE call_content ADD COLUMN output_chars INTEGER;
+ALTER TABLE call_content ADD COLUMN message_count INTEGER;
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -228,6 +247,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m010_service_tier", M010_SERVICE_TIER),
     ("m011_metrics_index_cost_nanos", M011_METRICS_INDEX_COST_NANOS),
     ("m012_export_job_options", M012_EXPORT_JOB_OPTIONS),
+    ("m013_client_address", M013_CLIENT_ADDRESS),
+    ("m014_text_measures", M014_TEXT_MEASURES),
 ]
 
 

@@ -35,7 +35,7 @@ from ..interface import (
     StoreError,
     StoreReplaced,
 )
-from ..rows import CallRow, ContentRow, Entry, Row
+from ..rows import CallRow, ContentRow, Entry, Preview, Row
 from . import aggregates, entries, export, export_jobs, models_seen, queries, reprice, retention
 from .checkpoint import passive_checkpoint, stop_automatic_checkpoints
 from .db import BUSY_TIMEOUT_MS, connect
@@ -147,8 +147,8 @@ class SqliteStore:
     def get_log(self, call_id: str) -> tuple[CallRow, ContentRow | None] | None:
         return self._do(queries.get_log, call_id)
 
-    def prompt_previews(self, ids: list[str], chars: int = 120) -> dict[str, str]:
-        return self._do(entries.prompt_previews, ids, chars)
+    def previews(self, ids: list[str], chars: int = 120) -> dict[str, Preview]:
+        return self._do(entries.previews, ids, chars)
 
     def any_calls(self) -> bool:
         return self._do(lambda conn: conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone()) is not None

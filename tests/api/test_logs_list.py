@@ -236,7 +236,9 @@ async def test_cursor_for_another_sort_and_cursor_with_offset_are_400(api):
 async def test_list_entries_carry_no_bodies(api):
     _, body = await names_for(api, [])
     for entry in body["logs"]:
-        assert "request" not in entry and "response" not in entry and "output" not in entry
+        assert "request" not in entry and "response" not in entry
+        # the output is a preview, as the prompt is: never the whole text of a long one
+        assert entry["output"] is None or set(entry["output"]) == {"text", "truncated", "length", "parsed_json"}
 
 
 async def test_latency_cursor_pages_walk_past_entries_without_a_duration(make_proxy, db_path):
@@ -260,8 +262,10 @@ async def test_latency_cursor_pages_walk_past_entries_without_a_duration(make_pr
 async def test_list_entries_show_a_prompt_preview_and_never_for_do_not_track(api):
     _, body = await names_for(api, [])
     prompts = {api.names[entry["id"]]: entry["prompt"] for entry in body["logs"]}
-    assert prompts["e0"] == {"text": "apple banana", "truncated": False}
-    assert prompts["e3"] == {"text": "banana split", "truncated": False}
+    assert prompts["e0"] == {"text": "apple banana", "truncated": False, "length": 12,
+                             "hash": hashlib.sha256(b"apple banana").hexdigest()[:12], "message_count": 1}
+    assert prompts["e3"] == {"text": "banana split", "truncated": False, "length": 12,
+                             "hash": hashlib.sha256(b"banana split").hexdigest()[:12], "message_count": 1}
     assert prompts["e4"] is None  # do not track: no content, no preview
 
 
@@ -271,6 +275,9 @@ async def test_a_long_prompt_is_cut_to_the_preview_length_in_the_list_and_whole_
     api = await make_proxy()
     body = await (await api.get("/v1/logs")).json()
     preview = body["logs"][0]["prompt"]
-    assert preview == {"text": long_prompt[:200], "truncated": True}
+    # length and hash are the whole prompt's, as stored with it, not the preview's
+    assert preview == {"text": long_prompt[:200], "truncated": True, "length": 500,
+                       "hash": hashlib.sha256(long_prompt.encode()).hexdigest()[:12], "message_count": 1}
     whole = await (await api.get(f"/v1/logs/{body['logs'][0]['id']}")).json()
     assert whole["prompt"]["text"] == long_prompt and whole["prompt"]["length"] == 500
+    assert whole["prompt"]["hash"] == preview["hash"]

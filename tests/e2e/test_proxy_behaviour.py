@@ -107,7 +107,7 @@ async def test_metadata_nested_beyond_what_an_entry_can_store_is_400(proxy, fake
     assert resp.status == 200
     await flushed(proxy)
     entry = await (await proxy.get(f"/v1/logs/{resp.headers['x-llmlog-id']}")).json()
-    assert entry["cost_usd"] is not None and entry["metadata"]["a"]["a"]
+    assert entry["cost_usd"] is not None and entry["metadata"]["custom"]["a"]["a"]
 
 
 async def test_upstream_down_is_502_and_logged(make_proxy, unused_tcp_port):

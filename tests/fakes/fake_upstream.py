@@ -22,6 +22,7 @@ class FakeUpstream:
     chunk_delay_s: float = 0.0
     header_delay_s: float = 0.0
     gzip_answers: bool = False  # JSON chat answers gzipped (Content-Encoding: gzip), as OpenAI's may be
+    replies: dict[str, str] = field(default_factory=dict)  # last message -> the JSON answer's text instead of the echo
     received: list[dict] = field(default_factory=list)
     chunk_sent_at: list[float] = field(default_factory=list)
 
@@ -73,7 +74,8 @@ class FakeUpstream:
         if not payload.get("stream"):
             answer = {
                 "id": "chatcmpl-fake1", "object": "chat.completion", "created": CREATED, "model": answer_model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": " ".join(words),
+                "choices": [{"index": 0, "message": {"role": "assistant",
+                                                     "content": self.replies.get(str(prompt), " ".join(words)),
                                                      "refusal": None},
                              "logprobs": None, "finish_reason": "stop"}],
                 "usage": usage, "system_fingerprint": "fp_fake"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from proxy.ids import new_call_id
+from proxy.query.measures import text_hash
 from store.backends import open_store
 from store.rows import CALL_COLUMNS, Entry
 
@@ -29,7 +30,10 @@ def make_entry(started_at: int, *, prompt: str | None = "hello", output: str | N
                    "request_truncated": 0, "response_headers": "[]", "response_body": b"{}",
                    "response_truncated": 0, "assembled": None,
                    "events": orjson.dumps(events).decode() if events else None,
-                   "prompt_text": prompt, "output_text": output}
+                   "prompt_text": prompt, "output_text": output,
+                   # the measures the pipeline stores with the texts (proxy/pipeline/interpret.py)
+                   "prompt_hash": text_hash(prompt), "prompt_chars": len(prompt),
+                   "output_chars": None if output is None else len(output), "message_count": 1}
     else:
         call["has_content"] = 0
     return Entry(call=call, content=content, tags=list(tags))

@@ -204,8 +204,8 @@ def test_get_events_previews_and_any_calls_match(both):
     for call_id in ids + ["nope"]:
         assert pg.get_log(call_id) == lite.get_log(call_id)
         assert pg.events(call_id) == lite.events(call_id)
-    assert pg.prompt_previews(ids, 5) == lite.prompt_previews(ids, 5)
-    assert pg.prompt_previews([]) == {}
+    assert pg.previews(ids, 5) == lite.previews(ids, 5)
+    assert pg.previews([]) == {}
     assert pg.any_calls() and lite.any_calls()
 
 

@@ -82,7 +82,7 @@ def _doc_record(call: dict) -> dict:
     words = len(call["prompt"].split())
     ok = call["status"] == 200
     return {
-        "id": call["id"], "trace_id": f"trace-{call['entry']['metadata']['call']}", "created_at": call["at"],
+        "id": call["id"], "trace_id": f"trace-{call['entry']['metadata']['custom']['call']}", "created_at": call["at"],
         "request": call["sent"], "response": call["answer"], "ai_provider": "openai",
         "ai_model": call["sent"]["model"], "request_tokens": 9 + words if ok else 0,  # an error: no tokens
         "response_tokens": 1 + words if ok else 0, "total_tokens": 10 + 2 * words if ok else 0,

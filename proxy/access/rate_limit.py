@@ -1,0 +1,92 @@
+"""How often the logs API may be asked (the Perf document's tiers: requests per minute per key, and
+the largest page one request may ask for): a token bucket per client, pure, its clock injected; the
+middleware applying it to the logs API's paths (never to proxied calls) follows it."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from proxy.access.client_address import Network, client_address
+from proxy.access.local_paths import is_protected
+from proxy.http_errors import error_response
+
+# the page-size parameters of the logs API and the seed routes' spellings of it (Perf `limit`,
+# AgentRouter `page_size`, PromptShuttle `pageSize`): logs_api.max_limit caps each
+PAGE_SIZE_PARAMS = frozenset({"limit", "page_size", "pageSize"})
+MAX_BUCKETS = 10_000  # clients remembered; past it, those whose bucket has refilled are forgotten
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: float  # clock reading of the last update, seconds
+
+
+class RateLimiter:
+    """`per_minute` requests a minute per client, in bursts of up to `per_minute`: a bucket of that
+    many tokens refilling at per_minute/60 a second. `clock` reads seconds (time.monotonic)."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float]):
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.clock = clock
+        self.buckets: dict[str, _Bucket] = {}
+
+    def take(self, client: str) -> int | None:
+        """Take one request from `client`'s budget: None when allowed, else the whole seconds to
+        wait before the next one would be (Retry-After, at least 1)."""
+        now = self.clock()
+        bucket = self.buckets.get(client)
+        if bucket is None:
+            if len(self.buckets) >= MAX_BUCKETS:
+                self._forget_full(now)
+            bucket = self.buckets[client] = _Bucket(self.capacity, now)
+        else:
+            bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.at) * self.rate)
+            bucket.at = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return None
+        return max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
+
+    def _forget_full(self, now: float) -> None:
+        """Drop the buckets that have refilled: forgetting them changes no answer."""
+        refill_s = self.capacity / self.rate
+        self.buckets = {k: b for k, b in self.buckets.items() if now - b.at < refill_s}
+
+
+def client_key(request: web.Request, keyed: bool, trusted: tuple[Network, ...]) -> str:
+    """Whose budget a request spends: its logs API key's (hashed: the table never holds a key) when
+    keys are configured (the guard has checked it by now), else its client address's."""
+    if keyed:
+        token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+        return "key:" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+    forwarded = request.headers.getall("X-Forwarded-For", [])
+    return "ip:" + (client_address(request.remote, forwarded, trusted) or "")
+
+
+def rate_limit(limiter: RateLimiter | None, max_limit: int, keyed: bool, trusted: tuple[Network, ...]):
+    """The middleware: on the logs API's paths, a page larger than `max_limit` is a 400 naming its
+    parameter, and a client past its budget a 429 with Retry-After; other paths pass untouched."""
+
+    @web.middleware
+    async def rate_limit_middleware(request: web.Request, handler):
+        if not is_protected(request.path):
+            return await handler(request)
+        if limiter is not None and (wait := limiter.take(client_key(request, keyed, trusted))) is not None:
+            return error_response(429, f"too many logs API requests; try again in {wait} s "
+                                  f"(logs_api.requests_per_minute = {int(limiter.capacity)})",
+                                  headers={"Retry-After": str(wait)})
+        for name in PAGE_SIZE_PARAMS & request.query.keys():
+            value = request.query[name]
+            if value.isdigit() and int(value) > max_limit:
+                return error_response(400, f"parameter {name} must be at most {max_limit} "
+                                      f"(logs_api.max_limit), got {value}", param=name)
+        return await handler(request)
+
+    return rate_limit_middleware
