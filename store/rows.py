@@ -72,6 +72,7 @@ class CallRow(TypedDict):
     cost_nanos: int | None  # m009
     service_tier: str | None  # m010
     service_tier_priced: int | None  # m010
+    upstream_duration_ms: float | None  # m012: request handed upstream to the answer's last byte read
 
 
 class ContentRow(TypedDict):

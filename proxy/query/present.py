@@ -64,6 +64,8 @@ def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
         "completed_at": iso_ms(row["completed_at"]),
         "duration_ms": row["duration_ms"],
         "ttfb_ms": row["ttfb_ms"],
+        # the upstream's own part of duration_ms: request handed upstream to the answer's last byte
+        "upstream_duration_ms": row["upstream_duration_ms"],
         "provider": row["provider"],
         "method": row["method"],
         "path": row["path"],

@@ -155,8 +155,15 @@ CREATE TABLE export_chunks (
 );
 """
 
+# SQLite's m012: the time the upstream itself took (proxy/forward/handler.py); NULL before it.
+# Added to the partitioned parent, so every week's partition has it.
+M002_UPSTREAM_DURATION = """
+ALTER TABLE calls ADD COLUMN upstream_duration_ms double precision;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
+    ("m002_upstream_duration", M002_UPSTREAM_DURATION),
 ]
 
 

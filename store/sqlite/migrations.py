@@ -207,6 +207,14 @@ DROP INDEX calls_started_metrics;
 """
 
 
+# The time the upstream itself took (proxy/forward/handler.py): from the request handed to the
+# upstream client to the answer's last byte read, without llmlog's own work before and after.
+# NULL for calls before it and calls whose answer never completed.
+M012_UPSTREAM_DURATION = """
+ALTER TABLE calls ADD COLUMN upstream_duration_ms REAL;
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -221,6 +229,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m009_cost_nanos", M009_COST_NANOS),
     ("m010_service_tier", M010_SERVICE_TIER),
     ("m011_metrics_index_cost_nanos", M011_METRICS_INDEX_COST_NANOS),
+    ("m012_upstream_duration", M012_UPSTREAM_DURATION),
 ]
 
 
