@@ -10,7 +10,7 @@ from proxy.api.respond import json_response, not_found
 from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
 from proxy.query.present import listed_with_previews, present_entry, present_page
 from proxy.query.timeparse import now_ms
-from proxy.state import READER
+from proxy.state import CONFIG, READER
 from store.filters import CursorError
 
 
@@ -21,7 +21,7 @@ async def list_logs(request: web.Request) -> web.Response:
         result, previews = await request.app[READER].run(lambda store: listed_with_previews(store, log_filter, page))
     except CursorError as exc:
         raise q.error("cursor", f"parameter {{}}: {exc}") from None
-    return json_response(present_page(result, page, previews))
+    return json_response(present_page(result, page, previews, request.app[CONFIG].api_key_names))
 
 
 async def get_log(request: web.Request) -> web.Response:
@@ -31,7 +31,7 @@ async def get_log(request: web.Request) -> web.Response:
     if found is None:
         raise not_found(request.match_info["call_id"])
     row, content = found
-    return json_response(present_entry(row, content))
+    return json_response(present_entry(row, content, request.app[CONFIG].api_key_names))
 
 
 def add_routes(app: web.Application) -> None:

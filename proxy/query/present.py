@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import orjson
 
@@ -11,6 +13,7 @@ from proxy.query.timeparse import iso_ms
 from store.rows import CallRow, ContentRow
 
 PREVIEW_CHARS = 200
+NO_NAMES: Mapping[str, str] = MappingProxyType({})
 
 
 def _json(text: str | None):
@@ -53,8 +56,16 @@ def _preview_section(prefix: str | None) -> dict | None:
     return {"text": prefix[:PREVIEW_CHARS], "truncated": len(prefix) > PREVIEW_CHARS}
 
 
-def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
-    """One entry. `content` (the whole entry view) adds bodies, headers and events."""
+def key_name(names: Mapping[str, str], key_hash: str | None, key_prefix: str | None) -> str | None:
+    """The configured name (`[api_key_names]`) of a call's provider key, by its hash, else its prefix."""
+    if not names:
+        return None
+    return (names.get(key_hash) if key_hash else None) or (names.get(key_prefix) if key_prefix else None)
+
+
+def present_entry(row: CallRow, content: ContentRow | None = None, key_names: Mapping[str, str] = NO_NAMES) -> dict:
+    """One entry. `content` (the whole entry view) adds bodies, headers and events; `key_names`
+    (`[api_key_names]`) name the call's provider key."""
     cost_usd = cost_usd_of(row)
     entry = {
         "id": row["id"],
@@ -107,6 +118,7 @@ def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
         "user_id": row["user_id"],
         "api_key_hash": row["api_key_hash"],
         "api_key_prefix": row["api_key_prefix"],
+        "api_key_name": key_name(key_names, row["api_key_hash"], row["api_key_prefix"]),
         "tags": _json(row["tags"]) or [],
         "environment": row["environment"],
         "task_type": row["task_type"],
@@ -148,15 +160,16 @@ def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
     return entry
 
 
-def listed_entry(row: CallRow, prompt_preview: str | None) -> dict:
+def listed_entry(row: CallRow, prompt_preview: str | None, key_names: Mapping[str, str] = NO_NAMES) -> dict:
     """A list's entry: no content, but its prompt's preview (None for do-not-track calls and
     calls without a prompt)."""
-    entry = present_entry(row)
+    entry = present_entry(row, key_names=key_names)
     entry["prompt"] = _preview_section(prompt_preview)
     return entry
 
 
-def present_page(result, page, prompt_previews: dict[str, str] | None = None) -> dict:
+def present_page(result, page, prompt_previews: dict[str, str] | None = None,
+                 key_names: Mapping[str, str] = NO_NAMES) -> dict:
     """A list response (DESIGN §6) for a store LogPage and its rows' prompt previews
     (`Store.prompt_previews(ids, PREVIEW_CHARS + 1)`); the API and `llmlog logs --json` share it."""
     previews = prompt_previews or {}
@@ -164,7 +177,7 @@ def present_page(result, page, prompt_previews: dict[str, str] | None = None) ->
         "total": result.total,
         "limit": page.limit,
         "offset": page.offset,
-        "logs": [listed_entry(row, previews.get(row["id"])) for row in result.rows],
+        "logs": [listed_entry(row, previews.get(row["id"]), key_names) for row in result.rows],
         "pagination": {
             "has_more": result.has_more,
             "next_offset": result.next_offset,
