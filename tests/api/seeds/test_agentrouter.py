@@ -14,7 +14,7 @@ from aiohttp import web
 
 from proxy.app import make_app
 from proxy.settings import load_config
-from tests.conftest import CHAT, chat_body, flushed, served
+from tests.conftest import CHAT, age_call, chat_body, flushed, served
 from tests.fakes.fake_upstream import FakeUpstream
 
 pytestmark = pytest.mark.backends
@@ -393,3 +393,12 @@ async def test_openapi_documents_the_three_routes(ar):
     stats = {p["name"] for p in doc["paths"]["/v1/request-logs/stats"]["get"]["parameters"]}
     assert stats == {"user_id", "model_name", "start_time", "end_time", "group_by", "metric"}
     assert "get" in doc["paths"]["/v1/request-logs/{request_id}"]
+
+
+async def test_no_default_time_window_unlike_v1_logs(ar, db_path):
+    age_call(db_path, ar.ids["c0"], 30 * 86_400_000)  # a month old: past /v1/logs's default 7 days
+    assert (await get(ar, "/v1/logs"))["total"] == 5
+    assert (await get(ar, "/v1/request-logs"))["total_count"] == 6
+    assert (await names(ar, user_id="alice")) == ["c2", "c0"]
+    assert (await get(ar, "/v1/request-logs/stats", group_by="user"))["total_count"] == 6
+    assert sum(g["count"] for g in (await get(ar, "/v1/request-logs/stats", group_by="day"))["stats"]) == 5
