@@ -12,6 +12,7 @@ from proxy.query.present import listed_with_previews, present_entry, present_pag
 from proxy.query.timeparse import now_ms
 from proxy.state import CONFIG, READER
 from store.filters import CursorError
+from store.rows import CallRow, ContentRow
 
 
 async def list_logs(request: web.Request) -> web.Response:
@@ -24,13 +25,17 @@ async def list_logs(request: web.Request) -> web.Response:
     return json_response(present_page(result, page, previews, request.app[CONFIG].api_key_names))
 
 
-async def get_log(request: web.Request) -> web.Response:
+async def whole_entry(request: web.Request, call_id: str) -> tuple[CallRow, ContentRow | None]:
+    """One stored call with its content, for a route that takes no query parameters; 404 when unknown."""
     Query(request.query, ())
-    call_id = request.match_info["call_id"]
     found = await request.app[READER].run(lambda store: store.get_log(call_id))
     if found is None:
-        raise not_found(request.match_info["call_id"])
-    row, content = found
+        raise not_found(call_id)
+    return found
+
+
+async def get_log(request: web.Request) -> web.Response:
+    row, content = await whole_entry(request, request.match_info["call_id"])
     return json_response(present_entry(row, content, request.app[CONFIG].api_key_names))
 
 

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from proxy.api.aggregates import stats_of
+from proxy.api.logs import whole_entry
 from proxy.api.openapi import describe
 from proxy.api.operation import Operation
-from proxy.api.respond import json_response, not_found
+from proxy.api.respond import json_response
 from proxy.errors import ValidationError
-from proxy.query.params import Query
 from proxy.query.seeds.agentrouter import LIST_PARAMS, STATS_PARAMS, list_json, list_request, request_log, stats_json
 from proxy.query.seeds.agentrouter import stats_request as parse_stats
 from proxy.query.timeparse import now_ms
 from proxy.state import CONFIG, READER
-from store.figures import AggregateError
 from store.filters import CursorError
 
 
@@ -29,21 +29,13 @@ async def query_request_logs(request: web.Request) -> web.Response:
 
 
 async def get_request_log(request: web.Request) -> web.Response:
-    Query(request.query, ())
-    request_id = request.match_info["request_id"]
-    found = await request.app[READER].run(lambda store: store.get_log(request_id))
-    if found is None:
-        raise not_found(request_id)
-    row, content = found
+    row, content = await whole_entry(request, request.match_info["request_id"])
     return json_response(request_log(row, content, request.app[CONFIG].api_key_names))
 
 
 async def get_request_log_stats(request: web.Request) -> web.Response:
     f, group_by, metric = parse_stats(request.query, now_ms())
-    try:
-        current, _ = await request.app[READER].run(lambda store: store.stats(f, group_by, False))
-    except AggregateError as exc:
-        raise ValidationError(str(exc), "group_by") from None
+    current, _ = await stats_of(request, f, group_by, False)
     return json_response(stats_json(current, metric, request.app[CONFIG].api_key_names))
 
 
