@@ -75,6 +75,7 @@ class CallRow(TypedDict):
     service_tier_priced: int | None  # m010
     request_ip: str | None  # m013: the client's address (X-Forwarded-For only from server.trusted_proxies)
     user_agent: str | None  # m013: the client's User-Agent; both NULL under do-not-track
+    upstream_duration_ms: float | None  # m015: request handed upstream to the answer's last byte read
 
 
 class ContentRow(TypedDict):

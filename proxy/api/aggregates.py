@@ -13,7 +13,8 @@ from proxy.query.aggregates import STATS_PARAMS, stats_json, stats_request, summ
 from proxy.query.params import FILTER_PARAMS
 from proxy.query.timeparse import now_ms
 from proxy.state import READER
-from store.figures import AggregateError
+from store.figures import AggregateError, Stats
+from store.filters import LogFilter
 
 
 async def get_summary(request: web.Request) -> web.Response:
@@ -22,12 +23,17 @@ async def get_summary(request: web.Request) -> web.Response:
     return json_response(summary_json(result, f))
 
 
-async def get_stats(request: web.Request) -> web.Response:
-    f, group_by, compare = stats_request(request.query, now_ms())
+async def stats_of(request: web.Request, f: LogFilter, group_by: str, compare: bool) -> tuple[Stats, Stats | None]:
+    """`Store.stats` on the reader thread; a question it cannot answer (too many buckets) is a 400."""
     try:
-        current, previous = await request.app[READER].run(lambda store: store.stats(f, group_by, compare))
+        return await request.app[READER].run(lambda store: store.stats(f, group_by, compare))
     except AggregateError as exc:
         raise ValidationError(str(exc), "group_by") from None
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    f, group_by, compare = stats_request(request.query, now_ms())
+    current, previous = await stats_of(request, f, group_by, compare)
     return json_response(stats_json(current, previous))
 
 

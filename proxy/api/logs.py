@@ -10,8 +10,9 @@ from proxy.api.respond import json_response, not_found
 from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
 from proxy.query.present import listed_with_previews, present_entry, present_page
 from proxy.query.timeparse import now_ms
-from proxy.state import READER
+from proxy.state import CONFIG, READER
 from store.filters import CursorError
+from store.rows import CallRow, ContentRow
 
 
 async def list_logs(request: web.Request) -> web.Response:
@@ -21,17 +22,21 @@ async def list_logs(request: web.Request) -> web.Response:
         result, previews = await request.app[READER].run(lambda store: listed_with_previews(store, log_filter, page))
     except CursorError as exc:
         raise q.error("cursor", f"parameter {{}}: {exc}") from None
-    return json_response(present_page(result, page, previews))
+    return json_response(present_page(result, page, previews, request.app[CONFIG].api_key_names))
+
+
+async def whole_entry(request: web.Request, call_id: str) -> tuple[CallRow, ContentRow | None]:
+    """One stored call with its content, for a route that takes no query parameters; 404 when unknown."""
+    Query(request.query, ())
+    found = await request.app[READER].run(lambda store: store.get_log(call_id))
+    if found is None:
+        raise not_found(call_id)
+    return found
 
 
 async def get_log(request: web.Request) -> web.Response:
-    Query(request.query, ())
-    call_id = request.match_info["call_id"]
-    found = await request.app[READER].run(lambda store: store.get_log(call_id))
-    if found is None:
-        raise not_found(request.match_info["call_id"])
-    row, content = found
-    return json_response(present_entry(row, content))
+    row, content = await whole_entry(request, request.match_info["call_id"])
+    return json_response(present_entry(row, content, request.app[CONFIG].api_key_names))
 
 
 def add_routes(app: web.Application) -> None:

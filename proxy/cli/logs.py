@@ -86,9 +86,9 @@ def logs(config_path, db, as_json, as_jsonl, **options):
         except CursorError as exc:
             raise ValidationError(str(exc), "cursor") from None
         if as_json:
-            echo_json(present_page(result, page, previews))
+            echo_json(present_page(result, page, previews, config.api_key_names))
             return
-        shown = [listed_entry(row, previews.get(row["id"])) for row in result.rows]
+        shown = [listed_entry(row, previews.get(row["id"]), config.api_key_names) for row in result.rows]
         if as_jsonl:
             echo_jsonl(shown)
             return
@@ -114,8 +114,8 @@ def _pretty(value) -> str:
 SHOW_FIELDS = ("id", "timestamp", "duration_ms", "ttfb_ms", "provider", "method", "path", "model", "response_model",
                "stream", "status", "status_code", "error", "finish_reason", "input_tokens", "cached_input_tokens",
                "cache_write_tokens", "output_tokens", "reasoning_tokens", "total_tokens", "usage_source",
-               "token_encoding", "cost_usd", "priced", "pricing_version", "user_id", "api_key_prefix", "request_ip",
-               "user_agent", "tags",
+               "token_encoding", "cost_usd", "priced", "pricing_version", "user_id", "api_key_prefix", "api_key_name",
+               "request_ip", "user_agent", "tags",
                "environment", "task_type", "metadata", "feedback", "trace_id", "session_id", "parent_id", "root_id",
                "depth", "do_not_track")
 
@@ -175,7 +175,7 @@ def show(config_path, db, call_id, as_json):
         store.close()
     if found is None:
         raise NotFound(f"no log entry with id {call_id!r} (see `llmlog logs`)", "call_id")
-    entry = present_entry(*found)
+    entry = present_entry(*found, key_names=config.api_key_names)
     if as_json:
         echo_json(entry)
     else:

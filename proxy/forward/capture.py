@@ -37,6 +37,9 @@ class CapturedCall:
     kept_bytes: int = 0
     ttfb_ms: float | None = None
     duration_ms: float | None = None
+    # the upstream's own part: from the request handed to the upstream client (connecting, when no
+    # pooled connection is free, included) to the answer's last byte read; None unless it completed
+    upstream_duration_ms: float | None = None
     injected_usage: bool = False
     peer: str | None = None  # the connection's remote address (the pipeline reads X-Forwarded-For)
     trusted_proxies: tuple[Network, ...] = ()  # server.trusted_proxies: whose X-Forwarded-For is believed

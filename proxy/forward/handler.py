@@ -101,6 +101,7 @@ class Forwarder:
         response: web.StreamResponse | None = None
         upstream: UpstreamAnswer | None = None
         try:
+            sent = clock()
             upstream = await self.client.request(request.method, provider.base_url, target, headers, body)
             call.status_code = upstream.status
             call.response_headers = response_headers_to_forward(upstream.headers)
@@ -127,6 +128,7 @@ class Forwarder:
                     if not chunk:
                         continue
                 await response.write(chunk)
+            call.upstream_duration_ms = (clock() - sent) * 1000
             if stream_filter is not None:
                 tail = stream_filter.flush()
                 if tail:

@@ -289,6 +289,7 @@ def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None,
     row["completed_at"] = int(call.started_at_ms + (call.duration_ms or 0))
     row["duration_ms"] = round(call.duration_ms or 0.0, 3)
     row["ttfb_ms"] = None if call.ttfb_ms is None else round(call.ttfb_ms, 3)
+    row["upstream_duration_ms"] = None if call.upstream_duration_ms is None else round(call.upstream_duration_ms, 3)
     row["provider"] = call.provider.name
     row["method"] = clean_text(call.method)
     row["path"] = clean_text(call.path)

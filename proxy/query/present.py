@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import orjson
 
 from proxy.query.measures import parsed_json, text_hash
@@ -10,6 +13,7 @@ from proxy.query.timeparse import iso_ms
 from store.rows import CallRow, ContentRow, Preview
 
 PREVIEW_CHARS = 200
+NO_NAMES: Mapping[str, str] = MappingProxyType({})
 
 
 def _json(text: str | None):
@@ -64,8 +68,16 @@ def _metadata(row: CallRow) -> dict:
             "custom": _json(row["metadata"])}
 
 
-def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
-    """One entry. `content` (the whole entry view) adds bodies, headers and events."""
+def key_name(names: Mapping[str, str], key_hash: str | None, key_prefix: str | None) -> str | None:
+    """The configured name (`[api_key_names]`) of a call's provider key, by its hash, else its prefix."""
+    if not names:
+        return None
+    return (names.get(key_hash) if key_hash else None) or (names.get(key_prefix) if key_prefix else None)
+
+
+def present_entry(row: CallRow, content: ContentRow | None = None, key_names: Mapping[str, str] = NO_NAMES) -> dict:
+    """One entry. `content` (the whole entry view) adds bodies, headers and events; `key_names`
+    (`[api_key_names]`) name the call's provider key."""
     cost_usd = cost_usd_of(row)
     entry = {
         "id": row["id"],
@@ -75,6 +87,8 @@ def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
         "completed_at": iso_ms(row["completed_at"]),
         "duration_ms": row["duration_ms"],
         "ttfb_ms": row["ttfb_ms"],
+        # the upstream's own part of duration_ms: request handed upstream to the answer's last byte
+        "upstream_duration_ms": row["upstream_duration_ms"],
         "provider": row["provider"],
         "method": row["method"],
         "path": row["path"],
@@ -116,6 +130,7 @@ def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
         "user_id": row["user_id"],
         "api_key_hash": row["api_key_hash"],
         "api_key_prefix": row["api_key_prefix"],
+        "api_key_name": key_name(key_names, row["api_key_hash"], row["api_key_prefix"]),
         "tags": _json(row["tags"]) or [],
         "environment": row["environment"],
         "task_type": row["task_type"],
@@ -163,10 +178,10 @@ def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
     return entry
 
 
-def listed_entry(row: CallRow, preview: Preview | None) -> dict:
+def listed_entry(row: CallRow, preview: Preview | None, key_names: Mapping[str, str] = NO_NAMES) -> dict:
     """A list's entry: no content, but previews of its prompt and output (None for do-not-track
     calls, calls whose content retention dropped, and calls without that text)."""
-    entry = present_entry(row)
+    entry = present_entry(row, key_names=key_names)
     if preview is None:
         entry["prompt"] = entry["output"] = None
         return entry
@@ -181,7 +196,8 @@ def listed_entry(row: CallRow, preview: Preview | None) -> dict:
     return entry
 
 
-def present_page(result, page, previews: dict[str, Preview] | None = None) -> dict:
+def present_page(result, page, previews: dict[str, Preview] | None = None,
+                 key_names: Mapping[str, str] = NO_NAMES) -> dict:
     """A list response (DESIGN §6) for a store LogPage and its rows' previews
     (`Store.previews(ids, PREVIEW_CHARS + 1)`); the API and `llmlog logs --json` share it."""
     previews = previews or {}
@@ -189,7 +205,7 @@ def present_page(result, page, previews: dict[str, Preview] | None = None) -> di
         "total": result.total,
         "limit": page.limit,
         "offset": page.offset,
-        "logs": [listed_entry(row, previews.get(row["id"])) for row in result.rows],
+        "logs": [listed_entry(row, previews.get(row["id"]), key_names) for row in result.rows],
         "pagination": {
             "has_more": result.has_more,
             "next_offset": result.next_offset,

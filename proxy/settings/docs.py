@@ -60,6 +60,7 @@ def markdown() -> str:
     lines += ["", "## Other environment variables", "", "| Variable | Meaning |", "|---|---|"]
     lines += [f"| `{name}` | {_cell(text)} |" for name, text in OTHER_ENV.items()]
     lines += ["", "Providers (`[[providers]]`, keys: " + ", ".join(f"`{k}`" for k in sorted(PROVIDER_KEYS))
-              + ") and price overrides (`[pricing.models.\"name\"]`) are tables of their own: see "
-              "[config.example.toml](../config.example.toml).", ""]
+              + "), price overrides (`[pricing.models.\"name\"]`) and names for provider keys "
+              "(`[api_key_names]`: a key's prefix as entries show it, or its SHA-256 hash, = a name, shown as "
+              "`api_key_name`) are tables of their own: see [config.example.toml](../config.example.toml).", ""]
     return "\n".join(lines)

@@ -242,6 +242,7 @@ def load_config(
     if not isinstance(price_overrides, dict) or not all(isinstance(v, dict) for v in price_overrides.values()):
         raise ConfigError(f"{path}: [pricing.models] must hold one table per model, e.g. "
                           '[pricing.models."my-model"] with input = 1.0 and output = 2.0')
+    key_names = _key_names(file_table.pop("api_key_names", {}), path)
     flat = _flatten(file_table)
     unknown = sorted(set(flat) - set(BY_KEY))
     if unknown:
@@ -262,7 +263,7 @@ def load_config(
         values["logs_api.api_keys"] = (*values["logs_api.api_keys"], admin_key)
     sections = {name: cls(**{row.name: values[row.key] for row in SETTINGS if row.section == name})
                 for name, cls in SECTIONS.items()}
-    settings = Settings(**sections, price_overrides=_read_only(price_overrides))
+    settings = Settings(**sections, price_overrides=_read_only(price_overrides), api_key_names=key_names)
     for key in settings.logs_api.api_keys:
         _check_api_key(key)
     _check_store(settings.store, in_file="store.path" in flat)
@@ -276,6 +277,24 @@ def load_config(
     if upstream:
         providers = _with_default_upstream(providers, upstream)
     return replace(settings, providers=tuple(providers))
+
+
+def _key_names(raw: Any, path: str | os.PathLike[str] | None) -> Mapping[str, str]:
+    """The file's `[api_key_names]` table: a key's prefix or SHA-256 hash -> a name (hashes matched in
+    lower case, as entries hold them)."""
+    example = '[api_key_names] maps a key\'s prefix or SHA-256 hash to a name, e.g. "sk-proj-Ab12" = "ci"'
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: {example}; got {_kind_of(raw)}")
+    names = {}
+    for key, name in raw.items():
+        if not isinstance(name, str) or not name.strip() or not key.strip():
+            raise ConfigError(f"{path}: {example}; {key!r} = {name!r} is not a name")
+        names[key.lower() if _is_sha256(key) else key] = name
+    return MappingProxyType(names)
+
+
+def _is_sha256(text: str) -> bool:
+    return len(text) == 64 and all(ch in "0123456789abcdefABCDEF" for ch in text)
 
 
 def _check_store(store: StoreSettings, in_file: bool) -> None:

@@ -237,6 +237,9 @@ class Settings:
     # `[pricing.models."name"]` tables as written: pricing/prices/table.py `with_overrides` reads them
     # (read-only, as the rest: MappingProxyType all the way down, arrays as tuples)
     price_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    # `[api_key_names]`: a provider key's prefix (as entries show it, `api_key_prefix`) or SHA-256 hash
+    # (`api_key_hash`, lower-case hex) -> a name, shown as `api_key_name` (proxy/query/present.py)
+    api_key_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def db_path(self) -> str:

@@ -172,11 +172,18 @@ ALTER TABLE call_content ADD COLUMN prompt_hash text, ADD COLUMN prompt_chars bi
     ADD COLUMN output_chars bigint, ADD COLUMN message_count bigint;
 """
 
+# SQLite's m015: the time the upstream itself took (proxy/forward/handler.py); NULL before it.
+# Added to the partitioned parent, so every week's partition has it.
+M005_UPSTREAM_DURATION = """
+ALTER TABLE calls ADD COLUMN upstream_duration_ms double precision;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_export_job_options", M002_EXPORT_JOB_OPTIONS),
     ("m003_client_address", M003_CLIENT_ADDRESS),
     ("m004_text_measures", M004_TEXT_MEASURES),
+    ("m005_upstream_duration", M005_UPSTREAM_DURATION),
 ]
 
 

@@ -232,6 +232,14 @@ ALTER TABLE call_content ADD COLUMN message_count INTEGER;
 """
 
 
+# The time the upstream itself took (proxy/forward/handler.py): from the request handed to the
+# upstream client to the answer's last byte read, without llmlog's own work before and after.
+# NULL for calls before it and calls whose answer never completed.
+M015_UPSTREAM_DURATION = """
+ALTER TABLE calls ADD COLUMN upstream_duration_ms REAL;
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -249,6 +257,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m012_export_job_options", M012_EXPORT_JOB_OPTIONS),
     ("m013_client_address", M013_CLIENT_ADDRESS),
     ("m014_text_measures", M014_TEXT_MEASURES),
+    ("m015_upstream_duration", M015_UPSTREAM_DURATION),
 ]
 
 

@@ -9,9 +9,9 @@ from store.filters import encode_cursor
 
 SAMPLE_BY_TYPE = {"integer": "1", "number": "0.5", "boolean": "true"}
 SAMPLE_BY_NAME = {"start_date": "-1d", "from": "-1d", "start_time": "-1d", "end_date": "now", "to": "now",
-                  "end_time": "now", "sort_by": "cost", "order_by": "cost", "sort_order": "asc",
+                  "end_time": "now", "sort_by": "cost", "order_by": "duration_ms", "sort_order": "asc",
                   "order_direction": "asc", "status": "success", "statuses": "success", "limit": "5",
-                  "page_size": "5", "group_by": "model", "format": "jsonl", "compare": "previous",
+                  "page_size": "5", "group_by": "model", "metric": "cost", "format": "jsonl", "compare": "previous",
                   "types": "message", "fields": "id", "status_code": "200",
                   "cursor": encode_cursor("timestamp", True, 0, "0"),
                   "page_token": encode_cursor("timestamp", True, 0, "0")}
@@ -49,7 +49,7 @@ async def test_every_described_parameter_is_accepted_and_unknown_ones_refused(pr
             resp = await proxy.get(op.path, params={**required, name: value})
             assert resp.status < 400, (op.path, name, await resp.text())
             await resp.read()
-        if op.path.startswith("/v1/logs"):
+        if op.path.startswith(("/v1/logs", "/v1/request-logs")):
             resp = await proxy.get(op.path, params={**required, "no_such_param": "1"})
             assert resp.status == 400, op.path
             assert (await resp.json())["error"]["param"] == "no_such_param"

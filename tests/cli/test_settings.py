@@ -285,3 +285,18 @@ def test_price_overrides_are_read_only_like_every_other_setting(tmp_path):
     table = price_table_for(config)
     assert table.version == PriceTable.shipped().with_overrides(plain).version
     assert table.version != PriceTable.shipped().version
+
+
+def test_api_key_names_map_a_prefix_or_a_hash_to_a_name(tmp_path):
+    path = tmp_path / "c.toml"
+    digest = "AB" * 32
+    path.write_text(f'[api_key_names]\n"sk-proj-Ab12" = "ci"\n"{digest}" = "alice laptop"\n')
+    config = load_config(path, env={})
+    assert dict(config.api_key_names) == {"sk-proj-Ab12": "ci", digest.lower(): "alice laptop"}  # hashes as stored
+    with pytest.raises(TypeError):
+        config.api_key_names["x"] = "y"  # type: ignore[index]
+    assert dict(load_config(None, env={}).api_key_names) == {}
+    for bad in ('api_key_names = "ci"\n', '[api_key_names]\n"sk-x" = 3\n', '[api_key_names]\n"sk-x" = " "\n'):
+        path.write_text(bad)
+        with pytest.raises(ConfigError, match=r"\[api_key_names\] maps a key's prefix or SHA-256 hash to a name"):
+            load_config(path, env={})

@@ -70,7 +70,7 @@ def test_an_older_database_is_renumbered_and_its_search_rebuilt(db_path):
     conn.execute(M002_QUERY_INDEXES.split(";")[1])
     for column in ("token_encoding", "cache_write_1h_tokens", "input_audio_tokens", "output_audio_tokens",
                    "cost_buckets", "cost_nanos", "service_tier", "service_tier_priced",
-                   "request_ip", "user_agent"):  # after m006 (m007-m010, m013)
+                   "request_ip", "user_agent", "upstream_duration_ms"):  # after m006 (m007-m010, m013, m015)
         conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
     conn.execute("ALTER TABLE export_jobs DROP COLUMN options")  # m012
     for column in ("prompt_hash", "prompt_chars", "output_chars", "message_count"):  # m014

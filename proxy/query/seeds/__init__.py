@@ -1,0 +1,1 @@
+"""Translations between the seed products' documents and llmlog's query layer: pure functions."""
