@@ -52,11 +52,17 @@ class Figures:
     unpriced: int = 0
     duration_sum: float = 0.0
     duration_count: int = 0
+    feedback_count: int = 0  # calls with feedback
+    feedback_score_sum: float = 0.0
     durations: list[float] = field(default_factory=list)  # sorted; filled only where percentiles are wanted
 
     @property
     def avg_latency_ms(self) -> float | None:
         return self.duration_sum / self.duration_count if self.duration_count else None
+
+    @property
+    def avg_feedback_score(self) -> float | None:
+        return self.feedback_score_sum / self.feedback_count if self.feedback_count else None
 
     def pct(self, p: float) -> float | None:
         return percentile(self.durations, p)
@@ -74,13 +80,16 @@ class Figures:
         self.unpriced += other.unpriced
         self.duration_sum += other.duration_sum
         self.duration_count += other.duration_count
+        self.feedback_count += other.feedback_count
+        self.feedback_score_sum += other.feedback_score_sum
 
 
 def figures_of(row: Sequence[Any]) -> Figures:
-    """Figures from the eleven sums a backend selects, in Figures' field order (Decimal-safe)."""
-    count, successful, errors, inputs, outputs, total, nanos, priced, unpriced, dsum, dcount = row
+    """Figures from the thirteen sums a backend selects, in Figures' field order (Decimal-safe)."""
+    count, successful, errors, inputs, outputs, total, nanos, priced, unpriced, dsum, dcount, fcount, fsum = row
     return Figures(int(count), int(successful or 0), int(errors or 0), int(inputs), int(outputs), int(total),
-                   int(nanos), int(priced or 0), int(unpriced or 0), float(dsum), int(dcount))
+                   int(nanos), int(priced or 0), int(unpriced or 0), float(dsum), int(dcount), int(fcount),
+                   float(fsum))
 
 
 @dataclass(slots=True)
@@ -90,17 +99,20 @@ class Summary:
     by_provider: dict[str | None, Figures]
     by_status: dict[str | None, Figures]
     by_task_type: dict[str | None, Figures]
+    by_feedback_score: dict[float | None, Figures]  # None: calls without feedback
 
 
 def rolled_up(rows: Iterable[Sequence[Any]], durations: list[float]) -> Summary:
-    """A Summary from (model, provider, status, task_type, *sums) rows: one grouped scan of a
-    handful of combinations, rolled up here."""
+    """A Summary from (model, provider, status, task_type, feedback score, *sums) rows: one grouped
+    scan of a handful of combinations, rolled up here. Scores become floats, so 1 (SQLite's
+    integer) and 1.0 (PostgreSQL's double) are one key."""
     totals = Figures()
-    breakdowns: tuple[dict[str | None, Figures], ...] = ({}, {}, {}, {})
+    breakdowns: tuple[dict[Any, Figures], ...] = ({}, {}, {}, {}, {})
     for row in rows:
-        part = figures_of(row[4:])
+        part = figures_of(row[5:])
         totals.add(part)
-        for breakdown, key in zip(breakdowns, row[:4], strict=True):
+        keys = (*row[:4], None if row[4] is None else float(row[4]))
+        for breakdown, key in zip(breakdowns, keys, strict=True):
             breakdown.setdefault(key, Figures()).add(part)
     totals.durations = durations
     return Summary(totals, *breakdowns)

@@ -12,7 +12,7 @@ import psycopg
 from ..figures import BUCKETS, Stats, Summary, rolled_up, stats_asked, stats_of_rows
 from ..filters import LogFilter
 from .queries import one
-from .where import where
+from .where import FEEDBACK_SCORE, where
 
 # a call that used tokens of a model with no known price (a refused call with no usage cost nothing)
 UNPRICED = "(calls.priced = 0 AND coalesce(calls.total_tokens, 0) > 0)"
@@ -35,14 +35,15 @@ SUMS = (
     "coalesce(sum(calls.input_tokens), 0), coalesce(sum(calls.output_tokens), 0), "
     f"coalesce(sum(calls.total_tokens), 0), coalesce(sum({COST_NANOS}), 0), "
     f"count(*) FILTER (WHERE calls.priced <> 0), count(*) FILTER (WHERE {UNPRICED}), "
-    "coalesce(sum(calls.duration_ms), 0), count(calls.duration_ms)"
+    "coalesce(sum(calls.duration_ms), 0), count(calls.duration_ms), "
+    f"count({FEEDBACK_SCORE}), coalesce(sum({FEEDBACK_SCORE}), 0)"
 )
 
 
 def summary(conn: psycopg.Connection, f: LogFilter) -> Summary:
     clause, params = where(f)
-    rows = conn.execute(f"SELECT calls.model, calls.provider, calls.status, calls.task_type, {SUMS} "
-                        f"FROM calls WHERE {clause} GROUP BY 1, 2, 3, 4", params).fetchall()
+    rows = conn.execute(f"SELECT calls.model, calls.provider, calls.status, calls.task_type, {FEEDBACK_SCORE}, "
+                        f"{SUMS} FROM calls WHERE {clause} GROUP BY 1, 2, 3, 4, 5", params).fetchall()
     return rolled_up(rows, _sorted_durations(conn, clause, params))
 
 

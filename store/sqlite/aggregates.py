@@ -13,7 +13,7 @@ from typing import Any
 
 from ..figures import BUCKETS, Stats, Summary, rolled_up, stats_asked, stats_of_rows
 from ..filters import LogFilter
-from .where import where
+from .where import FEEDBACK_SCORE, where
 
 # A call whose cost is unknown although it should have one: it succeeded, or we know what it asked for.
 # a call that used tokens of a model with no known price (a refused call with no usage cost nothing)
@@ -38,15 +38,16 @@ _SUMS = (
     "count(*), sum(status = 'success'), sum(status != 'success'), "
     "coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(total_tokens), 0), "
     f"coalesce(sum({COST_NANOS}), 0), sum(priced != 0), sum{UNPRICED}, coalesce(sum(duration_ms), 0), "
-    "count(duration_ms)"
+    f"count(duration_ms), count({FEEDBACK_SCORE}), coalesce(sum({FEEDBACK_SCORE}), 0)"
 )
 
 
 def summary(conn: sqlite3.Connection, f: LogFilter) -> Summary:
-    """Totals and breakdowns by model, provider, status and task type for the calls `f` selects."""
+    """Totals and breakdowns by model, provider, status, task type and feedback score for the calls `f` selects."""
     clause, params = where(f)
     rows = conn.execute(
-        f"SELECT model, provider, status, task_type, {_SUMS} FROM calls WHERE {clause} GROUP BY 1, 2, 3, 4", params)
+        f"SELECT model, provider, status, task_type, {FEEDBACK_SCORE}, {_SUMS} FROM calls WHERE {clause} "
+        "GROUP BY 1, 2, 3, 4, 5", params)
     return rolled_up(rows, _sorted_durations(conn, clause, params))
 
 
