@@ -69,7 +69,7 @@ def _feedback_rows(feedback: dict) -> list[tuple[str, str]]:
     """The summary's feedback line, only when some call has feedback (output without it is unchanged)."""
     if not feedback["calls_with_feedback"]:
         return []
-    scores = ", ".join(f"{n:,} x {score}" for score, n in feedback["by_score"].items())
+    scores = ", ".join(f"{row['calls']:,} x {row['score']}" for row in feedback["by_score"])
     return [("feedback", f"{feedback['calls_with_feedback']:,} calls, avg score "
                          f"{_num(feedback['avg_feedback_score'], 2)} ({scores})")]
 

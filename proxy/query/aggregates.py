@@ -64,9 +64,9 @@ def stats_request(raw, now_ms: int) -> tuple[LogFilter, str, bool]:
     return f, group_by, compare == "previous"
 
 
-def score_key(score: float) -> str:
-    """A feedback score as a JSON object key: 1 rather than 1.0, so thumbs (1, 0) read as sent."""
-    return str(int(score)) if score.is_integer() and abs(score) < 2**53 else repr(score)
+def score_value(score: float) -> float | int:
+    """A feedback score as given: 1 rather than 1.0, so thumbs (1, 0) read as sent."""
+    return int(score) if score.is_integer() and abs(score) < 2**53 else score
 
 
 def _avg_score(figures: Figures) -> float | None:
@@ -75,12 +75,13 @@ def _avg_score(figures: Figures) -> float | None:
 
 
 def feedback_json(result: Summary) -> dict:
-    """Calls with feedback, their share and average score, and calls per score (highest score first)."""
+    """Calls with feedback, their share and average score, and calls per score (a list, highest
+    score first: as object keys, JavaScript would reorder integer scores)."""
     t = result.totals
     scored = sorted((key, figures) for key, figures in result.by_feedback_score.items() if key is not None)
     return {"calls_with_feedback": t.feedback_count, "calls_without_feedback": t.count - t.feedback_count,
             "feedback_rate": _ratio(t.feedback_count, t.count), "avg_feedback_score": _avg_score(t),
-            "by_score": {score_key(key): figures.count for key, figures in reversed(scored)}}
+            "by_score": [{"score": score_value(key), "calls": figures.count} for key, figures in reversed(scored)]}
 
 
 def _period(start_ms: int | None, end_ms: int | None) -> dict:

@@ -91,16 +91,17 @@ async def test_summary_aggregates_feedback(rated):
     assert body["summary"]["total_calls"] == 6
     assert body["summary"]["calls_with_feedback"] == 4
     assert body["summary"]["avg_feedback_score"] == 0.375  # (1 + 1 + 0 - 0.5) / 4
-    assert body["feedback"] == {"calls_with_feedback": 4, "calls_without_feedback": 2, "feedback_rate": 0.6667,
-                                "avg_feedback_score": 0.375, "by_score": {"1": 2, "0": 1, "-0.5": 1}}
-    assert list(body["feedback"]["by_score"]) == ["1", "0", "-0.5"]
+    assert body["feedback"] == {
+        "calls_with_feedback": 4, "calls_without_feedback": 2, "feedback_rate": 0.6667, "avg_feedback_score": 0.375,
+        "by_score": [{"score": 1, "calls": 2}, {"score": 0, "calls": 1}, {"score": -0.5, "calls": 1}]}
     only_rated = await get_json(rated, "/v1/logs/summary", params={"feedback": "true", "model": "gpt-4o"})
     assert only_rated["summary"]["total_calls"] == 2
-    assert only_rated["feedback"] == {"calls_with_feedback": 2, "calls_without_feedback": 0, "feedback_rate": 1.0,
-                                      "avg_feedback_score": 0.25, "by_score": {"1": 1, "-0.5": 1}}
+    assert only_rated["feedback"] == {
+        "calls_with_feedback": 2, "calls_without_feedback": 0, "feedback_rate": 1.0, "avg_feedback_score": 0.25,
+        "by_score": [{"score": 1, "calls": 1}, {"score": -0.5, "calls": 1}]}
     unrated = await get_json(rated, "/v1/logs/summary", params={"feedback": "false"})
     assert unrated["feedback"] == {"calls_with_feedback": 0, "calls_without_feedback": 2, "feedback_rate": 0.0,
-                                   "avg_feedback_score": None, "by_score": {}}
+                                   "avg_feedback_score": None, "by_score": []}
 
 
 async def test_stats_carry_feedback_per_group(rated):
