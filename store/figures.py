@@ -85,11 +85,18 @@ class Figures:
 
 
 def figures_of(row: Sequence[Any]) -> Figures:
-    """Figures from the thirteen sums a backend selects, in Figures' field order (Decimal-safe)."""
-    count, successful, errors, inputs, outputs, total, nanos, priced, unpriced, dsum, dcount, fcount, fsum = row
+    """Figures from the eleven sums a backend selects, in Figures' field order (Decimal-safe)."""
+    count, successful, errors, inputs, outputs, total, nanos, priced, unpriced, dsum, dcount = row
     return Figures(int(count), int(successful or 0), int(errors or 0), int(inputs), int(outputs), int(total),
-                   int(nanos), int(priced or 0), int(unpriced or 0), float(dsum), int(dcount), int(fcount),
-                   float(fsum))
+                   int(nanos), int(priced or 0), int(unpriced or 0), float(dsum), int(dcount))
+
+
+def feedback_of(row: Sequence[Any]) -> Figures:
+    """The feedback figures from a backend's (count, sum of scores) over calls with feedback. Backends
+    read them in a query of their own, over calls with feedback only (a partial index), so the sums
+    above keep reading only their covering index."""
+    count, total = row
+    return Figures(feedback_count=int(count), feedback_score_sum=float(total or 0))
 
 
 @dataclass(slots=True)
@@ -99,23 +106,32 @@ class Summary:
     by_provider: dict[str | None, Figures]
     by_status: dict[str | None, Figures]
     by_task_type: dict[str | None, Figures]
-    by_feedback_score: dict[float | None, Figures]  # None: calls without feedback
+    by_feedback_score: dict[float | None, Figures]  # score -> its calls' feedback figures
 
 
-def rolled_up(rows: Iterable[Sequence[Any]], durations: list[float]) -> Summary:
-    """A Summary from (model, provider, status, task_type, feedback score, *sums) rows: one grouped
-    scan of a handful of combinations, rolled up here. Scores become floats, so 1 (SQLite's
-    integer) and 1.0 (PostgreSQL's double) are one key."""
+def rolled_up(rows: Iterable[Sequence[Any]], durations: list[float],
+              feedback: Iterable[Sequence[Any]] = ()) -> Summary:
+    """A Summary from (model, provider, status, task_type, *sums) rows: one grouped scan of a
+    handful of combinations, rolled up here; and (model, provider, status, task_type, score, count,
+    sum of scores) rows of the calls with feedback. Scores become floats, so 1 (SQLite's integer)
+    and 1.0 (PostgreSQL's double) are one key."""
     totals = Figures()
-    breakdowns: tuple[dict[Any, Figures], ...] = ({}, {}, {}, {}, {})
+    breakdowns: tuple[dict[Any, Figures], ...] = ({}, {}, {}, {})
+    by_score: dict[float | None, Figures] = {}
     for row in rows:
-        part = figures_of(row[5:])
+        part = figures_of(row[4:])
         totals.add(part)
-        keys = (*row[:4], None if row[4] is None else float(row[4]))
-        for breakdown, key in zip(breakdowns, keys, strict=True):
+        for breakdown, key in zip(breakdowns, row[:4], strict=True):
             breakdown.setdefault(key, Figures()).add(part)
+    for row in feedback:
+        part = feedback_of(row[5:])
+        totals.add(part)
+        for breakdown, key in zip(breakdowns, row[:4], strict=True):
+            breakdown.setdefault(key, Figures()).add(part)
+        by_score.setdefault(float(row[4]), Figures()).add(part)
     totals.durations = durations
-    return Summary(totals, *breakdowns)
+    by_model, by_provider, by_status, by_task_type = breakdowns
+    return Summary(totals, by_model, by_provider, by_status, by_task_type, by_score)
 
 
 @dataclass(slots=True)
@@ -160,20 +176,27 @@ def stats_asked(f: LogFilter, group_by: str, compare_previous: bool,
     return answer(current), (answer(previous) if previous else None)
 
 
+CallTotals = Callable[[], tuple[Sequence[Any], list[float], Sequence[Any]]]
+
+
 def stats_of_rows(f: LogFilter, group_by: str, sums: Iterable[Sequence[Any]], durations: Iterable[Sequence[Any]],
-                  call_totals: Callable[[], tuple[Sequence[Any], list[float]]] | None = None) -> Stats:
-    """Stats from a backend's rows: (key, *sums) per group and (key, duration) per call. With
-    `call_totals` (tag grouping: a call with two tags is in two groups) the totals are its (sums,
-    sorted durations) over the calls themselves; otherwise the groups' sum."""
+                  feedback: Iterable[Sequence[Any]] = (), call_totals: CallTotals | None = None) -> Stats:
+    """Stats from a backend's rows: (key, *sums) per group, (key, duration) per call and (key,
+    count, sum of scores) per group of the calls with feedback. With `call_totals` (tag grouping: a
+    call with two tags is in two groups) the totals are its (sums, sorted durations, feedback
+    count and sum) over the calls themselves; otherwise the groups' sum."""
     groups = {row[0]: figures_of(row[1:]) for row in sums}
+    for row in feedback:
+        groups.setdefault(row[0], Figures()).add(feedback_of(row[1:]))
     by_key: dict[object, list[float]] = defaultdict(list)
     for key, duration in durations:
         by_key[key].append(duration)
     for key, values in by_key.items():
         groups[key].durations = sorted(values)
     if call_totals is not None:
-        row, all_durations = call_totals()
+        row, all_durations, feedback_row = call_totals()
         totals = figures_of(row)
+        totals.add(feedback_of(feedback_row))
         totals.durations = all_durations
     else:
         totals = Figures()

@@ -81,7 +81,8 @@ def feedback_json(result: Summary) -> dict:
     scored = sorted((key, figures) for key, figures in result.by_feedback_score.items() if key is not None)
     return {"calls_with_feedback": t.feedback_count, "calls_without_feedback": t.count - t.feedback_count,
             "feedback_rate": _ratio(t.feedback_count, t.count), "avg_feedback_score": _avg_score(t),
-            "by_score": [{"score": score_value(key), "calls": figures.count} for key, figures in reversed(scored)]}
+            "by_score": [{"score": score_value(key), "calls": figures.feedback_count}
+                         for key, figures in reversed(scored)]}
 
 
 def _period(start_ms: int | None, end_ms: int | None) -> dict:
