@@ -52,11 +52,17 @@ class Figures:
     unpriced: int = 0
     duration_sum: float = 0.0
     duration_count: int = 0
+    feedback_count: int = 0  # calls with feedback
+    feedback_score_sum: float = 0.0
     durations: list[float] = field(default_factory=list)  # sorted; filled only where percentiles are wanted
 
     @property
     def avg_latency_ms(self) -> float | None:
         return self.duration_sum / self.duration_count if self.duration_count else None
+
+    @property
+    def avg_feedback_score(self) -> float | None:
+        return self.feedback_score_sum / self.feedback_count if self.feedback_count else None
 
     def pct(self, p: float) -> float | None:
         return percentile(self.durations, p)
@@ -74,6 +80,8 @@ class Figures:
         self.unpriced += other.unpriced
         self.duration_sum += other.duration_sum
         self.duration_count += other.duration_count
+        self.feedback_count += other.feedback_count
+        self.feedback_score_sum += other.feedback_score_sum
 
 
 def figures_of(row: Sequence[Any]) -> Figures:
@@ -83,6 +91,14 @@ def figures_of(row: Sequence[Any]) -> Figures:
                    int(nanos), int(priced or 0), int(unpriced or 0), float(dsum), int(dcount))
 
 
+def feedback_of(row: Sequence[Any]) -> Figures:
+    """The feedback figures from a backend's (count, sum of scores) over calls with feedback. Backends
+    read them in a query of their own, over calls with feedback only (a partial index), so the sums
+    above keep reading only their covering index."""
+    count, total = row
+    return Figures(feedback_count=int(count), feedback_score_sum=float(total or 0))
+
+
 @dataclass(slots=True)
 class Summary:
     totals: Figures
@@ -90,20 +106,32 @@ class Summary:
     by_provider: dict[str | None, Figures]
     by_status: dict[str | None, Figures]
     by_task_type: dict[str | None, Figures]
+    by_feedback_score: dict[float | None, Figures]  # score -> its calls' feedback figures
 
 
-def rolled_up(rows: Iterable[Sequence[Any]], durations: list[float]) -> Summary:
+def rolled_up(rows: Iterable[Sequence[Any]], durations: list[float],
+              feedback: Iterable[Sequence[Any]] = ()) -> Summary:
     """A Summary from (model, provider, status, task_type, *sums) rows: one grouped scan of a
-    handful of combinations, rolled up here."""
+    handful of combinations, rolled up here; and (model, provider, status, task_type, score, count,
+    sum of scores) rows of the calls with feedback. Scores become floats, so 1 (SQLite's integer)
+    and 1.0 (PostgreSQL's double) are one key."""
     totals = Figures()
-    breakdowns: tuple[dict[str | None, Figures], ...] = ({}, {}, {}, {})
+    breakdowns: tuple[dict[Any, Figures], ...] = ({}, {}, {}, {})
+    by_score: dict[float | None, Figures] = {}
     for row in rows:
         part = figures_of(row[4:])
         totals.add(part)
         for breakdown, key in zip(breakdowns, row[:4], strict=True):
             breakdown.setdefault(key, Figures()).add(part)
+    for row in feedback:
+        part = feedback_of(row[5:])
+        totals.add(part)
+        for breakdown, key in zip(breakdowns, row[:4], strict=True):
+            breakdown.setdefault(key, Figures()).add(part)
+        by_score.setdefault(float(row[4]), Figures()).add(part)
     totals.durations = durations
-    return Summary(totals, *breakdowns)
+    by_model, by_provider, by_status, by_task_type = breakdowns
+    return Summary(totals, by_model, by_provider, by_status, by_task_type, by_score)
 
 
 @dataclass(slots=True)
@@ -148,20 +176,27 @@ def stats_asked(f: LogFilter, group_by: str, compare_previous: bool,
     return answer(current), (answer(previous) if previous else None)
 
 
+CallTotals = Callable[[], tuple[Sequence[Any], list[float], Sequence[Any]]]
+
+
 def stats_of_rows(f: LogFilter, group_by: str, sums: Iterable[Sequence[Any]], durations: Iterable[Sequence[Any]],
-                  call_totals: Callable[[], tuple[Sequence[Any], list[float]]] | None = None) -> Stats:
-    """Stats from a backend's rows: (key, *sums) per group and (key, duration) per call. With
-    `call_totals` (tag grouping: a call with two tags is in two groups) the totals are its (sums,
-    sorted durations) over the calls themselves; otherwise the groups' sum."""
+                  feedback: Iterable[Sequence[Any]] = (), call_totals: CallTotals | None = None) -> Stats:
+    """Stats from a backend's rows: (key, *sums) per group, (key, duration) per call and (key,
+    count, sum of scores) per group of the calls with feedback. With `call_totals` (tag grouping: a
+    call with two tags is in two groups) the totals are its (sums, sorted durations, feedback
+    count and sum) over the calls themselves; otherwise the groups' sum."""
     groups = {row[0]: figures_of(row[1:]) for row in sums}
+    for row in feedback:
+        groups.setdefault(row[0], Figures()).add(feedback_of(row[1:]))
     by_key: dict[object, list[float]] = defaultdict(list)
     for key, duration in durations:
         by_key[key].append(duration)
     for key, values in by_key.items():
         groups[key].durations = sorted(values)
     if call_totals is not None:
-        row, all_durations = call_totals()
+        row, all_durations, feedback_row = call_totals()
         totals = figures_of(row)
+        totals.add(feedback_of(feedback_row))
         totals.durations = all_durations
     else:
         totals = Figures()

@@ -45,6 +45,9 @@ class LogFilter:
     min_tokens: int | None = None
     max_tokens: int | None = None
     text: str | None = None  # full-text search in prompt and output
+    has_feedback: bool | None = None  # True: calls with feedback; False: calls without
+    min_feedback_score: float | None = None  # inclusive; a call without feedback never matches
+    max_feedback_score: float | None = None
 
 
 @dataclass(slots=True)

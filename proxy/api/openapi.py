@@ -19,6 +19,7 @@ _SCHEMA_OF_KIND: dict[str, dict[str, Any]] = {
     "int": {"type": "integer", "minimum": 0},
     "float": {"type": "number", "minimum": 0},
     "cost": {"type": "number", "minimum": 0},
+    "score": {"type": "number"},
     "bool": {"type": "boolean"},
     "time": {"type": "string", "description": "ISO 8601 (UTC when no offset) or relative: -30m, -24h, -7d"},
 }

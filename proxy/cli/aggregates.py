@@ -51,6 +51,7 @@ def summary(config_path, db, as_json, **kwargs):
         ("tokens", f"{s['total_tokens']:,} ({s['input_tokens']:,} in, {s['output_tokens']:,} out)"),
         ("latency ms", f"avg {_num(s['avg_latency_ms'])}, p50 {_num(s['p50_latency_ms'])}, "
                        f"p95 {_num(s['p95_latency_ms'])}, p99 {_num(s['p99_latency_ms'])}"),
+        *_feedback_rows(result["feedback"]),
     ])
     for title, breakdown in (("model", result["by_model"]), ("provider", result["by_provider"])):
         if breakdown:
@@ -62,6 +63,15 @@ def summary(config_path, db, as_json, **kwargs):
         if counts:
             click.echo()
             echo_table((title, "calls"), [(key, f"{n:,}") for key, n in counts.items()], shrink=title)
+
+
+def _feedback_rows(feedback: dict) -> list[tuple[str, str]]:
+    """The summary's feedback line, only when some call has feedback (output without it is unchanged)."""
+    if not feedback["calls_with_feedback"]:
+        return []
+    scores = ", ".join(f"{row['calls']:,} x {row['score']}" for row in feedback["by_score"])
+    return [("feedback", f"{feedback['calls_with_feedback']:,} calls, avg score "
+                         f"{_num(feedback['avg_feedback_score'], 2)} ({scores})")]
 
 
 @click.command()

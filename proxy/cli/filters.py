@@ -17,6 +17,9 @@ from proxy.query.params import DEFAULT_WINDOW_MS, FILTER_PARAMS, PAGE_PARAMS, Pa
 from store.filters import LogFilter, Page
 
 FLAG_PARAMS = frozenset({"success_only", "failed_only", "root_only"})
+# true/false filters as --name/--no-name switches; unset means either
+SWITCH_PARAMS = {"stream": "Only streamed (--stream) or only non-streamed (--no-stream) calls.",
+                 "feedback": "Only calls with feedback (--feedback) or only calls without (--no-feedback)."}
 _BARE_DURATION = re.compile(r"^\d+(?:\.\d+)?[smhdw]$")
 EXTRA_NAMES = {"start_date": ("--since",), "end_date": ("--until",), "limit": ("-n",), "q": ("--search",),
                "user_id": ("--user",), "api_key_id": ("--api-key",)}
@@ -40,9 +43,8 @@ def _option(param: Param):
     dest = param.name
     if param.name in FLAG_PARAMS:
         return click.option(*names, dest, is_flag=True, default=False, help=_sentence(param.help) + ".")
-    if param.name == "stream":
-        return click.option("--stream/--no-stream", dest, default=None,
-                            help="Only streamed (--stream) or only non-streamed (--no-stream) calls.")
+    if param.name in SWITCH_PARAMS:
+        return click.option(f"--{param.name}/--no-{param.name}", dest, default=None, help=SWITCH_PARAMS[param.name])
     help_text = _sentence(param.help)
     if param.kind in ("list", "int_list"):
         return click.option(*names, dest, multiple=True, help=help_text + " (repeat or comma list).")
@@ -61,12 +63,12 @@ def filter_options(params: tuple[Param, ...] = FILTER_PARAMS + PAGE_PARAMS):
 
 
 def _as_query_value(param: Param, value) -> list[str]:
+    if param.name in SWITCH_PARAMS:  # before the test below: False (--no-stream) is a value here
+        return [] if value is None else ["true" if value else "false"]
     if value is None or value == () or value is False:
         return []
     if param.name in FLAG_PARAMS:
         return ["true"]
-    if param.name == "stream":
-        return ["true" if value else "false"]
     if isinstance(value, tuple):
         return list(value)
     text = str(value)

@@ -3,7 +3,8 @@ and the store's figures into the JSON `GET /v1/logs/summary|stats` answer and `l
 --json` prints.
 
 The summary follows the Perf logs document's layout (period, summary, by_model, by_provider,
-by_status, by_task_type).
+by_status, by_task_type), with feedback figures beside it (Portkey's logs page filters and
+aggregates manual feedback): calls with feedback, their average score, and calls per score.
 """
 
 from __future__ import annotations
@@ -63,6 +64,27 @@ def stats_request(raw, now_ms: int) -> tuple[LogFilter, str, bool]:
     return f, group_by, compare == "previous"
 
 
+def score_value(score: float) -> float | int:
+    """A feedback score as given: 1 rather than 1.0, so thumbs (1, 0) read as sent."""
+    return int(score) if score.is_integer() and abs(score) < 2**53 else score
+
+
+def _avg_score(figures: Figures) -> float | None:
+    avg = figures.avg_feedback_score
+    return None if avg is None else round(avg, 6)
+
+
+def feedback_json(result: Summary) -> dict:
+    """Calls with feedback, their share and average score, and calls per score (a list, highest
+    score first: as object keys, JavaScript would reorder integer scores)."""
+    t = result.totals
+    scored = sorted((key, figures) for key, figures in result.by_feedback_score.items() if key is not None)
+    return {"calls_with_feedback": t.feedback_count, "calls_without_feedback": t.count - t.feedback_count,
+            "feedback_rate": _ratio(t.feedback_count, t.count), "avg_feedback_score": _avg_score(t),
+            "by_score": [{"score": score_value(key), "calls": figures.feedback_count}
+                         for key, figures in reversed(scored)]}
+
+
 def _period(start_ms: int | None, end_ms: int | None) -> dict:
     days = None if start_ms is None or end_ms is None else round((end_ms - start_ms) / 86_400_000, 3)
     return {"start_date": iso_ms(start_ms), "end_date": iso_ms(end_ms), "days": days}
@@ -97,11 +119,14 @@ def summary_json(result: Summary, f: LogFilter) -> dict:
             "p95_latency_ms": t.pct(95),
             "p99_latency_ms": t.pct(99),
             "unpriced_calls": t.unpriced,
+            "calls_with_feedback": t.feedback_count,
+            "avg_feedback_score": _avg_score(t),
         },
         "by_model": {k: share(v) for k, v in named(result.by_model).items()},
         "by_provider": {k: share(v) for k, v in named(result.by_provider).items()},
         "by_status": {k: v.count for k, v in named(result.by_status).items()},
         "by_task_type": {k: v.count for k, v in named(result.by_task_type).items()},
+        "feedback": feedback_json(result),
     }
 
 
@@ -115,6 +140,8 @@ def figures_json(figures: Figures) -> dict:
         "unpriced_calls": figures.unpriced,
         "error_count": figures.errors,
         "avg_latency_ms": _ms(figures.avg_latency_ms),
+        "feedback_count": figures.feedback_count,
+        "avg_feedback_score": _avg_score(figures),
     }
     for p in PERCENTILES:
         out[f"p{p}_latency_ms"] = figures.pct(p)

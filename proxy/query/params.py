@@ -6,6 +6,7 @@ error). List filters take repeated parameters and comma lists alike.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -25,7 +26,7 @@ MAX_LIMIT = 1000
 class Param:
     name: str
     aliases: tuple[str, ...] = ()
-    kind: str = "str"  # str | list | int | bool | cost | float | time | int_list
+    kind: str = "str"  # str | list | int | bool | cost | float | score | time | int_list
     help: str = ""
     required: bool = False
 
@@ -56,6 +57,9 @@ FILTER_PARAMS: tuple[Param, ...] = (
     Param("min_tokens", (), "int", "minimum total tokens"),
     Param("max_tokens", (), "int", "maximum total tokens"),
     Param("q", (), "str", "full-text search in prompt and output"),
+    Param("feedback", (), "bool", "calls with feedback (true) or without (false)"),
+    Param("min_feedback_score", (), "score", "lowest feedback score, inclusive (calls with feedback only)"),
+    Param("max_feedback_score", (), "score", "highest feedback score, inclusive (calls with feedback only)"),
 )
 PAGE_PARAMS: tuple[Param, ...] = (
     Param("limit", ("page_size",), "int", "entries per page, 1-1000 (default 50)"),
@@ -136,6 +140,14 @@ def _nonneg_float(text: str) -> float:
     return value
 
 
+def _score(text: str) -> float:
+    """A feedback score bound: any finite number (feedback scores may be negative)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
 TIME_RANGE = f"from {iso_ms(MIN_MS)} to {iso_ms(MAX_MS)} (UTC, offsets applied)"
 
 
@@ -205,6 +217,12 @@ def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAU
         raise q.error("q", "parameter {} must not contain NUL characters")
     if f.text is not None and len(f.text) > 1000:
         raise q.error("q", "parameter {} is longer than 1000 characters")
+    f.has_feedback = q.typed("feedback", parse_bool, "true or false")
+    f.min_feedback_score = q.typed("min_feedback_score", _score, "a finite number")
+    f.max_feedback_score = q.typed("max_feedback_score", _score, "a finite number")
+    if (f.min_feedback_score is not None and f.max_feedback_score is not None
+            and f.min_feedback_score > f.max_feedback_score):
+        raise q.error("min_feedback_score", "parameter {} must not be above max_feedback_score")
     return f
 
 

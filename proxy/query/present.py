@@ -8,6 +8,7 @@ from types import MappingProxyType
 import orjson
 
 from proxy.query.measures import parsed_json, text_hash
+from proxy.query.request_type import request_type
 from proxy.query.stream_events import stored_events
 from proxy.query.timeparse import iso_ms
 from store.rows import CallRow, ContentRow, Preview
@@ -92,6 +93,7 @@ def present_entry(row: CallRow, content: ContentRow | None = None, key_names: Ma
         "provider": row["provider"],
         "method": row["method"],
         "path": row["path"],
+        "request_type": request_type(row["path"]),  # chat, embedding, image, … (Portkey's logs page)
         "model": row["model"],
         "response_model": row["response_model"],
         "stream": bool(row["stream"]),

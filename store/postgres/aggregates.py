@@ -12,7 +12,7 @@ import psycopg
 from ..figures import BUCKETS, Stats, Summary, rolled_up, stats_asked, stats_of_rows
 from ..filters import LogFilter
 from .queries import one
-from .where import where
+from .where import FEEDBACK_SCORE, where
 
 # a call that used tokens of a model with no known price (a refused call with no usage cost nothing)
 UNPRICED = "(calls.priced = 0 AND coalesce(calls.total_tokens, 0) > 0)"
@@ -37,13 +37,19 @@ SUMS = (
     f"count(*) FILTER (WHERE calls.priced <> 0), count(*) FILTER (WHERE {UNPRICED}), "
     "coalesce(sum(calls.duration_ms), 0), count(calls.duration_ms)"
 )
+# over calls with feedback only (the partial index calls_feedback, m002), as SQLite reads them
+FEEDBACK_SUMS = f"count({FEEDBACK_SCORE}), coalesce(sum({FEEDBACK_SCORE}), 0)"
+RATED = "calls.feedback IS NOT NULL"
 
 
 def summary(conn: psycopg.Connection, f: LogFilter) -> Summary:
     clause, params = where(f)
     rows = conn.execute(f"SELECT calls.model, calls.provider, calls.status, calls.task_type, {SUMS} "
                         f"FROM calls WHERE {clause} GROUP BY 1, 2, 3, 4", params).fetchall()
-    return rolled_up(rows, _sorted_durations(conn, clause, params))
+    feedback = conn.execute(f"SELECT calls.model, calls.provider, calls.status, calls.task_type, {FEEDBACK_SCORE}, "
+                            f"{FEEDBACK_SUMS} FROM calls WHERE {clause} AND {RATED} GROUP BY 1, 2, 3, 4, 5",
+                            params).fetchall()
+    return rolled_up(rows, _sorted_durations(conn, clause, params), feedback)
 
 
 def _sorted_durations(conn: psycopg.Connection, clause: str, params: list[object]) -> list[float]:
@@ -76,8 +82,11 @@ def _stats(conn: psycopg.Connection, f: LogFilter, group_by: str) -> Stats:
     sums = conn.execute(f"SELECT {key_sql}, {SUMS} FROM {source} WHERE {clause} GROUP BY 1", params).fetchall()
     durations = conn.execute(f"SELECT {key_sql}, calls.duration_ms FROM {source} WHERE {clause} "
                              "AND calls.duration_ms IS NOT NULL", params).fetchall()
+    feedback = conn.execute(f"SELECT {key_sql}, {FEEDBACK_SUMS} FROM {source} WHERE {clause} AND {RATED} "
+                            "GROUP BY 1", params).fetchall()
 
-    def call_totals() -> tuple[Sequence[Any], list[float]]:
+    def call_totals() -> tuple[Sequence[Any], list[float], Sequence[Any]]:
         return (one(conn.execute(f"SELECT {SUMS} FROM calls WHERE {clause}", params)),
-                _sorted_durations(conn, clause, params))
-    return stats_of_rows(f, group_by, sums, durations, call_totals if group_by == "tag" else None)
+                _sorted_durations(conn, clause, params),
+                one(conn.execute(f"SELECT {FEEDBACK_SUMS} FROM calls WHERE {clause} AND {RATED}", params)))
+    return stats_of_rows(f, group_by, sums, durations, feedback, call_totals if group_by == "tag" else None)

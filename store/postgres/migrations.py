@@ -178,12 +178,20 @@ M005_UPSTREAM_DURATION = """
 ALTER TABLE calls ADD COLUMN upstream_duration_ms double precision;
 """
 
+
+# Feedback figures in summary and stats (Portkey's logs page, issue 18) read only the calls that
+# have feedback, through this index: few calls have any.
+M006_FEEDBACK_INDEX = """
+CREATE INDEX calls_feedback ON calls (started_at) WHERE feedback IS NOT NULL;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_export_job_options", M002_EXPORT_JOB_OPTIONS),
     ("m003_client_address", M003_CLIENT_ADDRESS),
     ("m004_text_measures", M004_TEXT_MEASURES),
     ("m005_upstream_duration", M005_UPSTREAM_DURATION),
+    ("m006_feedback_index", M006_FEEDBACK_INDEX),
 ]
 
 

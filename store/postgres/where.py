@@ -18,6 +18,9 @@ SORT_SQL = {
     "output_tokens": "coalesce(calls.output_tokens, 0)",
 }
 
+# a call's feedback score (feedback is the JSON text POST /v1/logs/{id}/feedback stored); NULL without feedback
+FEEDBACK_SCORE = "(calls.feedback::jsonb ->> 'score')::double precision"
+
 _LISTS = (("model", "models"), ("provider", "providers"), ("status", "statuses"),
           ("user_id", "user_ids"), ("environment", "environments"), ("task_type", "task_types"),
           ("trace_id", "trace_ids"), ("session_id", "session_ids"), ("parent_id", "parent_ids"))
@@ -78,6 +81,13 @@ def where(f: LogFilter) -> tuple[str, list[object]]:
         if value is not None:
             clauses.append(f"calls.{sql} %s")
             params.append(value)
+    for sql, value in ((f"{FEEDBACK_SCORE} >= %s", f.min_feedback_score),
+                       (f"{FEEDBACK_SCORE} <= %s", f.max_feedback_score)):
+        if value is not None:
+            clauses.append(sql)
+            params.append(value)
+    if f.has_feedback is not None:
+        clauses.append("calls.feedback IS NOT NULL" if f.has_feedback else "calls.feedback IS NULL")
     if f.text:
         tsquery = search.query(f.text)
         if tsquery is None:  # no word to look for: FTS5 finds nothing either

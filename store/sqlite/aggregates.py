@@ -13,7 +13,7 @@ from typing import Any
 
 from ..figures import BUCKETS, Stats, Summary, rolled_up, stats_asked, stats_of_rows
 from ..filters import LogFilter
-from .where import where
+from .where import FEEDBACK_SCORE, where
 
 # A call whose cost is unknown although it should have one: it succeeded, or we know what it asked for.
 # a call that used tokens of a model with no known price (a refused call with no usage cost nothing)
@@ -40,14 +40,21 @@ _SUMS = (
     f"coalesce(sum({COST_NANOS}), 0), sum(priced != 0), sum{UNPRICED}, coalesce(sum(duration_ms), 0), "
     "count(duration_ms)"
 )
+# over calls with feedback only, read through the partial index calls_feedback (m016): the sums
+# above read only the covering index calls_started_sums, which has no feedback
+FEEDBACK_SUMS = f"count({FEEDBACK_SCORE}), coalesce(sum({FEEDBACK_SCORE}), 0)"
+RATED = "calls INDEXED BY calls_feedback"
 
 
 def summary(conn: sqlite3.Connection, f: LogFilter) -> Summary:
-    """Totals and breakdowns by model, provider, status and task type for the calls `f` selects."""
+    """Totals and breakdowns by model, provider, status, task type and feedback score for the calls `f` selects."""
     clause, params = where(f)
     rows = conn.execute(
         f"SELECT model, provider, status, task_type, {_SUMS} FROM calls WHERE {clause} GROUP BY 1, 2, 3, 4", params)
-    return rolled_up(rows, _sorted_durations(conn, clause, params))
+    feedback = conn.execute(
+        f"SELECT model, provider, status, task_type, {FEEDBACK_SCORE}, {FEEDBACK_SUMS} FROM {RATED} "
+        f"WHERE {clause} AND feedback IS NOT NULL GROUP BY 1, 2, 3, 4, 5", params)
+    return rolled_up(rows, _sorted_durations(conn, clause, params), feedback)
 
 
 def _sorted_durations(conn: sqlite3.Connection, clause: str, params: list[object]) -> list[float]:
@@ -69,17 +76,22 @@ def stats(conn: sqlite3.Connection, f: LogFilter, group_by: str, compare_previou
 
 def _stats(conn: sqlite3.Connection, f: LogFilter, group_by: str) -> Stats:
     clause, params = where(f)
+    joined = "{} LEFT JOIN call_tags t ON t.call_id = calls.id"
     if group_by in BUCKETS:
-        key_sql, source = _bucket_sql(*BUCKETS[group_by]), "calls"
+        key_sql, source, rated = _bucket_sql(*BUCKETS[group_by]), "calls", RATED
     elif group_by == "tag":
-        key_sql, source = DIMENSIONS["tag"], "calls LEFT JOIN call_tags t ON t.call_id = calls.id"
+        key_sql, source, rated = DIMENSIONS["tag"], joined.format("calls"), joined.format(RATED)
     else:
-        key_sql, source = DIMENSIONS[group_by], "calls"
+        key_sql, source, rated = DIMENSIONS[group_by], "calls", RATED
     sums = conn.execute(f"SELECT {key_sql}, {_SUMS} FROM {source} WHERE {clause} GROUP BY 1", params).fetchall()
     durations = conn.execute(
         f"SELECT {key_sql}, duration_ms FROM {source} WHERE {clause} AND duration_ms IS NOT NULL", params).fetchall()
+    feedback = conn.execute(f"SELECT {key_sql}, {FEEDBACK_SUMS} FROM {rated} WHERE {clause} "
+                            "AND feedback IS NOT NULL GROUP BY 1", params).fetchall()
 
-    def call_totals() -> tuple[Sequence[Any], list[float]]:
+    def call_totals() -> tuple[Sequence[Any], list[float], Sequence[Any]]:
         return (conn.execute(f"SELECT {_SUMS} FROM calls WHERE {clause}", params).fetchone(),
-                _sorted_durations(conn, clause, params))
-    return stats_of_rows(f, group_by, sums, durations, call_totals if group_by == "tag" else None)
+                _sorted_durations(conn, clause, params),
+                conn.execute(f"SELECT {FEEDBACK_SUMS} FROM {RATED} WHERE {clause} AND feedback IS NOT NULL",
+                             params).fetchone())
+    return stats_of_rows(f, group_by, sums, durations, feedback, call_totals if group_by == "tag" else None)

@@ -240,6 +240,13 @@ ALTER TABLE calls ADD COLUMN upstream_duration_ms REAL;
 """
 
 
+# Feedback figures in summary and stats (Portkey's logs page, issue 18) read only the calls that
+# have feedback, through this index: few calls have any, and calls_started_sums has no feedback.
+M016_FEEDBACK_INDEX = """
+CREATE INDEX calls_feedback ON calls(started_at) WHERE feedback IS NOT NULL;
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -258,6 +265,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m013_client_address", M013_CLIENT_ADDRESS),
     ("m014_text_measures", M014_TEXT_MEASURES),
     ("m015_upstream_duration", M015_UPSTREAM_DURATION),
+    ("m016_feedback_index", M016_FEEDBACK_INDEX),
 ]
 
 

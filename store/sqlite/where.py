@@ -17,6 +17,8 @@ SORT_SQL = {
     "input_tokens": "coalesce(input_tokens, 0)",
     "output_tokens": "coalesce(output_tokens, 0)",
 }
+# a call's feedback score (feedback is the JSON object POST /v1/logs/{id}/feedback stored); NULL without feedback
+FEEDBACK_SCORE = "json_extract(feedback, '$.score')"
 
 
 def _any(column: str, values: Sequence[object], clauses: list[str], params: list[object]) -> None:
@@ -67,10 +69,13 @@ def where(f: LogFilter) -> tuple[str, list[object]]:
         ("cost_micros >= ?", f.min_cost_micros), ("cost_micros <= ?", f.max_cost_micros),
         ("duration_ms >= ?", f.min_duration_ms), ("duration_ms <= ?", f.max_duration_ms),
         ("total_tokens >= ?", f.min_tokens), ("total_tokens <= ?", f.max_tokens),
+        (f"{FEEDBACK_SCORE} >= ?", f.min_feedback_score), (f"{FEEDBACK_SCORE} <= ?", f.max_feedback_score),
     ):
         if value is not None:
             clauses.append(sql)
             params.append(value)
+    if f.has_feedback is not None:
+        clauses.append("feedback IS NOT NULL" if f.has_feedback else "feedback IS NULL")
     if f.text:
         # search rows share their call's rowid (migration m006): an integer set, no join
         clauses.append("calls.rowid IN (SELECT rowid FROM call_search WHERE call_search MATCH ?)")

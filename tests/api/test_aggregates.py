@@ -76,6 +76,16 @@ def expected_cost(rows):
     return sum(r["cost_micros"] or 0 for r in rows) / 1_000_000
 
 
+def scores(rows):
+    """The feedback scores of the rows that have feedback."""
+    return [orjson.loads(r["feedback"])["score"] for r in rows if r["feedback"] is not None]
+
+
+def avg_score(rows):
+    found = scores(rows)
+    return pytest.approx(sum(found) / len(found), abs=1e-6) if found else None
+
+
 def expected_figures(rows):
     durations = [r["duration_ms"] for r in rows if r["duration_ms"] is not None]
     return {
@@ -88,6 +98,8 @@ def expected_figures(rows):
         "error_count": len(failed(rows)),
         # float sums differ in the last bits with summation order: equal to the rounding of 3 decimals
         "avg_latency_ms": pytest.approx(sum(durations) / len(durations), abs=0.0011) if durations else None,
+        "feedback_count": len(scores(rows)),
+        "avg_feedback_score": avg_score(rows),
         **{f"p{p}_latency_ms": nearest_rank(durations, p) for p in (50, 90, 95, 99)},
     }
 
@@ -118,8 +130,16 @@ async def test_summary_equals_independent_figures(seeded, proxy):
         "p50_latency_ms": nearest_rank(durations, 50), "p95_latency_ms": nearest_rank(durations, 95),
         "p99_latency_ms": nearest_rank(durations, 99),
         "unpriced_calls": sum(1 for r in inside if r["model"] == "mystery-model"),
+        "calls_with_feedback": len(scores(inside)),
+        "avg_feedback_score": avg_score(inside),
     }
     assert body["summary"]["unpriced_calls"] > 0
+    given = scores(inside)
+    assert body["feedback"] == {
+        "calls_with_feedback": len(given), "calls_without_feedback": len(inside) - len(given),
+        "feedback_rate": round(len(given) / len(inside), 4), "avg_feedback_score": avg_score(inside),
+        "by_score": [{"score": score, "calls": given.count(score)} for score in (1, 0.5, 0, -1)]}  # highest first
+    assert min(row["calls"] for row in body["feedback"]["by_score"]) > 0
     for model in {r["model"] for r in inside}:
         rows = [r for r in inside if r["model"] == model]
         assert body["by_model"][model] == {

@@ -42,7 +42,7 @@ async def test_every_described_parameter_is_accepted_and_unknown_ones_refused(pr
         names = [n for p in op.params for n in (p.name, *p.aliases)]
         required = {p.name: SAMPLE_BY_NAME.get(p.name, "x") for p in op.params if p.required}
         for name in names:
-            kind = {"int": "integer", "int_list": "integer", "float": "number", "cost": "number",
+            kind = {"int": "integer", "int_list": "integer", "float": "number", "cost": "number", "score": "number",
                     "bool": "boolean"}.get(
                 next(p.kind for p in op.params if name in (p.name, *p.aliases)), "string")
             value = SAMPLE_BY_NAME.get(name, SAMPLE_BY_TYPE.get(kind, "x"))

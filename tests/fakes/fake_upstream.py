@@ -7,14 +7,29 @@ Behaviour is steered by the request itself (model names) and by attributes tests
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
+import struct
 import time
+import zlib
 from dataclasses import dataclass, field
 
 import orjson
 from aiohttp import web
 
 CREATED = 1_732_000_000
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A whole, decodable PNG of one colour (what an image model answers with, base64-encoded)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\0" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+GENERATED_PNG = png(8, 6)
 
 
 @dataclass
@@ -30,6 +45,7 @@ class FakeUpstream:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_post("/v1/embeddings", self.embeddings)
+        app.router.add_post("/v1/images/generations", self.images)
         app.router.add_route("*", "/{tail:.*}", self.echo)
         return app
 
@@ -52,6 +68,23 @@ class FakeUpstream:
         return web.json_response({"object": "list", "data": data, "model": payload["model"],
                                   "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
+    async def images(self, request: web.Request) -> web.Response:
+        """OpenAI's image generation answer: `b64_json` (gpt-image-1's only form, dall-e's on
+        request) or a `url`; `revised_prompt` repeats the prompt."""
+        payload = orjson.loads(await self._record(request))
+        n = int(payload.get("n") or 1)
+        if payload.get("response_format") == "url":
+            data = [{"url": f"https://images.example.test/generated-{i}.png", "revised_prompt": payload["prompt"]}
+                    for i in range(n)]
+        else:
+            data = [{"b64_json": base64.b64encode(GENERATED_PNG).decode(), "revised_prompt": payload["prompt"]}
+                    for _ in range(n)]
+        words = len(str(payload.get("prompt", "")).split())
+        return web.json_response({"created": CREATED, "data": data,
+                                  "usage": {"input_tokens": words, "output_tokens": 272 * n,
+                                            "total_tokens": words + 272 * n,
+                                            "input_tokens_details": {"text_tokens": words, "image_tokens": 0}}})
+
     async def chat(self, request: web.Request) -> web.StreamResponse:
         payload = orjson.loads(await self._record(request))
         if self.header_delay_s:
@@ -64,11 +97,13 @@ class FakeUpstream:
                 status=404 if payload.get("want_404") else 400)
         prompt = payload["messages"][-1]["content"]
         words = ["Echo:", *str(prompt).split()]
-        prompt_tokens, completion_tokens = 9 + len(str(prompt).split()), len(words)
+        # a reasoning model asked for effort thinks 64 tokens, counted in completion_tokens as OpenAI does
+        reasoning = 64 if payload.get("reasoning_effort") else 0
+        prompt_tokens, completion_tokens = 9 + len(str(prompt).split()), len(words) + reasoning
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                  "total_tokens": prompt_tokens + completion_tokens,
                  "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-                 "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                 "completion_tokens_details": {"reasoning_tokens": reasoning, "audio_tokens": 0,
                                                "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
         answer_model = model + "-2024-07-18" if model == "gpt-4o-mini" else model
         if not payload.get("stream"):

@@ -36,7 +36,7 @@ def entry(started_at: int, tags: list[str] | None = None, **fields) -> Entry:
 
 
 def random_entry(rng: random.Random, started_at: int) -> Entry:
-    """A plausible entry: mostly successful, some errors, the odd unpriced model, a few tags."""
+    """A plausible entry: mostly successful, some errors, the odd unpriced model, a few tags, some feedback."""
     model = rng.choice(MODELS)
     status = rng.choices(("success", "error", "timeout", "client_closed"), (85, 8, 4, 3))[0]
     input_tokens, output_tokens = rng.randint(5, 4000), rng.randint(0, 1500)
@@ -55,6 +55,9 @@ def random_entry(rng: random.Random, started_at: int) -> Entry:
         api_key_prefix=key,
         environment=rng.choice(("prod", "dev", None)),
         task_type=rng.choice(("chat", "extraction", None)),
+        # manual feedback on about a third of the calls: thumbs (1, 0) and other scores
+        feedback=orjson.dumps({"score": rng.choice((1, 0, -1, 0.5)), "comment": None}).decode()
+        if rng.random() < 0.35 else None,
     )
 
 

@@ -34,21 +34,25 @@ def test_blank_database_migrates_to_the_exact_schema(tmp_path):
 
 def test_summary_and_stats_over_a_window_read_only_the_covering_index(tmp_path):
     """m011: every column the sums read is in calls_started_sums, so a window's summary and
-    bucketed or model stats never read the wide rows (no ANALYZE needed to choose it)."""
+    bucketed or model stats never read the wide rows (no ANALYZE needed to choose it); m012: their
+    feedback figures read only the calls with feedback, through calls_feedback."""
     from store.filters import LogFilter
     from store.sqlite import aggregates
     from store.sqlite.db import connect
 
     conn = connect(str(tmp_path / "plans.db"))
     plans: list[str] = []
+    feedback_plans: list[str] = []
     real = conn.execute
 
     class Recording:
         def execute(self, sql, params=()):
-            plans.append(" ".join(row[3] for row in real(f"EXPLAIN QUERY PLAN {sql}", params)))
+            plan = " ".join(row[3] for row in real(f"EXPLAIN QUERY PLAN {sql}", params))
+            (feedback_plans if "feedback IS NOT NULL" in sql else plans).append(plan)
             return real(sql, params)
     window = LogFilter(start_ms=1_000, end_ms=2_000)
     aggregates.summary(Recording(), window)
     for group_by in ("hour", "model", "status"):
         aggregates.stats(Recording(), window, group_by)
     assert plans and all("COVERING INDEX calls_started_sums" in plan for plan in plans), plans
+    assert len(feedback_plans) == 4 and all("INDEX calls_feedback" in plan for plan in feedback_plans), feedback_plans

@@ -66,6 +66,7 @@ def test_an_older_database_is_renumbered_and_its_search_rebuilt(db_path):
     conn.execute("INSERT INTO call_search (rowid, prompt_text, output_text) "
                  "SELECT rowid, prompt_text, output_text FROM call_content")
     conn.execute(f"PRAGMA user_version = {M006 - 1}")
+    conn.execute("DROP INDEX calls_feedback")  # m016's index
     conn.execute("DROP INDEX calls_started_sums")  # m011's index, and m002's back in its place
     conn.execute(M002_QUERY_INDEXES.split(";")[1])
     for column in ("token_encoding", "cache_write_1h_tokens", "input_audio_tokens", "output_audio_tokens",

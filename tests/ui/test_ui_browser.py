@@ -102,7 +102,8 @@ async def test_logs_page_end_to_end(proxy, browser, tmp_path):
                         for r in rows(browser)}
         assert status_cells[failed].startswith("error")
         assert "do not track" in browser.find_element(By.CSS_SELECTOR, f'tr[data-id="{hidden}"]').text
-        prompts = {r.get_attribute("data-id"): r.find_elements(By.TAG_NAME, "td")[8].text for r in rows(browser)}
+        prompts = {r.get_attribute("data-id"): r.find_element(By.CSS_SELECTOR, "td.preview").text
+                   for r in rows(browser)}
         assert prompts[plain] == "hello there world" and prompts[streamed] == "tell me a story"
         assert "secret words" not in browser.find_element(By.ID, "logs").text
         screenshot(browser, tmp_path, "table")

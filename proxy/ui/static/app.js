@@ -84,10 +84,21 @@ async function api(path, options = {}) {
 }
 
 // ---------- logs table ----------
+// the feedback menu's thumbs: the panel's buttons give 1 (good) and 0 (bad)
+const FEEDBACK_CHOICES = { good: ["min_feedback_score", "1"], bad: ["max_feedback_score", "0"] };
+
 function filterParams(form) {
   const params = new URLSearchParams();
   for (const [k, v] of new FormData(form)) if (String(v).trim() !== "") params.set(k, String(v).trim());
+  const thumb = FEEDBACK_CHOICES[params.get("feedback")];
+  if (thumb) { params.delete("feedback"); params.set(thumb[0], thumb[1]); }
   return params;
+}
+
+function feedbackCell(e) {
+  if (!e.feedback || typeof e.feedback.score !== "number") return "";
+  const s = e.feedback.score;
+  return el("span", { class: "score", title: e.feedback.comment || null }, s >= 1 ? `👍 ${s}` : s <= 0 ? `👎 ${s}` : String(s));
 }
 
 function statusBadge(e) {
@@ -101,13 +112,16 @@ function row(e) {
     : e.prompt && e.prompt.text ? e.prompt.text : "";
   const tr = el("tr", { tabindex: 0, "data-id": e.id, "aria-label": `Call ${e.id}, ${e.model || "no model"}, ${e.status}` },
     el("td", {}, el("time", { datetime: e.timestamp }, fmtTime(e.timestamp))),
+    el("td", { class: "rtype" }, e.request_type || "—"),
     el("td", { class: "model" }, e.model || "—", e.stream ? el("span", { class: "badge small" }, "stream") : null),
     el("td", {}, statusBadge(e)),
     el("td", { class: "num" }, fmtInt(e.total_tokens)),
+    el("td", { class: "num thinking" }, fmtInt(e.reasoning_tokens)),
     el("td", { class: "num cost" }, e.priced ? fmtCost(e.cost_usd) : el("span", { class: "muted", title: "no price known" }, "unpriced")),
     el("td", { class: "num" }, fmtMs(e.duration_ms)),
     el("td", {}, e.user_id || ""),
     el("td", {}, (e.tags || []).map((t) => el("span", { class: "tag" }, t))),
+    el("td", { class: "num feedback" }, feedbackCell(e)),
     el("td", { class: "preview-col preview" }, preview));
   tr.addEventListener("click", () => openPanel(e.id));
   tr.addEventListener("keydown", (ev) => {
@@ -216,6 +230,93 @@ function conversation(entry) {
   return out;
 }
 
+// ---------- images sent to and made by vision and image models ----------
+// Only raster types render, and only from data: URLs (a data: SVG is script-inert inside <img>,
+// but there is no need to trust that); the page's CSP allows no other image source.
+const SAFE_IMAGE = /^data:image\/(png|jpeg|jpg|gif|webp|avif|bmp);base64,[A-Za-z0-9+/=]+$/i;
+const MAX_IMAGES = 24;
+
+function imageRef(url, label) {
+  return { url: typeof url === "string" ? url.replace(/\s+/g, "") : null, label };
+}
+
+// image parts anywhere in a body: OpenAI chat `image_url`, Responses `input_image`, Anthropic
+// `image` blocks (base64 or url source), Gemini `inlineData`/`fileData`
+function collectImages(value, found, label, depth = 0) {
+  if (!value || typeof value !== "object" || depth > 12 || found.length >= MAX_IMAGES) return found;
+  if (Array.isArray(value)) { for (const v of value) collectImages(v, found, label, depth + 1); return found; }
+  if (value.type === "image_url" && value.image_url) {
+    found.push(imageRef(typeof value.image_url === "string" ? value.image_url : value.image_url.url, label));
+  } else if (value.type === "input_image" && typeof value.image_url === "string") {
+    found.push(imageRef(value.image_url, label));
+  } else if (value.type === "image" && value.source && typeof value.source === "object") {
+    const src = value.source;
+    if (src.type === "base64") found.push(imageRef(`data:${src.media_type};base64,${src.data}`, label));
+    else if (src.type === "url") found.push(imageRef(src.url, label));
+  } else if (value.inlineData || value.inline_data) {
+    const d = value.inlineData || value.inline_data;
+    found.push(imageRef(`data:${d.mimeType || d.mime_type};base64,${d.data}`, label));
+  } else {
+    for (const v of Object.values(value)) collectImages(v, found, label, depth + 1);
+  }
+  return found;
+}
+
+function entryImages(entry) {
+  const req = entry.request && entry.request.body;
+  const images = collectImages(req, [], "sent");
+  const answer = entry.response && (entry.response.assembled || entry.response.body);
+  if (answer && typeof answer === "object") {
+    // OpenAI image generation: data[].b64_json in the request's output_format (PNG unless asked), or data[].url
+    const format = req && typeof req === "object" && /^(png|jpeg|webp)$/.test(req.output_format) ? req.output_format : "png";
+    for (const d of Array.isArray(answer.data) ? answer.data : []) {
+      if (!d || typeof d !== "object") continue;
+      const label = typeof d.revised_prompt === "string" ? d.revised_prompt : "generated";
+      if (typeof d.b64_json === "string") images.push(imageRef(`data:image/${format};base64,${d.b64_json}`, label));
+      else if (typeof d.url === "string") images.push(imageRef(d.url, label));
+    }
+    // Responses API image_generation_call items carry the image base64 in `result`
+    for (const o of Array.isArray(answer.output) ? answer.output : []) {
+      if (o && o.type === "image_generation_call" && typeof o.result === "string") {
+        images.push(imageRef(`data:image/${/^(png|jpeg|webp)$/.test(o.output_format) ? o.output_format : "png"};base64,${o.result}`, "generated"));
+      }
+    }
+    if (Array.isArray(answer.candidates)) collectImages(answer.candidates, images, "generated");
+  }
+  return images.slice(0, MAX_IMAGES);
+}
+
+function remoteLink(url) {
+  let parsed = null;
+  try { parsed = new URL(url); } catch (_) { parsed = null; }
+  if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) return null;
+  return parsed.href;
+}
+
+function imageFigure(img, i) {
+  const caption = `${img.label === "sent" ? "sent" : "generated"} image ${i + 1}`;
+  const described = img.label && img.label !== "sent" && img.label !== "generated" ? img.label : caption;
+  let shown;
+  if (img.url && SAFE_IMAGE.test(img.url)) {
+    shown = el("img", { src: img.url, alt: described, class: "call-image" });
+  } else if (img.url && remoteLink(img.url)) {
+    // not loaded: fetching it would tell its host who looked, and when; the link opens it on request
+    shown = el("p", { class: "muted" }, "Remote image, not loaded: ",
+      el("a", { href: remoteLink(img.url), target: "_blank", rel: "noopener noreferrer", referrerpolicy: "no-referrer",
+                class: "remote-image" }, remoteLink(img.url).slice(0, 120)));
+  } else {
+    shown = el("p", { class: "muted unsafe-image" }, "Not shown: not a PNG, JPEG, GIF, WebP, AVIF or BMP image ",
+      el("code", {}, String(img.url || "").slice(0, 60)));
+  }
+  return el("figure", { class: "image" }, shown, el("figcaption", { class: "muted" }, described === caption ? caption : `${caption}: ${described}`));
+}
+
+function imagesBlock(entry) {
+  const images = entryImages(entry);
+  if (!images.length) return null;
+  return section(`Images (${images.length})`, el("div", { class: "images" }, images.map(imageFigure)));
+}
+
 function shellQuote(s) { return "'" + String(s).replace(/'/g, "'\\''") + "'"; }
 
 function curlFor(entry) {
@@ -295,7 +396,8 @@ async function openPanel(id, { push = true } = {}) {
     e.do_not_track ? el("span", { class: "badge dnt" }, "do not track") : null));
   const blocks = [
     section("Call", dl([["id", el("code", {}, e.id)], ["time", fmtTime(e.timestamp)], ["provider", e.provider],
-      ["endpoint", `${e.method} ${e.path}`], ["response model", e.response_model], ["finish reason", e.finish_reason],
+      ["endpoint", `${e.method} ${e.path}`], ["request type", e.request_type], ["response model", e.response_model],
+      ["finish reason", e.finish_reason],
       ["user", e.user_id], ["tags", (e.tags || []).join(", ")], ["environment", e.environment],
       ["task type", e.task_type], ["session", e.session_id], ["trace", e.trace_id], ["parent", e.parent_id],
       ["API key", e.api_key_prefix ? e.api_key_prefix + "…" : null],
@@ -316,6 +418,8 @@ async function openPanel(id, { push = true } = {}) {
       " No request or response content was stored for this call.")));
   } else {
     blocks.push(section("Conversation", el("div", { class: "conversation" }, conversation(e))));
+    const images = imagesBlock(e);
+    if (images) blocks.push(images);
     if (e.stream) blocks.push(await eventsBlock(e));
     blocks.push(section("Request", el("details", {}, el("summary", {}, "headers"), pre(e.request && e.request.headers)),
       pre(e.request && e.request.body)));
@@ -387,6 +491,15 @@ function bucketLabel(key) {
   return isNaN(d) ? String(key) : d.toLocaleString(undefined, { month: "short", day: "2-digit", hour: "2-digit", minute: "2-digit" });
 }
 
+function feedbackCards(fb) {
+  if (!fb) return [];
+  const avg = fb.avg_feedback_score === null ? "—" : String(Math.round(fb.avg_feedback_score * 100) / 100);
+  const byScore = (fb.by_score || []).map((row) => `${fmtInt(row.calls)} × ${row.score}`).join(", ");
+  return [card("Calls with feedback", fmtInt(fb.calls_with_feedback), "card-feedback"),
+    card("Avg feedback score", avg, "card-feedback-avg"),
+    card("Feedback by score", byScore || "—", "card-feedback-scores")];
+}
+
 async function loadSummary() {
   const form = $("#summary-form");
   const start = form.elements.start_date.value, bucket = form.elements.bucket.value;
@@ -409,7 +522,8 @@ async function loadSummary() {
     card("Calls", fmtInt(s.total_calls), "card-calls"), card("Cost", fmtCost(s.total_cost_usd), "card-cost"),
     card("Error rate", failRate.toFixed(1) + "%", "card-errors"), card("p50 latency", fmtMs(s.p50_latency_ms), "card-p50"),
     card("p95 latency", fmtMs(s.p95_latency_ms), "card-p95"), card("Tokens", fmtInt(s.total_tokens), "card-tokens"),
-    card("Unpriced calls", fmtInt(s.unpriced_calls), "card-unpriced"));
+    card("Unpriced calls", fmtInt(s.unpriced_calls), "card-unpriced"),
+    ...feedbackCards(summary.feedback));
   barChart($("#chart-cost .chart"), buckets.map((b) => ({ label: bucketLabel(b.key), short: bucketLabel(b.key), value: b.cost })), fmtCost);
   barChart($("#chart-calls .chart"), buckets.map((b) => ({ label: bucketLabel(b.key), short: bucketLabel(b.key), value: b.calls })), fmtInt);
   hbarChart($("#chart-models .chart"), byModel.sort((a, b) => b.value - a.value).slice(0, 12), fmtCost);
