@@ -72,6 +72,10 @@ class CallRow(TypedDict):
     cost_nanos: int | None  # m009
     service_tier: str | None  # m010
     service_tier_priced: int | None  # m010
+    flow: str | None  # m012: PromptShuttle's labels (x-llmlog-flow, -customer, -agent-role)
+    customer_id: str | None  # m012
+    agent_role: str | None  # m012
+    tool_call_count: int | None  # m012: tool/function calls in the answer; a metric, kept under do-not-track
 
 
 class ContentRow(TypedDict):
@@ -93,6 +97,8 @@ class ContentRow(TypedDict):
     output_text: str | None
     chunk_offsets: str | None  # m003: JSON [[arrival_offset_ms, end_byte]] (proxy/query/stream_events.py)
     body_encoding: NotRequired[str | None]  # m004
+    tool_calls: str | None  # m012: JSON [{id, type, name, arguments}] of the answer
+    citations: str | None  # m012: JSON [{url, title, start_index, end_index}] of the answer
 
 
 class CostColumns(TypedDict):

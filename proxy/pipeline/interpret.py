@@ -206,6 +206,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     row["stream"] = int(is_stream or request.stream)
     row["error"] = scrub_error(error, secrets)
     row["finish_reason"] = response.finish_reason
+    row["tool_call_count"] = len(response.tool_calls)  # a count, no content: kept under do-not-track
     if not usage.problem:  # unreadable usage: unknown (NULL), not 0
         _usage_columns(row, usage)
     row["usage_source"] = usage.source
@@ -237,6 +238,8 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         if response.events else None,
         "prompt_text": scrub_text(request.prompt_text, secrets),
         "output_text": scrub_text(response.output_text, secrets),
+        "tool_calls": scrub_text(orjson.dumps(response.tool_calls).decode(), secrets) if response.tool_calls else None,
+        "citations": scrub_text(orjson.dumps(response.citations).decode(), secrets) if response.citations else None,
     }
     return Entry(call=row, content=content, tags=tags)
 
@@ -301,8 +304,9 @@ def certain_columns(call: CapturedCall, secrets: tuple[str, ...] | None = None,
     return row
 
 
-_CONTEXT_COLUMNS: tuple[Literal["user_id", "environment", "task_type", "trace_id", "session_id", "parent_id"], ...] = (
-    "user_id", "environment", "task_type", "trace_id", "session_id", "parent_id")
+_CONTEXT_COLUMNS: tuple[Literal["user_id", "environment", "task_type", "trace_id", "session_id", "parent_id",
+                                 "flow", "customer_id", "agent_role"], ...] = (
+    "user_id", "environment", "task_type", "trace_id", "session_id", "parent_id", "flow", "customer_id", "agent_role")
 
 
 def fallback_entry(call: CapturedCall, reason: str) -> Entry:

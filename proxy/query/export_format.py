@@ -83,6 +83,10 @@ FIELDS: dict[str, Callable[[dict], object]] = {
     "tags": _json("tags", []),
     "environment": _col("environment"),
     "task_type": _col("task_type"),
+    "flow": _col("flow"),
+    "customer_id": _col("customer_id"),
+    "agent_role": _col("agent_role"),
+    "tool_call_count": _col("tool_call_count"),
     "metadata": _json("metadata"),
     "feedback": _json("feedback"),
     "trace_id": _col("trace_id"),
@@ -99,6 +103,8 @@ FIELDS: dict[str, Callable[[dict], object]] = {
     "response_body": lambda row: body_value(row["response_body"]),
     "request_headers": _json("request_headers"),
     "response_headers": _json("response_headers"),
+    "tool_calls": _json("tool_calls", []),
+    "citations": _json("citations", []),
 }
 CONTENT_FIELDS = frozenset(EXPORTABLE_CONTENT)
 DEFAULT_FIELDS = (

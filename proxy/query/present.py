@@ -108,6 +108,10 @@ def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
         "tags": _json(row["tags"]) or [],
         "environment": row["environment"],
         "task_type": row["task_type"],
+        "flow": row["flow"],
+        "customer_id": row["customer_id"],
+        "agent_role": row["agent_role"],
+        "tool_call_count": row["tool_call_count"],
         "metadata": _json(row["metadata"]),
         "feedback": _json(row["feedback"]),
         "trace_id": row["trace_id"],
@@ -129,6 +133,10 @@ def present_entry(row: CallRow, content: ContentRow | None = None) -> dict:
     if content is not None:
         entry["prompt"] = _text_section(content.get("prompt_text"))
         entry["output"] = _text_section(content.get("output_text"))
+        # the answer's tool calls and URL citations (pricing/usage/answer_parts.py); content, so
+        # absent under do-not-track (tool_call_count stays)
+        entry["tool_calls"] = _json(content.get("tool_calls")) or []
+        entry["citations"] = _json(content.get("citations")) or []
         entry["request"] = {
             "query": content["request_query"],
             "headers": _json(content["request_headers"]),

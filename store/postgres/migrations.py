@@ -155,8 +155,19 @@ CREATE TABLE export_chunks (
 );
 """
 
+# SQLite's m012 (store/sqlite/migrations.py says why): PromptShuttle's labels, the answer's tool
+# call count, its tool calls and citations (content).
+M002_PROMPTSHUTTLE_LABELS = """
+ALTER TABLE calls ADD COLUMN flow text, ADD COLUMN customer_id text, ADD COLUMN agent_role text,
+    ADD COLUMN tool_call_count integer;
+ALTER TABLE call_content ADD COLUMN tool_calls text, ADD COLUMN citations text;
+CREATE INDEX calls_flow_started ON calls (flow, started_at) WHERE flow IS NOT NULL;
+CREATE INDEX calls_customer_started ON calls (customer_id, started_at) WHERE customer_id IS NOT NULL;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
+    ("m002_promptshuttle_labels", M002_PROMPTSHUTTLE_LABELS),
 ]
 
 

@@ -207,6 +207,23 @@ DROP INDEX calls_started_metrics;
 """
 
 
+# PromptShuttle's call labels (issue 18, DESIGN §3): a flow name, the end customer and the agent's
+# role, set by control headers like task type; the number of tool calls in the answer, a metric
+# kept under do-not-track; the tool calls and URL citations themselves, content. Flow and customer
+# are looked up like user ids (per flow statistics, a customer's calls): indexed with the time,
+# only where set, so calls without them cost the writer nothing.
+M012_PROMPTSHUTTLE_LABELS = """
+ALTER TABLE calls ADD COLUMN flow TEXT;
+ALTER TABLE calls ADD COLUMN customer_id TEXT;
+ALTER TABLE calls ADD COLUMN agent_role TEXT;
+ALTER TABLE calls ADD COLUMN tool_call_count INTEGER;
+ALTER TABLE call_content ADD COLUMN tool_calls TEXT;   -- JSON [{id, type, name, arguments}]
+ALTER TABLE call_content ADD COLUMN citations TEXT;    -- JSON [{url, title, start_index, end_index}]
+CREATE INDEX calls_flow_started ON calls(flow, started_at) WHERE flow IS NOT NULL;
+CREATE INDEX calls_customer_started ON calls(customer_id, started_at) WHERE customer_id IS NOT NULL;
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -221,6 +238,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m009_cost_nanos", M009_COST_NANOS),
     ("m010_service_tier", M010_SERVICE_TIER),
     ("m011_metrics_index_cost_nanos", M011_METRICS_INDEX_COST_NANOS),
+    ("m012_promptshuttle_labels", M012_PROMPTSHUTTLE_LABELS),
 ]
 
 

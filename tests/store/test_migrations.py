@@ -18,9 +18,10 @@ def test_blank_database_migrates_to_the_exact_schema(tmp_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     columns = lambda table: tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})"))  # noqa: E731
     assert columns("calls") == CALL_COLUMNS  # m007 appended token_encoding last
-    assert columns("calls")[-8:] == ("token_encoding", "cache_write_1h_tokens", "input_audio_tokens",
+    assert columns("calls")[-12:-4] == ("token_encoding", "cache_write_1h_tokens", "input_audio_tokens",
                                      "output_audio_tokens", "cost_buckets", "cost_nanos",
                                      "service_tier", "service_tier_priced")  # m007, m008, m009, m010
+    assert columns("calls")[-4:] == ("flow", "customer_id", "agent_role", "tool_call_count")  # m012
     assert set(columns("call_content")) == set(CONTENT_COLUMNS)
     assert columns("call_tags") == ("call_id", "tag")
     assert columns("export_jobs") == ("id", "created_at", "status", "format", "fields", "filters", "path", "rows",

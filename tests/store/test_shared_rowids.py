@@ -68,9 +68,14 @@ def test_an_older_database_is_renumbered_and_its_search_rebuilt(db_path):
     conn.execute(f"PRAGMA user_version = {M006 - 1}")
     conn.execute("DROP INDEX calls_started_sums")  # m011's index, and m002's back in its place
     conn.execute(M002_QUERY_INDEXES.split(";")[1])
+    conn.execute("DROP INDEX calls_flow_started")  # m012's
+    conn.execute("DROP INDEX calls_customer_started")
     for column in ("token_encoding", "cache_write_1h_tokens", "input_audio_tokens", "output_audio_tokens",
-                   "cost_buckets", "cost_nanos", "service_tier", "service_tier_priced"):  # after m006 (m007-m010)
+                   "cost_buckets", "cost_nanos", "service_tier", "service_tier_priced",  # after m006 (m007-m010)
+                   "flow", "customer_id", "agent_role", "tool_call_count"):  # m012
         conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
+    for column in ("tool_calls", "citations"):  # m012
+        conn.execute(f"ALTER TABLE call_content DROP COLUMN {column}")
     conn.execute("COMMIT")
     assert _misaligned(conn) == 39
     conn.close()
