@@ -165,6 +165,9 @@ class StoreSettings:
 class LogsApiSettings:
     api_keys: tuple[str, ...] = setting(
         (), "bearer keys that may read /v1/logs (empty: no auth); LLMLOG_ADMIN_KEY adds one")
+    credits_per_usd: float = setting(
+        1.0, "PromptShuttle's credits per USD: /api/v1/llm-logs shows each call's costCredits as its USD cost "
+        "times this (1: a credit is a dollar)", at_least=0)
 
 
 @dataclass(frozen=True, slots=True)

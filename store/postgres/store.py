@@ -142,6 +142,9 @@ class PostgresStore:
     def prompt_previews(self, ids: list[str], chars: int = 120) -> dict[str, str]:
         return self._do(entries.prompt_previews, ids, chars)
 
+    def contents(self, ids: list[str], columns: Sequence[str]) -> dict[str, Row]:
+        return self._do(entries.contents, ids, columns)
+
     def any_calls(self) -> bool:
         return self._do(lambda conn: conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone()) is not None
 

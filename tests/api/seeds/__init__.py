@@ -1,0 +1,1 @@
+"""Tests of the seed-compatible routes, one file per seed document."""
