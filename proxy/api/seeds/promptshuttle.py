@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from proxy.api.entries import read_events, read_hierarchy
 from proxy.api.openapi import describe
 from proxy.api.operation import Operation
-from proxy.api.respond import json_response, not_found
+from proxy.api.respond import json_response
 from proxy.api.seeds import promptshuttle_logs as ps
 from proxy.query.params import Query
-from proxy.query.stream_events import events_of
 from proxy.query.timeparse import now_ms
 from proxy.state import CONFIG, FORWARDER, READER
 from store.filters import CursorError
@@ -44,46 +44,24 @@ async def list_logs(request: web.Request) -> web.Response:
 
 
 async def get_hierarchy(request: web.Request) -> web.Response:
-    Query(request.query, ())
-    call_id = request.match_info["call_id"]
-    found = await request.app[READER].run(lambda store: store.hierarchy(call_id))
-    if found is None:
-        raise not_found(call_id)
-    return json_response(ps.hierarchy_answer(found))
-
-
-async def _events(request: web.Request, call_id: str):
-    stored = await request.app[READER].run(lambda store: _split(store, call_id))
-    if stored is None:
-        raise not_found(call_id)
-    return stored
-
-
-def _split(store: Store, call_id: str):
-    """On the reader's thread: a long stream's body is re-split there, never on the event loop."""
-    stored = store.events(call_id)
-    return None if stored is None else events_of(stored)
+    return json_response(ps.hierarchy_answer(await read_hierarchy(request)))
 
 
 async def get_events(request: web.Request) -> web.Response:
     q = Query(request.query, ps.EVENTS_PARAMS)
-    call_id = request.match_info["call_id"]
-    events = await _events(request, call_id)
-    return json_response(ps.events_answer(call_id, events, set(q.many("types")) or None))
+    _, events = await read_events(request)
+    return json_response(ps.events_answer(request.match_info["call_id"], events, set(q.many("types")) or None))
 
 
 async def get_event_stats(request: web.Request) -> web.Response:
     Query(request.query, ())
-    call_id = request.match_info["call_id"]
-    return json_response(ps.event_stats_answer(call_id, await _events(request, call_id)))
+    _, events = await read_events(request)
+    return json_response(ps.event_stats_answer(request.match_info["call_id"], events))
 
 
 async def get_log_entries(request: web.Request) -> web.Response:
-    Query(request.query, ())
-    call_id = request.match_info["call_id"]
-    if await request.app[READER].run(lambda store: store.hierarchy(call_id)) is None:
-        raise not_found(call_id)
-    return json_response(ps.log_entries_answer(call_id))
+    await read_hierarchy(request)  # 404 for an unknown id, as the other routes
+    return json_response(ps.log_entries_answer(request.match_info["call_id"]))
 
 
 def add_routes(app: web.Application) -> None:
