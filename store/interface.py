@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .distributions import Distribution, Measure
 from .figures import Stats, Summary
 from .filters import LogFilter, Page
 from .rows import CallNode, CallRow, ContentRow, CostColumns, Entry, Row, UsageColumns
@@ -97,6 +98,11 @@ class Store(Protocol):
     def any_calls(self) -> bool: ...
     def summary(self, f: LogFilter) -> Summary: ...
     def stats(self, f: LogFilter, group_by: str, compare_previous: bool = False) -> tuple[Stats, Stats | None]: ...
+    def distributions(self, f: LogFilter, unit: str, group_by: Sequence[str],
+                      measures: Sequence[Measure]) -> list[Distribution]:
+        """Per group of calls or call trees ("call" | "tree") the asked figures: count, sum,
+        extremes, nearest-rank percentiles, histograms, computed in the store (store/distributions.py);
+        AggregateError for a unit, key or figure it does not know."""
     def hierarchy(self, call_id: str) -> Hierarchy | None: ...
     def events(self, call_id: str) -> StoredEvents | None: ...
     def export_batch(self, f: LogFilter, after: Position | None = None, *, content: Sequence[str] = (),
