@@ -50,8 +50,9 @@ WINDOW_PARAMS: tuple[Param, ...] = (
 EXTENDED_PARAMS = (*WINDOW_PARAMS, Param("resolution", (), "str",
                                          f"time series bucket: {', '.join(RESOLUTIONS)} (default Day)"))
 TENANT_PARAMS: tuple[Param, ...] = (
-    Param("period", (), "str", ".NET TimeSpan d.hh:mm:ss or hh:mm:ss ending now (default 7.00:00:00)"),
+    Param("period", (), "str", ".NET TimeSpan d.hh:mm:ss or hh:mm:ss ending at `to` (default 7.00:00:00)"),
     Param("resolution", (), "str", f"time bucket: {', '.join(RESOLUTIONS)} (default {DEFAULT_RESOLUTION})"),
+    WINDOW_PARAMS[1],
 )
 
 # what each level asks the store for
@@ -121,8 +122,11 @@ class TenantQuery:
 
 
 def tenant_query(raw: MultiMapping[str], now: int) -> TenantQuery:
-    """`period` ending now and `resolution`; the previous period is the one of equal length before."""
+    """`period` ending at `to` (default now) and `resolution`; the previous period is the one of
+    equal length before."""
     q = _documented(raw, TENANT_PARAMS)
+    end = parse_filter(q, now, default_window_ms=None, end_at_now=True).end_ms
+    assert end is not None
     period = q.one("period") or "7.00:00:00"
     try:
         span = parse_timespan(period)
@@ -130,13 +134,13 @@ def tenant_query(raw: MultiMapping[str], now: int) -> TenantQuery:
         raise q.error("period", f"parameter {{}} must be a TimeSpan d.hh:mm:ss or hh:mm:ss, got {period!r}") from None
     if span <= 0:
         raise q.error("period", "parameter {} must be longer than zero")
-    if now - 2 * span < MIN_MS:
+    if end - 2 * span < MIN_MS:
         raise q.error("period", f"parameter {{}}: the previous period would start before {iso_ms(MIN_MS)}")
     bucket = resolution(q, DEFAULT_RESOLUTION)
-    current = LogFilter(start_ms=now - span, end_ms=now)
+    current = LogFilter(start_ms=end - span, end_ms=end)
     check_buckets(q, current, bucket)
     name = next(k for k, v in RESOLUTIONS.items() if v == bucket)
-    return TenantQuery(current, replace(current, start_ms=now - 2 * span, end_ms=now - span), bucket, period, name)
+    return TenantQuery(current, replace(current, start_ms=end - 2 * span, end_ms=end - span), bucket, period, name)
 
 
 def check_buckets(q: Query, f: LogFilter, bucket: str) -> None:

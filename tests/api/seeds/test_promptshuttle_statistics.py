@@ -7,7 +7,7 @@ Every expected figure is worked out here from the calls as GET /v1/logs lists th
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -61,7 +61,8 @@ async def failed(proxy, headers: dict) -> str:
 
 async def make_calls(proxy) -> dict[str, str]:
     """Flow `trip`: a tree root ─┬─ hotel (gpt-4o, 1 tool call)
-                                  └─ flight ─ seat ─ confirm (depth 3); the root asked for 2 tool calls;
+                                  └─ flight ─ seat ─ confirm (gpt-4o, depth 3); the root (gpt-4o-mini)
+    asked for 2 tool calls;
     a lone gpt-4o request and a failed one. Flow `support`: two calls, one failed. One call with no flow."""
     trip = labels("trip")
     ids = {"root": await call(proxy, "plan a trip to Rome", trip, tools=TOOLS)}
@@ -72,7 +73,7 @@ async def make_calls(proxy) -> dict[str, str]:
     await flushed(proxy)
     ids["seat"] = await call(proxy, "pick a window seat", labels("trip", parent=ids["flight"]))
     await flushed(proxy)
-    ids["confirm"] = await call(proxy, "confirm it", labels("trip", parent=ids["seat"]))
+    ids["confirm"] = await call(proxy, "confirm it", labels("trip", parent=ids["seat"]), model="gpt-4o")
     ids["lone"] = await call(proxy, "how warm is Rome in May", trip, model="gpt-4o")
     ids["broken"] = await failed(proxy, trip)
     ids["help"] = await call(proxy, "reset my password", labels("support"))
@@ -110,8 +111,8 @@ async def test_per_inference_stats_by_model(build):
     by_model: dict[str, list[dict]] = {}
     for e in trip:
         by_model.setdefault(e["model"], []).append(e)
-    # busiest first: gpt-4o-mini (root, flight, seat, confirm), gpt-4o (hotel, lone), bad-model
-    assert [m["model"] for m in answer["models"]] == ["gpt-4o-mini", "gpt-4o", "bad-model"]
+    # busiest first, ties by name: gpt-4o (hotel, confirm, lone), gpt-4o-mini (root, flight, seat), bad-model
+    assert [m["model"] for m in answer["models"]] == ["gpt-4o", "gpt-4o-mini", "bad-model"]
     for got in answer["models"]:
         calls = by_model[got["model"]]
         tokens_in, tokens_out = of(calls, "input_tokens"), of(calls, "output_tokens")
@@ -128,10 +129,9 @@ async def test_per_inference_stats_by_model(build):
         assert got["costUsd"] == pcts(cost, usd)
         assert got["tokenHistogram"] == histogram(of(calls, "total_tokens"), TOKEN_EDGES)
         assert got["latencyHistogram"] == histogram(latency, LATENCY_EDGES)
-    mini = answer["models"][0]
-    assert mini["failed"] == 0 and mini["tokensIn"]["p50"] == 12  # 9 + "find a flight": ranks 12, 12, 13, 14
-    assert mini["tokensIn"] == {"p50": 12, "p90": 14, "p95": 14, "p99": 14}
-    assert sum(b["count"] for b in mini["tokenHistogram"]) == 4
+    mini = answer["models"][1]  # 9 tokens and one a word: flight 12, seat 13, root 14
+    assert mini["failed"] == 0 and mini["tokensIn"] == {"p50": 13, "p90": 14, "p95": 14, "p99": 14}
+    assert sum(b["count"] for b in mini["tokenHistogram"]) == 3
     assert answer["models"][2]["failed"] == 1
     # another flow, and a flow nobody used
     support = await get(proxy, f"{STATS}/flow/support")
@@ -189,30 +189,50 @@ async def test_per_request_and_per_tree(build):
 
 
 async def test_tenant_statistics_against_the_previous_period(build):
-    proxy = await build()
-    ids = await make_calls(proxy)
-    entries = list((await logged(proxy)).values())
-    answer = await get(proxy, STATS, {"period": "7.00:00:00", "resolution": "Day"})
-    assert answer["period"] == "7.00:00:00" and answer["resolution"] == "Day"
-    assert ms(answer["to"]) - ms(answer["from"]) == 7 * 86_400_000 == ms(answer["previousTo"]) - ms(
-        answer["previousFrom"]) and answer["previousTo"] == answer["from"]
-    assert answer["invocations"] == {"current": 10, "previous": 0, "changePercent": None}
-    cost = sum(of(entries, "cost_nanos"))
-    assert answer["costUsd"]["current"] == usd(cost) and answer["credits"]["current"] == usd(cost)
-    assert answer["tokens"]["current"] == sum(of(entries, "total_tokens"))
-    assert answer["topFlows"] == [{"flow": "trip", "invocations": 7, "percent": 70.0},
-                                  {"flow": "support", "invocations": 2, "percent": 20.0},
-                                  {"flow": None, "invocations": 1, "percent": 10.0}]
-    assert [s["flow"] for s in answer["flowSeries"]] == ["trip", "support", None]
-    assert [sum(p["invocations"] for p in s["points"]) for s in answer["flowSeries"]] == [7, 2, 1]
-    assert len(answer["costSeries"]) in (7, 8) and len(answer["tokenSeries"]) == len(answer["costSeries"])
-    assert sum(round(p["costUsd"] * 1e9) for p in answer["costSeries"]) == cost
-    assert sum(p["tokensIn"] for p in answer["tokenSeries"]) == sum(of(entries, "input_tokens"))
-    assert sum(p["invocations"] for p in answer["invocationSeries"]) == 10
-    # the calls are 'now': a window a day back holds none of them, and its previous period neither
-    empty = await get(proxy, STATS, {"period": "00:00:01", "resolution": "Minutes5"})
-    assert empty["invocations"]["current"] + empty["invocations"]["previous"] <= 10
-    assert ids
+    """Ten calls, then four more: a day-long period starting at the fifth batch's first call holds
+    the four, and the day before it the ten."""
+    proxy = await build("[logs_api]\ncredits_per_usd = 2.5\n")
+    before = set((await make_calls(proxy)).values())
+    after = [await call(proxy, "book it", labels("trip")), await call(proxy, "and the return", labels("trip")),
+             await call(proxy, "invoice please", labels("billing"), model="gpt-4o"),
+             await failed(proxy, labels("billing"))]
+    await flushed(proxy)
+    entries = await logged(proxy)
+    split = min(ms(entries[i]["started_at"]) for i in after)
+    assert all(ms(entries[i]["started_at"]) < split for i in before)
+    now, then = [entries[i] for i in after], [entries[i] for i in before]
+    to = datetime.fromtimestamp((split + 86_400_000) / 1000, UTC).isoformat().replace("+00:00", "Z")
+    answer = await get(proxy, STATS, {"period": "1.00:00:00", "resolution": "Hour", "to": to})
+    assert answer["period"] == "1.00:00:00" and answer["resolution"] == "Hour"
+    assert ms(answer["from"]) == split and ms(answer["to"]) == split + 86_400_000
+    assert (ms(answer["previousFrom"]), answer["previousTo"]) == (split - 86_400_000, answer["from"])
+    assert answer["invocations"] == {"current": 4, "previous": 10, "changePercent": -60.0}
+    cost_now, cost_then = sum(of(now, "cost_nanos")), sum(of(then, "cost_nanos"))
+    change = round((usd(cost_now) - usd(cost_then)) * 100 / usd(cost_then), 2)
+    assert answer["costUsd"] == {"current": usd(cost_now), "previous": usd(cost_then), "changePercent": change}
+    assert answer["credits"]["current"] == usd(cost_now * 2.5) and answer["credits"]["previous"] == usd(cost_then * 2.5)
+    tokens_now, tokens_then = sum(of(now, "total_tokens")), sum(of(then, "total_tokens"))
+    assert answer["tokens"] == {"current": tokens_now, "previous": tokens_then,
+                                "changePercent": round((tokens_now - tokens_then) * 100 / tokens_then, 2)}
+    assert answer["topFlows"] == [{"flow": "billing", "invocations": 2, "percent": 50.0},
+                                  {"flow": "trip", "invocations": 2, "percent": 50.0}]
+    points = answer["invocationSeries"]
+    # every hour the day touches, from the one holding `from`; the four calls are in its first (or two)
+    assert len(points) == (24 if split % 3_600_000 == 0 else 25)
+    assert ms(points[0]["time"]) == split // 3_600_000 * 3_600_000
+    assert sum(p["invocations"] for p in points[:2]) == 4 == sum(p["invocations"] for p in points)
+    assert [s["flow"] for s in answer["flowSeries"]] == ["billing", "trip"]
+    assert [[p["time"] for p in s["points"]] for s in answer["flowSeries"]] == [[p["time"] for p in points]] * 2
+    assert [sum(p["invocations"] for p in s["points"]) for s in answer["flowSeries"]] == [2, 2]
+    assert sum(round(p["costUsd"] * 1e9) for p in answer["costSeries"]) == cost_now
+    assert sum(p["tokensIn"] for p in answer["tokenSeries"]) == sum(of(now, "input_tokens"))
+    # the previous period alone: its top flows, the one before it empty
+    earlier = await get(proxy, STATS, {"period": "1.00:00:00", "resolution": "Day", "to": answer["from"]})
+    assert earlier["invocations"] == {"current": 10, "previous": 0, "changePercent": None}
+    assert earlier["topFlows"] == [{"flow": "trip", "invocations": 7, "percent": 70.0},
+                                   {"flow": "support", "invocations": 2, "percent": 20.0},
+                                   {"flow": None, "invocations": 1, "percent": 10.0}]
+    assert sum(round(p["costUsd"] * 1e9) for p in earlier["costSeries"]) == cost_then
 
 
 async def test_overview_percentages(build):
@@ -223,9 +243,9 @@ async def test_overview_percentages(build):
     cost = sum(of(entries, "cost_nanos"))
     assert answer["totalRequests"] == 10 and answer["totalCostUsd"] == usd(cost)
     assert answer["totalCostCredits"] == usd(cost * 100)
-    # 5 of 10 calls gpt-4o-mini... requests: mini 6 (4 trip, help, plain), gpt-4o 2, bad-model 2
+    # gpt-4o-mini: root, flight, seat, help, plain; gpt-4o: hotel, confirm, lone; bad-model: two failures
     assert [(m["model"], m["requests"], m["requestsPercent"]) for m in answer["byModel"]] == [
-        ("gpt-4o-mini", 6, 60.0), ("bad-model", 2, 20.0), ("gpt-4o", 2, 20.0)]
+        ("gpt-4o-mini", 5, 50.0), ("gpt-4o", 3, 30.0), ("bad-model", 2, 20.0)]
     assert [(m["flow"], m["requests"], m["requestsPercent"]) for m in answer["byFlow"]] == [
         ("trip", 7, 70.0), ("support", 2, 20.0), (None, 1, 10.0)]
     for breakdown, key in ((answer["byModel"], "model"), (answer["byFlow"], "flow")):
@@ -278,7 +298,7 @@ async def test_timespans_and_windows_that_parse(build):
         assert resp.status == 400 and named in (await resp.json())["error"]["message"], path
 
 
-async def test_statistics_are_local_and_keyed(build):
+async def test_statistics_are_local_and_keyed(build, fake):
     proxy = await build('[logs_api]\napi_keys = ["stats-key-0123456789"]\n')
     for path in (STATS, f"{STATS}/overview", f"{STATS}/flow/trip", f"{STATS}/flow/trip/request",
                  f"{STATS}/flow/trip/tree", f"{STATS}/flow/trip/extended"):
@@ -289,4 +309,4 @@ async def test_statistics_are_local_and_keyed(build):
         assert resp.status == status, path
     resp = await proxy.post(f"{STATS}/overview", headers={"Authorization": "Bearer stats-key-0123456789"})
     assert resp.status == 405
-    assert proxy.app  # nothing reached the upstream: the fake upstream would answer 404 json otherwise
+    assert fake.received == []  # not one of them went upstream
