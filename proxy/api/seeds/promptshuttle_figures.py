@@ -69,6 +69,11 @@ SHARE = (Measure("cost_nanos"),)
 _TIMESPAN = re.compile(r"(?:(\d{1,8})\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?")
 
 
+def documented(params: tuple[Param, ...]) -> tuple[Param, ...]:
+    """The parameters under the document's names alone, for /openapi.json."""
+    return tuple(Param((p.aliases or (p.name,))[0], (), p.kind, p.help) for p in params)
+
+
 def _documented(raw: MultiMapping[str], params: tuple[Param, ...]) -> Query:
     """Only the document's names (the first alias, or the name where there is none)."""
     names = {(p.aliases or (p.name,))[0] for p in params}

@@ -92,14 +92,14 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(FLOW + "/extended", get_extended)
     describe(app,
              Operation("GET", BASE, "Tenant-wide: invocations, cost, credits and tokens against the previous "
-                       "period; per-flow, cost and token series; top flows.", pf.TENANT_PARAMS),
-             Operation("GET", BASE + "/overview", "Cost and requests (calls) by model and by flow, with "
-                       "percentages (largest remainder, two decimals, summing to 100).", pf.WINDOW_PARAMS),
+                       "period; per-flow, cost and token series; top flows.", pf.documented(pf.TENANT_PARAMS)),
+             Operation("GET", BASE + "/overview", "Cost and requests (calls) by model and by flow, with percentages "
+                       "(largest remainder, two decimals, summing to 100).", pf.documented(pf.WINDOW_PARAMS)),
              Operation("GET", FLOW, "Per inference, by model: averages, P50/P90/P95/P99 of tokens, latency "
-                       "and cost, token and latency histograms.", pf.WINDOW_PARAMS),
+                       "and cost, token and latency histograms.", pf.documented(pf.WINDOW_PARAMS)),
              Operation("GET", FLOW + "/request", "Per request (a root call and its descendants): cost, "
-                       "function calls, latency, by primary model.", pf.WINDOW_PARAMS),
+                       "function calls, latency, by primary model.", pf.documented(pf.WINDOW_PARAMS)),
              Operation("GET", FLOW + "/tree", "Per agent tree: cost, agent count, depth and their "
-                       "distributions.", pf.WINDOW_PARAMS),
+                       "distributions.", pf.documented(pf.WINDOW_PARAMS)),
              Operation("GET", FLOW + "/extended", "All three levels and a time series of invocations, "
-                       "cost and tokens.", pf.EXTENDED_PARAMS))
+                       "cost and tokens.", pf.documented(pf.EXTENDED_PARAMS)))

@@ -12,8 +12,12 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from tests.api.seeds.test_promptshuttle_logs import build, get, labels, providers_server  # noqa: F401 (fixtures)
+from tests.api.seeds import test_promptshuttle_logs as log_tests
+from tests.api.seeds.test_promptshuttle_logs import get, labels
 from tests.conftest import CHAT, chat_body, flushed
+
+# the invocation log tests' proxy: the fake OpenAI upstream at `/`, the fake Anthropic at `/anthropic`
+build, providers_server = log_tests.build, log_tests.providers_server
 
 pytestmark = pytest.mark.backends
 STATS = "/api/v1/statistics"
@@ -288,8 +292,15 @@ async def test_timespans_and_windows_that_parse(build):
                                ("00:30:00.5", "Hour")):
         answer = await get(proxy, STATS, {"period": period, "resolution": resolution})
         assert answer["invocations"]["current"] == 0
-    answer = await get(proxy, f"{STATS}/flow/trip", {"from": "2024-01-01T00:00:00Z", "to": "2024-01-02T00:00:00Z"})
-    assert (answer["from"], answer["to"]) == ("2024-01-01T00:00:00.000Z", "2024-01-02T00:00:00.000Z")
+    day = {"from": "2024-01-01T00:00:00Z", "to": "2024-01-02T00:00:00Z"}
+    for path in ("", "/request", "/tree", "/extended"):
+        answer = await get(proxy, f"{STATS}/flow/trip{path}", day)
+        assert (answer["from"], answer["to"]) == ("2024-01-01T00:00:00.000Z", "2024-01-02T00:00:00.000Z"), path
+    answer = await get(proxy, f"{STATS}/flow/trip/extended", {**day, "resolution": "Hour"})
+    assert len(answer["timeSeries"]["points"]) == 24 and answer["timeSeries"]["points"][0] == {
+        "time": "2024-01-01T00:00:00.000Z", "invocations": 0, "costUsd": 0.0, "costCredits": 0.0,
+        "tokensIn": 0, "tokensOut": 0, "tokens": 0}
+    assert (await get(proxy, f"{STATS}/overview", day))["from"] == "2024-01-01T00:00:00.000Z"
     for path, params, named in ((f"{STATS}/flow/trip", {"flowName": "x"}, "flowName"),
                                 (f"{STATS}/flow/trip/tree", {"from": "yesterday"}, "from"),
                                 (f"{STATS}/flow/trip/extended", {"resolution": "Year"}, "resolution"),
