@@ -106,6 +106,9 @@ class ResponseInfo:
     events: list[SseEvent] = field(default_factory=list)
     # the assembled message of a stream, shaped like the non-streamed response
     assembled: JsonObject | None = None
+    # the answer's tool calls and URL citations (pricing/usage/answer_parts.py gives their shape)
+    tool_calls: list[JsonObject] = field(default_factory=list)
+    citations: list[JsonObject] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

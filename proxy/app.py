@@ -31,6 +31,8 @@ from proxy.api import logs as logs_api
 from proxy.api import openapi
 from proxy.api import ops as ops_api
 from proxy.api.seeds import agentrouter as agentrouter_api
+from proxy.api.seeds import promptshuttle as promptshuttle_api
+from proxy.api.seeds import promptshuttle_statistics
 from proxy.forward.handler import Forwarder
 from proxy.forward.routing import Router
 from proxy.http_errors import json_errors
@@ -214,6 +216,8 @@ def make_app(config: Settings, *, prices: PriceTable | None = None, seams: Seams
     erasure_api.add_routes(app)
     export_api.add_routes(app)
     entries_api.add_routes(app)
+    promptshuttle_api.add_routes(app)
+    promptshuttle_statistics.add_routes(app)
     logs_api.add_routes(app)
     agentrouter_api.add_routes(app)
     app.router.add_route("*", "/{tail:.*}", forward)

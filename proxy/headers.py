@@ -50,6 +50,9 @@ CONTROL = frozenset({
     "x-llmlog-environment",
     "x-llmlog-task-type",
     "x-llmlog-metadata",
+    "x-llmlog-flow",
+    "x-llmlog-customer",
+    "x-llmlog-agent-role",
 })
 
 # Where a client puts its provider key, in the order llmlog reads it (OpenAI and most SDKs,

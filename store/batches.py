@@ -13,7 +13,7 @@ from .rows import Row
 BATCH_ROWS = 1000
 # the content columns an export may include (a backend refuses any other name)
 EXPORTABLE_CONTENT = ("prompt_text", "output_text", "request_body", "response_body",
-                      "request_headers", "response_headers")
+                      "request_headers", "response_headers", "tool_calls", "citations")
 
 
 def position_of(row: Row) -> Position:

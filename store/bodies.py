@@ -12,8 +12,9 @@ Pure functions, no I/O.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 
-from .rows import ContentRow, Row
+from .rows import CONTENT_COLUMNS, ContentRow, Row
 
 ZLIB = "zlib"
 BODY_COLUMNS = ("request_body", "response_body")
@@ -56,3 +57,15 @@ def unpack_row(row: Row) -> Row:
             if column in row:
                 row[column] = unpack(row[column], encoding)
     return row
+
+
+def content_select(columns: Sequence[str]) -> list[str]:
+    """The columns to read for `contents`: call_id first, body_encoding when a body is asked for;
+    a name outside CONTENT_COLUMNS is refused (SQL is built only from those fixed names)."""
+    unknown = set(columns) - set(CONTENT_COLUMNS)
+    if unknown:
+        raise ValueError(f"not content columns: {sorted(unknown)}")
+    wanted = ["call_id", *dict.fromkeys(c for c in columns if c != "call_id")]
+    if set(wanted) & set(BODY_COLUMNS):
+        wanted.append("body_encoding")
+    return wanted

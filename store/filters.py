@@ -33,6 +33,9 @@ class LogFilter:
     tags: list[str] = field(default_factory=list)  # any match
     environments: list[str] = field(default_factory=list)
     task_types: list[str] = field(default_factory=list)
+    flows: list[str] = field(default_factory=list)
+    customer_ids: list[str] = field(default_factory=list)
+    agent_roles: list[str] = field(default_factory=list)
     trace_ids: list[str] = field(default_factory=list)
     session_ids: list[str] = field(default_factory=list)
     parent_ids: list[str] = field(default_factory=list)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .distributions import Distribution, Measure
 from .figures import Stats, Summary
 from .filters import LogFilter, Page
 from .rows import CallNode, CallRow, ContentRow, CostColumns, Entry, Preview, Row, UsageColumns
@@ -93,9 +94,17 @@ class Store(Protocol):
     def previews(self, ids: list[str], chars: int = 120) -> dict[str, Preview]:
         """For these ids' calls that kept content: the first `chars` characters of prompt and
         output and the stored measures of the whole texts; only those prefixes are read out."""
+    def contents(self, ids: list[str], columns: Sequence[str]) -> dict[str, Row]:
+        """The named `call_content` columns (of CONTENT_COLUMNS; bodies as sent) of those of these
+        calls that kept content, by id: a page's content, read in one query rather than one per row."""
     def any_calls(self) -> bool: ...
     def summary(self, f: LogFilter) -> Summary: ...
     def stats(self, f: LogFilter, group_by: str, compare_previous: bool = False) -> tuple[Stats, Stats | None]: ...
+    def distributions(self, f: LogFilter, unit: str, group_by: Sequence[str],
+                      measures: Sequence[Measure]) -> list[Distribution]:
+        """Per group of calls or call trees ("call" | "tree") the asked figures: count, sum,
+        extremes, nearest-rank percentiles, histograms, computed in the store (store/distributions.py);
+        AggregateError for a unit, key or figure it does not know."""
     def hierarchy(self, call_id: str) -> Hierarchy | None: ...
     def events(self, call_id: str) -> StoredEvents | None: ...
     def export_batch(self, f: LogFilter, after: Position | None = None, *, content: Sequence[str] = (),

@@ -76,6 +76,10 @@ class CallRow(TypedDict):
     request_ip: str | None  # m013: the client's address (X-Forwarded-For only from server.trusted_proxies)
     user_agent: str | None  # m013: the client's User-Agent; both NULL under do-not-track
     upstream_duration_ms: float | None  # m015: request handed upstream to the answer's last byte read
+    flow: str | None  # m017: PromptShuttle's labels (x-llmlog-flow, -customer, -agent-role)
+    customer_id: str | None  # m017
+    agent_role: str | None  # m017
+    tool_call_count: int | None  # m017: tool/function calls in the answer; a metric, kept under do-not-track
 
 
 class ContentRow(TypedDict):
@@ -102,6 +106,8 @@ class ContentRow(TypedDict):
     prompt_chars: int | None  # characters (code points) of prompt_text
     output_chars: int | None  # characters of output_text
     message_count: int | None  # messages of a chat-style request (system or instructions one of them)
+    tool_calls: str | None  # m017: JSON [{id, type, name, arguments}] of the answer
+    citations: str | None  # m017: JSON [{url, title, start_index, end_index}] of the answer
 
 
 class Preview(TypedDict):

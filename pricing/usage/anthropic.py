@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pricing.types import JsonObject, ResponseInfo, SseEvent
+from pricing.usage.answer_parts import anthropic_citations, tool_call
 from pricing.usage.json_values import (
     as_dict,
     as_index,
@@ -25,12 +26,16 @@ def from_json(body: JsonObject) -> ResponseInfo:
     still in output_tokens).
     """
     texts: list[str] = []
+    calls: list[JsonObject] = []
+    citations: list[JsonObject] = []
     for block in as_list(body.get("content")):
         block = as_dict(block)
         if block.get("type") == "text":
             texts.append(as_str(block.get("text")) or "")
+            citations += anthropic_citations(block.get("citations"))
         elif block.get("type") in ("tool_use", "server_tool_use"):
             texts.append(tool_call_text(block.get("name"), block.get("input")))
+            calls.append(tool_call(block.get("id"), block.get("type"), block.get("name"), block.get("input")))
     if isinstance(body.get("completion"), str):  # legacy /v1/complete
         texts.append(body["completion"])
     return ResponseInfo(
@@ -39,6 +44,8 @@ def from_json(body: JsonObject) -> ResponseInfo:
         finish_reason=as_str(body.get("stop_reason")),
         output_text=join_text(texts),
         error_message=error_message(body),
+        tool_calls=calls,
+        citations=citations,
     )
 
 
@@ -106,6 +113,10 @@ def _apply_delta(block: JsonObject, delta: JsonObject, json_pieces: list[str]) -
         block["signature"] = as_str(delta.get("signature"))
     elif kind == "input_json_delta":
         json_pieces.append(as_str(delta.get("partial_json")) or "")
+    elif kind == "citations_delta" and isinstance(delta.get("citation"), dict):
+        if not isinstance(block.get("citations"), list):  # content_block_start may say null
+            block["citations"] = []
+        block["citations"].append(delta["citation"])
 
 
 def _finish_tool_input(block: JsonObject, pieces: list[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pricing.types import JsonObject, ResponseInfo, SseEvent
+from pricing.usage.answer_parts import listed_urls, openai_citations, tool_call
 from pricing.usage.json_values import (
     as_dict,
     as_index,
@@ -24,10 +25,15 @@ def from_json(body: JsonObject) -> ResponseInfo:
     choices = [as_dict(c) for c in as_list(body.get("choices"))]
     texts: list[str] = []
     finish = None
+    calls: list[JsonObject] = []
+    citations = listed_urls(body.get("citations"))  # Perplexity lists its sources beside the choices
     for choice in choices:
         finish = finish or as_str(choice.get("finish_reason"))
         if "message" in choice:
-            texts.append(_message_text(as_dict(choice.get("message"))))
+            message = as_dict(choice.get("message"))
+            texts.append(_message_text(message))
+            calls += _tool_calls(message)
+            citations += openai_citations(message.get("annotations"))
         else:  # legacy completions
             texts.append(as_str(choice.get("text")) or "")
     return ResponseInfo(
@@ -36,7 +42,21 @@ def from_json(body: JsonObject) -> ResponseInfo:
         finish_reason=finish,
         output_text=join_text(texts),
         error_message=error_message(body),
+        tool_calls=calls,
+        citations=citations,
     )
+
+
+def _tool_calls(message: JsonObject) -> list[JsonObject]:
+    calls = []
+    for raw in as_list(message.get("tool_calls")):
+        raw = as_dict(raw)
+        fn = as_dict(raw.get("function"))
+        calls.append(tool_call(raw.get("id"), raw.get("type") or "function", fn.get("name"), fn.get("arguments")))
+    legacy_fn = as_dict(message.get("function_call"))
+    if legacy_fn:  # the deprecated single `function_call`: no id
+        calls.append(tool_call(None, "function", legacy_fn.get("name"), legacy_fn.get("arguments")))
+    return calls
 
 
 def _message_text(message: JsonObject) -> str:
@@ -70,7 +90,7 @@ def assemble(events: list[SseEvent]) -> tuple[JsonObject | None, str | None]:
         if not isinstance(chunk, dict):
             continue  # `[DONE]` or garbage
         error = error or error_message(chunk)  # returns at once for a chunk without an error
-        for key in ("id", "created", "model", "system_fingerprint", "service_tier"):
+        for key in ("id", "created", "model", "system_fingerprint", "service_tier", "citations"):
             if chunk.get(key) is not None and key not in head:
                 head[key] = chunk[key]
         legacy = legacy or chunk.get("object") == "text_completion"
@@ -105,6 +125,8 @@ def _merge_delta(choice: JsonObject, delta: JsonObject) -> None:
         choice["parts"].append(delta["content"])
     if as_str(delta.get("refusal")):
         choice["refusal"] = choice.get("refusal", "") + delta["refusal"]
+    if isinstance(delta.get("annotations"), list):  # url citations of a search model's answer
+        choice.setdefault("annotations", []).extend(delta["annotations"])
     for raw in as_list(delta.get("tool_calls")):
         raw = as_dict(raw)
         index = raw.get("index") if isinstance(raw.get("index"), int) else len(choice["tools"])
@@ -123,6 +145,8 @@ def _finish_choice(choice: JsonObject, legacy: bool) -> JsonObject:
     message: dict[str, Any] = {"role": choice.get("role", "assistant"), "content": text or None}
     if "refusal" in choice:
         message["refusal"] = choice["refusal"]
+    if "annotations" in choice:
+        message["annotations"] = choice["annotations"]
     if choice["tools"]:
         message["tool_calls"] = [
             {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pricing.types import JsonObject, ResponseInfo, SseEvent
+from pricing.usage.answer_parts import openai_citations, tool_call
 from pricing.usage.json_values import (
     as_dict,
     as_index,
@@ -24,6 +25,8 @@ _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 def from_json(body: JsonObject) -> ResponseInfo:
     """Read a `response` object: text of `message` items, tool calls, `status`, usage."""
     texts: list[str] = []
+    calls: list[JsonObject] = []
+    citations: list[JsonObject] = []
     for item in as_list(body.get("output")):
         item = as_dict(item)
         kind = item.get("type")
@@ -31,8 +34,12 @@ def from_json(body: JsonObject) -> ResponseInfo:
             for part in as_list(item.get("content")):
                 part = as_dict(part)
                 texts.append(as_str(part.get("text")) or as_str(part.get("refusal")) or "")
+                citations += openai_citations(part.get("annotations"))
         elif kind in ("function_call", "custom_tool_call"):
-            texts.append(tool_call_text(item.get("name"), item.get("arguments", item.get("input"))))
+            arguments = item.get("arguments", item.get("input"))
+            texts.append(tool_call_text(item.get("name"), arguments))
+            # `call_id` is what the client answers with (`id` names the output item)
+            calls.append(tool_call(item.get("call_id") or item.get("id"), kind, item.get("name"), arguments))
         # reasoning items are summaries of hidden tokens, not the reply: left out of the text
     return ResponseInfo(
         usage=with_service_tier(openai_usage(body.get("usage")), body.get("service_tier")),
@@ -40,6 +47,8 @@ def from_json(body: JsonObject) -> ResponseInfo:
         finish_reason=as_str(body.get("status")),
         output_text=join_text(texts),
         error_message=error_message(body),
+        tool_calls=calls,
+        citations=citations,
     )
 
 

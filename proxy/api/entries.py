@@ -15,7 +15,7 @@ from proxy.query.present import cost_usd_of, micros_of_nanos, present_events, us
 from proxy.query.stream_events import events_of
 from proxy.query.timeparse import iso_ms, now_ms
 from proxy.state import READER, WRITER
-from store.interface import StoredEvents
+from store.interface import Hierarchy, StoredEvents
 from store.rows import CallNode
 
 MAX_FEEDBACK_BYTES = 64 * 1024
@@ -30,12 +30,27 @@ def present_node(node: CallNode) -> dict:
             "cost_usd": cost_usd_of(node)}
 
 
-async def get_hierarchy(request: web.Request) -> web.Response:
+async def read_hierarchy(request: web.Request) -> Hierarchy:
+    """The tree around the route's `{call_id}` (404 when no such call); the route takes no parameters."""
     Query(request.query, ())
     call_id = request.match_info["call_id"]
     found = await request.app[READER].run(lambda store: store.hierarchy(call_id))
     if found is None:
         raise not_found(call_id)
+    return found
+
+
+async def read_events(request: web.Request) -> tuple[StoredEvents, list[list]]:
+    """The stored stream events of the route's `{call_id}`, split (404 when no such call)."""
+    call_id = request.match_info["call_id"]
+    found = await request.app[READER].run(lambda store: _split_events(store.events(call_id)))
+    if found is None:
+        raise not_found(call_id)
+    return found
+
+
+async def get_hierarchy(request: web.Request) -> web.Response:
+    found = await read_hierarchy(request)
     node = found.node
     return json_response({
         "id": node["id"],
@@ -58,15 +73,11 @@ async def get_hierarchy(request: web.Request) -> web.Response:
 
 async def get_events(request: web.Request) -> web.Response:
     q = Query(request.query, EVENTS_PARAMS)
-    call_id = request.match_info["call_id"]
     types = set(q.many("types")) or None
-    found = await request.app[READER].run(lambda store: _split_events(store.events(call_id)))
-    if found is None:
-        raise not_found(call_id)
-    stored, events = found
+    stored, events = await read_events(request)
     listed = present_events(events, types)
-    return json_response({"id": call_id, "stream": stored.stream, "has_content": stored.has_content,
-                          "count": len(listed), "events": listed})
+    return json_response({"id": request.match_info["call_id"], "stream": stored.stream,
+                          "has_content": stored.has_content, "count": len(listed), "events": listed})
 
 
 def _split_events(stored: StoredEvents | None) -> tuple[StoredEvents, list[list]] | None:

@@ -33,6 +33,9 @@ class CallContext:
     tags: list[str] = field(default_factory=list)
     environment: str | None = None
     task_type: str | None = None
+    flow: str | None = None  # PromptShuttle's labels (DESIGN §3)
+    customer_id: str | None = None
+    agent_role: str | None = None
     metadata: dict | None = None
 
 
@@ -120,5 +123,8 @@ def read_control_headers(headers: Mapping[str, str]) -> CallContext:
         tags=tags,
         environment=_short(headers, "x-llmlog-environment"),
         task_type=_short(headers, "x-llmlog-task-type"),
+        flow=_short(headers, "x-llmlog-flow"),
+        customer_id=_short(headers, "x-llmlog-customer"),
+        agent_role=_short(headers, "x-llmlog-agent-role"),
         metadata=metadata,
     )

@@ -54,6 +54,9 @@ class Forwarder:
         self.admin_keys = list(admin_keys)  # never sent to a provider
         self.trusted_proxies = trusted_proxies  # the pipeline believes X-Forwarded-For from these alone
         self.shutting_down = False  # set on shutdown: a cancel then means the grace period ran out
+        # the calls this process is forwarding now, by id, until handed to the pipeline: what the
+        # logs API can say of a call not yet stored (PromptShuttle's `Pending`); a dict insert and pop per call
+        self.in_flight: dict[str, CapturedCall] = {}
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         clock = time.perf_counter
@@ -85,10 +88,14 @@ class Forwarder:
             started_at_ms=started_at_ms, context=context, request_headers=headers, request_body=b"",
             peer=request.remote, trusted_proxies=self.trusted_proxies,  # known since the connection opened
         )
+        self.in_flight[call_id] = call
         try:
             body = call.request_body = await self._read_body(request, call, t0)
         except ClientGone:
             return web.Response(status=400)  # nobody is left to read it
+        except BaseException:  # a body over the cap (413): answered, never forwarded nor logged
+            self.in_flight.pop(call_id, None)
+            raise
         stream_filter = None
         if provider.inject_stream_usage and body:
             injected_body = inject_usage_request(body)
@@ -208,6 +215,7 @@ class Forwarder:
 
     def _finish(self, call: CapturedCall, t0: float) -> None:
         call.duration_ms = (time.perf_counter() - t0) * 1000
+        self.in_flight.pop(call.id, None)
         self.submit(call)
 
     async def _upstream_failed(self, request: web.Request, call: CapturedCall,

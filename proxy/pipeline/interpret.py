@@ -208,6 +208,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     row["stream"] = int(is_stream or request.stream)
     row["error"] = scrub_error(error, secrets)
     row["finish_reason"] = response.finish_reason
+    row["tool_call_count"] = len(response.tool_calls)  # a count, no content: kept under do-not-track
     if not usage.problem:  # unreadable usage: unknown (NULL), not 0
         _usage_columns(row, usage)
     row["usage_source"] = usage.source
@@ -244,6 +245,8 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "prompt_chars": None if prompt_text is None else len(prompt_text),
         "output_chars": None if output_text is None else len(output_text),
         "message_count": len(request.messages) or None,  # None: a prompt-style request, or no body
+        "tool_calls": scrub_text(orjson.dumps(response.tool_calls).decode(), secrets) if response.tool_calls else None,
+        "citations": scrub_text(orjson.dumps(response.citations).decode(), secrets) if response.citations else None,
     }
     return Entry(call=row, content=content, tags=tags)
 
@@ -325,8 +328,9 @@ def _client_columns(row: CallRow, call: CapturedCall) -> None:
     row["user_agent"] = clean_text(agent)
 
 
-_CONTEXT_COLUMNS: tuple[Literal["user_id", "environment", "task_type", "trace_id", "session_id", "parent_id"], ...] = (
-    "user_id", "environment", "task_type", "trace_id", "session_id", "parent_id")
+_CONTEXT_COLUMNS: tuple[Literal["user_id", "environment", "task_type", "trace_id", "session_id", "parent_id",
+                                 "flow", "customer_id", "agent_role"], ...] = (
+    "user_id", "environment", "task_type", "trace_id", "session_id", "parent_id", "flow", "customer_id", "agent_role")
 
 
 def fallback_entry(call: CapturedCall, reason: str) -> Entry:

@@ -91,6 +91,10 @@ FIELDS: dict[str, Callable[[dict], object]] = {
     "metadata": _json("metadata"),  # the client's x-llmlog-metadata (an entry's `metadata.custom`)
     "request_ip": _col("request_ip"),
     "user_agent": _col("user_agent"),
+    "flow": _col("flow"),
+    "customer_id": _col("customer_id"),
+    "agent_role": _col("agent_role"),
+    "tool_call_count": _col("tool_call_count"),
     "feedback": _json("feedback"),
     "trace_id": _col("trace_id"),
     "session_id": _col("session_id"),
@@ -106,6 +110,8 @@ FIELDS: dict[str, Callable[[dict], object]] = {
     "response_body": lambda row: body_value(row["response_body"]),
     "request_headers": _json("request_headers"),
     "response_headers": _json("response_headers"),
+    "tool_calls": _json("tool_calls", []),
+    "citations": _json("citations", []),
 }
 CONTENT_FIELDS = frozenset(EXPORTABLE_CONTENT)
 DEFAULT_FIELDS = (

@@ -45,6 +45,9 @@ FILTER_PARAMS: tuple[Param, ...] = (
     Param("tags", ("tag",), "list", "any of these tags"),
     Param("environment", (), "list", "environment label"),
     Param("task_type", (), "list", "task type label"),
+    Param("flow", (), "list", "flow name (x-llmlog-flow)"),
+    Param("customer_id", (), "list", "end-customer id (x-llmlog-customer)"),
+    Param("agent_role", (), "list", "agent role (x-llmlog-agent-role)"),
     Param("trace_id", (), "list", "trace id"),
     Param("session_id", (), "list", "session id"),
     Param("parent_id", (), "list", "parent call id"),
@@ -202,6 +205,7 @@ def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAU
         raise q.error("status_code", "parameter {} must be HTTP status codes from 100 to 999")
     f.user_ids, f.api_key_ids, f.tags = q.many("user_id"), q.many("api_key_id"), q.many("tags")
     f.environments, f.task_types = q.many("environment"), q.many("task_type")
+    f.flows, f.customer_ids, f.agent_roles = q.many("flow"), q.many("customer_id"), q.many("agent_role")
     f.trace_ids, f.session_ids, f.parent_ids = q.many("trace_id"), q.many("session_id"), q.many("parent_id")
     f.root_only = bool(q.typed("root_only", parse_bool, "true or false"))
     f.stream = q.typed("stream", parse_bool, "true or false")

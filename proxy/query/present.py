@@ -138,6 +138,10 @@ def present_entry(row: CallRow, content: ContentRow | None = None, key_names: Ma
         "task_type": row["task_type"],
         "request_ip": row.get("request_ip"),
         "user_agent": row.get("user_agent"),
+        "flow": row["flow"],
+        "customer_id": row["customer_id"],
+        "agent_role": row["agent_role"],
+        "tool_call_count": row["tool_call_count"],
         "metadata": _metadata(row),
         "feedback": _json(row["feedback"]),
         "trace_id": row["trace_id"],
@@ -163,6 +167,10 @@ def present_entry(row: CallRow, content: ContentRow | None = None, key_names: Ma
         entry["output"] = _text_section(content.get("output_text"))
         if entry["output"] is not None:
             entry["output"]["parsed_json"] = parsed_json(entry["output"]["text"])
+        # the answer's tool calls and URL citations (pricing/usage/answer_parts.py); content, so
+        # absent under do-not-track (tool_call_count stays)
+        entry["tool_calls"] = _json(content.get("tool_calls")) or []
+        entry["citations"] = _json(content.get("citations")) or []
         entry["request"] = {
             "query": content["request_query"],
             "headers": _json(content["request_headers"]),

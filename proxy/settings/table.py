@@ -176,6 +176,9 @@ class LogsApiSettings:
     max_limit: int = setting(
         1000, "the largest page (limit, page_size, pageSize) one logs API request may ask for; larger is a 400",
         env="LLMLOG_LOGS_MAX_LIMIT", at_least=1, at_most=1000)
+    credits_per_usd: float = setting(
+        1.0, "PromptShuttle's credits per USD: /api/v1/llm-logs shows each call's costCredits as its USD cost "
+        "times this (1: a credit is a dollar)", at_least=0)
 
 
 @dataclass(frozen=True, slots=True)

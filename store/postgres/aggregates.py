@@ -9,9 +9,11 @@ from typing import Any
 
 import psycopg
 
+from ..distributions import Distribution, Measure
+from ..distributions import distributions as _distributions
 from ..figures import BUCKETS, Stats, Summary, rolled_up, stats_asked, stats_of_rows
 from ..filters import LogFilter
-from .queries import one
+from .queries import one, plain
 from .where import FEEDBACK_SCORE, where
 
 # a call that used tokens of a model with no known price (a refused call with no usage cost nothing)
@@ -90,3 +92,13 @@ def _stats(conn: psycopg.Connection, f: LogFilter, group_by: str) -> Stats:
                 _sorted_durations(conn, clause, params),
                 one(conn.execute(f"SELECT {FEEDBACK_SUMS} FROM calls WHERE {clause} AND {RATED}", params)))
     return stats_of_rows(f, group_by, sums, durations, feedback, call_totals if group_by == "tag" else None)
+
+
+def distributions(conn: psycopg.Connection, f: LogFilter, unit: str, group_by: Sequence[str],
+                  measures: Sequence[Measure]) -> list[Distribution]:
+    """store/distributions.py over the calls `f` selects (sums as int or float, as SQLite's)."""
+    clause, params = where(f)
+
+    def run(sql: str, args: list[object]) -> list[list[Any]]:
+        return [[plain(v) for v in row] for row in conn.execute(sql, args)]
+    return _distributions(run, clause, params, unit, group_by, measures)

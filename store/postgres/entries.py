@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 import psycopg
 
-from ..bodies import unpack
+from ..bodies import content_select, unpack, unpack_row
 from ..interface import Hierarchy, StoredEvents
 from ..rows import NODE_COLUMNS, PREVIEW_MEASURES, CallNode, Preview, Row, as_node, as_preview
 from .aggregates import COST_NANOS, UNPRICED
@@ -67,6 +68,15 @@ def set_feedback(conn: psycopg.Connection, call_id: str, feedback: dict[str, Any
     """Store feedback (replacing any earlier); False when no such id."""
     cursor = conn.execute("UPDATE calls SET feedback = %s WHERE id = %s", (orjson.dumps(feedback).decode(), call_id))
     return cursor.rowcount > 0
+
+
+def contents(conn: psycopg.Connection, ids: list[str], columns: Sequence[str]) -> dict[str, Row]:
+    """The named content columns of these calls (those that kept content), bodies as sent."""
+    if not ids:
+        return {}
+    wanted = content_select(columns)
+    rows = dicts(conn.execute(f"SELECT {', '.join(wanted)} FROM call_content WHERE call_id = ANY(%s)", (list(ids),)))
+    return {row["call_id"]: unpack_row(row) for row in rows}
 
 
 def previews(conn: psycopg.Connection, ids: list[str], chars: int = 120) -> dict[str, Preview]:

@@ -185,6 +185,17 @@ M006_FEEDBACK_INDEX = """
 CREATE INDEX calls_feedback ON calls (started_at) WHERE feedback IS NOT NULL;
 """
 
+
+# SQLite's m017 (store/sqlite/migrations.py says why): PromptShuttle's labels, the answer's tool
+# call count, its tool calls and citations (content).
+M007_PROMPTSHUTTLE_LABELS = """
+ALTER TABLE calls ADD COLUMN flow text, ADD COLUMN customer_id text, ADD COLUMN agent_role text,
+    ADD COLUMN tool_call_count integer;
+ALTER TABLE call_content ADD COLUMN tool_calls text, ADD COLUMN citations text;
+CREATE INDEX calls_flow_started ON calls (flow, started_at) WHERE flow IS NOT NULL;
+CREATE INDEX calls_customer_started ON calls (customer_id, started_at) WHERE customer_id IS NOT NULL;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_export_job_options", M002_EXPORT_JOB_OPTIONS),
@@ -192,6 +203,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("m004_text_measures", M004_TEXT_MEASURES),
     ("m005_upstream_duration", M005_UPSTREAM_DURATION),
     ("m006_feedback_index", M006_FEEDBACK_INDEX),
+    ("m007_promptshuttle_labels", M007_PROMPTSHUTTLE_LABELS),
 ]
 
 

@@ -23,6 +23,7 @@ FEEDBACK_SCORE = "(calls.feedback::jsonb ->> 'score')::double precision"
 
 _LISTS = (("model", "models"), ("provider", "providers"), ("status", "statuses"),
           ("user_id", "user_ids"), ("environment", "environments"), ("task_type", "task_types"),
+          ("flow", "flows"), ("customer_id", "customer_ids"), ("agent_role", "agent_roles"),
           ("trace_id", "trace_ids"), ("session_id", "session_ids"), ("parent_id", "parent_ids"))
 _RANGES = (("cost_micros >=", "min_cost_micros"), ("cost_micros <=", "max_cost_micros"),
            ("duration_ms >=", "min_duration_ms"), ("duration_ms <=", "max_duration_ms"),

@@ -11,6 +11,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from ..distributions import Distribution, Measure
+from ..distributions import distributions as _distributions
 from ..figures import BUCKETS, Stats, Summary, rolled_up, stats_asked, stats_of_rows
 from ..filters import LogFilter
 from .where import FEEDBACK_SCORE, where
@@ -95,3 +97,11 @@ def _stats(conn: sqlite3.Connection, f: LogFilter, group_by: str) -> Stats:
                 conn.execute(f"SELECT {FEEDBACK_SUMS} FROM {RATED} WHERE {clause} AND feedback IS NOT NULL",
                              params).fetchone())
     return stats_of_rows(f, group_by, sums, durations, feedback, call_totals if group_by == "tag" else None)
+
+
+def distributions(conn: sqlite3.Connection, f: LogFilter, unit: str, group_by: Sequence[str],
+                  measures: Sequence[Measure]) -> list[Distribution]:
+    """store/distributions.py over the calls `f` selects."""
+    clause, params = where(f)
+    return _distributions(lambda sql, args: conn.execute(sql, args).fetchall(), clause, params, unit, group_by,
+                          measures)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
-from ..bodies import unpack
+from ..bodies import content_select, unpack, unpack_row
 from ..interface import Hierarchy, StoredEvents
-from ..rows import NODE_COLUMNS, PREVIEW_MEASURES, CallNode, Preview, as_node, as_preview
+from ..rows import NODE_COLUMNS, PREVIEW_MEASURES, CallNode, Preview, Row, as_node, as_preview
 from .aggregates import COST_NANOS, UNPRICED  # one definition: a refused call that used no tokens is not unpriced
 from .id_lists import chunks, marks
 from .queries import _dicts
@@ -66,6 +67,17 @@ def set_feedback(conn: sqlite3.Connection, call_id: str, feedback: dict[str, Any
     cursor = conn.execute("UPDATE calls SET feedback = ? WHERE id = ?",
                           (orjson.dumps(feedback).decode(), call_id))
     return cursor.rowcount > 0
+
+
+def contents(conn: sqlite3.Connection, ids: list[str], columns: Sequence[str]) -> dict[str, Row]:
+    """The named content columns of these calls (those that kept content), bodies as sent."""
+    wanted = content_select(columns)
+    out: dict[str, Row] = {}
+    for chunk in chunks(ids):
+        for row in _dicts(conn.execute(
+                f"SELECT {', '.join(wanted)} FROM call_content WHERE call_id IN ({marks(chunk)})", chunk)):
+            out[row["call_id"]] = unpack_row(row)
+    return out
 
 
 def previews(conn: sqlite3.Connection, ids: list[str], chars: int = 120) -> dict[str, Preview]:

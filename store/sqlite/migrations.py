@@ -247,6 +247,23 @@ CREATE INDEX calls_feedback ON calls(started_at) WHERE feedback IS NOT NULL;
 """
 
 
+# PromptShuttle's call labels (issue 18, DESIGN §3): a flow name, the end customer and the agent's
+# role, set by control headers like task type; the number of tool calls in the answer, a metric
+# kept under do-not-track; the tool calls and URL citations themselves, content. Flow and customer
+# are looked up like user ids (per flow statistics, a customer's calls): indexed with the time,
+# only where set, so calls without them cost the writer nothing.
+M017_PROMPTSHUTTLE_LABELS = """
+ALTER TABLE calls ADD COLUMN flow TEXT;
+ALTER TABLE calls ADD COLUMN customer_id TEXT;
+ALTER TABLE calls ADD COLUMN agent_role TEXT;
+ALTER TABLE calls ADD COLUMN tool_call_count INTEGER;
+ALTER TABLE call_content ADD COLUMN tool_calls TEXT;   -- JSON [{id, type, name, arguments}]
+ALTER TABLE call_content ADD COLUMN citations TEXT;    -- JSON [{url, title, start_index, end_index}]
+CREATE INDEX calls_flow_started ON calls(flow, started_at) WHERE flow IS NOT NULL;
+CREATE INDEX calls_customer_started ON calls(customer_id, started_at) WHERE customer_id IS NOT NULL;
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -266,6 +283,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m014_text_measures", M014_TEXT_MEASURES),
     ("m015_upstream_duration", M015_UPSTREAM_DURATION),
     ("m016_feedback_index", M016_FEEDBACK_INDEX),
+    ("m017_promptshuttle_labels", M017_PROMPTSHUTTLE_LABELS),
 ]
 
 

@@ -21,6 +21,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from ..batches import BATCH_ROWS
 from ..bodies import COMPRESS_FROM_BYTES
 from ..claims import fail_unclaimed
+from ..distributions import Distribution, Measure
 from ..figures import Stats, Summary
 from ..filters import LogFilter, Page
 from ..interface import (
@@ -150,6 +151,9 @@ class SqliteStore:
     def previews(self, ids: list[str], chars: int = 120) -> dict[str, Preview]:
         return self._do(entries.previews, ids, chars)
 
+    def contents(self, ids: list[str], columns: Sequence[str]) -> dict[str, Row]:
+        return self._do(entries.contents, ids, columns)
+
     def any_calls(self) -> bool:
         return self._do(lambda conn: conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone()) is not None
 
@@ -158,6 +162,10 @@ class SqliteStore:
 
     def stats(self, f: LogFilter, group_by: str, compare_previous: bool = False) -> tuple[Stats, Stats | None]:
         return self._do(aggregates.stats, f, group_by, compare_previous)
+
+    def distributions(self, f: LogFilter, unit: str, group_by: Sequence[str],
+                      measures: Sequence[Measure]) -> list[Distribution]:
+        return self._do(aggregates.distributions, f, unit, group_by, measures)
 
     def hierarchy(self, call_id: str) -> Hierarchy | None:
         return self._do(entries.hierarchy, call_id)

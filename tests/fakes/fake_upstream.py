@@ -106,13 +106,18 @@ class FakeUpstream:
                  "completion_tokens_details": {"reasoning_tokens": reasoning, "audio_tokens": 0,
                                                "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
         answer_model = model + "-2024-07-18" if model == "gpt-4o-mini" else model
+        # a request offering tools is answered with one call of each, arguments naming the prompt
+        tools = [(f"call_fake{i}", str(t["function"]["name"]), orjson.dumps({"about": prompt}).decode())
+                 for i, t in enumerate(payload.get("tools") or [])]
+        finish = "tool_calls" if tools else "stop"
         if not payload.get("stream"):
+            message = {"role": "assistant", "content": self.replies.get(str(prompt), " ".join(words)), "refusal": None}
+            if tools:
+                message["tool_calls"] = [{"id": i, "type": "function", "function": {"name": n, "arguments": a}}
+                                         for i, n, a in tools]
             answer = {
                 "id": "chatcmpl-fake1", "object": "chat.completion", "created": CREATED, "model": answer_model,
-                "choices": [{"index": 0, "message": {"role": "assistant",
-                                                     "content": self.replies.get(str(prompt), " ".join(words)),
-                                                     "refusal": None},
-                             "logprobs": None, "finish_reason": "stop"}],
+                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
                 "usage": usage, "system_fingerprint": "fp_fake"}
             if self.gzip_answers:
                 return web.Response(body=gzip.compress(orjson.dumps(answer), mtime=0),
@@ -133,7 +138,11 @@ class FakeUpstream:
 
         events = [chunk({"role": "assistant", "content": "", "refusal": None}, None)]
         events += [chunk({"content": (" " if i else "") + word}, None) for i, word in enumerate(words)]
-        events.append(chunk({}, "stop"))
+        for index, (call_id, name, arguments) in enumerate(tools):  # the arguments in two pieces
+            events.append(chunk({"tool_calls": [{"index": index, "id": call_id, "type": "function",
+                                                 "function": {"name": name, "arguments": arguments[:5]}}]}, None))
+            events.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": arguments[5:]}}]}, None))
+        events.append(chunk({}, finish))
         if include_usage:
             events.append({"id": "chatcmpl-fake2", "object": "chat.completion.chunk", "created": CREATED,
                            "model": answer_model, "system_fingerprint": "fp_fake", "choices": [],

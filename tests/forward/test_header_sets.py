@@ -19,7 +19,8 @@ def test_sets_are_exact():
     assert SECRET == {"authorization", "api-key", "x-api-key", "cookie", "set-cookie", "proxy-authorization"}
     assert HOP_BY_HOP == {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
                           "upgrade"}
-    assert {"x-debug", "x-llmlog-user", "x-llmlog-metadata", "x-llmlog-parent-id"} <= CONTROL
+    assert {"x-debug", "x-llmlog-user", "x-llmlog-metadata", "x-llmlog-parent-id", "x-llmlog-flow",
+            "x-llmlog-customer", "x-llmlog-agent-role"} <= CONTROL
     assert all(name == name.lower() and "," not in name and " " not in name for name in SECRET | HOP_BY_HOP | CONTROL)
 
 
