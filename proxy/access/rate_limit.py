@@ -70,6 +70,15 @@ def client_key(request: web.Request, keyed: bool, trusted: tuple[Network, ...]) 
     return "ip:" + (client_address(request.remote, forwarded, trusted) or "")
 
 
+def page_size(value: str) -> int | None:
+    """A page size as the routes read it (`int` of the stripped text, so `+500`, ` 500`, `5_00`
+    and other scripts' digits are 500 too), or None for what they refuse with a 400 of their own."""
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None
+
+
 def rate_limit(limiter: RateLimiter | None, max_limit: int, keyed: bool, trusted: tuple[Network, ...]):
     """The middleware: on the logs API's paths, a page larger than `max_limit` is a 400 naming its
     parameter, and a client past its budget a 429 with Retry-After; other paths pass untouched."""
@@ -83,10 +92,10 @@ def rate_limit(limiter: RateLimiter | None, max_limit: int, keyed: bool, trusted
                                   f"(logs_api.requests_per_minute = {int(limiter.capacity)})",
                                   headers={"Retry-After": str(wait)})
         for name in PAGE_SIZE_PARAMS & request.query.keys():
-            value = request.query[name]
-            if value.isdigit() and int(value) > max_limit:
-                return error_response(400, f"parameter {name} must be at most {max_limit} "
-                                      f"(logs_api.max_limit), got {value}", param=name)
+            for value in request.query.getall(name):
+                if (size := page_size(value)) is not None and size > max_limit:
+                    return error_response(400, f"parameter {name} must be at most {max_limit} "
+                                          f"(logs_api.max_limit), got {value}", param=name)
         return await handler(request)
 
     return rate_limit_middleware

@@ -251,6 +251,41 @@ async def test_max_limit_caps_every_page_size_parameter(make_proxy):
         assert "logs_api.max_limit" in body["error"]["message"]
 
 
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("value", ["+101", " 101", "101 ", "1_01", "\u0661\u0660\u0661"])
+async def test_max_limit_caps_every_spelling_of_a_number_the_handlers_read(make_proxy, value):
+    # the list reads `+101`, ` 101`, `1_01` and Arabic-Indic digits as 101: the cap must too
+    client = await make_proxy(logs_api__max_limit=100)
+    for name in ("limit", "page_size"):
+        resp = await client.get("/v1/logs", params={name: value})
+        body = await resp.json()
+        assert resp.status == 400 and body["error"]["param"] == name, body
+        assert "logs_api.max_limit" in body["error"]["message"]
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("value", ["\u00b2", "\u2460", "1\u00b2"])
+async def test_a_digit_that_is_no_number_is_a_400_not_a_crash(make_proxy, value):
+    # superscripts and circled digits are str.isdigit() but int() refuses them
+    client = await make_proxy(logs_api__max_limit=100)
+    for name in ("limit", "page_size"):
+        resp = await client.get("/v1/logs", params={name: value})
+        assert resp.status == 400 and (await resp.json())["error"]["param"] == name
+
+
+@pytest.mark.sqlite_only
+async def test_keys_sent_in_portkeys_header_each_have_their_budget(make_proxy):
+    clock = Clock()
+    client = await make_proxy(seams=Seams(rate_clock=clock), logs_api__requests_per_minute=1,
+                              logs_api__api_keys=[LOGS_KEY, "pk_live_other"])
+    assert (await client.get("/v1/logs", headers={"x-portkey-api-key": LOGS_KEY})).status == 200
+    assert (await client.get("/v1/logs", headers={"x-portkey-api-key": LOGS_KEY})).status == 429
+    # the same key as a bearer token spends the same budget; another key in either header has its own
+    assert (await client.get("/v1/logs", headers=AUTH)).status == 429
+    assert (await client.get("/v1/logs", headers={"x-portkey-api-key": "pk_live_other"})).status == 200
+
+
 # -- export: JSON, CSV, Parquet ------------------------------------------------------------------------
 
 async def _jsonl_records(client, query: str = "") -> list[dict]:
