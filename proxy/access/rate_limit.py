@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from proxy.access.client_address import Network, client_address
+from proxy.access.keys import presented_key
 from proxy.access.local_paths import is_protected
 from proxy.http_errors import error_response
 
@@ -64,7 +65,7 @@ def client_key(request: web.Request, keyed: bool, trusted: tuple[Network, ...]) 
     """Whose budget a request spends: its logs API key's (hashed: the table never holds a key) when
     keys are configured (the guard has checked it by now), else its client address's."""
     if keyed:
-        token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+        token = presented_key(request)
         return "key:" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
     forwarded = request.headers.getall("X-Forwarded-For", [])
     return "ip:" + (client_address(request.remote, forwarded, trusted) or "")
