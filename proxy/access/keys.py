@@ -28,6 +28,15 @@ def key_matches(presented: str, keys: Sequence[bytes]) -> bool:
 PORTKEY_KEY_HEADER = "x-portkey-api-key"
 
 
+def presented_key(request: web.Request) -> str:
+    """The logs API key a request presents, as key_refusal reads it: the bearer token when an
+    Authorization header is sent, else the x-portkey-api-key header ("" when neither)."""
+    header = request.headers.get("Authorization")
+    if not header:
+        return request.headers.get(PORTKEY_KEY_HEADER, "").strip()
+    return header.partition(" ")[2].strip()
+
+
 def key_refusal(request: web.Request, keys: Sequence[bytes]) -> web.Response | None:
     """The 401 for a logs-API request without a valid `Authorization: Bearer <key>` (or
     `x-portkey-api-key: <key>`), or None."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from proxy.access.client_address import Network, client_address
+from proxy.access.keys import presented_key
 from proxy.access.local_paths import is_protected
 from proxy.http_errors import error_response
 
@@ -64,10 +65,19 @@ def client_key(request: web.Request, keyed: bool, trusted: tuple[Network, ...]) 
     """Whose budget a request spends: its logs API key's (hashed: the table never holds a key) when
     keys are configured (the guard has checked it by now), else its client address's."""
     if keyed:
-        token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+        token = presented_key(request)
         return "key:" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
     forwarded = request.headers.getall("X-Forwarded-For", [])
     return "ip:" + (client_address(request.remote, forwarded, trusted) or "")
+
+
+def page_size(value: str) -> int | None:
+    """A page size as the routes read it (`int` of the stripped text, so `+500`, ` 500`, `5_00`
+    and other scripts' digits are 500 too), or None for what they refuse with a 400 of their own."""
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None
 
 
 def rate_limit(limiter: RateLimiter | None, max_limit: int, keyed: bool, trusted: tuple[Network, ...]):
@@ -83,10 +93,10 @@ def rate_limit(limiter: RateLimiter | None, max_limit: int, keyed: bool, trusted
                                   f"(logs_api.requests_per_minute = {int(limiter.capacity)})",
                                   headers={"Retry-After": str(wait)})
         for name in PAGE_SIZE_PARAMS & request.query.keys():
-            value = request.query[name]
-            if value.isdigit() and int(value) > max_limit:
-                return error_response(400, f"parameter {name} must be at most {max_limit} "
-                                      f"(logs_api.max_limit), got {value}", param=name)
+            for value in request.query.getall(name):
+                if (size := page_size(value)) is not None and size > max_limit:
+                    return error_response(400, f"parameter {name} must be at most {max_limit} "
+                                          f"(logs_api.max_limit), got {value}", param=name)
         return await handler(request)
 
     return rate_limit_middleware

@@ -47,7 +47,8 @@ class UrlSigner:
         """Whether this request is for an export file with a valid, unexpired signature."""
         found = FILE_PATH.fullmatch(path)
         expires, signature = query.get("expires", ""), query.get("signature", "")
-        if self._secret is None or found is None or not expires.isdigit() or len(expires) > 12:
+        if self._secret is None or found is None or not (expires.isascii() and expires.isdigit()) \
+                or len(expires) > 12:  # isdigit() alone lets `²` through, which int() refuses
             return False
         if int(expires) < now_s:
             return False

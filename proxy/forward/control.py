@@ -9,6 +9,7 @@ import orjson
 
 from proxy.booleans import WORDS_TEXT, parse_bool
 from proxy.errors import ValidationError
+from proxy.json_depth import depth
 
 MAX_ID_CHARS = 256
 MAX_TAGS = 64
@@ -72,20 +73,6 @@ def _every_copy(headers: Mapping[str, str], name: str) -> list[str]:
     return [] if value is None else [value]
 
 
-def _depth(value) -> int:
-    """How deeply lists and objects nest in a parsed JSON value (a walk, not recursion)."""
-    deepest, pending = 0, [(value, 1)]
-    while pending:
-        item, level = pending.pop()
-        if isinstance(item, dict):
-            item = item.values()
-        elif not isinstance(item, list):
-            continue
-        deepest = max(deepest, level)
-        pending.extend((child, level + 1) for child in item)
-    return deepest
-
-
 def _short(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
     if value is None:
@@ -111,7 +98,7 @@ def read_control_headers(headers: Mapping[str, str]) -> CallContext:
             raise ControlHeaderError("x-llmlog-metadata", "x-llmlog-metadata must be a JSON object") from None
         if not isinstance(metadata, dict):
             raise ControlHeaderError("x-llmlog-metadata", "x-llmlog-metadata must be a JSON object")
-        if _depth(metadata) > MAX_METADATA_DEPTH:
+        if depth(metadata) > MAX_METADATA_DEPTH:
             raise ControlHeaderError("x-llmlog-metadata",
                                      f"x-llmlog-metadata nests deeper than {MAX_METADATA_DEPTH} levels")
     return CallContext(

@@ -7,6 +7,8 @@ import hashlib
 
 import orjson
 
+from proxy.json_depth import too_deep_to_show
+
 HASH_HEX_DIGITS = 12
 
 
@@ -27,4 +29,6 @@ def parsed_json(text: str | None) -> dict | list | None:
         value = orjson.loads(stripped)
     except orjson.JSONDecodeError:
         return None
-    return value if isinstance(value, (dict, list)) else None
+    if not isinstance(value, (dict, list)) or too_deep_to_show(stripped, value):
+        return None  # too deep: the entry could not be answered with it (the text stays whole)
+    return value

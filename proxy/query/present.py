@@ -7,6 +7,7 @@ from types import MappingProxyType
 
 import orjson
 
+from proxy.json_depth import too_deep_to_show
 from proxy.query.measures import parsed_json, text_hash
 from proxy.query.request_type import request_type
 from proxy.query.stream_events import stored_events
@@ -225,13 +226,15 @@ def present_page(result, page, previews: dict[str, Preview] | None = None,
 
 
 def body_value(raw: bytes | None):
-    """JSON bodies come back as JSON; anything else as text."""
+    """JSON bodies come back as JSON; anything else, or JSON nested too deep to answer, as text."""
     if raw is None:
         return None
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return raw.decode("utf-8", errors="replace")
+    # nested too deep to be written back as JSON (a client's or a provider's choice): its text
+    return raw.decode("utf-8", errors="replace") if too_deep_to_show(raw, value) else value
 
 
 def present_events(events: list[list], types: set[str] | None) -> list[dict]:

@@ -187,6 +187,35 @@ async def test_do_not_track_keeps_no_address_or_agent(make_proxy):
     assert (metadata["request_ip"], metadata["user_agent"]) == (None, None)
 
 
+
+async def test_json_nested_too_deep_to_write_back_is_shown_as_its_text(make_proxy, fake):
+    # a body or an output that parses but nests past what JSON can be written back at (orjson:
+    # 254 levels) made the call's entry, its AgentRouter form and every export quoting it a 500
+    deep = "[" * 300 + "]" * 300
+    fake.replies["answer deeply"] = deep
+    client = await make_proxy(logs_api__api_keys=[LOGS_KEY])
+    body = b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "answer deeply"}], "metadata": ' \
+        + deep.encode() + b"}"
+    resp = await client.post(CHAT, data=body, headers={"Content-Type": "application/json"})
+    assert resp.status == 200
+    call_id = resp.headers["x-llmlog-id"]
+    await flushed(client)
+    entry = await (await client.get(f"/v1/logs/{call_id}", headers=AUTH)).json()
+    assert entry["output"]["text"] == deep and entry["output"]["parsed_json"] is None
+    assert entry["request"]["body"] == body.decode()
+    assert (await client.get(f"/v1/request-logs/{call_id}", headers=AUTH)).status == 200
+    resp = await client.get("/v1/logs/export?format=jsonl&fields=id,request_body,output_text", headers=AUTH)
+    assert resp.status == 200
+    [record] = [orjson.loads(line) for line in (await resp.read()).splitlines()]
+    assert record == {"id": call_id, "request_body": body.decode(), "output_text": deep}
+    shallow = "[" * 100 + "]" * 100  # within the bound: still parsed
+    fake.replies["answer shallowly"] = shallow
+    call_id = await _call(client, "gpt-4o-mini", "answer shallowly", task_type="x")
+    await flushed(client)
+    entry = await (await client.get(f"/v1/logs/{call_id}", headers=AUTH)).json()
+    assert entry["output"]["parsed_json"] == orjson.loads(shallow)
+
+
 @pytest.mark.sqlite_only
 async def test_a_bad_trusted_proxy_stops_the_start(make_proxy):
     from proxy.errors import ConfigError
@@ -249,6 +278,41 @@ async def test_max_limit_caps_every_page_size_parameter(make_proxy):
         body = await resp.json()
         assert resp.status == 400 and body["error"]["param"] == name
         assert "logs_api.max_limit" in body["error"]["message"]
+
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("value", ["+101", " 101", "101 ", "1_01", "\u0661\u0660\u0661"])
+async def test_max_limit_caps_every_spelling_of_a_number_the_handlers_read(make_proxy, value):
+    # the list reads `+101`, ` 101`, `1_01` and Arabic-Indic digits as 101: the cap must too
+    client = await make_proxy(logs_api__max_limit=100)
+    for name in ("limit", "page_size"):
+        resp = await client.get("/v1/logs", params={name: value})
+        body = await resp.json()
+        assert resp.status == 400 and body["error"]["param"] == name, body
+        assert "logs_api.max_limit" in body["error"]["message"]
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("value", ["\u00b2", "\u2460", "1\u00b2"])
+async def test_a_digit_that_is_no_number_is_a_400_not_a_crash(make_proxy, value):
+    # superscripts and circled digits are str.isdigit() but int() refuses them
+    client = await make_proxy(logs_api__max_limit=100)
+    for name in ("limit", "page_size"):
+        resp = await client.get("/v1/logs", params={name: value})
+        assert resp.status == 400 and (await resp.json())["error"]["param"] == name
+
+
+@pytest.mark.sqlite_only
+async def test_keys_sent_in_portkeys_header_each_have_their_budget(make_proxy):
+    clock = Clock()
+    client = await make_proxy(seams=Seams(rate_clock=clock), logs_api__requests_per_minute=1,
+                              logs_api__api_keys=[LOGS_KEY, "pk_live_other"])
+    assert (await client.get("/v1/logs", headers={"x-portkey-api-key": LOGS_KEY})).status == 200
+    assert (await client.get("/v1/logs", headers={"x-portkey-api-key": LOGS_KEY})).status == 429
+    # the same key as a bearer token spends the same budget; another key in either header has its own
+    assert (await client.get("/v1/logs", headers=AUTH)).status == 429
+    assert (await client.get("/v1/logs", headers={"x-portkey-api-key": "pk_live_other"})).status == 200
 
 
 # -- export: JSON, CSV, Parquet ------------------------------------------------------------------------

@@ -196,6 +196,8 @@ async def test_the_download_url_works_without_the_key_and_never_shows_it(make_pr
         assert (await fetch(expired))[0] == 401
         wrong_key = url.with_query(UrlSigner(["another-key"]).query(export_id, now_s=2**31))
         assert (await fetch(wrong_key))[0] == 401
+        for expires in ("\u00b2", "\u2460", "9" * 13, "-1", "+" + url.query["expires"]):  # no expiry it signed
+            assert (await fetch(url.update_query(expires=expires)))[0] == 401, expires
 
 
 async def test_without_a_key_the_url_is_the_plain_file_url(make_proxy, db_path):
