@@ -16,7 +16,8 @@ from proxy.query.seeds.agentrouter import LIST_PARAMS, STATS_PARAMS, list_json, 
 from proxy.query.seeds.agentrouter import stats_request as parse_stats
 from proxy.query.timeparse import now_ms
 from proxy.state import CONFIG, READER
-from store.filters import CursorError
+from store.filters import CursorError, LogFilter
+from store.interface import Store
 
 
 async def query_request_logs(request: web.Request) -> web.Response:
@@ -33,10 +34,25 @@ async def get_request_log(request: web.Request) -> web.Response:
     return json_response(request_log(row, content, request.app[CONFIG].api_key_names))
 
 
+def _key_prefixes(store: Store, hashes: list[str]) -> dict[str, str | None]:
+    """On the reader thread: the prefix each key hash was shown with (one call of each key), so a key
+    named by its prefix in `[api_key_names]` is named in the stats as in the list."""
+    prefixes: dict[str, str | None] = {}
+    for key_hash in hashes:
+        rows = store.export_batch(LogFilter(api_key_ids=[key_hash]), limit=1)
+        prefixes[key_hash] = rows[0]["api_key_prefix"] if rows else None
+    return prefixes
+
+
 async def get_request_log_stats(request: web.Request) -> web.Response:
     f, group_by, metric = parse_stats(request.query, now_ms())
     current, _ = await stats_of(request, f, group_by, False)
-    return json_response(stats_json(current, metric, request.app[CONFIG].api_key_names))
+    names = request.app[CONFIG].api_key_names
+    prefixes: dict[str, str | None] = {}
+    if group_by == "api_key" and names:
+        hashes = [key for key, _ in current.groups if isinstance(key, str)]
+        prefixes = await request.app[READER].run(lambda store: _key_prefixes(store, hashes))
+    return json_response(stats_json(current, metric, names, prefixes))
 
 
 def add_routes(app: web.Application) -> None:

@@ -31,15 +31,20 @@ def _page(store: Store, query: ps.LogQuery):
 async def list_logs(request: web.Request) -> web.Response:
     query = ps.parse_query(request.query, now_ms())
     credits = request.app[CONFIG].logs_api.credits_per_usd
-    pending = ps.pending_entries(request.app[FORWARDER].in_flight.values(), query.f,
-                                 query.page.limit) if query.pending else []
+    in_flight = request.app[FORWARDER].in_flight
+    pending = ps.pending_entries(in_flight.values(), query.f, len(in_flight)) if query.pending else []
     if not query.stored:
-        return json_response(ps.list_answer(pending, len(pending), False, None))
+        shown = pending[:query.page.limit]
+        return json_response(ps.list_answer(shown, len(pending), False, None))  # no cursor into calls in flight
+    # calls in flight take places of the page (pageSize bounds it), leaving one at least to the stored
+    # calls, so the page has a row to carry the cursor on from; every one of them is counted
+    shown = pending[:query.page.limit - 1]
+    query.page.limit -= len(shown)
     try:
         result, contents = await request.app[READER].run(lambda store: _page(store, query))
     except CursorError as exc:
         raise Query(request.query, ps.PARAMS).error("cursor", f"parameter {{}}: {exc}") from None
-    items = pending + [ps.log_entry(row, contents.get(row["id"]), credits) for row in result.rows]
+    items = shown + [ps.log_entry(row, contents.get(row["id"]), credits) for row in result.rows]
     return json_response(ps.list_answer(items, result.total + len(pending), result.has_more, result.next_cursor))
 
 

@@ -66,7 +66,7 @@ TREE = (Measure("cost_nanos", percentiles=True), Measure("calls", percentiles=Tr
 SERIES = (Measure("cost_nanos"), Measure("tokens_in"), Measure("tokens_out"), Measure("tokens"))
 SHARE = (Measure("cost_nanos"),)
 
-_TIMESPAN = re.compile(r"(?:(\d{1,8})\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?")
+_TIMESPAN = re.compile(r"(?:(\d{1,8})\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?", re.ASCII)  # not ٧ or ７
 
 
 def documented(params: tuple[Param, ...]) -> tuple[Param, ...]:

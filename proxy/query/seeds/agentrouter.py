@@ -236,10 +236,12 @@ def _value(figures: Figures, metric: str) -> float | int | None:
     return figures.errors
 
 
-def stats_json(stats: Stats, metric: str, names: Mapping[str, str]) -> dict:
+def stats_json(stats: Stats, metric: str, names: Mapping[str, str],
+               prefixes: Mapping[str, str | None] | None = None) -> dict:
     """`RequestLogStatsResponse` from `Store.stats` (the figures `/v1/logs/stats` gives). Each group:
     its key, `value` (the metric), and every figure; dimensions by value, largest first (ties as
-    /v1/logs/stats orders them), time buckets in time order, empty ones included."""
+    /v1/logs/stats orders them), time buckets in time order, empty ones included. By `api_key`,
+    `prefixes` (key hash -> the prefix its calls show) names keys configured by prefix too."""
     is_time = stats.group_by in BUCKETS
     groups: list[tuple[float | int | None, dict]] = []
     for key, figures in stats.groups:
@@ -257,7 +259,8 @@ def stats_json(stats: Stats, metric: str, names: Mapping[str, str]) -> dict:
             "error_count": figures.errors,
         }
         if stats.group_by == "api_key":
-            group["api_key_name"] = key_name(names, key if isinstance(key, str) else None, None)
+            key_hash = key if isinstance(key, str) else None
+            group["api_key_name"] = key_name(names, key_hash, (prefixes or {}).get(key_hash or ""))
         groups.append((value, group))
     if not is_time:
         groups.sort(key=lambda vg: (vg[0] is None, -(vg[0] or 0)))  # stable: llmlog's order on ties

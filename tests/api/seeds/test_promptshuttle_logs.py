@@ -271,6 +271,34 @@ async def test_a_call_in_flight_is_pending(build, fake):
     assert usage["costCredits"] == pytest.approx(usage["costUsd"] * 100)
 
 
+async def test_calls_in_flight_take_places_of_the_page_and_all_count(build, fake):
+    """pageSize bounds the items of a page with calls in flight too, and totalCount counts every one
+    of them, not only those shown; the stored part walks on from the rows shown, without gaps."""
+    proxy = await build()
+    stored = [await chat(proxy, f"stored {n}", labels("trip")) for n in range(3)]
+    await flushed(proxy)
+    fake.header_delay_s = 1.0
+    slow = [asyncio.ensure_future(chat(proxy, f"slow {n}", labels("trip"))) for n in range(3)]
+    for _ in range(100):
+        if len((await get(proxy, LOGS, {"statuses": "Pending"}))["items"]) == 3:
+            break
+        await asyncio.sleep(0.02)
+    first = await get(proxy, LOGS, {"pageSize": "2"})
+    assert len(first["items"]) == 2 and first["totalCount"] == 6 and first["hasMore"]
+    assert [e["status"] for e in first["items"]] == ["Pending", "Succeeded"]
+    seen = [e["id"] for e in first["items"] if e["status"] == "Succeeded"]
+    cursor = first["nextCursor"]
+    while cursor:
+        page = await get(proxy, LOGS, {"pageSize": "2", "cursor": cursor})
+        assert len(page["items"]) <= 2
+        seen += [e["id"] for e in page["items"]]
+        cursor = page["nextCursor"]
+    assert seen == stored[::-1]
+    wide = await get(proxy, LOGS, {"pageSize": "10"})
+    assert [e["status"] for e in wide["items"]] == ["Pending"] * 3 + ["Succeeded"] * 3 and wide["totalCount"] == 6
+    await asyncio.gather(*slow)
+
+
 @pytest.mark.parametrize(("params", "param"), [
     ({"pageSize": "0"}, "pageSize"), ({"pageSize": "1001"}, "pageSize"), ({"pageSize": "x"}, "pageSize"),
     ({"statuses": "Done"}, "statuses"), ({"from": "yesterday"}, "from"), ({"to": "soon"}, "to"),

@@ -276,7 +276,8 @@ async def test_thirds_sum_to_one_hundred(build):
 @pytest.mark.parametrize(("params", "named"), [
     ({"period": "7"}, "period"), ({"period": "7.24:00:00"}, "period"), ({"period": "1:60:00"}, "period"),
     ({"period": "00:00:00"}, "period"), ({"period": "-1.00:00:00"}, "period"), ({"period": "7d"}, "period"),
-    ({"period": "1.00:00"}, "period"), ({"resolution": "Minutes1"}, "resolution"),
+    ({"period": "1.00:00"}, "period"), ({"period": "٧.00:00:00"}, "period"),  # digits are ASCII ones
+    ({"resolution": "Minutes1"}, "resolution"),
     ({"period": "365.00:00:00", "resolution": "Minutes5"}, "resolution"), ({"periods": "1"}, "periods"),
 ])
 async def test_tenant_parameters_are_checked(build, params, named):
