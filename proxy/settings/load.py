@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from proxy.access.client_address import TrustedProxyError, trusted_networks
 from proxy.booleans import WORDS_TEXT, parse_bool
 from proxy.errors import ConfigError
+from proxy.pipeline.scrub import KEY_PREFIX_CHARS
 from proxy.settings.table import (
     ADMIN_KEY_ENV,
     BY_KEY,
@@ -282,13 +283,16 @@ def load_config(
 def _key_names(raw: Any, path: str | os.PathLike[str] | None) -> Mapping[str, str]:
     """The file's `[api_key_names]` table: a key's prefix or SHA-256 hash -> a name (hashes matched in
     lower case, as entries hold them)."""
-    example = '[api_key_names] maps a key\'s prefix or SHA-256 hash to a name, e.g. "sk-proj-Ab12" = "ci"'
+    example = '[api_key_names] maps a key\'s prefix or SHA-256 hash to a name, e.g. "sk-proj-Ab" = "ci"'
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: {example}; got {_kind_of(raw)}")
     names = {}
     for key, name in raw.items():
         if not isinstance(name, str) or not name.strip() or not key.strip():
             raise ConfigError(f"{path}: {example}; {key!r} = {name!r} is not a name")
+        if not _is_sha256(key) and len(key) > KEY_PREFIX_CHARS:  # entries keep no more of a key: it never matches
+            raise ConfigError(f"{path}: [api_key_names] {key!r} is neither a key's prefix as entries show it (at most "
+                              f"{KEY_PREFIX_CHARS} characters) nor its SHA-256 hash")
         names[key.lower() if _is_sha256(key) else key] = name
     return MappingProxyType(names)
 

@@ -290,9 +290,9 @@ def test_price_overrides_are_read_only_like_every_other_setting(tmp_path):
 def test_api_key_names_map_a_prefix_or_a_hash_to_a_name(tmp_path):
     path = tmp_path / "c.toml"
     digest = "AB" * 32
-    path.write_text(f'[api_key_names]\n"sk-proj-Ab12" = "ci"\n"{digest}" = "alice laptop"\n')
+    path.write_text(f'[api_key_names]\n"sk-proj-Ab" = "ci"\n"{digest}" = "alice laptop"\n')
     config = load_config(path, env={})
-    assert dict(config.api_key_names) == {"sk-proj-Ab12": "ci", digest.lower(): "alice laptop"}  # hashes as stored
+    assert dict(config.api_key_names) == {"sk-proj-Ab": "ci", digest.lower(): "alice laptop"}  # hashes as stored
     with pytest.raises(TypeError):
         config.api_key_names["x"] = "y"  # type: ignore[index]
     assert dict(load_config(None, env={}).api_key_names) == {}
@@ -300,3 +300,6 @@ def test_api_key_names_map_a_prefix_or_a_hash_to_a_name(tmp_path):
         path.write_text(bad)
         with pytest.raises(ConfigError, match=r"\[api_key_names\] maps a key's prefix or SHA-256 hash to a name"):
             load_config(path, env={})
+    path.write_text('[api_key_names]\n"sk-proj-Ab12" = "ci"\n')  # entries show at most 10 characters of a key
+    with pytest.raises(ConfigError, match=r"'sk-proj-Ab12' is neither a key's prefix as entries show it"):
+        load_config(path, env={})
