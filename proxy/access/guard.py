@@ -158,11 +158,14 @@ def guard(policy: HostPolicy, api_keys: Sequence[str]):
             if not named or not policy.allows(named):
                 return error_response(403, "llmlog answers only request targets that name it", param="Host")
         if is_protected(request.path):
+            if keys and request.method in ("GET", "HEAD") and signer.allows(request.path, request.query, time.time()):
+                # a signed export link is its own credential, whichever page links to it; it reads nothing
+                # else, and without CORS headers another page's script still cannot read the file
+                return await handler(request)
             if is_cross_origin(request.headers, policy):
                 return error_response(403, "the logs API answers only its own origin, not a request another "
                                       "web page made", param="Origin")
-            if keys and (refusal := key_refusal(request, keys)) is not None \
-                    and not signer.allows(request.path, request.query, time.time()):
+            if keys and (refusal := key_refusal(request, keys)) is not None:
                 return refusal
         return await handler(request)
 

@@ -183,6 +183,9 @@ async def test_the_download_url_works_without_the_key_and_never_shows_it(make_pr
                 return resp.status, await resp.read()
 
         assert await fetch(url) == (200, data)
+        # a link on another web page opens it too (the signature is the credential), but only a signed one
+        assert await fetch(url, {"Origin": "https://wiki.example", "Sec-Fetch-Site": "cross-site"}) == (200, data)
+        assert (await fetch(url.update_query(signature="0" * 64), {"Origin": "https://wiki.example"}))[0] == 403
         forged = url.update_query(signature="0" * 64)
         assert (await fetch(forged))[0] == 401
         assert (await fetch(url.with_query(None)))[0] == 401  # no signature, no key
