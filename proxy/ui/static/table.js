@@ -3,7 +3,7 @@
 import { api } from "./api.js";
 import { $, el, fmtCost, fmtInt, fmtMs, fmtTime, statusBadge } from "./dom.js";
 import { openPanel } from "./panel.js";
-import { view } from "./state.js";
+import { DEFAULTS, view } from "./state.js";
 
 // the feedback menu's thumbs: the panel's buttons give 1 (good) and 0 (bad)
 const FEEDBACK_CHOICES = { good: ["min_feedback_score", "1"], bad: ["max_feedback_score", "0"] };
@@ -65,6 +65,7 @@ export async function loadLogs(append) {
   try {
     const page = await api("/v1/logs?" + params);
     if (generation !== paging.generation) return;
+    $("#status-line").classList.remove("error");
     if (!append) tbody.replaceChildren();
     const frag = document.createDocumentFragment();
     for (const e of page.logs) frag.append(row(e));
@@ -72,21 +73,55 @@ export async function loadLogs(append) {
     paging.cursor = page.pagination && page.pagination.has_more ? page.pagination.next_cursor : null;
     $("#more").hidden = !paging.cursor;
     const shown = tbody.children.length;
-    $("#status-line").textContent = page.total === 0 ? "No calls match these filters."
+    $("#status-line").textContent = page.total === 0 ? (filtered() ? "No calls match these filters." : "No calls yet.")
       : `Showing ${shown.toLocaleString("en-US")} of ${Number(page.total).toLocaleString("en-US")} calls`;
-    rememberModels(page.logs);
+    showEmpty(page.total === 0);
+    remember("#models", page.logs.map((e) => e.model));
+    remember("#providers", page.logs.map((e) => e.provider));
     document.body.dataset.renderMs = String(Math.round(performance.now() - started));
   } catch (err) {
-    if (generation === paging.generation) $("#status-line").textContent = "Could not load logs: " + err.message;
+    if (generation !== paging.generation) return;
+    $("#empty").hidden = true;
+    $("#status-line").textContent = "Could not load logs: " + err.message;
+    $("#status-line").classList.add("error");
+    return;
   } finally {
     if (generation === paging.generation) paging.loading = false;
   }
 }
 
-function rememberModels(logs) {
-  const list = $("#models");
+/** Any filter narrower than the default: the last 7 days, everything in them. */
+function filtered() {
+  return Object.keys(view.filters).some((k) => k !== "start_date" || view.filters[k] !== DEFAULTS.start_date);
+}
+
+// An empty table says what to do next: widen or clear the filters, or send a first call through llmlog.
+function showEmpty(empty) {
+  const box = $("#empty");
+  box.hidden = !empty;
+  if (!empty) return;
+  if (filtered()) {
+    box.replaceChildren(el("h2", {}, "No calls match these filters"),
+      el("p", {}, "Widen the time range or clear a filter. "),
+      el("button", { type: "button", id: "empty-clear", onclick: () => $("#filters").reset() }, "Clear filters"));
+    return;
+  }
+  const base = location.origin;
+  box.replaceChildren(el("h2", {}, "No calls logged yet"),
+    el("p", {}, "Send calls through llmlog and they show here. Point your SDK's base URL at it; your provider key passes through:"),
+    el("pre", { class: "code" },
+      `from openai import OpenAI\nclient = OpenAI(base_url="${base}/v1")\n\n` +
+      `curl ${base}/v1/chat/completions -H "Authorization: Bearer $OPENAI_API_KEY" \\\n` +
+      `  -H "Content-Type: application/json" -d '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}'`),
+    el("p", { class: "muted" }, "Other providers by their path prefix (e.g. /anthropic) as configured in llmlog's config file. " +
+      "Label calls with x-llmlog-user, x-llmlog-tags, x-llmlog-environment; x-debug: false keeps no content."));
+}
+
+// the models and providers seen so far, offered as the filters' suggestions
+function remember(listId, values) {
+  const list = $(listId);
   const known = new Set([...list.options].map((o) => o.value));
-  for (const e of logs) if (e.model && !known.has(e.model)) { known.add(e.model); list.append(el("option", { value: e.model })); }
+  for (const v of values) if (v && !known.has(v)) { known.add(v); list.append(el("option", { value: v })); }
 }
 
 export function markSort() {
