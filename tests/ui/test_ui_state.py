@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from tests.conftest import flushed
-from tests.ui.test_ui_browser import browser, call, rows, wait  # noqa: F401 (the browser fixture; skips without chromium)
+from tests.ui.test_ui_browser import browser, call, rows, screenshot, wait  # noqa: F401 (the browser fixture; skips without chromium)
 
 KEY = "logs-key-for-the-page"
 
@@ -175,5 +175,52 @@ async def test_an_api_error_shows_its_message_and_empty_tables_say_what_next(pro
         browser.find_element(By.ID, "empty-clear").click()
         wait(browser, lambda d: "No calls logged yet" in d.find_element(By.ID, "empty").text)
         assert urlsplit(browser.current_url).query == ""
+
+    await asyncio.to_thread(drive)
+
+
+async def test_a_trace_of_four_nested_calls_from_the_side_panel(proxy, browser, tmp_path):  # noqa: F811
+    # root → planner → worker, and root → critic: four calls in one tree, the worker two levels down
+    ids: dict[str, str] = {}
+    for name, parent, model in (("root", None, "gpt-4o"), ("planner", "root", "gpt-4o-mini"),
+                                ("worker", "planner", "gpt-4o-mini"), ("critic", "root", "my-local-model")):
+        headers = {"x-llmlog-parent-id": ids[parent]} if parent else {}
+        ids[name] = await call(proxy, model, f"{name} step", headers=headers)
+        await flushed(proxy)
+    unrelated = await call(proxy, "gpt-4o-mini", "another tree")
+    await flushed(proxy)
+    tree = (await (await proxy.get(f"/v1/logs/{ids['worker']}/hierarchy")).json())["tree"]
+    assert tree["calls"] == 4 and tree["unpriced_calls"] == 1  # my-local-model has no price
+    cost = "$" + f"{tree['cost_usd']:.10f}".rstrip("0")  # the page's form of a cost under a cent
+    base = str(proxy.make_url("")).rstrip("/")
+    names = {v: k for k, v in ids.items()}
+
+    def drive():
+        browser.get(f"{base}/ui/logs/{ids['worker']}")
+        wait(browser, lambda d: d.find_elements(By.ID, "show-trace"))
+        browser.find_element(By.ID, "show-trace").click()
+        wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#view-trace .tree-node")) == 4)
+        assert not browser.find_element(By.ID, "panel").is_displayed()
+        nodes = browser.find_elements(By.CSS_SELECTOR, "#view-trace .tree-node")
+        assert {names.get(n.get_attribute("data-id"), unrelated) for n in nodes} == set(ids)
+        # nested by parent: each call's node sits inside its parent's
+        parents = browser.execute_script("""return Object.fromEntries(
+            [...document.querySelectorAll('#view-trace .tree-node')]
+              .map((n) => [n.dataset.id, n.parentElement.closest('.tree-node')?.dataset.id ?? null]))""")
+        assert {names[k]: names.get(v) for k, v in parents.items()} == {
+            "root": None, "planner": "root", "worker": "planner", "critic": "root"}
+        assert browser.find_element(By.ID, "trace-total-cost").text.split("\n")[-1] == cost
+        assert browser.find_element(By.ID, "trace-total-calls").text.split("\n")[-1] == "4"
+        worker = browser.find_element(By.CSS_SELECTOR, f'.tree-node[data-id="{ids["worker"]}"] .tree-line')
+        assert "gpt-4o-mini" in worker.text and " ms" in worker.text and "$" in worker.text
+        critic = browser.find_element(By.CSS_SELECTOR, f'.tree-node[data-id="{ids["critic"]}"] .tree-line')
+        assert "unpriced" in critic.text
+        screenshot(browser, tmp_path, "trace")
+
+        browser.refresh()  # the Traces view is in the URL too
+        wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#view-trace .tree-node")) == 4)
+        browser.find_element(By.CSS_SELECTOR, f'.tree-node[data-id="{ids["critic"]}"] a').click()
+        wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#panel .conversation"))
+        assert "critic step" in browser.find_element(By.ID, "panel").text
 
     await asyncio.to_thread(drive)

@@ -5,16 +5,18 @@ import { $ } from "./dom.js";
 import { closePanel, openPanel } from "./panel.js";
 import { fillForm, load, readForm, save, view } from "./state.js";
 import { loadSummary } from "./summary.js";
+import { loadTrace } from "./trace.js";
 import { hasMore, loadLogs, markSort } from "./table.js";
 
 let refreshTimer = null;
 
 function showView(name) {
-  $("#view-logs").hidden = name !== "logs";
-  $("#view-summary").hidden = name !== "summary";
-  $("#tab-logs").setAttribute("aria-pressed", String(name === "logs"));
-  $("#tab-summary").setAttribute("aria-pressed", String(name === "summary"));
+  for (const v of ["logs", "summary", "trace"]) {
+    $(`#view-${v}`).hidden = name !== v;
+    $(`#tab-${v}`).setAttribute("aria-pressed", String(name === v));
+  }
   if (name === "summary") loadSummary();
+  if (name === "trace") loadTrace();
 }
 
 function switchView(name) {
@@ -78,6 +80,13 @@ function init() {
   });
   $("#tab-logs").addEventListener("click", () => switchView("logs"));
   $("#tab-summary").addEventListener("click", () => switchView("summary"));
+  $("#tab-trace").addEventListener("click", () => switchView("trace"));
+  document.addEventListener("llmlog:trace", (ev) => {
+    view.traceId = ev.detail.id;
+    view.openId = null;
+    $("#panel").hidden = true;
+    switchView("trace");
+  });
   $("#panel-close").addEventListener("click", () => closePanel());
   document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && !$("#panel").hidden) closePanel(); });
   window.addEventListener("popstate", () => { load(); render(); });

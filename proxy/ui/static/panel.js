@@ -54,14 +54,22 @@ async function eventsBlock(entry) {
   return holder;
 }
 
+// Where the call sits in its tree (root → this), and the way to the Traces view for the whole tree;
+// shown only for a call with a parent or sub-calls. main.js switches the view on `llmlog:trace`.
 async function hierarchyBlock(entry) {
-  if (!entry.parent_id && !entry.trace_id) return null;
   const holder = section("Trace");
+  holder.hidden = true;
   api(`/v1/logs/${encodeURIComponent(entry.id)}/hierarchy`).then((h) => {
+    if (!h.parent && !h.children_total) { holder.remove(); return; }
     const crumbs = (h.breadcrumb || []).map((c) => el("a", { href: "/ui/logs/" + encodeURIComponent(c.id || c),
       onclick: (ev) => { ev.preventDefault(); openPanel(c.id || c); } }, (c.model || "") + " " + (c.id || c)));
+    const t = h.tree || {};
     holder.append(el("nav", { class: "crumbs", "aria-label": "Trace" }, crumbs),
-      el("p", { class: "muted" }, `${(h.children || []).length} child calls`));
+      el("p", { class: "muted" }, `${h.children_total ?? (h.children || []).length} child calls; `,
+        `${t.calls} calls in the tree, ${fmtCost(t.cost_usd)} in all`),
+      el("button", { type: "button", id: "show-trace", onclick: () => document.dispatchEvent(
+        new CustomEvent("llmlog:trace", { detail: { id: entry.id } })) }, "Show the whole trace"));
+    holder.hidden = false;
   }).catch(() => holder.remove());
   return holder;
 }

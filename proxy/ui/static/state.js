@@ -4,7 +4,7 @@
 //
 // The address: `/ui/` or `/ui/logs/<id>` (the open call: each call's permalink), then the state that
 // differs from its default as query parameters named as the forms' fields (and so as the API's
-// filters: `?model=gpt-4o&status=error&sort_by=cost`).
+// filters: `?model=gpt-4o&status=error&sort_by=cost`); the Traces view is `?view=trace&trace=<id>`.
 
 /** The logs filters kept in the URL, in the form's order. `feedback=good|bad` is the page's own
  * shorthand for a feedback score (table.js turns it into min/max_feedback_score). */
@@ -12,12 +12,12 @@ export const FILTERS = ["start_date", "model", "provider", "status", "user_id", 
   "flow", "min_cost", "max_cost", "min_duration_ms", "max_duration_ms", "feedback", "do_not_track", "q"];
 const DEFAULTS = { view: "logs", start_date: "-7d", sort_by: "timestamp", sort_order: "desc",
   summary_start: "-7d", bucket: "hour" };
-const VIEWS = new Set(["logs", "summary"]);
+const VIEWS = new Set(["logs", "summary", "trace"]);
 const SORTS = new Set(["timestamp", "cost", "latency", "tokens"]);
 
 /** The state itself; change it, then call save(). */
 export const view = { view: "logs", filters: {}, sortBy: "timestamp", sortOrder: "desc", openId: null,
-  summaryStart: DEFAULTS.summary_start, bucket: DEFAULTS.bucket };
+  summaryStart: DEFAULTS.summary_start, bucket: DEFAULTS.bucket, traceId: null };
 
 /** Reads the whole state from the address (on load, and on Back/Forward). */
 export function load() {
@@ -34,6 +34,7 @@ export function load() {
   view.sortOrder = q.get("sort_order") === "asc" ? "asc" : DEFAULTS.sort_order;
   view.summaryStart = q.get("summary_start") || DEFAULTS.summary_start;
   view.bucket = q.get("bucket") || DEFAULTS.bucket;
+  view.traceId = q.get("trace") || null;  // any call of the tree the Traces view shows
   return view;
 }
 
@@ -47,6 +48,7 @@ export function urlOf(s = view) {
   put("sort_order", s.sortOrder);
   put("summary_start", s.summaryStart);
   put("bucket", s.bucket);
+  put("trace", s.traceId);
   const path = s.openId ? "/ui/logs/" + encodeURIComponent(s.openId) : "/ui/";
   const query = q.toString();
   return query ? `${path}?${query}` : path;
