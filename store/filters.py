@@ -41,6 +41,7 @@ class LogFilter:
     parent_ids: list[str] = field(default_factory=list)
     root_only: bool = False
     stream: bool | None = None
+    do_not_track: bool | None = None  # True: calls kept without content (`x-debug: false` and the like)
     min_cost_micros: int | None = None
     max_cost_micros: int | None = None
     min_duration_ms: float | None = None

@@ -19,6 +19,7 @@ from store.filters import LogFilter, Page
 FLAG_PARAMS = frozenset({"success_only", "failed_only", "root_only"})
 # true/false filters as --name/--no-name switches; unset means either
 SWITCH_PARAMS = {"stream": "Only streamed (--stream) or only non-streamed (--no-stream) calls.",
+                 "do_not_track": "Only do-not-track calls (--do-not-track) or only tracked ones (--no-do-not-track).",
                  "feedback": "Only calls with feedback (--feedback) or only calls without (--no-feedback)."}
 _BARE_DURATION = re.compile(r"^\d+(?:\.\d+)?[smhdw]$")
 EXTRA_NAMES = {"start_date": ("--since",), "end_date": ("--until",), "limit": ("-n",), "q": ("--search",),

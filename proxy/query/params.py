@@ -53,6 +53,7 @@ FILTER_PARAMS: tuple[Param, ...] = (
     Param("parent_id", (), "list", "parent call id"),
     Param("root_only", (), "bool", "only calls without a parent"),
     Param("stream", (), "bool", "streamed calls only (true) or non-streamed only (false)"),
+    Param("do_not_track", (), "bool", "do-not-track calls only (true: no content kept) or tracked only (false)"),
     Param("min_cost", (), "cost", "minimum cost in USD"),
     Param("max_cost", (), "cost", "maximum cost in USD"),
     Param("min_duration_ms", (), "float", "minimum duration"),
@@ -209,6 +210,7 @@ def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAU
     f.trace_ids, f.session_ids, f.parent_ids = q.many("trace_id"), q.many("session_id"), q.many("parent_id")
     f.root_only = bool(q.typed("root_only", parse_bool, "true or false"))
     f.stream = q.typed("stream", parse_bool, "true or false")
+    f.do_not_track = q.typed("do_not_track", parse_bool, "true or false")
     f.min_cost_micros = q.typed("min_cost", _cost_micros, "a non-negative number of USD")
     f.max_cost_micros = q.typed("max_cost", _cost_micros, "a non-negative number of USD")
     f.min_duration_ms = q.typed("min_duration_ms", _nonneg_float, "a non-negative number")

@@ -8,10 +8,11 @@ from pathlib import Path
 from aiohttp import web
 
 STATIC_DIR = Path(__file__).parent / "static"
-# The page's own script and style only; nothing inline, nothing from elsewhere. Images: the page's
-# own and data: URLs (a call's base64 images; app.js shows only raster image types). Remote image
-# URLs in a call are links, never fetched by the page: loading them would tell the image's host the
-# viewer's address and when they looked.
+# The page's own script and style only (its ES modules load from the same origin, which 'self'
+# allows); nothing inline, nothing from elsewhere. Images: the page's own and data: URLs (a call's
+# base64 images; images.js shows only raster image types). Remote image URLs in a call are links,
+# never fetched by the page: loading them would tell the image's host the viewer's address and when
+# they looked.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 # the page must never be cached stale across upgrades, and never framed by another site

@@ -77,6 +77,9 @@ def where(f: LogFilter) -> tuple[str, list[object]]:
     if f.stream is not None:
         clauses.append("calls.stream = %s")
         params.append(int(f.stream))
+    if f.do_not_track is not None:
+        clauses.append("calls.do_not_track = %s")
+        params.append(int(f.do_not_track))
     for sql, name in _RANGES:
         value = getattr(f, name)
         if value is not None:

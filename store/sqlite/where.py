@@ -68,6 +68,9 @@ def where(f: LogFilter) -> tuple[str, list[object]]:
     if f.stream is not None:
         clauses.append("stream = ?")
         params.append(int(f.stream))
+    if f.do_not_track is not None:
+        clauses.append("do_not_track = ?")
+        params.append(int(f.do_not_track))
     for sql, value in (
         ("cost_micros >= ?", f.min_cost_micros), ("cost_micros <= ?", f.max_cost_micros),
         ("duration_ms >= ?", f.min_duration_ms), ("duration_ms <= ?", f.max_duration_ms),

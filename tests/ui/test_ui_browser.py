@@ -119,7 +119,8 @@ async def test_logs_page_end_to_end(proxy, browser, tmp_path):
         row.send_keys(Keys.ENTER)  # keyboard: a focused row opens with Enter
         wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#panel .conversation"))
         panel = browser.find_element(By.ID, "panel")
-        assert browser.current_url == f"{base}/ui/logs/{plain}"
+        # the call's permalink, with the filters behind it kept in the query (issue 19)
+        assert browser.current_url == f"{base}/ui/logs/{plain}?model=gpt-4o-mini"
         assert browser.find_element(By.CSS_SELECTOR, "#panel strong.cost").text == expected_text
         conversation = panel.find_element(By.CSS_SELECTOR, ".conversation").text
         assert "hello there world" in conversation and "Echo: hello there world" in conversation
