@@ -22,7 +22,7 @@ from pricing.prices.table import PriceTable
 from pricing.usage.estimate import warm_encodings
 from proxy.access.client_address import trusted_networks
 from proxy.access.guard import HostPolicy, guard
-from proxy.access.rate_limit import RateLimiter, rate_limit
+from proxy.access.rate_limit import RateLimiter, logs_api_limits
 from proxy.api import aggregates as aggregates_api
 from proxy.api import entries as entries_api
 from proxy.api import erasure as erasure_api
@@ -188,9 +188,9 @@ def make_app(config: Settings, *, prices: PriceTable | None = None, seams: Seams
     logs_api_config = config.logs_api
     per_minute = logs_api_config.requests_per_minute
     limiter = RateLimiter(per_minute, seams.rate_clock) if per_minute else None
-    limits = rate_limit(limiter, logs_api_config.max_limit, bool(logs_api_config.api_keys),
-                        trusted_networks(config.server.trusted_proxies))
-    app = web.Application(middlewares=[json_errors, guard(hosts, logs_api_config.api_keys), limits],
+    limits = logs_api_limits(limiter, logs_api_config.max_limit, bool(logs_api_config.api_keys),
+                             trusted_networks(config.server.trusted_proxies))
+    app = web.Application(middlewares=[json_errors, guard(hosts, logs_api_config.api_keys, limits)],
                           client_max_size=config.server.max_request_bytes)
     app[CONFIG] = config
     app[HOSTS] = hosts

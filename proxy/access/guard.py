@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -137,10 +137,12 @@ def is_cross_origin(headers: Mapping[str, str], policy: HostPolicy) -> bool:
     return not (policy.any or name in policy.listed or name.endswith(tuple(policy.listed_suffixes)))
 
 
-def guard(policy: HostPolicy, api_keys: Sequence[str]):
+def guard(policy: HostPolicy, api_keys: Sequence[str],
+          limits: Callable[[web.Request], web.Response | None] | None = None):
     """The middleware in front of every route: a Host that names llmlog, then for the logs API
     its own origin only and, when keys are configured, a valid key (or, for an export file, a
-    URL signed for it: proxy/access/signed_urls.py)."""
+    URL signed for it: proxy/access/signed_urls.py), then `limits` (proxy/access/rate_limit.py).
+    One middleware, so a proxied call pays for one path check, not one per concern."""
     keys = [key.encode() for key in api_keys]
     signer = UrlSigner(api_keys)
 
@@ -158,14 +160,17 @@ def guard(policy: HostPolicy, api_keys: Sequence[str]):
             if not named or not policy.allows(named):
                 return error_response(403, "llmlog answers only request targets that name it", param="Host")
         if is_protected(request.path):
-            if keys and request.method in ("GET", "HEAD") and signer.allows(request.path, request.query, time.time()):
-                # a signed export link is its own credential, whichever page links to it; it reads nothing
-                # else, and without CORS headers another page's script still cannot read the file
-                return await handler(request)
-            if is_cross_origin(request.headers, policy):
-                return error_response(403, "the logs API answers only its own origin, not a request another "
-                                      "web page made", param="Origin")
-            if keys and (refusal := key_refusal(request, keys)) is not None:
+            # a signed export link is its own credential, whichever page links to it; it reads nothing
+            # else, and without CORS headers another page's script still cannot read the file
+            signed = keys and request.method in ("GET", "HEAD") and signer.allows(request.path, request.query,
+                                                                                time.time())
+            if not signed:
+                if is_cross_origin(request.headers, policy):
+                    return error_response(403, "the logs API answers only its own origin, not a request another "
+                                          "web page made", param="Origin")
+                if keys and (refusal := key_refusal(request, keys)) is not None:
+                    return refusal
+            if limits is not None and (refusal := limits(request)) is not None:
                 return refusal
         return await handler(request)
 

@@ -1,6 +1,6 @@
 """How often the logs API may be asked (the Perf document's tiers: requests per minute per key, and
-the largest page one request may ask for): a token bucket per client, pure, its clock injected; the
-middleware applying it to the logs API's paths (never to proxied calls) follows it."""
+the largest page one request may ask for): a token bucket per client, pure, its clock injected; and the
+check the guard (proxy/access/guard.py) makes with it of logs API requests, never of proxied calls."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from aiohttp import web
 
 from proxy.access.client_address import Network, client_address
 from proxy.access.keys import presented_key
-from proxy.access.local_paths import is_protected
 from proxy.http_errors import error_response
 
 # the page-size parameters of the logs API and the seed routes' spellings of it (Perf `limit`,
@@ -80,14 +79,13 @@ def page_size(value: str) -> int | None:
         return None
 
 
-def rate_limit(limiter: RateLimiter | None, max_limit: int, keyed: bool, trusted: tuple[Network, ...]):
-    """The middleware: on the logs API's paths, a page larger than `max_limit` is a 400 naming its
-    parameter, and a client past its budget a 429 with Retry-After; other paths pass untouched."""
+def logs_api_limits(limiter: RateLimiter | None, max_limit: int, keyed: bool,
+                    trusted: tuple[Network, ...]) -> Callable[[web.Request], web.Response | None]:
+    """The check the guard makes of a logs API request it let through (never of a proxied call): a
+    page larger than `max_limit` is a 400 naming its parameter, and a client past its budget a 429
+    with Retry-After; None when the request may go on."""
 
-    @web.middleware
-    async def rate_limit_middleware(request: web.Request, handler):
-        if not is_protected(request.path):
-            return await handler(request)
+    def refusal(request: web.Request) -> web.Response | None:
         if limiter is not None and (wait := limiter.take(client_key(request, keyed, trusted))) is not None:
             return error_response(429, f"too many logs API requests; try again in {wait} s "
                                   f"(logs_api.requests_per_minute = {int(limiter.capacity)})",
@@ -97,6 +95,6 @@ def rate_limit(limiter: RateLimiter | None, max_limit: int, keyed: bool, trusted
                 if (size := page_size(value)) is not None and size > max_limit:
                     return error_response(400, f"parameter {name} must be at most {max_limit} "
                                           f"(logs_api.max_limit), got {value}", param=name)
-        return await handler(request)
+        return None
 
-    return rate_limit_middleware
+    return refusal
