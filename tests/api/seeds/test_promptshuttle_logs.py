@@ -275,7 +275,10 @@ async def test_calls_in_flight_take_places_of_the_page_and_all_count(build, fake
     """pageSize bounds the items of a page with calls in flight too, and totalCount counts every one
     of them, not only those shown; the stored part walks on from the rows shown, without gaps."""
     proxy = await build()
-    stored = [await chat(proxy, f"stored {n}", labels("trip")) for n in range(3)]
+    stored = []
+    for n in range(3):  # each in its own millisecond: calls of one millisecond are ordered by id, not by arrival
+        stored.append(await chat(proxy, f"stored {n}", labels("trip")))
+        await asyncio.sleep(0.002)
     await flushed(proxy)
     fake.header_delay_s = 1.0
     slow = [asyncio.ensure_future(chat(proxy, f"slow {n}", labels("trip"))) for n in range(3)]
