@@ -32,13 +32,13 @@ async def list_logs(request: web.Request) -> web.Response:
     query = ps.parse_query(request.query, now_ms())
     credits = request.app[CONFIG].logs_api.credits_per_usd
     in_flight = request.app[FORWARDER].in_flight
-    pending = ps.pending_entries(in_flight.values(), query.f, len(in_flight)) if query.pending else []
+    pending = ps.pending_calls(in_flight.values(), query.f) if query.pending else []
     if not query.stored:
-        shown = pending[:query.page.limit]
+        shown = [ps.pending_entry(call) for call in pending[:query.page.limit]]
         return json_response(ps.list_answer(shown, len(pending), False, None))  # no cursor into calls in flight
     # calls in flight take places of the page (pageSize bounds it), leaving one at least to the stored
     # calls, so the page has a row to carry the cursor on from; every one of them is counted
-    shown = pending[:query.page.limit - 1]
+    shown = [ps.pending_entry(call) for call in pending[:query.page.limit - 1]]
     query.page.limit -= len(shown)
     try:
         result, contents = await request.app[READER].run(lambda store: _page(store, query))

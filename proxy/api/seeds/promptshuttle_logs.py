@@ -180,15 +180,15 @@ def pending_matches(call: CapturedCall, f: LogFilter) -> bool:
             and not (f.root_only and ctx.parent_id))
 
 
-def pending_entries(calls: Iterable[CapturedCall], f: LogFilter, limit: int) -> list[dict]:
-    """The calls in flight the filter selects, newest first, at most `limit`, with what is known so
-    far: no answer, usage or cost yet; messages only when the call is tracked."""
-    chosen = sorted((c for c in calls if pending_matches(c, f)), key=lambda c: (c.started_at_ms, c.id),
-                    reverse=True)[:limit]
-    return [_pending_entry(call) for call in chosen]
+def pending_calls(calls: Iterable[CapturedCall], f: LogFilter) -> list[CapturedCall]:
+    """The calls in flight the filter selects, newest first (all of them count; only a page's worth
+    is shaped, by `pending_entry`)."""
+    return sorted((c for c in calls if pending_matches(c, f)), key=lambda c: (c.started_at_ms, c.id), reverse=True)
 
 
-def _pending_entry(call: CapturedCall) -> dict:
+def pending_entry(call: CapturedCall) -> dict:
+    """A call in flight with what is known so far: no answer, usage or cost yet; messages only when
+    the call is tracked."""
     ctx = call.context
     request = parse_request(call.request_body)
     messages, parameters = (None, None) if ctx.do_not_track else request_parts(body_value(call.request_body or None))
