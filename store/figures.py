@@ -118,16 +118,17 @@ def rolled_up(rows: Iterable[Sequence[Any]], durations: list[float],
     totals = Figures()
     breakdowns: tuple[dict[Any, Figures], ...] = ({}, {}, {}, {})
     by_score: dict[float | None, Figures] = {}
-    for row in rows:
-        part = figures_of(row[4:])
+
+    def add(part: Figures, keys: Sequence[Any]) -> None:
         totals.add(part)
-        for breakdown, key in zip(breakdowns, row[:4], strict=True):
+        for breakdown, key in zip(breakdowns, keys, strict=True):
             breakdown.setdefault(key, Figures()).add(part)
+
+    for row in rows:
+        add(figures_of(row[4:]), row[:4])
     for row in feedback:
         part = feedback_of(row[5:])
-        totals.add(part)
-        for breakdown, key in zip(breakdowns, row[:4], strict=True):
-            breakdown.setdefault(key, Figures()).add(part)
+        add(part, row[:4])
         by_score.setdefault(float(row[4]), Figures()).add(part)
     totals.durations = durations
     by_model, by_provider, by_status, by_task_type = breakdowns
