@@ -3,6 +3,8 @@ proxy: stripped before forwarding, stored, shown on /v1/logs entries, filterable
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 import pytest
 
@@ -18,6 +20,7 @@ async def call(proxy, content: str, **headers: str) -> str:
     resp = await proxy.post(CHAT, data=chat_body(content), headers={"Content-Type": "application/json", **sent})
     assert resp.status == 200, await resp.text()
     await resp.read()
+    await asyncio.sleep(0.002)  # the next call starts in a later millisecond: calls of one are listed by id
     return resp.headers["x-llmlog-id"]
 
 

@@ -58,6 +58,7 @@ def labels(flow=None, env=None, customer=None, role=None, tags=None, parent=None
 async def chat(proxy, content: str, headers: dict, **extra) -> str:
     resp = await proxy.post(CHAT, data=chat_body(content, **extra), headers=headers)
     await resp.read()
+    await asyncio.sleep(0.002)  # the next call starts in a later millisecond: calls of one are listed by id
     return resp.headers["x-llmlog-id"]
 
 
@@ -275,10 +276,7 @@ async def test_calls_in_flight_take_places_of_the_page_and_all_count(build, fake
     """pageSize bounds the items of a page with calls in flight too, and totalCount counts every one
     of them, not only those shown; the stored part walks on from the rows shown, without gaps."""
     proxy = await build()
-    stored = []
-    for n in range(3):  # each in its own millisecond: calls of one millisecond are ordered by id, not by arrival
-        stored.append(await chat(proxy, f"stored {n}", labels("trip")))
-        await asyncio.sleep(0.002)
+    stored = [await chat(proxy, f"stored {n}", labels("trip")) for n in range(3)]
     await flushed(proxy)
     fake.header_delay_s = 1.0
     slow = [asyncio.ensure_future(chat(proxy, f"slow {n}", labels("trip"))) for n in range(3)]
