@@ -8,6 +8,7 @@ Needs Debian chromium and chromium-driver like tests/ui/test_ui_browser.py (requ
 from __future__ import annotations
 
 import asyncio
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 from selenium.webdriver.common.by import By
@@ -224,3 +225,51 @@ async def test_a_trace_of_four_nested_calls_from_the_side_panel(proxy, browser, 
         assert "critic step" in browser.find_element(By.ID, "panel").text
 
     await asyncio.to_thread(drive)
+
+
+async def test_the_live_tail_adds_new_calls_without_reloading_the_table(proxy, browser):  # noqa: F811
+    first = await call(proxy, "gpt-4o-mini", "before the page opened")
+    await flushed(proxy)
+    base = str(proxy.make_url("")).rstrip("/")
+
+    def status(driver) -> str:
+        return driver.find_element(By.ID, "status-line").text
+
+    def open_page():
+        browser.get(base + "/ui/?live=1")
+        wait(browser, lambda d: shown(d) == {first})
+        assert browser.find_element(By.ID, "live-tail").is_selected()
+        browser.execute_script("window.sameDocument = true")  # gone if the page reloads
+
+    await asyncio.to_thread(open_page)
+    later = [await call(proxy, "gpt-4o-mini", f"after the page opened {i}") for i in range(2)]
+    other = await call(proxy, "gpt-4o", "not this model")
+    await flushed(proxy)
+
+    def watch():
+        wait(browser, lambda d: shown(d) == {first, *later, other})
+        order = browser.execute_script("return [...document.querySelectorAll('#logs tbody tr')].map((r) => r.dataset.id)")
+        assert order == [other, *reversed(later), first]  # newest first, like the first page
+        assert browser.execute_script("return window.sameDocument") is True
+        assert status(browser) == "Showing 4 of 4 calls"
+        # a filter narrows the tail too
+        browser.find_element(By.ID, "f-model").send_keys("gpt-4o-mini")
+        browser.find_element(By.ID, "apply").click()
+        wait(browser, lambda d: shown(d) == {first, *later})
+        # sorted by cost there is no "newest" to follow: the tail is off and says why
+        browser.find_element(By.CSS_SELECTOR, 'th button[data-sort="cost"]').click()
+        wait(browser, lambda d: not d.find_element(By.ID, "live-tail").is_enabled())
+        assert "sort by time" in browser.find_element(By.ID, "live-label").get_attribute("title")
+
+    await asyncio.to_thread(watch)
+    newest = await call(proxy, "gpt-4o-mini", "while sorted by cost")
+    await flushed(proxy)
+
+    def still():
+        time.sleep(2.5)  # longer than one poll
+        assert newest not in shown(browser)
+        browser.find_element(By.CSS_SELECTOR, 'th button[data-sort="timestamp"]').click()
+        wait(browser, lambda d: d.find_element(By.ID, "live-tail").is_enabled())
+        wait(browser, lambda d: newest in shown(d))
+
+    await asyncio.to_thread(still)

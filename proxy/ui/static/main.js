@@ -7,8 +7,7 @@ import { fillForm, load, readForm, save, view } from "./state.js";
 import { loadSummary } from "./summary.js";
 import { loadTrace } from "./trace.js";
 import { hasMore, loadLogs, markSort } from "./table.js";
-
-let refreshTimer = null;
+import { syncTail } from "./tail.js";
 
 function showView(name) {
   for (const v of ["logs", "summary", "trace"]) {
@@ -31,6 +30,7 @@ function render() {
   fillForm($("#summary-form"), { start_date: view.summaryStart, bucket: view.bucket });
   markSort();
   loadLogs(false);
+  syncTail();
   showView(view.view);
   if (view.openId) openPanel(view.openId, { push: false });
   else if (!$("#panel").hidden) closePanel({ push: false });
@@ -66,6 +66,7 @@ function init() {
       save({ push: true });
       markSort();
       loadLogs(false);
+      syncTail();
     });
   }
   $("#more").addEventListener("click", () => loadLogs(true));
@@ -74,9 +75,10 @@ function init() {
       if (entries.some((x) => x.isIntersecting) && hasMore() && !$("#view-logs").hidden) loadLogs(true);
     }).observe($("#sentinel"));
   }
-  $("#auto-refresh").addEventListener("change", (ev) => {
-    clearInterval(refreshTimer);
-    refreshTimer = ev.target.checked ? setInterval(() => loadLogs(false), 5000) : null;
+  $("#live-tail").addEventListener("change", (ev) => {
+    view.live = ev.target.checked;
+    save({ push: true });
+    syncTail();
   });
   $("#tab-logs").addEventListener("click", () => switchView("logs"));
   $("#tab-summary").addEventListener("click", () => switchView("summary"));

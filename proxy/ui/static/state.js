@@ -17,7 +17,7 @@ const SORTS = new Set(["timestamp", "cost", "latency", "tokens"]);
 
 /** The state itself; change it, then call save(). */
 export const view = { view: "logs", filters: {}, sortBy: "timestamp", sortOrder: "desc", openId: null,
-  summaryStart: DEFAULTS.summary_start, bucket: DEFAULTS.bucket, traceId: null };
+  summaryStart: DEFAULTS.summary_start, bucket: DEFAULTS.bucket, traceId: null, live: false };
 
 /** Reads the whole state from the address (on load, and on Back/Forward). */
 export function load() {
@@ -35,6 +35,7 @@ export function load() {
   view.summaryStart = q.get("summary_start") || DEFAULTS.summary_start;
   view.bucket = q.get("bucket") || DEFAULTS.bucket;
   view.traceId = q.get("trace") || null;  // any call of the tree the Traces view shows
+  view.live = q.get("live") === "1";  // the table's live tail (tail.js)
   return view;
 }
 
@@ -49,6 +50,7 @@ export function urlOf(s = view) {
   put("summary_start", s.summaryStart);
   put("bucket", s.bucket);
   put("trace", s.traceId);
+  put("live", s.live ? "1" : "");
   const path = s.openId ? "/ui/logs/" + encodeURIComponent(s.openId) : "/ui/";
   const query = q.toString();
   return query ? `${path}?${query}` : path;

@@ -9,7 +9,7 @@ import { DEFAULTS, view } from "./state.js";
 const FEEDBACK_CHOICES = { good: ["min_feedback_score", "1"], bad: ["max_feedback_score", "0"] };
 
 /** The API's parameters for the state's filters. */
-function filterParams(filters) {
+export function filterParams(filters) {
   const params = new URLSearchParams(filters);
   const thumb = FEEDBACK_CHOICES[params.get("feedback")];
   if (thumb) { params.delete("feedback"); params.set(thumb[0], thumb[1]); }
@@ -22,6 +22,17 @@ function feedbackCell(e) {
   return el("span", { class: "score", title: e.feedback.comment || null }, s >= 1 ? `👍 ${s}` : s <= 0 ? `👎 ${s}` : String(s));
 }
 
+// A cost is never shown as $0 when it is not known: unpriced calls say so, and a cost from estimated
+// token counts (no usage from the provider) is marked "≈".
+function costCell(e) {
+  if (!e.priced) return el("span", { class: "muted", title: "no price known for this model" }, "unpriced");
+  if (e.usage_source === "estimated" || e.usage_source === "rough") {
+    return el("span", { class: "estimated", title: "estimated: tokens counted by llmlog, not reported by the provider" },
+      "≈" + fmtCost(e.cost_usd));
+  }
+  return fmtCost(e.cost_usd);
+}
+
 function row(e) {
   const preview = e.do_not_track ? el("span", { class: "badge dnt" }, "do not track")
     : e.prompt && e.prompt.text ? e.prompt.text : "";
@@ -32,8 +43,9 @@ function row(e) {
     el("td", {}, statusBadge(e)),
     el("td", { class: "num" }, fmtInt(e.total_tokens)),
     el("td", { class: "num thinking" }, fmtInt(e.reasoning_tokens)),
-    el("td", { class: "num cost" }, e.priced ? fmtCost(e.cost_usd) : el("span", { class: "muted", title: "no price known" }, "unpriced")),
+    el("td", { class: "num cost" }, costCell(e)),
     el("td", { class: "num" }, fmtMs(e.duration_ms)),
+    el("td", { class: "num ttfb" }, fmtMs(e.ttfb_ms)),
     el("td", {}, e.user_id || ""),
     el("td", {}, (e.tags || []).map((t) => el("span", { class: "tag" }, t))),
     el("td", { class: "num feedback" }, feedbackCell(e)),
@@ -49,7 +61,7 @@ function row(e) {
 
 // the paging of what the table shows now (not view state: a reload starts at the first page)
 // (a newer first page wins over one still loading: its answer is dropped when it comes)
-const paging = { cursor: null, loading: false, generation: 0 };
+const paging = { cursor: null, loading: false, generation: 0, total: 0 };
 
 export async function loadLogs(append) {
   if (append && paging.loading) return;
@@ -72,10 +84,8 @@ export async function loadLogs(append) {
     tbody.append(frag);
     paging.cursor = page.pagination && page.pagination.has_more ? page.pagination.next_cursor : null;
     $("#more").hidden = !paging.cursor;
-    const shown = tbody.children.length;
-    $("#status-line").textContent = page.total === 0 ? (filtered() ? "No calls match these filters." : "No calls yet.")
-      : `Showing ${shown.toLocaleString("en-US")} of ${Number(page.total).toLocaleString("en-US")} calls`;
-    showEmpty(page.total === 0);
+    paging.total = Number(page.total);
+    countLine();
     remember("#models", page.logs.map((e) => e.model));
     remember("#providers", page.logs.map((e) => e.provider));
     document.body.dataset.renderMs = String(Math.round(performance.now() - started));
@@ -88,6 +98,46 @@ export async function loadLogs(append) {
   } finally {
     if (generation === paging.generation) paging.loading = false;
   }
+}
+
+// "Showing 50 of 1,234 calls", or what an empty table means
+function countLine() {
+  const shown = $("#logs tbody").children.length;
+  $("#status-line").textContent = paging.total === 0 ? (filtered() ? "No calls match these filters." : "No calls yet.")
+    : `Showing ${shown.toLocaleString("en-US")} of ${paging.total.toLocaleString("en-US")} calls`;
+  showEmpty(paging.total === 0);
+}
+
+/** Adds calls logged since the table was loaded (the live tail, tail.js) where they belong by time,
+ * newest first, skipping those already shown; they count in the total. Returns how many were new. */
+export function addLive(entries) {
+  if (paging.loading) return 0;  // a first page on its way has them anyway
+  const tbody = $("#logs tbody");
+  const shown = new Set([...tbody.children].map((tr) => tr.dataset.id));
+  let added = 0;
+  for (const e of entries) {
+    if (shown.has(e.id)) continue;
+    const tr = row(e);
+    tr.classList.add("fresh");
+    const at = Date.parse(e.timestamp);
+    const after = [...tbody.children].find((r) => Date.parse(r.querySelector("time").getAttribute("datetime")) < at);
+    // older than every row shown: it belongs on a later page, which loads it in its turn
+    if (!after && paging.cursor) continue;
+    tbody.insertBefore(tr, after || null);
+    shown.add(e.id);
+    added += 1;
+  }
+  if (added) {
+    paging.total += added;
+    countLine();
+  }
+  return added;
+}
+
+/** The start time of the newest call shown, as epoch ms; null for an empty table. */
+export function newestShown() {
+  const first = $("#logs tbody tr time");
+  return first ? Date.parse(first.getAttribute("datetime")) : null;
 }
 
 /** Any filter narrower than the default: the last 7 days, everything in them. */
