@@ -61,6 +61,9 @@ class Page:
     limit: int = 50
     offset: int = 0
     cursor: str | None = None
+    # False: the store need not count the matches (LogPage.total_counted False). A next page's
+    # caller has the total from the first page, and counting a common word at 1M entries takes 0.3 s.
+    count_total: bool = True
 
 
 class CursorError(ValueError):

@@ -42,6 +42,7 @@ class LogPage:
     has_more: bool
     next_offset: int | None
     next_cursor: str | None
+    total_counted: bool = True  # False: `total` is 0, not counted (Page.count_total was False)
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from aiohttp import web
 from proxy.api.openapi import describe
 from proxy.api.operation import Operation
 from proxy.api.respond import json_response, not_found
-from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
+from proxy.query.params import FILTER_PARAMS, INCLUDE_TOTAL, PAGE_PARAMS, Query, parse_filter, parse_page
 from proxy.query.present import listed_with_previews, present_entry, present_page
 from proxy.query.timeparse import now_ms
 from proxy.state import CONFIG, READER
@@ -16,7 +16,7 @@ from store.rows import CallRow, ContentRow
 
 
 async def list_logs(request: web.Request) -> web.Response:
-    q = Query(request.query, FILTER_PARAMS + PAGE_PARAMS)
+    q = Query(request.query, FILTER_PARAMS + PAGE_PARAMS + (INCLUDE_TOTAL,))
     log_filter, page = parse_filter(q, now_ms()), parse_page(q)
     try:
         result, previews = await request.app[READER].run(lambda store: listed_with_previews(store, log_filter, page))
@@ -44,5 +44,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/logs/{call_id}", get_log)
     describe(app,
              Operation("GET", "/v1/logs", "List logged calls: filters, sorting, offset or cursor pages.",
-                       FILTER_PARAMS + PAGE_PARAMS),
+                       FILTER_PARAMS + PAGE_PARAMS + (INCLUDE_TOTAL,)),
              Operation("GET", "/v1/logs/{call_id}", "One logged call, whole (content unless do-not-track)."))

@@ -73,6 +73,9 @@ PAGE_PARAMS: tuple[Param, ...] = (
           "timestamp, cost, latency, duration_ms, tokens, input_tokens, output_tokens"),
     Param("sort_order", ("order_direction",), "str", "asc or desc (default desc)"),
 )
+# GET /v1/logs only (the CLI prints its total, the seeds' lists have their own names)
+INCLUDE_TOTAL = Param("include_total", (), "bool",
+                      "false: total is null, the matches not counted (for a next page; quicker on large stores)")
 
 
 class Query:
@@ -251,6 +254,7 @@ def parse_page(q: Query) -> Page:
             raise q.error("sort_order", f"parameter {{}} must be asc or desc, got {order!r}")
         page.descending = order.lower() == "desc"
     page.cursor = q.one("cursor") or None
+    page.count_total = q.typed("include_total", parse_bool, "true or false") is not False
     if page.cursor and page.offset:
         raise q.error("cursor", "use either cursor or offset, not both")
     return page

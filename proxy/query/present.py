@@ -213,7 +213,7 @@ def present_page(result, page, previews: dict[str, Preview] | None = None,
     (`Store.previews(ids, PREVIEW_CHARS + 1)`); the API and `llmlog logs --json` share it."""
     previews = previews or {}
     return {
-        "total": result.total,
+        "total": result.total if result.total_counted else None,  # null: include_total=false
         "limit": page.limit,
         "offset": page.offset,
         "logs": [listed_entry(row, previews.get(row["id"]), key_names) for row in result.rows],

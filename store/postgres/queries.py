@@ -43,7 +43,9 @@ def list_logs(conn: psycopg.Connection, f: LogFilter, page: Page, *, few_matches
     """One page of entries (metrics only, never content) and the total matching the filter. A text
     search matching at most `few_matches` calls is answered matches first."""
     clause, params = where(f)
-    total: int = one(conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params))[0]
+    # a text search is counted even when the total is not asked for: the count chooses the plan
+    counted = page.count_total or bool(f.text)
+    total: int = one(conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params))[0] if counted else 0
     key = SORT_SQL[page.sort_by]
     direction = "DESC" if page.descending else "ASC"
     order_key = key
@@ -80,7 +82,7 @@ def list_logs(conn: psycopg.Connection, f: LogFilter, page: Page, *, few_matches
         row.pop("_sort", None)
     next_offset = (page.offset + len(rows)) if has_more and not page.cursor else None
     return LogPage(total=total, rows=[as_call(row) for row in rows], has_more=has_more, next_offset=next_offset,
-                   next_cursor=next_cursor)
+                   next_cursor=next_cursor, total_counted=page.count_total)
 
 
 def get_log(conn: psycopg.Connection, call_id: str) -> tuple[CallRow, ContentRow | None] | None:

@@ -21,7 +21,8 @@ def _dicts(cursor: sqlite3.Cursor) -> list[Row]:
 def list_logs(conn: sqlite3.Connection, f: LogFilter, page: Page) -> LogPage:
     """One page of entries (metrics only, never content) and the total matching the filter."""
     clause, params = where(f)
-    total: int = conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params).fetchone()[0]
+    total: int = conn.execute(f"SELECT count(*) FROM calls WHERE {clause}", params).fetchone()[0] \
+        if page.count_total else 0
     key = SORT_SQL[page.sort_by]
     direction = "DESC" if page.descending else "ASC"
     order = f"ORDER BY {key} {direction}, id {direction}"
@@ -51,7 +52,7 @@ def list_logs(conn: sqlite3.Connection, f: LogFilter, page: Page) -> LogPage:
         row.pop("_sort", None)
     next_offset = (page.offset + len(rows)) if has_more and not page.cursor else None
     return LogPage(total=total, rows=[as_call(row) for row in rows], has_more=has_more, next_offset=next_offset,
-                   next_cursor=next_cursor)
+                   next_cursor=next_cursor, total_counted=page.count_total)
 
 
 def get_log(conn: sqlite3.Connection, call_id: str) -> tuple[CallRow, ContentRow | None] | None:

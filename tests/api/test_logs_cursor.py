@@ -78,3 +78,23 @@ async def test_cursor_pages_through_2500_entries_while_new_ones_arrive(make_prox
         arrivals.stop.set()
         writer.join()
     assert arrivals.written > 0  # entries really did arrive while paging
+
+
+async def test_include_total_false_leaves_the_count_out_and_nothing_else(make_proxy, db_path):
+    now = int(time.time() * 1000)
+    entries = [make_entry(now - 60_000 + i, prompt="alpha beta" if i % 2 else "gamma", cost_micros=i)
+               for i in range(30)]
+    seed(db_path, entries)
+    client = await make_proxy()
+    for extra in ({}, {"q": "alpha"}, {"sort_by": "cost"}):
+        first = await (await client.get("/v1/logs", params={"limit": "10", **extra})).json()
+        assert first["total"] == (15 if "q" in extra else 30)
+        cursor = first["pagination"]["next_cursor"]
+        counted = await (await client.get("/v1/logs", params={"limit": "10", "cursor": cursor, **extra})).json()
+        uncounted = await (await client.get("/v1/logs", params={"limit": "10", "cursor": cursor,
+                                                                "include_total": "false", **extra})).json()
+        assert uncounted["total"] is None and counted["total"] == first["total"]
+        assert uncounted["logs"] == counted["logs"] and uncounted["pagination"] == counted["pagination"]
+    answer = await client.get("/v1/logs", params={"include_total": "maybe"})
+    assert answer.status == 400 and "include_total" in (await answer.json())["error"]["message"]
+    assert (await (await client.get("/v1/logs", params={"include_total": "true"})).json())["total"] == 30

@@ -43,6 +43,7 @@ async function poll() {
     params.set("sort_by", "timestamp");
     params.set("sort_order", "desc");
     params.set("limit", String(BATCH));
+    params.set("include_total", "false");
     const page = await api("/v1/logs?" + params);
     // more new calls than one poll takes: the first page again is quicker and leaves no gap
     if (page.pagination && page.pagination.has_more && newest !== null && page.logs.length
