@@ -242,13 +242,17 @@ async def test_the_live_tail_adds_new_calls_without_reloading_the_table(proxy, b
         browser.execute_script("window.sameDocument = true")  # gone if the page reloads
 
     await asyncio.to_thread(open_page)
-    later = [await call(proxy, "gpt-4o-mini", f"after the page opened {i}") for i in range(2)]
+    later = []
+    for i in range(2):
+        later.append(await call(proxy, "gpt-4o-mini", f"after the page opened {i}"))
+        await asyncio.sleep(0.002)  # calls of one millisecond are listed by id, not by arrival
     other = await call(proxy, "gpt-4o", "not this model")
     await flushed(proxy)
 
     def watch():
         wait(browser, lambda d: shown(d) == {first, *later, other})
-        order = browser.execute_script("return [...document.querySelectorAll('#logs tbody tr')].map((r) => r.dataset.id)")
+        order = browser.execute_script(
+            "return [...document.querySelectorAll('#logs tbody tr')].map((r) => r.dataset.id)")
         assert order == [other, *reversed(later), first]  # newest first, like the first page
         assert browser.execute_script("return window.sameDocument") is True
         assert status(browser) == "Showing 4 of 4 calls"

@@ -123,8 +123,12 @@ export function addLive(entries) {
     if (shown.has(e.id)) continue;
     const tr = row(e);
     tr.classList.add("fresh");
+    // the first page's order: newest first, and calls of one millisecond by id, descending
     const at = Date.parse(e.timestamp);
-    const after = [...tbody.children].find((r) => Date.parse(r.querySelector("time").getAttribute("datetime")) < at);
+    const after = [...tbody.children].find((r) => {
+      const t = Date.parse(r.querySelector("time").getAttribute("datetime"));
+      return t < at || (t === at && r.dataset.id < e.id);
+    });
     // older than every row shown: it belongs on a later page, which loads it in its turn
     if (!after && paging.cursor) continue;
     tbody.insertBefore(tr, after || null);
