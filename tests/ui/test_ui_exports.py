@@ -36,7 +36,7 @@ def downloaded(folder: Path, timeout: float = 15) -> tuple[str, bytes]:
             files[0].unlink()
             return files[0].name, data
         time.sleep(0.05)
-    raise AssertionError(f"expected one finished download in {folder}, found {sorted(p.name for p in folder.iterdir())}")
+    raise AssertionError(f"expected one finished download in {folder}: {sorted(p.name for p in folder.iterdir())}")
 
 
 def job_row(driver, status: str):
