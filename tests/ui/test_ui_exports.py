@@ -66,6 +66,8 @@ async def test_an_export_made_in_the_page_downloads_the_matching_calls_and_a_fai
     # a real download: Chromium saves what the page's link navigates to (the signed URL, no key)
     browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     chosen = ["id", "model", "user_id"]
+    bad = await proxy.post("/v1/logs/exports", headers=AUTH, json={"filters": {"status": "nope"}})
+    refusal = (await bad.json())["error"]["message"]
 
     def records(data: bytes) -> list[dict]:
         return [orjson.loads(line) for line in data.splitlines()]
@@ -89,6 +91,14 @@ async def test_an_export_made_in_the_page_downloads_the_matching_calls_and_a_fai
         browser.find_element(By.XPATH, "//fieldset[@id='ex-fields']//button[.='none']").click()
         for name in chosen:
             browser.find_element(By.CSS_SELECTOR, f"#ex-fields input[value='{name}']").click()
+        browser.find_element(By.ID, "ex-add-filter").click()  # a bad value: the API's message, nothing created
+        added = browser.find_elements(By.CSS_SELECTOR, "#ex-filter-rows .ex-filter")[-1]
+        Select(added.find_element(By.CSS_SELECTOR, ".ex-filter-name")).select_by_value("status")
+        added.find_element(By.CSS_SELECTOR, ".ex-filter-value").send_keys("nope")
+        browser.find_element(By.ID, "ex-create-start").click()
+        wait(browser, lambda d: d.find_element(By.ID, "ex-error").text)
+        assert browser.find_element(By.ID, "ex-error").text == "Could not create the export: " + refusal
+        added.find_element(By.CSS_SELECTOR, ".ex-filter-remove").click()
         browser.find_element(By.ID, "ex-description").send_keys("export-me calls")
         browser.find_element(By.ID, "ex-create-draft").click()
 
