@@ -26,8 +26,12 @@ from proxy.api.seeds.portkey_export import OPTION_KEYS, download_answer, job_opt
 from proxy.errors import Conflict, NotFound, ValidationError
 from proxy.ids import new_call_id
 from proxy.query.export_format import (
+    ALIASES,
+    DEFAULT_FIELDS,
+    FIELDS,
     FORMATS,
     MEDIA_TYPES,
+    PORTKEY_FIELDS,
     Encoder,
     FieldSet,
     UnknownField,
@@ -337,14 +341,21 @@ async def file_job(request: web.Request) -> web.StreamResponse:
     return response
 
 
+# the names a field list takes: llmlog's own (the logs page offers these), then Portkey's
+FIELD_NAME_SCHEMA = {"type": "string", "anyOf": [
+    {"title": "llmlog's fields, named as in GET /v1/logs entries", "enum": list(FIELDS)},
+    {"title": "Portkey's field names (seeds/004)", "enum": [*ALIASES, *PORTKEY_FIELDS]},
+]}
 JOB_BODY_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
         "filters": {"type": "object", "description": "GET /v1/logs filter parameters by name; also "
                     "Portkey's created_at: {gte, gt, lte, lt}. Times are fixed when the job is created."},
-        "requested_data": {"type": "array", "items": {"type": "string"}, "description": "fields to include"},
-        "fields": {"type": "array", "items": {"type": "string"}, "description": "alias of requested_data"},
+        "requested_data": {"type": "array", "items": FIELD_NAME_SCHEMA, "default": list(DEFAULT_FIELDS),
+                           "description": "fields to include, in this order"},
+        "fields": {"type": "array", "items": FIELD_NAME_SCHEMA, "default": list(DEFAULT_FIELDS),
+                   "description": "alias of requested_data"},
         "format": {"type": "string", "enum": list(FORMATS), "default": "jsonl"},
         "limit": {"type": "integer", "minimum": 1, "description": "at most this many rows (Portkey's logs limit)"},
         "offset": {"type": "integer", "minimum": 0, "description": "skip this many matching rows first, oldest "

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 import cli
 from proxy.app import Seams
 from proxy.pipeline.export_jobs import export_file
+from proxy.query.export_format import ALIASES, DEFAULT_FIELDS, FIELDS, PORTKEY_FIELDS
 from proxy.query.timeparse import iso_ms
 from store.backends import open_store
 from tests.conftest import export_file_bytes, missing_store, no_store_message
@@ -399,3 +400,19 @@ async def test_erasing_a_user_while_a_job_runs_withdraws_what_it_wrote(make_prox
     done = await _wait_done(client, job["id"])
     assert done["status"] == "success"
     assert user.encode() not in await (await client.get(done["download_url"])).read()
+
+
+async def test_openapi_lists_the_field_names_a_job_takes_and_its_default(proxy):
+    """The logs page builds its field checkboxes from these lists (proxy/ui/static/exports.js)."""
+    doc = await (await proxy.get("/openapi.json")).json()
+    schema = doc["paths"]["/v1/logs/exports"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    own, portkey = (choice["enum"] for choice in schema["properties"]["requested_data"]["items"]["anyOf"])
+    assert own == list(FIELDS) and portkey == [*ALIASES, *PORTKEY_FIELDS]
+    for name in [*own, *portkey]:
+        created = await proxy.post("/v1/logs/exports", json={"requested_data": ["id", name]})
+        assert created.status == 201, (name, await created.text())
+    default = schema["properties"]["requested_data"]["default"]
+    created = await (await proxy.post("/v1/logs/exports", json={})).json()
+    assert created["fields"] == default == list(DEFAULT_FIELDS)
+    refused = await proxy.post("/v1/logs/exports", json={"requested_data": ["id", "no_such_field"]})
+    assert refused.status == 400 and (await refused.json())["error"]["param"] == "requested_data"

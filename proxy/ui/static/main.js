@@ -2,6 +2,7 @@
 // the URL and then shown; Back/Forward and a reload show the state the URL holds.
 
 import { $ } from "./dom.js";
+import { initExports, loadExports } from "./exports.js";
 import { closePanel, openPanel } from "./panel.js";
 import { fillForm, load, readForm, save, view } from "./state.js";
 import { loadSummary } from "./summary.js";
@@ -10,12 +11,13 @@ import { hasMore, loadLogs, markSort } from "./table.js";
 import { syncTail } from "./tail.js";
 
 function showView(name) {
-  for (const v of ["logs", "summary", "trace"]) {
+  for (const v of ["logs", "summary", "trace", "exports"]) {
     $(`#view-${v}`).hidden = name !== v;
     $(`#tab-${v}`).setAttribute("aria-pressed", String(name === v));
   }
   if (name === "summary") loadSummary();
   if (name === "trace") loadTrace();
+  if (name === "exports") loadExports();
 }
 
 function switchView(name) {
@@ -83,6 +85,8 @@ function init() {
   $("#tab-logs").addEventListener("click", () => switchView("logs"));
   $("#tab-summary").addEventListener("click", () => switchView("summary"));
   $("#tab-trace").addEventListener("click", () => switchView("trace"));
+  $("#tab-exports").addEventListener("click", () => switchView("exports"));
+  initExports();
   document.addEventListener("llmlog:trace", (ev) => {
     view.traceId = ev.detail.id;
     view.openId = null;

@@ -12,7 +12,7 @@ export const FILTERS = ["start_date", "model", "provider", "status", "user_id", 
   "flow", "min_cost", "max_cost", "min_duration_ms", "max_duration_ms", "feedback", "do_not_track", "q"];
 const DEFAULTS = { view: "logs", start_date: "-7d", sort_by: "timestamp", sort_order: "desc",
   summary_start: "-7d", bucket: "hour" };
-const VIEWS = new Set(["logs", "summary", "trace"]);
+const VIEWS = new Set(["logs", "summary", "trace", "exports"]);
 const SORTS = new Set(["timestamp", "cost", "latency", "tokens"]);
 
 /** The state itself; change it, then call save(). */
