@@ -14,8 +14,7 @@ from proxy.state import CONFIG, READER
 from store.filters import CursorError
 from store.rows import CallRow, ContentRow
 
-
-# only what the whole entry adds to a listed one is described here
+# the entry's fields are DESIGN §4's; described here, the two paths a replay of the call needs
 ENTRY_SCHEMA = {"type": "object", "properties": {
     "path": {"type": "string", "description": "the path sent to the provider (llmlog's prefix for it stripped)"},
     "proxy_path": {"type": ["string", "null"], "description":

@@ -10,7 +10,7 @@ import pytest
 from proxy.app import make_app
 from proxy.settings import load_config
 from tests.conftest import database_bytes, flushed, served
-from tests.fakes.fake_providers import FakeProviders
+from tests.e2e.test_accounting import providers_server  # noqa: F401 (the fake Anthropic's fixture)
 
 pytestmark = pytest.mark.backends
 
@@ -19,22 +19,14 @@ ANTHROPIC_KEY = "sk-ant-replay-only-4f9c2e7a1b"
 
 
 @pytest.fixture
-async def anthropic_upstream(aiohttp_server):
-    fake = FakeProviders()
-    server = await aiohttp_server(fake.app(), host="127.0.0.1")
-    server.fake = fake
-    return server
-
-
-@pytest.fixture
-def providers_proxy(aiohttp_client, tmp_path, db_path, upstream, anthropic_upstream):
+def providers_proxy(aiohttp_client, tmp_path, db_path, upstream, providers_server):  # noqa: F811
     """A proxy from a TOML config: the OpenAI fake at `/`, the Anthropic fake at `/anthropic`
     (left out with `anthropic=False`, as after a config change)."""
     async def build(*, anthropic: bool = True):
         anthropic_table = f"""
 [[providers]]
 name = "anthropic"
-base_url = "{str(anthropic_upstream.make_url('')).rstrip('/')}"
+base_url = "{str(providers_server.make_url('')).rstrip('/')}"
 prefix = "/anthropic"
 format = "anthropic"
 """ if anthropic else ""
@@ -54,9 +46,9 @@ prefix = "/"
 
 
 async def claude_call(client, prompt: str, key: str = "sk-ant-original", **headers) -> str:
-    resp = await client.post("/anthropic/v1/messages", headers={"x-api-key": key, "anthropic-version": "2023-06-01",
-                                                                **headers},
-                             json={"model": CLAUDE, "max_tokens": 64, "messages": [{"role": "user", "content": prompt}]})
+    body = {"model": CLAUDE, "max_tokens": 64, "messages": [{"role": "user", "content": prompt}]}
+    resp = await client.post("/anthropic/v1/messages", json=body,
+                             headers={"x-api-key": key, "anthropic-version": "2023-06-01", **headers})
     assert resp.status == 200, await resp.text()
     await resp.read()
     return resp.headers["x-llmlog-id"]
@@ -91,8 +83,8 @@ async def test_proxy_path_keeps_the_provider_prefix_and_is_null_without_the_prov
     assert entry["proxy_path"] == "/v1/chat/completions"
 
 
-async def test_the_pages_replay_reaches_the_provider_and_its_key_is_not_stored(providers_proxy, anthropic_upstream,
-                                                                                db_path):
+async def test_the_pages_replay_reaches_the_provider_and_its_key_is_not_stored(
+        providers_proxy, providers_server, db_path):  # noqa: F811
     client = await providers_proxy()
     original = await claude_call(client, "hello claude")
     await flushed(client)
@@ -107,7 +99,7 @@ async def test_the_pages_replay_reaches_the_provider_and_its_key_is_not_stored(p
     replay = resp.headers["x-llmlog-id"]
     await resp.read()
     await flushed(client)
-    sent = anthropic_upstream.fake.received[-1]
+    sent = providers_server.fake.received[-1]
     assert sent["path"] == "/v1/messages" and orjson.loads(sent["body"]) == body
     assert dict((k.lower(), v) for k, v in sent["headers"])["x-api-key"] == ANTHROPIC_KEY
     stored = await (await client.get(f"/v1/logs/{replay}")).json()
