@@ -14,6 +14,14 @@ from proxy.state import CONFIG, READER
 from store.filters import CursorError
 from store.rows import CallRow, ContentRow
 
+# the entry's fields are DESIGN §4's; described here, the two paths a replay of the call needs
+ENTRY_SCHEMA = {"type": "object", "properties": {
+    "path": {"type": "string", "description": "the path sent to the provider (llmlog's prefix for it stripped)"},
+    "proxy_path": {"type": ["string", "null"], "description":
+                   "the path to send to llmlog to reach the same provider: its configured prefix + `path` "
+                   "(`/anthropic/v1/messages`); null when no configured provider has the call's `provider` name"},
+}}
+
 
 async def list_logs(request: web.Request) -> web.Response:
     q = Query(request.query, FILTER_PARAMS + PAGE_PARAMS + (INCLUDE_TOTAL,))
@@ -36,7 +44,8 @@ async def whole_entry(request: web.Request, call_id: str) -> tuple[CallRow, Cont
 
 async def get_log(request: web.Request) -> web.Response:
     row, content = await whole_entry(request, request.match_info["call_id"])
-    return json_response(present_entry(row, content, request.app[CONFIG].api_key_names))
+    config = request.app[CONFIG]
+    return json_response(present_entry(row, content, config.api_key_names, config.providers))
 
 
 def add_routes(app: web.Application) -> None:
@@ -45,4 +54,6 @@ def add_routes(app: web.Application) -> None:
     describe(app,
              Operation("GET", "/v1/logs", "List logged calls: filters, sorting, offset or cursor pages.",
                        FILTER_PARAMS + PAGE_PARAMS + (INCLUDE_TOTAL,)),
-             Operation("GET", "/v1/logs/{call_id}", "One logged call, whole (content unless do-not-track)."))
+             Operation("GET", "/v1/logs/{call_id}", "One logged call, whole (content unless do-not-track).",
+                       responses={"200": {"description": "the entry (DESIGN §4 fields), with:", "content": {
+                           "application/json": {"schema": ENTRY_SCHEMA}}}}))

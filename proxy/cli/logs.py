@@ -175,7 +175,7 @@ def show(config_path, db, call_id, as_json):
         store.close()
     if found is None:
         raise NotFound(f"no log entry with id {call_id!r} (see `llmlog logs`)", "call_id")
-    entry = present_entry(*found, key_names=config.api_key_names)
+    entry = present_entry(*found, key_names=config.api_key_names, providers=config.providers)
     if as_json:
         echo_json(entry)
     else:

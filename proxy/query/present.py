@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 import orjson
@@ -12,6 +12,7 @@ from proxy.query.measures import parsed_json, text_hash
 from proxy.query.request_type import request_type
 from proxy.query.stream_events import stored_events
 from proxy.query.timeparse import iso_ms
+from proxy.settings.table import Provider
 from store.rows import CallRow, ContentRow, Preview
 
 PREVIEW_CHARS = 200
@@ -77,9 +78,21 @@ def key_name(names: Mapping[str, str], key_hash: str | None, key_prefix: str | N
     return (names.get(key_hash) if key_hash else None) or (names.get(key_prefix) if key_prefix else None)
 
 
-def present_entry(row: CallRow, content: ContentRow | None = None, key_names: Mapping[str, str] = NO_NAMES) -> dict:
+def proxy_path(providers: Iterable[Provider], provider: str | None, path: str | None) -> str | None:
+    """The path a client sends to llmlog to reach the call's provider again: that provider's
+    configured prefix before the stored upstream path (`/anthropic` + `/v1/messages`); None when no
+    configured provider has the stored name any more."""
+    if path is None:
+        return None
+    found = next((p for p in providers if p.name == provider), None)
+    return None if found is None else found.prefix.rstrip("/") + path
+
+
+def present_entry(row: CallRow, content: ContentRow | None = None, key_names: Mapping[str, str] = NO_NAMES,
+                  providers: Iterable[Provider] | None = None) -> dict:
     """One entry. `content` (the whole entry view) adds bodies, headers and events; `key_names`
-    (`[api_key_names]`) name the call's provider key."""
+    (`[api_key_names]`) name the call's provider key; `providers` (the configured ones, for the
+    whole entry) add `proxy_path`."""
     cost_usd = cost_usd_of(row)
     entry = {
         "id": row["id"],
@@ -161,6 +174,8 @@ def present_entry(row: CallRow, content: ContentRow | None = None, key_names: Ma
             "completed_at": iso_ms(row["completed_at"]),
         },
     }
+    if providers is not None:
+        entry["proxy_path"] = proxy_path(providers, row["provider"], row["path"])
     if content is not None:
         entry["prompt"] = _text_section(content.get("prompt_text"))
         if entry["prompt"] is not None:

@@ -7,7 +7,7 @@ streaming events"). Usage figures are fixed class constants so tests can hand-co
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 from aiohttp import web
@@ -31,6 +31,9 @@ class FakeProviders:
     # "full": the whole stream; "cutoff": stream ends after the text deltas (no message_delta);
     # "stall": the text deltas, then silence (the proxy's read timeout fires)
     anthropic_mode: str = "full"
+    # the last user message's text -> the non-streamed Messages answer's text instead of ANTHROPIC_TEXT
+    replies: dict[str, str] = field(default_factory=dict)
+    received: list[dict] = field(default_factory=list)  # each Messages request: path, headers, body
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -39,12 +42,16 @@ class FakeProviders:
         return app
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
-        payload = await request.json()
+        body = await request.read()
+        self.received.append({"path": request.path_qs, "headers": list(request.headers.items()), "body": body})
+        payload = orjson.loads(body)
         model = payload["model"]
         message = {"id": "msg_fake1", "type": "message", "role": "assistant", "model": model,
                    "content": [], "stop_reason": None, "stop_sequence": None}
         if not payload.get("stream"):
-            return web.json_response({**message, "content": [{"type": "text", "text": "".join(ANTHROPIC_TEXT)}],
+            last = (payload.get("messages") or [{}])[-1].get("content")
+            text = self.replies.get(last, "".join(ANTHROPIC_TEXT)) if isinstance(last, str) else "".join(ANTHROPIC_TEXT)
+            return web.json_response({**message, "content": [{"type": "text", "text": text}],
                                       "stop_reason": "end_turn", "usage": ANTHROPIC_USAGE})
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
         await response.prepare(request)

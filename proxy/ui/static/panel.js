@@ -2,25 +2,12 @@
 
 import { api, Missing } from "./api.js";
 import { conversation } from "./conversation.js";
-import { $, dl, el, fmtCost, fmtInt, fmtMs, fmtTime, pre, pretty, section, statusBadge } from "./dom.js";
+import { $, dl, el, fmtCost, fmtTime, pre, pretty, section, statusBadge } from "./dom.js";
 import { imagesBlock } from "./images.js";
+import { curlFor, replayBlock } from "./replay.js";
 import { save, view } from "./state.js";
-
-function shellQuote(s) { return "'" + String(s).replace(/'/g, "'\\''") + "'"; }
-
-function curlFor(entry) {
-  const req = entry.request || {};
-  const url = location.origin + entry.path + (req.query ? "?" + String(req.query).replace(/^\?/, "") : "");
-  const parts = ["curl", "-X", entry.method || "POST", shellQuote(url)];
-  parts.push("-H", shellQuote("Authorization: Bearer $YOUR_API_KEY"));
-  const skip = new Set(["authorization", "api-key", "x-api-key", "cookie", "host", "content-length", "connection",
-                        "accept-encoding"]);
-  const headers = req.headers || {};
-  const pairs = Array.isArray(headers) ? headers : Object.entries(headers);
-  for (const [k, v] of pairs) if (!skip.has(String(k).toLowerCase())) parts.push("-H", shellQuote(`${k}: ${v}`));
-  if (req.body !== null && req.body !== undefined) parts.push("--data-raw", shellQuote(typeof req.body === "string" ? req.body : JSON.stringify(req.body)));
-  return parts.join(" ");
-}
+import { timingBlock } from "./timing.js";
+import { usageBlock } from "./usage.js";
 
 function feedbackBlock(entry) {
   const note = el("span", { class: "muted", role: "status" },
@@ -42,10 +29,15 @@ function feedbackBlock(entry) {
       el("label", { class: "grow" }, "Comment ", el("input", { id: "fb-comment", type: "text" })), note));
 }
 
-async function eventsBlock(entry) {
+// the stream's events, read once for both the timing's chunk timeline and the list below
+function streamEvents(entry) {
+  return api(`/v1/logs/${encodeURIComponent(entry.id)}/events`)
+    .then((data) => (Array.isArray(data) ? data : data.events || []));
+}
+
+function eventsBlock(streamed) {
   const holder = section("Stream events", el("p", { class: "muted" }, "Loading…"));
-  api(`/v1/logs/${encodeURIComponent(entry.id)}/events`).then((data) => {
-    const events = Array.isArray(data) ? data : data.events || [];
+  streamed.then((events) => {
     const list = el("ol", { class: "events" }, events.map((ev) => el("li", {},
       el("span", { class: "muted" }, `+${Math.round(ev.offset_ms || 0)} ms ${ev.event || "message"} `),
       el("code", {}, typeof ev.data === "string" ? ev.data : JSON.stringify(ev.data)))));
@@ -89,26 +81,22 @@ export async function openPanel(id, { push = true } = {}) {
     return;
   }
   if (view.openId !== id) return;
+  const streamed = e.stream && e.has_content && !e.do_not_track ? streamEvents(e) : null;
   $("#panel-title").replaceChildren(el("span", {}, e.model || "Call", " ", statusBadge(e),
     e.do_not_track ? el("span", { class: "badge dnt" }, "do not track") : null));
   const blocks = [
     section("Call", dl([["id", el("code", {}, e.id)], ["time", fmtTime(e.timestamp)], ["provider", e.provider],
-      ["endpoint", `${e.method} ${e.path}`], ["request type", e.request_type], ["response model", e.response_model],
+      ["endpoint", `${e.method} ${e.path}`],
+      ["through llmlog", e.proxy_path === null ? `provider "${e.provider}" no longer configured` : e.proxy_path],
+      ["request type", e.request_type], ["response model", e.response_model],
       ["finish reason", e.finish_reason],
       ["user", e.user_id], ["tags", (e.tags || []).join(", ")], ["environment", e.environment],
       ["task type", e.task_type], ["session", e.session_id], ["trace", e.trace_id], ["parent", e.parent_id],
       ["API key", e.api_key_prefix ? e.api_key_prefix + "…" : null],
       ["client", e.request_ip], ["user agent", e.user_agent],
       ["metadata", e.metadata && e.metadata.custom ? pretty(e.metadata.custom) : null], ["error", e.error]])),
-    section("Usage and cost", dl([["input tokens", fmtInt(e.input_tokens)], ["cached input", fmtInt(e.cached_input_tokens)],
-      ["cache write", fmtInt(e.cache_write_tokens)], ["output tokens", fmtInt(e.output_tokens)],
-      ["reasoning", fmtInt(e.reasoning_tokens)], ["total tokens", fmtInt(e.total_tokens)], ["usage from", e.usage_source],
-      ["cost", el("strong", { class: "cost", "data-cost": e.cost_usd }, e.priced ? fmtCost(e.cost_usd) : "unpriced")],
-      ...(e.cost_breakdown ? [["input", fmtCost(e.cost_breakdown.input_usd)], ["cached input", fmtCost(e.cost_breakdown.cached_input_usd)],
-        ["cache write", fmtCost(e.cost_breakdown.cache_write_usd)], ["output", fmtCost(e.cost_breakdown.output_usd)]] : []),
-      ["price table", e.pricing_version]])),
-    section("Timing", dl([["started", e.started_at], ["completed", e.completed_at],
-      ["time to first byte", fmtMs(e.ttfb_ms)], ["duration", fmtMs(e.duration_ms)], ["streamed", e.stream ? "yes" : "no"]])),
+    usageBlock(e),
+    timingBlock(e, streamed),
   ];
   if (e.do_not_track || !e.has_content) {
     blocks.push(section("Content", el("p", { class: "dnt-note" }, el("span", { class: "badge dnt" }, "do not track"),
@@ -117,7 +105,7 @@ export async function openPanel(id, { push = true } = {}) {
     blocks.push(section("Conversation", el("div", { class: "conversation" }, conversation(e))));
     const images = imagesBlock(e);
     if (images) blocks.push(images);
-    if (e.stream) blocks.push(await eventsBlock(e));
+    if (streamed) blocks.push(eventsBlock(streamed));
     blocks.push(section("Request", el("details", {}, el("summary", {}, "headers"), pre(e.request && e.request.headers)),
       pre(e.request && e.request.body)));
     blocks.push(section("Response", el("details", {}, el("summary", {}, "headers"), pre(e.response && e.response.headers)),
@@ -129,6 +117,7 @@ export async function openPanel(id, { push = true } = {}) {
         try { await navigator.clipboard.writeText(cmd); copied.textContent = "Copied."; }
         catch (_) { copied.textContent = "Select the text above to copy it."; }
       } }, "Copy curl"), " ", copied));
+    blocks.push(replayBlock(e, openPanel));
   }
   const trace = await hierarchyBlock(e);
   if (trace) blocks.push(trace);
