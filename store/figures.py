@@ -16,7 +16,7 @@ from typing import Any
 from .filters import LogFilter
 
 PERCENTILES = (50, 90, 95, 99)
-DIMENSIONS = ("model", "provider", "user", "api_key", "status", "tag", "environment", "task_type")
+DIMENSIONS = ("model", "provider", "user", "api_key", "status", "tag", "environment", "task_type", "flow")
 _WEEK_MS = 7 * 86_400_000
 # Bucket widths in ms; weeks start on Monday 00:00 UTC (the epoch was a Thursday: shift by 4 days).
 BUCKETS = {"5m": (300_000, 0), "15m": (900_000, 0), "hour": (3_600_000, 0), "day": (86_400_000, 0),

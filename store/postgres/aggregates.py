@@ -30,6 +30,7 @@ DIMENSIONS = {
     "tag": "t.tag",
     "environment": "calls.environment",
     "task_type": "calls.task_type",
+    "flow": "calls.flow",
 }
 
 SUMS = (

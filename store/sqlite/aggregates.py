@@ -31,6 +31,7 @@ DIMENSIONS = {
     "tag": "t.tag",
     "environment": "environment",
     "task_type": "task_type",
+    "flow": "flow",
 }
 # The exact cost of a row: nano-dollars, or for a row written without them (a spill file from an
 # earlier llmlog replayed) its micro-dollar figure.

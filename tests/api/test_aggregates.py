@@ -168,7 +168,8 @@ async def test_summary_honours_filters(seeded, proxy):
 
 
 @pytest.mark.parametrize("group_by, column", [("model", "model"), ("user", "user_id"), ("status", "status"),
-                                              ("api_key", "api_key_hash"), ("environment", "environment")])
+                                              ("api_key", "api_key_hash"), ("environment", "environment"),
+                                              ("task_type", "task_type"), ("flow", "flow")])
 async def test_stats_by_dimension(seeded, proxy, group_by, column):
     inside, _ = seeded
     body = await get_json(proxy, f"/v1/logs/stats?group_by={group_by}&{WINDOW}")
