@@ -4,7 +4,7 @@
 import { $ } from "./dom.js";
 import { closePanel, openPanel } from "./panel.js";
 import { fillForm, load, readForm, save, view } from "./state.js";
-import { loadSummary } from "./summary.js";
+import { loadSummary } from "./dashboard.js";
 import { loadTrace } from "./trace.js";
 import { hasMore, loadLogs, markSort } from "./table.js";
 

@@ -9,7 +9,7 @@ import { DEFAULTS, view } from "./state.js";
 const FEEDBACK_CHOICES = { good: ["min_feedback_score", "1"], bad: ["max_feedback_score", "0"] };
 
 /** The API's parameters for the state's filters. */
-function filterParams(filters) {
+export function filterParams(filters) {
   const params = new URLSearchParams(filters);
   const thumb = FEEDBACK_CHOICES[params.get("feedback")];
   if (thumb) { params.delete("feedback"); params.set(thumb[0], thumb[1]); }
