@@ -43,7 +43,8 @@ def expected_cards(s: dict) -> dict[str, str]:
     return {"card-calls": fmt_int(s["total_calls"]), "card-cost": fmt_cost(s["total_cost_usd"]),
             "card-errors": f"{fmt_int(s['failed_calls'])} · {rate}", "card-p50": fmt_ms(s["p50_latency_ms"]),
             "card-p95": fmt_ms(s["p95_latency_ms"]), "card-p99": fmt_ms(s["p99_latency_ms"]),
-            "card-tokens": fmt_int(s["total_tokens"]), "card-unpriced": fmt_int(s["unpriced_calls"])}
+            "card-tokens": fmt_int(s["total_tokens"]), "card-unpriced": fmt_int(s["unpriced_calls"]),
+            "card-estimated": fmt_int(s["estimated_calls"])}
 
 
 # read in one script: the dashboard redraws whole sections, so elements found one by one can go stale
@@ -61,11 +62,13 @@ async def test_dashboard_totals_breakdown_feedback_and_filters(proxy, browser, t
     labels = {"x-llmlog-environment": "prod", "x-llmlog-flow": "triage"}
     mini = [await call(proxy, "gpt-4o-mini", "hello there world", headers={**labels, "x-llmlog-user": "alice"}),
             await call(proxy, "gpt-4o-mini", "one more question please", headers={"x-llmlog-user": "bob"}),
-            await call(proxy, "gpt-4o-mini", "third", headers=labels)]
+            await call(proxy, "gpt-4o-mini", "third", headers=labels, reasoning_effort="low")]  # thinks 64 tokens
     await call(proxy, "gpt-4o", "tell me a story", headers={"x-llmlog-environment": "dev"})
+    await call(proxy, "gpt-4o", "streamed without usage", stream=True)  # llmlog estimates its tokens
     await call(proxy, "local-llama", "no price for me")  # a model without a known price
     for _ in range(2):
         await call(proxy, "bad-model", "will fail", headers=labels)
+    await flushed(proxy)  # feedback is for calls already stored
     for call_id, score in ((mini[0], 1), (mini[1], 0)):
         assert (await proxy.post(f"/v1/logs/{call_id}/feedback", json={"score": score})).status == 200
     await flushed(proxy)
@@ -76,31 +79,35 @@ async def test_dashboard_totals_breakdown_feedback_and_filters(proxy, browser, t
         return (await resp.json())["summary"]
 
     everything, only_mini = await api_summary(), await api_summary(model="gpt-4o-mini")
-    assert everything["total_calls"] == 7 and everything["failed_calls"] == 2 and everything["unpriced_calls"] == 1
+    assert everything["total_calls"] == 8 and everything["failed_calls"] == 2 and everything["unpriced_calls"] == 1
+    assert everything["estimated_calls"] == 1 and everything["reasoning_tokens"] == 64
     assert only_mini["total_calls"] == 3
     base = str(proxy.make_url("")).rstrip("/")
 
     def drive():
         browser.get(f"{base}/ui/?view=summary&summary_start={WINDOW}")
-        wait(browser, lambda d: cards(d).get("card-calls") == "7")
+        wait(browser, lambda d: cards(d).get("card-calls") == "8")
         assert cards(browser) == expected_cards(everything)
-        assert breakdown(browser) == {"gpt-4o-mini": "3", "bad-model": "2", "gpt-4o": "1", "local-llama": "1"}
+        assert breakdown(browser) == {"gpt-4o-mini": "3", "bad-model": "2", "gpt-4o": "2", "local-llama": "1"}
         local = browser.find_element(By.CSS_SELECTOR, '#dash-breakdown-table tr[data-key="local-llama"] td.cost')
         assert local.text == "unpriced"  # not $0
+        estimated = {"gpt-4o-mini": "0", "bad-model": "0", "gpt-4o": "1", "local-llama": "0"}
+        assert breakdown(browser, cell="estimated") == estimated
+        assert "(thinking 64)" in browser.find_element(By.ID, "card-tokens").text
         for chart in ("calls", "cost", "errors", "latency", "tokens"):  # each drawn, with its previous period
             legend = browser.find_element(By.CSS_SELECTOR, f"#chart-{chart} .u-legend").text
             assert "previous period" in legend and browser.find_elements(By.CSS_SELECTOR, f"#chart-{chart} canvas")
         assert breakdown(browser, "dash-feedback-models", "feedback") == {"gpt-4o-mini": "2"}
         assert browser.find_element(By.CSS_SELECTOR, "#card-feedback .big").text == "2"
         assert browser.find_element(By.CSS_SELECTOR, "#card-feedback-scores .big").text == "1 × 1, 1 × 0"
-        browser.set_window_size(1280, 1900)
+        browser.set_window_size(1280, 2030)  # the whole dashboard in the picture
         screenshot(browser, tmp_path, "summary")
         screenshot(browser, tmp_path, "dashboard")
         browser.set_window_size(1280, 860)
 
         # a breakdown by another dimension, kept in the URL
         browser.find_element(By.CSS_SELECTOR, "#dash-dimension option[value=environment]").click()
-        wait(browser, lambda d: breakdown(d) == {"prod": "4", "": "2", "dev": "1"})
+        wait(browser, lambda d: breakdown(d) == {"prod": "4", "": "3", "dev": "1"})
         assert "breakdown=environment" in browser.current_url
 
         # a filter set on the table narrows the dashboard to the same calls as the API's summary

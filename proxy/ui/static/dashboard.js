@@ -23,6 +23,8 @@ const MAX_ROWS = 50;  // a breakdown by user can have thousands of groups: the b
 /** A share 0..1 as a percentage with one decimal; "—" for none. */
 export const fmtPct = (part, whole) => (whole ? ((part / whole) * 100).toFixed(1) + "%" : "—");
 const fmtScore = (v) => (v === null || v === undefined ? "—" : String(Math.round(v * 100) / 100));
+// axis ticks keep their decimals (2.5 ms, not "3 ms"); values in legends and tables use dom.js's formats
+const axisMs = (v) => (v === null || v === undefined ? "—" : v >= 1000 ? `${+(v / 1000).toFixed(3)} s` : `${+v.toFixed(2)} ms`);
 const axisPct = (v) => (v === null || v === undefined ? "—" : `${Math.round(v * 100) / 100}%`);
 
 function card(label, value, id, sub) {
@@ -52,15 +54,20 @@ function filterLine() {
 
 function totalsCards(s) {
   const cost = s.unpriced_calls ? `+ ${fmtInt(s.unpriced_calls)} unpriced` : "all calls priced";
-  $("#cards").replaceChildren(
+  $("#cards").replaceChildren(...[
     card("Calls", fmtInt(s.total_calls), "card-calls", `${fmtInt(s.successful_calls)} successful`),
     card("Cost (USD)", fmtCost(s.total_cost_usd), "card-cost", cost),
     card("Errors", `${fmtInt(s.failed_calls)} · ${fmtPct(s.failed_calls, s.total_calls)}`, "card-errors", "failed calls, error rate"),
     card("p50 latency", fmtMs(s.p50_latency_ms), "card-p50"),
     card("p95 latency", fmtMs(s.p95_latency_ms), "card-p95"),
     card("p99 latency", fmtMs(s.p99_latency_ms), "card-p99"),
-    card("Tokens", fmtInt(s.total_tokens), "card-tokens", `in ${fmtInt(s.input_tokens)} · out ${fmtInt(s.output_tokens)}`),
-    card("Unpriced calls", fmtInt(s.unpriced_calls), "card-unpriced", "no price known: not counted as $0"));
+    card("Tokens", fmtInt(s.total_tokens), "card-tokens",
+      `in ${fmtInt(s.input_tokens)} · out ${fmtInt(s.output_tokens)}` +
+      (s.reasoning_tokens === undefined ? "" : ` (thinking ${fmtInt(s.reasoning_tokens)})`)),
+    card("Unpriced calls", fmtInt(s.unpriced_calls), "card-unpriced", "no price known: not counted as $0"),
+    s.estimated_calls === undefined ? null  // an older llmlog's summary has no such figure
+      : card("Estimated calls", fmtInt(s.estimated_calls), "card-estimated", "tokens and cost estimated by llmlog"),
+  ].filter(Boolean));
 }
 
 // ---------- over time ----------
@@ -77,9 +84,10 @@ function charts(stats) {
   draw("chart-calls", "calls", fmtInt, [series("Calls", (g) => g.count)]);
   draw("chart-cost", "USD", fmtCost, [series("Cost", (g) => g.cost_usd)]);
   draw("chart-errors", "% of calls", axisPct, [series("Error rate", rate)]);
-  draw("chart-latency", "ms", fmtMs, [series("p50", (g) => g.p50_latency_ms), series("p95", (g) => g.p95_latency_ms),
+  draw("chart-latency", "ms", axisMs, [series("p50", (g) => g.p50_latency_ms), series("p95", (g) => g.p95_latency_ms),
     series("p99", (g) => g.p99_latency_ms)]);
-  draw("chart-tokens", "tokens", fmtInt, [series("Input", (g) => g.input_tokens), series("Output", (g) => g.output_tokens)]);
+  draw("chart-tokens", "tokens", fmtInt, [series("Input", (g) => g.input_tokens), series("Output", (g) => g.output_tokens),
+    series("Thinking (part of output)", (g) => g.reasoning_tokens ?? null)]);
 }
 
 // ---------- breakdown ----------
@@ -91,7 +99,7 @@ function costCell(g) {
 
 function breakdown(stats, total) {
   const groups = stats.groups.slice(0, MAX_ROWS);
-  const head = ["", "Calls", "Share", "Cost (USD)", "Unpriced", "Error rate", "p50", "p95", "Feedback", "Avg score"];
+  const head = ["", "Calls", "Share", "Cost (USD)", "Unpriced", "Estimated", "Error rate", "p50", "p95", "Feedback", "Avg score"];
   const table = el("table", { class: "dash-table", id: "dash-breakdown-table" },
     el("thead", {}, el("tr", {}, head.map((h, i) => el("th", { scope: "col", class: i ? "num" : null },
       i ? h : DIMENSIONS[stats.group_by] || stats.group_by)))),
@@ -101,6 +109,7 @@ function breakdown(stats, total) {
       el("td", { class: "num" }, fmtPct(g.count, total)),
       el("td", { class: "num cost" }, costCell(g)),
       el("td", { class: "num unpriced" }, fmtInt(g.unpriced_calls)),
+      el("td", { class: "num estimated" }, fmtInt(g.estimated_calls)),
       el("td", { class: "num errors" }, fmtPct(g.error_count, g.count)),
       el("td", { class: "num" }, fmtMs(g.p50_latency_ms)),
       el("td", { class: "num" }, fmtMs(g.p95_latency_ms)),
