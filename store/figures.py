@@ -16,7 +16,7 @@ from typing import Any
 from .filters import LogFilter
 
 PERCENTILES = (50, 90, 95, 99)
-DIMENSIONS = ("model", "provider", "user", "api_key", "status", "tag", "environment", "task_type")
+DIMENSIONS = ("model", "provider", "user", "api_key", "status", "tag", "environment", "task_type", "flow")
 _WEEK_MS = 7 * 86_400_000
 # Bucket widths in ms; weeks start on Monday 00:00 UTC (the epoch was a Thursday: shift by 4 days).
 BUCKETS = {"5m": (300_000, 0), "15m": (900_000, 0), "hour": (3_600_000, 0), "day": (86_400_000, 0),
@@ -55,6 +55,8 @@ class Figures:
     feedback_count: int = 0  # calls with feedback
     feedback_score_sum: float = 0.0
     durations: list[float] = field(default_factory=list)  # sorted; filled only where percentiles are wanted
+    reasoning_tokens: int = 0  # thinking tokens, part of output_tokens
+    estimated: int = 0  # calls whose token counts (and so cost) are llmlog's estimate, not the provider's
 
     @property
     def avg_latency_ms(self) -> float | None:
@@ -82,13 +84,17 @@ class Figures:
         self.duration_count += other.duration_count
         self.feedback_count += other.feedback_count
         self.feedback_score_sum += other.feedback_score_sum
+        self.reasoning_tokens += other.reasoning_tokens
+        self.estimated += other.estimated
 
 
 def figures_of(row: Sequence[Any]) -> Figures:
-    """Figures from the eleven sums a backend selects, in Figures' field order (Decimal-safe)."""
-    count, successful, errors, inputs, outputs, total, nanos, priced, unpriced, dsum, dcount = row
+    """Figures from the thirteen sums a backend selects: eleven in Figures' field order, then
+    reasoning tokens and estimated calls (Decimal-safe)."""
+    count, successful, errors, inputs, outputs, total, nanos, priced, unpriced, dsum, dcount, thinking, estimated = row
     return Figures(int(count), int(successful or 0), int(errors or 0), int(inputs), int(outputs), int(total),
-                   int(nanos), int(priced or 0), int(unpriced or 0), float(dsum), int(dcount))
+                   int(nanos), int(priced or 0), int(unpriced or 0), float(dsum), int(dcount),
+                   reasoning_tokens=int(thinking), estimated=int(estimated or 0))
 
 
 def feedback_of(row: Sequence[Any]) -> Figures:

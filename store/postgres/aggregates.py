@@ -21,6 +21,9 @@ UNPRICED = "(calls.priced = 0 AND coalesce(calls.total_tokens, 0) > 0)"
 # nano-dollars, or for a row written without them (an old spill replayed) its micro-dollar figure
 COST_NANOS = "coalesce(calls.cost_nanos, calls.cost_micros * 1000)"
 
+# token counts llmlog estimated (tiktoken, or characters / 4) where the provider sent none
+ESTIMATED = "calls.usage_source IN ('estimated', 'rough')"
+
 DIMENSIONS = {
     "model": "calls.model",
     "provider": "calls.provider",
@@ -30,6 +33,7 @@ DIMENSIONS = {
     "tag": "t.tag",
     "environment": "calls.environment",
     "task_type": "calls.task_type",
+    "flow": "calls.flow",
 }
 
 SUMS = (
@@ -37,7 +41,8 @@ SUMS = (
     "coalesce(sum(calls.input_tokens), 0), coalesce(sum(calls.output_tokens), 0), "
     f"coalesce(sum(calls.total_tokens), 0), coalesce(sum({COST_NANOS}), 0), "
     f"count(*) FILTER (WHERE calls.priced <> 0), count(*) FILTER (WHERE {UNPRICED}), "
-    "coalesce(sum(calls.duration_ms), 0), count(calls.duration_ms)"
+    "coalesce(sum(calls.duration_ms), 0), count(calls.duration_ms), coalesce(sum(calls.reasoning_tokens), 0), "
+    f"count(*) FILTER (WHERE {ESTIMATED})"
 )
 # over calls with feedback only (the partial index calls_feedback, m002), as SQLite reads them
 FEEDBACK_SUMS = f"count({FEEDBACK_SCORE}), coalesce(sum({FEEDBACK_SCORE}), 0)"

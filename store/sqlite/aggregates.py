@@ -31,7 +31,10 @@ DIMENSIONS = {
     "tag": "t.tag",
     "environment": "environment",
     "task_type": "task_type",
+    "flow": "flow",
 }
+# token counts llmlog estimated (tiktoken, or characters / 4) where the provider sent none
+ESTIMATED = "usage_source IN ('estimated', 'rough')"
 # The exact cost of a row: nano-dollars, or for a row written without them (a spill file from an
 # earlier llmlog replayed) its micro-dollar figure.
 COST_NANOS = "coalesce(cost_nanos, cost_micros * 1000)"
@@ -40,7 +43,7 @@ _SUMS = (
     "count(*), sum(status = 'success'), sum(status != 'success'), "
     "coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(total_tokens), 0), "
     f"coalesce(sum({COST_NANOS}), 0), sum(priced != 0), sum{UNPRICED}, coalesce(sum(duration_ms), 0), "
-    "count(duration_ms)"
+    f"count(duration_ms), coalesce(sum(reasoning_tokens), 0), sum({ESTIMATED})"
 )
 # over calls with feedback only, read through the partial index calls_feedback (m016): the sums
 # above read only the covering index calls_started_sums, which has no feedback

@@ -93,8 +93,10 @@ def expected_figures(rows):
         "input_tokens": sum(r["input_tokens"] or 0 for r in rows),
         "output_tokens": sum(r["output_tokens"] or 0 for r in rows),
         "total_tokens": sum(r["total_tokens"] or 0 for r in rows),
+        "reasoning_tokens": sum(r["reasoning_tokens"] or 0 for r in rows),
         "cost_usd": expected_cost(rows),
         "unpriced_calls": unpriced(rows),
+        "estimated_calls": sum(r["usage_source"] in ("estimated", "rough") for r in rows),
         "error_count": len(failed(rows)),
         # float sums differ in the last bits with summation order: equal to the rounding of 3 decimals
         "avg_latency_ms": pytest.approx(sum(durations) / len(durations), abs=0.0011) if durations else None,
@@ -126,14 +128,17 @@ async def test_summary_equals_independent_figures(seeded, proxy):
         "total_tokens": sum(r["total_tokens"] for r in inside),
         "input_tokens": sum(r["input_tokens"] for r in inside),
         "output_tokens": sum(r["output_tokens"] for r in inside),
+        "reasoning_tokens": sum(r["reasoning_tokens"] or 0 for r in inside),
         "avg_latency_ms": pytest.approx(sum(durations) / len(durations), abs=0.0011),
         "p50_latency_ms": nearest_rank(durations, 50), "p95_latency_ms": nearest_rank(durations, 95),
         "p99_latency_ms": nearest_rank(durations, 99),
         "unpriced_calls": sum(1 for r in inside if r["model"] == "mystery-model"),
+        "estimated_calls": sum(1 for r in inside if r["usage_source"] in ("estimated", "rough")),
         "calls_with_feedback": len(scores(inside)),
         "avg_feedback_score": avg_score(inside),
     }
     assert body["summary"]["unpriced_calls"] > 0
+    assert body["summary"]["estimated_calls"] > 0 and body["summary"]["reasoning_tokens"] > 0
     given = scores(inside)
     assert body["feedback"] == {
         "calls_with_feedback": len(given), "calls_without_feedback": len(inside) - len(given),
@@ -168,7 +173,8 @@ async def test_summary_honours_filters(seeded, proxy):
 
 
 @pytest.mark.parametrize("group_by, column", [("model", "model"), ("user", "user_id"), ("status", "status"),
-                                              ("api_key", "api_key_hash"), ("environment", "environment")])
+                                              ("api_key", "api_key_hash"), ("environment", "environment"),
+                                              ("task_type", "task_type"), ("flow", "flow")])
 async def test_stats_by_dimension(seeded, proxy, group_by, column):
     inside, _ = seeded
     body = await get_json(proxy, f"/v1/logs/stats?group_by={group_by}&{WINDOW}")

@@ -55,6 +55,10 @@ def random_entry(rng: random.Random, started_at: int) -> Entry:
         api_key_prefix=key,
         environment=rng.choice(("prod", "dev", None)),
         task_type=rng.choice(("chat", "extraction", None)),
+        # from the time, so the random sequence stays as it was: a label, thinking tokens, estimated counts
+        flow=("triage", "answer", None)[started_at % 3],
+        reasoning_tokens=output_tokens // 4 if started_at % 2 else None,
+        usage_source=("provider", "provider", "estimated", "rough")[started_at % 4],
         # manual feedback on about a third of the calls: thumbs (1, 0) and other scores
         feedback=orjson.dumps({"score": rng.choice((1, 0, -1, 0.5)), "comment": None}).decode()
         if rng.random() < 0.35 else None,

@@ -142,7 +142,7 @@ async def test_columns_feedback_filter_and_images(proxy, browser):  # noqa: F811
         browser.get(base + "/ui")
         browser.find_element(By.ID, "tab-summary").click()
         wait(browser, lambda d: d.find_elements(By.ID, "card-feedback"))
-        cards = {c: browser.find_element(By.ID, c).text.split("\n")[-1]
+        cards = {c: browser.find_element(By.CSS_SELECTOR, f"#{c} .big").text
                  for c in ("card-feedback", "card-feedback-avg", "card-feedback-scores")}
         assert cards == {"card-feedback": "2", "card-feedback-avg": "0.5", "card-feedback-scores": "1 × 1, 1 × 0"}
         return browser.execute_script("return [window.pwned, document.scripts.length]")

@@ -5,7 +5,7 @@ import { $ } from "./dom.js";
 import { initExports, loadExports } from "./exports.js";
 import { closePanel, openPanel } from "./panel.js";
 import { fillForm, load, readForm, save, view } from "./state.js";
-import { loadSummary } from "./summary.js";
+import { loadSummary } from "./dashboard.js";
 import { loadTrace } from "./trace.js";
 import { hasMore, loadLogs, markSort } from "./table.js";
 import { syncTail } from "./tail.js";

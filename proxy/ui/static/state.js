@@ -11,13 +11,14 @@
 export const FILTERS = ["start_date", "model", "provider", "status", "user_id", "tags", "environment", "task_type",
   "flow", "min_cost", "max_cost", "min_duration_ms", "max_duration_ms", "feedback", "do_not_track", "q"];
 const DEFAULTS = { view: "logs", start_date: "-7d", sort_by: "timestamp", sort_order: "desc",
-  summary_start: "-7d", bucket: "hour" };
+  summary_start: "-7d", bucket: "hour", breakdown: "model" };
 const VIEWS = new Set(["logs", "summary", "trace", "exports"]);
 const SORTS = new Set(["timestamp", "cost", "latency", "tokens"]);
 
 /** The state itself; change it, then call save(). */
 export const view = { view: "logs", filters: {}, sortBy: "timestamp", sortOrder: "desc", openId: null,
-  summaryStart: DEFAULTS.summary_start, bucket: DEFAULTS.bucket, traceId: null, live: false };
+  summaryStart: DEFAULTS.summary_start, bucket: DEFAULTS.bucket, traceId: null, live: false,
+  breakdown: DEFAULTS.breakdown };  // the dashboard's breakdown dimension
 
 /** Reads the whole state from the address (on load, and on Back/Forward). */
 export function load() {
@@ -34,6 +35,7 @@ export function load() {
   view.sortOrder = q.get("sort_order") === "asc" ? "asc" : DEFAULTS.sort_order;
   view.summaryStart = q.get("summary_start") || DEFAULTS.summary_start;
   view.bucket = q.get("bucket") || DEFAULTS.bucket;
+  view.breakdown = q.get("breakdown") || DEFAULTS.breakdown;
   view.traceId = q.get("trace") || null;  // any call of the tree the Traces view shows
   view.live = q.get("live") === "1";  // the table's live tail (tail.js)
   return view;
@@ -49,6 +51,7 @@ export function urlOf(s = view) {
   put("sort_order", s.sortOrder);
   put("summary_start", s.summaryStart);
   put("bucket", s.bucket);
+  put("breakdown", s.breakdown);
   put("trace", s.traceId);
   put("live", s.live ? "1" : "");
   const path = s.openId ? "/ui/logs/" + encodeURIComponent(s.openId) : "/ui/";
