@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # the keys only name their types; importing them here would t
     from proxy.pipeline.price_refresh import PriceHolder
     from proxy.pipeline.worker import Pipeline
     from proxy.settings import Settings
-    from store.runner import StoreThread
+    from store.runner import StorePool, StoreThread
 
 CONFIG: web.AppKey[Settings] = web.AppKey("config")
 HOSTS: web.AppKey[HostPolicy] = web.AppKey("hosts")
@@ -23,7 +23,7 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 PRICES: web.AppKey[PriceHolder] = web.AppKey("prices")  # the table now in use: a refresh replaces it
 PIPELINE: web.AppKey[Pipeline] = web.AppKey("pipeline")
 FORWARDER: web.AppKey[Forwarder] = web.AppKey("forwarder")
-READER: web.AppKey[StoreThread] = web.AppKey("reader")
+READER: web.AppKey[StorePool] = web.AppKey("reader")
 # the pipeline's writer: the one thread that writes (feedback, erasure, retention)
 WRITER: web.AppKey[StoreThread] = web.AppKey("writer")
 JOBS: web.AppKey[JobRunner] = web.AppKey("export_jobs")

@@ -255,7 +255,7 @@ async def test_the_live_tail_adds_new_calls_without_reloading_the_table(proxy, b
             "return [...document.querySelectorAll('#logs tbody tr')].map((r) => r.dataset.id)")
         assert order == [other, *reversed(later), first]  # newest first, like the first page
         assert browser.execute_script("return window.sameDocument") is True
-        assert status(browser) == "Showing 4 of 4 calls"
+        wait(browser, lambda d: status(d) == "Showing 4 of 4 calls")
         # a filter narrows the tail too
         browser.find_element(By.ID, "f-model").send_keys("gpt-4o-mini")
         browser.find_element(By.ID, "apply").click()

@@ -189,6 +189,7 @@ export async function loadSummary() {
   breakdown(groups, summary.summary.total_calls);
   feedback(summary.feedback, byModel || groups);
   document.body.dataset.dashboardMs = String(Math.round(performance.now() - started));
+  performance.mark("llmlog:dashboard-shown");  // for bench/bench_page.py, like the table's
 }
 
 $("#dash-dimension").addEventListener("change", (ev) => {
