@@ -167,6 +167,17 @@ def _stored_headers(headers: list[tuple[str, str]]) -> str:
         return orjson.dumps(redact([(clean_text(name), clean_text(value)) for name, value in headers])).decode()
 
 
+def _metadata_json(metadata: dict) -> str:
+    """The call's metadata as JSON. A peer's header (`Helicone-Property-<Name>`) is put in as sent,
+    and a header value is bytes that need not be UTF-8: only then are the top-level values cleaned
+    (what came from a JSON header was parsed, so it is valid text already)."""
+    try:
+        return orjson.dumps(metadata).decode()
+    except orjson.JSONEncodeError:
+        return orjson.dumps({clean_text(k): clean_text(v) if isinstance(v, str) else v
+                             for k, v in metadata.items()}).decode()
+
+
 def _cap(data: bytes, limit: int) -> tuple[bytes, bool]:
     return (data[:limit], True) if len(data) > limit else (data, False)
 
@@ -216,7 +227,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     row["token_encoding"] = usage.encoding
     fill_cost_columns(row, cost)
     row["user_id"] = row["user_id"] or request.user
-    row["metadata"] = orjson.dumps(ctx.metadata).decode() if ctx.metadata is not None else None
+    row["metadata"] = _metadata_json(ctx.metadata) if ctx.metadata is not None else None
     row["has_content"] = int(not dnt)
     all_tags = with_tags(ctx.tags, request.tags)
     tags = [clean_text(t) for t in all_tags]

@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from tests.conftest import CHAT, chat_body, flushed
+from tests.fakes.raw_http import raw_request
 
 pytestmark = pytest.mark.backends
 
@@ -105,3 +106,17 @@ async def test_a_peers_unusable_value_is_dropped_and_the_call_goes_through(proxy
     assert fake.received[0]["body"] == chat_body("hello")
     expected = {"user": None, "session": None, "trace": None, "tags": [], "metadata": None}
     assert await landed(proxy, call_id) == {**expected, **lands}
+
+
+async def test_bytes_that_are_not_utf8_in_a_helicone_property_still_land(proxy, fake):
+    """A header value is bytes: one that is not UTF-8 is kept readable (U+FFFD), not lost with the entry."""
+    body = chat_body("hello")
+    status, answer = await raw_request(proxy, b"POST " + CHAT.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                       b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode()
+                                       + b"\r\nHelicone-Property-Cafe: ok\xff\r\nHelicone-User-Id: u-\xe9", body)
+    assert status == 200, answer
+    call_id = answer.split(b"x-llmlog-id: ", 1)[1].split(b"\r\n", 1)[0].decode()
+    await flushed(proxy)
+    assert not names_received(fake) & PEER_NAMES
+    got = await landed(proxy, call_id)
+    assert (got["user"], got["metadata"]) == ("u-\ufffd", {"cafe": "ok\ufffd"})
