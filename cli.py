@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from proxy.cli.aggregates import stats, summary
+from proxy.cli.common import installed_version
 from proxy.cli.copy_store import copy_store
 from proxy.cli.export import export
 from proxy.cli.filters import option_name
@@ -45,7 +46,15 @@ class _Commands(click.Group):
         return click.UsageError(message, ctx=where)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"llmlog {installed_version()}")
+        ctx.exit()
+
+
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Print the installed version and exit.")
 def main() -> None:
     """llmlog: a transparent logging proxy for LLM APIs, and the tools to read its logs.
 

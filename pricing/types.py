@@ -92,6 +92,8 @@ class RequestInfo:
     # counted by the estimator
     tools: JsonArray = field(default_factory=list)
     tool_choice: object = None
+    # LiteLLM's `metadata.tags` (strings), read as tags; the body itself is forwarded unchanged
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -55,6 +55,20 @@ CONTROL = frozenset({
     "x-llmlog-agent-role",
 })
 
+# Peers' headers llmlog reads as its own (DESIGN §3, proxy/forward/peers.py): stripped the same way,
+# with every `Helicone-Property-<Name>` (CONTROL_PREFIXES).
+PEER_CONTROL = frozenset({
+    "helicone-user-id",
+    "helicone-session-id",
+    "helicone-request-id",
+    "x-litellm-tags",
+    "x-litellm-spend-logs-metadata",
+    "x-litellm-end-user-id",
+    "x-portkey-trace-id",
+    "x-portkey-metadata",
+})
+CONTROL_PREFIXES = ("helicone-property-",)
+
 # Where a client puts its provider key, in the order llmlog reads it (OpenAI and most SDKs,
 # Anthropic, Azure, Gemini): the key the entry's hash and prefix describe, and the headers whose
 # presence means llmlog does not add a configured key (`api_key_env`).
@@ -94,7 +108,7 @@ _CONTROL_AND_SPACE = re.compile(r"[\x00-\x20\x7f]+")
 
 REDACTED = "[redacted]"
 
-_NOT_FORWARDED = HOP_BY_HOP | PROXY_AUTH | CONTROL | FRAMING
+_NOT_FORWARDED = HOP_BY_HOP | PROXY_AUTH | CONTROL | PEER_CONTROL | FRAMING
 _NOT_RETURNED = HOP_BY_HOP | PROXY_AUTH
 
 # aiohttp's request headers, or (name, value) pairs as the upstream client reads them
@@ -121,11 +135,11 @@ def connection_tokens(headers: Headers) -> set[str]:
 
 
 def request_headers_to_forward(headers: Headers) -> list[tuple[str, str]]:
-    """Client headers as sent, less hop-by-hop, framing and control headers."""
+    """Client headers as sent, less hop-by-hop, framing and control headers (llmlog's and peers')."""
     extra = connection_tokens(headers)
     return [
         (name, value) for name, value in _pairs(headers)
-        if (low := name.lower()) not in _NOT_FORWARDED and low not in extra
+        if (low := name.lower()) not in _NOT_FORWARDED and low not in extra and not low.startswith(CONTROL_PREFIXES)
     ]
 
 

@@ -53,7 +53,14 @@ def _parse(data: JsonObject) -> RequestInfo:
         messages=messages,
         tools=as_list(data.get("tools")) or as_list(data.get("functions")),
         tool_choice=data.get("tool_choice"),
+        tags=_litellm_tags(data.get("metadata")),
     )
+
+
+def _litellm_tags(metadata: Any) -> list[str]:
+    """LiteLLM's `metadata.tags`: read as tags, the body still forwarded unchanged."""
+    tags = as_list(as_dict(metadata).get("tags"))
+    return [text for t in tags if isinstance(t, str) and (text := t.strip())]
 
 
 def _input_pieces(value: Any, messages: list[JsonObject], *, embedding: bool) -> list[str]:

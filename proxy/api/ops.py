@@ -1,7 +1,9 @@
-"""The operator's routes: `/healthz` for load balancers, `/metrics` for Prometheus, and `/`, which
-sends a browser to the logs page."""
+"""The operator's routes: `/healthz` for load balancers, `/metrics` for Prometheus, `/`, which
+sends a browser to the logs page, and `/favicon.ico`, which a browser asks for unprompted."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from aiohttp import web
 
@@ -23,14 +25,37 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(text=request.app[METRICS].render(), content_type="text/plain", charset="utf-8")
 
 
+FAVICON = Path(__file__).parents[1] / "ui" / "static" / "favicon.ico"
+# what `/` tells a program that asked for JSON: where things are (nothing a logs key would guard)
+ROOT_JSON = {"service": "llmlog", "logs_page": "/ui", "logs_api": "/v1/logs", "openapi": "/openapi.json",
+             "health": "/healthz", "metrics": "/metrics"}
+
+
 async def root(request: web.Request) -> web.Response:
-    raise web.HTTPFound("/ui")
+    """A browser (and curl, which accepts anything) goes to the logs page. A program that asked
+    for JSON alone gets a small JSON map instead: following the redirect would hand it HTML."""
+    accept = request.headers.get("Accept", "").lower()
+    if "application/json" in accept and "text/html" not in accept:
+        answer = json_response(ROOT_JSON)
+        answer.headers["Vary"] = "Accept"
+        return answer
+    raise web.HTTPFound("/ui", headers={"Vary": "Accept"})
+
+
+async def favicon(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(FAVICON, headers={"Cache-Control": "max-age=86400",
+                                              "Content-Type": "image/x-icon"})
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", root)
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     describe(app, Operation("GET", "/healthz", "Liveness and queue depth."),
              Operation("GET", "/metrics", "Prometheus text format counters."),
-             Operation("GET", "/", "Redirects to the logs page, /ui.", responses={"302": {"description": "to /ui"}}))
+             Operation("GET", "/", "Redirects to the logs page, /ui; with `Accept: application/json` (and not "
+                       "text/html), a JSON map of llmlog's own routes instead.",
+                       responses={"302": {"description": "to /ui"}, "200": {"description": "the JSON map"}}),
+             Operation("GET", "/favicon.ico", "The logs page's icon.",
+                       responses={"200": {"description": "an image/x-icon"}}))

@@ -17,6 +17,15 @@ from proxy.settings import Settings, load_config
 from store.interface import Store, StoreError
 
 
+def installed_version() -> str:
+    """The version in the installed distribution's metadata (pyproject.toml's), one source of truth."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("llmlog")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def load(config_path: str | None, overrides: dict | None = None, upstream: str | None = None) -> Settings:
     """The settings for this command; a ConfigError becomes one `Error:` line in cli.py's map."""
     return load_config(config_path, overrides=overrides or {}, upstream=upstream)

@@ -12,9 +12,9 @@ from typing import Any
 
 import click
 
-from proxy.cli.common import config_options, load
+from proxy.cli.common import config_options, installed_version, load
 from proxy.cli.flags import overrides, setting_options
-from proxy.settings import UPSTREAM_ENV
+from proxy.settings import UPSTREAM_ENV, Settings
 from store.backends import printable
 from store.interface import StoreError
 
@@ -63,6 +63,20 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def start_banner(config: Settings, host: str, port: int) -> str:
+    """What `serve` prints once it listens: where calls go in, where the logs page is, where entries
+    are written and each provider by its prefix. A wildcard address is shown as loopback, which a
+    browser on this machine can open."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    width = max(len(p.name) for p in config.providers)
+    lines = [f"llmlog {installed_version()}: proxying on {base}",
+             f"  logs page  {base}/ui",
+             f"  database   {printable(config.db_path)}"]
+    lines += [f"  provider   {p.name:<{width}}  {base}{p.prefix} → {p.base_url}" for p in config.providers]
+    return "\n".join(lines)
+
+
 @click.command()
 @config_options
 @setting_options(skip=("store.path",))  # --host, --port, --insecure; config_options has --db
@@ -96,10 +110,7 @@ def serve(config_path, upstream, **flags):
         config = replace(config, server=replace(config.server, port=port))
         listen = {"sock": sock}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    shown_host = f"[{host}]" if ":" in host else host
-    banner = (f"llmlog: proxying on http://{shown_host}:{port} → "
-              + ", ".join(f"{p.prefix} {p.base_url}" for p in config.providers)
-              + f"; logging to {printable(config.db_path)}")
+    banner = start_banner(config, host, port)
     app = make_app(config)  # a ConfigError (prices that cannot be used) is one `Error:` line, cli.py
     tune_gc()
     try:

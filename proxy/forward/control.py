@@ -9,6 +9,7 @@ import orjson
 
 from proxy.booleans import WORDS_TEXT, parse_bool
 from proxy.errors import ValidationError
+from proxy.forward.peers import read_peer_headers
 from proxy.json_depth import depth
 
 MAX_ID_CHARS = 256
@@ -83,8 +84,16 @@ def _short(headers: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
+def with_tags(tags: list[str], more: list[str]) -> list[str]:
+    """`tags` then the new ones of `more`, at most MAX_TAGS: a peer's extra tags are cut, not refused."""
+    return list(dict.fromkeys([*tags, *more]))[:MAX_TAGS] if more else tags
+
+
 def read_control_headers(headers: Mapping[str, str]) -> CallContext:
-    """Parse control headers; raises ControlHeaderError for a value that cannot be used."""
+    """Parse control headers; raises ControlHeaderError for a llmlog header whose value cannot be
+    used. Peers' headers (proxy/forward/peers.py) fill what llmlog's leave empty: llmlog's value wins
+    for a single value, tags are joined (llmlog's first, at most MAX_TAGS), and metadata objects are
+    merged key by key, llmlog's keys winning."""
     tags_raw = headers.get("x-llmlog-tags") or ""
     tags = list(dict.fromkeys(t.strip() for t in tags_raw.split(",") if t.strip()))
     if len(tags) > MAX_TAGS:
@@ -101,13 +110,17 @@ def read_control_headers(headers: Mapping[str, str]) -> CallContext:
         if depth(metadata) > MAX_METADATA_DEPTH:
             raise ControlHeaderError("x-llmlog-metadata",
                                      f"x-llmlog-metadata nests deeper than {MAX_METADATA_DEPTH} levels")
+    peer = read_peer_headers(headers, max_chars=MAX_ID_CHARS, max_depth=MAX_METADATA_DEPTH)
+    if peer.metadata:
+        metadata = {**peer.metadata, **(metadata or {})}
+    user_id = _short(headers, "x-llmlog-user")
     return CallContext(
         do_not_track=wants_no_tracking(headers),
-        user_id=_short(headers, "x-llmlog-user"),
-        session_id=_short(headers, "x-llmlog-session"),
-        trace_id=_short(headers, "x-llmlog-trace-id"),
+        user_id=user_id if user_id is not None else peer.user_id,
+        session_id=_short(headers, "x-llmlog-session") or peer.session_id,
+        trace_id=_short(headers, "x-llmlog-trace-id") or peer.trace_id,
         parent_id=_short(headers, "x-llmlog-parent-id"),
-        tags=tags,
+        tags=with_tags(tags, peer.tags),
         environment=_short(headers, "x-llmlog-environment"),
         task_type=_short(headers, "x-llmlog-task-type"),
         flow=_short(headers, "x-llmlog-flow"),

@@ -17,6 +17,7 @@ from pricing.usage.estimate import estimate_output, estimate_usage
 from pricing.usage.read import parse_request, parse_response
 from proxy.access.client_address import client_address
 from proxy.forward.capture import CapturedCall
+from proxy.forward.control import with_tags
 from proxy.headers import redact, redact_query
 from proxy.pipeline.prices import fill_cost_columns
 from proxy.pipeline.scrub import api_key_of, key_prefix, request_credentials, scrub_bytes, scrub_error, scrub_text
@@ -166,6 +167,17 @@ def _stored_headers(headers: list[tuple[str, str]]) -> str:
         return orjson.dumps(redact([(clean_text(name), clean_text(value)) for name, value in headers])).decode()
 
 
+def _metadata_json(metadata: dict) -> str:
+    """The call's metadata as JSON. A peer's header (`Helicone-Property-<Name>`) is put in as sent,
+    and a header value is bytes that need not be UTF-8: only then are the top-level values cleaned
+    (what came from a JSON header was parsed, so it is valid text already)."""
+    try:
+        return orjson.dumps(metadata).decode()
+    except orjson.JSONEncodeError:
+        return orjson.dumps({clean_text(k): clean_text(v) if isinstance(v, str) else v
+                             for k, v in metadata.items()}).decode()
+
+
 def _cap(data: bytes, limit: int) -> tuple[bytes, bool]:
     return (data[:limit], True) if len(data) > limit else (data, False)
 
@@ -215,9 +227,12 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
     row["token_encoding"] = usage.encoding
     fill_cost_columns(row, cost)
     row["user_id"] = row["user_id"] or request.user
-    row["metadata"] = orjson.dumps(ctx.metadata).decode() if ctx.metadata is not None else None
+    row["metadata"] = _metadata_json(ctx.metadata) if ctx.metadata is not None else None
     row["has_content"] = int(not dnt)
-    tags = [clean_text(t) for t in ctx.tags]
+    all_tags = with_tags(ctx.tags, request.tags)
+    tags = [clean_text(t) for t in all_tags]
+    if len(all_tags) != len(ctx.tags):  # the body's `metadata.tags` (LiteLLM's) added some
+        row["tags"] = orjson.dumps(tags).decode()
     if dnt:
         return Entry(call=row, content=None, tags=tags)
     request_body, request_truncated = _cap(scrub_bytes(request_body, secrets), max_body_bytes)

@@ -63,7 +63,8 @@ async def test_without_the_key_such_a_path_is_refused_before_anything_else(keyed
     ("GET", "/ui/nothing/here", 404),
     ("POST", "/healthz", 405),
     ("GET", "/metrics/extra", 404),
-    ("GET", "/favicon.ico", 404),
+    ("GET", "/favicon.ico/x", 404),
+    ("POST", "/favicon.ico", 405),
     ("DELETE", "/ui", 405),
 ])
 async def test_the_open_local_paths_are_never_forwarded_either(proxy, fake, db_path, method, path, status):
@@ -75,10 +76,36 @@ async def test_the_open_local_paths_are_never_forwarded_either(proxy, fake, db_p
     assert stored_ids(db_path) == []
 
 
-async def test_the_root_leads_to_the_logs_page(proxy, fake):
-    resp = await proxy.get("/", allow_redirects=False)
+@pytest.mark.parametrize("accept", [None, "*/*", "text/html,application/xhtml+xml,application/json;q=0.9"])
+async def test_the_root_leads_to_the_logs_page(proxy, fake, db_path, accept):
+    resp = await proxy.get("/", allow_redirects=False, headers={"Accept": accept} if accept else {})
     assert (resp.status, resp.headers["Location"]) == (302, "/ui")
+    assert "x-llmlog-id" not in resp.headers
     assert fake.received == []
+    await flushed(proxy)
+    assert stored_ids(db_path) == []
+
+
+async def test_the_root_answers_a_program_that_asks_for_json(proxy, fake, db_path):
+    resp = await proxy.get("/", allow_redirects=False, headers={"Accept": "application/json"})
+    assert resp.status == 200
+    assert await resp.json() == {"service": "llmlog", "logs_page": "/ui", "logs_api": "/v1/logs",
+                                 "openapi": "/openapi.json", "health": "/healthz", "metrics": "/metrics"}
+    assert resp.headers["Vary"] == "Accept"
+    assert fake.received == []
+    await flushed(proxy)
+    assert stored_ids(db_path) == []
+
+
+async def test_the_favicon_is_served_not_forwarded_nor_logged(proxy, fake, db_path):
+    resp = await proxy.get("/favicon.ico")
+    assert resp.status == 200 and resp.headers["Content-Type"] == "image/x-icon"
+    icon = await resp.read()
+    assert icon[:4] == b"\0\0\1\0" and icon[22:30] == b"\x89PNG\r\n\x1a\n"  # an ICO holding one PNG
+    assert "x-llmlog-id" not in resp.headers
+    assert fake.received == []
+    await flushed(proxy)
+    assert stored_ids(db_path) == []
 
 
 @pytest.mark.parametrize("headers,query", [

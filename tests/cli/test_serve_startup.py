@@ -44,6 +44,62 @@ def _one_clear_line(result: subprocess.CompletedProcess, *words: str) -> str:
     return errors[0]
 
 
+@pytest.mark.parametrize("config_text, words", [
+    ("[server\n", ["is not valid TOML", "line 1"]),
+    ("port = 8080\n", ["unknown config key", "port"]),
+])
+def test_a_config_file_that_cannot_be_read_stops_serve_with_one_line(tmp_path, config_text, words):
+    _one_clear_line(_serve(tmp_path, str(tmp_path / "llmlog.db"), _free_port(), config_text), *words)
+
+
+def test_a_missing_config_file_stops_serve_with_one_line(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "cli.py"), "serve", "--config", str(tmp_path / "none.toml")],
+                            capture_output=True, text=True, timeout=60, cwd=str(ROOT),
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    _one_clear_line(result, "config file not found", "none.toml")
+
+
+def test_a_file_that_is_not_a_database_stops_serve_with_one_line(tmp_path):
+    db = tmp_path / "notes.txt"
+    db.write_bytes(b"not sqlite " * 500)
+    _one_clear_line(_serve(tmp_path, str(db), _free_port()), str(db), "not a database")
+    assert db.read_bytes() == b"not sqlite " * 500  # left as it was
+
+
+def test_version_comes_from_the_package_metadata():
+    from importlib.metadata import version
+    result = CliRunner().invoke(main, ["--version"])
+    assert (result.exit_code, result.output) == (0, f"llmlog {version('llmlog')}\n")
+
+
+def test_the_banner_names_the_address_logs_page_database_and_each_provider(tmp_path):
+    from importlib.metadata import version
+    config = tmp_path / "two.toml"
+    config.write_text('[[providers]]\nname = "openai"\nbase_url = "https://api.openai.com"\n'
+                      '[[providers]]\nname = "anthropic"\nbase_url = "https://api.anthropic.com"\n'
+                      'prefix = "/anthropic"\nformat = "anthropic"\n')
+    db = tmp_path / "l.db"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "serve", "--config", str(config), "--db", str(db),
+                             "--port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # past any warning logged first (an HTTPS_PROXY in the environment)
+            if "proxying on" in line:
+                break
+        lines = [line.rstrip("\n")] + [proc.stderr.readline().rstrip("\n") for _ in range(4)]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    found = re.fullmatch(r"llmlog (\S+): proxying on (http://127\.0\.0\.1:\d+)", lines[0])
+    assert found, lines
+    base = found.group(2)
+    assert found.group(1) == version("llmlog")
+    assert lines[1:] == [f"  logs page  {base}/ui", f"  database   {db}",
+                         f"  provider   openai     {base}/ → https://api.openai.com",
+                         f"  provider   anthropic  {base}/anthropic → https://api.anthropic.com"]
+
+
 def test_port_in_use(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -150,7 +206,7 @@ def test_port_zero_listens_on_a_free_port_and_prints_it(tmp_path, how):
             if "proxying on" in line:
                 banner = line
                 break
-        found = re.search(r"proxying on http://127\.0\.0\.1:(\d+) ", banner)
+        found = re.search(r"proxying on http://127\.0\.0\.1:(\d+)\s", banner)
         assert found, banner
         port = int(found.group(1))
         assert port != 0

@@ -3,6 +3,7 @@
 from proxy.headers import (
     CONTROL,
     HOP_BY_HOP,
+    PEER_CONTROL,
     PROVIDER_KEY_HEADERS,
     SECRET,
     redact,
@@ -34,3 +35,12 @@ def test_redaction():
     assert redact([("Authorization", "Bearer k"), ("X-Api-Key", "k"), ("Accept", "*/*")]) == [
         ("Authorization", "[redacted]"), ("X-Api-Key", "[redacted]"), ("Accept", "*/*")]
     assert redact_query("key=abc&alt=sse&api_key=z") == "key=[redacted]&alt=sse&api_key=[redacted]"
+
+
+def test_peer_control_set_is_exact_and_helicone_properties_are_stripped():
+    assert PEER_CONTROL == {"helicone-user-id", "helicone-session-id", "helicone-request-id", "x-litellm-tags",
+                            "x-litellm-spend-logs-metadata", "x-litellm-end-user-id", "x-portkey-trace-id",
+                            "x-portkey-metadata"}
+    kept = request_headers_to_forward([("Helicone-Property-Team", "a"), ("helicone-property-x", "b"),
+                                       ("Helicone-Auth", "Bearer h"), ("X-Portkey-Trace-Id", "t")])
+    assert kept == [("Helicone-Auth", "Bearer h")]  # only the headers llmlog reads are its own
