@@ -2,7 +2,9 @@
 time buckets are cut (UTC, weeks from Monday), how percentiles are ranked. Pure.
 
 Percentiles are exact, by the nearest-rank method: the p-th percentile of n sorted durations is
-the value at 1-based rank ceil(p/100 * n). Calls without a duration are left out of latency figures only.
+the value at 1-based rank ceil(p/100 * n). Calls without a duration are left out of latency figures only,
+and calls without a time to first byte (TTFB) out of TTFB figures only. Durations and TTFBs are read in
+one pass: (duration, ttfb) per call, either may be None.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import Any
 
 from .filters import LogFilter
@@ -23,6 +26,7 @@ BUCKETS = {"5m": (300_000, 0), "15m": (900_000, 0), "hour": (3_600_000, 0), "day
            "week": (_WEEK_MS, 4 * 86_400_000)}
 GROUP_BY = DIMENSIONS + tuple(BUCKETS)
 MAX_BUCKETS = 10_000
+Timings = tuple[list[float], list[float]]  # sorted durations, sorted TTFBs
 
 
 class AggregateError(ValueError):
@@ -55,6 +59,7 @@ class Figures:
     feedback_count: int = 0  # calls with feedback
     feedback_score_sum: float = 0.0
     durations: list[float] = field(default_factory=list)  # sorted; filled only where percentiles are wanted
+    ttfbs: list[float] = field(default_factory=list)  # times to first byte, sorted; filled with durations
     reasoning_tokens: int = 0  # thinking tokens, part of output_tokens
     estimated: int = 0  # calls whose token counts (and so cost) are llmlog's estimate, not the provider's
 
@@ -69,8 +74,19 @@ class Figures:
     def pct(self, p: float) -> float | None:
         return percentile(self.durations, p)
 
+    def ttfb_pct(self, p: float) -> float | None:
+        return percentile(self.ttfbs, p)
+
+    @property
+    def ttfb_count(self) -> int:
+        """Calls with a time to first byte (as filled with the durations)."""
+        return len(self.ttfbs)
+
+    def time(self, timings: Timings) -> None:
+        self.durations, self.ttfbs = timings
+
     def add(self, other: Figures) -> None:
-        """Fold in the sums of another group (durations are gathered separately)."""
+        """Fold in the sums of another group (durations and TTFBs are gathered separately)."""
         self.count += other.count
         self.successful += other.successful
         self.errors += other.errors
@@ -86,6 +102,20 @@ class Figures:
         self.feedback_score_sum += other.feedback_score_sum
         self.reasoning_tokens += other.reasoning_tokens
         self.estimated += other.estimated
+
+
+def sorted_timings(rows: Iterable[Sequence[Any]]) -> Timings:
+    """Sorted durations and sorted TTFBs from (duration, ttfb) rows, either of them None."""
+    durations: list[float] = []
+    ttfbs: list[float] = []
+    for duration, ttfb in rows:
+        if duration is not None:
+            durations.append(duration)
+        if ttfb is not None:
+            ttfbs.append(ttfb)
+    durations.sort()
+    ttfbs.sort()
+    return durations, ttfbs
 
 
 def figures_of(row: Sequence[Any]) -> Figures:
@@ -115,12 +145,12 @@ class Summary:
     by_feedback_score: dict[float | None, Figures]  # score -> its calls' feedback figures
 
 
-def rolled_up(rows: Iterable[Sequence[Any]], durations: list[float],
+def rolled_up(rows: Iterable[Sequence[Any]], timings: Timings,
               feedback: Iterable[Sequence[Any]] = ()) -> Summary:
     """A Summary from (model, provider, status, task_type, *sums) rows: one grouped scan of a
     handful of combinations, rolled up here; and (model, provider, status, task_type, score, count,
-    sum of scores) rows of the calls with feedback. Scores become floats, so 1 (SQLite's integer)
-    and 1.0 (PostgreSQL's double) are one key."""
+    sum of scores) rows of the calls with feedback; the totals' sorted durations and TTFBs. Scores
+    become floats, so 1 (SQLite's integer) and 1.0 (PostgreSQL's double) are one key."""
     totals = Figures()
     breakdowns: tuple[dict[Any, Figures], ...] = ({}, {}, {}, {})
     by_score: dict[float | None, Figures] = {}
@@ -136,7 +166,7 @@ def rolled_up(rows: Iterable[Sequence[Any]], durations: list[float],
         part = feedback_of(row[5:])
         add(part, row[:4])
         by_score.setdefault(float(row[4]), Figures()).add(part)
-    totals.durations = durations
+    totals.time(timings)
     by_model, by_provider, by_status, by_task_type = breakdowns
     return Summary(totals, by_model, by_provider, by_status, by_task_type, by_score)
 
@@ -183,33 +213,41 @@ def stats_asked(f: LogFilter, group_by: str, compare_previous: bool,
     return answer(current), (answer(previous) if previous else None)
 
 
-CallTotals = Callable[[], tuple[Sequence[Any], list[float], Sequence[Any]]]
+CallTotals = Callable[[], tuple[Sequence[Any], Timings, Sequence[Any]]]
 
 
-def stats_of_rows(f: LogFilter, group_by: str, sums: Iterable[Sequence[Any]], durations: Iterable[Sequence[Any]],
+def stats_of_rows(f: LogFilter, group_by: str, sums: Iterable[Sequence[Any]], timings: Iterable[Sequence[Any]],
                   feedback: Iterable[Sequence[Any]] = (), call_totals: CallTotals | None = None) -> Stats:
-    """Stats from a backend's rows: (key, *sums) per group, (key, duration) per call and (key,
+    """Stats from a backend's rows: (key, *sums) per group, (key, duration, ttfb) per call and (key,
     count, sum of scores) per group of the calls with feedback. With `call_totals` (tag grouping: a
-    call with two tags is in two groups) the totals are its (sums, sorted durations, feedback
-    count and sum) over the calls themselves; otherwise the groups' sum."""
+    call with two tags is in two groups) the totals are its (sums, sorted durations and TTFBs,
+    feedback count and sum) over the calls themselves; otherwise the groups' sum."""
     groups = {row[0]: figures_of(row[1:]) for row in sums}
     for row in feedback:
         groups.setdefault(row[0], Figures()).add(feedback_of(row[1:]))
-    by_key: dict[object, list[float]] = defaultdict(list)
-    for key, duration in durations:
-        by_key[key].append(duration)
-    for key, values in by_key.items():
-        groups[key].durations = sorted(values)
+    by_key: dict[object, Timings] = defaultdict(lambda: ([], []))
+    for key, duration, ttfb in timings:
+        durations, ttfbs = by_key[key]
+        if duration is not None:
+            durations.append(duration)
+        if ttfb is not None:
+            ttfbs.append(ttfb)
+    for key, (durations, ttfbs) in by_key.items():
+        durations.sort()
+        ttfbs.sort()
+        groups[key].time((durations, ttfbs))
     if call_totals is not None:
-        row, all_durations, feedback_row = call_totals()
+        row, all_timings, feedback_row = call_totals()
         totals = figures_of(row)
         totals.add(feedback_of(feedback_row))
-        totals.durations = all_durations
+        totals.time(all_timings)
     else:
         totals = Figures()
         for figures in groups.values():
             totals.add(figures)
-        totals.durations = sorted(d for values in by_key.values() for d in values)
+        # the groups' sorted runs, merged by the sort
+        totals.time((sorted(chain.from_iterable(d for d, _ in by_key.values())),
+                     sorted(chain.from_iterable(t for _, t in by_key.values()))))
     return grouped(f, group_by, groups, totals)
 
 

@@ -119,6 +119,11 @@ def summary_json(result: Summary, f: LogFilter) -> dict:
             "p50_latency_ms": t.pct(50),
             "p95_latency_ms": t.pct(95),
             "p99_latency_ms": t.pct(99),
+            # time to first byte, over the calls that have one (calls_with_ttfb)
+            "p50_ttfb_ms": t.ttfb_pct(50),
+            "p95_ttfb_ms": t.ttfb_pct(95),
+            "p99_ttfb_ms": t.ttfb_pct(99),
+            "calls_with_ttfb": t.ttfb_count,
             "unpriced_calls": t.unpriced,
             # token counts (and so costs) llmlog estimated because the provider sent none
             "estimated_calls": t.estimated,
@@ -150,6 +155,9 @@ def figures_json(figures: Figures) -> dict:
     }
     for p in PERCENTILES:
         out[f"p{p}_latency_ms"] = figures.pct(p)
+    for p in PERCENTILES:
+        out[f"p{p}_ttfb_ms"] = figures.ttfb_pct(p)
+    out["ttfb_count"] = figures.ttfb_count  # the calls the TTFB percentiles are over
     return out
 
 

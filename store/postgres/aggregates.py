@@ -1,6 +1,7 @@
 """Aggregates over `calls`: the summary and grouped stats of the logs API, as SQLite answers them
 (store/sqlite/aggregates.py). Sums are exact (bigint sums arrive as Decimal and become ints in
-figures.figures_of); percentiles come from each group's durations, ranked by store/figures.py."""
+figures.figures_of); percentiles come from each group's durations and times to first byte, fetched
+together in one query and ranked by store/figures.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import psycopg
 
 from ..distributions import Distribution, Measure
 from ..distributions import distributions as _distributions
-from ..figures import BUCKETS, Stats, Summary, rolled_up, stats_asked, stats_of_rows
+from ..figures import BUCKETS, Stats, Summary, Timings, rolled_up, sorted_timings, stats_asked, stats_of_rows
 from ..filters import LogFilter
 from .queries import one, plain
 from .where import FEEDBACK_SCORE, where
@@ -47,6 +48,8 @@ SUMS = (
 # over calls with feedback only (the partial index calls_feedback, m002), as SQLite reads them
 FEEDBACK_SUMS = f"count({FEEDBACK_SCORE}), coalesce(sum({FEEDBACK_SCORE}), 0)"
 RATED = "calls.feedback IS NOT NULL"
+# the calls with a duration or a TTFB
+TIMED = "(calls.duration_ms IS NOT NULL OR calls.ttfb_ms IS NOT NULL)"
 
 
 def summary(conn: psycopg.Connection, f: LogFilter) -> Summary:
@@ -56,13 +59,12 @@ def summary(conn: psycopg.Connection, f: LogFilter) -> Summary:
     feedback = conn.execute(f"SELECT calls.model, calls.provider, calls.status, calls.task_type, {FEEDBACK_SCORE}, "
                             f"{FEEDBACK_SUMS} FROM calls WHERE {clause} AND {RATED} GROUP BY 1, 2, 3, 4, 5",
                             params).fetchall()
-    return rolled_up(rows, _sorted_durations(conn, clause, params), feedback)
+    return rolled_up(rows, _sorted_timings(conn, clause, params), feedback)
 
 
-def _sorted_durations(conn: psycopg.Connection, clause: str, params: list[object]) -> list[float]:
-    rows = conn.execute(f"SELECT calls.duration_ms FROM calls WHERE {clause} AND calls.duration_ms IS NOT NULL "
-                        "ORDER BY 1", params)
-    return [d for (d,) in rows]
+def _sorted_timings(conn: psycopg.Connection, clause: str, params: list[object]) -> Timings:
+    return sorted_timings(conn.execute(f"SELECT calls.duration_ms, calls.ttfb_ms FROM calls WHERE {clause} "
+                                       f"AND {TIMED}", params))
 
 
 def _bucket_sql(width: int, offset: int) -> str:
@@ -87,16 +89,16 @@ def _stats(conn: psycopg.Connection, f: LogFilter, group_by: str) -> Stats:
     else:
         key_sql, source = DIMENSIONS[group_by], "calls"
     sums = conn.execute(f"SELECT {key_sql}, {SUMS} FROM {source} WHERE {clause} GROUP BY 1", params).fetchall()
-    durations = conn.execute(f"SELECT {key_sql}, calls.duration_ms FROM {source} WHERE {clause} "
-                             "AND calls.duration_ms IS NOT NULL", params).fetchall()
+    timings = conn.execute(f"SELECT {key_sql}, calls.duration_ms, calls.ttfb_ms FROM {source} WHERE {clause} "
+                           f"AND {TIMED}", params).fetchall()
     feedback = conn.execute(f"SELECT {key_sql}, {FEEDBACK_SUMS} FROM {source} WHERE {clause} AND {RATED} "
                             "GROUP BY 1", params).fetchall()
 
-    def call_totals() -> tuple[Sequence[Any], list[float], Sequence[Any]]:
+    def call_totals() -> tuple[Sequence[Any], Timings, Sequence[Any]]:
         return (one(conn.execute(f"SELECT {SUMS} FROM calls WHERE {clause}", params)),
-                _sorted_durations(conn, clause, params),
+                _sorted_timings(conn, clause, params),
                 one(conn.execute(f"SELECT {FEEDBACK_SUMS} FROM calls WHERE {clause} AND {RATED}", params)))
-    return stats_of_rows(f, group_by, sums, durations, feedback, call_totals if group_by == "tag" else None)
+    return stats_of_rows(f, group_by, sums, timings, feedback, call_totals if group_by == "tag" else None)
 
 
 def distributions(conn: psycopg.Connection, f: LogFilter, unit: str, group_by: Sequence[str],

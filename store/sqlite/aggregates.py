@@ -1,8 +1,8 @@
 """Aggregates over SQLite's `calls` table: the summary and grouped stats of the logs API (DESIGN §6).
 
 Only `calls` (and `call_tags` for tag grouping) is read, never content. Sums are exact: tokens and
-cost (integer nano-dollars) are summed in SQL; percentiles come from each group's durations, fetched
-with the same filter (store/figures.py ranks them).
+cost (integer nano-dollars) are summed in SQL; percentiles come from each group's durations and
+times to first byte, fetched together in one query with the same filter (store/figures.py ranks them).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from ..distributions import Distribution, Measure
 from ..distributions import distributions as _distributions
-from ..figures import BUCKETS, Stats, Summary, rolled_up, stats_asked, stats_of_rows
+from ..figures import BUCKETS, Stats, Summary, Timings, rolled_up, sorted_timings, stats_asked, stats_of_rows
 from ..filters import LogFilter
 from .where import FEEDBACK_SCORE, where
 
@@ -49,6 +49,8 @@ _SUMS = (
 # above read only the covering index calls_started_sums, which has no feedback
 FEEDBACK_SUMS = f"count({FEEDBACK_SCORE}), coalesce(sum({FEEDBACK_SCORE}), 0)"
 RATED = "calls INDEXED BY calls_feedback"
+# the calls with a duration or a TTFB (calls_started_sums covers both, m019)
+TIMED = "(duration_ms IS NOT NULL OR ttfb_ms IS NOT NULL)"
 
 
 def summary(conn: sqlite3.Connection, f: LogFilter) -> Summary:
@@ -59,12 +61,11 @@ def summary(conn: sqlite3.Connection, f: LogFilter) -> Summary:
     feedback = conn.execute(
         f"SELECT model, provider, status, task_type, {FEEDBACK_SCORE}, {FEEDBACK_SUMS} FROM {RATED} "
         f"WHERE {clause} AND feedback IS NOT NULL GROUP BY 1, 2, 3, 4, 5", params)
-    return rolled_up(rows, _sorted_durations(conn, clause, params), feedback)
+    return rolled_up(rows, _sorted_timings(conn, clause, params), feedback)
 
 
-def _sorted_durations(conn: sqlite3.Connection, clause: str, params: list[object]) -> list[float]:
-    rows = conn.execute(f"SELECT duration_ms FROM calls WHERE {clause} AND duration_ms IS NOT NULL", params)
-    return sorted(d for (d,) in rows)
+def _sorted_timings(conn: sqlite3.Connection, clause: str, params: list[object]) -> Timings:
+    return sorted_timings(conn.execute(f"SELECT duration_ms, ttfb_ms FROM calls WHERE {clause} AND {TIMED}", params))
 
 
 def _bucket_sql(width: int, offset: int) -> str:
@@ -89,17 +90,17 @@ def _stats(conn: sqlite3.Connection, f: LogFilter, group_by: str) -> Stats:
     else:
         key_sql, source, rated = DIMENSIONS[group_by], "calls", RATED
     sums = conn.execute(f"SELECT {key_sql}, {_SUMS} FROM {source} WHERE {clause} GROUP BY 1", params).fetchall()
-    durations = conn.execute(
-        f"SELECT {key_sql}, duration_ms FROM {source} WHERE {clause} AND duration_ms IS NOT NULL", params).fetchall()
+    timings = conn.execute(
+        f"SELECT {key_sql}, duration_ms, ttfb_ms FROM {source} WHERE {clause} AND {TIMED}", params).fetchall()
     feedback = conn.execute(f"SELECT {key_sql}, {FEEDBACK_SUMS} FROM {rated} WHERE {clause} "
                             "AND feedback IS NOT NULL GROUP BY 1", params).fetchall()
 
-    def call_totals() -> tuple[Sequence[Any], list[float], Sequence[Any]]:
+    def call_totals() -> tuple[Sequence[Any], Timings, Sequence[Any]]:
         return (conn.execute(f"SELECT {_SUMS} FROM calls WHERE {clause}", params).fetchone(),
-                _sorted_durations(conn, clause, params),
+                _sorted_timings(conn, clause, params),
                 conn.execute(f"SELECT {FEEDBACK_SUMS} FROM {RATED} WHERE {clause} AND feedback IS NOT NULL",
                              params).fetchone())
-    return stats_of_rows(f, group_by, sums, durations, feedback, call_totals if group_by == "tag" else None)
+    return stats_of_rows(f, group_by, sums, timings, feedback, call_totals if group_by == "tag" else None)
 
 
 def distributions(conn: sqlite3.Connection, f: LogFilter, unit: str, group_by: Sequence[str],

@@ -275,6 +275,17 @@ CREATE INDEX calls_started_sums ON calls(
 """
 
 
+# TTFB percentiles in summary and stats (the dashboard's TTFB chart, issue 19) are read with the
+# durations, in the same query: the covering index gains ttfb_ms, so that query still reads only the
+# index. Building it reads every row once (seconds per million entries).
+M019_SUMS_INDEX_TTFB = """
+DROP INDEX calls_started_sums;
+CREATE INDEX calls_started_sums ON calls(
+    started_at, model, provider, status, task_type, duration_ms, ttfb_ms,
+    input_tokens, output_tokens, total_tokens, cost_nanos, cost_micros, priced, reasoning_tokens, usage_source);
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -296,6 +307,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m016_feedback_index", M016_FEEDBACK_INDEX),
     ("m017_promptshuttle_labels", M017_PROMPTSHUTTLE_LABELS),
     ("m018_sums_index_thinking_estimated", M018_SUMS_INDEX_THINKING_ESTIMATED),
+    ("m019_sums_index_ttfb", M019_SUMS_INDEX_TTFB),
 ]
 
 

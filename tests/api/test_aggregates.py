@@ -40,6 +40,10 @@ def build_entries():
             inside.append(random_entry(rng, t))
     inside.append(entry(START, model="gpt-4o", provider="openai", duration_ms=100.0, input_tokens=1,
                         output_tokens=1, total_tokens=2, cost_micros=7))  # start is inclusive
+    # a first byte but no duration (the answer never completed): in TTFB figures, not latency ones
+    inside.append(entry(START + 2 * HOUR, model="gpt-4o", provider="openai", status="client_closed", status_code=499,
+                        ttfb_ms=0.5, duration_ms=None, input_tokens=1, output_tokens=1, total_tokens=2,
+                        cost_micros=3))
     previous = [random_entry(rng, rng.randrange(START - SPAN, START)) for _ in range(40)]
     outside = [random_entry(rng, rng.randrange(START - 3 * SPAN, START - SPAN)) for _ in range(10)]
     outside.append(entry(END, model="gpt-4o", provider="openai", duration_ms=1.0))  # end is exclusive
@@ -86,8 +90,13 @@ def avg_score(rows):
     return pytest.approx(sum(found) / len(found), abs=1e-6) if found else None
 
 
+def timed(rows, column):
+    """The rows' non-null `duration_ms` or `ttfb_ms` values."""
+    return [r[column] for r in rows if r[column] is not None]
+
+
 def expected_figures(rows):
-    durations = [r["duration_ms"] for r in rows if r["duration_ms"] is not None]
+    durations, ttfbs = timed(rows, "duration_ms"), timed(rows, "ttfb_ms")
     return {
         "count": len(rows),
         "input_tokens": sum(r["input_tokens"] or 0 for r in rows),
@@ -103,6 +112,8 @@ def expected_figures(rows):
         "feedback_count": len(scores(rows)),
         "avg_feedback_score": avg_score(rows),
         **{f"p{p}_latency_ms": nearest_rank(durations, p) for p in (50, 90, 95, 99)},
+        **{f"p{p}_ttfb_ms": nearest_rank(ttfbs, p) for p in (50, 90, 95, 99)},
+        "ttfb_count": len(ttfbs),
     }
 
 
@@ -116,7 +127,8 @@ async def test_summary_equals_independent_figures(seeded, proxy):
     inside, _ = seeded
     body = await get_json(proxy, f"/v1/logs/summary?{WINDOW}")
     assert body["period"] == {"start_date": iso(START), "end_date": iso(END), "days": round(SPAN / DAY, 3)}
-    durations = [r["duration_ms"] for r in inside]
+    durations, ttfbs = timed(inside, "duration_ms"), timed(inside, "ttfb_ms")
+    assert 0 < len(ttfbs) < len(inside) and len(durations) < len(inside)  # some calls lack one or the other
     ok = [r for r in inside if r["status"] == "success"]
     priced = [r for r in inside if r["cost_micros"] is not None]
     cost = sum(r["cost_micros"] for r in priced)
@@ -132,6 +144,8 @@ async def test_summary_equals_independent_figures(seeded, proxy):
         "avg_latency_ms": pytest.approx(sum(durations) / len(durations), abs=0.0011),
         "p50_latency_ms": nearest_rank(durations, 50), "p95_latency_ms": nearest_rank(durations, 95),
         "p99_latency_ms": nearest_rank(durations, 99),
+        "p50_ttfb_ms": nearest_rank(ttfbs, 50), "p95_ttfb_ms": nearest_rank(ttfbs, 95),
+        "p99_ttfb_ms": nearest_rank(ttfbs, 99), "calls_with_ttfb": len(ttfbs),
         "unpriced_calls": sum(1 for r in inside if r["model"] == "mystery-model"),
         "estimated_calls": sum(1 for r in inside if r["usage_source"] in ("estimated", "rough")),
         "calls_with_feedback": len(scores(inside)),
@@ -150,7 +164,8 @@ async def test_summary_equals_independent_figures(seeded, proxy):
         assert body["by_model"][model] == {
             "calls": len(rows), "percentage": round(len(rows) / len(inside), 4),
             "total_cost_usd": expected_cost(rows),
-            "avg_latency_ms": pytest.approx(sum(r["duration_ms"] for r in rows) / len(rows), abs=0.0011)}
+            "avg_latency_ms": pytest.approx(sum(timed(rows, "duration_ms")) / len(timed(rows, "duration_ms")),
+                                            abs=0.0011)}
     assert body["by_model"]["mystery-model"]["total_cost_usd"] is None  # every call unpriced: unknown, not $0
     assert body["by_provider"]["openai"]["calls"] == sum(1 for r in inside if r["provider"] == "openai")
     for provider in {r["provider"] for r in inside}:
@@ -170,6 +185,7 @@ async def test_summary_honours_filters(seeded, proxy):
     assert body["summary"]["total_calls"] == len(rows) > 0
     assert body["summary"]["total_tokens"] == sum(r["total_tokens"] for r in rows)
     assert body["summary"]["p50_latency_ms"] == nearest_rank([r["duration_ms"] for r in rows], 50)
+    assert body["summary"]["p95_ttfb_ms"] == nearest_rank(timed(rows, "ttfb_ms"), 95)
 
 
 @pytest.mark.parametrize("group_by, column", [("model", "model"), ("user", "user_id"), ("status", "status"),
@@ -208,6 +224,7 @@ async def test_stats_hour_buckets_cover_the_window_with_empty_ones(seeded, proxy
         assert group == {"key": iso(start), **expected_figures(rows)}
         if ((start - MONDAY) // HOUR) % 3 == 1:
             assert group["count"] == 0 and group["p50_latency_ms"] is None and group["cost_usd"] == 0
+            assert group["p50_ttfb_ms"] is None and group["ttfb_count"] == 0
     assert body["totals"] == expected_figures(inside)
 
 
@@ -261,6 +278,7 @@ async def test_summary_of_an_empty_window(proxy):
     body = await get_json(proxy, "/v1/logs/summary?start_date=-1h")
     assert body["summary"]["total_calls"] == 0 and body["summary"]["success_rate"] is None
     assert body["summary"]["p99_latency_ms"] is None and body["by_model"] == {}
+    assert body["summary"]["p50_ttfb_ms"] is None and body["summary"]["calls_with_ttfb"] == 0
 
 
 def run_cli(*args):

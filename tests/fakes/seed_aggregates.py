@@ -41,13 +41,15 @@ def random_entry(rng: random.Random, started_at: int) -> Entry:
     status = rng.choices(("success", "error", "timeout", "client_closed"), (85, 8, 4, 3))[0]
     input_tokens, output_tokens = rng.randint(5, 4000), rng.randint(0, 1500)
     priced = model != "mystery-model"
+    duration_ms, ttfb_ms = round(rng.uniform(50, 5000), 1), round(rng.uniform(10, 400), 1)
     key = rng.choice(("sk-one", "sk-two", None))
     return entry(
         started_at,
         tags=rng.sample(TAGS, rng.randint(0, 2)),
         model=model, provider=PROVIDERS[model], response_model=model,
         status=status, status_code={"success": 200, "error": 500, "timeout": 504, "client_closed": 499}[status],
-        duration_ms=round(rng.uniform(50, 5000), 1), ttfb_ms=round(rng.uniform(10, 400), 1),
+        # no first byte on about a fifth of the calls (from the time, as below)
+        duration_ms=duration_ms, ttfb_ms=ttfb_ms if started_at % 5 else None,
         input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=input_tokens + output_tokens,
         cost_micros=(input_tokens * rng.randint(1, 5) + output_tokens * 10) if priced else None,
         user_id=rng.choice(("u1", "u2", "u3", None)),

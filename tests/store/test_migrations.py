@@ -37,7 +37,8 @@ def test_blank_database_migrates_to_the_exact_schema(tmp_path):
 
 def test_summary_and_stats_over_a_window_read_only_the_covering_index(tmp_path):
     """m011: every column the sums read is in calls_started_sums, so a window's summary and
-    bucketed or model stats never read the wide rows (no ANALYZE needed to choose it); m012: their
+    bucketed or model stats never read the wide rows (no ANALYZE needed to choose it), their durations
+    and TTFBs (m019) included; m016: their
     feedback figures read only the calls with feedback, through calls_feedback."""
     from store.filters import LogFilter
     from store.sqlite import aggregates

@@ -44,7 +44,7 @@ def expected_cards(s: dict) -> dict[str, str]:
             "card-errors": f"{fmt_int(s['failed_calls'])} · {rate}", "card-p50": fmt_ms(s["p50_latency_ms"]),
             "card-p95": fmt_ms(s["p95_latency_ms"]), "card-p99": fmt_ms(s["p99_latency_ms"]),
             "card-tokens": fmt_int(s["total_tokens"]), "card-unpriced": fmt_int(s["unpriced_calls"]),
-            "card-estimated": fmt_int(s["estimated_calls"])}
+            "card-estimated": fmt_int(s["estimated_calls"]), "card-ttfb-p50": fmt_ms(s["p50_ttfb_ms"])}
 
 
 # read in one script: the dashboard redraws whole sections, so elements found one by one can go stale
@@ -82,6 +82,7 @@ async def test_dashboard_totals_breakdown_feedback_and_filters(proxy, browser, t
     assert everything["total_calls"] == 8 and everything["failed_calls"] == 2 and everything["unpriced_calls"] == 1
     assert everything["estimated_calls"] == 1 and everything["reasoning_tokens"] == 64
     assert only_mini["total_calls"] == 3
+    assert everything["p50_ttfb_ms"] is not None and everything["calls_with_ttfb"] > 0
     base = str(proxy.make_url("")).rstrip("/")
 
     def drive():
@@ -94,7 +95,9 @@ async def test_dashboard_totals_breakdown_feedback_and_filters(proxy, browser, t
         estimated = {"gpt-4o-mini": "0", "bad-model": "0", "gpt-4o": "1", "local-llama": "0"}
         assert breakdown(browser, cell="estimated") == estimated
         assert "(thinking 64)" in browser.find_element(By.ID, "card-tokens").text
-        for chart in ("calls", "cost", "errors", "latency", "tokens"):  # each drawn, with its previous period
+        ttfb = browser.find_element(By.CSS_SELECTOR, "#card-ttfb-p50 .card-sub").text
+        assert ttfb == f"time to first byte, {fmt_int(everything['calls_with_ttfb'])} calls"
+        for chart in ("calls", "cost", "errors", "latency", "ttfb", "tokens"):  # each drawn, with its previous period
             legend = browser.find_element(By.CSS_SELECTOR, f"#chart-{chart} .u-legend").text
             assert "previous period" in legend and browser.find_elements(By.CSS_SELECTOR, f"#chart-{chart} canvas")
         assert breakdown(browser, "dash-feedback-models", "feedback") == {"gpt-4o-mini": "2"}

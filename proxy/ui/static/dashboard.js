@@ -61,6 +61,8 @@ function totalsCards(s) {
     card("p50 latency", fmtMs(s.p50_latency_ms), "card-p50"),
     card("p95 latency", fmtMs(s.p95_latency_ms), "card-p95"),
     card("p99 latency", fmtMs(s.p99_latency_ms), "card-p99"),
+    s.p50_ttfb_ms === undefined ? null  // an older llmlog's summary has no TTFB figures
+      : card("p50 TTFB", fmtMs(s.p50_ttfb_ms), "card-ttfb-p50", `time to first byte, ${fmtInt(s.calls_with_ttfb)} calls`),
     card("Tokens", fmtInt(s.total_tokens), "card-tokens",
       `in ${fmtInt(s.input_tokens)} · out ${fmtInt(s.output_tokens)}` +
       (s.reasoning_tokens === undefined ? "" : ` (thinking ${fmtInt(s.reasoning_tokens)})`)),
@@ -86,6 +88,8 @@ function charts(stats) {
   draw("chart-errors", "% of calls", axisPct, [series("Error rate", rate)]);
   draw("chart-latency", "ms", axisMs, [series("p50", (g) => g.p50_latency_ms), series("p95", (g) => g.p95_latency_ms),
     series("p99", (g) => g.p99_latency_ms)]);
+  draw("chart-ttfb", "ms", axisMs, [series("p50", (g) => g.p50_ttfb_ms ?? null),
+    series("p95", (g) => g.p95_ttfb_ms ?? null)]);
   draw("chart-tokens", "tokens", fmtInt, [series("Input", (g) => g.input_tokens), series("Output", (g) => g.output_tokens),
     series("Thinking (part of output)", (g) => g.reasoning_tokens ?? null)]);
 }
