@@ -78,6 +78,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=7, help="spread them over this many days (default 7)")
     parser.add_argument("--runs", type=int, default=7, help="fresh page loads per view (default 7)")
     parser.add_argument("--only", default="", help="the views whose name starts with this (`logs`, `dashboard`)")
+    parser.add_argument("--readers", default="2", help="reader threads to compare, e.g. `1,2`: each view is "
+                        "timed on a server with each, their loads interleaved (default 2, as llmlog runs)")
     args = parser.parse_args()
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
         sys.exit("needs Debian chromium and chromium-driver: apt-get install chromium chromium-driver")
@@ -87,23 +89,33 @@ def main() -> None:
         db = os.path.join(tmp, "page.db")
         print(f"seeding {args.n:,} entries over {args.days} days into {db}", file=sys.stderr)
         seed(db, args.n, int(time.time() * 1000), args.days)
-    port = free_port()
-    # no upstream is called: the page only reads the logs API
-    server = Server("llmlog", ["-m", "bench.serve_shim", "serve", "--db", db, "--upstream", "http://127.0.0.1:9",
-                               "--port", str(port)], port, 0, "/healthz", log_dir=tmp)
+    counts = [int(n) for n in args.readers.split(",")]
+    servers = {}
+    for n in counts:
+        port = free_port()
+        # no upstream is called: the page only reads the logs API
+        servers[n] = Server(f"llmlog-{n}-readers", ["-m", "bench.serve_shim", "serve", "--db", db, "--upstream",
+                            "http://127.0.0.1:9", "--port", str(port)], port, 0, "/healthz",
+                            env={"LLMLOG_BENCH_READERS": str(n)}, log_dir=tmp)
     driver = browser()
     try:
-        total = entries_in(server.url)
-        print(f"{total:,} entries in {db}; {args.runs} fresh loads per view, ms from navigation to shown")
+        total = entries_in(servers[counts[0]].url)
+        print(f"{total:,} entries in {db}; {args.runs} fresh loads per view and server, interleaved; "
+              "ms from navigation to shown")
         for name, (path, mark) in VIEWS.items():
             if not name.startswith(args.only):
                 continue
-            times = [shown_ms(driver, server.url + path, mark) for _ in range(args.runs)]
-            print(f"  {name:28} p50 {statistics.median(times):7.0f}   max {max(times):7.0f}   "
-                  f"all {' '.join(f'{t:.0f}' for t in times)}")
+            times: dict[int, list[float]] = {n: [] for n in counts}
+            for _ in range(args.runs):
+                for n in counts:
+                    times[n].append(shown_ms(driver, servers[n].url + path, mark))
+            for n in counts:
+                print(f"  {name:28} {n} reader{'s' if n > 1 else ' '}  p50 {statistics.median(times[n]):7.0f}   "
+                      f"max {max(times[n]):7.0f}   all {' '.join(f'{t:.0f}' for t in times[n])}")
     finally:
         driver.quit()
-        server.stop()
+        for server in servers.values():
+            server.stop()
 
 
 if __name__ == "__main__":

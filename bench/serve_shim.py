@@ -1,5 +1,6 @@
 """`llmlog serve` for the bench: with uvloop when LLMLOG_UVLOOP=1, and with logging switched off when
-LLMLOG_BENCH_NO_LOGGING=1.
+LLMLOG_BENCH_NO_LOGGING=1, and with LLMLOG_BENCH_READERS reader threads for the logs API (bench_page.py
+compares one and two).
 
 `web.run_app` creates its loop through the installed policy, so installing uvloop's policy first
 is all it takes. Logging off means the handlers hand their captured calls to nothing: the request
@@ -25,6 +26,10 @@ if __name__ == "__main__":
     maybe_uvloop()
     if os.environ.get("LLMLOG_BENCH_NO_LOGGING") == "1":
         _switch_logging_off()
+    if readers := os.environ.get("LLMLOG_BENCH_READERS"):
+        import proxy.app
+
+        proxy.app.READER_THREADS = int(readers)
     import cli
 
     cli.main()

@@ -62,8 +62,8 @@ log = logging.getLogger("llmlog")
 # inflating on the event loop without bound; and a handler whose client left is cancelled.
 SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False, "handler_cancellation": True}
 # The logs API's reader threads: two lets the logs page's dashboard run its aggregates side by side on
-# two cores (bench/bench_page.py: at 1M entries, the 24 h dashboard 1.31 -> ? s); more would only
-# take CPU from the request path and the writer on a small machine.
+# two cores, and the table's rows and their count side by side (`python -m bench.bench_page --readers
+# 1,2`); more would only take CPU from the request path and the writer on a small machine.
 READER_THREADS = 2
 
 
