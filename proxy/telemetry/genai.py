@@ -16,6 +16,8 @@ from store.rows import CallRow
 _OPERATIONS = (("/chat/completions", "chat"), ("/messages", "chat"), ("/responses", "chat"),
                ("/completions", "text_completion"), ("/embeddings", "embeddings"))
 TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
+USAGE_ATTRIBUTES = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.cache_read.input_tokens",
+                    "gen_ai.usage.cache_creation.input_tokens")
 
 
 def operation_name(path: str | None) -> str:
@@ -75,6 +77,9 @@ def span_attributes(call: CapturedCall, row: CallRow) -> dict[str, Any]:
         "llmlog.usage_source": row["usage_source"],
         "llmlog.cost_usd": cost if row["priced"] else None,
     }
+    if row["usage_source"] == "none":  # no usage known (an error answer): no counts rather than zeros
+        for name in USAGE_ATTRIBUTES:
+            del attributes[name]
     return {name: value for name, value in attributes.items() if value is not None}
 
 

@@ -82,6 +82,8 @@ class OtelExport:
             common["gen_ai.response.model"] = self.model_label(row["response_model"])
         duration = dict(common, **{"error.type": failure}) if failure else common
         self.duration.record((row["duration_ms"] or 0.0) / 1000, duration)
+        if row["usage_source"] == "none":
+            return
         for kind, tokens in (("input", row["input_tokens"]), ("output", row["output_tokens"])):
             if tokens is not None:
                 self.token_usage.record(tokens, {**common, "gen_ai.token.type": kind})
