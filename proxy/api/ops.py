@@ -33,5 +33,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     describe(app, Operation("GET", "/healthz", "Liveness and queue depth."),
-             Operation("GET", "/metrics", "Prometheus exposition (OpenMetrics when asked for): calls, tokens, cost, latency histograms, pipeline counts."),
+             Operation("GET", "/metrics", "Prometheus exposition (OpenMetrics when asked for): calls, tokens, cost, "
+                       "latency histograms, pipeline counts."),
              Operation("GET", "/", "Redirects to the logs page, /ui.", responses={"302": {"description": "to /ui"}}))

@@ -10,6 +10,7 @@ has always had.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -72,30 +73,61 @@ class PrometheusMetrics:
                               "byte (calls that got an answer).", CALL_LABELS, buckets=TTFB_BUCKETS_S,
                               registry=registry)
         registry.register(_PipelineCounts(counts))
+        self._series: dict[tuple[str, str, str], _Series] = {}
 
     def record(self, entry: Entry) -> None:
         """Count one built entry (on the pipeline task, off the request path)."""
         row = entry.call
         labels = (row["provider"] or "", self.model_label(row["model"]), row["status"])
-        self.calls.labels(*labels).inc()
+        series = self._series.get(labels) or self._add_series(labels)
+        series.calls.inc()
         for kind, column in TOKEN_TYPES:
             tokens = row[column]  # type: ignore[literal-required]
             if tokens:
-                self.tokens.labels(*labels, kind).inc(tokens)
+                series.tokens[kind].inc(tokens)
         if row["priced"]:
             nanos = row["cost_nanos"]
-            self.cost.labels(*labels).inc(nanos / 1e9 if nanos is not None else (row["cost_micros"] or 0) / 1e6)
+            series.cost.inc(nanos / 1e9 if nanos is not None else (row["cost_micros"] or 0) / 1e6)
         else:
-            self.unpriced.labels(*labels).inc()
+            series.unpriced.inc()
         if row["duration_ms"] is not None:
-            self.duration.labels(*labels).observe(row["duration_ms"] / 1000)
+            series.duration.observe(row["duration_ms"] / 1000)
         if row["ttfb_ms"] is not None:
-            self.ttfb.labels(*labels).observe(row["ttfb_ms"] / 1000)
+            series.ttfb.observe(row["ttfb_ms"] / 1000)
+
+    def _add_series(self, labels: tuple[str, str, str]) -> _Series:
+        """The children of one label set, made once: `labels()` costs more than the counting itself.
+        Series appear in /metrics as they are first used, so a never-seen token type has none."""
+        series = _Series(self, labels)
+        self._series[labels] = series
+        return series
 
     def render(self, accept: str | None) -> tuple[bytes, str]:
         """The exposition (Prometheus text, or OpenMetrics when the scraper asks for it) and its type."""
         encode, content_type = choose_encoder(accept or "")
         return encode(self.registry), content_type
+
+
+class _Series:
+    """One (provider, model, status)'s children of each metric; a token type's made when first counted."""
+
+    def __init__(self, metrics: PrometheusMetrics, labels: tuple[str, str, str]):
+        self.calls = metrics.calls.labels(*labels)
+        self.cost = metrics.cost.labels(*labels)
+        self.unpriced = metrics.unpriced.labels(*labels)
+        self.duration = metrics.duration.labels(*labels)
+        self.ttfb = metrics.ttfb.labels(*labels)
+        self.tokens = _TokenChildren(metrics.tokens, labels)
+
+
+class _TokenChildren(dict[str, Any]):
+    def __init__(self, counter: Counter, labels: tuple[str, str, str]):
+        super().__init__()
+        self.counter, self.labels = counter, labels
+
+    def __missing__(self, kind: str) -> Any:
+        child = self[kind] = self.counter.labels(*self.labels, kind)
+        return child
 
 
 class _PipelineCounts(Collector):

@@ -26,12 +26,14 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from proxy.forward.capture import CapturedCall
 from proxy.telemetry.genai import error_type, span_attributes, span_name, trace_headers
 from proxy.telemetry.metrics import ModelLabels
-from store.rows import Entry
+from store.rows import CallRow, Entry
 
 # the GenAI conventions' advised bucket boundaries for the two histograms
 DURATION_BUCKETS_S = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
 _PROPAGATOR = TraceContextTextMapPropagator()
+# the span attributes the histograms carry too (bounded: models are capped, ids left out)
+METRIC_ATTRIBUTES = ("gen_ai.operation.name", "gen_ai.provider.name", "server.address", "server.port")
 
 
 class OtelExport:
@@ -74,13 +76,12 @@ class OtelExport:
         span.end(end_time=end_ns)
         self._measure(row, attributes, failure)
 
-    def _measure(self, row: Any, span_attributes: dict[str, Any], failure: str | None) -> None:
-        common = {name: span_attributes[name] for name in ("gen_ai.operation.name", "gen_ai.provider.name",
-                                                           "server.address", "server.port") if name in span_attributes}
+    def _measure(self, row: CallRow, span_attributes: dict[str, Any], failure: str | None) -> None:
+        common: dict[str, Any] = {name: span_attributes[name] for name in METRIC_ATTRIBUTES if name in span_attributes}
         common["gen_ai.request.model"] = self.model_label(row["model"])
         if row["response_model"]:
             common["gen_ai.response.model"] = self.model_label(row["response_model"])
-        duration = dict(common, **{"error.type": failure}) if failure else common
+        duration = {**common, "error.type": failure} if failure else common
         self.duration.record((row["duration_ms"] or 0.0) / 1000, duration)
         if row["usage_source"] == "none":
             return

@@ -4,8 +4,8 @@ decoding llmlog's requests with opentelemetry-proto, after known calls through t
 from __future__ import annotations
 
 import gzip
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pytest
 from aiohttp import web
