@@ -14,6 +14,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from proxy.app import make_app
+from proxy.settings import ConfigError, load_config
+from proxy.telemetry import observe
 from tests.conftest import flushed
 from tests.telemetry.conftest import CLAUDE, KEY, chat, claude
 
@@ -163,3 +166,10 @@ async def test_content_only_when_opted_in_and_never_under_do_not_track(two_provi
     assert not spans[private].events
     assert value(spans[private].attributes)["gen_ai.usage.input_tokens"] == 11  # the call itself is exported
     assert b"secret words" not in b"".join(receiver.bodies["/v1/traces"])
+
+
+def test_enabled_without_the_sdk_is_one_config_error(monkeypatch, db_path):
+    monkeypatch.setattr(observe, "OTEL_MODULES", ("opentelemetry.sdk", "opentelemetry_not_installed.exporter"))
+    config = load_config(None, env={"LLMLOG_OTEL_ENABLED": "true", "LLMLOG_DB": db_path})
+    with pytest.raises(ConfigError, match=r"otel.enabled needs .*pip install 'llmlog\[otel\]'"):
+        make_app(config)

@@ -3,12 +3,17 @@ the proxy: a JSON chat, a stream, an upstream error and an Anthropic call."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import flushed
 from tests.telemetry.conftest import CLAUDE, KEY, chat, claude
 
+DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
 OPENAI = ("openai", "gpt-4o-mini", "success")
 FAILED = ("openai", "bad-model", "error")
 ANTHROPIC = ("anthropic", CLAUDE, "success")
@@ -91,3 +96,14 @@ async def test_openmetrics_when_asked(two_providers):
     resp = await client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
     assert resp.headers["Content-Type"].startswith("application/openmetrics-text")
     assert (await resp.text()).endswith("# EOF\n")
+
+
+async def test_grafana_dashboard_names_only_served_metrics(two_providers):
+    client = await two_providers()
+    await chat(client)
+    await flushed(client)
+    served = {key[0] for key in await scrape(client)}
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+    named = {name for expr in exprs for name in re.findall(r"\bllmlog_[a-z_]+", expr)}
+    assert len(named) >= 12 and named - served == set()
