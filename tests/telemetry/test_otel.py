@@ -18,7 +18,7 @@ from proxy.app import make_app
 from proxy.settings import ConfigError, load_config
 from proxy.telemetry import observe
 from tests.conftest import flushed
-from tests.telemetry.conftest import CLAUDE, KEY, chat, claude
+from tests.telemetry.calls import CLAUDE, KEY, chat, claude
 
 TRACE_ID, PARENT_ID = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
 

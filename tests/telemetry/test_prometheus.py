@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import flushed
-from tests.telemetry.conftest import CLAUDE, KEY, chat, claude
+from tests.telemetry.calls import CLAUDE, KEY, chat, claude
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
 OPENAI = ("openai", "gpt-4o-mini", "success")
