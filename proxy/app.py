@@ -45,7 +45,9 @@ from proxy.pipeline.prices import price_table_for
 from proxy.pipeline.retention import retention_ctx
 from proxy.pipeline.worker import Pipeline
 from proxy.settings import Settings
-from proxy.state import CONFIG, FORWARDER, HOSTS, JOBS, METRICS, PIPELINE, PRICES, READER, WRITER
+from proxy.state import CONFIG, FORWARDER, HOSTS, JOBS, METRICS, PIPELINE, PRICES, READER, TELEMETRY, WRITER
+from proxy.telemetry.metrics import PrometheusMetrics
+from proxy.telemetry.observe import Telemetry, check_otel, otel_ctx
 from proxy.ui import routes as ui_routes
 from proxy.upstream.aiohttp_client import AiohttpUpstream
 from proxy.upstream.client import IDLE_TIMEOUT_S, UpstreamClient
@@ -141,6 +143,7 @@ async def _store_ctx(app: web.Application, seams: Seams):
         fallback_entry, app[METRICS],
         queue_size=config.store.queue_size, batch_size=config.store.batch_size,
         batch_interval_s=config.store.batch_interval_ms / 1000, hold_size=config.store.hold_size,
+        observe=app[TELEMETRY].observe,
     )
     app[PIPELINE] = pipeline
     app[READER] = reader
@@ -188,6 +191,7 @@ async def forward(request: web.Request) -> web.StreamResponse:
 
 
 def make_app(config: Settings, *, prices: PriceTable | None = None, seams: Seams = Seams()) -> web.Application:
+    check_otel(config)
     hosts = HostPolicy(config.server.host, config.server.allowed_hosts)
     logs_api_config = config.logs_api
     per_minute = logs_api_config.requests_per_minute
@@ -199,11 +203,14 @@ def make_app(config: Settings, *, prices: PriceTable | None = None, seams: Seams
     app[CONFIG] = config
     app[HOSTS] = hosts
     app[METRICS] = Metrics()
+    app[TELEMETRY] = telemetry = Telemetry(PrometheusMetrics(app[METRICS], max_models=config.metrics.max_models))
     app[PRICES] = PriceHolder(prices or price_table_for(config))
     jobs = JobRunner(seams.open_store or config.open_store, export_file=seams.export_file)
     app[JOBS] = jobs
     # every lifecycle context, in the order they start (they stop in reverse): the store and the
-    # pipeline first, then the upstream client the request path needs, then background tasks
+    # pipeline first (after the OpenTelemetry export, which sends the pipeline's last entries at the
+    # end), then the upstream client the request path needs, then background tasks
+    app.cleanup_ctx.append(otel_ctx(telemetry, config))
     app.cleanup_ctx.append(partial(_store_ctx, seams=seams))
     app.cleanup_ctx.append(partial(_client_ctx, seams=seams))
     app.on_shutdown.append(_shutting_down)

@@ -15,11 +15,13 @@ if TYPE_CHECKING:  # the keys only name their types; importing them here would t
     from proxy.pipeline.price_refresh import PriceHolder
     from proxy.pipeline.worker import Pipeline
     from proxy.settings import Settings
+    from proxy.telemetry.observe import Telemetry
     from store.runner import StorePool, StoreThread
 
 CONFIG: web.AppKey[Settings] = web.AppKey("config")
 HOSTS: web.AppKey[HostPolicy] = web.AppKey("hosts")
-METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")  # the pipeline's and the store's counts
+TELEMETRY: web.AppKey[Telemetry] = web.AppKey("telemetry")  # /metrics' registry, the OpenTelemetry export
 PRICES: web.AppKey[PriceHolder] = web.AppKey("prices")  # the table now in use: a refresh replaces it
 PIPELINE: web.AppKey[Pipeline] = web.AppKey("pipeline")
 FORWARDER: web.AppKey[Forwarder] = web.AppKey("forwarder")

@@ -27,6 +27,7 @@ from proxy.settings import load_config
 from proxy.state import PIPELINE
 from store.backends import is_postgres, open_store
 from store.filters import LogFilter
+from tests.fakes.fake_providers import FakeProviders
 from tests.fakes.fake_upstream import FakeUpstream
 from tests.fakes.faulty_store import Faults, opener
 from tests.fakes.postgres_server import postgres_server, postgres_url  # noqa: F401 (fixtures)
@@ -118,6 +119,38 @@ def make_proxy(aiohttp_client, upstream, db_path, request):
             seams = replace(seams, open_store=opener(db_path, faults))
         return await served(aiohttp_client, make_app(config, seams=seams))
     return build
+
+
+@pytest.fixture
+async def providers_server(aiohttp_server):
+    """Fake Anthropic Messages and OpenAI Responses upstreams (tests/fakes/fake_providers.py)."""
+    return await aiohttp_server(FakeProviders().app(), host="127.0.0.1")
+
+
+@pytest.fixture
+def two_providers(aiohttp_client, tmp_path, db_path, upstream, providers_server):
+    """Build a proxy from a TOML config with the fake OpenAI upstream at `/` and the fake Anthropic at
+    `/anthropic`; `extra` adds TOML sections."""
+    async def make(extra: str = ""):
+        config_file = tmp_path / "llmlog.toml"
+        config_file.write_text(f"""
+[store]
+path = "{db_path}"
+batch_interval_ms = 20
+{extra}
+[[providers]]
+name = "openai"
+base_url = "{str(upstream.make_url('')).rstrip('/')}"
+prefix = "/"
+
+[[providers]]
+name = "anthropic"
+base_url = "{str(providers_server.make_url('')).rstrip('/')}"
+prefix = "/anthropic"
+format = "anthropic"
+""")
+        return await served(aiohttp_client, make_app(load_config(config_file, env={})))
+    return make
 
 
 async def served(aiohttp_client, app):

@@ -10,7 +10,7 @@ from aiohttp import web
 from proxy.api.openapi import describe
 from proxy.api.operation import Operation
 from proxy.api.respond import json_response
-from proxy.state import METRICS, PIPELINE
+from proxy.state import METRICS, PIPELINE, TELEMETRY
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -22,7 +22,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(text=request.app[METRICS].render(), content_type="text/plain", charset="utf-8")
+    body, content_type = request.app[TELEMETRY].prometheus.render(request.headers.get("Accept"))
+    return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 FAVICON = Path(__file__).parents[1] / "ui" / "static" / "favicon.ico"
@@ -53,7 +54,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     describe(app, Operation("GET", "/healthz", "Liveness and queue depth."),
-             Operation("GET", "/metrics", "Prometheus text format counters."),
+             Operation("GET", "/metrics", "Prometheus exposition (OpenMetrics when asked for): calls, tokens, cost, "
+                       "latency histograms, pipeline counts."),
              Operation("GET", "/", "Redirects to the logs page, /ui; with `Accept: application/json` (and not "
                        "text/html), a JSON map of llmlog's own routes instead.",
                        responses={"302": {"description": "to /ui"}, "200": {"description": "the JSON map"}}),

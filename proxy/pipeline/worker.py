@@ -45,7 +45,8 @@ SETTLE_FROM_CHUNKS = 8
 class Pipeline:
     def __init__(self, db: StoreThread, spill: SpillFile, build: Callable[[CapturedCall], Entry],
                  fallback: Callable[[CapturedCall, str], Entry], metrics: Metrics, *,
-                 queue_size: int, batch_size: int, batch_interval_s: float, hold_size: int | None = None):
+                 queue_size: int, batch_size: int, batch_interval_s: float, hold_size: int | None = None,
+                 observe: Callable[[CapturedCall, Entry], None] | None = None):
         hold_size = queue_size if hold_size is None else hold_size
         # every loop here takes a batch of at least one entry and waits a positive interval: a size
         # of 0 would take nothing for ever (the settings refuse it too; proxy/settings/)
@@ -57,6 +58,7 @@ class Pipeline:
             raise ValueError(f"Pipeline batch_interval_s must be a positive number of seconds, "
                              f"got {batch_interval_s!r}")
         self.db, self.spill, self.build, self.fallback, self.metrics = db, spill, build, fallback, metrics
+        self.observe = observe  # told of each entry built: metrics and traces (proxy/telemetry/)
         self.queue: CallQueue[CapturedCall] = CallQueue(maxsize=queue_size)
         self.batch_size, self.batch_interval_s = batch_size, batch_interval_s
         self.metrics.queue_depth = self.queue.qsize
@@ -76,7 +78,6 @@ class Pipeline:
     def submit(self, call: CapturedCall) -> None:
         """Hand over a finished call; never waits and does no work of its own. When the queue is
         full the call joins the overflow, which a background task interprets and spills to disk."""
-        self.metrics.calls[(call.provider.name, call.status)] += 1
         try:
             self.queue.put_nowait(call)
         except asyncio.QueueFull:
@@ -118,9 +119,13 @@ class Pipeline:
     async def _built(self, call: CapturedCall) -> Entry:
         """`_entry`; for a compressed answer in a worker thread: inflating it is bounded by
         store.max_body_bytes but still too slow to hold the event loop for (issue 14 item 12)."""
-        if compressed_call(call):
-            return await asyncio.to_thread(self._entry, call)
-        return self._entry(call)
+        entry = await asyncio.to_thread(self._entry, call) if compressed_call(call) else self._entry(call)
+        if self.observe is not None:
+            try:
+                self.observe(call, entry)
+            except Exception:  # telemetry must never cost the entry
+                log.exception("could not record telemetry of call %s", call.id)
+        return entry
 
     async def _spill(self, entries: list[Entry]) -> bool:
         """Append to the spill file (all or none); if that fails, hold the entries in memory."""

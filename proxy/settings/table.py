@@ -195,6 +195,25 @@ class PricingSettings:
         "e.g. a mirror inside an air-gapped network", env="LLMLOG_PRICE_REFRESH_URL")
 
 
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    max_models: int = setting(
+        100, "distinct model names the metrics' model labels take (/metrics and OpenTelemetry metrics; the first "
+        "seen): calls of any further model are counted under model=\"other\", so clients cannot grow the series "
+        "without bound", env="LLMLOG_METRICS_MAX_MODELS", at_least=1, at_most=100_000)
+
+
+@dataclass(frozen=True, slots=True)
+class OtelSettings:
+    enabled: bool = setting(
+        False, "export each call as an OpenTelemetry span (GenAI semantic conventions) and the gen_ai.client.* "
+        "metrics over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318; the other "
+        "standard OTEL_* variables apply); needs pip install 'llmlog[otel]'", env="LLMLOG_OTEL_ENABLED")
+    capture_content: bool = setting(
+        False, "add each call's prompt and output text to its span as events; never for do-not-track calls",
+        env="LLMLOG_OTEL_CAPTURE_CONTENT")
+
+
 # Read by the loader and the CLI but no key of the file: documented beside the table.
 CONFIG_ENV = "LLMLOG_CONFIG"
 ADMIN_KEY_ENV = "LLMLOG_ADMIN_KEY"
@@ -236,6 +255,8 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     logs_api: LogsApiSettings = field(default_factory=LogsApiSettings)
     pricing: PricingSettings = field(default_factory=PricingSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    otel: OtelSettings = field(default_factory=OtelSettings)
     providers: tuple[Provider, ...] = (DEFAULT_PROVIDER,)
     # `[pricing.models."name"]` tables as written: pricing/prices/table.py `with_overrides` reads them
     # (read-only, as the rest: MappingProxyType all the way down, arrays as tuples)

@@ -9,10 +9,8 @@ import asyncio
 import orjson
 import pytest
 
-from proxy.app import make_app
-from proxy.settings import load_config
-from tests.conftest import CHAT, chat_body, flushed, served
-from tests.fakes.fake_providers import ANTHROPIC_USAGE, FakeProviders
+from tests.conftest import CHAT, chat_body, flushed
+from tests.fakes.fake_providers import ANTHROPIC_USAGE
 
 pytestmark = pytest.mark.backends
 LOGS = "/api/v1/llm-logs"
@@ -20,33 +18,9 @@ KEY = "ps-logs-key-0123456789"
 
 
 @pytest.fixture
-async def providers_server(aiohttp_server):
-    return await aiohttp_server(FakeProviders().app(), host="127.0.0.1")
-
-
-@pytest.fixture
-def build(aiohttp_client, tmp_path, db_path, upstream, providers_server):
+def build(two_providers):
     """A proxy with the fake OpenAI upstream at `/` and the fake Anthropic at `/anthropic`."""
-    async def make(extra: str = ""):
-        config_file = tmp_path / "llmlog.toml"
-        config_file.write_text(f"""
-[store]
-path = "{db_path}"
-batch_interval_ms = 20
-{extra}
-[[providers]]
-name = "openai"
-base_url = "{str(upstream.make_url('')).rstrip('/')}"
-prefix = "/"
-
-[[providers]]
-name = "anthropic"
-base_url = "{str(providers_server.make_url('')).rstrip('/')}"
-prefix = "/anthropic"
-format = "anthropic"
-""")
-        return await served(aiohttp_client, make_app(load_config(config_file, env={})))
-    return make
+    return two_providers
 
 
 def labels(flow=None, env=None, customer=None, role=None, tags=None, parent=None, **more) -> dict:

@@ -12,14 +12,18 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from tests.api.seeds import test_promptshuttle_logs as log_tests
 from tests.api.seeds.test_promptshuttle_logs import get, labels
 from tests.conftest import CHAT, chat_body, flushed
 
-# the invocation log tests' proxy: the fake OpenAI upstream at `/`, the fake Anthropic at `/anthropic`
-build, providers_server = log_tests.build, log_tests.providers_server
-
 pytestmark = pytest.mark.backends
+
+
+@pytest.fixture
+def build(two_providers):
+    """The invocation log tests' proxy: the fake OpenAI upstream at `/`, the fake Anthropic at `/anthropic`."""
+    return two_providers
+
+
 STATS = "/api/v1/statistics"
 TOOLS = [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in ("search", "book")]
 TOKEN_EDGES = (0, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000)

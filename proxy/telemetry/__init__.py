@@ -1,0 +1,1 @@
+"""Metrics and traces of calls: Prometheus at /metrics and an optional OpenTelemetry export, fed by the pipeline."""

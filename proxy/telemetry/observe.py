@@ -1,0 +1,73 @@
+"""What the pipeline tells telemetry about each built entry, and the OpenTelemetry export's lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.metadata import PackageNotFoundError, version
+from importlib.util import find_spec
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from proxy.errors import ConfigError
+from proxy.forward.capture import CapturedCall
+from proxy.settings import Settings
+from proxy.telemetry.metrics import PrometheusMetrics
+from store.rows import Entry
+
+if TYPE_CHECKING:  # the SDK is the optional `otel` extra: imported only when the export is on
+    from proxy.telemetry.otel import OtelExport
+
+OTEL_MODULES = ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http")
+
+
+class Telemetry:
+    """One app's telemetry: the Prometheus registry always, the OpenTelemetry export while it runs."""
+
+    def __init__(self, prometheus: PrometheusMetrics):
+        self.prometheus = prometheus
+        self.otel: OtelExport | None = None
+
+    def observe(self, call: CapturedCall, entry: Entry) -> None:
+        """Called by the pipeline for each entry it built (on its task, off the request path)."""
+        self.prometheus.record(entry)
+        if self.otel is not None:
+            self.otel.export(call, entry)
+
+
+def check_otel(config: Settings) -> None:
+    """At start: `otel.enabled` without the SDK installed is a one-line ConfigError saying what to install."""
+    if config.otel.enabled and not all(_importable(name) for name in OTEL_MODULES):
+        raise ConfigError("otel.enabled needs the OpenTelemetry SDK and OTLP exporter: "
+                          "pip install 'llmlog[otel]'")
+
+
+def _importable(name: str) -> bool:
+    try:
+        return find_spec(name) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
+def otel_ctx(telemetry: Telemetry, config: Settings):
+    """Starts the export before the pipeline and stops it after: the pipeline's last entries are
+    exported, then everything pending is sent (the SDK's flush, on a thread: it does network I/O)."""
+    async def ctx(app: web.Application):
+        if not config.otel.enabled:
+            yield
+            return
+        from proxy.telemetry.otel import OtelExport
+        export = OtelExport(capture_content=config.otel.capture_content, max_models=config.metrics.max_models,
+                            version=_version())
+        telemetry.otel = export
+        yield
+        telemetry.otel = None
+        await asyncio.to_thread(export.shutdown)
+    return ctx
+
+
+def _version() -> str:
+    try:
+        return version("llmlog")
+    except PackageNotFoundError:
+        return ""
