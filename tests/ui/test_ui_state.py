@@ -177,7 +177,30 @@ async def test_an_api_error_shows_its_message_and_empty_tables_say_what_next(pro
         wait(browser, lambda d: "No calls logged yet" in d.find_element(By.ID, "empty").text)
         assert urlsplit(browser.current_url).query == ""
 
+    def note(driver) -> str:
+        return driver.find_element(By.ID, "summary-note").text
+
+    def hand_edited():
+        # a hand-edited or mistyped address gives the defaults of what it got wrong, like sort_by does,
+        # never a dashboard that is one error message
+        browser.get(base + "/ui/?view=bogus&sort_by=x&live=1&summary_start=junk&bucket=junk&breakdown=junk")
+        wait(browser, lambda d: len(rows(d)) == 1)
+        assert dict(parse_qsl(urlsplit(browser.current_url).query)) == {"live": "1"}
+        browser.get(base + "/ui/?view=summary&summary_start=junk&bucket=junk&breakdown=junk")
+        wait(browser, lambda d: d.find_elements(By.ID, "card-calls"))
+        assert "Could not" not in note(browser) and ", by hour;" in note(browser)
+        assert dict(parse_qsl(urlsplit(browser.current_url).query)) == {"view": "summary"}
+        # both menus offer these: 5 minutes over 90 days is past the API's 10,000 buckets, so the
+        # charts step up to the finest bucket it answers and say so, the cards and breakdown still shown
+        browser.get(base + "/ui/?view=summary&summary_start=-90d&bucket=5m")
+        wait(browser, lambda d: d.find_elements(By.ID, "card-calls"))
+        assert "Could not" not in note(browser) and ", by 15m (5m would be more than" in note(browser)
+        assert browser.find_element(By.CSS_SELECTOR, "#card-calls .big").text == "1"
+
     await asyncio.to_thread(drive)
+    await call(proxy, "gpt-4o-mini", "one call")
+    await flushed(proxy)
+    await asyncio.to_thread(hand_edited)
 
 
 async def test_a_trace_of_four_nested_calls_from_the_side_panel(proxy, browser, tmp_path):  # noqa: F811
