@@ -198,8 +198,22 @@ async def test_an_api_error_shows_its_message_and_empty_tables_say_what_next(pro
         assert browser.find_element(By.CSS_SELECTOR, "#card-calls .big").text == "1"
 
     await asyncio.to_thread(drive)
-    await call(proxy, "gpt-4o-mini", "one call")
+    # one call with labels of any length (a caller chooses them) cannot push the other columns away
+    long_model = "ft:gpt-4o-mini-2024-07-18:" + "x" * 300
+    await call(proxy, long_model, "long labels", headers={"x-llmlog-user": "u" * 250,
+                                                          "x-llmlog-tags": ",".join(f"tag{i}" for i in range(60))})
     await flushed(proxy)
+
+    def long_labels():
+        browser.get(base + "/ui")
+        wait(browser, lambda d: len(rows(d)) == 1)
+        widths = browser.execute_script("""const r = document.querySelector('#logs tbody tr');
+            return ['model', 'user', 'tags'].map((c) => r.querySelector('td.' + c).offsetWidth)""")
+        assert max(widths) <= 320, widths
+        assert browser.find_element(By.CSS_SELECTOR, "#logs tbody td.model").get_attribute("title") == long_model
+        assert browser.find_element(By.CSS_SELECTOR, "#logs tbody td.preview").is_displayed()
+
+    await asyncio.to_thread(long_labels)
     await asyncio.to_thread(hand_edited)
 
 
