@@ -236,6 +236,11 @@ async def test_a_trace_of_four_nested_calls_from_the_side_panel(proxy, browser, 
     def drive():
         browser.get(f"{base}/ui/logs/{ids['worker']}")
         wait(browser, lambda d: d.find_elements(By.ID, "show-trace"))
+        # the panel's trail, root → planner → worker, each a link, and the tree's unpriced call said
+        crumbs = browser.find_element(By.CSS_SELECTOR, "#panel nav.crumbs")
+        assert len(crumbs.find_elements(By.TAG_NAME, "a")) == 3 and crumbs.text.count(" → ") == 2
+        summary = browser.find_element(By.ID, "trace-summary").text
+        assert summary.startswith("0 child calls;") and summary.endswith(f"{cost} in all + 1 unpriced")
         browser.find_element(By.ID, "show-trace").click()
         wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#view-trace .tree-node")) == 4)
         assert not browser.find_element(By.ID, "panel").is_displayed()
