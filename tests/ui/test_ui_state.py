@@ -266,6 +266,15 @@ async def test_a_trace_of_four_nested_calls_from_the_side_panel(proxy, browser, 
         wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#panel .conversation"))
         assert "critic step" in browser.find_element(By.ID, "panel").text
 
+        # the root's panel lists the calls it made, each opening its own panel
+        browser.get(f"{base}/ui/logs/{ids['root']}")
+        wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#sub-calls li"))
+        kids = browser.find_elements(By.CSS_SELECTOR, "#sub-calls li")
+        assert {names[li.get_attribute("data-id")] for li in kids} == {"planner", "critic"}
+        browser.find_element(By.CSS_SELECTOR, f'#sub-calls li[data-id="{ids["planner"]}"] a').click()
+        wait(browser, lambda d: d.current_url.endswith(f"/ui/logs/{ids['planner']}")
+             and "planner step" in d.find_element(By.ID, "panel").text)
+
     await asyncio.to_thread(drive)
 
 
