@@ -128,8 +128,16 @@ async def test_columns_feedback_filter_and_images(proxy, browser):  # noqa: F811
             "return document.querySelector('#panel .images').closest('section').querySelector('h3').textContent"
         ) == "Images (5)"
 
+        # and inline in the conversation, where the user sent them, not as "[image_url]"
+        said = browser.find_element(By.CSS_SELECTOR, "#panel .conversation .msg.user")
+        inline = said.find_elements(By.CSS_SELECTOR, "img")
+        assert len(inline) == 1 and inline[0].get_attribute("src") == SENT_PNG and loaded(inline[0]) == 5
+        assert "[image_url]" not in said.text and "what is in these" in said.text
+        assert len(said.find_elements(By.CSS_SELECTOR, ".unsafe-image")) == len(HOSTILE_URLS)
+
         imgs = open_panel("claude").find_elements(By.CSS_SELECTOR, "img")
         assert len(imgs) == 1 and loaded(imgs[0]) == 5
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#panel .conversation img")) == 1  # Anthropic's block
 
         imgs = open_panel("generated").find_elements(By.CSS_SELECTOR, "img")
         assert len(imgs) == 1 and loaded(imgs[0]) == 8  # the fake's 8x6 PNG, from b64_json

@@ -139,6 +139,26 @@ async def test_replay_of_an_anthropic_call_reaches_anthropic_with_a_key_kept_now
     assert ["x-api-key", "[redacted]"] in logged["request"]["headers"]
     assert ANTHROPIC_KEY.encode() not in database_bytes(db_path)
 
+    # a call without a body (GET /anthropic/v1/models) replays without one, not "not valid JSON"
+    listed = await client.get("/anthropic/v1/models", headers={"x-api-key": "sk-ant-original",
+                                                               "anthropic-version": "2023-06-01"})
+    await listed.read()
+    await flushed(client)
+
+    def replay_get() -> str:
+        browser.get(f"{base}/ui/logs/{listed.headers['x-llmlog-id']}")
+        wait(browser, lambda d: d.find_elements(By.ID, "replay-body"))
+        assert browser.find_element(By.ID, "replay-body").get_attribute("value") == ""
+        browser.find_element(By.ID, "replay-key").send_keys(ANTHROPIC_KEY)
+        browser.find_element(By.ID, "replay-send").click()
+        wait(browser, lambda d: d.find_elements(By.ID, "replay-id") or "not valid JSON" in text_of(d, "#replay-status"))
+        return text_of(browser, "#replay-id")
+
+    again = await asyncio.to_thread(replay_get)
+    await flushed(client)
+    logged = await (await client.get(f"/v1/logs/{again}")).json()
+    assert (logged["method"], logged["proxy_path"]) == ("GET", "/anthropic/v1/models")
+
     # with the Anthropic provider gone from the config, the panel says so and offers no replay
     without = await providers_proxy(anthropic=False)
     gone = str(without.make_url("")).rstrip("/")

@@ -177,7 +177,44 @@ async def test_an_api_error_shows_its_message_and_empty_tables_say_what_next(pro
         wait(browser, lambda d: "No calls logged yet" in d.find_element(By.ID, "empty").text)
         assert urlsplit(browser.current_url).query == ""
 
+    def note(driver) -> str:
+        return driver.find_element(By.ID, "summary-note").text
+
+    def hand_edited():
+        # a hand-edited or mistyped address gives the defaults of what it got wrong, like sort_by does,
+        # never a dashboard that is one error message
+        browser.get(base + "/ui/?view=bogus&sort_by=x&live=1&summary_start=junk&bucket=junk&breakdown=junk")
+        wait(browser, lambda d: len(rows(d)) == 1)
+        assert dict(parse_qsl(urlsplit(browser.current_url).query)) == {"live": "1"}
+        browser.get(base + "/ui/?view=summary&summary_start=junk&bucket=junk&breakdown=junk")
+        wait(browser, lambda d: d.find_elements(By.ID, "card-calls"))
+        assert "Could not" not in note(browser) and ", by hour;" in note(browser)
+        assert dict(parse_qsl(urlsplit(browser.current_url).query)) == {"view": "summary"}
+        # both menus offer these: 5 minutes over 90 days is past the API's 10,000 buckets, so the
+        # charts step up to the finest bucket it answers and say so, the cards and breakdown still shown
+        browser.get(base + "/ui/?view=summary&summary_start=-90d&bucket=5m")
+        wait(browser, lambda d: d.find_elements(By.ID, "card-calls"))
+        assert "Could not" not in note(browser) and ", by 15m (5m would be more than" in note(browser)
+        assert browser.find_element(By.CSS_SELECTOR, "#card-calls .big").text == "1"
+
     await asyncio.to_thread(drive)
+    # one call with labels of any length (a caller chooses them) cannot push the other columns away
+    long_model = "ft:gpt-4o-mini-2024-07-18:" + "x" * 300
+    await call(proxy, long_model, "long labels", headers={"x-llmlog-user": "u" * 250,
+                                                          "x-llmlog-tags": ",".join(f"tag{i}" for i in range(60))})
+    await flushed(proxy)
+
+    def long_labels():
+        browser.get(base + "/ui")
+        wait(browser, lambda d: len(rows(d)) == 1)
+        widths = browser.execute_script("""const r = document.querySelector('#logs tbody tr');
+            return ['model', 'user', 'tags'].map((c) => r.querySelector('td.' + c).offsetWidth)""")
+        assert max(widths) <= 320, widths
+        assert browser.find_element(By.CSS_SELECTOR, "#logs tbody td.model").get_attribute("title") == long_model
+        assert browser.find_element(By.CSS_SELECTOR, "#logs tbody td.preview").is_displayed()
+
+    await asyncio.to_thread(long_labels)
+    await asyncio.to_thread(hand_edited)
 
 
 async def test_a_trace_of_four_nested_calls_from_the_side_panel(proxy, browser, tmp_path):  # noqa: F811
@@ -199,6 +236,11 @@ async def test_a_trace_of_four_nested_calls_from_the_side_panel(proxy, browser, 
     def drive():
         browser.get(f"{base}/ui/logs/{ids['worker']}")
         wait(browser, lambda d: d.find_elements(By.ID, "show-trace"))
+        # the panel's trail, root → planner → worker, each a link, and the tree's unpriced call said
+        crumbs = browser.find_element(By.CSS_SELECTOR, "#panel nav.crumbs")
+        assert len(crumbs.find_elements(By.TAG_NAME, "a")) == 3 and crumbs.text.count(" → ") == 2
+        summary = browser.find_element(By.ID, "trace-summary").text
+        assert summary.startswith("0 child calls;") and summary.endswith(f"{cost} in all + 1 unpriced")
         browser.find_element(By.ID, "show-trace").click()
         wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#view-trace .tree-node")) == 4)
         assert not browser.find_element(By.ID, "panel").is_displayed()
@@ -223,6 +265,15 @@ async def test_a_trace_of_four_nested_calls_from_the_side_panel(proxy, browser, 
         browser.find_element(By.CSS_SELECTOR, f'.tree-node[data-id="{ids["critic"]}"] a').click()
         wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#panel .conversation"))
         assert "critic step" in browser.find_element(By.ID, "panel").text
+
+        # the root's panel lists the calls it made, each opening its own panel
+        browser.get(f"{base}/ui/logs/{ids['root']}")
+        wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#sub-calls li"))
+        kids = browser.find_elements(By.CSS_SELECTOR, "#sub-calls li")
+        assert {names[li.get_attribute("data-id")] for li in kids} == {"planner", "critic"}
+        browser.find_element(By.CSS_SELECTOR, f'#sub-calls li[data-id="{ids["planner"]}"] a').click()
+        wait(browser, lambda d: d.current_url.endswith(f"/ui/logs/{ids['planner']}")
+             and "planner step" in d.find_element(By.ID, "panel").text)
 
     await asyncio.to_thread(drive)
 

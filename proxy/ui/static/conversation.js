@@ -1,11 +1,20 @@
 // The conversation of a call as messages: system, user, assistant, tool calls, errors.
 
 import { el, pre, pretty } from "./dom.js";
+import { inlineImage } from "./images.js";
 
+// a message's content: text as text, image parts inline where they were sent (not "[image_url]")
 function contentText(c) {
   if (c === null || c === undefined) return "";
   if (typeof c === "string") return c;
-  if (Array.isArray(c)) return c.map((p) => (p && p.text) || (p && p.type ? `[${p.type}]` : pretty(p))).join("\n");
+  if (Array.isArray(c)) {
+    let images = 0;
+    return c.flatMap((p, i) => {
+      const image = p && p.text === undefined ? inlineImage(p, images) : null;
+      if (image) images += 1;
+      return [i ? "\n" : null, image || (p && p.text) || (p && p.type ? `[${p.type}]` : pretty(p))];
+    }).filter((x) => x !== null);
+  }
   return pretty(c);
 }
 

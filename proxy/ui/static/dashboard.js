@@ -9,7 +9,7 @@
 import { api } from "./api.js";
 import { timeChart } from "./charts.js";
 import { $, el, fmtCost, fmtInt, fmtMs } from "./dom.js";
-import { save, view } from "./state.js";
+import { BUCKETS, save, view } from "./state.js";
 import { filterParams } from "./table.js";
 
 export const DIMENSIONS = { model: "Model", provider: "Provider", user: "User", tag: "Tag",
@@ -18,7 +18,28 @@ const FILTER_NAMES = { model: "model", provider: "provider", status: "status", u
   environment: "environment", task_type: "task type", flow: "flow", min_cost: "cost ≥ $", max_cost: "cost ≤ $",
   min_duration_ms: "latency ≥ ms", max_duration_ms: "latency ≤ ms", feedback: "feedback",
   do_not_track: "do not track", q: "search" };
-const MAX_ROWS = 50;  // a breakdown by user can have thousands of groups: the busiest are shown
+const MAX_ROWS = 50;
+// the API answers at most this many time buckets (store/figures.py MAX_BUCKETS): a finer bucket over a
+// long window (5 minutes over 90 days) is a 400 that would leave the whole dashboard empty
+const MAX_BUCKETS = 10000;
+const BUCKET_MS = { "5m": 300e3, "15m": 900e3, hour: 3600e3, day: 86400e3, week: 604800e3 };
+const UNIT_MS = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };
+
+/** The window's length in ms (its start is relative, `-90d`, or an ISO time, up to now). */
+function windowMs(start) {
+  const m = /^-(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(start);
+  return m ? Number(m[1]) * UNIT_MS[m[2].toLowerCase()] : Math.max(0, Date.now() - Date.parse(start));
+}
+
+/** The bucket the charts use: the one chosen, or the finest wider one the API can answer for this
+ * window (one bucket spare, as the API aligns the window's start down to a bucket's). */
+export function chartBucket(start, bucket) {
+  const span = windowMs(start);
+  for (const b of BUCKETS.slice(Math.max(0, BUCKETS.indexOf(bucket)))) {
+    if (!(span / BUCKET_MS[b] + 1 > MAX_BUCKETS)) return b;
+  }
+  return "week";
+}  // a breakdown by user can have thousands of groups: the busiest are shown
 
 /** A share 0..1 as a percentage with one decimal; "—" for none. */
 export const fmtPct = (part, whole) => (whole ? ((part / whole) * 100).toFixed(1) + "%" : "—");
@@ -169,12 +190,13 @@ export async function loadSummary() {
   filterLine();
   const dim = DIMENSIONS[view.breakdown] ? view.breakdown : "model";
   $("#dash-dimension").value = dim;
+  const bucket = chartBucket(view.summaryStart, view.bucket);
   const started = performance.now();
   let summary, series, groups, byModel;
   try {
     [summary, series, groups, byModel] = await Promise.all([
       api("/v1/logs/summary?" + params({})),
-      api("/v1/logs/stats?" + params({ group_by: view.bucket, compare: "previous" })),
+      api("/v1/logs/stats?" + params({ group_by: bucket, compare: "previous" })),
       api("/v1/logs/stats?" + params({ group_by: dim })),
       dim === "model" ? null : api("/v1/logs/stats?" + params({ group_by: "model" })),
     ]);
@@ -182,12 +204,17 @@ export async function loadSummary() {
     if (mine !== generation) return;
     note.textContent = `Could not load the dashboard: ${err.message || err}`;
     note.classList.add("error");
+    // no figures of an earlier window or filter left under the message, as if they answered this one
+    for (const box of ["#cards", "#dash-breakdown", "#dash-feedback"]) $(box).replaceChildren();
+    for (const chart of document.querySelectorAll("#view-summary .chart")) chart.replaceChildren();
     return;
   }
   if (mine !== generation) return;  // a newer window or filter is loading: its answer wins
   const p = summary.period;
   note.textContent = `${fmtInt(summary.summary.total_calls)} calls from ${new Date(p.start_date).toLocaleString()} ` +
-    `to ${new Date(p.end_date).toLocaleString()}, by ${view.bucket}; dashed lines: the period of equal length before.`;
+    `to ${new Date(p.end_date).toLocaleString()}, by ${bucket}` +
+    (bucket === view.bucket ? "" : ` (${view.bucket} would be more than ${fmtInt(MAX_BUCKETS)} points over this window)`) +
+    "; dashed lines: the period of equal length before.";
   totalsCards(summary.summary);
   charts(series);
   breakdown(groups, summary.summary.total_calls);

@@ -82,6 +82,14 @@ function imageFigure(img, i) {
   return el("figure", { class: "image" }, shown, el("figcaption", { class: "muted" }, described === caption ? caption : `${caption}: ${described}`));
 }
 
+/** One content part as an inline image figure when it is an image part (the same safe rendering as
+ * the Images section: a raster data: URL as a picture, a remote URL as a link, anything else as text),
+ * else null. */
+export function inlineImage(part, i) {
+  const found = part && typeof part === "object" && !Array.isArray(part) ? collectImages([part], [], "sent") : [];
+  return found.length === 1 ? imageFigure(found[0], i) : null;
+}
+
 export function imagesBlock(entry) {
   const images = entryImages(entry);
   if (!images.length) return null;

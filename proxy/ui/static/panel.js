@@ -53,12 +53,22 @@ async function hierarchyBlock(entry) {
   holder.hidden = true;
   api(`/v1/logs/${encodeURIComponent(entry.id)}/hierarchy`).then((h) => {
     if (!h.parent && !h.children_total) { holder.remove(); return; }
-    const crumbs = (h.breadcrumb || []).map((c) => el("a", { href: "/ui/logs/" + encodeURIComponent(c.id || c),
-      onclick: (ev) => { ev.preventDefault(); openPanel(c.id || c); } }, (c.model || "") + " " + (c.id || c)));
+    // root → … → this call, each a link, with an arrow between them (not one run-on string of ids)
+    const crumbs = (h.breadcrumb || []).flatMap((c, i) => [i ? el("span", { class: "muted", "aria-hidden": "true" }, " → ") : null,
+      el("a", { href: "/ui/logs/" + encodeURIComponent(c.id || c),
+        onclick: (ev) => { ev.preventDefault(); openPanel(c.id || c); } }, (c.model || "") + " " + (c.id || c))]).filter(Boolean);
+    const link = (c) => el("a", { href: "/ui/logs/" + encodeURIComponent(c.id),
+      onclick: (ev) => { ev.preventDefault(); openPanel(c.id); } }, (c.model || "") + " " + c.id);
     const t = h.tree || {};
+    const children = h.children_total ?? (h.children || []).length;
+    // the calls this one made, each a link (the API lists the first of them; the count is all)
+    const kids = (h.children || []).length ? el("ul", { class: "sub-calls", id: "sub-calls" },
+      h.children.map((c) => el("li", { "data-id": c.id }, link(c), el("span", { class: "muted" }, " " + (c.status || ""))))) : "";
     holder.append(el("nav", { class: "crumbs", "aria-label": "Trace" }, crumbs),
-      el("p", { class: "muted" }, `${h.children_total ?? (h.children || []).length} child calls; `,
-        `${t.calls} calls in the tree, ${fmtCost(t.cost_usd)} in all`),
+      el("p", { class: "muted", id: "trace-summary" }, `${children} ${children === 1 ? "child call" : "child calls"}; `,
+        `${t.calls} calls in the tree, ${fmtCost(t.cost_usd)} in all`,
+        t.unpriced_calls ? ` + ${t.unpriced_calls} unpriced` : ""),
+      kids,
       el("button", { type: "button", id: "show-trace", onclick: () => document.dispatchEvent(
         new CustomEvent("llmlog:trace", { detail: { id: entry.id } })) }, "Show the whole trace"));
     holder.hidden = false;

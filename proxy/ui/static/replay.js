@@ -110,13 +110,23 @@ export function replayBlock(entry, open) {
   const send = el("button", { type: "button", id: "replay-send" }, "Send through llmlog");
   send.addEventListener("click", async () => {
     const text = body.value;
-    try { JSON.parse(text); } catch (err) {
-      note.replaceChildren(el("span", { class: "error", role: "alert" }, "The body is not valid JSON: " + err.message));
+    const method = (entry.method || "POST").toUpperCase();
+    // a call without a body (GET /v1/models, a batch's status) is replayed without one: fetch refuses
+    // a body on GET and HEAD, and an empty box is not a JSON mistake
+    const bodyless = method === "GET" || method === "HEAD" || text.trim() === "";
+    if (bodyless && text.trim() !== "") {
+      note.replaceChildren(el("span", { class: "error", role: "alert" }, `A ${method} request has no body: empty the box to replay it.`));
       return;
+    }
+    if (!bodyless) {
+      try { JSON.parse(text); } catch (err) {
+        note.replaceChildren(el("span", { class: "error", role: "alert" }, "The body is not valid JSON: " + err.message));
+        return;
+      }
     }
     const headers = new Headers();
     for (const [k, v] of copiedHeaders(entry)) { try { headers.append(k, v); } catch (_) { /* a name fetch refuses */ } }
-    if (!headers.has("content-type")) headers.set("Content-Type", "application/json");
+    if (!bodyless && !headers.has("content-type")) headers.set("Content-Type", "application/json");
     const pasted = key.value.trim();
     key.value = "";  // the key is used for this request and kept nowhere
     if (pasted) headers.set(name, keyValue(name, pasted));
@@ -124,7 +134,7 @@ export function replayBlock(entry, open) {
     note.textContent = `Sending to ${where}…`;
     let res, raw;
     try {
-      res = await fetch(where, { method: entry.method || "POST", headers, body: text, credentials: "omit",
+      res = await fetch(where, { method, headers, body: bodyless ? undefined : text, credentials: "omit",
         cache: "no-store", redirect: "error" });
       raw = await res.text();
     } catch (err) {

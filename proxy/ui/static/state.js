@@ -14,6 +14,17 @@ const DEFAULTS = { view: "logs", start_date: "-7d", sort_by: "timestamp", sort_o
   summary_start: "-7d", bucket: "hour", breakdown: "model" };
 const VIEWS = new Set(["logs", "summary", "trace", "exports"]);
 const SORTS = new Set(["timestamp", "cost", "latency", "tokens"]);
+/** The dashboard's buckets (the API's time `group_by` values) and breakdown dimensions: closed menus,
+ * so a hand-edited or mistyped value in the URL gives the default, as `sort_by` does. */
+export const BUCKETS = ["5m", "15m", "hour", "day", "week"];
+const BREAKDOWNS = new Set(["model", "provider", "user", "tag", "environment", "task_type", "flow"]);
+const RELATIVE = /^-\d+(\.\d+)?\s*[smhdw]$/i;  // the API's relative times (proxy/query/timeparse.py)
+
+/** The dashboard's window start as the API reads it (relative `-24h`, or an ISO 8601 time), else null. */
+function windowStart(text) {
+  if (!text) return null;
+  return RELATIVE.test(text) || (/^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(Date.parse(text))) ? text : null;
+}
 
 /** The state itself; change it, then call save(). */
 export const view = { view: "logs", filters: {}, sortBy: "timestamp", sortOrder: "desc", openId: null,
@@ -33,9 +44,9 @@ export function load() {
   }
   view.sortBy = SORTS.has(q.get("sort_by")) ? q.get("sort_by") : DEFAULTS.sort_by;
   view.sortOrder = q.get("sort_order") === "asc" ? "asc" : DEFAULTS.sort_order;
-  view.summaryStart = q.get("summary_start") || DEFAULTS.summary_start;
-  view.bucket = q.get("bucket") || DEFAULTS.bucket;
-  view.breakdown = q.get("breakdown") || DEFAULTS.breakdown;
+  view.summaryStart = windowStart((q.get("summary_start") || "").trim()) || DEFAULTS.summary_start;
+  view.bucket = BUCKETS.includes(q.get("bucket")) ? q.get("bucket") : DEFAULTS.bucket;
+  view.breakdown = BREAKDOWNS.has(q.get("breakdown")) ? q.get("breakdown") : DEFAULTS.breakdown;
   view.traceId = q.get("trace") || null;  // any call of the tree the Traces view shows
   view.live = q.get("live") === "1";  // the table's live tail (tail.js)
   return view;
