@@ -30,7 +30,8 @@ function filterStartMs() {
 }
 
 async function poll() {
-  if (busy || document.hidden) return;
+  // nothing to follow while the tab or the table is out of sight (another view shows)
+  if (busy || document.hidden || $("#view-logs").hidden) return;
   busy = true;
   try {
     const params = filterParams(view.filters);
