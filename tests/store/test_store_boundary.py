@@ -14,7 +14,7 @@ CHOOSER = ROOT / "store" / "backends.py"  # the one place that picks a backend b
 
 def _imports(path: pathlib.Path) -> set[str]:
     names: set[str] = set()
-    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    package = ".".join(("llmlog", *path.relative_to(ROOT).with_suffix("").parts[:-1]))  # as imported
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)

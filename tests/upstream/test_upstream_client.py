@@ -401,7 +401,8 @@ async def test_an_answer_leaves_no_reference_cycle_for_the_garbage_collector(scr
             answer.release()
         assert upstream.connections == 1
         gc.collect()
-        left = [type(o).__qualname__ for o in gc.garbage if type(o).__module__.startswith(("proxy", "httptools"))]
+        left = [type(o).__qualname__ for o in gc.garbage
+                if type(o).__module__.startswith(("proxy", "httptools"))]
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
