@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import click
 
-from proxy.cli.aggregates import stats, summary
-from proxy.cli.common import installed_version
-from proxy.cli.copy_store import copy_store
-from proxy.cli.export import export
-from proxy.cli.filters import option_name
-from proxy.cli.logs import logs, show
-from proxy.cli.maintenance import delete_user, prune
-from proxy.cli.prices import pricing, reprice_cmd
-from proxy.cli.serve import serve
-from proxy.errors import LlmlogError, ValidationError
-from store.interface import StoreError
+from llmlog.proxy.cli.aggregates import stats, summary
+from llmlog.proxy.cli.common import installed_version
+from llmlog.proxy.cli.copy_store import copy_store
+from llmlog.proxy.cli.export import export
+from llmlog.proxy.cli.filters import option_name
+from llmlog.proxy.cli.logs import logs, show
+from llmlog.proxy.cli.maintenance import delete_user, prune
+from llmlog.proxy.cli.prices import pricing, reprice_cmd
+from llmlog.proxy.cli.serve import serve
+from llmlog.proxy.errors import LlmlogError, ValidationError
+from llmlog.store.interface import StoreError
 
 
 class _Commands(click.Group):

@@ -14,9 +14,9 @@ import time
 
 import orjson
 
-from pricing.prices.cost import price_call
-from pricing.prices.table import PriceTable
-from pricing.usage.read import parse_response
+from llmlog.pricing.prices.cost import price_call
+from llmlog.pricing.prices.table import PriceTable
+from llmlog.pricing.usage.read import parse_response
 
 
 def _sse(data: dict, event: str | None = None) -> bytes:

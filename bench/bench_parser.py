@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from proxy.upstream.wire import ResponseParser
+from llmlog.proxy.upstream.wire import ResponseParser
 
 from .upstream import FIRST, JSON_BODY, LAST, MIDDLE
 

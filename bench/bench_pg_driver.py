@@ -25,10 +25,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from store.bodies import pack
-from store.postgres import partitions
-from store.postgres.migrations import migrate
-from store.rows import CALL_COLUMNS, CONTENT_COLUMNS, call_values, content_values
+from llmlog.store.bodies import pack
+from llmlog.store.postgres import partitions
+from llmlog.store.postgres.migrations import migrate
+from llmlog.store.rows import CALL_COLUMNS, CONTENT_COLUMNS, call_values, content_values
 
 from .bench_writer import _entries, _templates
 

@@ -9,8 +9,8 @@ import statistics
 import sys
 import time
 
-from pricing.prices.table import PriceTable
-from proxy.pipeline.interpret import build_entry
+from llmlog.pricing.prices.table import PriceTable
+from llmlog.proxy.pipeline.interpret import build_entry
 
 from .samples import KINDS, captured
 

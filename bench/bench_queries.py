@@ -28,14 +28,14 @@ from pathlib import Path
 import orjson
 from multidict import MultiDict
 
-from proxy.ids import new_call_id
-from proxy.query.aggregates import stats_request, summary_filter
-from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
-from store.backends import open_store
-from store.figures import percentile
-from store.filters import LogFilter, Page
-from store.interface import Store
-from store.rows import CALL_COLUMNS, CONTENT_COLUMNS, Entry
+from llmlog.proxy.ids import new_call_id
+from llmlog.proxy.query.aggregates import stats_request, summary_filter
+from llmlog.proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
+from llmlog.store.backends import open_store
+from llmlog.store.figures import percentile
+from llmlog.store.filters import LogFilter, Page
+from llmlog.store.interface import Store
+from llmlog.store.rows import CALL_COLUMNS, CONTENT_COLUMNS, Entry
 
 DAY = 86_400_000
 MODELS = (("gpt-4o-mini", "openai", 40), ("gpt-4o", "openai", 20), ("claude-sonnet-4-5", "anthropic", 15),

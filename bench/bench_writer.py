@@ -29,12 +29,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from pricing.prices.table import PriceTable
-from proxy.ids import new_call_id
-from proxy.pipeline.checkpoints import INTERVAL_S
-from proxy.pipeline.interpret import build_entry
-from store.backends import open_store
-from store.rows import Entry
+from llmlog.pricing.prices.table import PriceTable
+from llmlog.proxy.ids import new_call_id
+from llmlog.proxy.pipeline.checkpoints import INTERVAL_S
+from llmlog.proxy.pipeline.interpret import build_entry
+from llmlog.store.backends import open_store
+from llmlog.store.rows import Entry
 
 from .samples import KINDS, captured
 

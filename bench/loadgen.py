@@ -16,7 +16,7 @@ from itertools import pairwise
 import aiohttp
 import orjson
 
-from store.figures import percentile
+from llmlog.store.figures import percentile
 
 from .common import maybe_uvloop, raise_fd_limit
 

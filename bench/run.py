@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from store.spill import spill_path_for
+from llmlog.store.spill import spill_path_for
 
 from . import bench_pipeline, bench_writer
 from .common import LOAD_CORE, PROXY_CORE, cores, cpu_seconds, free_port, pin, raise_fd_limit, rss_kib

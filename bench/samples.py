@@ -6,9 +6,9 @@ import time
 
 import orjson
 
-from proxy.forward.capture import CapturedCall
-from proxy.forward.control import CallContext
-from proxy.settings import Provider
+from llmlog.proxy.forward.capture import CapturedCall
+from llmlog.proxy.forward.control import CallContext
+from llmlog.proxy.settings import Provider
 
 from . import upstream
 from .loadgen import JSON_BODY, STREAM_BODY

@@ -17,7 +17,7 @@ from .common import maybe_uvloop
 
 
 def _switch_logging_off() -> None:
-    from proxy.pipeline.worker import Pipeline
+    from llmlog.proxy.pipeline.worker import Pipeline
 
     Pipeline.submit = lambda self, call: None
 
@@ -27,9 +27,9 @@ if __name__ == "__main__":
     if os.environ.get("LLMLOG_BENCH_NO_LOGGING") == "1":
         _switch_logging_off()
     if readers := os.environ.get("LLMLOG_BENCH_READERS"):
-        import proxy.app
+        import llmlog.proxy.app
 
-        proxy.app.READER_THREADS = int(readers)
-    import cli
+        llmlog.proxy.app.READER_THREADS = int(readers)
+    from llmlog import cli
 
     cli.main()

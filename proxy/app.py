@@ -18,44 +18,44 @@ from typing import Any
 
 from aiohttp import web
 
-from pricing.prices.table import PriceTable
-from pricing.usage.estimate import warm_encodings
-from proxy.access.client_address import trusted_networks
-from proxy.access.guard import HostPolicy, guard
-from proxy.access.rate_limit import RateLimiter, logs_api_limits
-from proxy.api import aggregates as aggregates_api
-from proxy.api import entries as entries_api
-from proxy.api import erasure as erasure_api
-from proxy.api import export as export_api
-from proxy.api import logs as logs_api
-from proxy.api import openapi
-from proxy.api import ops as ops_api
-from proxy.api.seeds import agentrouter as agentrouter_api
-from proxy.api.seeds import promptshuttle as promptshuttle_api
-from proxy.api.seeds import promptshuttle_statistics
-from proxy.forward.handler import Forwarder
-from proxy.forward.routing import Router
-from proxy.http_errors import json_errors
-from proxy.metrics import Metrics
-from proxy.pipeline.checkpoints import INTERVAL_S, run_checkpoints
-from proxy.pipeline.export_jobs import ExportFile, JobRunner, export_file, export_jobs_ctx
-from proxy.pipeline.interpret import EntryBuilder, build_entry, fallback_entry
-from proxy.pipeline.price_refresh import MAX_FILE_BYTES, PriceHolder, price_refresh_ctx
-from proxy.pipeline.prices import price_table_for
-from proxy.pipeline.retention import retention_ctx
-from proxy.pipeline.worker import Pipeline
-from proxy.settings import Settings
-from proxy.state import CONFIG, FORWARDER, HOSTS, JOBS, METRICS, PIPELINE, PRICES, READER, TELEMETRY, WRITER
-from proxy.telemetry.metrics import PrometheusMetrics
-from proxy.telemetry.observe import Telemetry, check_otel, otel_ctx
-from proxy.ui import routes as ui_routes
-from proxy.upstream.aiohttp_client import AiohttpUpstream
-from proxy.upstream.client import IDLE_TIMEOUT_S, UpstreamClient
-from proxy.upstream.egress import proxy_variables
-from store.backends import is_postgres
-from store.interface import Store, StoreError
-from store.runner import StorePool, StoreThread
-from store.spill import SpillFile
+from llmlog.pricing.prices.table import PriceTable
+from llmlog.pricing.usage.estimate import warm_encodings
+from llmlog.proxy.access.client_address import trusted_networks
+from llmlog.proxy.access.guard import HostPolicy, guard
+from llmlog.proxy.access.rate_limit import RateLimiter, logs_api_limits
+from llmlog.proxy.api import aggregates as aggregates_api
+from llmlog.proxy.api import entries as entries_api
+from llmlog.proxy.api import erasure as erasure_api
+from llmlog.proxy.api import export as export_api
+from llmlog.proxy.api import logs as logs_api
+from llmlog.proxy.api import openapi
+from llmlog.proxy.api import ops as ops_api
+from llmlog.proxy.api.seeds import agentrouter as agentrouter_api
+from llmlog.proxy.api.seeds import promptshuttle as promptshuttle_api
+from llmlog.proxy.api.seeds import promptshuttle_statistics
+from llmlog.proxy.forward.handler import Forwarder
+from llmlog.proxy.forward.routing import Router
+from llmlog.proxy.http_errors import json_errors
+from llmlog.proxy.metrics import Metrics
+from llmlog.proxy.pipeline.checkpoints import INTERVAL_S, run_checkpoints
+from llmlog.proxy.pipeline.export_jobs import ExportFile, JobRunner, export_file, export_jobs_ctx
+from llmlog.proxy.pipeline.interpret import EntryBuilder, build_entry, fallback_entry
+from llmlog.proxy.pipeline.price_refresh import MAX_FILE_BYTES, PriceHolder, price_refresh_ctx
+from llmlog.proxy.pipeline.prices import price_table_for
+from llmlog.proxy.pipeline.retention import retention_ctx
+from llmlog.proxy.pipeline.worker import Pipeline
+from llmlog.proxy.settings import Settings
+from llmlog.proxy.state import CONFIG, FORWARDER, HOSTS, JOBS, METRICS, PIPELINE, PRICES, READER, TELEMETRY, WRITER
+from llmlog.proxy.telemetry.metrics import PrometheusMetrics
+from llmlog.proxy.telemetry.observe import Telemetry, check_otel, otel_ctx
+from llmlog.proxy.ui import routes as ui_routes
+from llmlog.proxy.upstream.aiohttp_client import AiohttpUpstream
+from llmlog.proxy.upstream.client import IDLE_TIMEOUT_S, UpstreamClient
+from llmlog.proxy.upstream.egress import proxy_variables
+from llmlog.store.backends import is_postgres
+from llmlog.store.interface import Store, StoreError
+from llmlog.store.runner import StorePool, StoreThread
+from llmlog.store.spill import SpillFile
 
 log = logging.getLogger("llmlog")
 

@@ -8,8 +8,16 @@ import logging
 import orjson
 from aiohttp import web
 
-from proxy.errors import Conflict, LlmlogError, NotFound, TooLarge, UpstreamFailure, UpstreamTimeout, ValidationError
-from store.interface import StoreError
+from llmlog.proxy.errors import (
+    Conflict,
+    LlmlogError,
+    NotFound,
+    TooLarge,
+    UpstreamFailure,
+    UpstreamTimeout,
+    ValidationError,
+)
+from llmlog.store.interface import StoreError
 
 log = logging.getLogger("llmlog.api")
 

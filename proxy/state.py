@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:  # the keys only name their types; importing them here would tie every module to app state
-    from proxy.access.guard import HostPolicy
-    from proxy.api.operation import Operation
-    from proxy.forward.handler import Forwarder
-    from proxy.metrics import Metrics
-    from proxy.pipeline.export_jobs import JobRunner
-    from proxy.pipeline.price_refresh import PriceHolder
-    from proxy.pipeline.worker import Pipeline
-    from proxy.settings import Settings
-    from proxy.telemetry.observe import Telemetry
-    from store.runner import StorePool, StoreThread
+    from llmlog.proxy.access.guard import HostPolicy
+    from llmlog.proxy.api.operation import Operation
+    from llmlog.proxy.forward.handler import Forwarder
+    from llmlog.proxy.metrics import Metrics
+    from llmlog.proxy.pipeline.export_jobs import JobRunner
+    from llmlog.proxy.pipeline.price_refresh import PriceHolder
+    from llmlog.proxy.pipeline.worker import Pipeline
+    from llmlog.proxy.settings import Settings
+    from llmlog.proxy.telemetry.observe import Telemetry
+    from llmlog.store.runner import StorePool, StoreThread
 
 CONFIG: web.AppKey[Settings] = web.AppKey("config")
 HOSTS: web.AppKey[HostPolicy] = web.AppKey("hosts")

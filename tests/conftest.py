@@ -22,11 +22,11 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
-from proxy.app import SERVER_OPTIONS, Seams, make_app
-from proxy.settings import load_config
-from proxy.state import PIPELINE
-from store.backends import is_postgres, open_store
-from store.filters import LogFilter
+from llmlog.proxy.app import SERVER_OPTIONS, Seams, make_app
+from llmlog.proxy.settings import load_config
+from llmlog.proxy.state import PIPELINE
+from llmlog.store.backends import is_postgres, open_store
+from llmlog.store.filters import LogFilter
 from tests.fakes.fake_providers import FakeProviders
 from tests.fakes.fake_upstream import FakeUpstream
 from tests.fakes.faulty_store import Faults, opener
@@ -207,8 +207,8 @@ def age_call(db_path: str, call_id: str, by_ms: int) -> None:
     call started (nothing but a test needs one), so this is the one place tests write SQL to either
     backend's `calls` table."""
     if is_postgres(db_path):
-        from store.postgres import partitions
-        from store.postgres.connect import connect
+        from llmlog.store.postgres import partitions
+        from llmlog.store.postgres.connect import connect
         with closing(connect(db_path)) as conn:  # calls are partitioned by week: the target week's first
             (started_at,) = conn.execute("SELECT started_at FROM calls WHERE id = %s", (call_id,)).fetchone()
             conn.commit()

@@ -25,23 +25,23 @@ from dataclasses import dataclass
 
 import pytest
 
-import pricing.prices.cost
-import pricing.usage.estimate
-import pricing.usage.read
-import proxy.app
-import store.runner
-import store.sqlite.writer
-from proxy.forward.handler import Forwarder
-from proxy.state import PIPELINE
+import llmlog.pricing.prices.cost
+import llmlog.pricing.usage.estimate
+import llmlog.pricing.usage.read
+import llmlog.proxy.app
+import llmlog.store.runner
+import llmlog.store.sqlite.writer
+from llmlog.proxy.forward.handler import Forwarder
+from llmlog.proxy.state import PIPELINE
 from tests.conftest import chat_body as chat
 from tests.conftest import flushed
 
 CHAT = "/v1/chat/completions"
 IN_HANDLER: contextvars.ContextVar[bool] = contextvars.ContextVar("in_handler", default=False)
-GUARDED = [(pricing.usage.read, "parse_response"), (pricing.usage.read, "parse_request"),
-           (pricing.prices.cost, "compute_cost"),
-           (pricing.usage.estimate, "estimate_usage"), (pricing.usage.estimate, "count_text_tokens"),
-           (store.sqlite.writer, "write_batch")]
+GUARDED = [(llmlog.pricing.usage.read, "parse_response"), (llmlog.pricing.usage.read, "parse_request"),
+           (llmlog.pricing.prices.cost, "compute_cost"),
+           (llmlog.pricing.usage.estimate, "estimate_usage"), (llmlog.pricing.usage.estimate, "count_text_tokens"),
+           (llmlog.store.sqlite.writer, "write_batch")]
 
 
 class Calls:
@@ -90,15 +90,15 @@ def calls(monkeypatch):
 
     monkeypatch.setattr(sqlite3, "connect", connect)
 
-    real_run = store.runner.StoreThread.run
+    real_run = llmlog.store.runner.StoreThread.run
 
     async def run(self, fn):
         calls.record("StoreThread.run")
         return await real_run(self, fn)
 
-    monkeypatch.setattr(store.runner.StoreThread, "run", run)
+    monkeypatch.setattr(llmlog.store.runner.StoreThread, "run", run)
 
-    real_forward = proxy.app.forward
+    real_forward = llmlog.proxy.app.forward
 
     async def forward(request):
         token = IN_HANDLER.set(True)
@@ -107,7 +107,7 @@ def calls(monkeypatch):
         finally:
             IN_HANDLER.reset(token)
 
-    monkeypatch.setattr(proxy.app, "forward", forward)  # make_app registers the module-level handler
+    monkeypatch.setattr(llmlog.proxy.app, "forward", forward)  # make_app registers the module-level handler
     return calls
 
 
@@ -174,7 +174,8 @@ async def test_a_full_queue_still_keeps_parsing_and_pricing_off_the_handler(call
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGES = ("proxy", "store", "pricing")
-HTTP_LAYER = ("proxy.api", "proxy.app", "aiohttp.web")
+PREFIX = "llmlog."  # the repository's root is the import package `llmlog` (pyproject.toml)
+HTTP_LAYER = ("llmlog.proxy.api", "llmlog.proxy.app", "aiohttp.web")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,15 +184,21 @@ class Import:
     at_load: bool  # runs when the module is loaded: not in a function, not under `if TYPE_CHECKING`
 
 
-def _project_modules(root: pathlib.Path, packages=PACKAGES, files=("cli.py",)) -> dict[str, tuple[pathlib.Path, bool]]:
-    """Dotted name -> (file, is a package's __init__)."""
-    modules = {pathlib.Path(f).stem: (root / f, False) for f in files}
+def _project_modules(root: pathlib.Path, packages=PACKAGES, files=("cli.py",),
+                     prefix=PREFIX) -> dict[str, tuple[pathlib.Path, bool]]:
+    """Dotted name (as imported: `llmlog.proxy.app`) -> (file, is a package's __init__)."""
+    modules = {prefix + pathlib.Path(f).stem: (root / f, False) for f in files}
     for package in packages:
         for path in sorted((root / package).rglob("*.py")):
             parts = path.relative_to(root).with_suffix("").parts
             is_package = parts[-1] == "__init__"
-            modules[".".join(parts[:-1] if is_package else parts)] = (path, is_package)
+            modules[prefix + ".".join(parts[:-1] if is_package else parts)] = (path, is_package)
     return modules
+
+
+def _area(name: str, prefix: str = PREFIX) -> str:
+    """The top folder of a project module (`llmlog.store.rows` -> `store`), or an outside module's top name."""
+    return name.removeprefix(prefix).split(".")[0]
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -235,14 +242,15 @@ def _loaded(target: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
-def _graph(root: pathlib.Path = ROOT, packages=PACKAGES, files=("cli.py",), *,
+def _graph(root: pathlib.Path = ROOT, packages=PACKAGES, files=("cli.py",), *, prefix: str = PREFIX,
            at_load_only: bool = False) -> dict[str, set[str]]:
     """Module -> the modules it imports (project modules, and outside ones by their dotted name).
 
     An import of `a.b.c` is an edge to `a`, `a.b` and `a.b.c`: their __init__ files run first. The
     importer's own packages are left out (they are loaded before it), as is `from p import name`
     when `name` is no module."""
-    modules = _project_modules(root, packages, files)
+    modules = _project_modules(root, packages, files, prefix)
+    project = {m.removeprefix(prefix).split(".")[0] for m in modules}
     graph: dict[str, set[str]] = {}
     for name, (path, is_package) in modules.items():
         own = set(_loaded(name)) if is_package else set(_loaded(name)[:-1])
@@ -250,8 +258,7 @@ def _graph(root: pathlib.Path = ROOT, packages=PACKAGES, files=("cli.py",), *,
         for imp in _imports(name, path, is_package):
             if at_load_only and not imp.at_load:
                 continue
-            top = imp.target.split(".")[0]
-            if top not in modules and top not in packages:
+            if not (imp.target.startswith(prefix) and _area(imp.target, prefix) in project):
                 edges.add(imp.target)  # outside the project: kept by name (aiohttp.web, pricing.x)
                 continue
             edges.update(m for m in _loaded(imp.target) if m in modules and m not in own and m != name)
@@ -328,7 +335,7 @@ def test_the_cycle_check_sees_type_checking_function_level_and_package_init_impo
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(text)
-    cycles = sorted(" -> ".join(c) for c in _cycles(_graph(tmp_path, ("a", "b", "c", "d"), ())))
+    cycles = sorted(" -> ".join(c) for c in _cycles(_graph(tmp_path, ("a", "b", "c", "d"), (), prefix="")))
     assert cycles == ["a.types -> a.user -> a.types", "b -> c.main -> b"]
 
 
@@ -361,11 +368,11 @@ def test_no_cli_module_loads_the_http_layer_when_imported():
     where `serve` imports the app) never reaches proxy.api, proxy.app or aiohttp.web."""
     graph = _graph(at_load_only=True)
     chains = []
-    for start in sorted(m for m in graph if m == "cli" or m.startswith("proxy.cli")):
+    for start in sorted(m for m in graph if m == "llmlog.cli" or m.startswith("llmlog.proxy.cli")):
         via = _reach(graph, start)
         chains += [_chain(via, start, m) for m in sorted(via) if _http_layer(m)]
     assert chains == []
-    assert "aiohttp.web" in _reach(graph, "proxy.app")  # the check sees the layer where it is
+    assert "aiohttp.web" in _reach(graph, "llmlog.proxy.app")  # the check sees the layer where it is
 
 
 def test_store_and_pricing_import_nothing_of_the_proxy_or_of_each_other():
@@ -374,8 +381,8 @@ def test_store_and_pricing_import_nothing_of_the_proxy_or_of_each_other():
     allowed = {"store": "store", "pricing": "pricing"}
     offenders = sorted(f"{module} -> {target}" for module, targets in _graph().items()
                        for target in targets
-                       if module.split(".")[0] in allowed and target.split(".")[0] in PACKAGES
-                       and target.split(".")[0] != allowed[module.split(".")[0]])
+                       if _area(module) in allowed and target.startswith(PREFIX) and _area(target) in PACKAGES
+                       and _area(target) != allowed[_area(module)])
     assert offenders == []
 
 
@@ -383,7 +390,7 @@ CLI_PROBE = """
 import sys
 from click.testing import CliRunner
 {preload}
-import cli
+from llmlog import cli
 for args in (["logs", "--db", sys.argv[1]], ["summary", "--db", sys.argv[1]]):
     result = CliRunner().invoke(cli.main, args)
     assert result.exit_code == 0, result.output
@@ -402,13 +409,14 @@ def _cli_loads(db: str, preload: str = "") -> list[str]:
 
 
 def test_the_cli_never_loads_the_http_layer(tmp_path):
-    from store.backends import open_store
+    from llmlog.store.backends import open_store
 
     db = str(tmp_path / "llmlog.db")
     open_store(db, create=True).close()
     assert _cli_loads(db) == []
     # the probe can fail: a CLI that pulled in the app would show it
-    assert {"proxy.app", "proxy.api.logs", "aiohttp.web"} <= set(_cli_loads(db, preload="import proxy.app"))
+    loaded = set(_cli_loads(db, preload="import llmlog.proxy.app"))
+    assert {"llmlog.proxy.app", "llmlog.proxy.api.logs", "aiohttp.web"} <= loaded
 
 
 LIFECYCLE_HOOKS = {"cleanup_ctx", "on_startup", "on_shutdown", "on_cleanup"}
@@ -423,4 +431,5 @@ def test_lifecycle_contexts_are_listed_in_app_py_alone():
     """app.py lists every lifecycle context in the order they run; no route or pipeline module
     registers one behind its back."""
     touched = {name: _hooks_touched(path) for name, (path, _) in _project_modules(ROOT).items()}
-    assert {name: hooks for name, hooks in touched.items() if hooks} == {"proxy.app": ["cleanup_ctx", "on_shutdown"]}
+    registered = {name: hooks for name, hooks in touched.items() if hooks}
+    assert registered == {"llmlog.proxy.app": ["cleanup_ctx", "on_shutdown"]}

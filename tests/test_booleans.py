@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from proxy.booleans import FALSE_WORDS, TRUE_WORDS
-from proxy.forward.control import ControlHeaderError, wants_no_tracking
-from proxy.settings import ConfigError, load_config
+from llmlog.proxy.booleans import FALSE_WORDS, TRUE_WORDS
+from llmlog.proxy.forward.control import ControlHeaderError, wants_no_tracking
+from llmlog.proxy.settings import ConfigError, load_config
 from tests.fakes.seeding import make_entry, seed
 
 NOW = int(time.time() * 1000)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
-from pricing.prices.rates import STANDARD_SERVICE_TIERS
-from pricing.prices.table import PriceMatch, PriceTable
-from pricing.types import UNPRICED, Cost, Usage
+from llmlog.pricing.prices.rates import STANDARD_SERVICE_TIERS
+from llmlog.pricing.prices.table import PriceMatch, PriceTable
+from llmlog.pricing.types import UNPRICED, Cost, Usage
 
 # The most one call may cost, in micro-dollars ($1bn): beyond it the price or the counts are wrong
 # (a typo in a price override), and the call is left unpriced rather than stored as a number that

@@ -20,8 +20,15 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from pricing.prices.match import Rule, equals_ids, fine_tune_rule, matches, translate, without_equals
-from pricing.prices.rates import STANDARD_SERVICE_TIERS, TIER_RATE_FIELDS, ModelPrice, PriceTier, RateFields, RateName
+from llmlog.pricing.prices.match import Rule, equals_ids, fine_tune_rule, matches, translate, without_equals
+from llmlog.pricing.prices.rates import (
+    STANDARD_SERVICE_TIERS,
+    TIER_RATE_FIELDS,
+    ModelPrice,
+    PriceTier,
+    RateFields,
+    RateName,
+)
 
 # genai-prices price key -> our field (USD per 1M tokens on both sides). Keys not listed here
 # (per-request, per-image, per-second, web search…) are not billed by llmlog.

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from pricing.prices.rates import TIER_RATE_FIELDS, RateName, TierRates, to_decimal
+from llmlog.pricing.prices.rates import TIER_RATE_FIELDS, RateName, TierRates, to_decimal
 
 PER_MILLION = Decimal(1_000_000)
 

@@ -33,11 +33,11 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from pricing.prices import genai
-from pricing.prices.litellm import parse_litellm_fields
-from pricing.prices.match import Rule, matches
-from pricing.prices.names import PROVIDER_ALIASES, forms, provider_id
-from pricing.prices.rates import ModelPrice, PriceTier, TierRates, merge_fields, parse_entry, parse_fields
+from llmlog.pricing.prices import genai
+from llmlog.pricing.prices.litellm import parse_litellm_fields
+from llmlog.pricing.prices.match import Rule, matches
+from llmlog.pricing.prices.names import PROVIDER_ALIASES, forms, provider_id
+from llmlog.pricing.prices.rates import ModelPrice, PriceTier, TierRates, merge_fields, parse_entry, parse_fields
 
 __all__ = ["RULES", "PROVIDER_PREFIXES", "ModelPrice", "PriceTier", "PriceMatch", "PriceTable"]
 
@@ -120,7 +120,7 @@ class PriceTable:
     def with_corrections(self) -> PriceTable:
         """llmlog's corrections (`pricing/data/*.toml`) merged field by field onto the table."""
         files = sorted(
-            (f for f in resources.files("pricing").joinpath("data").iterdir() if f.name.endswith(".toml")),
+            (f for f in resources.files("llmlog.pricing").joinpath("data").iterdir() if f.name.endswith(".toml")),
             key=lambda f: f.name,
         )
         digest = hashlib.sha256()

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pricing.types import JsonObject
-from pricing.usage.json_values import as_dict, as_list, as_str, dumps
+from llmlog.pricing.types import JsonObject
+from llmlog.pricing.usage.json_values import as_dict, as_list, as_str, dumps
 
 
 def tool_call(call_id: Any, kind: Any, name: Any, arguments: Any) -> JsonObject:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pricing.types import JsonObject, ResponseInfo, SseEvent
-from pricing.usage.answer_parts import anthropic_citations, tool_call
-from pricing.usage.json_values import (
+from llmlog.pricing.types import JsonObject, ResponseInfo, SseEvent
+from llmlog.pricing.usage.answer_parts import anthropic_citations, tool_call
+from llmlog.pricing.usage.json_values import (
     as_dict,
     as_index,
     as_list,
@@ -14,7 +14,7 @@ from pricing.usage.json_values import (
     loads,
     tool_call_text,
 )
-from pricing.usage.normalise import anthropic_usage
+from llmlog.pricing.usage.normalise import anthropic_usage
 
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pricing.types import JsonObject, ResponseInfo, SseEvent
-from pricing.usage.answer_parts import listed_urls, openai_citations, tool_call
-from pricing.usage.json_values import (
+from llmlog.pricing.types import JsonObject, ResponseInfo, SseEvent
+from llmlog.pricing.usage.answer_parts import listed_urls, openai_citations, tool_call
+from llmlog.pricing.usage.json_values import (
     as_dict,
     as_index,
     as_list,
@@ -17,7 +17,7 @@ from pricing.usage.json_values import (
     loads,
     tool_call_text,
 )
-from pricing.usage.normalise import openai_usage, with_service_tier
+from llmlog.pricing.usage.normalise import openai_usage, with_service_tier
 
 
 def from_json(body: JsonObject) -> ResponseInfo:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pricing.types import JsonArray, JsonObject, RequestInfo, Usage
-from pricing.usage import encodings
-from pricing.usage.images import anthropic_image_tokens, base64_size, data_url_size, openai_image_tokens
-from pricing.usage.json_values import as_dict, as_list, as_str, content_text, dumps
+from llmlog.pricing.types import JsonArray, JsonObject, RequestInfo, Usage
+from llmlog.pricing.usage import encodings
+from llmlog.pricing.usage.images import anthropic_image_tokens, base64_size, data_url_size, openai_image_tokens
+from llmlog.pricing.usage.json_values import as_dict, as_list, as_str, content_text, dumps
 
 CHAR_ESTIMATE = "chars/4"  # the `encoding` of a count made without any tokenizer
 _CHARS_PER_TOKEN = 4  # OpenAI's rule of thumb for English text

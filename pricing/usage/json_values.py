@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from pricing.types import JsonArray, JsonObject
+from llmlog.pricing.types import JsonArray, JsonObject
 
 
 def loads(raw: bytes | str | None) -> Any:

@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from pricing.types import JsonObject, Usage, unreadable_usage
-from pricing.usage.json_values import as_dict
+from llmlog.pricing.types import JsonObject, Usage, unreadable_usage
+from llmlog.pricing.usage.json_values import as_dict
 
 _OPENAI_KEYS = frozenset({"prompt_tokens", "completion_tokens", "input_tokens", "output_tokens", "total_tokens"})
 _ANTHROPIC_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")

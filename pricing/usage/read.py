@@ -6,11 +6,11 @@ because a malformed or truncated upstream response must still be logged.
 
 from __future__ import annotations
 
-from pricing.types import ResponseInfo, SseEvent
-from pricing.usage import anthropic, chat, responses
-from pricing.usage.json_values import loads
-from pricing.usage.request import parse_request
-from pricing.usage.sse import split_sse
+from llmlog.pricing.types import ResponseInfo, SseEvent
+from llmlog.pricing.usage import anthropic, chat, responses
+from llmlog.pricing.usage.json_values import loads
+from llmlog.pricing.usage.request import parse_request
+from llmlog.pricing.usage.sse import split_sse
 
 __all__ = ["parse_request", "parse_response", "split_sse"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pricing.types import JsonObject, RequestInfo
-from pricing.usage.json_values import as_dict, as_list, as_str, content_text, join_text, loads
+from llmlog.pricing.types import JsonObject, RequestInfo
+from llmlog.pricing.usage.json_values import as_dict, as_list, as_str, content_text, join_text, loads
 
 
 def parse_request(body: bytes | None) -> RequestInfo:

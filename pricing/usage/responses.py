@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pricing.types import JsonObject, ResponseInfo, SseEvent
-from pricing.usage.answer_parts import openai_citations, tool_call
-from pricing.usage.json_values import (
+from llmlog.pricing.types import JsonObject, ResponseInfo, SseEvent
+from llmlog.pricing.usage.answer_parts import openai_citations, tool_call
+from llmlog.pricing.usage.json_values import (
     as_dict,
     as_index,
     as_list,
@@ -16,7 +16,7 @@ from pricing.usage.json_values import (
     loads,
     tool_call_text,
 )
-from pricing.usage.normalise import openai_usage, with_service_tier
+from llmlog.pricing.usage.normalise import openai_usage, with_service_tier
 
 # a stream ends with one of these, each carrying the full response (usage included)
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")

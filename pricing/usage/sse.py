@@ -7,7 +7,7 @@ import itertools
 import re
 from typing import Any
 
-from pricing.types import SseEvent
+from llmlog.pricing.types import SseEvent
 
 # WHATWG SSE: a line ends with CRLF, LF or CR.
 _LINE_END = re.compile(r"\r\n|\r|\n")

@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from proxy.access.keys import key_refusal
-from proxy.access.local_paths import is_protected
-from proxy.access.signed_urls import UrlSigner
-from proxy.http_errors import error_response
+from llmlog.proxy.access.keys import key_refusal
+from llmlog.proxy.access.local_paths import is_protected
+from llmlog.proxy.access.signed_urls import UrlSigner
+from llmlog.proxy.http_errors import error_response
 
 # RFC 6761 §6.3: names that always mean this machine, and the usual /etc/hosts aliases.
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from proxy.http_errors import error_response
+from llmlog.proxy.http_errors import error_response
 
 
 def _refuse(message: str) -> web.Response:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.access.target import decoded_path
-from proxy.http_errors import error_response
+from llmlog.proxy.access.target import decoded_path
+from llmlog.proxy.http_errors import error_response
 
 # The logs API and its seed-compatible routes (DESIGN §6): behind the logs API key, same-origin only.
 PROTECTED_PREFIXES = (

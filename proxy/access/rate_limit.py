@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from proxy.access.client_address import Network, client_address
-from proxy.access.keys import presented_key
-from proxy.http_errors import error_response
+from llmlog.proxy.access.client_address import Network, client_address
+from llmlog.proxy.access.keys import presented_key
+from llmlog.proxy.http_errors import error_response
 
 # the page-size parameters of the logs API and the seed routes' spellings of it (Perf `limit`,
 # AgentRouter `page_size`, PromptShuttle `pageSize`): logs_api.max_limit caps each

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.api.openapi import describe
-from proxy.api.operation import Operation
-from proxy.api.respond import json_response
-from proxy.errors import ValidationError
-from proxy.query.aggregates import STATS_PARAMS, stats_json, stats_request, summary_filter, summary_json
-from proxy.query.params import FILTER_PARAMS
-from proxy.query.timeparse import now_ms
-from proxy.state import READER
-from store.figures import AggregateError, Stats
-from store.filters import LogFilter
+from llmlog.proxy.api.openapi import describe
+from llmlog.proxy.api.operation import Operation
+from llmlog.proxy.api.respond import json_response
+from llmlog.proxy.errors import ValidationError
+from llmlog.proxy.query.aggregates import STATS_PARAMS, stats_json, stats_request, summary_filter, summary_json
+from llmlog.proxy.query.params import FILTER_PARAMS
+from llmlog.proxy.query.timeparse import now_ms
+from llmlog.proxy.state import READER
+from llmlog.store.figures import AggregateError, Stats
+from llmlog.store.filters import LogFilter
 
 
 async def get_summary(request: web.Request) -> web.Response:

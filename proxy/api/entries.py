@@ -6,17 +6,17 @@ import math
 
 from aiohttp import web
 
-from proxy.api.openapi import describe
-from proxy.api.operation import Operation
-from proxy.api.respond import json_object, json_response, not_found
-from proxy.errors import ValidationError
-from proxy.query.params import Param, Query
-from proxy.query.present import cost_usd_of, micros_of_nanos, present_events, usd_of_nanos
-from proxy.query.stream_events import events_of
-from proxy.query.timeparse import iso_ms, now_ms
-from proxy.state import READER, WRITER
-from store.interface import Hierarchy, StoredEvents
-from store.rows import CallNode
+from llmlog.proxy.api.openapi import describe
+from llmlog.proxy.api.operation import Operation
+from llmlog.proxy.api.respond import json_object, json_response, not_found
+from llmlog.proxy.errors import ValidationError
+from llmlog.proxy.query.params import Param, Query
+from llmlog.proxy.query.present import cost_usd_of, micros_of_nanos, present_events, usd_of_nanos
+from llmlog.proxy.query.stream_events import events_of
+from llmlog.proxy.query.timeparse import iso_ms, now_ms
+from llmlog.proxy.state import READER, WRITER
+from llmlog.store.interface import Hierarchy, StoredEvents
+from llmlog.store.rows import CallNode
 
 MAX_FEEDBACK_BYTES = 64 * 1024
 MAX_COMMENT_CHARS = 10_000

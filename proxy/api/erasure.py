@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.api.openapi import describe
-from proxy.api.operation import Operation
-from proxy.api.respond import json_response
-from proxy.query.params import Query
-from proxy.state import JOBS, PIPELINE, WRITER
+from llmlog.proxy.api.openapi import describe
+from llmlog.proxy.api.operation import Operation
+from llmlog.proxy.api.respond import json_response
+from llmlog.proxy.query.params import Query
+from llmlog.proxy.state import JOBS, PIPELINE, WRITER
 
 
 async def delete_user_logs(request: web.Request) -> web.Response:

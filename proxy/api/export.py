@@ -18,14 +18,20 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDict
 
-from proxy.access.signed_urls import UrlSigner, file_path
-from proxy.api.openapi import describe
-from proxy.api.operation import Operation
-from proxy.api.respond import json_object, json_response
-from proxy.api.seeds.portkey_export import OPTION_KEYS, download_answer, job_options, portkey_job_fields, row_window
-from proxy.errors import Conflict, NotFound, ValidationError
-from proxy.ids import new_call_id
-from proxy.query.export_format import (
+from llmlog.proxy.access.signed_urls import UrlSigner, file_path
+from llmlog.proxy.api.openapi import describe
+from llmlog.proxy.api.operation import Operation
+from llmlog.proxy.api.respond import json_object, json_response
+from llmlog.proxy.api.seeds.portkey_export import (
+    OPTION_KEYS,
+    download_answer,
+    job_options,
+    portkey_job_fields,
+    row_window,
+)
+from llmlog.proxy.errors import Conflict, NotFound, ValidationError
+from llmlog.proxy.ids import new_call_id
+from llmlog.proxy.query.export_format import (
     ALIASES,
     DEFAULT_FIELDS,
     FIELDS,
@@ -40,12 +46,12 @@ from proxy.query.export_format import (
     format_problem,
     resolve_fields,
 )
-from proxy.query.params import FILTER_PARAMS, TIME_RANGE, Param, Query, parse_filter
-from proxy.query.timeparse import TimeRangeError, iso_ms, now_ms, parse_time, representable
-from proxy.state import CONFIG, JOBS, READER, WRITER
-from store.batches import BATCH_ROWS
-from store.filters import LogFilter
-from store.interface import Position, Store
+from llmlog.proxy.query.params import FILTER_PARAMS, TIME_RANGE, Param, Query, parse_filter
+from llmlog.proxy.query.timeparse import TimeRangeError, iso_ms, now_ms, parse_time, representable
+from llmlog.proxy.state import CONFIG, JOBS, READER, WRITER
+from llmlog.store.batches import BATCH_ROWS
+from llmlog.store.filters import LogFilter
+from llmlog.store.interface import Position, Store
 
 log = logging.getLogger("llmlog.export")
 EXPORT_PARAMS: tuple[Param, ...] = (

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.api.openapi import describe
-from proxy.api.operation import Operation
-from proxy.api.respond import json_response, not_found
-from proxy.query.params import FILTER_PARAMS, INCLUDE_TOTAL, PAGE_PARAMS, Query, parse_filter, parse_page
-from proxy.query.present import listed_with_previews, present_entry, present_page
-from proxy.query.timeparse import now_ms
-from proxy.state import CONFIG, READER
-from store.filters import CursorError
-from store.rows import CallRow, ContentRow
+from llmlog.proxy.api.openapi import describe
+from llmlog.proxy.api.operation import Operation
+from llmlog.proxy.api.respond import json_response, not_found
+from llmlog.proxy.query.params import FILTER_PARAMS, INCLUDE_TOTAL, PAGE_PARAMS, Query, parse_filter, parse_page
+from llmlog.proxy.query.present import listed_with_previews, present_entry, present_page
+from llmlog.proxy.query.timeparse import now_ms
+from llmlog.proxy.state import CONFIG, READER
+from llmlog.store.filters import CursorError
+from llmlog.store.rows import CallRow, ContentRow
 
 # the entry's fields are DESIGN §4's; described here, the two paths a replay of the call needs
 ENTRY_SCHEMA = {"type": "object", "properties": {

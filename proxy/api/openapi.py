@@ -7,10 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
-from proxy.api.operation import Operation
-from proxy.api.respond import json_response
-from proxy.query.params import Param
-from proxy.state import OPERATIONS
+from llmlog.proxy.api.operation import Operation
+from llmlog.proxy.api.respond import json_response
+from llmlog.proxy.query.params import Param
+from llmlog.proxy.state import OPERATIONS
 
 _SCHEMA_OF_KIND: dict[str, dict[str, Any]] = {
     "str": {"type": "string"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from proxy.query.params import Param
+from llmlog.proxy.query.params import Param
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from proxy.api.openapi import describe
-from proxy.api.operation import Operation
-from proxy.api.respond import json_response
-from proxy.state import METRICS, PIPELINE, TELEMETRY
+from llmlog.proxy.api.openapi import describe
+from llmlog.proxy.api.operation import Operation
+from llmlog.proxy.api.respond import json_response
+from llmlog.proxy.state import METRICS, PIPELINE, TELEMETRY
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from proxy.errors import NotFound, TooLarge, ValidationError
+from llmlog.proxy.errors import NotFound, TooLarge, ValidationError
 
 
 def json_response(payload, status: int = 200) -> web.Response:

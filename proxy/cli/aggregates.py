@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import click
 
-from proxy.cli.common import config_options, echo_json, echo_table, format_usd, open_store
-from proxy.cli.filters import filter_options, query_of
-from proxy.query.aggregates import stats_json, stats_request, summary_filter, summary_json
-from proxy.query.params import FILTER_PARAMS
-from proxy.query.timeparse import now_ms
-from store.figures import GROUP_BY, AggregateError
+from llmlog.proxy.cli.common import config_options, echo_json, echo_table, format_usd, open_store
+from llmlog.proxy.cli.filters import filter_options, query_of
+from llmlog.proxy.query.aggregates import stats_json, stats_request, summary_filter, summary_json
+from llmlog.proxy.query.params import FILTER_PARAMS
+from llmlog.proxy.query.timeparse import now_ms
+from llmlog.store.figures import GROUP_BY, AggregateError
 
 
 def _num(value, digits: int = 1) -> str:

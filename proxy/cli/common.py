@@ -12,9 +12,9 @@ from typing import Any, Literal, overload
 import click
 import orjson
 
-from proxy.cli.flags import setting_option
-from proxy.settings import Settings, load_config
-from store.interface import Store, StoreError
+from llmlog.proxy.cli.flags import setting_option
+from llmlog.proxy.settings import Settings, load_config
+from llmlog.store.interface import Store, StoreError
 
 
 def installed_version() -> str:

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import click
 import orjson
 
-from proxy.cli.common import terminal_safe
-from store.backends import open_store, printable
-from store.filters import LogFilter
-from store.interface import Position, Store, StoreError
+from llmlog.proxy.cli.common import terminal_safe
+from llmlog.store.backends import open_store, printable
+from llmlog.store.filters import LogFilter
+from llmlog.store.interface import Position, Store, StoreError
 
 BATCH = 2000
 

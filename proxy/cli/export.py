@@ -8,11 +8,11 @@ import time
 
 import click
 
-from proxy.cli.common import config_options, open_store
-from proxy.cli.filters import filter_options, parse_options
-from proxy.errors import ValidationError
-from proxy.query.export_format import FIELDS, FORMATS, UnknownField, format_problem, resolve_fields, write_export
-from proxy.query.params import FILTER_PARAMS
+from llmlog.proxy.cli.common import config_options, open_store
+from llmlog.proxy.cli.filters import filter_options, parse_options
+from llmlog.proxy.errors import ValidationError
+from llmlog.proxy.query.export_format import FIELDS, FORMATS, UnknownField, format_problem, resolve_fields, write_export
+from llmlog.proxy.query.params import FILTER_PARAMS
 
 
 def stderr_is_tty() -> bool:

@@ -13,8 +13,16 @@ import time
 import click
 from multidict import MultiDict
 
-from proxy.query.params import DEFAULT_WINDOW_MS, FILTER_PARAMS, PAGE_PARAMS, Param, Query, parse_filter, parse_page
-from store.filters import LogFilter, Page
+from llmlog.proxy.query.params import (
+    DEFAULT_WINDOW_MS,
+    FILTER_PARAMS,
+    PAGE_PARAMS,
+    Param,
+    Query,
+    parse_filter,
+    parse_page,
+)
+from llmlog.store.filters import LogFilter, Page
 
 FLAG_PARAMS = frozenset({"success_only", "failed_only", "root_only"})
 # true/false filters as --name/--no-name switches; unset means either

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from proxy.settings import BY_KEY, SETTINGS, Setting
+from llmlog.proxy.settings import BY_KEY, SETTINGS, Setting
 
 F = TypeVar("F", bound=Callable[..., Any])
 # A number's flag takes text, read by the loader as the file's and the environment's values are

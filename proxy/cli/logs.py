@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import orjson
 
-from proxy.cli.common import (
+from llmlog.proxy.cli.common import (
     color,
     config_options,
     echo_json,
@@ -15,11 +15,11 @@ from proxy.cli.common import (
     open_store,
     terminal_safe,
 )
-from proxy.cli.filters import filter_options, parse_options
-from proxy.errors import NotFound, ValidationError
-from proxy.query.present import PREVIEW_CHARS, listed_entry, listed_with_previews, present_entry, present_page
-from store.backends import printable
-from store.filters import CursorError
+from llmlog.proxy.cli.filters import filter_options, parse_options
+from llmlog.proxy.errors import NotFound, ValidationError
+from llmlog.proxy.query.present import PREVIEW_CHARS, listed_entry, listed_with_previews, present_entry, present_page
+from llmlog.store.backends import printable
+from llmlog.store.filters import CursorError
 
 STATUS_COLORS = {"success": None, "error": "red", "timeout": "yellow", "client_closed": "magenta"}
 # The table's prompt column shows at most this much of the list's preview (PREVIEW_CHARS, 200: what

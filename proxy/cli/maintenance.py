@@ -6,8 +6,8 @@ import time
 
 import click
 
-from proxy.cli.common import config_options, open_store
-from proxy.query.timeparse import parse_duration_ms
+from llmlog.proxy.cli.common import config_options, open_store
+from llmlog.proxy.query.timeparse import parse_duration_ms
 
 
 @click.command("delete-user")

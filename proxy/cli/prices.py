@@ -8,15 +8,15 @@ from decimal import Decimal
 
 import click
 
-from pricing.prices.cost import price_call
-from pricing.prices.rates import RATE_FIELDS, ModelPrice
-from pricing.prices.table import PriceTable
-from pricing.types import Usage
-from proxy.cli.common import config_options, echo_json, echo_table, load, open_store
-from proxy.pipeline.prices import cost_columns, price_table_for
-from proxy.query.timeparse import parse_duration_ms
-from store.interface import PriceFn
-from store.rows import CostColumns, UsageColumns
+from llmlog.pricing.prices.cost import price_call
+from llmlog.pricing.prices.rates import RATE_FIELDS, ModelPrice
+from llmlog.pricing.prices.table import PriceTable
+from llmlog.pricing.types import Usage
+from llmlog.proxy.cli.common import config_options, echo_json, echo_table, load, open_store
+from llmlog.proxy.pipeline.prices import cost_columns, price_table_for
+from llmlog.proxy.query.timeparse import parse_duration_ms
+from llmlog.store.interface import PriceFn
+from llmlog.store.rows import CostColumns, UsageColumns
 
 
 def _table(config_path: str | None) -> PriceTable:

@@ -12,11 +12,11 @@ from typing import Any
 
 import click
 
-from proxy.cli.common import config_options, installed_version, load
-from proxy.cli.flags import overrides, setting_options
-from proxy.settings import UPSTREAM_ENV, Settings
-from store.backends import printable
-from store.interface import StoreError
+from llmlog.proxy.cli.common import config_options, installed_version, load
+from llmlog.proxy.cli.flags import overrides, setting_options
+from llmlog.proxy.settings import UPSTREAM_ENV, Settings
+from llmlog.store.backends import printable
+from llmlog.store.interface import StoreError
 
 # Young objects are collected every 20,000 allocations instead of 700: as cheap as no collector,
 # while cyclic garbage is still reclaimed (bench/README.md, "Measurements behind constants").
@@ -92,7 +92,7 @@ def serve(config_path, upstream, **flags):
     """
     from aiohttp import web
 
-    from proxy.app import SERVER_OPTIONS, make_app
+    from llmlog.proxy.app import SERVER_OPTIONS, make_app
 
     config = load(config_path, overrides(flags), upstream)
     host, port = config.server.host, config.server.port

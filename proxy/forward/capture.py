@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from proxy.access.client_address import Network
-from proxy.forward.control import CallContext
-from proxy.settings import Provider
+from llmlog.proxy.access.client_address import Network
+from llmlog.proxy.forward.control import CallContext
+from llmlog.proxy.settings import Provider
 
 SUCCESS, ERROR, TIMEOUT, CLIENT_CLOSED = "success", "error", "timeout", "client_closed"
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from proxy.booleans import WORDS_TEXT, parse_bool
-from proxy.errors import ValidationError
-from proxy.forward.peers import read_peer_headers
-from proxy.json_depth import depth
+from llmlog.proxy.booleans import WORDS_TEXT, parse_bool
+from llmlog.proxy.errors import ValidationError
+from llmlog.proxy.forward.peers import read_peer_headers
+from llmlog.proxy.json_depth import depth
 
 MAX_ID_CHARS = 256
 MAX_TAGS = 64

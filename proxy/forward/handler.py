@@ -15,20 +15,20 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from proxy.access.client_address import Network
-from proxy.access.guard import HostPolicy, is_cross_origin
-from proxy.access.local_paths import answer_locally, is_local_target
-from proxy.access.target import normalised_path, split_target
-from proxy.errors import UpstreamBroken, UpstreamTimeout
-from proxy.forward.capture import CLIENT_CLOSED, ERROR, SUCCESS, TIMEOUT, CapturedCall
-from proxy.forward.control import ControlHeaderError, read_control_headers
-from proxy.forward.routing import Router
-from proxy.forward.usage_injection import StreamUsageFilter, inject_usage_request
-from proxy.headers import PROVIDER_KEY_HEADERS, request_headers_to_forward, response_headers_to_forward
-from proxy.http_errors import error_response, response_of
-from proxy.ids import new_call_id
-from proxy.settings import Provider
-from proxy.upstream.interface import Upstream, UpstreamAnswer, describe
+from llmlog.proxy.access.client_address import Network
+from llmlog.proxy.access.guard import HostPolicy, is_cross_origin
+from llmlog.proxy.access.local_paths import answer_locally, is_local_target
+from llmlog.proxy.access.target import normalised_path, split_target
+from llmlog.proxy.errors import UpstreamBroken, UpstreamTimeout
+from llmlog.proxy.forward.capture import CLIENT_CLOSED, ERROR, SUCCESS, TIMEOUT, CapturedCall
+from llmlog.proxy.forward.control import ControlHeaderError, read_control_headers
+from llmlog.proxy.forward.routing import Router
+from llmlog.proxy.forward.usage_injection import StreamUsageFilter, inject_usage_request
+from llmlog.proxy.headers import PROVIDER_KEY_HEADERS, request_headers_to_forward, response_headers_to_forward
+from llmlog.proxy.http_errors import error_response, response_of
+from llmlog.proxy.ids import new_call_id
+from llmlog.proxy.settings import Provider
+from llmlog.proxy.upstream.interface import Upstream, UpstreamAnswer, describe
 
 ID_HEADER = "x-llmlog-id"
 log = logging.getLogger("llmlog")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from proxy.json_depth import depth
+from llmlog.proxy.json_depth import depth
 
 # Helicone's custom properties: `Helicone-Property-Team: a` is the metadata key `team`
 HELICONE_PROPERTY = "helicone-property-"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from proxy.settings import Provider
+from llmlog.proxy.settings import Provider
 
 
 class Router:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from proxy.metrics import Metrics
-from store.runner import StoreThread
+from llmlog.proxy.metrics import Metrics
+from llmlog.store.runner import StoreThread
 
 log = logging.getLogger("llmlog.checkpoint")
 INTERVAL_S = 0.5  # at 20k rows/s about 40 MB of WAL between passes; usually far less

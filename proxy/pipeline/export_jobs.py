@@ -18,14 +18,14 @@ from contextlib import suppress
 
 from aiohttp import web
 
-from proxy.errors import Conflict
-from proxy.query.export_format import ExportStopped, FieldSet, write_export
-from proxy.query.timeparse import now_ms
-from store.batches import EVERY_ROW, RowWindow
-from store.claims import export_claim
-from store.filters import LogFilter
-from store.interface import Store, StoreError
-from store.runner import StoreThread
+from llmlog.proxy.errors import Conflict
+from llmlog.proxy.query.export_format import ExportStopped, FieldSet, write_export
+from llmlog.proxy.query.timeparse import now_ms
+from llmlog.store.batches import EVERY_ROW, RowWindow
+from llmlog.store.claims import export_claim
+from llmlog.store.filters import LogFilter
+from llmlog.store.interface import Store, StoreError
+from llmlog.store.runner import StoreThread
 
 log = logging.getLogger("llmlog.export")
 STILL_RUNNING_CHECK_S = 1.0  # how often a running export looks whether it was withdrawn meanwhile

@@ -10,20 +10,27 @@ from typing import Final, Literal, TypeVar, cast
 
 import orjson
 
-from pricing.prices.cost import price_call
-from pricing.prices.table import PriceTable
-from pricing.types import NO_USAGE, UNPRICED, RequestInfo, ResponseInfo, Usage
-from pricing.usage.estimate import estimate_output, estimate_usage
-from pricing.usage.read import parse_request, parse_response
-from proxy.access.client_address import client_address
-from proxy.forward.capture import CapturedCall
-from proxy.forward.control import with_tags
-from proxy.headers import redact, redact_query
-from proxy.pipeline.prices import fill_cost_columns
-from proxy.pipeline.scrub import api_key_of, key_prefix, request_credentials, scrub_bytes, scrub_error, scrub_text
-from proxy.query.measures import text_hash
-from proxy.query.stream_events import chunk_timeline
-from store.rows import CALL_COLUMNS, CallRow, ContentRow, Entry
+from llmlog.pricing.prices.cost import price_call
+from llmlog.pricing.prices.table import PriceTable
+from llmlog.pricing.types import NO_USAGE, UNPRICED, RequestInfo, ResponseInfo, Usage
+from llmlog.pricing.usage.estimate import estimate_output, estimate_usage
+from llmlog.pricing.usage.read import parse_request, parse_response
+from llmlog.proxy.access.client_address import client_address
+from llmlog.proxy.forward.capture import CapturedCall
+from llmlog.proxy.forward.control import with_tags
+from llmlog.proxy.headers import redact, redact_query
+from llmlog.proxy.pipeline.prices import fill_cost_columns
+from llmlog.proxy.pipeline.scrub import (
+    api_key_of,
+    key_prefix,
+    request_credentials,
+    scrub_bytes,
+    scrub_error,
+    scrub_text,
+)
+from llmlog.proxy.query.measures import text_hash
+from llmlog.proxy.query.stream_events import chunk_timeline
+from llmlog.store.rows import CALL_COLUMNS, CallRow, ContentRow, Entry
 
 __all__ = ["EntryBuilder", "api_key_of", "build_entry", "certain_columns", "compressed_call", "fallback_entry",
            "inflate"]

@@ -18,13 +18,13 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from pricing.prices import genai
-from pricing.prices.table import PriceTable
-from proxy.metrics import Metrics
-from proxy.pipeline.prices import with_config_layers
-from proxy.settings import Settings
-from proxy.upstream.egress import egress_proxy
-from proxy.upstream.interface import Origin
+from llmlog.pricing.prices import genai
+from llmlog.pricing.prices.table import PriceTable
+from llmlog.proxy.metrics import Metrics
+from llmlog.proxy.pipeline.prices import with_config_layers
+from llmlog.proxy.settings import Settings
+from llmlog.proxy.upstream.egress import egress_proxy
+from llmlog.proxy.upstream.interface import Origin
 
 log = logging.getLogger("llmlog.pricing")
 

@@ -9,11 +9,11 @@ import json
 
 import orjson
 
-from pricing.prices.table import PriceTable
-from pricing.types import Cost
-from proxy.errors import ConfigError
-from proxy.settings import Settings
-from store.rows import CostColumns
+from llmlog.pricing.prices.table import PriceTable
+from llmlog.pricing.types import Cost
+from llmlog.proxy.errors import ConfigError
+from llmlog.proxy.settings import Settings
+from llmlog.store.rows import CostColumns
 
 
 def with_config_layers(table: PriceTable, config: Settings) -> PriceTable:

@@ -10,8 +10,8 @@ from contextlib import suppress
 
 from aiohttp import web
 
-from store.interface import StoreError
-from store.runner import StoreThread
+from llmlog.store.interface import StoreError
+from llmlog.store.runner import StoreThread
 
 log = logging.getLogger("llmlog.retention")
 DAY_MS = 86_400_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from proxy.headers import PROVIDER_KEY_HEADERS, REDACTED, is_secret_header, is_secret_query_param
+from llmlog.proxy.headers import PROVIDER_KEY_HEADERS, REDACTED, is_secret_header, is_secret_query_param
 
 # Shorter values are not looked for in bodies, prompts and output: `[redacted]` in place of every
 # "test" would ruin the text. Error messages (a provider quoting the key back) are short and say

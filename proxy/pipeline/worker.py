@@ -17,13 +17,13 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 
-from proxy.forward.capture import CapturedCall
-from proxy.metrics import Metrics
-from proxy.pipeline.call_queue import CallQueue
-from proxy.pipeline.interpret import compressed_call
-from store.rows import Entry
-from store.runner import StoreThread
-from store.spill import SpillFile
+from llmlog.proxy.forward.capture import CapturedCall
+from llmlog.proxy.metrics import Metrics
+from llmlog.proxy.pipeline.call_queue import CallQueue
+from llmlog.proxy.pipeline.interpret import compressed_call
+from llmlog.store.rows import Entry
+from llmlog.store.runner import StoreThread
+from llmlog.store.spill import SpillFile
 
 log = logging.getLogger("llmlog.pipeline")
 RETRY_AFTER_S = 1.0

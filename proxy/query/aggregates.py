@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import cast
 
-from proxy.query.params import FILTER_PARAMS, Param, Query, parse_filter
-from proxy.query.present import usd_of_nanos
-from proxy.query.timeparse import MIN_MS, iso_ms
-from store.figures import BUCKETS, GROUP_BY, PERCENTILES, Figures, Stats, Summary
-from store.filters import LogFilter
+from llmlog.proxy.query.params import FILTER_PARAMS, Param, Query, parse_filter
+from llmlog.proxy.query.present import usd_of_nanos
+from llmlog.proxy.query.timeparse import MIN_MS, iso_ms
+from llmlog.store.figures import BUCKETS, GROUP_BY, PERCENTILES, Figures, Stats, Summary
+from llmlog.store.filters import LogFilter
 
 STATS_PARAMS: tuple[Param, ...] = (
     Param("group_by", (), "str", f"one of {', '.join(GROUP_BY)}", required=True),

@@ -15,16 +15,16 @@ from typing import IO, Protocol
 
 import orjson
 
-from proxy.query.export_parquet import INSTALL_HINT, ParquetEncoder
-from proxy.query.export_parquet import available as parquet_available
-from proxy.query.present import (
+from llmlog.proxy.query.export_parquet import INSTALL_HINT, ParquetEncoder
+from llmlog.proxy.query.export_parquet import available as parquet_available
+from llmlog.proxy.query.present import (
     body_value,  # JSON bodies as JSON, anything else as text
     cost_usd_of,
 )
-from proxy.query.timeparse import iso_ms
-from store.batches import EVERY_ROW, EXPORTABLE_CONTENT, RowWindow, iter_batches, position_of
-from store.filters import LogFilter
-from store.interface import Position, Store
+from llmlog.proxy.query.timeparse import iso_ms
+from llmlog.store.batches import EVERY_ROW, EXPORTABLE_CONTENT, RowWindow, iter_batches, position_of
+from llmlog.store.filters import LogFilter
+from llmlog.store.interface import Position, Store
 
 FORMATS = ("jsonl", "json", "csv", "parquet")
 MEDIA_TYPES = {"jsonl": "application/x-ndjson", "json": "application/json", "csv": "text/csv; charset=utf-8",

@@ -7,7 +7,7 @@ import hashlib
 
 import orjson
 
-from proxy.json_depth import too_deep_to_show
+from llmlog.proxy.json_depth import too_deep_to_show
 
 HASH_HEX_DIGITS = 12
 

@@ -13,10 +13,10 @@ from decimal import Decimal, InvalidOperation
 
 from multidict import MultiMapping
 
-from proxy.booleans import parse_bool
-from proxy.errors import ValidationError
-from proxy.query.timeparse import MAX_MS, MIN_MS, TimeRangeError, iso_ms, parse_time
-from store.filters import FAILED_STATUSES, MAX_SQL_INT, SORT_KEYS, STATUSES, LogFilter, Page
+from llmlog.proxy.booleans import parse_bool
+from llmlog.proxy.errors import ValidationError
+from llmlog.proxy.query.timeparse import MAX_MS, MIN_MS, TimeRangeError, iso_ms, parse_time
+from llmlog.store.filters import FAILED_STATUSES, MAX_SQL_INT, SORT_KEYS, STATUSES, LogFilter, Page
 
 DEFAULT_WINDOW_MS = 7 * 86_400_000
 MAX_LIMIT = 1000

@@ -7,13 +7,13 @@ from types import MappingProxyType
 
 import orjson
 
-from proxy.json_depth import too_deep_to_show
-from proxy.query.measures import parsed_json, text_hash
-from proxy.query.request_type import request_type
-from proxy.query.stream_events import stored_events
-from proxy.query.timeparse import iso_ms
-from proxy.settings.table import Provider
-from store.rows import CallRow, ContentRow, Preview
+from llmlog.proxy.json_depth import too_deep_to_show
+from llmlog.proxy.query.measures import parsed_json, text_hash
+from llmlog.proxy.query.request_type import request_type
+from llmlog.proxy.query.stream_events import stored_events
+from llmlog.proxy.query.timeparse import iso_ms
+from llmlog.proxy.settings.table import Provider
+from llmlog.store.rows import CallRow, ContentRow, Preview
 
 PREVIEW_CHARS = 200
 NO_NAMES: Mapping[str, str] = MappingProxyType({})

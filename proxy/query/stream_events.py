@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from pricing.usage.sse import split_sse
-from store.interface import StoredEvents
+from llmlog.pricing.usage.sse import split_sse
+from llmlog.store.interface import StoredEvents
 
 StoredEvent = list[Any]  # [offset_ms, event name or None, data] of one event
 

@@ -1,9 +1,9 @@
 """Settings: the one table (table.py), reading it from file, environment and flags (load.py), and the
 docs made from it (docs.py). Everything else imports from here."""
 
-from proxy.errors import ConfigError
-from proxy.settings.load import base_url_problem, load_config
-from proxy.settings.table import (
+from llmlog.proxy.errors import ConfigError
+from llmlog.proxy.settings.load import base_url_problem, load_config
+from llmlog.proxy.settings.table import (
     ADMIN_KEY_ENV,
     BY_KEY,
     CONFIG_ENV,

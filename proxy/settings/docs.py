@@ -1,11 +1,11 @@
-"""The docs table (docs/settings.md) made from the settings table: `python -m proxy.settings --markdown`."""
+"""The docs table (docs/settings.md) made from the settings table: `python -m llmlog.proxy.settings --markdown`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from proxy.booleans import PAIRS
-from proxy.settings.table import OTHER_ENV, PROVIDER_KEYS, SECTIONS, SETTINGS, Setting
+from llmlog.proxy.booleans import PAIRS
+from llmlog.proxy.settings.table import OTHER_ENV, PROVIDER_KEYS, SECTIONS, SETTINGS, Setting
 
 _TYPE_WORDS = {bool: "boolean", int: "integer", float: "number", str: "string", tuple: "list of strings"}
 
@@ -38,7 +38,7 @@ def markdown() -> str:
         "# Settings",
         "",
         ("<!-- Generated from the table in proxy/settings/table.py; do not edit here. "
-         "Regenerate: python -m proxy.settings --markdown > docs/settings.md -->"),
+         "Regenerate: python -m llmlog.proxy.settings --markdown > docs/settings.md -->"),
         "",
         ("Every key is optional. Precedence: `llmlog serve` flag > environment variable > config file "
          "(`--config`, see [config.example.toml](../config.example.toml)) > default."),

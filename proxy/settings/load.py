@@ -14,11 +14,11 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from proxy.access.client_address import TrustedProxyError, trusted_networks
-from proxy.booleans import WORDS_TEXT, parse_bool
-from proxy.errors import ConfigError
-from proxy.pipeline.scrub import KEY_PREFIX_CHARS
-from proxy.settings.table import (
+from llmlog.proxy.access.client_address import TrustedProxyError, trusted_networks
+from llmlog.proxy.booleans import WORDS_TEXT, parse_bool
+from llmlog.proxy.errors import ConfigError
+from llmlog.proxy.pipeline.scrub import KEY_PREFIX_CHARS
+from llmlog.proxy.settings.table import (
     ADMIN_KEY_ENV,
     BY_KEY,
     DEFAULT_PROVIDER,
@@ -31,8 +31,8 @@ from proxy.settings.table import (
     Settings,
     StoreSettings,
 )
-from store.backends import check_location, is_postgres, printable
-from store.interface import StoreError
+from llmlog.store.backends import check_location, is_postgres, printable
+from llmlog.store.interface import StoreError
 
 # what the loader accepts: a TOML value of the type, or (from the environment, a flag, a file's
 # string) its text. An integer is ASCII digits only: int() would also take "٨٠٨٠" and "8_080", and a

@@ -5,7 +5,7 @@ with `setting(default, help, env=..., flag=...)`: the field's name and annotatio
 type, so these classes are the table, and `settings.store.batch_size` is checked by mypy. `SETTINGS`
 lists the same rows for everything that reads the table: the loader (config file, `LLMLOG_*`
 variables, flags), `serve`'s flags (proxy/cli/flags.py), the docs table
-(`python -m proxy.settings --markdown > docs/settings.md`) and the check of config.example.toml.
+(`python -m llmlog.proxy.settings --markdown > docs/settings.md`) and the check of config.example.toml.
 
 Precedence: CLI flag > environment variable > config file > built-in default.
 """
@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from store.backends import is_postgres, open_store, printable
-from store.interface import Store
-from store.spill import spill_path_for
+from llmlog.store.backends import is_postgres, open_store, printable
+from llmlog.store.interface import Store
+from llmlog.store.spill import spill_path_for
 
 T = TypeVar("T")
 

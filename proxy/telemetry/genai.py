@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from proxy.forward.capture import CapturedCall
-from store.rows import CallRow
+from llmlog.proxy.forward.capture import CapturedCall
+from llmlog.store.rows import CallRow
 
 # the last words of a path -> the convention's gen_ai.operation.name (any other path: "other")
 _OPERATIONS = (("/chat/completions", "chat"), ("/messages", "chat"), ("/responses", "chat"),

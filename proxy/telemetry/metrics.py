@@ -17,8 +17,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-from proxy.metrics import Metrics
-from store.rows import Entry
+from llmlog.proxy.metrics import Metrics
+from llmlog.store.rows import Entry
 
 # LLM calls take from a fraction of a second (a short answer) to minutes (a long reasoning stream);
 # the first byte comes sooner, mostly within a few seconds

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from proxy.errors import ConfigError
-from proxy.forward.capture import CapturedCall
-from proxy.settings import Settings
-from proxy.telemetry.metrics import PrometheusMetrics
-from store.rows import Entry
+from llmlog.proxy.errors import ConfigError
+from llmlog.proxy.forward.capture import CapturedCall
+from llmlog.proxy.settings import Settings
+from llmlog.proxy.telemetry.metrics import PrometheusMetrics
+from llmlog.store.rows import Entry
 
 if TYPE_CHECKING:  # the SDK is the optional `otel` extra: imported only when the export is on
-    from proxy.telemetry.otel import OtelExport
+    from llmlog.proxy.telemetry.otel import OtelExport
 
 OTEL_MODULES = ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http")
 
@@ -56,7 +56,7 @@ def otel_ctx(telemetry: Telemetry, config: Settings):
         if not config.otel.enabled:
             yield
             return
-        from proxy.telemetry.otel import OtelExport
+        from llmlog.proxy.telemetry.otel import OtelExport
         export = OtelExport(capture_content=config.otel.capture_content, max_models=config.metrics.max_models,
                             version=_version())
         telemetry.otel = export

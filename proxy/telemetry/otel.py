@@ -23,10 +23,10 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from proxy.forward.capture import CapturedCall
-from proxy.telemetry.genai import error_type, span_attributes, span_name, trace_headers
-from proxy.telemetry.metrics import ModelLabels
-from store.rows import CallRow, Entry
+from llmlog.proxy.forward.capture import CapturedCall
+from llmlog.proxy.telemetry.genai import error_type, span_attributes, span_name, trace_headers
+from llmlog.proxy.telemetry.metrics import ModelLabels
+from llmlog.store.rows import CallRow, Entry
 
 # the GenAI conventions' advised bucket boundaries for the two histograms
 DURATION_BUCKETS_S = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)

@@ -30,10 +30,10 @@ from aiohttp.client_proto import ResponseHandler
 from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
-from proxy.headers import field_tokens
-from proxy.upstream.client import IDLE_TIMEOUT_S
-from proxy.upstream.egress import egress_proxy
-from proxy.upstream.interface import (
+from llmlog.proxy.headers import field_tokens
+from llmlog.proxy.upstream.client import IDLE_TIMEOUT_S
+from llmlog.proxy.upstream.egress import egress_proxy
+from llmlog.proxy.upstream.interface import (
     UNASKED_UPGRADE,
     Origin,
     UpstreamConnectTimeout,
@@ -43,7 +43,7 @@ from proxy.upstream.interface import (
     describe,
     origin_of,
 )
-from proxy.upstream.wire import check_headers
+from llmlog.proxy.upstream.wire import check_headers
 
 # headers aiohttp adds when the caller sent none; the proxy forwards only what the client sent
 AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from typing import cast
 
-from proxy.upstream.interface import (
+from llmlog.proxy.upstream.interface import (
     Origin,
     UpstreamConnectTimeout,
     UpstreamDisconnected,
@@ -26,7 +26,7 @@ from proxy.upstream.interface import (
     UpstreamUnreachable,
     origin_of,
 )
-from proxy.upstream.wire import ProtocolError, ResponseParser, request_head
+from llmlog.proxy.upstream.wire import ProtocolError, ResponseParser, request_head
 
 IDLE_TIMEOUT_S = 15.0  # aiohttp's keep-alive default; providers close idle connections later than this
 # Flow control: past HIGH bytes received and not yet taken, stop reading from the socket (TCP then

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.request import getproxies, proxy_bypass
 
-from proxy.upstream.interface import Origin, origin_of
+from llmlog.proxy.upstream.interface import Origin, origin_of
 
 log = logging.getLogger("llmlog")
 

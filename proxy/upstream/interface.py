@@ -14,8 +14,8 @@ from functools import lru_cache
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from proxy import errors
-from proxy.settings import base_url_problem
+from llmlog.proxy import errors
+from llmlog.proxy.settings import base_url_problem
 
 # "101 Switching Protocols" is never a valid answer: the proxy asks for no upgrade (Upgrade is hop-by-hop, stripped)
 UNASKED_UPGRADE = "101 Switching Protocols to a request that asked for no upgrade"

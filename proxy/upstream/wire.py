@@ -16,8 +16,8 @@ from typing import Literal
 
 import httptools
 
-from proxy.headers import connection_tokens, field_tokens
-from proxy.upstream.interface import UNASKED_UPGRADE
+from llmlog.proxy.headers import connection_tokens, field_tokens
+from llmlog.proxy.upstream.interface import UNASKED_UPGRADE
 
 # status lines and headers together (interim answers' included), or trailers and chunk framing
 # between two pieces of body: past this, the answer is not a plausible provider answer

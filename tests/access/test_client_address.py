@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.access.client_address import TrustedProxyError, client_address, trusted_networks
+from llmlog.proxy.access.client_address import TrustedProxyError, client_address, trusted_networks
 
 TRUSTED = trusted_networks(["127.0.0.1", "10.0.0.0/8", "fd00::/8"])
 

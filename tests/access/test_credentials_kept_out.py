@@ -7,8 +7,8 @@ import orjson
 import pytest
 from aiohttp import web
 
-from proxy.headers import is_secret_header, is_secret_query_param
-from proxy.pipeline.scrub import key_prefix
+from llmlog.proxy.headers import is_secret_header, is_secret_query_param
+from llmlog.proxy.pipeline.scrub import key_prefix
 from tests.conftest import CHAT, chat_body, database_bytes, flushed
 from tests.fakes.raw_http import raw_request
 
@@ -135,7 +135,7 @@ async def test_the_target_sent_upstream_is_normalised(proxy, fake, target, upstr
 
 def test_every_provider_key_header_is_a_secret_header():
     # request_credentials finds the provider key among the secret headers, in one pass
-    from proxy.headers import PROVIDER_KEY_HEADERS
+    from llmlog.proxy.headers import PROVIDER_KEY_HEADERS
     assert all(is_secret_header(name) for name in PROVIDER_KEY_HEADERS)
 
 
@@ -157,7 +157,7 @@ def test_every_provider_key_header_is_a_secret_header():
      ("session=s3cr3tcookie", "QUERYKEY%2B1", "QUERYKEY+1")),
 ])
 def test_request_credentials_reads_the_key_and_every_secret(headers, query, key, secrets):
-    from proxy.pipeline.scrub import api_key_of, presented_secrets, request_credentials
+    from llmlog.proxy.pipeline.scrub import api_key_of, presented_secrets, request_credentials
     got_key, got = request_credentials(headers, query)
     # longest first (values of equal length in any order: neither can hold the other)
     assert got_key == key and sorted(got) == sorted(secrets) and [len(s) for s in got] == [len(s) for s in secrets]

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-import cli
-from proxy.access.guard import HostPolicy, host_name, is_cross_origin
-from proxy.app import make_app
-from proxy.settings import ConfigError, load_config
+from llmlog import cli
+from llmlog.proxy.access.guard import HostPolicy, host_name, is_cross_origin
+from llmlog.proxy.app import make_app
+from llmlog.proxy.settings import ConfigError, load_config
 from tests.conftest import CHAT, chat_body, flushed, served, stored_ids
 from tests.fakes.raw_http import raw_request
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.access.local_paths import OPEN_PREFIXES, PROTECTED_PREFIXES, is_local, is_protected
+from llmlog.proxy.access.local_paths import OPEN_PREFIXES, PROTECTED_PREFIXES, is_local, is_protected
 from tests.conftest import CHAT, chat_body, flushed, stored_ids
 from tests.fakes.raw_http import raw_request
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from proxy.access.rate_limit import MAX_BUCKETS, PAGE_SIZE_PARAMS, RateLimiter
+from llmlog.proxy.access.rate_limit import MAX_BUCKETS, PAGE_SIZE_PARAMS, RateLimiter
 
 
 def test_a_burst_of_the_budget_then_one_per_interval():

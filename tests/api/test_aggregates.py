@@ -9,8 +9,8 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from store.figures import bucket_start
+from llmlog.cli import main
+from llmlog.store.figures import bucket_start
 from tests.conftest import missing_store, no_store_message
 from tests.fakes.seed_aggregates import entry, random_entry, seed
 

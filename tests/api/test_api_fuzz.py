@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
-from proxy.api.entries import EVENTS_PARAMS
-from proxy.api.export import EXPORT_PARAMS
-from proxy.query.aggregates import STATS_PARAMS
-from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS
+from llmlog.proxy.api.entries import EVENTS_PARAMS
+from llmlog.proxy.api.export import EXPORT_PARAMS
+from llmlog.proxy.query.aggregates import STATS_PARAMS
+from llmlog.proxy.query.params import FILTER_PARAMS, PAGE_PARAMS
 from tests.fakes.seeding import make_entry, seed
 
 pytestmark = pytest.mark.backends

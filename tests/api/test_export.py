@@ -16,12 +16,12 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-import cli
-from proxy.app import Seams
-from proxy.pipeline.export_jobs import export_file
-from proxy.query.export_format import ALIASES, DEFAULT_FIELDS, FIELDS, PORTKEY_FIELDS
-from proxy.query.timeparse import iso_ms
-from store.backends import open_store
+from llmlog import cli
+from llmlog.proxy.app import Seams
+from llmlog.proxy.pipeline.export_jobs import export_file
+from llmlog.proxy.query.export_format import ALIASES, DEFAULT_FIELDS, FIELDS, PORTKEY_FIELDS
+from llmlog.proxy.query.timeparse import iso_ms
+from llmlog.store.backends import open_store
 from tests.conftest import export_file_bytes, missing_store, no_store_message
 from tests.fakes.seeding import make_entry, seed
 
@@ -149,7 +149,7 @@ def test_cli_to_stdout_and_errors(db_path, seeded):
 
 def _run_with_stderr_on(stderr_tty: bool, db_path: str, out: str) -> str:
     """Run the real `llmlog export` with stderr on a pseudo-terminal (or a pipe); returns stderr."""
-    args = [sys.executable, "-c", "import cli; cli.main()", "export", "--db", db_path, "-o", out]
+    args = [sys.executable, "-c", "from llmlog import cli; cli.main()", "export", "--db", db_path, "-o", out]
     if not stderr_tty:
         done = subprocess.run(args, capture_output=True, timeout=60, cwd=os.getcwd())
         return done.stderr.decode()

@@ -14,11 +14,11 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-import cli
-from proxy.query.timeparse import iso_ms
-from store.rows import CALL_COLUMNS, Entry
-from store.sqlite.db import connect
-from store.sqlite.writer import write_batch
+from llmlog import cli
+from llmlog.proxy.query.timeparse import iso_ms
+from llmlog.store.rows import CALL_COLUMNS, Entry
+from llmlog.store.sqlite.db import connect
+from llmlog.store.sqlite.writer import write_batch
 
 pytestmark = pytest.mark.sqlite_only  # batches written with SQLite's writer to measure export memory
 

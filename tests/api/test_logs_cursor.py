@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from store.backends import open_store
+from llmlog.store.backends import open_store
 from tests.fakes.seeding import make_entry, seed
 
 pytestmark = pytest.mark.backends

@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-import cli
-from proxy.app import Seams
+from llmlog import cli
+from llmlog.proxy.app import Seams
 from tests.conftest import chat_body, database_bytes, flushed
 from tests.fakes.faulty_store import opener
 
@@ -123,7 +123,7 @@ async def test_logs_api_with_a_key_and_proxied_calls_without_one(guarded, fake):
 
 async def test_admin_key_from_environment(make_proxy, monkeypatch):
     monkeypatch.setenv("LLMLOG_ADMIN_KEY", "env-key-42")
-    from proxy.settings import load_config
+    from llmlog.proxy.settings import load_config
     config = load_config(None, overrides={"store.path": "unused.db"})
     assert config.logs_api.api_keys == ("env-key-42",)
     client = await make_proxy(logs_api__api_keys=config.logs_api.api_keys)

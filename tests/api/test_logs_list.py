@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from proxy.query.timeparse import iso_ms
+from llmlog.proxy.query.timeparse import iso_ms
 from tests.fakes.seeding import make_entry, seed
 
 pytestmark = pytest.mark.backends

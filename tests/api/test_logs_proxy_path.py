@@ -7,8 +7,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from proxy.app import make_app
-from proxy.settings import load_config
+from llmlog.proxy.app import make_app
+from llmlog.proxy.settings import load_config
 from tests.conftest import database_bytes, flushed, served
 from tests.e2e.test_accounting import providers_server  # noqa: F401 (the fake Anthropic's fixture)
 

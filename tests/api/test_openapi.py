@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from proxy.state import OPERATIONS
-from store.filters import encode_cursor
+from llmlog.proxy.state import OPERATIONS
+from llmlog.store.filters import encode_cursor
 
 SAMPLE_BY_TYPE = {"integer": "1", "number": "0.5", "boolean": "true"}
 SAMPLE_BY_NAME = {"start_date": "-1d", "from": "-1d", "start_time": "-1d", "end_date": "now", "to": "now",

@@ -8,8 +8,8 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-import cli
-from store.backends import open_store
+from llmlog import cli
+from llmlog.store.backends import open_store
 from tests.api.test_logs_list import _dataset
 from tests.conftest import flushed
 from tests.fakes.seeding import make_entry, seed

@@ -9,11 +9,11 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from proxy.cli.copy_store import CopySeams
-from store.backends import open_store
-from store.filters import LogFilter, Page
-from store.interface import StoreError
+from llmlog.cli import main
+from llmlog.proxy.cli.copy_store import CopySeams
+from llmlog.store.backends import open_store
+from llmlog.store.filters import LogFilter, Page
+from llmlog.store.interface import StoreError
 from tests.fakes import faulty_store
 from tests.fakes.seeding import make_entry, seed
 

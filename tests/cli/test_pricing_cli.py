@@ -6,8 +6,8 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-import cli
-from store.backends import open_store
+from llmlog import cli
+from llmlog.store.backends import open_store
 from tests.conftest import age_call, flushed
 
 CHAT = "/v1/chat/completions"
@@ -143,10 +143,10 @@ def test_litellm_tier_is_merged_rate_by_rate_onto_the_entrys_tier(tmp_path):
     assert "input $6," in tier_line and "cached input $0.6," in tier_line and "cache write $7.5," in tier_line
     assert "output $22.5" in tier_line
 
-    from pricing.prices.cost import price_call
-    from pricing.types import Usage
-    from proxy.pipeline.prices import price_table_for
-    from proxy.settings import load_config
+    from llmlog.pricing.prices.cost import price_call
+    from llmlog.pricing.types import Usage
+    from llmlog.proxy.pipeline.prices import price_table_for
+    from llmlog.proxy.settings import load_config
 
     table = price_table_for(load_config(str(config)))
     long_call = Usage(input_tokens=300_000, cache_write_tokens=100_000, cache_write_1h_tokens=100_000)

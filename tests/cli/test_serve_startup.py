@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from store.sqlite.db import connect
+from llmlog.cli import main
+from llmlog.store.sqlite.db import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pricing.prices.table import PriceTable
-from proxy.cli.flags import overrides
-from proxy.cli.serve import serve
-from proxy.pipeline.prices import price_table_for
-from proxy.settings import SETTINGS, ConfigError, load_config
+from llmlog.pricing.prices.table import PriceTable
+from llmlog.proxy.cli.flags import overrides
+from llmlog.proxy.cli.serve import serve
+from llmlog.proxy.pipeline.prices import price_table_for
+from llmlog.proxy.settings import SETTINGS, ConfigError, load_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 

@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from pricing.prices.rates import ENTRY_KEYS
-from proxy.cli.flags import flag_help, overrides
-from proxy.cli.serve import serve
-from proxy.settings import BY_KEY, PROVIDER_KEYS, SETTINGS, Settings, load_config
+from llmlog.cli import main
+from llmlog.pricing.prices.rates import ENTRY_KEYS
+from llmlog.proxy.cli.flags import flag_help, overrides
+from llmlog.proxy.cli.serve import serve
+from llmlog.proxy.settings import BY_KEY, PROVIDER_KEYS, SETTINGS, Settings, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.example.toml"
 DOCS = ROOT / "docs" / "settings.md"
-REGENERATE = "python -m proxy.settings --markdown > docs/settings.md"
+REGENERATE = "python -m llmlog.proxy.settings --markdown > docs/settings.md"
 
 
 def test_settings_are_frozen_and_typed_by_the_table():
@@ -55,7 +55,7 @@ def test_every_variable_of_the_table_is_read():
 
 
 def test_docs_table_is_current():
-    generated = subprocess.run([sys.executable, "-m", "proxy.settings", "--markdown"], capture_output=True,
+    generated = subprocess.run([sys.executable, "-m", "llmlog.proxy.settings", "--markdown"], capture_output=True,
                                text=True, check=True, cwd=ROOT).stdout
     assert DOCS.read_text() == generated, f"docs/settings.md is stale; regenerate it: {REGENERATE}"
     for row in SETTINGS:

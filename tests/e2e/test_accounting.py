@@ -16,8 +16,8 @@ import openai
 import orjson
 import pytest
 
-from proxy.app import make_app
-from proxy.settings import load_config
+from llmlog.proxy.app import make_app
+from llmlog.proxy.settings import load_config
 from tests.conftest import chat_body, flushed, served
 from tests.fakes.fake_providers import ANTHROPIC_TEXT, RESPONSES_TEXT, FakeProviders
 
@@ -273,7 +273,7 @@ async def test_stream_without_usage_is_counted_offline(upstream, tmp_path):
            "http_proxy": "http://127.0.0.1:9", "NO_PROXY": "", "no_proxy": "",
            "LLMLOG_DB": str(tmp_path / "sub.db")}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "import cli; cli.main()", "serve", "--port", str(port),
+        sys.executable, "-c", "from llmlog import cli; cli.main()", "serve", "--port", str(port),
         "--upstream", str(upstream.make_url("")).rstrip("/"), cwd=ROOT, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from store.backends import open_store
+from llmlog.store.backends import open_store
 from tests.conftest import chat_body, database_bytes, flushed
 
 CHAT = "/v1/chat/completions"

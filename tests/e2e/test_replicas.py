@@ -17,8 +17,8 @@ import aiohttp
 import orjson
 import pytest
 
-from store.backends import open_store
-from store.filters import LogFilter
+from llmlog.store.backends import open_store
+from llmlog.store.filters import LogFilter
 from tests.fakes.fake_upstream import FakeUpstream
 from tests.fakes.postgres_server import Cluster, Unavailable, find_bin_dir, free_port, run_sql, unavailable
 from tests.fakes.seeding import make_entry
@@ -41,7 +41,7 @@ class Replica:
         env = {**os.environ, "XDG_DATA_HOME": str(home / "data"), "PYTHONUNBUFFERED": "1"}
         env.pop("LLMLOG_DB", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from cli import main; main()", "serve", "--db", db, "--port", str(self.port),
+            [sys.executable, "-c", "from llmlog.cli import main; main()", "serve", "--db", db, "--port", str(self.port),
              "--upstream", upstream, "--config", str(config)],
             stdout=subprocess.DEVNULL, stderr=open(self.log_path, "wb"), env=env)
 

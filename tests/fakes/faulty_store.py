@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from store.backends import check_location, is_postgres
-from store.interface import Store
-from store.sqlite.store import SqliteStore
+from llmlog.store.backends import check_location, is_postgres
+from llmlog.store.interface import Store
+from llmlog.store.sqlite.store import SqliteStore
 
 
 def passed_through(real: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -60,7 +60,7 @@ class FaultySqliteStore(_Faulty, SqliteStore):
 @cache
 def faulty_postgres_store() -> type:
     """FaultyPostgresStore, made at first use: the driver is loaded only by those who use it."""
-    from store.postgres.store import PostgresStore
+    from llmlog.store.postgres.store import PostgresStore
 
     class FaultyPostgresStore(_Faulty, PostgresStore):
         def __init__(self, url: str, faults: Faults, **options: Any):

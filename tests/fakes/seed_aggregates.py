@@ -7,9 +7,9 @@ import random
 
 import orjson
 
-from proxy.ids import new_call_id
-from store.backends import open_store
-from store.rows import CALL_COLUMNS, Entry
+from llmlog.proxy.ids import new_call_id
+from llmlog.store.backends import open_store
+from llmlog.store.rows import CALL_COLUMNS, Entry
 
 MODELS = ("gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5", "mystery-model")
 PROVIDERS = {"gpt-4o": "openai", "gpt-4o-mini": "openai", "claude-sonnet-4-5": "anthropic", "mystery-model": "local"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import orjson
 
-from proxy.ids import new_call_id
-from proxy.query.measures import text_hash
-from store.backends import open_store
-from store.rows import CALL_COLUMNS, Entry
+from llmlog.proxy.ids import new_call_id
+from llmlog.proxy.query.measures import text_hash
+from llmlog.store.backends import open_store
+from llmlog.store.rows import CALL_COLUMNS, Entry
 
 
 def make_entry(started_at: int, *, prompt: str | None = "hello", output: str | None = "world",

@@ -9,9 +9,9 @@ import time
 import orjson
 import pytest
 
-from proxy.app import Seams
-from store.batches import BATCH_ROWS
-from store.interface import StoreError
+from llmlog.proxy.app import Seams
+from llmlog.store.batches import BATCH_ROWS
+from llmlog.store.interface import StoreError
 from tests.fakes.faulty_store import Faults, opener
 from tests.fakes.seeding import make_entry, seed
 

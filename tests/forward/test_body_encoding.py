@@ -13,8 +13,8 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-import cli
-from store.bodies import COMPRESS_FROM_BYTES, pack, unpack
+from llmlog import cli
+from llmlog.store.bodies import COMPRESS_FROM_BYTES, pack, unpack
 from tests.conftest import chat_body, database_bytes, flushed, replay_spill_now
 from tests.fakes.seeding import make_entry, seed
 

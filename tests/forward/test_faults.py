@@ -9,7 +9,7 @@ import aiohttp
 import orjson
 import pytest
 
-from pricing.usage.estimate import count_text_tokens
+from llmlog.pricing.usage.estimate import count_text_tokens
 from tests.conftest import chat_body, flushed
 from tests.fakes import faulty_upstream as fu
 

@@ -1,6 +1,6 @@
 """Named header sets are exact: a missing comma would silently merge two names."""
 
-from proxy.headers import (
+from llmlog.proxy.headers import (
     CONTROL,
     HOP_BY_HOP,
     PEER_CONTROL,

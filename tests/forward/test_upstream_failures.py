@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.state import FORWARDER
-from proxy.upstream.client import (
+from llmlog.proxy.state import FORWARDER
+from llmlog.proxy.upstream.client import (
     UpstreamConnectTimeout,
     UpstreamDisconnected,
     UpstreamProtocolError,

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from proxy.pipeline.call_queue import CallQueue
+from llmlog.proxy.pipeline.call_queue import CallQueue
 
 
 async def test_items_come_out_in_order_and_a_full_queue_refuses_more():

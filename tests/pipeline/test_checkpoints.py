@@ -9,8 +9,8 @@ import sqlite3
 import orjson
 import pytest
 
-from proxy.app import Seams
-from proxy.state import METRICS
+from llmlog.proxy.app import Seams
+from llmlog.proxy.state import METRICS
 from tests.conftest import flushed, wait_until
 
 pytestmark = pytest.mark.sqlite_only  # SQLite's write-ahead log and its checkpoints

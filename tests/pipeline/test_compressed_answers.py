@@ -16,8 +16,8 @@ import aiohttp
 import orjson
 import pytest
 
-from proxy.app import Seams
-from proxy.pipeline.interpret import build_entry, inflate
+from llmlog.proxy.app import Seams
+from llmlog.proxy.pipeline.interpret import build_entry, inflate
 from tests.conftest import chat_body, flushed
 from tests.fakes import faulty_upstream as fu
 

@@ -15,8 +15,8 @@ import aiohttp
 import orjson
 import pytest
 
-from store.rows import Entry
-from store.spill import SpillFile, spill_path_for
+from llmlog.store.rows import Entry
+from llmlog.store.spill import SpillFile, spill_path_for
 from tests.conftest import CHAT, chat_body, flushed, metric, replay_spill_now, stored_ids, wait_until
 from tests.e2e.test_process_lifecycle import drive, start_serve
 from tests.pipeline.test_pipeline_durability import minimal_entry

@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 from bench.samples import captured
-from pricing.prices.table import PriceTable
-from proxy.pipeline.interpret import build_entry, certain_columns, fallback_entry
-from store.rows import CALL_COLUMNS, CONTENT_COLUMNS, CallRow, ContentRow
+from llmlog.pricing.prices.table import PriceTable
+from llmlog.proxy.pipeline.interpret import build_entry, certain_columns, fallback_entry
+from llmlog.store.rows import CALL_COLUMNS, CONTENT_COLUMNS, CallRow, ContentRow
 
 BAD = b"caf\xe9".decode("utf-8", "surrogateescape")  # how aiohttp hands over a latin-1 byte
 

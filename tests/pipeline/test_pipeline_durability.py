@@ -12,21 +12,21 @@ from functools import partial
 import orjson
 import pytest
 
-import proxy.pipeline.worker as pipeline_module
-from proxy.app import Seams, make_app
-from proxy.forward.capture import CapturedCall
-from proxy.forward.control import CallContext
-from proxy.ids import new_call_id
-from proxy.metrics import Metrics
-from proxy.pipeline.interpret import build_entry, fallback_entry
-from proxy.pipeline.worker import Pipeline
-from proxy.settings import Provider, load_config
-from proxy.state import METRICS, PIPELINE
-from store.backends import open_store
-from store.rows import CALL_COLUMNS, Entry
-from store.runner import StoreThread
-from store.spill import SpillFile, spill_path_for
-from store.sqlite.db import connect
+import llmlog.proxy.pipeline.worker as pipeline_module
+from llmlog.proxy.app import Seams, make_app
+from llmlog.proxy.forward.capture import CapturedCall
+from llmlog.proxy.forward.control import CallContext
+from llmlog.proxy.ids import new_call_id
+from llmlog.proxy.metrics import Metrics
+from llmlog.proxy.pipeline.interpret import build_entry, fallback_entry
+from llmlog.proxy.pipeline.worker import Pipeline
+from llmlog.proxy.settings import Provider, load_config
+from llmlog.proxy.state import METRICS, PIPELINE
+from llmlog.store.backends import open_store
+from llmlog.store.rows import CALL_COLUMNS, Entry
+from llmlog.store.runner import StoreThread
+from llmlog.store.spill import SpillFile, spill_path_for
+from llmlog.store.sqlite.db import connect
 from tests.conftest import CHAT, chat_body, flushed, metric, served, stored_ids, wait_until
 
 

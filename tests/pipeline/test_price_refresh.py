@@ -10,12 +10,12 @@ import json
 import pytest
 from aiohttp import web
 
-import proxy.pipeline.price_refresh as price_refresh
-from proxy.app import Seams
-from proxy.metrics import Metrics
-from proxy.pipeline.prices import price_table_for
-from proxy.settings import GENAI_PRICES_URL, load_config
-from proxy.state import METRICS, PRICES
+import llmlog.proxy.pipeline.price_refresh as price_refresh
+from llmlog.proxy.app import Seams
+from llmlog.proxy.metrics import Metrics
+from llmlog.proxy.pipeline.prices import price_table_for
+from llmlog.proxy.settings import GENAI_PRICES_URL, load_config
+from llmlog.proxy.state import METRICS, PRICES
 from tests.conftest import CHAT, chat_body, flushed, wait_until
 from tests.fakes.price_files import published_file
 

@@ -10,8 +10,8 @@ from contextlib import closing
 
 import pytest
 
-from store.backends import open_store
-from store.filters import LogFilter
+from llmlog.store.backends import open_store
+from llmlog.store.filters import LogFilter
 from tests.conftest import stored_ids
 from tests.fakes.seeding import make_entry, seed
 
@@ -131,7 +131,7 @@ def test_prune_removes_export_files_written_before_the_cutoff(db_path, backend):
     that age go (through the CLI here; the server's retention pass runs the same store code)."""
     from click.testing import CliRunner
 
-    from cli import main
+    from llmlog.cli import main
 
     now = int(time.time() * 1000)
     _seed_ages(db_path, now)

@@ -9,8 +9,8 @@ import time
 import orjson
 import pytest
 
-from proxy.query.stream_events import chunk_timeline, events_from_timeline
-from store.backends import open_store
+from llmlog.proxy.query.stream_events import chunk_timeline, events_from_timeline
+from llmlog.store.backends import open_store
 from tests.conftest import flushed
 from tests.fakes.seeding import make_entry, seed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pricing.usage.read import parse_response
+from llmlog.pricing.usage.read import parse_response
 from tests.fakes import payloads as p
 from tests.fakes.payloads import as_json, sse
 

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pricing.prices.cost import _micros
+from llmlog.pricing.prices.cost import _micros
 
 rates = st.decimals(min_value=Decimal("-1000"), max_value=Decimal("1000"), places=6,
                     allow_nan=False, allow_infinity=False)

@@ -17,10 +17,10 @@ import pytest
 import tiktoken
 from tiktoken_ext import openai_public
 
-from pricing.usage.encodings import REMOTE, own_encoding
-from pricing.usage.estimate import estimate_usage
-from pricing.usage.images import data_url_size
-from pricing.usage.request import parse_request
+from llmlog.pricing.usage.encodings import REMOTE, own_encoding
+from llmlog.pricing.usage.estimate import estimate_usage
+from llmlog.pricing.usage.images import data_url_size
+from llmlog.pricing.usage.request import parse_request
 from tests.fakes.estimation_cases import CASES, ROUGH
 
 

@@ -21,9 +21,9 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
-from proxy.app import SERVER_OPTIONS, make_app
-from proxy.settings import load_config
-from proxy.state import PIPELINE
+from llmlog.proxy.app import SERVER_OPTIONS, make_app
+from llmlog.proxy.settings import load_config
+from llmlog.proxy.state import PIPELINE
 from tests.fakes import faulty_upstream as fu
 from tests.fakes.golden_prices import ANSWERED_AS, PUBLISHED, REASONING, REASONING_BESIDE
 

@@ -14,8 +14,8 @@ import openai
 import orjson
 import pytest
 
-from proxy.app import make_app
-from proxy.settings import Provider, load_config
+from llmlog.proxy.app import make_app
+from llmlog.proxy.settings import Provider, load_config
 from tests.conftest import chat_body, flushed, served
 from tests.fakes import faulty_upstream as fu
 

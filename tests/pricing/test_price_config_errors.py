@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-import cli
+from llmlog import cli
 from tests.conftest import CHAT, chat_body, flushed
 
 BAD_OVERRIDES = {

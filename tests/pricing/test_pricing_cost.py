@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pricing.prices.cost import compute_cost
-from pricing.prices.table import PriceTable
-from pricing.types import UNPRICED, Cost, Usage
+from llmlog.pricing.prices.cost import compute_cost
+from llmlog.pricing.prices.table import PriceTable
+from llmlog.pricing.types import UNPRICED, Cost, Usage
 
 
 @pytest.fixture(scope="module")

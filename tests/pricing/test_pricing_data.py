@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from pricing.prices.rates import RATE_FIELDS
-from pricing.prices.table import PROVIDER_PREFIXES, PriceTable
+from llmlog.pricing.prices.rates import RATE_FIELDS
+from llmlog.pricing.prices.table import PROVIDER_PREFIXES, PriceTable
 
 TABLE = PriceTable.shipped()
 PRICES = sorted(TABLE, key=lambda p: (p.provider or "", p.model))

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from pricing.prices import genai
-from pricing.prices.match import equals_ids, translate
-from pricing.prices.table import PriceTable
+from llmlog.pricing.prices import genai
+from llmlog.pricing.prices.match import equals_ids, translate
+from llmlog.pricing.prices.table import PriceTable
 
 # genai-prices ids of the providers llmlog supports (DESIGN §2, the list, and the clouds
 # and gateways whose ids the lookup understands).

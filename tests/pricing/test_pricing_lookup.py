@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from pricing.prices.table import PROVIDER_PREFIXES, RULES, PriceTable
+from llmlog.pricing.prices.table import PROVIDER_PREFIXES, RULES, PriceTable
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from pricing.prices.table import PriceTable
+from llmlog.pricing.prices.table import PriceTable
 
 TABLE = PriceTable.shipped()
 

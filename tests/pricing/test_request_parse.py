@@ -3,8 +3,8 @@
 import orjson
 import pytest
 
-from pricing.types import RequestInfo
-from pricing.usage.request import parse_request
+from llmlog.pricing.types import RequestInfo
+from llmlog.pricing.usage.request import parse_request
 
 CHAT = {
     "model": "gpt-4o-mini",

@@ -11,9 +11,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from pricing.prices.cost import compute_cost
-from pricing.prices.table import PriceTable
-from pricing.types import Usage
+from llmlog.pricing.prices.cost import compute_cost
+from llmlog.pricing.prices.table import PriceTable
+from llmlog.pricing.types import Usage
 from tests.conftest import chat_body
 from tests.fakes import faulty_upstream as fu
 from tests.pricing.test_usage_buckets import _buckets, _logged

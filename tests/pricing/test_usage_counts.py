@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from pricing.prices.cost import MAX_COST_MICROS, compute_cost
-from pricing.prices.table import PriceTable
-from pricing.types import UNPRICED, Usage
-from pricing.usage.normalise import MAX_TOKENS, BadCount, anthropic_usage, openai_usage, token_count
-from pricing.usage.read import parse_response
+from llmlog.pricing.prices.cost import MAX_COST_MICROS, compute_cost
+from llmlog.pricing.prices.table import PriceTable
+from llmlog.pricing.types import UNPRICED, Usage
+from llmlog.pricing.usage.normalise import MAX_TOKENS, BadCount, anthropic_usage, openai_usage, token_count
+from llmlog.pricing.usage.read import parse_response
 
 INT64_MAX = 2**63 - 1
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from pricing.types import ResponseInfo, Usage
-from pricing.usage.read import parse_response
+from llmlog.pricing.types import ResponseInfo, Usage
+from llmlog.pricing.usage.read import parse_response
 from tests.fakes import payloads as p
 
 CHAT = "/v1/chat/completions"

@@ -11,7 +11,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-import cli
+from llmlog import cli
 from tests.fakes.seeding import make_entry, seed
 
 pytestmark = pytest.mark.backends

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.query.request_type import request_type
+from llmlog.proxy.query.request_type import request_type
 
 
 @pytest.mark.parametrize("path, expected", [

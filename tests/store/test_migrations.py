@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from store.rows import CALL_COLUMNS, CONTENT_COLUMNS
-from store.sqlite.migrations import MIGRATIONS, migrate
+from llmlog.store.rows import CALL_COLUMNS, CONTENT_COLUMNS
+from llmlog.store.sqlite.migrations import MIGRATIONS, migrate
 
 pytestmark = pytest.mark.sqlite_only  # SQLite's own schema migrations
 
@@ -40,9 +40,9 @@ def test_summary_and_stats_over_a_window_read_only_the_covering_index(tmp_path):
     bucketed or model stats never read the wide rows (no ANALYZE needed to choose it), their durations
     and TTFBs (m019) included; m016: their
     feedback figures read only the calls with feedback, through calls_feedback."""
-    from store.filters import LogFilter
-    from store.sqlite import aggregates
-    from store.sqlite.db import connect
+    from llmlog.store.filters import LogFilter
+    from llmlog.store.sqlite import aggregates
+    from llmlog.store.sqlite.db import connect
 
     conn = connect(str(tmp_path / "plans.db"))
     plans: list[str] = []

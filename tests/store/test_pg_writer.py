@@ -8,8 +8,8 @@ import copy
 
 import psycopg
 
-from store.backends import open_store
-from store.filters import LogFilter
+from llmlog.store.backends import open_store
+from llmlog.store.filters import LogFilter
 from tests.fakes.seeding import make_entry
 
 DAY = 86_400_000

@@ -18,11 +18,11 @@ import time
 
 import pytest
 
-from store.backends import open_store
-from store.figures import AggregateError
-from store.filters import SORT_KEYS, LogFilter, Page
-from store.interface import EXPORT_CHUNK_BYTES, StoreError
-from store.postgres.migrations import MIGRATIONS
+from llmlog.store.backends import open_store
+from llmlog.store.figures import AggregateError
+from llmlog.store.filters import SORT_KEYS, LogFilter, Page
+from llmlog.store.interface import EXPORT_CHUNK_BYTES, StoreError
+from llmlog.store.postgres.migrations import MIGRATIONS
 from tests.fakes import faulty_store
 from tests.fakes.postgres_server import with_database
 from tests.fakes.seeding import make_entry
@@ -148,7 +148,7 @@ def test_list_matches_sqlite_for_each_filter(both, f):
 def test_text_pages_walked_in_order_match_sqlite(both, postgres_url, few):
     """A search matching more than FEW_MATCHES calls is paged by walking the sort order (the
     seeded ones match fewer, so they take the matches-first path in the test above)."""
-    from store.postgres.store import PostgresStore
+    from llmlog.store.postgres.store import PostgresStore
     lite, _ = both
     pg = PostgresStore(postgres_url, few_matches=few)  # the same database, walking from `few` matches
     try:

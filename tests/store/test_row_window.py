@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from store.batches import RowWindow, iter_batches
+from llmlog.store.batches import RowWindow, iter_batches
 
 pytestmark = pytest.mark.sqlite_only  # pure: a list stands for the store
 

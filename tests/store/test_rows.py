@@ -10,7 +10,7 @@ import typing
 
 import pytest
 
-from store.rows import (
+from llmlog.store.rows import (
     COST_COLUMNS,
     NODE_COLUMNS,
     USAGE_COLUMNS,
@@ -20,7 +20,7 @@ from store.rows import (
     CostColumns,
     UsageColumns,
 )
-from store.sqlite.migrations import migrate
+from llmlog.store.sqlite.migrations import migrate
 
 # SQLite's schema; PostgreSQL's is built to match it (store/postgres/migrations.py)
 pytestmark = pytest.mark.sqlite_only

@@ -8,10 +8,10 @@ import time
 import pytest
 from multidict import MultiDict
 
-from proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
-from store.sqlite import queries
-from store.sqlite.db import connect
-from store.sqlite.migrations import M002_QUERY_INDEXES, MIGRATIONS
+from llmlog.proxy.query.params import FILTER_PARAMS, PAGE_PARAMS, Query, parse_filter, parse_page
+from llmlog.store.sqlite import queries
+from llmlog.store.sqlite.db import connect
+from llmlog.store.sqlite.migrations import M002_QUERY_INDEXES, MIGRATIONS
 from tests.fakes.seeding import make_entry, seed
 
 pytestmark = pytest.mark.sqlite_only  # SQLite's rowids shared between calls and its FTS index, and their migration
@@ -96,7 +96,7 @@ def test_an_older_database_is_renumbered_and_its_search_rebuilt(db_path):
 
 
 def test_a_deleted_calls_rowid_reused_by_a_new_call_does_not_bring_back_its_text(db_path):
-    from store.sqlite.erasure import delete_user
+    from llmlog.store.sqlite.erasure import delete_user
 
     now = int(time.time() * 1000)
     seed(db_path, [make_entry(now - 2000, prompt="ordinary words"),

@@ -8,13 +8,13 @@ import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DRIVERS = {"sqlite3", "aiosqlite", "psycopg", "psycopg_pool", "asyncpg"}
-BACKENDS = ("store.sqlite", "store.postgres")
+BACKENDS = ("llmlog.store.sqlite", "llmlog.store.postgres")
 CHOOSER = ROOT / "store" / "backends.py"  # the one place that picks a backend by its location
 
 
 def _imports(path: pathlib.Path) -> set[str]:
     names: set[str] = set()
-    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    package = ".".join(("llmlog", *path.relative_to(ROOT).with_suffix("").parts[:-1]))  # as imported
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
@@ -48,6 +48,6 @@ def test_the_check_sees_a_relative_import_of_a_backend(tmp_path, monkeypatch):
     sneaky = ROOT / "store" / "_sneaky_probe.py"
     sneaky.write_text("from .sqlite import db\nimport sqlite3\n")
     try:
-        assert {"store.sqlite.db", "sqlite3"} <= _imports(sneaky)
+        assert {"llmlog.store.sqlite.db", "sqlite3"} <= _imports(sneaky)
     finally:
         sneaky.unlink()

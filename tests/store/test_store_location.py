@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from proxy.settings import ConfigError, load_config
-from store.backends import printable
+from llmlog.cli import main
+from llmlog.proxy.settings import ConfigError, load_config
+from llmlog.store.backends import printable
 
 URL = "postgresql://llmlog:hunter2@db.internal:5432/llmlog"
 
@@ -78,7 +78,7 @@ def test_cli_errors_about_an_unreachable_postgres_hide_the_password(tmp_path):
 
 
 def test_a_postgres_database_llmlog_cannot_use_is_one_line(postgres_url, tmp_path):
-    from store.backends import open_store
+    from llmlog.store.backends import open_store
     from tests.fakes.postgres_server import run_sql
     from tests.fakes.seeding import make_entry, seed
     source = str(tmp_path / "old.db")

@@ -12,12 +12,12 @@ import time
 import orjson
 import pytest
 
-import proxy.pipeline.export_jobs as export_jobs
-from proxy.app import Seams
-from proxy.pipeline.retention import run_retention_once
-from store.backends import open_store
-from store.filters import LogFilter
-from store.runner import StoreThread
+import llmlog.proxy.pipeline.export_jobs as export_jobs
+from llmlog.proxy.app import Seams
+from llmlog.proxy.pipeline.retention import run_retention_once
+from llmlog.store.backends import open_store
+from llmlog.store.filters import LogFilter
+from llmlog.store.runner import StoreThread
 from tests.conftest import flushed
 from tests.fakes.faulty_store import opener
 from tests.fakes.seeding import make_entry, seed
@@ -67,7 +67,7 @@ def test_a_claim_is_let_go_when_its_store_closes(db_path):
 def test_reprice_refuses_while_another_reprice_runs(db_path):
     from click.testing import CliRunner
 
-    from cli import main
+    from llmlog.cli import main
     seed(db_path, [make_entry(int(time.time() * 1000))])
     other = open_store(db_path)
     try:
@@ -148,7 +148,7 @@ def test_an_export_withdrawn_by_another_replica_stops_at_its_next_batch(db_path)
     one stops at its next check instead of exporting to the end, and keeps no file."""
     import threading
 
-    from proxy.query.export_format import ExportStopped, resolve_fields
+    from llmlog.proxy.query.export_format import ExportStopped, resolve_fields
     now = int(time.time() * 1000)
     seed(db_path, [make_entry(now - i, user_id="leaver" if i == 0 else "stayer") for i in range(2500)])
     other = open_store(db_path)

@@ -14,9 +14,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from proxy.app import make_app
-from proxy.settings import ConfigError, load_config
-from proxy.telemetry import observe
+from llmlog.proxy.app import make_app
+from llmlog.proxy.settings import ConfigError, load_config
+from llmlog.proxy.telemetry import observe
 from tests.conftest import flushed
 from tests.telemetry.calls import CLAUDE, KEY, chat, claude
 

@@ -155,10 +155,10 @@ async def test_logs_page_end_to_end(proxy, browser, tmp_path):
 
 def seed(db_path: str, template: dict, count: int) -> None:
     """Copies of one real stored row with fresh ids spread over the last six days."""
-    from proxy.ids import new_call_id
-    from store.rows import Entry
-    from store.sqlite.db import connect
-    from store.sqlite.writer import write_batch
+    from llmlog.proxy.ids import new_call_id
+    from llmlog.store.rows import Entry
+    from llmlog.store.sqlite.db import connect
+    from llmlog.store.sqlite.writer import write_batch
 
     conn = connect(db_path)
     now = int(time.time() * 1000)

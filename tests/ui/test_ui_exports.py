@@ -16,7 +16,7 @@ import orjson
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from store.job_rows import WITHDRAWN
+from llmlog.store.job_rows import WITHDRAWN
 from tests.conftest import flushed
 from tests.ui.test_ui_browser import browser, call, rows, screenshot, wait  # noqa: F401 (the browser fixture; skips without chromium)
 from tests.ui.test_ui_state import shown

@@ -13,7 +13,7 @@ import base64
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from proxy.ui.routes import CSP
+from llmlog.proxy.ui.routes import CSP
 from tests.conftest import flushed
 from tests.fakes.fake_upstream import GENERATED_PNG, png
 from tests.ui.test_ui_browser import browser, rows, wait  # noqa: F401 (the browser fixture; skips without chromium)

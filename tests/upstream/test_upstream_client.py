@@ -15,10 +15,10 @@ import aiohttp
 import orjson
 import pytest
 
-import proxy.upstream.client as upstream_client
-from proxy.app import Seams
-from proxy.state import FORWARDER
-from proxy.upstream.client import Origin, UpstreamClient, _Connection
+import llmlog.proxy.upstream.client as upstream_client
+from llmlog.proxy.app import Seams
+from llmlog.proxy.state import FORWARDER
+from llmlog.proxy.upstream.client import Origin, UpstreamClient, _Connection
 from tests.conftest import CHAT, chat_body, flushed
 from tests.fakes.faulty_upstream import reset
 
@@ -403,7 +403,8 @@ async def test_an_answer_leaves_no_reference_cycle_for_the_garbage_collector(scr
             answer.release()
         assert upstream.connections == 1
         gc.collect(0)
-        left = [type(o).__qualname__ for o in gc.garbage if type(o).__module__.startswith(("proxy", "httptools"))]
+        left = [type(o).__qualname__ for o in gc.garbage
+                if type(o).__module__.startswith(("llmlog.proxy", "httptools"))]
     finally:
         gc.set_debug(0)
         gc.garbage.clear()

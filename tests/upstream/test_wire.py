@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy.upstream.wire import (
+from llmlog.proxy.upstream.wire import (
     MAX_HEAD_BYTES,
     ProtocolError,
     ResponseParser,

@@ -6,18 +6,25 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.api.aggregates import stats_of
-from proxy.api.logs import whole_entry
-from proxy.api.openapi import describe
-from proxy.api.operation import Operation
-from proxy.api.respond import json_response
-from proxy.errors import ValidationError
-from proxy.query.seeds.agentrouter import LIST_PARAMS, STATS_PARAMS, list_json, list_request, request_log, stats_json
-from proxy.query.seeds.agentrouter import stats_request as parse_stats
-from proxy.query.timeparse import now_ms
-from proxy.state import CONFIG, READER
-from store.filters import CursorError, LogFilter
-from store.interface import Store
+from llmlog.proxy.api.aggregates import stats_of
+from llmlog.proxy.api.logs import whole_entry
+from llmlog.proxy.api.openapi import describe
+from llmlog.proxy.api.operation import Operation
+from llmlog.proxy.api.respond import json_response
+from llmlog.proxy.errors import ValidationError
+from llmlog.proxy.query.seeds.agentrouter import (
+    LIST_PARAMS,
+    STATS_PARAMS,
+    list_json,
+    list_request,
+    request_log,
+    stats_json,
+)
+from llmlog.proxy.query.seeds.agentrouter import stats_request as parse_stats
+from llmlog.proxy.query.timeparse import now_ms
+from llmlog.proxy.state import CONFIG, READER
+from llmlog.store.filters import CursorError, LogFilter
+from llmlog.store.interface import Store
 
 
 async def query_request_logs(request: web.Request) -> web.Response:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from proxy.errors import ValidationError
-from proxy.query.timeparse import iso_ms
-from store.batches import RowWindow
+from llmlog.proxy.errors import ValidationError
+from llmlog.proxy.query.timeparse import iso_ms
+from llmlog.store.batches import RowWindow
 
 # What a create body may carry beside `filters`, `requested_data` and llmlog's `fields`/`format`:
 # Portkey's optional workspace id (llmlog has one workspace: kept and echoed) and description,

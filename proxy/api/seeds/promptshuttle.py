@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.api.entries import read_events, read_hierarchy
-from proxy.api.openapi import describe
-from proxy.api.operation import Operation
-from proxy.api.respond import json_response
-from proxy.api.seeds import promptshuttle_logs as ps
-from proxy.query.params import Query
-from proxy.query.timeparse import now_ms
-from proxy.state import CONFIG, FORWARDER, READER
-from store.filters import CursorError
-from store.interface import Store
+from llmlog.proxy.api.entries import read_events, read_hierarchy
+from llmlog.proxy.api.openapi import describe
+from llmlog.proxy.api.operation import Operation
+from llmlog.proxy.api.respond import json_response
+from llmlog.proxy.api.seeds import promptshuttle_logs as ps
+from llmlog.proxy.query.params import Query
+from llmlog.proxy.query.timeparse import now_ms
+from llmlog.proxy.state import CONFIG, FORWARDER, READER
+from llmlog.store.filters import CursorError
+from llmlog.store.interface import Store
 
 BASE = "/api/v1/llm-logs"
 # what a list shows of each call's content: messages and parameters (request body), the answer

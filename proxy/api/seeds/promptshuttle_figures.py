@@ -26,12 +26,12 @@ from dataclasses import dataclass, replace
 
 from multidict import MultiMapping
 
-from proxy.errors import ValidationError
-from proxy.query.params import Param, Query, parse_filter
-from proxy.query.timeparse import MIN_MS, iso_ms
-from store.distributions import Distribution, Measure, MetricFigures
-from store.figures import BUCKETS, MAX_BUCKETS, PERCENTILES, bucket_start
-from store.filters import LogFilter
+from llmlog.proxy.errors import ValidationError
+from llmlog.proxy.query.params import Param, Query, parse_filter
+from llmlog.proxy.query.timeparse import MIN_MS, iso_ms
+from llmlog.store.distributions import Distribution, Measure, MetricFigures
+from llmlog.store.figures import BUCKETS, MAX_BUCKETS, PERCENTILES, bucket_start
+from llmlog.store.filters import LogFilter
 
 # bucket lower edges: total tokens of a call, latency (ms) of a call or request, calls in a tree,
 # depth of a tree (one bucket per depth, 10 and deeper together)

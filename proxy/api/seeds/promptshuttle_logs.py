@@ -18,15 +18,15 @@ from dataclasses import dataclass
 import orjson
 from multidict import MultiMapping
 
-from pricing.usage.read import parse_request
-from proxy.errors import ValidationError
-from proxy.forward.capture import SUCCESS, CapturedCall
-from proxy.query.params import Param, Query, parse_filter, parse_page
-from proxy.query.present import body_value, cost_usd_of, present_events
-from proxy.query.timeparse import iso_ms
-from store.filters import STATUSES, LogFilter, Page
-from store.interface import Hierarchy
-from store.rows import CallNode, CallRow, Row
+from llmlog.pricing.usage.read import parse_request
+from llmlog.proxy.errors import ValidationError
+from llmlog.proxy.forward.capture import SUCCESS, CapturedCall
+from llmlog.proxy.query.params import Param, Query, parse_filter, parse_page
+from llmlog.proxy.query.present import body_value, cost_usd_of, present_events
+from llmlog.proxy.query.timeparse import iso_ms
+from llmlog.store.filters import STATUSES, LogFilter, Page
+from llmlog.store.interface import Hierarchy
+from llmlog.store.rows import CallNode, CallRow, Row
 
 PENDING, SUCCEEDED, FAILED = "Pending", "Succeeded", "Failed"
 STATUS_VALUES = (PENDING, SUCCEEDED, FAILED)

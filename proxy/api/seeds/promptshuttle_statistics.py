@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.api.openapi import describe
-from proxy.api.operation import Operation
-from proxy.api.respond import json_response
-from proxy.api.seeds import promptshuttle_figures as pf
-from proxy.query.timeparse import now_ms
-from proxy.state import CONFIG, READER
-from store.filters import LogFilter
-from store.interface import Store
+from llmlog.proxy.api.openapi import describe
+from llmlog.proxy.api.operation import Operation
+from llmlog.proxy.api.respond import json_response
+from llmlog.proxy.api.seeds import promptshuttle_figures as pf
+from llmlog.proxy.query.timeparse import now_ms
+from llmlog.proxy.state import CONFIG, READER
+from llmlog.store.filters import LogFilter
+from llmlog.store.interface import Store
 
 BASE = "/api/v1/statistics"
 FLOW = BASE + "/flow/{flow}"

@@ -18,13 +18,21 @@ from typing import cast
 import orjson
 from multidict import MultiDict, MultiMapping
 
-from proxy.query.aggregates import cost_usd
-from proxy.query.params import DEFAULT_WINDOW_MS, FILTER_PARAMS, PAGE_PARAMS, Param, Query, parse_filter, parse_page
-from proxy.query.present import body_value, key_name
-from proxy.query.timeparse import iso_ms
-from store.figures import BUCKETS, PERCENTILES, Figures, Stats
-from store.filters import LogFilter, Page
-from store.rows import CallRow, ContentRow
+from llmlog.proxy.query.aggregates import cost_usd
+from llmlog.proxy.query.params import (
+    DEFAULT_WINDOW_MS,
+    FILTER_PARAMS,
+    PAGE_PARAMS,
+    Param,
+    Query,
+    parse_filter,
+    parse_page,
+)
+from llmlog.proxy.query.present import body_value, key_name
+from llmlog.proxy.query.timeparse import iso_ms
+from llmlog.store.figures import BUCKETS, PERCENTILES, Figures, Stats
+from llmlog.store.filters import LogFilter, Page
+from llmlog.store.rows import CallRow, ContentRow
 
 _FILTERS: tuple[Param, ...] = (
     Param("user_id", (), "str", "end user id (x-llmlog-user, or the body's `user`)"),

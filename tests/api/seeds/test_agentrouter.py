@@ -12,8 +12,8 @@ import orjson
 import pytest
 from aiohttp import web
 
-from proxy.app import make_app
-from proxy.settings import load_config
+from llmlog.proxy.app import make_app
+from llmlog.proxy.settings import load_config
 from tests.conftest import CHAT, age_call, chat_body, flushed, served
 from tests.fakes.fake_upstream import FakeUpstream
 

@@ -19,7 +19,7 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from proxy.app import Seams
+from llmlog.proxy.app import Seams
 from tests.conftest import CHAT, flushed
 from tests.fakes.seeding import make_entry, seed
 
@@ -218,7 +218,7 @@ async def test_json_nested_too_deep_to_write_back_is_shown_as_its_text(make_prox
 
 @pytest.mark.sqlite_only
 async def test_a_bad_trusted_proxy_stops_the_start(make_proxy):
-    from proxy.errors import ConfigError
+    from llmlog.proxy.errors import ConfigError
     with pytest.raises(ConfigError, match="server.trusted_proxies: 'proxy.internal' is not an IP address"):
         await make_proxy(server__trusted_proxies=["proxy.internal"])
 

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from yarl import URL
 
-from proxy.access.signed_urls import UrlSigner
+from llmlog.proxy.access.signed_urls import UrlSigner
 from tests.conftest import CHAT, age_call, chat_body, flushed
 
 pytestmark = pytest.mark.backends

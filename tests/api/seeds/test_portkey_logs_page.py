@@ -9,7 +9,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from llmlog.cli import main
 from tests.conftest import flushed
 
 pytestmark = pytest.mark.backends

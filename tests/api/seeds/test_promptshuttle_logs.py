@@ -315,6 +315,6 @@ async def test_the_logs_key_protects_the_routes_and_nothing_under_them_is_forwar
 def test_statuses_map_onto_llmlogs(statuses, stored, pending):
     from multidict import MultiDict
 
-    from proxy.api.seeds.promptshuttle_logs import parse_query
+    from llmlog.proxy.api.seeds.promptshuttle_logs import parse_query
     query = parse_query(MultiDict({"statuses": statuses} if statuses else {}), 0)
     assert (query.f.statuses, query.pending, query.stored) == (stored, pending, stored != ["__none__"])
