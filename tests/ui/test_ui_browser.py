@@ -149,7 +149,7 @@ async def test_logs_page_end_to_end(proxy, browser, tmp_path):
     await flushed(proxy)  # until the logs-API routes land, /events falls through to upstream and is logged
     total = (await (await proxy.get("/v1/logs")).json())["total"]
     assert await asyncio.to_thread(summary) == str(total)
-    for name in ("table",):  # panel.png: test_ui_replay.py; summary.png: test_ui_dashboard.py
+    for name in ("table",):  # panel.png: test_ui_replay.py; dashboard.png: test_ui_dashboard.py
         assert (tmp_path / f"{name}.png").stat().st_size > 5000
 
 

@@ -104,7 +104,6 @@ async def test_dashboard_totals_breakdown_feedback_and_filters(proxy, browser, t
         assert browser.find_element(By.CSS_SELECTOR, "#card-feedback .big").text == "2"
         assert browser.find_element(By.CSS_SELECTOR, "#card-feedback-scores .big").text == "1 × 1, 1 × 0"
         browser.set_window_size(1280, 2030)  # the whole dashboard in the picture
-        screenshot(browser, tmp_path, "summary")
         screenshot(browser, tmp_path, "dashboard")
         browser.set_window_size(1280, 860)
 
