@@ -33,7 +33,9 @@ def load(config_path: str | None, overrides: dict | None = None, upstream: str |
 
 def config_options(fn):
     """`--config` and `--db`, on every command that opens the database."""
-    @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="LLMLOG_CONFIG",
+    # checked by the loader, not click: a directory or an unreadable file is then one `Error:` line
+    # naming the file, as a missing one is, not click's usage error naming --config (also for LLMLOG_CONFIG)
+    @click.option("--config", "config_path", type=click.Path(readable=False), metavar="FILE", envvar="LLMLOG_CONFIG",
                   help="TOML config file (see config.example.toml) [env: LLMLOG_CONFIG].")
     @setting_option("store.path")  # --db
     @functools.wraps(fn)

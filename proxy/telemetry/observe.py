@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 from typing import TYPE_CHECKING
@@ -19,6 +22,12 @@ if TYPE_CHECKING:  # the SDK is the optional `otel` extra: imported only when th
     from llmlog.proxy.telemetry.otel import OtelExport
 
 OTEL_MODULES = ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http")
+# How long a stop waits for the SDK to send what is pending. Its own shutdown waits up to 30 s for the
+# spans and as long for the metrics, 10 s an attempt, when the collector does not answer: past Docker's
+# stop timeout (10 s) and the systemd unit's TimeoutStopSec (30 s), which then kill llmlog. The store is
+# flushed before this runs, so only telemetry the collector was not taking is left behind.
+OTEL_SHUTDOWN_S = 5.0
+log = logging.getLogger("llmlog")
 
 
 class Telemetry:
@@ -62,8 +71,37 @@ def otel_ctx(telemetry: Telemetry, config: Settings):
         telemetry.otel = export
         yield
         telemetry.otel = None
-        await asyncio.to_thread(export.shutdown)
+        if not await _within(export.shutdown, OTEL_SHUTDOWN_S):
+            log.warning("OpenTelemetry: the collector did not take the pending spans and metrics within %g s; "
+                        "stopping without them", OTEL_SHUTDOWN_S)
     return ctx
+
+
+async def _within(blocking: Callable[[], None], seconds: float) -> bool:
+    """Run `blocking` on a daemon thread and wait at most `seconds` for it: a thread still sending when
+    the time is up is left behind and never holds up the process's exit (asyncio.to_thread's would)."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+
+    def finished() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    def run() -> None:
+        try:
+            blocking()
+        finally:
+            try:
+                loop.call_soon_threadsafe(finished)
+            except RuntimeError:  # the loop closed after the wait gave up
+                pass
+
+    threading.Thread(target=run, name="llmlog-otel-shutdown", daemon=True).start()
+    try:
+        await asyncio.wait_for(done, seconds)
+    except TimeoutError:
+        return False
+    return True
 
 
 def _version() -> str:

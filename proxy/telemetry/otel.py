@@ -43,9 +43,10 @@ class OtelExport:
         resource = Resource.create({} if named else {"service.name": "llmlog"})
         self.capture_content = capture_content
         self.model_label = ModelLabels(max_models)  # metric attributes only: a span may name any model
-        self.tracer_provider = TracerProvider(resource=resource)
+        # shut down by the app (observe.otel_ctx, within a time limit), not again at exit
+        self.tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
         self.tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-        self.meter_provider = MeterProvider(resource=resource,
+        self.meter_provider = MeterProvider(resource=resource, shutdown_on_exit=False,
                                             metric_readers=[PeriodicExportingMetricReader(OTLPMetricExporter())])
         self.tracer = self.tracer_provider.get_tracer("llmlog", version)
         meter = self.meter_provider.get_meter("llmlog", version)

@@ -216,3 +216,17 @@ def test_port_zero_listens_on_a_free_port_and_prints_it(tmp_path, how):
         proc.terminate()
         proc.wait(30)
     assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_a_config_path_that_is_a_directory_stops_serve_with_one_line(tmp_path, how):
+    """Click's own check of `--config` printed its 4-line usage error naming `--config`, also for a path
+    that came from LLMLOG_CONFIG; the loader's one line says what is wrong with which file."""
+    folder = tmp_path / "conf.d"
+    folder.mkdir()
+    args, env = (["--config", str(folder)], {}) if how == "flag" else ([], {"LLMLOG_CONFIG": str(folder)})
+    result = subprocess.run([sys.executable, str(ROOT / "cli.py"), "serve", "--port", str(_free_port()),
+                             "--db", str(tmp_path / "llmlog.db"), *args],
+                            capture_output=True, text=True, timeout=60, cwd=str(ROOT),
+                            env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+    _one_clear_line(result, "config file", "conf.d", "cannot be read")

@@ -3,7 +3,9 @@ decoding llmlog's requests with opentelemetry-proto, after known calls through t
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -173,3 +175,22 @@ def test_enabled_without_the_sdk_is_one_config_error(monkeypatch, db_path):
     config = load_config(None, env={"LLMLOG_OTEL_ENABLED": "true", "LLMLOG_DB": db_path})
     with pytest.raises(ConfigError, match=r"otel.enabled needs .*pip install 'llmlog\[otel\]'"):
         make_app(config)
+
+
+async def test_a_collector_that_never_answers_does_not_hold_up_shutdown(two_providers, aiohttp_server, monkeypatch):
+    """The SDK's own shutdown waits up to 30 s for the spans and as long again for the metrics, 10 s an
+    attempt: past systemd's TimeoutStopSec and Docker's stop timeout, which then kill llmlog."""
+    async def never_answers(request: web.Request) -> web.Response:
+        await asyncio.sleep(3600)
+        return web.Response()
+    silent = web.Application()
+    silent.router.add_post("/v1/traces", never_answers)
+    silent.router.add_post("/v1/metrics", never_answers)
+    server = await aiohttp_server(silent, host="127.0.0.1")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", str(server.make_url("")).rstrip("/"))
+    client = await two_providers("[otel]\nenabled = true\n")
+    await chat(client, "hello world")
+    await flushed(client)
+    started = time.monotonic()
+    await client.close()
+    assert time.monotonic() - started < observe.OTEL_SHUTDOWN_S + 2
