@@ -45,7 +45,19 @@ from llmlog.proxy.pipeline.prices import price_table_for
 from llmlog.proxy.pipeline.retention import retention_ctx
 from llmlog.proxy.pipeline.worker import Pipeline
 from llmlog.proxy.settings import Settings
-from llmlog.proxy.state import CONFIG, FORWARDER, HOSTS, JOBS, METRICS, PIPELINE, PRICES, READER, TELEMETRY, WRITER
+from llmlog.proxy.state import (
+    CONFIG,
+    FORWARDER,
+    HOSTS,
+    JOBS,
+    METRICS,
+    PIPELINE,
+    PRICES,
+    READER,
+    TELEMETRY,
+    TRUSTED_PROXIES,
+    WRITER,
+)
 from llmlog.proxy.telemetry.metrics import PrometheusMetrics
 from llmlog.proxy.telemetry.observe import Telemetry, check_otel, otel_ctx
 from llmlog.proxy.ui import routes as ui_routes
@@ -178,7 +190,7 @@ async def _client_ctx(app: web.Application, seams: Seams):
         client, Router(config.providers), app[PIPELINE].submit,
         max_body_bytes=config.store.max_body_bytes, max_request_bytes=config.server.max_request_bytes,
         injected_keys=_injected_keys(config), hosts=app[HOSTS], admin_keys=config.logs_api.api_keys,
-        trusted_proxies=trusted_networks(config.server.trusted_proxies),
+        trusted_proxies=app[TRUSTED_PROXIES],
     )
     yield
     await client.close()
@@ -198,11 +210,12 @@ def make_app(config: Settings, *, prices: PriceTable | None = None, seams: Seams
     logs_api_config = config.logs_api
     per_minute = logs_api_config.requests_per_minute
     limiter = RateLimiter(per_minute, seams.rate_clock) if per_minute else None
-    limits = logs_api_limits(limiter, logs_api_config.max_limit, bool(logs_api_config.api_keys),
-                             trusted_networks(config.server.trusted_proxies))
+    trusted_proxies = trusted_networks(config.server.trusted_proxies)
+    limits = logs_api_limits(limiter, logs_api_config.max_limit, bool(logs_api_config.api_keys), trusted_proxies)
     app = web.Application(middlewares=[json_errors, guard(hosts, logs_api_config.api_keys, limits)],
                           client_max_size=config.server.max_request_bytes)
     app[CONFIG] = config
+    app[TRUSTED_PROXIES] = trusted_proxies
     app[HOSTS] = hosts
     app[METRICS] = Metrics()
     app[TELEMETRY] = telemetry = Telemetry(PrometheusMetrics(app[METRICS], max_models=config.metrics.max_models))

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:  # the keys only name their types; importing them here would tie every module to app state
+    from llmlog.proxy.access.client_address import Network
     from llmlog.proxy.access.guard import HostPolicy
     from llmlog.proxy.api.operation import Operation
     from llmlog.proxy.forward.handler import Forwarder
@@ -19,6 +20,8 @@ if TYPE_CHECKING:  # the keys only name their types; importing them here would t
     from llmlog.store.runner import StorePool, StoreThread
 
 CONFIG: web.AppKey[Settings] = web.AppKey("config")
+# server.trusted_proxies, parsed once: whose X-Forwarded-For and X-Forwarded-Proto are believed
+TRUSTED_PROXIES: web.AppKey[tuple[Network, ...]] = web.AppKey("trusted_proxies")
 HOSTS: web.AppKey[HostPolicy] = web.AppKey("hosts")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")  # the pipeline's and the store's counts
 TELEMETRY: web.AppKey[Telemetry] = web.AppKey("telemetry")  # /metrics' registry, the OpenTelemetry export

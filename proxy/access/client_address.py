@@ -52,6 +52,12 @@ def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address, networks: t
     return any(address in network for network in networks)
 
 
+def trusted_peer(peer: str | None, networks: tuple[Network, ...]) -> bool:
+    """Whether the connection's peer is a trusted proxy, whose X-Forwarded-* headers are believed."""
+    address = _address(peer) if peer else None
+    return address is not None and _trusted(address, networks)
+
+
 def client_address(peer: str | None, forwarded_for: Iterable[str], networks: tuple[Network, ...]) -> str | None:
     """The client's address: the peer's, or, when the peer is a trusted proxy, the nearest address
     in X-Forwarded-For (`forwarded_for`: the header's values in order) that is not a trusted proxy

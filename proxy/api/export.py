@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDict
 
+from llmlog.proxy.access.client_address import trusted_peer
 from llmlog.proxy.access.signed_urls import UrlSigner, file_path
 from llmlog.proxy.api.openapi import describe
 from llmlog.proxy.api.operation import Operation
@@ -48,7 +49,7 @@ from llmlog.proxy.query.export_format import (
 )
 from llmlog.proxy.query.params import FILTER_PARAMS, TIME_RANGE, Param, Query, parse_filter
 from llmlog.proxy.query.timeparse import TimeRangeError, iso_ms, now_ms, parse_time, representable
-from llmlog.proxy.state import CONFIG, JOBS, READER, WRITER
+from llmlog.proxy.state import CONFIG, JOBS, READER, TRUSTED_PROXIES, WRITER
 from llmlog.store.batches import BATCH_ROWS
 from llmlog.store.filters import LogFilter
 from llmlog.store.interface import Position, Store
@@ -295,10 +296,14 @@ def _chunk_reader(job_id: str, index: int) -> Callable[[Store], bytes | None]:
 
 
 def _origin(request: web.Request) -> str:
-    """This server as the client reached it; a TLS-terminating load balancer says https in
-    X-Forwarded-Proto (the Host was checked by the guard)."""
-    forwarded = request.headers.get("X-Forwarded-Proto", "").partition(",")[0].strip().lower()
-    return f"{forwarded if forwarded in ('http', 'https') else request.scheme}://{request.host}"
+    """This server as the client reached it (the Host was checked by the guard). A TLS-terminating
+    load balancer says https in X-Forwarded-Proto, believed from a trusted proxy alone
+    (`server.trusted_proxies`), as X-Forwarded-For is."""
+    scheme = request.scheme
+    if trusted_peer(request.remote, request.app[TRUSTED_PROXIES]):
+        forwarded = request.headers.get("X-Forwarded-Proto", "").partition(",")[0].strip().lower()
+        scheme = forwarded if forwarded in ("http", "https") else scheme
+    return f"{scheme}://{request.host}"
 
 
 async def _finished_job(request: web.Request) -> dict:

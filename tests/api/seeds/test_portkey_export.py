@@ -254,3 +254,15 @@ async def test_paths_under_the_exports_are_answered_locally(make_proxy, fake):
     assert (await client.post("/v1/logs/exports/x/cancel", headers=PORTKEY)).status == 404
     assert (await client.get("/v1/logs/exports/x/file/more", headers=PORTKEY)).status == 404
     assert fake.received == []  # none of them reached the provider
+
+
+@pytest.mark.parametrize("trusted, scheme", [((), "http"), (("127.0.0.1",), "https")])
+async def test_x_forwarded_proto_shapes_the_url_only_from_a_trusted_proxy(make_proxy, db_path, trusted, scheme):
+    # anyone could send the header: only a proxy named in server.trusted_proxies says how the client came in
+    client = await make_proxy(server__trusted_proxies=list(trusted))
+    await _log_calls(client, db_path)
+    await _export(client, {**DOC_BODY, "requested_data": ["id"]}, headers={})
+    export_id = (await (await client.get("/v1/logs/exports")).json())["data"][0]["id"]
+    answer = await (await client.get(f"/v1/logs/exports/{export_id}/download",
+                                     headers={"X-Forwarded-Proto": "https"})).json()
+    assert URL(answer["url"]).scheme == scheme
