@@ -101,6 +101,9 @@ async def test_logs_page_end_to_end(proxy, browser, tmp_path):
         status_cells = {r.get_attribute("data-id"): r.find_element(By.CSS_SELECTOR, ".badge").text
                         for r in rows(browser)}
         assert status_cells[failed].startswith("error")
+        costs = {r.get_attribute("data-id"): r.find_element(By.CSS_SELECTOR, "td.cost").text for r in rows(browser)}
+        # refused before any work: nothing billed, not "unpriced" (which the summary counts apart) nor $0
+        assert costs[failed] == "—" and costs[plain].startswith("$0.00000")
         assert "do not track" in browser.find_element(By.CSS_SELECTOR, f'tr[data-id="{hidden}"]').text
         prompts = {r.get_attribute("data-id"): r.find_element(By.CSS_SELECTOR, "td.preview").text
                    for r in rows(browser)}

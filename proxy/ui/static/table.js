@@ -25,7 +25,10 @@ function feedbackCell(e) {
 // A cost is never shown as $0 when it is not known: unpriced calls say so, and a cost from estimated
 // token counts (no usage from the provider) is marked "≈".
 function costCell(e) {
-  if (!e.priced) return el("span", { class: "muted", title: "no price known for this model" }, "unpriced");
+  // unpriced as the API counts it (the summary's unpriced_calls): tokens used at no known price; a call
+  // that used none (refused before any work) was billed nothing and has nothing to price
+  if (!e.priced && e.total_tokens) return el("span", { class: "muted", title: "no price known for this model" }, "unpriced");
+  if (!e.priced) return el("span", { class: "muted", title: "no tokens used: nothing billed" }, "—");
   if (e.usage_source === "estimated" || e.usage_source === "rough") {
     return el("span", { class: "estimated", title: "estimated: tokens counted by llmlog, not reported by the provider" },
       "≈" + fmtCost(e.cost_usd));
