@@ -326,6 +326,9 @@ def test_cli_tables_show_the_figures(seeded, db_path):
     assert f"{sum(r['total_tokens'] for r in inside):,} (" in result.output
     usd = f"{sum(r['cost_micros'] or 0 for r in inside) / 1e6:,.6f}".rstrip("0")  # exact, zeros trimmed
     assert f"${usd.ljust(len(usd.split('.')[0]) + 3, '0')} (avg" in result.output
+    ttfbs = timed(inside, "ttfb_ms")
+    assert (f"p50 {nearest_rank(ttfbs, 50):,.1f}, p95 {nearest_rank(ttfbs, 95):,.1f}, "
+            f"p99 {nearest_rank(ttfbs, 99):,.1f} ({len(ttfbs):,} calls)") in result.output
     mystery = next(line.split() for line in result.output.splitlines() if line.startswith("mystery-model "))
     assert mystery[3] == "unpriced"  # no call of it has a price: not $0.00
     result = run_cli("stats", "--db", db_path, "--group-by", "user", "--from", iso(START), "--to", iso(END))
