@@ -63,6 +63,8 @@ REQUEST = (Measure("cost_nanos", percentiles=True), Measure("tool_calls", percen
            Measure("latency_ms", percentiles=True, edges=LATENCY_EDGES), Measure("calls"))
 TREE = (Measure("cost_nanos", percentiles=True), Measure("calls", percentiles=True, edges=AGENT_EDGES),
         Measure("max_depth", edges=DEPTH_EDGES))
+# both of a flow's tree-level figures at once (the extended statistics show both levels): one query, not two
+REQUEST_AND_TREE = (*REQUEST[:3], TREE[1], TREE[2])
 SERIES = (Measure("cost_nanos"), Measure("tokens_in"), Measure("tokens_out"), Measure("tokens"))
 SHARE = (Measure("cost_nanos"),)
 

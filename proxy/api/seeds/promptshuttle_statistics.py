@@ -20,11 +20,11 @@ FLOW = BASE + "/flow/{flow}"
 
 
 def _levels(store: Store, f: LogFilter):
-    """The figures of the three levels for one flow's calls."""
-    return (store.distributions(f, "call", ["model"], pf.INFERENCE),
-            store.distributions(f, "tree", [], pf.REQUEST),
-            store.distributions(f, "tree", ["model"], pf.REQUEST),
-            store.distributions(f, "tree", [], pf.TREE))
+    """The figures of the three levels for one flow's calls (the request and tree levels' totals read
+    together: they are the same trees)."""
+    trees = store.distributions(f, "tree", [], pf.REQUEST_AND_TREE)
+    return (store.distributions(f, "call", ["model"], pf.INFERENCE), trees,
+            store.distributions(f, "tree", ["model"], pf.REQUEST), trees)
 
 
 def _credits(request: web.Request) -> float:
