@@ -237,9 +237,8 @@ def _phones(text: str) -> Iterator[Match]:
 
 
 def _phone_ok(m: re.Match[str]) -> bool:
-    intl, area = m.group("intl"), m.group("area")
-    number = m.group()[m.end("intl") - m.start() if intl else m.end("area") - m.start() if area else 0:]
-    digits = "".join(ch for ch in m.group() if ch.isdigit())
+    intl, area, number = m.group("intl"), m.group("area"), m.group()
+    digits = "".join(ch for ch in number if ch.isdigit())
     if intl:
         own = len(digits) - (2 if intl.startswith("00") else 0)
         return 8 <= own <= 15
