@@ -51,8 +51,8 @@ def summary(config_path, db, as_json, **kwargs):
         ("tokens", f"{s['total_tokens']:,} ({s['input_tokens']:,} in, {s['output_tokens']:,} out)"),
         ("latency ms", f"avg {_num(s['avg_latency_ms'])}, p50 {_num(s['p50_latency_ms'])}, "
                        f"p95 {_num(s['p95_latency_ms'])}, p99 {_num(s['p99_latency_ms'])}"),
-        ("time to first byte ms", f"p50 {_num(s['p50_ttfb_ms'])}, p95 {_num(s['p95_ttfb_ms'])}, "
-                                  f"p99 {_num(s['p99_ttfb_ms'])} ({s['calls_with_ttfb']:,} calls)"),
+        ("ttfb ms", f"p50 {_num(s['p50_ttfb_ms'])}, p95 {_num(s['p95_ttfb_ms'])}, "
+                    f"p99 {_num(s['p99_ttfb_ms'])} ({s['calls_with_ttfb']:,} calls)"),
         *_feedback_rows(result["feedback"]),
     ])
     for title, breakdown in (("model", result["by_model"]), ("provider", result["by_provider"])):
