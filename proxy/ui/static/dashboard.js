@@ -9,7 +9,7 @@
 import { api } from "./api.js";
 import { timeChart } from "./charts.js";
 import { $, el, fmtCost, fmtInt, fmtMs } from "./dom.js";
-import { BUCKETS, save, view } from "./state.js";
+import { BUCKETS, save, startMs, view } from "./state.js";
 import { filterParams } from "./table.js";
 
 export const DIMENSIONS = { model: "Model", provider: "Provider", user: "User", tag: "Tag",
@@ -23,12 +23,11 @@ const MAX_ROWS = 50;
 // long window (5 minutes over 90 days) is a 400 that would leave the whole dashboard empty
 const MAX_BUCKETS = 10000;
 const BUCKET_MS = { "5m": 300e3, "15m": 900e3, hour: 3600e3, day: 86400e3, week: 604800e3 };
-const UNIT_MS = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };
 
 /** The window's length in ms (its start is relative, `-90d`, or an ISO time, up to now). */
 function windowMs(start) {
-  const m = /^-(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(start);
-  return m ? Number(m[1]) * UNIT_MS[m[2].toLowerCase()] : Math.max(0, Date.now() - Date.parse(start));
+  const at = startMs(start);
+  return at === null ? 0 : Math.max(0, Date.now() - at);
 }
 
 /** The bucket the charts use: the one chosen, or the finest wider one the API can answer for this

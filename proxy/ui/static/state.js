@@ -18,7 +18,16 @@ const SORTS = new Set(["timestamp", "cost", "latency", "tokens"]);
  * so a hand-edited or mistyped value in the URL gives the default, as `sort_by` does. */
 export const BUCKETS = ["5m", "15m", "hour", "day", "week"];
 const BREAKDOWNS = new Set(["model", "provider", "user", "tag", "environment", "task_type", "flow"]);
-const RELATIVE = /^-\d+(\.\d+)?\s*[smhdw]$/i;  // the API's relative times (proxy/query/timeparse.py)
+const RELATIVE = /^-(\d+(?:\.\d+)?)\s*([smhdw])$/i;  // the API's relative times (proxy/query/timeparse.py)
+const UNIT_MS = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };
+
+/** An API start time (relative, `-24h`, or ISO 8601) as epoch ms now; null when it is neither. */
+export function startMs(text) {
+  const rel = RELATIVE.exec(text || "");
+  if (rel) return Date.now() - Number(rel[1]) * UNIT_MS[rel[2].toLowerCase()];
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : at;
+}
 
 /** The dashboard's window start as the API reads it (relative `-24h`, or an ISO 8601 time), else null. */
 function windowStart(text) {

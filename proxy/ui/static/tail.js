@@ -7,27 +7,18 @@
 
 import { api } from "./api.js";
 import { $ } from "./dom.js";
-import { DEFAULTS, view } from "./state.js";
+import { DEFAULTS, startMs, view } from "./state.js";
 import { addLive, filterParams, loadLogs, newestShown } from "./table.js";
 
 const EVERY_MS = 2000;
 const LOOKBACK_MS = 10 * 60 * 1000;
 const BATCH = 100;
-const UNITS = { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8 };
 let timer = null;
 let busy = false;
 
 /** The tail follows the newest calls, so only a table sorted by time, newest first, can have one. */
 export function tailPossible() { return view.sortBy === "timestamp" && view.sortOrder === "desc"; }
 
-// the filters' start as epoch ms: relative (`-24h`, as the API reads it) or an ISO time
-function filterStartMs() {
-  const text = view.filters.start_date || DEFAULTS.start_date;
-  const rel = /^-(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(text);
-  if (rel) return Date.now() - Number(rel[1]) * UNITS[rel[2]];
-  const at = Date.parse(text);
-  return isNaN(at) ? null : at;
-}
 
 async function poll() {
   // nothing to follow while the tab or the table is out of sight (another view shows)
@@ -36,7 +27,7 @@ async function poll() {
   try {
     const params = filterParams(view.filters);
     const newest = newestShown();
-    const floor = filterStartMs();
+    const floor = startMs(view.filters.start_date || DEFAULTS.start_date);
     if (newest !== null) {
       const from = floor === null ? newest - LOOKBACK_MS : Math.max(newest - LOOKBACK_MS, floor);
       params.set("start_date", new Date(from).toISOString());
