@@ -24,11 +24,13 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from llmlog.proxy.privacy.checksums import IBAN_LENGTHS, card_brand_ok, iban_ok, luhn_ok
 
 # In the order overlaps are settled: the first kind keeps a span another kind also claims
-KINDS = ("secret", "iban", "card", "ssn", "email", "ip", "phone")
+PiiKind = Literal["secret", "iban", "card", "ssn", "email", "ip", "phone"]
+KINDS: tuple[PiiKind, ...] = get_args(PiiKind)
 # At most this many characters of one text are examined by find_pii/pii_counts (redact looks at all)
 MAX_SCAN_CHARS = 4 * 1024 * 1024
 

@@ -94,7 +94,8 @@ _EXPECTED: dict[type, str] = {bool: f"bool ({WORDS_TEXT})", int: "an integer", f
 def expected(setting: Setting) -> str:
     """What a value of `setting` must be, in words: "an integer from 0 to 65535", "a string"."""
     if setting.choices:
-        return f"one of {', '.join(map(repr, setting.choices))}"
+        words = ', '.join(map(repr, setting.choices))
+        return f"a list of any of {words}" if setting.type is tuple else f"one of {words}"
     allowed = setting.allowed
     return f"{_EXPECTED[setting.type]}{' of' if allowed.startswith('at ') else ''} {allowed}".rstrip()
 
@@ -104,7 +105,7 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
     against its choices and range; a ConfigError of one line naming all three otherwise."""
     try:
         value = _READERS[setting.type](raw)
-        if setting.choices and value not in setting.choices:
+        if setting.choices and not set(value if setting.type is tuple else (value,)) <= set(setting.choices):
             raise ValueError(raw)
         if setting.at_least is not None and value < setting.at_least:
             raise ValueError(raw)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from llmlog.proxy.privacy.detect import PiiKind
 from llmlog.store.backends import is_postgres, open_store, printable
 from llmlog.store.interface import Store
 from llmlog.store.spill import spill_path_for
@@ -214,6 +215,18 @@ class OtelSettings:
         env="LLMLOG_OTEL_CAPTURE_CONTENT")
 
 
+@dataclass(frozen=True, slots=True)
+class PrivacySettings:
+    detect_pii: bool = setting(
+        True, "count the personal data and secrets in each call's stored text (e-mail addresses, phone numbers, "
+        "card numbers, IBANs, US SSNs, IP addresses, API keys and tokens) into its `pii` field, off the request "
+        "path; the values themselves are never copied out of the content", env="LLMLOG_PRIVACY_DETECT_PII")
+    redact: tuple[PiiKind, ...] = setting(
+        (), "kinds of personal data replaced by a typed placeholder ('[email]') in everything stored of a call "
+        "(bodies, headers, texts, error, metadata) before it is written anywhere; the upstream still gets the "
+        "request unchanged. Any of: secret, iban, card, ssn, email, ip, phone", env="LLMLOG_PRIVACY_REDACT")
+
+
 # Read by the loader and the CLI but no key of the file: documented beside the table.
 CONFIG_ENV = "LLMLOG_CONFIG"
 ADMIN_KEY_ENV = "LLMLOG_ADMIN_KEY"
@@ -257,6 +270,7 @@ class Settings:
     pricing: PricingSettings = field(default_factory=PricingSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     otel: OtelSettings = field(default_factory=OtelSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     providers: tuple[Provider, ...] = (DEFAULT_PROVIDER,)
     # `[pricing.models."name"]` tables as written: pricing/prices/table.py `with_overrides` reads them
     # (read-only, as the rest: MappingProxyType all the way down, arrays as tuples)
@@ -309,13 +323,20 @@ def _kind(hint: Any) -> type:
     return hint
 
 
+def _choices(hint: Any) -> tuple[str, ...]:
+    """The words a `Literal[...]` setting may be, or each item of a `tuple[Literal[...], ...]` may be."""
+    if get_origin(hint) is tuple:
+        hint = get_args(hint)[0]
+    return get_args(hint) if get_origin(hint) is Literal else ()
+
+
 def _rows() -> tuple[Setting, ...]:
     rows = []
     for section, cls in SECTIONS.items():
         hints = get_type_hints(cls)
         for f in fields(cls):
             declared: _Declared = f.metadata["setting"]
-            choices = get_args(hints[f.name]) if get_origin(hints[f.name]) is Literal else ()
+            choices = _choices(hints[f.name])
             row = Setting(f"{section}.{f.name}", _kind(hints[f.name]), f.default, declared.help, declared.env,
                           declared.flag, declared.metavar, declared.shown_default, choices,
                           declared.at_least, declared.at_most)

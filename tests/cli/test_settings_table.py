@@ -48,6 +48,8 @@ def test_every_variable_of_the_table_is_read():
         text, want = samples.get(row.type, ("/tmp/x.db" if row.key == "store.path" else "x", None))
         if row.choices:
             text, want = row.choices[-1], None
+            if row.type is tuple:  # a list of words: any of them, each checked
+                text, want = f"{row.choices[0]}, {row.choices[-1]}", (row.choices[0], row.choices[-1])
         if row.key == "server.trusted_proxies":  # checked at load: addresses and networks only
             text, want = "10.0.0.1, 10.0.0.0/8", ("10.0.0.1", "10.0.0.0/8")
         got = attrgetter(row.key)(load_config(None, env={row.env: text}))
