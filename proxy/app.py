@@ -44,6 +44,7 @@ from llmlog.proxy.pipeline.price_refresh import MAX_FILE_BYTES, PriceHolder, pri
 from llmlog.proxy.pipeline.prices import price_table_for
 from llmlog.proxy.pipeline.retention import retention_ctx
 from llmlog.proxy.pipeline.worker import Pipeline
+from llmlog.proxy.privacy.redaction import PrivacyPolicy
 from llmlog.proxy.settings import Settings
 from llmlog.proxy.state import (
     CONFIG,
@@ -98,10 +99,10 @@ class Seams:
     rate_clock: Callable[[], float] = time.monotonic  # the logs API's rate limit reads it (seconds)
 
 
-def _entry_builder(holder: PriceHolder, max_body_bytes: int, interpret: EntryBuilder):
+def _entry_builder(holder: PriceHolder, max_body_bytes: int, privacy: PrivacyPolicy, interpret: EntryBuilder):
     """`interpret` (build_entry) with the table current when the entry is built (a refresh may swap it)."""
     def build(call):
-        return interpret(call, holder.table, max_body_bytes)
+        return interpret(call, holder.table, max_body_bytes, privacy)
     return build
 
 
@@ -153,7 +154,8 @@ async def _store_ctx(app: web.Application, seams: Seams):
     checkpointer = StoreThread(open_store, "llmlog-checkpoint", nice=nice)
     pipeline = Pipeline(
         writer, SpillFile(config.spill_path),
-        _entry_builder(app[PRICES], config.store.max_body_bytes, seams.build_entry),
+        _entry_builder(app[PRICES], config.store.max_body_bytes,
+                       PrivacyPolicy(config.privacy.detect_pii, frozenset(config.privacy.redact)), seams.build_entry),
         fallback_entry, app[METRICS],
         queue_size=config.store.queue_size, batch_size=config.store.batch_size,
         batch_interval_s=config.store.batch_interval_ms / 1000, hold_size=config.store.hold_size,

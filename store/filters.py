@@ -52,6 +52,8 @@ class LogFilter:
     has_feedback: bool | None = None  # True: calls with feedback; False: calls without
     min_feedback_score: float | None = None  # inclusive; a call without feedback never matches
     max_feedback_score: float | None = None
+    has_pii: bool | None = None  # True: calls where personal data was found; False: calls without
+    pii_kinds: list[str] = field(default_factory=list)  # any of these kinds found (proxy/privacy/detect.py KINDS)
 
 
 @dataclass(slots=True)

@@ -80,6 +80,7 @@ class CallRow(TypedDict):
     customer_id: str | None  # m017
     agent_role: str | None  # m017
     tool_call_count: int | None  # m017: tool/function calls in the answer; a metric, kept under do-not-track
+    pii: str | None  # m020: JSON {kind: count} of the personal data found in the stored text; NULL when none
 
 
 class ContentRow(TypedDict):

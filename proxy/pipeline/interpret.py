@@ -28,6 +28,16 @@ from llmlog.proxy.pipeline.scrub import (
     scrub_error,
     scrub_text,
 )
+from llmlog.proxy.privacy.redaction import (
+    PrivacyPolicy,
+    has_pii,
+    pii_json,
+    redact_body,
+    redact_json_text,
+    redact_query_values,
+    redact_text,
+    redact_value,
+)
 from llmlog.proxy.query.measures import text_hash
 from llmlog.proxy.query.stream_events import chunk_timeline
 from llmlog.store.rows import CALL_COLUMNS, CallRow, ContentRow, Entry
@@ -189,12 +199,16 @@ def _cap(data: bytes, limit: int) -> tuple[bytes, bool]:
     return (data[:limit], True) if len(data) > limit else (data, False)
 
 
-EntryBuilder = Callable[[CapturedCall, PriceTable, int], Entry]  # build_entry's signature
+EntryBuilder = Callable[[CapturedCall, PriceTable, int, PrivacyPolicy], Entry]  # build_entry's signature
+DEFAULT_PRIVACY: Final = PrivacyPolicy()
 
 
-def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> Entry:
+def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int,
+                privacy: PrivacyPolicy = DEFAULT_PRIVACY) -> Entry:
     """Everything the store keeps about one call. Under do-not-track, `content` is None and no
-    text that could quote the prompt or output (bodies, headers, provider error messages) is kept."""
+    text that could quote the prompt or output (bodies, headers, provider error messages) is kept,
+    nor counted for personal data. `privacy` says which kinds of personal data are counted and
+    which are redacted from everything stored (proxy/privacy/redaction.py)."""
     # bodies travel as sent; the log keeps them readable, each inflated at most to the cap
     request_body, request_past_cap = inflate(call.request_body, _content_encoding(call.request_headers),
                                              max_body_bytes)
@@ -242,10 +256,31 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         row["tags"] = orjson.dumps(tags).decode()
     if dnt:
         return Entry(call=row, content=None, tags=tags)
-    request_body, request_truncated = _cap(scrub_bytes(request_body, secrets), max_body_bytes)
-    request_truncated = request_truncated or request_past_cap
-    response_body, _ = _cap(scrub_bytes(body, secrets), max_body_bytes)
+    request_body, response_body = scrub_bytes(request_body, secrets), scrub_bytes(body, secrets)
     prompt_text, output_text = scrub_text(request.prompt_text, secrets), scrub_text(response.output_text, secrets)
+    tool_calls = scrub_text(orjson.dumps(response.tool_calls).decode(), secrets) if response.tool_calls else None
+    if privacy.detect:
+        row["pii"] = pii_json((prompt_text, output_text, tool_calls))
+    timeline = chunk_timeline(chunks, len(response_body)) if response.events else None
+    kinds = privacy.redact
+    if kinds:
+        request_body = redact_body(request_body, kinds, stream=False)[0]
+        response_body, moved = redact_body(response_body, kinds, stream=is_stream)
+        if moved is not None and timeline is not None:
+            timeline = [[offset, moved(int(end))] for offset, end in timeline]
+        if is_stream and has_pii(output_text, kinds) and _split_values_left(call, response_body, kinds):
+            response_body, timeline = b"", None  # kept as its assembled answer alone
+        row["error"] = redact_text(row["error"], kinds)
+        if ctx.metadata is not None:
+            row["metadata"] = _metadata_json(redact_value(ctx.metadata, kinds))
+        prompt_text, output_text = redact_text(prompt_text, kinds), redact_text(output_text, kinds)
+        tool_calls = redact_json_text(tool_calls, kinds)
+    request_body, request_truncated = _cap(request_body, max_body_bytes)
+    request_truncated = request_truncated or request_past_cap
+    response_body, _ = _cap(response_body, max_body_bytes)
+    if timeline is not None:
+        timeline = [[offset, min(end, len(response_body))] for offset, end in timeline]
+    assembled = None if response.assembled is None else scrub_text(orjson.dumps(response.assembled).decode(), secrets)
     content: ContentRow = {
         "call_id": call.id,
         "request_query": clean_text(redact_query(call.query)) or None,
@@ -255,22 +290,38 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int) -> 
         "response_headers": _stored_headers(call.response_headers),
         "response_body": response_body,
         "response_truncated": int(call.response_truncated or inflated_past_cap or len(body) > max_body_bytes),
-        "assembled": scrub_text(orjson.dumps(response.assembled).decode(), secrets)
-        if response.assembled is not None else None,
+        "assembled": assembled,
         # the events are the body parsed: kept as a chunk timeline to re-split it (proxy/query/stream_events.py)
         "events": None,
-        "chunk_offsets": orjson.dumps(chunk_timeline(chunks, len(response_body))).decode()
-        if response.events else None,
+        "chunk_offsets": orjson.dumps(timeline).decode() if timeline is not None else None,
         "prompt_text": prompt_text,
         "output_text": output_text,
         "prompt_hash": None if prompt_text is None else text_hash(prompt_text),
         "prompt_chars": None if prompt_text is None else len(prompt_text),
         "output_chars": None if output_text is None else len(output_text),
         "message_count": len(request.messages) or None,  # None: a prompt-style request, or no body
-        "tool_calls": scrub_text(orjson.dumps(response.tool_calls).decode(), secrets) if response.tool_calls else None,
+        "tool_calls": tool_calls,
         "citations": scrub_text(orjson.dumps(response.citations).decode(), secrets) if response.citations else None,
     }
+    if kinds:
+        _redact_content(content, kinds)
     return Entry(call=row, content=content, tags=tags)
+
+
+def _redact_content(content: ContentRow, kinds: frozenset[str]) -> None:
+    """The JSON texts of the content (headers, answer, citations) and its query, redacted (the bodies
+    and texts were redacted as they were built)."""
+    for column in ("request_headers", "response_headers", "assembled", "citations"):
+        content[column] = redact_json_text(content[column], kinds)
+    if content["request_query"]:
+        content["request_query"] = redact_query_values(content["request_query"], kinds)
+
+
+def _split_values_left(call: CapturedCall, body: bytes, kinds: frozenset[str]) -> bool:
+    """A streamed answer redacted event by event still holds a value of `kinds` once its events are
+    put together (a card number sent over two events): its raw events cannot be kept."""
+    events = parse_response(call.provider.format, call.path, body, stream=True, chunks=[(0.0, body)])
+    return has_pii(events.output_text, kinds)
 
 
 def _usage_columns(row: CallRow, usage: Usage) -> None:

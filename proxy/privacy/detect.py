@@ -134,7 +134,7 @@ def _kinds(kinds: Iterable[str]) -> frozenset[str]:
 
 def _settle(found: list[Match]) -> list[Match]:
     """Keep findings in KINDS order, then longest first; drop any that overlaps one kept."""
-    rank = {kind: i for i, kind in enumerate(KINDS)}
+    rank: dict[str, int] = {kind: i for i, kind in enumerate(KINDS)}
     kept: list[Match] = []
     starts: list[int] = []  # of the kept findings, sorted; they never overlap, so their ends sort alike
     ends: list[int] = []

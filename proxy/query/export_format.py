@@ -96,6 +96,7 @@ FIELDS: dict[str, Callable[[dict], object]] = {
     "agent_role": _col("agent_role"),
     "tool_call_count": _col("tool_call_count"),
     "feedback": _json("feedback"),
+    "pii": _json("pii"),  # {kind: count} of the personal data found in the call's text
     "trace_id": _col("trace_id"),
     "session_id": _col("session_id"),
     "parent_id": _col("parent_id"),

@@ -15,6 +15,7 @@ from multidict import MultiMapping
 
 from llmlog.proxy.booleans import parse_bool
 from llmlog.proxy.errors import ValidationError
+from llmlog.proxy.privacy.detect import KINDS
 from llmlog.proxy.query.timeparse import MAX_MS, MIN_MS, TimeRangeError, iso_ms, parse_time
 from llmlog.store.filters import FAILED_STATUSES, MAX_SQL_INT, SORT_KEYS, STATUSES, LogFilter, Page
 
@@ -64,6 +65,7 @@ FILTER_PARAMS: tuple[Param, ...] = (
     Param("feedback", (), "bool", "calls with feedback (true) or without (false)"),
     Param("min_feedback_score", (), "score", "lowest feedback score, inclusive (calls with feedback only)"),
     Param("max_feedback_score", (), "score", "highest feedback score, inclusive (calls with feedback only)"),
+    Param("pii", (), "str", "personal data found: true, false, or kinds (any of: " + ", ".join(KINDS) + ")"),
 )
 PAGE_PARAMS: tuple[Param, ...] = (
     Param("limit", ("page_size",), "int", "entries per page, 1-1000 (default 50)"),
@@ -232,7 +234,23 @@ def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAU
     if (f.min_feedback_score is not None and f.max_feedback_score is not None
             and f.min_feedback_score > f.max_feedback_score):
         raise q.error("min_feedback_score", "parameter {} must not be above max_feedback_score")
+    f.has_pii, f.pii_kinds = _pii(q)
     return f
+
+
+def _pii(q: Query) -> tuple[bool | None, list[str]]:
+    """`pii=true|false` (any personal data found, or none), or `pii=email,card` (any of those kinds)."""
+    kinds = q.many("pii")
+    if len(kinds) == 1:
+        try:
+            return parse_bool(kinds[0]), []
+        except ValueError:
+            pass
+    unknown = [kind for kind in kinds if kind not in KINDS]
+    if unknown:
+        raise q.error("pii", f"parameter {{}} must be true, false or kinds among {', '.join(KINDS)}, "
+                             f"got {unknown[0]!r}")
+    return None, list(dict.fromkeys(kinds))
 
 
 def parse_page(q: Query) -> Page:

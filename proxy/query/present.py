@@ -158,6 +158,8 @@ def present_entry(row: CallRow, content: ContentRow | None = None, key_names: Ma
         "tool_call_count": row["tool_call_count"],
         "metadata": _metadata(row),
         "feedback": _json(row["feedback"]),
+        # personal data found in what the call said: {kind: count}, null when none (or not looked for)
+        "pii": _json(row["pii"]),
         "trace_id": row["trace_id"],
         "session_id": row["session_id"],
         "parent_id": row["parent_id"],

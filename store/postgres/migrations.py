@@ -196,6 +196,12 @@ CREATE INDEX calls_flow_started ON calls (flow, started_at) WHERE flow IS NOT NU
 CREATE INDEX calls_customer_started ON calls (customer_id, started_at) WHERE customer_id IS NOT NULL;
 """
 
+# SQLite's m020 (store/sqlite/migrations.py says why): personal data counts by kind.
+M008_PII_COUNTS = """
+ALTER TABLE calls ADD COLUMN pii text;
+CREATE INDEX calls_pii ON calls (started_at) WHERE pii IS NOT NULL;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_export_job_options", M002_EXPORT_JOB_OPTIONS),
@@ -204,6 +210,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("m005_upstream_duration", M005_UPSTREAM_DURATION),
     ("m006_feedback_index", M006_FEEDBACK_INDEX),
     ("m007_promptshuttle_labels", M007_PROMPTSHUTTLE_LABELS),
+    ("m008_pii_counts", M008_PII_COUNTS),
 ]
 
 

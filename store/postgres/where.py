@@ -92,6 +92,11 @@ def where(f: LogFilter) -> tuple[str, list[object]]:
             params.append(value)
     if f.has_feedback is not None:
         clauses.append("calls.feedback IS NOT NULL" if f.has_feedback else "calls.feedback IS NULL")
+    if f.has_pii is not None:
+        clauses.append("calls.pii IS NOT NULL" if f.has_pii else "calls.pii IS NULL")
+    if f.pii_kinds:
+        clauses.append("calls.pii IS NOT NULL AND calls.pii::jsonb ?| %s")
+        params.append(list(f.pii_kinds))
     if f.text:
         tsquery = search.query(f.text)
         if tsquery is None:  # no word to look for: FTS5 finds nothing either

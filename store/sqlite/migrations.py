@@ -286,6 +286,15 @@ CREATE INDEX calls_started_sums ON calls(
 """
 
 
+# Personal data found in a call's stored text (issue 21): a JSON object of counts by kind, NULL
+# when none was found (and for do-not-track calls, whose text is not read). Few calls have any, so
+# `pii=` filters read them through a partial index, like feedback.
+M020_PII_COUNTS = """
+ALTER TABLE calls ADD COLUMN pii TEXT;                -- JSON {kind: count}
+CREATE INDEX calls_pii ON calls(started_at) WHERE pii IS NOT NULL;
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -308,6 +317,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m017_promptshuttle_labels", M017_PROMPTSHUTTLE_LABELS),
     ("m018_sums_index_thinking_estimated", M018_SUMS_INDEX_THINKING_ESTIMATED),
     ("m019_sums_index_ttfb", M019_SUMS_INDEX_TTFB),
+    ("m020_pii_counts", M020_PII_COUNTS),
 ]
 
 

@@ -82,6 +82,11 @@ def where(f: LogFilter) -> tuple[str, list[object]]:
             params.append(value)
     if f.has_feedback is not None:
         clauses.append("feedback IS NOT NULL" if f.has_feedback else "feedback IS NULL")
+    if f.has_pii is not None:
+        clauses.append("pii IS NOT NULL" if f.has_pii else "pii IS NULL")
+    if f.pii_kinds:  # names checked against KINDS by the caller; bound anyway
+        clauses.append(f"({' OR '.join(['json_extract(pii, ?) IS NOT NULL'] * len(f.pii_kinds))})")
+        params.extend(f"$.{kind}" for kind in f.pii_kinds)
     if f.text:
         # search rows share their call's rowid (migration m006): an integer set, no join
         clauses.append("calls.rowid IN (SELECT rowid FROM call_search WHERE call_search MATCH ?)")

@@ -12,7 +12,7 @@ SAMPLE_BY_NAME = {"start_date": "-1d", "from": "-1d", "start_time": "-1d", "end_
                   "end_time": "now", "sort_by": "cost", "order_by": "duration_ms", "sort_order": "asc",
                   "order_direction": "asc", "status": "success", "statuses": "success", "limit": "5",
                   "page_size": "5", "group_by": "model", "metric": "cost", "format": "jsonl", "compare": "previous",
-                  "types": "message", "fields": "id", "status_code": "200",
+                  "types": "message", "fields": "id", "status_code": "200", "pii": "email,card",
                   "period": "1.00:00:00", "resolution": "Hour",
                   "cursor": encode_cursor("timestamp", True, 0, "0"),
                   "page_token": encode_cursor("timestamp", True, 0, "0")}

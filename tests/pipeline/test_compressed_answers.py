@@ -157,9 +157,9 @@ def gzip_answer(body: bytes) -> fu.Script:
 async def test_gzip_answer_is_logged_readable_with_its_usage_built_off_the_loop(make_proxy):
     threads = []
 
-    def watched(call, prices, max_body_bytes):  # the only caller of `inflate`: the answer is inflated in here
+    def watched(call, prices, max_body_bytes, privacy):  # the only caller of `inflate`: the answer is inflated in here
         threads.append(threading.current_thread())
-        return build_entry(call, prices, max_body_bytes)
+        return build_entry(call, prices, max_body_bytes, privacy)
 
     upstream = await fu.FaultyUpstream(gzip_answer(SMALL_ANSWER)).start()
     try:

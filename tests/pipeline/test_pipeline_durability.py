@@ -67,8 +67,8 @@ async def test_full_queue_spills_then_replays_every_call_exactly_once(make_proxy
 
 
 async def test_an_entry_the_database_refuses_is_set_aside_and_the_batch_is_kept(make_proxy, db_path):
-    def build(call, prices, max_body_bytes):  # the middle call: an entry the schema refuses (started_at NOT NULL)
-        entry = build_entry(call, prices, max_body_bytes)
+    def build(call, prices, max_body_bytes, privacy):  # the middle call: an entry the schema refuses (NULL started_at)
+        entry = build_entry(call, prices, max_body_bytes, privacy)
         if b"poison" in call.request_body:
             entry.call["started_at"] = None
         return entry

@@ -18,12 +18,12 @@ def test_blank_database_migrates_to_the_exact_schema(tmp_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     columns = lambda table: tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})"))  # noqa: E731
     assert columns("calls") == CALL_COLUMNS  # m007 appended token_encoding last
-    assert columns("calls")[-15:] == ("token_encoding", "cache_write_1h_tokens", "input_audio_tokens",
+    assert columns("calls")[-16:] == ("token_encoding", "cache_write_1h_tokens", "input_audio_tokens",
                                       "output_audio_tokens", "cost_buckets", "cost_nanos",
                                       "service_tier", "service_tier_priced",
                                       "request_ip", "user_agent", "upstream_duration_ms",
                                       "flow", "customer_id", "agent_role",
-                                      "tool_call_count")  # m007-m010, m013, m015, m017
+                                      "tool_call_count", "pii")  # m007-m010, m013, m015, m017, m020
     assert set(columns("call_content")) == set(CONTENT_COLUMNS)
     assert columns("call_content")[-6:] == ("prompt_hash", "prompt_chars", "output_chars", "message_count",
                                            "tool_calls", "citations")  # m014, m017

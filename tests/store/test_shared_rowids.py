@@ -71,10 +71,12 @@ def test_an_older_database_is_renumbered_and_its_search_rebuilt(db_path):
     conn.execute(M002_QUERY_INDEXES.split(";")[1])
     conn.execute("DROP INDEX calls_flow_started")  # m017's
     conn.execute("DROP INDEX calls_customer_started")
+    conn.execute("DROP INDEX calls_pii")  # m020's
     for column in ("token_encoding", "cache_write_1h_tokens", "input_audio_tokens", "output_audio_tokens",
                    "cost_buckets", "cost_nanos", "service_tier", "service_tier_priced",
                    "request_ip", "user_agent", "upstream_duration_ms",
-                   "flow", "customer_id", "agent_role", "tool_call_count"):  # after m006 (m007-m010, m013, m015, m017)
+                   "flow", "customer_id", "agent_role", "tool_call_count",
+                   "pii"):  # after m006 (m007-m010, m013, m015, m017, m020)
         conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
     conn.execute("ALTER TABLE export_jobs DROP COLUMN options")  # m012
     for column in ("tool_calls", "citations"):  # m017
