@@ -1,0 +1,134 @@
+"""`privacy.redact`: planted personal data reaches the upstream as sent and is found nowhere llmlog
+keeps it: not in the database, its WAL, the spill file or an export."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import orjson
+import pytest
+
+from llmlog.store.spill import spill_path_for
+from tests.conftest import CHAT, database_bytes, flushed, stored_ids, wait_until
+
+pytestmark = pytest.mark.sqlite_only
+
+PLANTED = {
+    "email": "ana.lopez@example.com",
+    "card": "4111 1111 1111 1111",
+    "iban": "DE89 3704 0044 0532 0130 00",
+    "secret": "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z",
+    "ssn": "123-45-6789",
+    "ip": "203.0.113.45",
+    "phone": "+44 20 7946 0958",
+}
+KINDS = list(PLANTED)
+# a newline right before the card: in the JSON body it is `\n4111`, which hides the number from a
+# pattern run over the raw bytes
+PROMPT = ("Customer ana.lopez@example.com paid with card:\n4111 1111 1111 1111 from IBAN DE89 3704 0044 0532 0130 00, "
+          "SSN 123-45-6789, from 203.0.113.45, phone +44 20 7946 0958, key sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z.")
+EXPORT_FIELDS = ("id,prompt_text,output_text,request_body,response_body,request_headers,response_headers,metadata,"
+                 "error,tool_calls")
+
+
+def _forms(value: str) -> list[bytes]:
+    """The value as a grep would look for it: as written, and its digits run together."""
+    compact = value.replace(" ", "")
+    return [value.encode(), compact.encode()] if compact != value else [value.encode()]
+
+
+def _leaks(data: bytes) -> list[str]:
+    return [kind for kind, value in PLANTED.items() if any(form in data for form in _forms(value))]
+
+
+async def _planted_calls(proxy) -> list[str]:
+    ids = []
+    headers = {"x-customer-contact": PLANTED["email"],
+               "x-llmlog-metadata": orjson.dumps({"contact": PLANTED["email"], "card": PLANTED["card"]}).decode()}
+    for stream in (False, True):
+        body = orjson.dumps({"model": "gpt-4o-mini", "stream": stream,
+                             "messages": [{"role": "user", "content": PROMPT}]})
+        resp = await proxy.post(f"{CHAT}?ref=ana.lopez%40example.com", data=body, headers=headers)
+        assert resp.status == 200
+        await resp.read()
+        ids.append(resp.headers["x-llmlog-id"])
+    return ids
+
+
+async def _exported(proxy) -> bytes:
+    out = b""
+    for fmt in ("jsonl", "csv"):
+        resp = await proxy.get("/v1/logs/export", params={"format": fmt, "fields": EXPORT_FIELDS})
+        assert resp.status == 200
+        out += await resp.read()
+    return out
+
+
+async def test_redacted_values_reach_the_upstream_and_nothing_llmlog_keeps(make_proxy, fake, db_path):
+    proxy = await make_proxy(privacy__redact=KINDS)
+    ids = await _planted_calls(proxy)
+    await flushed(proxy)
+    # the upstream got every request as it was sent
+    for received in fake.received:
+        assert orjson.loads(received["body"])["messages"][0]["content"] == PROMPT
+        assert dict(received["headers"])["x-customer-contact"] == PLANTED["email"]
+        assert received["path"].endswith(f"?ref={PLANTED['email']}")  # as aiohttp decodes it
+    entries = [await (await proxy.get(f"/v1/logs/{call_id}")).json() for call_id in ids]
+    everything = database_bytes(db_path) + await _exported(proxy) + orjson.dumps(entries)
+    assert _leaks(everything) == []
+    # what is kept reads as the text did, each value in its place as its kind
+    plain, streamed = entries
+    for entry in entries:
+        prompt = entry["request"]["body"]["messages"][0]["content"]
+        assert prompt == ("Customer [email] paid with card:\n[card] from IBAN [iban], SSN [ssn], from [ip], "
+                          "phone [phone], key [secret].")
+        assert entry["metadata"]["custom"] == {"contact": "[email]", "card": "[card]"}
+        assert dict(entry["request"]["headers"])["x-customer-contact"] == "[email]"
+        assert entry["request"]["query"] == "ref=[email]"
+        assert entry["pii"] == {"email": 2, "card": 2, "iban": 2, "ssn": 2, "ip": 2, "phone": 2, "secret": 2}
+    assert plain["output"]["text"].startswith("Echo: Customer [email] paid with card: [card] from IBAN [iban]")
+    assert plain["response"]["body"]["choices"][0]["message"]["content"] == plain["output"]["text"]
+    # the stream sent the card number word by word, over four events: its raw events are not kept,
+    # its assembled answer is
+    assert streamed["output"]["text"] == plain["output"]["text"]
+    assert not streamed["response"]["body"]
+
+
+async def test_a_stream_whose_values_arrive_whole_keeps_its_events_redacted(make_proxy, fake, db_path):
+    proxy = await make_proxy(privacy__redact=["email"])
+    body = orjson.dumps({"model": "gpt-4o-mini", "stream": True,
+                         "messages": [{"role": "user", "content": "write to ana.lopez@example.com today"}]})
+    resp = await proxy.post(CHAT, data=body)
+    raw = await resp.read()
+    assert PLANTED["email"].encode() in raw  # the client got the answer as sent
+    await flushed(proxy)
+    entry = await (await proxy.get(f"/v1/logs/{resp.headers['x-llmlog-id']}")).json()
+    assert entry["output"]["text"] == "Echo: write to [email] today"
+    events = await (await proxy.get(f"/v1/logs/{entry['id']}/events")).json()
+    texts = "".join(e["data"] for e in events["events"])
+    assert "[email]" in texts and "ana.lopez" not in texts
+    assert len(events["events"]) == raw.count(b"data:")  # the timeline still cuts the body into its events
+    assert PLANTED["email"].encode() not in database_bytes(db_path)
+
+
+async def test_the_spill_file_holds_redacted_entries_only(make_proxy, db_path, failing_writes):
+    proxy = await make_proxy(privacy__redact=KINDS)
+    ids = await _planted_calls(proxy)
+    await flushed(proxy)  # the writes fail: the entries go to the spill file
+    spilled = open(spill_path_for(db_path), "rb").read()
+    assert b"[email]" in spilled and _leaks(spilled) == []
+    failing_writes["on"] = False
+    await wait_until(lambda: sorted(stored_ids(db_path)) == sorted(ids))
+    assert _leaks(database_bytes(db_path)) == []
+
+
+async def test_unredacted_kinds_are_kept_and_the_pii_counts_are_of_the_text_as_sent(make_proxy, db_path):
+    proxy = await make_proxy(privacy__redact=["card"])
+    ids = await _planted_calls(proxy)
+    await flushed(proxy)
+    entry = await (await proxy.get(f"/v1/logs/{ids[0]}")).json()
+    prompt = entry["request"]["body"]["messages"][0]["content"]
+    assert "[card]" in prompt and PLANTED["email"] in prompt and PLANTED["iban"] in prompt
+    assert entry["pii"]["card"] == 2
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM calls WHERE pii IS NOT NULL").fetchone()[0] == 2
