@@ -42,7 +42,7 @@ from llmlog.proxy.query.measures import text_hash
 from llmlog.proxy.query.stream_events import chunk_timeline
 from llmlog.store.rows import CALL_COLUMNS, CallRow, ContentRow, Entry
 
-__all__ = ["EntryBuilder", "api_key_of", "build_entry", "certain_columns", "compressed_call", "fallback_entry",
+__all__ = ["EntryBuilder", "api_key_of", "build_entry", "certain_columns", "fallback_entry", "heavy_call",
            "inflate"]
 
 
@@ -53,10 +53,17 @@ def _content_encoding(headers: list[tuple[str, str]]) -> str:
     return ""
 
 
-def compressed_call(call: CapturedCall) -> bool:
-    """The request or the answer came compressed: inflating it for the log is bounded (`inflate`) but
-    not free, so the pipeline builds such an entry in a worker thread, off the event loop."""
-    return (_content_encoding(call.response_headers) in _INFLATERS
+# Bodies together past this size are built in a worker thread: parsing them and looking through their
+# text for personal data takes milliseconds (some 150 ns a character), which one call must not hold the
+# event loop for; in a thread the loop gets the GIL back every few milliseconds.
+LARGE_CALL_BYTES = 256 * 1024
+
+
+def heavy_call(call: CapturedCall) -> bool:
+    """The request or the answer came compressed (inflating it for the log is bounded by `inflate` but
+    not free) or is large: the pipeline builds such an entry in a worker thread, off the event loop."""
+    return (len(call.request_body) + call.kept_bytes > LARGE_CALL_BYTES
+            or _content_encoding(call.response_headers) in _INFLATERS
             or _content_encoding(call.request_headers) in _INFLATERS)
 
 
@@ -195,10 +202,6 @@ def _metadata_json(metadata: dict) -> str:
                              for k, v in metadata.items()}).decode()
 
 
-def _cap(data: bytes, limit: int) -> tuple[bytes, bool]:
-    return (data[:limit], True) if len(data) > limit else (data, False)
-
-
 EntryBuilder = Callable[[CapturedCall, PriceTable, int, PrivacyPolicy], Entry]  # build_entry's signature
 DEFAULT_PRIVACY: Final = PrivacyPolicy()
 
@@ -257,6 +260,8 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int,
     if dnt:
         return Entry(call=row, content=None, tags=tags)
     request_body, response_body = scrub_bytes(request_body, secrets), scrub_bytes(body, secrets)
+    request_truncated = request_past_cap or len(request_body) > max_body_bytes
+    response_truncated = call.response_truncated or inflated_past_cap or len(body) > max_body_bytes
     prompt_text, output_text = scrub_text(request.prompt_text, secrets), scrub_text(response.output_text, secrets)
     tool_calls = scrub_text(orjson.dumps(response.tool_calls).decode(), secrets) if response.tool_calls else None
     if privacy.detect:
@@ -264,8 +269,8 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int,
     timeline = chunk_timeline(chunks, len(response_body)) if response.events else None
     kinds = privacy.redact
     if kinds:
-        request_body = redact_body(request_body, kinds, stream=False)[0]
-        response_body, moved = redact_body(response_body, kinds, stream=is_stream)
+        request_body = redact_body(request_body, kinds, stream=False, limit=max_body_bytes)[0]
+        response_body, moved = redact_body(response_body, kinds, stream=is_stream, limit=max_body_bytes)
         if moved is not None and timeline is not None:
             timeline = [[offset, moved(int(end))] for offset, end in timeline]
         if is_stream and has_pii(output_text, kinds) and _split_values_left(call, response_body, kinds):
@@ -275,9 +280,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int,
             row["metadata"] = _metadata_json(redact_value(ctx.metadata, kinds))
         prompt_text, output_text = redact_text(prompt_text, kinds), redact_text(output_text, kinds)
         tool_calls = redact_json_text(tool_calls, kinds)
-    request_body, request_truncated = _cap(request_body, max_body_bytes)
-    request_truncated = request_truncated or request_past_cap
-    response_body, _ = _cap(response_body, max_body_bytes)
+    request_body, response_body = request_body[:max_body_bytes], response_body[:max_body_bytes]
     if timeline is not None:
         timeline = [[offset, min(end, len(response_body))] for offset, end in timeline]
     assembled = None if response.assembled is None else scrub_text(orjson.dumps(response.assembled).decode(), secrets)
@@ -289,7 +292,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int,
         "request_truncated": int(request_truncated),
         "response_headers": _stored_headers(call.response_headers),
         "response_body": response_body,
-        "response_truncated": int(call.response_truncated or inflated_past_cap or len(body) > max_body_bytes),
+        "response_truncated": int(response_truncated),
         "assembled": assembled,
         # the events are the body parsed: kept as a chunk timeline to re-split it (proxy/query/stream_events.py)
         "events": None,

@@ -20,7 +20,7 @@ from contextlib import suppress
 from llmlog.proxy.forward.capture import CapturedCall
 from llmlog.proxy.metrics import Metrics
 from llmlog.proxy.pipeline.call_queue import CallQueue
-from llmlog.proxy.pipeline.interpret import compressed_call
+from llmlog.proxy.pipeline.interpret import heavy_call
 from llmlog.store.rows import Entry
 from llmlog.store.runner import StoreThread
 from llmlog.store.spill import SpillFile
@@ -117,9 +117,10 @@ class Pipeline:
             return self.fallback(call, f"{type(exc).__name__}: {exc}")
 
     async def _built(self, call: CapturedCall) -> Entry:
-        """`_entry`; for a compressed answer in a worker thread: inflating it is bounded by
-        store.max_body_bytes but still too slow to hold the event loop for (issue 14 item 12)."""
-        entry = await asyncio.to_thread(self._entry, call) if compressed_call(call) else self._entry(call)
+        """`_entry`; for a compressed or large call in a worker thread: inflating, parsing and
+        scanning it for personal data is bounded by store.max_body_bytes but still too slow to hold
+        the event loop for (issue 14 item 12; `heavy_call`)."""
+        entry = await asyncio.to_thread(self._entry, call) if heavy_call(call) else self._entry(call)
         if self.observe is not None:
             try:
                 self.observe(call, entry)

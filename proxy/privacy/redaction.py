@@ -13,6 +13,7 @@ text, their undecodable bytes kept as they were.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ OffsetMap = Callable[[int], int]  # a byte offset in the body as captured -> the
 # of them costs far less than a scan each (a stream's events hold hundreds of short strings), and
 # finds nothing only when none of them holds anything.
 _JOIN = "\x00"
+_CUT_MARGIN = 1024  # bytes past a body's cap read with it: a value across the cap is replaced, not cut in two
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +119,17 @@ def redact_query_values(query: str, kinds: frozenset[str]) -> str:
     return "&".join(pairs)
 
 
-def redact_body(body: bytes, kinds: frozenset[str], *, stream: bool) -> tuple[bytes, OffsetMap | None]:
+def redact_body(body: bytes, kinds: frozenset[str], *, stream: bool,
+                limit: int | None = None) -> tuple[bytes, OffsetMap | None]:
     """The body with `kinds` redacted, and for a stream the map of its chunk ends (None: unchanged
-    offsets, the body was not a stream or nothing in it changed)."""
+    offsets, the body was not a stream or nothing in it changed). A body longer than `limit` (the store
+    keeps no more) is cut a little past it first, so the work is bounded and a value across the
+    cut is still found whole, then redacted as text; a stream cut short keeps its chunk offsets
+    unmoved (its last events may then be re-cut a few bytes off where they arrived)."""
     if not body:
         return body, None
+    if limit is not None and len(body) > limit + _CUT_MARGIN:  # the store keeps `limit` bytes: read those
+        return _redact_raw(body[:limit + _CUT_MARGIN], kinds), None
     if stream:
         return _redact_stream(body, kinds)
     stripped = body.lstrip()
@@ -136,9 +144,21 @@ def redact_body(body: bytes, kinds: frozenset[str], *, stream: bool) -> tuple[by
 
 
 def _redact_raw(data: bytes, kinds: frozenset[str]) -> bytes:
+    """`data` redacted as text. Values are looked for in a copy where each JSON escape (`\\n`, `\\"`)
+    is blanked, so a body that is JSON cut short (at store.max_body_bytes) is still read as its text
+    reads, and each finding's place is the same in both."""
     text = data.decode("utf-8", "surrogateescape")
-    redacted = redact(text, kinds)
-    return data if redacted is text else redacted.encode("utf-8", "surrogateescape")
+    scanned = _JSON_ESCAPE.sub("  ", text) if "\\" in text else text
+    parts: list[str] = []
+    at = 0
+    for m in find_pii(scanned, limit=None):
+        if m.kind in kinds:
+            parts += [text[at:m.start], f"[{m.kind}]"]
+            at = m.end
+    return ("".join(parts) + text[at:]).encode("utf-8", "surrogateescape") if parts else data
+
+
+_JSON_ESCAPE = re.compile(r'\\[nrtbf"\\/]')
 
 
 def _redact_stream(body: bytes, kinds: frozenset[str]) -> tuple[bytes, OffsetMap | None]:

@@ -132,3 +132,37 @@ async def test_unredacted_kinds_are_kept_and_the_pii_counts_are_of_the_text_as_s
     assert entry["pii"]["card"] == 2
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM calls WHERE pii IS NOT NULL").fetchone()[0] == 2
+
+
+async def test_a_body_cut_at_the_cap_is_redacted_as_text_escapes_and_all(make_proxy, db_path):
+    proxy = await make_proxy(privacy__redact=KINDS, store__max_body_bytes=200)
+    long_prompt = PROMPT + " filler" * 100
+    resp = await proxy.post(CHAT, data=orjson.dumps({"model": "gpt-4o-mini", "messages": [
+        {"role": "user", "content": long_prompt}]}))
+    assert resp.status == 200
+    await flushed(proxy)
+    entry = await (await proxy.get(f"/v1/logs/{resp.headers['x-llmlog-id']}")).json()
+    assert entry["request"]["truncated"] and len(entry["request"]["body"]) <= 200
+    # JSON cut short is redacted as its text, escapes read as what they stand for
+    assert "card:\\n[card] from IBAN [iban], SSN [ssn], from [ip], phone [phone]" in entry["request"]["body"]
+    assert _leaks(database_bytes(db_path) + orjson.dumps(entry)) == []
+
+
+async def test_a_large_call_is_built_off_the_event_loop(make_proxy):
+    import threading
+
+    from llmlog.proxy.app import Seams
+    from llmlog.proxy.pipeline.interpret import build_entry
+
+    threads = []
+
+    def watched(call, prices, max_body_bytes, privacy):
+        threads.append(threading.current_thread())
+        return build_entry(call, prices, max_body_bytes, privacy)
+
+    proxy = await make_proxy(seams=Seams(build_entry=watched), privacy__redact=KINDS)
+    for size in (10, 300_000):
+        body = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x" * size}]})
+        assert (await proxy.post(CHAT, data=body)).status == 200
+    await flushed(proxy)
+    assert [t is threading.main_thread() for t in threads] == [True, False]
