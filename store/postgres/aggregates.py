@@ -12,17 +12,7 @@ import psycopg
 
 from ..distributions import Distribution, Measure
 from ..distributions import distributions as _distributions
-from ..figures import (
-    BUCKETS,
-    Stats,
-    Summary,
-    Timings,
-    rolled_up,
-    sorted_timings,
-    stats_asked,
-    stats_of_rows,
-    with_pii,
-)
+from ..figures import BUCKETS, Stats, Summary, Timings, rolled_up, sorted_timings, stats_asked, stats_of_rows, with_pii
 from ..filters import LogFilter
 from .queries import one, plain
 from .where import FEEDBACK_SCORE, where
