@@ -62,6 +62,7 @@ class Figures:
     ttfbs: list[float] = field(default_factory=list)  # times to first byte, sorted; filled with durations
     reasoning_tokens: int = 0  # thinking tokens, part of output_tokens
     estimated: int = 0  # calls whose token counts (and so cost) are llmlog's estimate, not the provider's
+    pii_count: int = 0  # calls in which personal data was found (their `pii` is set)
 
     @property
     def avg_latency_ms(self) -> float | None:
@@ -102,6 +103,7 @@ class Figures:
         self.feedback_score_sum += other.feedback_score_sum
         self.reasoning_tokens += other.reasoning_tokens
         self.estimated += other.estimated
+        self.pii_count += other.pii_count
 
 
 def sorted_timings(rows: Iterable[Sequence[Any]]) -> Timings:
@@ -143,6 +145,8 @@ class Summary:
     by_status: dict[str | None, Figures]
     by_task_type: dict[str | None, Figures]
     by_feedback_score: dict[float | None, Figures]  # score -> its calls' feedback figures
+    # kind of personal data -> calls in which it was found (calls, not values); totals.pii_count: any kind
+    by_pii_kind: dict[str, int] = field(default_factory=dict)
 
 
 def rolled_up(rows: Iterable[Sequence[Any]], timings: Timings,
@@ -169,6 +173,14 @@ def rolled_up(rows: Iterable[Sequence[Any]], timings: Timings,
     totals.time(timings)
     by_model, by_provider, by_status, by_task_type = breakdowns
     return Summary(totals, by_model, by_provider, by_status, by_task_type, by_score)
+
+
+def with_pii(summary: Summary, calls: Sequence[Any], kinds: Iterable[Sequence[Any]]) -> Summary:
+    """`summary` with its personal data figures: a backend's (count,) of the calls with any and
+    (kind, calls) rows, both read over calls with `pii` only (a partial index), as feedback is."""
+    summary.totals.pii_count = int(calls[0])
+    summary.by_pii_kind = {str(kind): int(count) for kind, count in sorted(kinds, key=lambda r: (-int(r[1]), r[0]))}
+    return summary
 
 
 @dataclass(slots=True)
@@ -213,18 +225,22 @@ def stats_asked(f: LogFilter, group_by: str, compare_previous: bool,
     return answer(current), (answer(previous) if previous else None)
 
 
-CallTotals = Callable[[], tuple[Sequence[Any], Timings, Sequence[Any]]]
+CallTotals = Callable[[], tuple[Sequence[Any], Timings, Sequence[Any], Sequence[Any]]]
 
 
 def stats_of_rows(f: LogFilter, group_by: str, sums: Iterable[Sequence[Any]], timings: Iterable[Sequence[Any]],
-                  feedback: Iterable[Sequence[Any]] = (), call_totals: CallTotals | None = None) -> Stats:
-    """Stats from a backend's rows: (key, *sums) per group, (key, duration, ttfb) per call and (key,
-    count, sum of scores) per group of the calls with feedback. With `call_totals` (tag grouping: a
-    call with two tags is in two groups) the totals are its (sums, sorted durations and TTFBs,
-    feedback count and sum) over the calls themselves; otherwise the groups' sum."""
+                  feedback: Iterable[Sequence[Any]] = (), call_totals: CallTotals | None = None,
+                  pii: Iterable[Sequence[Any]] = ()) -> Stats:
+    """Stats from a backend's rows: (key, *sums) per group, (key, duration, ttfb) per call, (key,
+    count, sum of scores) per group of the calls with feedback and (key, count) per group of the
+    calls with personal data. With `call_totals` (tag grouping: a call with two tags is in two
+    groups) the totals are its (sums, sorted durations and TTFBs, feedback count and sum, count of
+    calls with personal data) over the calls themselves; otherwise the groups' sum."""
     groups = {row[0]: figures_of(row[1:]) for row in sums}
     for row in feedback:
         groups.setdefault(row[0], Figures()).add(feedback_of(row[1:]))
+    for key, count in pii:
+        groups.setdefault(key, Figures()).pii_count += int(count)
     by_key: dict[object, Timings] = defaultdict(lambda: ([], []))
     for key, duration, ttfb in timings:
         durations, ttfbs = by_key[key]
@@ -237,9 +253,10 @@ def stats_of_rows(f: LogFilter, group_by: str, sums: Iterable[Sequence[Any]], ti
         ttfbs.sort()
         groups[key].time((durations, ttfbs))
     if call_totals is not None:
-        row, all_timings, feedback_row = call_totals()
+        row, all_timings, feedback_row, pii_row = call_totals()
         totals = figures_of(row)
         totals.add(feedback_of(feedback_row))
+        totals.pii_count = int(pii_row[0])
         totals.time(all_timings)
     else:
         totals = Figures()

@@ -54,6 +54,7 @@ def summary(config_path, db, as_json, **kwargs):
         ("ttfb ms", f"p50 {_num(s['p50_ttfb_ms'])}, p95 {_num(s['p95_ttfb_ms'])}, "
                     f"p99 {_num(s['p99_ttfb_ms'])} ({s['calls_with_ttfb']:,} calls)"),
         *_feedback_rows(result["feedback"]),
+        *_pii_rows(result["pii"]),
     ])
     for title, breakdown in (("model", result["by_model"]), ("provider", result["by_provider"])):
         if breakdown:
@@ -74,6 +75,14 @@ def _feedback_rows(feedback: dict) -> list[tuple[str, str]]:
     scores = ", ".join(f"{row['calls']:,} x {row['score']}" for row in feedback["by_score"])
     return [("feedback", f"{feedback['calls_with_feedback']:,} calls, avg score "
                          f"{_num(feedback['avg_feedback_score'], 2)} ({scores})")]
+
+
+def _pii_rows(pii: dict) -> list[tuple[str, str]]:
+    """The summary's personal data line (calls, in all and per kind), only when some call has any."""
+    if not pii["calls"]:
+        return []
+    kinds = ", ".join(f"{kind} {calls:,}" for kind, calls in pii["by_kind"].items())
+    return [("pii", f"{pii['calls']:,} calls ({kinds})")]
 
 
 @click.command()

@@ -116,8 +116,8 @@ SHOW_FIELDS = ("id", "timestamp", "duration_ms", "ttfb_ms", "provider", "method"
                "cache_write_tokens", "output_tokens", "reasoning_tokens", "total_tokens", "usage_source",
                "token_encoding", "cost_usd", "priced", "pricing_version", "user_id", "api_key_prefix", "api_key_name",
                "request_ip", "user_agent", "tags", "environment", "task_type", "flow", "customer_id", "agent_role",
-               "tool_call_count", "metadata", "feedback", "trace_id", "session_id", "parent_id", "root_id", "depth",
-               "do_not_track")
+               "tool_call_count", "metadata", "feedback", "pii", "trace_id", "session_id", "parent_id", "root_id",
+               "depth", "do_not_track")
 
 
 def echo_entry(entry: dict) -> None:

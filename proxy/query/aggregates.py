@@ -4,7 +4,8 @@ and the store's figures into the JSON `GET /v1/logs/summary|stats` answer and `l
 
 The summary follows the Perf logs document's layout (period, summary, by_model, by_provider,
 by_status, by_task_type), with feedback figures beside it (Portkey's logs page filters and
-aggregates manual feedback): calls with feedback, their average score, and calls per score.
+aggregates manual feedback): calls with feedback, their average score, and calls per score; and
+the calls in which personal data was found, in all and per kind (issue 21).
 """
 
 from __future__ import annotations
@@ -85,6 +86,12 @@ def feedback_json(result: Summary) -> dict:
                          for key, figures in reversed(scored)]}
 
 
+def pii_json(result: Summary) -> dict:
+    """Calls in which personal data was found, in all and per kind found (calls, not values: a call
+    with three e-mail addresses counts once under email), the most frequent kind first."""
+    return {"calls": result.totals.pii_count, "by_kind": dict(result.by_pii_kind)}
+
+
 def _period(start_ms: int | None, end_ms: int | None) -> dict:
     days = None if start_ms is None or end_ms is None else round((end_ms - start_ms) / 86_400_000, 3)
     return {"start_date": iso_ms(start_ms), "end_date": iso_ms(end_ms), "days": days}
@@ -135,6 +142,7 @@ def summary_json(result: Summary, f: LogFilter) -> dict:
         "by_status": {k: v.count for k, v in named(result.by_status).items()},
         "by_task_type": {k: v.count for k, v in named(result.by_task_type).items()},
         "feedback": feedback_json(result),
+        "pii": pii_json(result),
     }
 
 
@@ -152,6 +160,7 @@ def figures_json(figures: Figures) -> dict:
         "avg_latency_ms": _ms(figures.avg_latency_ms),
         "feedback_count": figures.feedback_count,
         "avg_feedback_score": _avg_score(figures),
+        "pii_count": figures.pii_count,  # calls in which personal data was found
     }
     for p in PERCENTILES:
         out[f"p{p}_latency_ms"] = figures.pct(p)

@@ -65,7 +65,7 @@ FILTER_PARAMS: tuple[Param, ...] = (
     Param("feedback", (), "bool", "calls with feedback (true) or without (false)"),
     Param("min_feedback_score", (), "score", "lowest feedback score, inclusive (calls with feedback only)"),
     Param("max_feedback_score", (), "score", "highest feedback score, inclusive (calls with feedback only)"),
-    Param("pii", (), "str", "personal data found: true, false, or kinds (any of: " + ", ".join(KINDS) + ")"),
+    Param("pii", (), "list", "personal data found: true, false, or kinds (any of: " + ", ".join(KINDS) + ")"),
 )
 PAGE_PARAMS: tuple[Param, ...] = (
     Param("limit", ("page_size",), "int", "entries per page, 1-1000 (default 50)"),

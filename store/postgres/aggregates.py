@@ -12,7 +12,7 @@ import psycopg
 
 from ..distributions import Distribution, Measure
 from ..distributions import distributions as _distributions
-from ..figures import BUCKETS, Stats, Summary, Timings, rolled_up, sorted_timings, stats_asked, stats_of_rows
+from ..figures import BUCKETS, Stats, Summary, Timings, rolled_up, sorted_timings, stats_asked, stats_of_rows, with_pii
 from ..filters import LogFilter
 from .queries import one, plain
 from .where import FEEDBACK_SCORE, where
@@ -48,6 +48,8 @@ SUMS = (
 # over calls with feedback only (the partial index calls_feedback, m002), as SQLite reads them
 FEEDBACK_SUMS = f"count({FEEDBACK_SCORE}), coalesce(sum({FEEDBACK_SCORE}), 0)"
 RATED = "calls.feedback IS NOT NULL"
+# the calls in which personal data was found (the partial index calls_pii, m008), as SQLite reads them
+FLAGGED = "SELECT calls.pii FROM calls WHERE {} AND calls.pii IS NOT NULL"
 # the calls with a duration or a TTFB
 TIMED = "(calls.duration_ms IS NOT NULL OR calls.ttfb_ms IS NOT NULL)"
 
@@ -59,7 +61,11 @@ def summary(conn: psycopg.Connection, f: LogFilter) -> Summary:
     feedback = conn.execute(f"SELECT calls.model, calls.provider, calls.status, calls.task_type, {FEEDBACK_SCORE}, "
                             f"{FEEDBACK_SUMS} FROM calls WHERE {clause} AND {RATED} GROUP BY 1, 2, 3, 4, 5",
                             params).fetchall()
-    return rolled_up(rows, _sorted_timings(conn, clause, params), feedback)
+    summed = rolled_up(rows, _sorted_timings(conn, clause, params), feedback)
+    flagged = FLAGGED.format(clause)
+    return with_pii(summed, one(conn.execute(f"SELECT count(*) FROM ({flagged}) p", params)),
+                    conn.execute(f"SELECT kind, count(*) FROM ({flagged}) p, jsonb_object_keys(p.pii::jsonb) kind "
+                                 "GROUP BY 1", params).fetchall())
 
 
 def _sorted_timings(conn: psycopg.Connection, clause: str, params: list[object]) -> Timings:
@@ -93,12 +99,15 @@ def _stats(conn: psycopg.Connection, f: LogFilter, group_by: str) -> Stats:
                            f"AND {TIMED}", params).fetchall()
     feedback = conn.execute(f"SELECT {key_sql}, {FEEDBACK_SUMS} FROM {source} WHERE {clause} AND {RATED} "
                             "GROUP BY 1", params).fetchall()
+    pii = conn.execute(f"SELECT {key_sql}, count(*) FROM {source} WHERE {clause} AND calls.pii IS NOT NULL "
+                       "GROUP BY 1", params).fetchall()
 
-    def call_totals() -> tuple[Sequence[Any], Timings, Sequence[Any]]:
+    def call_totals() -> tuple[Sequence[Any], Timings, Sequence[Any], Sequence[Any]]:
         return (one(conn.execute(f"SELECT {SUMS} FROM calls WHERE {clause}", params)),
                 _sorted_timings(conn, clause, params),
-                one(conn.execute(f"SELECT {FEEDBACK_SUMS} FROM calls WHERE {clause} AND {RATED}", params)))
-    return stats_of_rows(f, group_by, sums, timings, feedback, call_totals if group_by == "tag" else None)
+                one(conn.execute(f"SELECT {FEEDBACK_SUMS} FROM calls WHERE {clause} AND {RATED}", params)),
+                one(conn.execute(f"SELECT count(*) FROM ({FLAGGED.format(clause)}) p", params)))
+    return stats_of_rows(f, group_by, sums, timings, feedback, call_totals if group_by == "tag" else None, pii)
 
 
 def distributions(conn: psycopg.Connection, f: LogFilter, unit: str, group_by: Sequence[str],

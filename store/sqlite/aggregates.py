@@ -13,7 +13,7 @@ from typing import Any
 
 from ..distributions import Distribution, Measure
 from ..distributions import distributions as _distributions
-from ..figures import BUCKETS, Stats, Summary, Timings, rolled_up, sorted_timings, stats_asked, stats_of_rows
+from ..figures import BUCKETS, Stats, Summary, Timings, rolled_up, sorted_timings, stats_asked, stats_of_rows, with_pii
 from ..filters import LogFilter
 from .where import FEEDBACK_SCORE, where
 
@@ -49,6 +49,10 @@ _SUMS = (
 # above read only the covering index calls_started_sums, which has no feedback
 FEEDBACK_SUMS = f"count({FEEDBACK_SCORE}), coalesce(sum({FEEDBACK_SCORE}), 0)"
 RATED = "calls INDEXED BY calls_feedback"
+# the calls in which personal data was found, through the partial index calls_pii (m020); a subquery,
+# so json_each's columns (id, key, ...) never meet the filter's unqualified column names
+PII_INDEXED = "calls INDEXED BY calls_pii"
+FLAGGED = f"SELECT pii FROM {PII_INDEXED} WHERE {{}} AND pii IS NOT NULL"
 # the calls with a duration or a TTFB (calls_started_sums covers both, m019)
 TIMED = "(duration_ms IS NOT NULL OR ttfb_ms IS NOT NULL)"
 
@@ -61,7 +65,11 @@ def summary(conn: sqlite3.Connection, f: LogFilter) -> Summary:
     feedback = conn.execute(
         f"SELECT model, provider, status, task_type, {FEEDBACK_SCORE}, {FEEDBACK_SUMS} FROM {RATED} "
         f"WHERE {clause} AND feedback IS NOT NULL GROUP BY 1, 2, 3, 4, 5", params)
-    return rolled_up(rows, _sorted_timings(conn, clause, params), feedback)
+    summed = rolled_up(rows, _sorted_timings(conn, clause, params), feedback)
+    flagged = FLAGGED.format(clause)
+    return with_pii(summed, conn.execute(f"SELECT count(*) FROM ({flagged})", params).fetchone(),
+                    conn.execute(f"SELECT kind.key, count(*) FROM ({flagged}) p, json_each(p.pii) kind "
+                                 "GROUP BY 1", params))
 
 
 def _sorted_timings(conn: sqlite3.Connection, clause: str, params: list[object]) -> Timings:
@@ -84,23 +92,27 @@ def _stats(conn: sqlite3.Connection, f: LogFilter, group_by: str) -> Stats:
     clause, params = where(f)
     joined = "{} LEFT JOIN call_tags t ON t.call_id = calls.id"
     if group_by in BUCKETS:
-        key_sql, source, rated = _bucket_sql(*BUCKETS[group_by]), "calls", RATED
+        key_sql, source, rated, flagged = _bucket_sql(*BUCKETS[group_by]), "calls", RATED, PII_INDEXED
     elif group_by == "tag":
-        key_sql, source, rated = DIMENSIONS["tag"], joined.format("calls"), joined.format(RATED)
+        key_sql, source = DIMENSIONS["tag"], joined.format("calls")
+        rated, flagged = joined.format(RATED), joined.format(PII_INDEXED)
     else:
-        key_sql, source, rated = DIMENSIONS[group_by], "calls", RATED
+        key_sql, source, rated, flagged = DIMENSIONS[group_by], "calls", RATED, PII_INDEXED
     sums = conn.execute(f"SELECT {key_sql}, {_SUMS} FROM {source} WHERE {clause} GROUP BY 1", params).fetchall()
     timings = conn.execute(
         f"SELECT {key_sql}, duration_ms, ttfb_ms FROM {source} WHERE {clause} AND {TIMED}", params).fetchall()
     feedback = conn.execute(f"SELECT {key_sql}, {FEEDBACK_SUMS} FROM {rated} WHERE {clause} "
                             "AND feedback IS NOT NULL GROUP BY 1", params).fetchall()
+    pii = conn.execute(f"SELECT {key_sql}, count(*) FROM {flagged} WHERE {clause} AND pii IS NOT NULL GROUP BY 1",
+                       params).fetchall()
 
-    def call_totals() -> tuple[Sequence[Any], Timings, Sequence[Any]]:
+    def call_totals() -> tuple[Sequence[Any], Timings, Sequence[Any], Sequence[Any]]:
         return (conn.execute(f"SELECT {_SUMS} FROM calls WHERE {clause}", params).fetchone(),
                 _sorted_timings(conn, clause, params),
                 conn.execute(f"SELECT {FEEDBACK_SUMS} FROM {RATED} WHERE {clause} AND feedback IS NOT NULL",
-                             params).fetchone())
-    return stats_of_rows(f, group_by, sums, timings, feedback, call_totals if group_by == "tag" else None)
+                             params).fetchone(),
+                conn.execute(f"SELECT count(*) FROM ({FLAGGED.format(clause)})", params).fetchone())
+    return stats_of_rows(f, group_by, sums, timings, feedback, call_totals if group_by == "tag" else None, pii)
 
 
 def distributions(conn: sqlite3.Connection, f: LogFilter, unit: str, group_by: Sequence[str],

@@ -111,6 +111,7 @@ def expected_figures(rows):
         "avg_latency_ms": pytest.approx(sum(durations) / len(durations), abs=0.0011) if durations else None,
         "feedback_count": len(scores(rows)),
         "avg_feedback_score": avg_score(rows),
+        "pii_count": sum(r.get("pii") is not None for r in rows),
         **{f"p{p}_latency_ms": nearest_rank(durations, p) for p in (50, 90, 95, 99)},
         **{f"p{p}_ttfb_ms": nearest_rank(ttfbs, p) for p in (50, 90, 95, 99)},
         "ttfb_count": len(ttfbs),

@@ -39,7 +39,8 @@ def test_summary_and_stats_over_a_window_read_only_the_covering_index(tmp_path):
     """m011: every column the sums read is in calls_started_sums, so a window's summary and
     bucketed or model stats never read the wide rows (no ANALYZE needed to choose it), their durations
     and TTFBs (m019) included; m016: their
-    feedback figures read only the calls with feedback, through calls_feedback."""
+    feedback figures read only the calls with feedback, through calls_feedback; m020: their personal
+    data figures only the calls with some, through calls_pii."""
     from llmlog.store.filters import LogFilter
     from llmlog.store.sqlite import aggregates
     from llmlog.store.sqlite.db import connect
@@ -47,12 +48,14 @@ def test_summary_and_stats_over_a_window_read_only_the_covering_index(tmp_path):
     conn = connect(str(tmp_path / "plans.db"))
     plans: list[str] = []
     feedback_plans: list[str] = []
+    pii_plans: list[str] = []
     real = conn.execute
 
     class Recording:
         def execute(self, sql, params=()):
             plan = " ".join(row[3] for row in real(f"EXPLAIN QUERY PLAN {sql}", params))
-            (feedback_plans if "feedback IS NOT NULL" in sql else plans).append(plan)
+            (feedback_plans if "feedback IS NOT NULL" in sql
+             else pii_plans if "pii IS NOT NULL" in sql else plans).append(plan)
             return real(sql, params)
     window = LogFilter(start_ms=1_000, end_ms=2_000)
     aggregates.summary(Recording(), window)
@@ -60,3 +63,5 @@ def test_summary_and_stats_over_a_window_read_only_the_covering_index(tmp_path):
         aggregates.stats(Recording(), window, group_by)
     assert plans and all("COVERING INDEX calls_started_sums" in plan for plan in plans), plans
     assert len(feedback_plans) == 4 and all("INDEX calls_feedback" in plan for plan in feedback_plans), feedback_plans
+    # the summary's calls and kinds, and each stats' groups
+    assert len(pii_plans) == 5 and all("INDEX calls_pii" in plan for plan in pii_plans), pii_plans

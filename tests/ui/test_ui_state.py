@@ -30,7 +30,7 @@ TEXT_FILTERS = {"f-model": ("model", "gpt-4o-mini"), "f-provider": ("provider", 
                 "f-min-latency": ("min_duration_ms", "0"), "f-max-latency": ("max_duration_ms", "60000"),
                 "f-q": ("q", "needle")}
 MENU_FILTERS = {"f-range": ("start_date", "-24h"), "f-status": ("status", "success"),
-                "f-feedback": ("feedback", "true"), "f-dnt": ("do_not_track", "false")}
+                "f-feedback": ("feedback", "true"), "f-pii": ("pii", "false"), "f-dnt": ("do_not_track", "false")}
 
 
 def shown(driver) -> set[str]:
@@ -56,12 +56,13 @@ async def test_every_filter_survives_a_reload_and_a_copied_link(proxy, browser):
         "user": await call(proxy, "gpt-4o-mini", "find the needle here", headers={**LABELS, "x-llmlog-user": "bob"}),
         "q": await call(proxy, "gpt-4o-mini", "find the haystack here", headers=LABELS),
         "feedback": await call(proxy, "gpt-4o-mini", "find the needle here", headers=LABELS),
+        "pii": await call(proxy, "gpt-4o-mini", "find the needle here, ana@example.com", headers=LABELS),
         "do_not_track": await call(proxy, "gpt-4o-mini", "find the needle here",
                                    headers={**LABELS, "x-debug": "false"}),
     }
     await flushed(proxy)
     for call_id in [wanted, misses["model"], misses["environment"], misses["flow"], misses["task_type"],
-                    misses["user"], misses["q"], misses["do_not_track"]]:
+                    misses["user"], misses["q"], misses["pii"], misses["do_not_track"]]:
         assert (await proxy.post(f"/v1/logs/{call_id}/feedback", json={"score": 1})).status == 200
     # the API's do_not_track filter, new with this page's menu for it
     dnt = misses["do_not_track"]

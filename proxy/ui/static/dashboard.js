@@ -8,7 +8,7 @@
 
 import { api } from "./api.js";
 import { timeChart } from "./charts.js";
-import { $, el, fmtCost, fmtInt, fmtMs } from "./dom.js";
+import { $, el, fmtCost, fmtInt, fmtMs, piiKinds } from "./dom.js";
 import { BUCKETS, save, startMs, view } from "./state.js";
 import { filterParams } from "./table.js";
 
@@ -16,7 +16,7 @@ export const DIMENSIONS = { model: "Model", provider: "Provider", user: "User", 
   environment: "Environment", task_type: "Task type", flow: "Flow" };
 const FILTER_NAMES = { model: "model", provider: "provider", status: "status", user_id: "user", tags: "tag",
   environment: "environment", task_type: "task type", flow: "flow", min_cost: "cost ≥ $", max_cost: "cost ≤ $",
-  min_duration_ms: "latency ≥ ms", max_duration_ms: "latency ≤ ms", feedback: "feedback",
+  min_duration_ms: "latency ≥ ms", max_duration_ms: "latency ≤ ms", feedback: "feedback", pii: "PII",
   do_not_track: "do not track", q: "search" };
 const MAX_ROWS = 50;
 // the API answers at most this many time buckets (store/figures.py MAX_BUCKETS): a finer bucket over a
@@ -72,7 +72,7 @@ function filterLine() {
     el("button", { type: "button", id: "dash-edit-filters", onclick: () => $("#tab-logs").click() }, "Change filters"));
 }
 
-function totalsCards(s) {
+function totalsCards(s, pii) {
   const cost = s.unpriced_calls ? `+ ${fmtInt(s.unpriced_calls)} unpriced` : "all calls priced";
   $("#cards").replaceChildren(...[
     card("Calls", fmtInt(s.total_calls), "card-calls", `${fmtInt(s.successful_calls)} successful`),
@@ -89,6 +89,9 @@ function totalsCards(s) {
     card("Unpriced calls", fmtInt(s.unpriced_calls), "card-unpriced", "no price known: not counted as $0"),
     s.estimated_calls === undefined ? null  // an older llmlog's summary has no such figure
       : card("Estimated calls", fmtInt(s.estimated_calls), "card-estimated", "tokens and cost estimated by llmlog"),
+    pii === undefined ? null  // an older llmlog's summary counts no personal data
+      : card("Calls with PII", fmtInt(pii.calls), "card-pii",
+        pii.calls ? `calls per kind: ${piiKinds(pii.by_kind)}` : "no personal data found"),
   ].filter(Boolean));
 }
 
@@ -214,7 +217,7 @@ export async function loadSummary() {
     `to ${new Date(p.end_date).toLocaleString()}, by ${bucket}` +
     (bucket === view.bucket ? "" : ` (${view.bucket} would be more than ${fmtInt(MAX_BUCKETS)} points over this window)`) +
     "; dashed lines: the period of equal length before.";
-  totalsCards(summary.summary);
+  totalsCards(summary.summary, summary.pii);
   charts(series);
   breakdown(groups, summary.summary.total_calls);
   feedback(summary.feedback, byModel || groups);

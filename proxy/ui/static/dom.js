@@ -48,6 +48,11 @@ export function statusBadge(e) {
   return el("span", { class: "badge " + kind }, text);
 }
 
+/** The personal data kinds of a call's `pii` counts, "email 2, card 1"; "" for none. */
+export function piiKinds(pii) {
+  return Object.entries(pii || {}).map(([kind, n]) => `${kind} ${n}`).join(", ");
+}
+
 export function section(title, ...children) {
   return el("section", { class: "block" }, el("h3", {}, title), ...children);
 }

@@ -2,12 +2,20 @@
 
 import { api, Missing } from "./api.js";
 import { conversation } from "./conversation.js";
-import { $, dl, el, fmtCost, fmtTime, pre, pretty, section, statusBadge } from "./dom.js";
+import { $, dl, el, fmtCost, fmtInt, fmtTime, pre, pretty, section, statusBadge } from "./dom.js";
 import { imagesBlock } from "./images.js";
 import { curlFor, replayBlock } from "./replay.js";
 import { save, view } from "./state.js";
 import { timingBlock } from "./timing.js";
 import { usageBlock } from "./usage.js";
+
+// the personal data found in what the call said: how many values of each kind (the values stay in the content)
+function piiBlock(e) {
+  if (!e.pii) return null;
+  return section("Personal data", el("dl", { class: "kv", id: "panel-pii" },
+    Object.entries(e.pii).flatMap(([kind, n]) => [el("dt", {}, kind), el("dd", {}, fmtInt(n))])),
+  el("p", { class: "muted" }, "Values of each kind found in the prompt, the answer and tool calls."));
+}
 
 function feedbackBlock(entry) {
   const note = el("span", { class: "muted", role: "status" },
@@ -105,9 +113,10 @@ export async function openPanel(id, { push = true } = {}) {
       ["API key", e.api_key_prefix ? e.api_key_prefix + "…" : null],
       ["client", e.request_ip], ["user agent", e.user_agent],
       ["metadata", e.metadata && e.metadata.custom ? pretty(e.metadata.custom) : null], ["error", e.error]])),
+    piiBlock(e),
     usageBlock(e),
     timingBlock(e, streamed),
-  ];
+  ].filter(Boolean);
   if (e.do_not_track || !e.has_content) {
     blocks.push(section("Content", el("p", { class: "dnt-note" }, el("span", { class: "badge dnt" }, "do not track"),
       " No request or response content was stored for this call.")));

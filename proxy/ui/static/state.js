@@ -9,7 +9,7 @@
 /** The logs filters kept in the URL, in the form's order. `feedback=good|bad` is the page's own
  * shorthand for a feedback score (table.js turns it into min/max_feedback_score). */
 export const FILTERS = ["start_date", "model", "provider", "status", "user_id", "tags", "environment", "task_type",
-  "flow", "min_cost", "max_cost", "min_duration_ms", "max_duration_ms", "feedback", "do_not_track", "q"];
+  "flow", "min_cost", "max_cost", "min_duration_ms", "max_duration_ms", "feedback", "pii", "do_not_track", "q"];
 const DEFAULTS = { view: "logs", start_date: "-7d", sort_by: "timestamp", sort_order: "desc",
   summary_start: "-7d", bucket: "hour", breakdown: "model" };
 const VIEWS = new Set(["logs", "summary", "trace", "exports"]);

@@ -1,7 +1,7 @@
 // The logs table: filters, sort, keyset paging, one row per call.
 
 import { api } from "./api.js";
-import { $, el, fmtCost, fmtInt, fmtMs, fmtTime, statusBadge } from "./dom.js";
+import { $, el, fmtCost, fmtInt, fmtMs, fmtTime, piiKinds, statusBadge } from "./dom.js";
 import { openPanel } from "./panel.js";
 import { DEFAULTS, view } from "./state.js";
 
@@ -14,6 +14,11 @@ export function filterParams(filters) {
   const thumb = FEEDBACK_CHOICES[params.get("feedback")];
   if (thumb) { params.delete("feedback"); params.set(thumb[0], thumb[1]); }
   return params;
+}
+
+function piiBadge(e) {
+  if (!e.pii) return null;
+  return el("span", { class: "badge pii", title: `personal data found: ${piiKinds(e.pii)}` }, "PII");
 }
 
 function feedbackCell(e) {
@@ -44,7 +49,7 @@ function row(e) {
     el("td", { class: "rtype" }, e.request_type || "—"),
     el("td", { class: "model clip", title: e.model || null }, e.model || "—",
       e.stream ? el("span", { class: "badge small" }, "stream") : null),
-    el("td", {}, statusBadge(e)),
+    el("td", {}, statusBadge(e), piiBadge(e)),
     el("td", { class: "num" }, fmtInt(e.total_tokens)),
     el("td", { class: "num thinking" }, fmtInt(e.reasoning_tokens)),
     el("td", { class: "num cost" }, costCell(e)),
