@@ -196,6 +196,13 @@ CREATE INDEX calls_flow_started ON calls (flow, started_at) WHERE flow IS NOT NU
 CREATE INDEX calls_customer_started ON calls (customer_id, started_at) WHERE customer_id IS NOT NULL;
 """
 
+# SQLite's m021 (store/sqlite/migrations.py says why): the key that sealed a content row, and the
+# key ids the store holds content under.
+M009_CONTENT_KEYS = """
+ALTER TABLE call_content ADD COLUMN key_id text;
+CREATE TABLE content_keys (key_id text COLLATE "C" PRIMARY KEY);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_export_job_options", M002_EXPORT_JOB_OPTIONS),
@@ -204,6 +211,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("m005_upstream_duration", M005_UPSTREAM_DURATION),
     ("m006_feedback_index", M006_FEEDBACK_INDEX),
     ("m007_promptshuttle_labels", M007_PROMPTSHUTTLE_LABELS),
+    ("m009_content_keys", M009_CONTENT_KEYS),  # m008 is another branch's: renumbered when they meet
 ]
 
 

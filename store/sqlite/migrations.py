@@ -286,6 +286,15 @@ CREATE INDEX calls_started_sums ON calls(
 """
 
 
+# Content encrypted at rest (issue 21, store/sealing.py): the id of the key that sealed a row's
+# content columns (NULL = in clear), and the ids the store holds content under, kept by the writer
+# (and `llmlog rekey`), so the check at start that every one has its key is one small read, not a scan.
+M021_CONTENT_KEYS = """
+ALTER TABLE call_content ADD COLUMN key_id TEXT;
+CREATE TABLE content_keys (key_id TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -308,6 +317,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m017_promptshuttle_labels", M017_PROMPTSHUTTLE_LABELS),
     ("m018_sums_index_thinking_estimated", M018_SUMS_INDEX_THINKING_ESTIMATED),
     ("m019_sums_index_ttfb", M019_SUMS_INDEX_TTFB),
+    ("m021_content_keys", M021_CONTENT_KEYS),  # m020 is another branch's: renumbered when they meet
 ]
 
 
