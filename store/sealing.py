@@ -22,6 +22,7 @@ import base64
 import binascii
 import os
 from collections.abc import Sequence
+from typing import IO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -254,3 +255,35 @@ def open_frame(keyring: Keyring | None, job_id: str, index: int, frame: bytes, c
         return _open(cipher, sealed, _frame_associated(job_id, index, last))
     except InvalidTag:
         raise UnsealError(f"export {job_id} cannot be decrypted at chunk {index}: the file was changed") from None
+
+
+class SealedWriter:
+    """A binary file-like that writes an export file as sealed frames: each `chunk_bytes` of what is
+    written becomes one frame, and `close` writes the last, shorter one (maybe empty), so a reader
+    serves chunk `index` by opening frame `index` alone (`open_frame`)."""
+
+    def __init__(self, out: IO[bytes], keyring: Keyring, job_id: str, chunk_bytes: int):
+        self.out, self.keyring, self.job_id, self.chunk_bytes = out, keyring, job_id, chunk_bytes
+        self._buffer = bytearray()
+        self._index = 0
+
+    def write(self, data: bytes) -> int:
+        self._buffer += data
+        while len(self._buffer) >= self.chunk_bytes:  # a whole chunk is never the last: an empty frame follows
+            self._frame(bytes(self._buffer[:self.chunk_bytes]), last=False)
+            del self._buffer[:self.chunk_bytes]
+        return len(data)
+
+    def _frame(self, chunk: bytes, last: bool) -> None:
+        self.out.write(seal_frame(self.keyring, self.job_id, self._index, chunk, last))
+        self._index += 1
+
+    def close(self) -> None:
+        """Write the last frame; the file itself is the caller's to close."""
+        self._frame(bytes(self._buffer), last=True)
+        self._buffer.clear()
+
+
+def frame_bytes(chunk_bytes: int) -> int:
+    """The size on disk of a frame holding a whole chunk: where frame `index` starts is index times it."""
+    return chunk_bytes + FRAME_OVERHEAD

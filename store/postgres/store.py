@@ -36,7 +36,7 @@ from ..interface import (
 )
 from ..keyring import Keyring, RekeyResult
 from ..rows import CallRow, ContentRow, Entry, Preview, Row
-from ..sealing import refuse_search
+from ..sealing import is_sealed_file, open_frame, refuse_search
 from . import aggregates, entries, export, jobs, queries, rekey, reprice, retention, writer
 from .connect import connect, describe, first_line, safe_location
 from .migrations import migrate
@@ -250,7 +250,13 @@ class PostgresStore:
         return jobs.scratch_path(job_id, fmt)
 
     def read_export_chunk(self, job_id: str, index: int) -> bytes | None:
-        return self._do(jobs.read_chunk, job_id, index)
+        found = self._do(jobs.read_chunk, job_id, index)
+        if found is None:
+            return None
+        start, piece = found
+        if not is_sealed_file(start):
+            return piece
+        return open_frame(self.keyring, job_id, index, piece, self.export_chunk_bytes)  # a frame (store/sealing.py)
 
     # upkeep
     def try_exclusive(self, task: str) -> bool:

@@ -38,7 +38,7 @@ from ..interface import (
 )
 from ..keyring import Keyring, RekeyResult
 from ..rows import CallRow, ContentRow, Entry, Preview, Row
-from ..sealing import refuse_search
+from ..sealing import FRAME_MAGIC, frame_bytes, is_sealed_file, open_frame, refuse_search
 from . import aggregates, entries, export, export_jobs, models_seen, queries, rekey, reprice, retention
 from .checkpoint import passive_checkpoint, stop_automatic_checkpoints
 from .db import BUSY_TIMEOUT_MS, connect
@@ -270,10 +270,15 @@ class SqliteStore:
             return None
         try:
             with open(job["path"], "rb") as handle:
-                handle.seek(index * self.export_chunk_bytes)
-                return handle.read(self.export_chunk_bytes)
+                if not is_sealed_file(handle.read(len(FRAME_MAGIC))):
+                    handle.seek(index * self.export_chunk_bytes)
+                    return handle.read(self.export_chunk_bytes)
+                size = frame_bytes(self.export_chunk_bytes)  # encrypted: one frame per chunk (store/sealing.py)
+                handle.seek(index * size)
+                frame = handle.read(size)
         except FileNotFoundError:
             return None
+        return open_frame(self.keyring, job_id, index, frame, self.export_chunk_bytes)
 
     # upkeep
     def try_exclusive(self, task: str) -> bool:

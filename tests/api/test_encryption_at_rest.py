@@ -5,11 +5,13 @@ entry alone."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import sqlite3
 from contextlib import closing
 
+import orjson
 import pytest
 from click.testing import CliRunner
 
@@ -17,7 +19,8 @@ from llmlog import cli
 from llmlog.proxy.app import Seams
 from llmlog.store.backends import is_postgres, open_store
 from llmlog.store.keyring import Keyring, key_id
-from tests.conftest import chat_body, database_bytes, flushed, replay_spill_now
+from llmlog.store.sealing import UnsealError
+from tests.conftest import chat_body, database_bytes, export_file_bytes, flushed, replay_spill_now
 from tests.fakes.faulty_store import opener
 from tests.fakes.seeding import make_entry, seed
 
@@ -259,3 +262,42 @@ async def test_a_tampered_value_fails_its_entry_alone(make_proxy, fake, db_path,
     assert broken.status == 500 and ids["json"] in message and "prompt_text" in message and A in message
     assert (await proxy.get(f"/v1/logs/{ids['stream']}")).status == 200
     one_line_error(run("show", ids["json"], "--db", db_path, env={FILE_ENV: keys}), "cannot be decrypted")
+
+
+async def _job_done(client, job_id: str) -> dict:
+    for _ in range(250):
+        job = await (await client.get(f"/v1/logs/exports/{job_id}")).json()
+        if job["status"] not in ("draft", "running"):
+            return job
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"export {job_id} still {job['status']}")
+
+
+@pytest.mark.backends
+async def test_an_export_job_file_is_encrypted_and_downloads_decrypted(make_proxy, fake, db_path, tmp_path):
+    # small chunks: the file is several frames, each opened on its own as it is downloaded
+    seams = Seams(open_store=opener(db_path, export_chunk_bytes=64))
+    proxy = await make_proxy(seams=seams, privacy__encryption_key_file=key_file(tmp_path, KEY_A))
+    ids = await plant(proxy, fake)
+    await flushed(proxy)
+    job = await (await proxy.post("/v1/logs/exports", json={
+        "requested_data": ["id", "prompt_text", "output_text"], "format": "jsonl"})).json()
+    assert (await proxy.post(f"/v1/logs/exports/{job['id']}/start")).status == 202
+    done = await _job_done(proxy, job["id"])
+    assert done["status"] == "success", done
+    download = await proxy.get(done["download_url"])
+    assert download.status == 200
+    records = {r["id"]: r for r in map(orjson.loads, (await download.read()).splitlines())}
+    assert records[ids["json"]] == {"id": ids["json"], "prompt_text": f"tell me about {PROMPT}",
+                                    "output_text": f"it is an {ANSWER}"}
+    assert records[ids["stream"]]["output_text"] == f"Echo: sing {STREAMED}"
+    if is_postgres(db_path):  # kept in the database, piece by piece
+        from llmlog.store.postgres.connect import connect
+        with closing(connect(db_path)) as conn:
+            raw = b"".join(bytes(row[0]) for row in conn.execute("SELECT data FROM export_chunks"))
+    else:
+        raw = open(f"{db_path}.exports/{job['id']}.jsonl", "rb").read()
+    assert raw.startswith(b"\x00LLX") and len(raw) > 3 * 64
+    assert_no_plant(raw)
+    with pytest.raises(UnsealError, match="not configured"):  # without the key the file stays closed
+        export_file_bytes(db_path, job["id"])
