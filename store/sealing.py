@@ -185,6 +185,14 @@ def resealed(row: Row, keyring: Keyring, call_id: str, compress_from_bytes: int 
     return {column: new.get(column) for column in RESEALED_COLUMNS}
 
 
+def rekeying(keyring: Keyring | None) -> Keyring:
+    """The keyring `Store.rekey` seals with; StoreError when none is configured."""
+    if keyring is None:
+        raise StoreError("llmlog rekey needs an encryption key: set privacy.encryption_key_env or "
+                         "privacy.encryption_key_file")
+    return keyring
+
+
 def verify_keys(store: Store) -> None:
     """The check at start (serve, and every CLI command that reads content): KeysMissing, one line,
     when the store holds content under a key id none of the store's keys has. Ids whose content is

@@ -38,7 +38,7 @@ from ..interface import (
 )
 from ..keyring import Keyring, RekeyResult
 from ..rows import CallRow, ContentRow, Entry, Preview, Row
-from ..sealing import FRAME_MAGIC, frame_bytes, is_sealed_file, open_frame, refuse_search
+from ..sealing import FRAME_MAGIC, frame_bytes, is_sealed_file, open_frame, refuse_search, rekeying
 from . import aggregates, entries, export, export_jobs, models_seen, queries, rekey, reprice, retention
 from .checkpoint import passive_checkpoint, stop_automatic_checkpoints
 from .db import BUSY_TIMEOUT_MS, connect
@@ -225,10 +225,7 @@ class SqliteStore:
         return self._do(rekey.forget_keys, ids)
 
     def rekey(self, *, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> RekeyResult:
-        if self.keyring is None:
-            raise StoreError("llmlog rekey needs an encryption key: set privacy.encryption_key_env or "
-                             "privacy.encryption_key_file")
-        return self._do(rekey.rekey, self.keyring, batch_size=batch_size,
+        return self._do(rekey.rekey, rekeying(self.keyring), batch_size=batch_size,
                         compress_from_bytes=self._compress_from_bytes, progress=progress)
 
     # export jobs

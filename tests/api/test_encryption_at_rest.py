@@ -5,7 +5,6 @@ entry alone."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import sqlite3
@@ -20,6 +19,7 @@ from llmlog.proxy.app import Seams
 from llmlog.store.backends import is_postgres, open_store
 from llmlog.store.keyring import Keyring, key_id
 from llmlog.store.sealing import UnsealError
+from tests.api.test_export import _wait_done
 from tests.conftest import chat_body, database_bytes, export_file_bytes, flushed, replay_spill_now
 from tests.fakes.faulty_store import opener
 from tests.fakes.seeding import make_entry, seed
@@ -264,15 +264,6 @@ async def test_a_tampered_value_fails_its_entry_alone(make_proxy, fake, db_path,
     one_line_error(run("show", ids["json"], "--db", db_path, env={FILE_ENV: keys}), "cannot be decrypted")
 
 
-async def _job_done(client, job_id: str) -> dict:
-    for _ in range(250):
-        job = await (await client.get(f"/v1/logs/exports/{job_id}")).json()
-        if job["status"] not in ("draft", "running"):
-            return job
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"export {job_id} still {job['status']}")
-
-
 @pytest.mark.backends
 async def test_an_export_job_file_is_encrypted_and_downloads_decrypted(make_proxy, fake, db_path, tmp_path):
     # small chunks: the file is several frames, each opened on its own as it is downloaded
@@ -283,7 +274,7 @@ async def test_an_export_job_file_is_encrypted_and_downloads_decrypted(make_prox
     job = await (await proxy.post("/v1/logs/exports", json={
         "requested_data": ["id", "prompt_text", "output_text"], "format": "jsonl"})).json()
     assert (await proxy.post(f"/v1/logs/exports/{job['id']}/start")).status == 202
-    done = await _job_done(proxy, job["id"])
+    done = await _wait_done(proxy, job["id"])
     assert done["status"] == "success", done
     download = await proxy.get(done["download_url"])
     assert download.status == 200
