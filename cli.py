@@ -9,12 +9,14 @@ from llmlog.proxy.cli.common import installed_version
 from llmlog.proxy.cli.copy_store import copy_store
 from llmlog.proxy.cli.export import export
 from llmlog.proxy.cli.filters import option_name
+from llmlog.proxy.cli.keys import genkey, rekey
 from llmlog.proxy.cli.logs import logs, show
 from llmlog.proxy.cli.maintenance import delete_user, prune
 from llmlog.proxy.cli.prices import pricing, reprice_cmd
 from llmlog.proxy.cli.serve import serve
 from llmlog.proxy.errors import LlmlogError, ValidationError
 from llmlog.store.interface import StoreError
+from llmlog.store.sealing import UnsealError
 
 
 class _Commands(click.Group):
@@ -27,7 +29,7 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except ValidationError as exc:
             raise self._usage_error(ctx, exc) from None
-        except (LlmlogError, StoreError) as exc:
+        except (LlmlogError, StoreError, UnsealError) as exc:
             raise click.ClickException(str(exc)) from None
 
     def _usage_error(self, ctx: click.Context, exc: ValidationError) -> click.UsageError:
@@ -77,6 +79,8 @@ main.add_command(export)
 main.add_command(pricing)
 main.add_command(reprice_cmd)
 main.add_command(copy_store)
+main.add_command(genkey)
+main.add_command(rekey)
 
 
 if __name__ == "__main__":

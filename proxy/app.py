@@ -68,6 +68,7 @@ from llmlog.proxy.upstream.egress import proxy_variables
 from llmlog.store.backends import is_postgres
 from llmlog.store.interface import Store, StoreError
 from llmlog.store.runner import StorePool, StoreThread
+from llmlog.store.sealing import KeysMissing, verify_keys
 from llmlog.store.spill import SpillFile
 
 log = logging.getLogger("llmlog")
@@ -127,14 +128,30 @@ def _warn_of_ignored_proxies(config: Settings) -> None:
                     " and ".join(variables), "is" if len(variables) == 1 else "are")
 
 
-async def _open_before_serving(config: Settings, open_store: Callable[..., Store], metrics: Metrics) -> None:
-    """Create and migrate the store before serving. A SQLite file that cannot be used stops the
-    start with its one-line reason; a PostgreSQL server that cannot be reached does not: a replica
-    serves calls meanwhile, keeps their entries in its spill file and writes them once it is back."""
+def _checked(store: Store) -> None:
+    """Every key id the store holds content under has its key here (store/sealing.py), then closed."""
     try:
-        await asyncio.to_thread(lambda: open_store().close())
+        verify_keys(store)
+    finally:
+        store.close()
+
+
+def _with_keys(open_store: Callable[..., Store], config: Settings) -> Callable[..., Store]:
+    """`open_store`, its stores sealing and opening content with the configured keys (if any)."""
+    if config.keyring is None:
+        return open_store
+    return partial(open_store, keyring=config.keyring)
+
+
+async def _open_before_serving(config: Settings, open_store: Callable[..., Store], metrics: Metrics) -> None:
+    """Create and migrate the store before serving, and check it holds no content under a key not
+    configured. A SQLite file that cannot be used, or a missing key, stops the start with its
+    one-line reason; a PostgreSQL server that cannot be reached does not: a replica serves calls
+    meanwhile, keeps their entries in its spill file and writes them once it is back."""
+    try:
+        await asyncio.to_thread(lambda: _checked(open_store()))
     except StoreError as exc:
-        if not is_postgres(config.db_path):
+        if not is_postgres(config.db_path) or isinstance(exc, KeysMissing):
             raise
         metrics.store_up = False
         log.warning("%s; serving calls anyway, keeping their entries in %s until the store answers",
@@ -144,7 +161,7 @@ async def _open_before_serving(config: Settings, open_store: Callable[..., Store
 async def _store_ctx(app: web.Application, seams: Seams):
     """Database, writer thread, pipeline task: started before traffic, drained after it stops."""
     config = app[CONFIG]
-    open_store = seams.open_store or config.open_store
+    open_store = _with_keys(seams.open_store or config.open_store, config)
     await _open_before_serving(config, open_store, app[METRICS])
     await asyncio.to_thread(warm_encodings)  # never loaded on the loop by the first estimate
     nice = config.store.writer_nice
@@ -153,7 +170,7 @@ async def _store_ctx(app: web.Application, seams: Seams):
     reader = StorePool(open_store, "llmlog-reader", READER_THREADS)
     checkpointer = StoreThread(open_store, "llmlog-checkpoint", nice=nice)
     pipeline = Pipeline(
-        writer, SpillFile(config.spill_path),
+        writer, SpillFile(config.spill_path, config.keyring),
         _entry_builder(app[PRICES], config.store.max_body_bytes,
                        PrivacyPolicy(config.privacy.detect_pii, frozenset(config.privacy.redact)), seams.build_entry),
         fallback_entry, app[METRICS],
@@ -222,7 +239,7 @@ def make_app(config: Settings, *, prices: PriceTable | None = None, seams: Seams
     app[METRICS] = Metrics()
     app[TELEMETRY] = telemetry = Telemetry(PrometheusMetrics(app[METRICS], max_models=config.metrics.max_models))
     app[PRICES] = PriceHolder(prices or price_table_for(config))
-    jobs = JobRunner(seams.open_store or config.open_store, export_file=seams.export_file)
+    jobs = JobRunner(_with_keys(seams.open_store or config.open_store, config), export_file=seams.export_file)
     app[JOBS] = jobs
     # every lifecycle context, in the order they start (they stop in reverse): the store and the
     # pipeline first (after the OpenTelemetry export, which sends the pipeline's last entries at the

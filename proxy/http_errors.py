@@ -18,6 +18,7 @@ from llmlog.proxy.errors import (
     ValidationError,
 )
 from llmlog.store.interface import StoreError
+from llmlog.store.sealing import SearchOff, UnsealError
 
 log = logging.getLogger("llmlog.api")
 
@@ -74,6 +75,11 @@ async def json_errors(request: web.Request, handler):
         return await handler(request)
     except LlmlogError as exc:
         return response_of(exc)
+    except SearchOff as exc:  # a full-text search of content encrypted at rest: refused, saying why
+        return error_response(400, str(exc), param="q")
+    except UnsealError as exc:  # this entry's content cannot be decrypted: say so, for this entry only
+        log.error("%s %s: %s", request.method, request.path, exc)
+        return error_response(500, str(exc))
     except StoreError as exc:  # the database is restarting, unreachable or locked: say so, try again later
         log.warning("%s %s: the store is unavailable: %s", request.method, request.path, exc)
         return error_response(503, f"the log store is unavailable ({exc}); try again shortly",

@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 from .interface import Store, StoreError
+from .keyring import Keyring
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -44,12 +45,14 @@ def printable(location: str) -> str:
 
 
 def open_store(location: str, *, create: bool = True, writer: bool = False,
-               busy_timeout_ms: int | None = None, password_env: str | None = None) -> Store:
-    """Open (and, when `create`, create and migrate) the store at `location`. Raises StoreError
-    with a message a person can act on when it cannot be used."""
+               busy_timeout_ms: int | None = None, password_env: str | None = None,
+               keyring: Keyring | None = None) -> Store:
+    """Open (and, when `create`, create and migrate) the store at `location`; with `keyring`, its
+    content is sealed as written and opened as read (store/sealing.py). Raises StoreError with a
+    message a person can act on when it cannot be used."""
     check_location(location)
     if is_postgres(location):
         from .postgres.store import PostgresStore  # the driver is loaded only by those who use it
-        return PostgresStore(location, create=create, password_env=password_env)
+        return PostgresStore(location, create=create, password_env=password_env, keyring=keyring)
     from .sqlite.store import SqliteStore
-    return SqliteStore(location, create=create, writer=writer, busy_timeout_ms=busy_timeout_ms)
+    return SqliteStore(location, create=create, writer=writer, busy_timeout_ms=busy_timeout_ms, keyring=keyring)

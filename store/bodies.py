@@ -14,7 +14,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 
-from .rows import CONTENT_COLUMNS, ContentRow, Row
+from .rows import CONTENT_COLUMNS, SEALED_COLUMNS, ContentRow, Row
 
 ZLIB = "zlib"
 BODY_COLUMNS = ("request_body", "response_body")
@@ -25,8 +25,9 @@ LEVEL = 1  # the fastest level already takes repetitive JSON and SSE down by ~30
 def pack(content: ContentRow, compress_from_bytes: int = COMPRESS_FROM_BYTES) -> ContentRow:
     """The content as stored: both bodies compressed, `body_encoding` 'zlib', when together they
     reach `compress_from_bytes`; otherwise the same dict. Never changes `content` itself (a spilled
-    entry keeps its bodies as sent), and content already packed is returned as it is."""
-    if content.get("body_encoding") is not None:
+    entry keeps its bodies as sent), and content already packed (or sealed, store/sealing.py, which
+    packs first) is returned as it is."""
+    if content.get("body_encoding") is not None or content.get("key_id") is not None:
         return content
     request, response = content.get("request_body"), content.get("response_body")
     if len(request or b"") + len(response or b"") < compress_from_bytes:
@@ -60,12 +61,15 @@ def unpack_row(row: Row) -> Row:
 
 
 def content_select(columns: Sequence[str]) -> list[str]:
-    """The columns to read for `contents`: call_id first, body_encoding when a body is asked for;
-    a name outside CONTENT_COLUMNS is refused (SQL is built only from those fixed names)."""
+    """The columns to read for `contents`: call_id first, body_encoding when a body is asked for,
+    key_id when a column that may be sealed is (store/sealing.py); a name outside CONTENT_COLUMNS is
+    refused (SQL is built only from those fixed names)."""
     unknown = set(columns) - set(CONTENT_COLUMNS)
     if unknown:
         raise ValueError(f"not content columns: {sorted(unknown)}")
     wanted = ["call_id", *dict.fromkeys(c for c in columns if c != "call_id")]
     if set(wanted) & set(BODY_COLUMNS):
         wanted.append("body_encoding")
+    if set(wanted) & set(SEALED_COLUMNS):
+        wanted.append("key_id")
     return wanted

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from .distributions import Distribution, Measure
 from .figures import Stats, Summary
 from .filters import LogFilter, Page
+from .keyring import Keyring, RekeyResult
 from .rows import CallNode, CallRow, ContentRow, CostColumns, Entry, Preview, Row, UsageColumns
 
 Position = tuple[int, str]  # (started_at, id) of the last row an export has read
@@ -80,6 +81,9 @@ class Store(Protocol):
     backend: str  # "sqlite" or "postgresql"
     location: str  # the file path or the URL without its password: safe to print
     export_chunk_bytes: int  # the size of each piece `read_export_chunk` answers but the last
+    # the content keys (store/sealing.py): with one, content is sealed as it is written and opened as it
+    # is read, full-text search is refused (SearchOff); None: content in clear, as before issue 21
+    keyring: Keyring | None
 
     # -- writing (the pipeline) --
     def write_or_split(self, entries: Sequence[Entry]) -> tuple[int, Refused]:
@@ -91,13 +95,16 @@ class Store(Protocol):
     # -- reading (API and CLI) --
     def list_logs(self, f: LogFilter, page: Page) -> LogPage: ...
     def get_log(self, call_id: str) -> tuple[CallRow, ContentRow | None] | None:
-        """(metrics row, content row or None), or None when no such call."""
+        """(metrics row, content row or None), or None when no such call. UnsealError (store/sealing.py)
+        when its content is sealed and cannot be opened."""
     def previews(self, ids: list[str], chars: int = 120) -> dict[str, Preview]:
         """For these ids' calls that kept content: the first `chars` characters of prompt and
-        output and the stored measures of the whole texts; only those prefixes are read out."""
+        output and the stored measures of the whole texts; only those prefixes are read out (of
+        texts in clear). A preview whose content cannot be opened has `content_error` instead."""
     def contents(self, ids: list[str], columns: Sequence[str]) -> dict[str, Row]:
         """The named `call_content` columns (of CONTENT_COLUMNS; bodies as sent) of those of these
-        calls that kept content, by id: a page's content, read in one query rather than one per row."""
+        calls that kept content, by id: a page's content, read in one query rather than one per row.
+        A row that cannot be opened has its content columns None and `content_error` saying why."""
     def any_calls(self) -> bool: ...
     def summary(self, f: LogFilter) -> Summary: ...
     def stats(self, f: LogFilter, group_by: str, compare_previous: bool = False) -> tuple[Stats, Stats | None]: ...
@@ -115,8 +122,9 @@ class Store(Protocol):
     def oldest_start(self, f: LogFilter) -> int | None: ...
     def model_call_counts(self, since_ms: int | None = None) -> list[Row]: ...
     def read_entries(self, after: Position | None, limit: int) -> list[Entry]:
-        """Whole entries (call, content as stored, tags) after `after`, oldest first: what copying
-        this store into another (`llmlog copy-store`) writes with `write_or_split`."""
+        """Whole entries (call, content as stored: packed, sealed with its key_id, tags) after
+        `after`, oldest first: what copying this store into another (`llmlog copy-store`) writes
+        with `write_or_split`."""
 
     # -- changing what is stored --
     def set_feedback(self, call_id: str, feedback: dict[str, Any]) -> bool: ...
@@ -125,6 +133,16 @@ class Store(Protocol):
     def count_repriceable(self, since_ms: int | None = None) -> int: ...
     def reprice(self, price: PriceFn, *, since_ms: int | None = None, batch_size: int = 500,
                 progress: Callable[[int], None] | None = None) -> tuple[int, int]: ...
+
+    # -- content keys (store/sealing.py) --
+    def content_keys(self) -> set[str]:
+        """The key ids the store holds content under (a small table the writer keeps: no scan)."""
+    def forget_keys(self, ids: Sequence[str]) -> list[str]:
+        """Forget those of `ids` no content is sealed under any more; returns the ones forgotten."""
+    def rekey(self, *, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> RekeyResult:
+        """Seal every entry not under the keyring's newest key again (older keys, and content written
+        in clear, which also leaves the search index), in short transactions; then forget the key ids
+        no entry uses. Entries that cannot be opened are left as they are and named."""
 
     # -- export jobs --
     def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict[str, Any],

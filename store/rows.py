@@ -109,6 +109,9 @@ class ContentRow(TypedDict):
     message_count: int | None  # messages of a chat-style request (system or instructions one of them)
     tool_calls: str | None  # m017: JSON [{id, type, name, arguments}] of the answer
     citations: str | None  # m017: JSON [{url, title, start_index, end_index}] of the answer
+    # m021 (PostgreSQL m009): the id of the key that sealed the content columns (store/sealing.py);
+    # NULL = stored in clear. Set only by the writer and the spill file, dropped again by `unseal`.
+    key_id: NotRequired[str | None]
 
 
 class Preview(TypedDict):
@@ -121,6 +124,7 @@ class Preview(TypedDict):
     prompt_chars: int | None
     output_chars: int | None
     message_count: int | None
+    content_error: NotRequired[str]  # the content cannot be opened (store/sealing.py): why
 
 
 PREVIEW_MEASURES = ("prompt_hash", "prompt_chars", "output_chars", "message_count")
@@ -177,6 +181,13 @@ class CallNode(TypedDict):
     cost_micros: int | None
     cost_nanos: int | None
 
+
+# the content columns that hold what was said: sealed when encryption is on (store/sealing.py); the
+# rest of ContentRow (ids, flags, measures, the stream's chunk timeline) stays clear
+SEALED_BYTES = ("request_body", "response_body")
+SEALED_TEXT = ("request_query", "request_headers", "response_headers", "assembled", "events", "prompt_text",
+               "output_text", "tool_calls", "citations")
+SEALED_COLUMNS = SEALED_BYTES + SEALED_TEXT
 
 CALL_COLUMNS: tuple[str, ...] = tuple(CallRow.__annotations__)
 CONTENT_COLUMNS: tuple[str, ...] = tuple(ContentRow.__annotations__)

@@ -21,7 +21,9 @@ from collections.abc import Callable, Iterable, Iterator
 import orjson
 
 from .interface import Refused, Store
+from .keyring import Keyring
 from .rows import Entry
+from .sealing import stored_form
 
 OnRefused = Callable[[Refused], None]  # told of the entries a replay's write refused
 
@@ -51,6 +53,15 @@ def unframe(piece: bytes) -> bytes | None:
     except ValueError:
         pass
     return None
+
+
+def at_rest(entry: Entry, keyring: Keyring | None) -> Entry:
+    """The entry as a file may hold it: with a keyring its content sealed (bodies packed first, as
+    the store holds them: store/sealing.py), so no spill or rejected record holds content in clear.
+    Content already sealed (a record replayed, then spilled again) is kept as it is."""
+    if keyring is None or entry.content is None:
+        return entry
+    return Entry(call=entry.call, content=stored_form(entry.content, keyring), tags=entry.tags)
 
 
 def _rejected_line(entry: Entry, reason: str) -> bytes:
@@ -96,8 +107,10 @@ def append_durably(path: str, data: bytes) -> None:
 
 
 class SpillFile:
-    def __init__(self, path: str):
+    def __init__(self, path: str, keyring: Keyring | None = None):
+        """`keyring`: content is sealed before it is appended (`at_rest`)."""
         self.path = path
+        self.keyring = keyring
         self.torn = 0  # records skipped by completed replays as torn or unreadable, since this object was made
         self._torn_now = 0  # in the replay under way (a replay that fails is done again whole)
         # the overflow task and the writer both append; one at a time, so a cut-back cuts only its own
@@ -106,7 +119,7 @@ class SpillFile:
     def append(self, entries: Iterable[Entry]) -> int:
         """Append entries durably (fsync), all or none; returns how many were written.
         Raises OSError (disk full, ...) or TypeError (an entry JSON cannot hold)."""
-        records = [frame(orjson.dumps(e.to_record())) for e in entries]
+        records = [frame(orjson.dumps(at_rest(e, self.keyring).to_record())) for e in entries]
         if not records:
             return 0
         with self._lock:
@@ -122,7 +135,7 @@ class SpillFile:
 
     def reject(self, rejected: Refused) -> int:
         """Entries the database refused for their data: kept aside for a person, never retried."""
-        data = b"".join(_rejected_line(e, reason) for e, reason in rejected)
+        data = b"".join(_rejected_line(at_rest(e, self.keyring), reason) for e, reason in rejected)
         if data:
             append_durably(self.rejected_path, data)
         return len(rejected)

@@ -33,7 +33,7 @@ def summary(config_path, db, as_json, **kwargs):
       llmlog summary --since 24h --model gpt-4o-mini
     """
     f = summary_filter(query_of(kwargs, FILTER_PARAMS), now_ms())
-    _, store = open_store(config_path, db)
+    _, store = open_store(config_path, db, reads_content=False)
     try:
         result = summary_json(store.summary(f), f)
     finally:
@@ -105,7 +105,7 @@ def stats(config_path, db, group_by, compare, as_json, **kwargs):
     if compare:
         params["compare"] = "previous"
     f, group_by, compare_previous = stats_request(params, now_ms())
-    _, store = open_store(config_path, db)
+    _, store = open_store(config_path, db, reads_content=False)
     try:
         current, previous = store.stats(f, group_by, compare_previous)
     except AggregateError as exc:

@@ -15,6 +15,7 @@ import orjson
 from llmlog.proxy.cli.flags import setting_option
 from llmlog.proxy.settings import Settings, load_config
 from llmlog.store.interface import Store, StoreError
+from llmlog.store.sealing import verify_keys
 
 
 def installed_version() -> str:
@@ -46,20 +47,29 @@ def config_options(fn):
 
 @overload
 def open_store(config_path: str | None, db: str | None, *, create: bool = False,
-               none_if_default_missing: Literal[False] = False) -> tuple[Settings, Store]: ...
+               none_if_default_missing: Literal[False] = False,
+               reads_content: bool = True) -> tuple[Settings, Store]: ...
 @overload
 def open_store(config_path: str | None, db: str | None, *, create: bool = False,
-               none_if_default_missing: bool) -> tuple[Settings, Store | None]: ...
+               none_if_default_missing: bool, reads_content: bool = True) -> tuple[Settings, Store | None]: ...
 def open_store(config_path: str | None, db: str | None, *, create: bool = False,
-               none_if_default_missing: bool = False) -> tuple[Settings, Store | None]:
+               none_if_default_missing: bool = False, reads_content: bool = True) -> tuple[Settings, Store | None]:
     """The configured database, or a ClickException a person can act on.
 
     `none_if_default_missing`: no database at the default place means nothing was logged yet, so
     the store is None; a path the user named (--db, LLMLOG_DB, config) that does not exist is
-    still an error they can fix."""
+    still an error they can fix. `reads_content`: the command shows content, so a store holding
+    content under a key not configured is refused before it starts (store/sealing.py `verify_keys`)."""
     config = load(config_path, {"store.path": db})
     try:
-        return config, config.open_store(create=create)
+        store = config.open_store(create=create)
+        if reads_content:
+            try:
+                verify_keys(store)
+            except BaseException:
+                store.close()
+                raise
+        return config, store
     except StoreError as exc:
         if none_if_default_missing and config.store.path is None and "no llmlog database" in str(exc):
             return config, None

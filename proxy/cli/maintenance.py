@@ -20,7 +20,7 @@ def delete_user(config_path, db, user_id):
     Example:
       llmlog delete-user customer-4711
     """
-    _, store = open_store(config_path, db)
+    _, store = open_store(config_path, db, reads_content=False)
     try:
         deleted = store.delete_user(user_id)
     finally:
@@ -46,7 +46,7 @@ def prune(config_path, db, older_than, content_only):
         age_ms = parse_duration_ms(older_than)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--older-than") from None
-    _, store = open_store(config_path, db)
+    _, store = open_store(config_path, db, reads_content=False)
     try:
         result = store.prune(int(time.time() * 1000) - age_ms, content_only)
     finally:

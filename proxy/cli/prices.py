@@ -162,7 +162,7 @@ def _listed_json(p: ModelPrice) -> dict:
 
 
 def _show_unpriced(table: PriceTable, config_path, db, since_ms: int | None, as_json: bool) -> None:
-    _, store = open_store(config_path, db)
+    _, store = open_store(config_path, db, reads_content=False)
     try:
         seen = store.model_call_counts(since_ms)
     finally:
@@ -215,7 +215,7 @@ def reprice_cmd(since, batch_size, config_path, db):
     """
     table = _table(config_path)
     since_ms = _since_ms(since)
-    _, store = open_store(config_path, db)
+    _, store = open_store(config_path, db, reads_content=False)
     try:
         if not store.try_exclusive("reprice"):  # two at once would each rewrite every cost
             raise click.ClickException("another `llmlog reprice` is running on this store; wait for it to finish")

@@ -26,6 +26,7 @@ from llmlog.store.claims import export_claim
 from llmlog.store.filters import LogFilter
 from llmlog.store.interface import Store, StoreError
 from llmlog.store.runner import StoreThread
+from llmlog.store.sealing import SealedWriter
 
 log = logging.getLogger("llmlog.export")
 STILL_RUNNING_CHECK_S = 1.0  # how often a running export looks whether it was withdrawn meanwhile
@@ -71,7 +72,12 @@ def export_file(store: Store, job_id: str, f: LogFilter, fields: FieldSet, fmt: 
     try:
         oldest = store.oldest_start(f)
         with open(partial, "wb") as out:
-            rows = write_export(store, f, fields, fmt, out, stop=stop, progress=advance, window=window)
+            if store.keyring is None:
+                rows = write_export(store, f, fields, fmt, out, stop=stop, progress=advance, window=window)
+            else:  # content encrypted at rest: so is the file, frame by frame (store/sealing.py)
+                sealed = SealedWriter(out, store.keyring, job_id, store.export_chunk_bytes)
+                rows = write_export(store, f, fields, fmt, sealed, stop=stop, progress=advance, window=window)
+                sealed.close()
         os.replace(partial, path)
         return rows, oldest, path
     finally:

@@ -11,7 +11,7 @@ import io
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import Protocol
 
 import orjson
 
@@ -321,7 +321,13 @@ class ExportStopped(Exception):
     """The export was asked to stop (server shutdown) before it finished."""
 
 
-def write_export(store: Store, f: LogFilter, fields: FieldSet, fmt: str, out: IO[bytes], *,
+class Writable(Protocol):
+    """Where an export is written: a binary file, or one that encrypts it (store/sealing.py SealedWriter)."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
+def write_export(store: Store, f: LogFilter, fields: FieldSet, fmt: str, out: Writable, *,
                  stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
                  window: RowWindow = EVERY_ROW) -> int:
     """Write the whole export (the rows in `window`) to `out`, batch by batch; returns the rows written."""

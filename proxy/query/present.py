@@ -213,6 +213,8 @@ def listed_entry(row: CallRow, preview: Preview | None, key_names: Mapping[str, 
     if preview is None:
         entry["prompt"] = entry["output"] = None
         return entry
+    if "content_error" in preview:  # sealed content that cannot be decrypted: said for this entry alone
+        entry["content_error"] = preview["content_error"]
     entry["prompt"] = _preview_section(preview["prompt_text"], preview["prompt_chars"], preview["prompt_hash"])
     if entry["prompt"] is not None:
         entry["prompt"]["message_count"] = preview["message_count"]

@@ -18,6 +18,7 @@ from llmlog.proxy.access.client_address import TrustedProxyError, trusted_networ
 from llmlog.proxy.booleans import WORDS_TEXT, parse_bool
 from llmlog.proxy.errors import ConfigError
 from llmlog.proxy.pipeline.scrub import KEY_PREFIX_CHARS
+from llmlog.proxy.privacy.keys import load_keyring
 from llmlog.proxy.settings.table import (
     ADMIN_KEY_ENV,
     BY_KEY,
@@ -274,11 +275,13 @@ def load_config(
     except TrustedProxyError as exc:
         raise ConfigError(str(exc)) from None
 
+    keyring = load_keyring(settings.privacy.encryption_key_env, settings.privacy.encryption_key_file, env)
+
     providers = [_provider_from(t, i) for i, t in enumerate(raw_providers)] or [DEFAULT_PROVIDER]
     upstream = upstream or env.get(UPSTREAM_ENV) or None
     if upstream:
         providers = _with_default_upstream(providers, upstream)
-    return replace(settings, providers=tuple(providers))
+    return replace(settings, providers=tuple(providers), keyring=keyring)
 
 
 def _key_names(raw: Any, path: str | os.PathLike[str] | None) -> Mapping[str, str]:

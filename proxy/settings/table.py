@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 from llmlog.proxy.privacy.detect import PiiKind
 from llmlog.store.backends import is_postgres, open_store, printable
 from llmlog.store.interface import Store
+from llmlog.store.keyring import Keyring
 from llmlog.store.spill import spill_path_for
 
 T = TypeVar("T")
@@ -225,6 +226,15 @@ class PrivacySettings:
         (), "kinds of personal data replaced by a typed placeholder ('[email]') in everything stored of a call "
         "(bodies, headers, texts, error, metadata) before it is written anywhere; the upstream still gets the "
         "request unchanged. Any of: secret, iban, card, ssn, email, ip, phone", env="LLMLOG_PRIVACY_REDACT")
+    encryption_key_env: str | None = setting(
+        None, "the environment variable holding the key(s) that encrypt content at rest (AES-256-GCM: bodies, "
+        "headers, prompt and output text, stream events, in the store, the spill file and export files); each "
+        "key 64 hex digits or 44 base64 characters (`llmlog genkey`), several separated by commas or spaces, "
+        "newest first: it encrypts, the others only decrypt (`llmlog rekey` moves everything to the newest). "
+        "Metrics, ids and labels stay clear; full-text search is off", env="LLMLOG_PRIVACY_ENCRYPTION_KEY_ENV")
+    encryption_key_file: str | None = setting(
+        None, "a file holding the key(s), as encryption_key_env's variable would (one setting or the other); "
+        "refused when other users can read it (chmod 600)", env="LLMLOG_PRIVACY_ENCRYPTION_KEY_FILE")
 
 
 # Read by the loader and the CLI but no key of the file: documented beside the table.
@@ -278,6 +288,9 @@ class Settings:
     # `[api_key_names]`: a provider key's prefix (as entries show it, `api_key_prefix`) or SHA-256 hash
     # (`api_key_hash`, lower-case hex) -> a name, shown as `api_key_name` (proxy/query/present.py)
     api_key_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # the content keys `privacy.encryption_key_env` or `_file` name, read and checked by the loader
+    # (proxy/privacy/keys.py); None: content is stored in clear
+    keyring: Keyring | None = None
 
     @property
     def db_path(self) -> str:
@@ -285,7 +298,9 @@ class Settings:
         return self.store.path or self.store.url or default_db_path()
 
     def open_store(self, **options: Any) -> Store:
-        """The configured store (store/backends.py `open_store` takes `options`)."""
+        """The configured store, with the configured content keys (store/backends.py `open_store`
+        takes `options`)."""
+        options.setdefault("keyring", self.keyring)
         store: Store = open_store(self.db_path, password_env=self.store.password_env, **options)
         return store
 

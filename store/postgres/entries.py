@@ -8,9 +8,11 @@ from typing import Any
 import orjson
 import psycopg
 
-from ..bodies import content_select, unpack, unpack_row
+from ..bodies import content_select
 from ..interface import Hierarchy, StoredEvents
-from ..rows import NODE_COLUMNS, PREVIEW_MEASURES, CallNode, Preview, Row, as_node, as_preview
+from ..keyring import Keyring
+from ..rows import NODE_COLUMNS, PREVIEW_MEASURES, CallNode, Preview, Row, as_node
+from ..sealing import opened, opened_or_marked, opened_preview
 from .aggregates import COST_NANOS, UNPRICED
 from .queries import dicts, one
 
@@ -52,16 +54,20 @@ def hierarchy(conn: psycopg.Connection, call_id: str) -> Hierarchy | None:
                      tree_unpriced_calls=unpriced or 0, tree_max_depth=max_depth)
 
 
-def events(conn: psycopg.Connection, call_id: str) -> StoredEvents | None:
-    """A call's stream events as stored (the query layer splits them), or None when no such id."""
-    row = conn.execute(
+def events(conn: psycopg.Connection, call_id: str, keyring: Keyring | None = None) -> StoredEvents | None:
+    """A call's stream events as stored (the query layer splits them; opened, store/sealing.py), or
+    None when no such id."""
+    found = dicts(conn.execute(
         "SELECT c.stream, c.has_content, cc.events, cc.chunk_offsets, "
-        "CASE WHEN cc.chunk_offsets IS NULL THEN NULL ELSE cc.response_body END, cc.body_encoding FROM calls c "
+        "CASE WHEN cc.chunk_offsets IS NULL THEN NULL ELSE cc.response_body END AS response_body, "
+        "cc.body_encoding, cc.key_id FROM calls c "
         "LEFT JOIN call_content cc ON cc.call_id = c.id AND cc.started_at = c.started_at WHERE c.id = %s",
-        (call_id,)).fetchone()
-    if row is None:
+        (call_id,)))
+    if not found:
         return None
-    return StoredEvents(bool(row[0]), bool(row[1]), row[2], row[3], unpack(row[4], row[5]))
+    row = opened(found[0], keyring, call_id)
+    return StoredEvents(bool(row["stream"]), bool(row["has_content"]), row["events"], row["chunk_offsets"],
+                        row["response_body"])
 
 
 def set_feedback(conn: psycopg.Connection, call_id: str, feedback: dict[str, Any]) -> bool:
@@ -70,23 +76,30 @@ def set_feedback(conn: psycopg.Connection, call_id: str, feedback: dict[str, Any
     return cursor.rowcount > 0
 
 
-def contents(conn: psycopg.Connection, ids: list[str], columns: Sequence[str]) -> dict[str, Row]:
-    """The named content columns of these calls (those that kept content), bodies as sent."""
+def contents(conn: psycopg.Connection, ids: list[str], columns: Sequence[str],
+             keyring: Keyring | None = None) -> dict[str, Row]:
+    """The named content columns of these calls (those that kept content), bodies as sent; a row
+    that cannot be opened has `content_error` instead (store/sealing.py `opened_or_marked`)."""
     if not ids:
         return {}
     wanted = content_select(columns)
     rows = dicts(conn.execute(f"SELECT {', '.join(wanted)} FROM call_content WHERE call_id = ANY(%s)", (list(ids),)))
-    return {row["call_id"]: unpack_row(row) for row in rows}
+    return {row["call_id"]: opened_or_marked(row, keyring, row["call_id"]) for row in rows}
 
 
-def previews(conn: psycopg.Connection, ids: list[str], chars: int = 120) -> dict[str, Preview]:
+def previews(conn: psycopg.Connection, ids: list[str], chars: int = 120,
+             keyring: Keyring | None = None) -> dict[str, Preview]:
     """The first `chars` characters of each call's prompt and output, and the measures of the whole
-    texts; only those prefixes leave the server."""
+    texts; only those prefixes of texts in clear leave the server (sealed texts come whole, to be
+    opened and cut: store/sealing.py `opened_preview`)."""
     if not ids:
         return {}
-    rows = conn.execute(f"SELECT call_id, substr(prompt_text, 1, %s), substr(output_text, 1, %s), {_MEASURES} "
-                        "FROM call_content WHERE call_id = ANY(%s)", (chars, chars, list(ids)))
-    return {call_id: as_preview(values) for call_id, *values in rows}
+    rows = conn.execute("SELECT call_id, "
+                        "CASE WHEN key_id IS NULL THEN substr(prompt_text, 1, %s) ELSE prompt_text END, "
+                        "CASE WHEN key_id IS NULL THEN substr(output_text, 1, %s) ELSE output_text END, "
+                        f"{_MEASURES}, key_id FROM call_content WHERE call_id = ANY(%s)", (chars, chars, list(ids)))
+    return {call_id: opened_preview(call_id, values, sealed_under, keyring, chars)
+            for call_id, *values, sealed_under in rows}
 
 
 def model_call_counts(conn: psycopg.Connection, since_ms: int | None = None) -> list[Row]:

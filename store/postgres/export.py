@@ -11,13 +11,15 @@ from ..batches import BATCH_ROWS, EXPORTABLE_CONTENT
 from ..bodies import BODY_COLUMNS, unpack_row
 from ..filters import LogFilter
 from ..interface import Position
-from ..rows import Row
+from ..keyring import Keyring
+from ..rows import SEALED_COLUMNS, Row
+from ..sealing import opened
 from .queries import CALL_SELECT, dicts, one
 from .where import where
 
 
 def fetch_batch(conn: psycopg.Connection, f: LogFilter, after: Position | None = None, *,
-                content: Sequence[str] = (), limit: int = BATCH_ROWS) -> list[Row]:
+                content: Sequence[str] = (), limit: int = BATCH_ROWS, keyring: Keyring | None = None) -> list[Row]:
     unknown = set(content) - set(EXPORTABLE_CONTENT)
     if unknown:
         raise ValueError(f"not exportable content columns: {sorted(unknown)}")
@@ -26,6 +28,9 @@ def fetch_batch(conn: psycopg.Connection, f: LogFilter, after: Position | None =
     packed = any(c in BODY_COLUMNS for c in content)
     if packed:
         select += ", cc.body_encoding"
+    sealed = any(c in SEALED_COLUMNS for c in content)
+    if sealed:  # opened below (store/sealing.py), the key column dropped again
+        select += ", cc.key_id"
     join = (" LEFT JOIN call_content cc ON cc.call_id = calls.id AND cc.started_at = calls.started_at"
             if content else "")
     sql = f"SELECT {select} FROM calls{join} WHERE ({clause})"
@@ -36,6 +41,8 @@ def fetch_batch(conn: psycopg.Connection, f: LogFilter, after: Position | None =
     sql += " ORDER BY calls.started_at, calls.id LIMIT %s"
     args.append(limit)
     rows = dicts(conn.execute(sql, args))
+    if sealed:
+        return [opened(row, keyring, row["id"]) for row in rows]
     return [unpack_row(row) for row in rows] if packed else rows
 
 

@@ -19,6 +19,7 @@ import psycopg
 from ..interface import EXPORT_CHUNK_BYTES
 from ..job_rows import EXPIRED, INTERRUPTED, JOB_COLUMNS, WITHDRAWN, WITHDRAWN_RUNNING, job_of, stored_json
 from ..rows import Row
+from ..sealing import FRAME_MAGIC, frame_bytes, is_sealed_file
 from .queries import one
 
 _SELECT = ", ".join(JOB_COLUMNS)
@@ -134,6 +135,9 @@ def _copy_in(conn: psycopg.Connection, job_id: str, written: str, chunk_bytes: i
     """Copy the file into `export_chunks`, replacing any earlier copy (inside the caller's transaction)."""
     conn.execute("DELETE FROM export_chunks WHERE job_id = %s", (job_id,))
     with open(written, "rb") as handle, conn.cursor() as cur:
+        if is_sealed_file(handle.read(len(FRAME_MAGIC))):  # encrypted: one frame per chunk (store/sealing.py)
+            chunk_bytes = frame_bytes(chunk_bytes)
+        handle.seek(0)
         index = 0
         while True:
             data = handle.read(chunk_bytes)
@@ -145,11 +149,11 @@ def _copy_in(conn: psycopg.Connection, job_id: str, written: str, chunk_bytes: i
             index += 1
 
 
-def read_chunk(conn: psycopg.Connection, job_id: str, index: int) -> bytes | None:
-    """Chunk `index` of the kept file; b"" past its end; None when no file is kept."""
+def read_chunk(conn: psycopg.Connection, job_id: str, index: int) -> tuple[bytes, bytes] | None:
+    """(the first bytes of the kept file, its piece `index`: b"" past its end); None when no file is kept."""
     rows = conn.execute("SELECT chunk_index, data FROM export_chunks WHERE job_id = %s AND chunk_index IN (0, %s)",
                         (job_id, index)).fetchall()
     chunks = {i: bytes(data) for i, data in rows}
     if 0 not in chunks:
         return None
-    return chunks.get(index, b"")
+    return chunks[0][:len(FRAME_MAGIC)], chunks.get(index, b"")

@@ -202,6 +202,13 @@ ALTER TABLE calls ADD COLUMN pii text;
 CREATE INDEX calls_pii ON calls (started_at) WHERE pii IS NOT NULL;
 """
 
+# SQLite's m021 (store/sqlite/migrations.py says why): the key that sealed a content row, and the
+# key ids the store holds content under.
+M009_CONTENT_KEYS = """
+ALTER TABLE call_content ADD COLUMN key_id text;
+CREATE TABLE content_keys (key_id text COLLATE "C" PRIMARY KEY);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_export_job_options", M002_EXPORT_JOB_OPTIONS),
@@ -211,6 +218,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("m006_feedback_index", M006_FEEDBACK_INDEX),
     ("m007_promptshuttle_labels", M007_PROMPTSHUTTLE_LABELS),
     ("m008_pii_counts", M008_PII_COUNTS),
+    ("m009_content_keys", M009_CONTENT_KEYS),
 ]
 
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import psycopg
 
-from ..bodies import unpack_row
 from ..filters import LogFilter, Page, decode_cursor, encode_cursor
 from ..interface import LogPage
+from ..keyring import Keyring
 from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, CallRow, ContentRow, Row, as_call, as_content
+from ..sealing import opened
 from .where import SORT_SQL, where
 
 CALL_SELECT = ", ".join(f"calls.{c}" for c in CALL_COLUMNS)
@@ -85,12 +86,14 @@ def list_logs(conn: psycopg.Connection, f: LogFilter, page: Page, *, few_matches
                    next_cursor=next_cursor, total_counted=page.count_total)
 
 
-def get_log(conn: psycopg.Connection, call_id: str) -> tuple[CallRow, ContentRow | None] | None:
-    """The entry and its content (None when not kept), or None when no such id."""
+def get_log(conn: psycopg.Connection, call_id: str, keyring: Keyring | None = None
+            ) -> tuple[CallRow, ContentRow | None] | None:
+    """The entry and its content (None when not kept; opened, store/sealing.py: UnsealError when it
+    cannot be), or None when no such id."""
     found = dicts(conn.execute(f"SELECT {CALL_SELECT} FROM calls WHERE calls.id = %s", (call_id,)))
     if not found:
         return None
     content = dicts(conn.execute(
         f"SELECT {CONTENT_SELECT} FROM call_content WHERE call_id = %s AND started_at = %s",
         (call_id, found[0]["started_at"])))
-    return as_call(found[0]), (as_content(unpack_row(content[0])) if content else None)
+    return as_call(found[0]), (as_content(opened(content[0], keyring, call_id)) if content else None)

@@ -34,8 +34,10 @@ from ..interface import (
     StoredEvents,
     StoreError,
 )
+from ..keyring import Keyring, RekeyResult
 from ..rows import CallRow, ContentRow, Entry, Preview, Row
-from . import aggregates, entries, export, jobs, queries, reprice, retention, writer
+from ..sealing import is_sealed_file, open_frame, refuse_search, rekeying
+from . import aggregates, entries, export, jobs, queries, rekey, reprice, retention, writer
 from .connect import connect, describe, first_line, safe_location
 from .migrations import migrate
 from .partitions import lock_key
@@ -53,11 +55,12 @@ class PostgresStore:
     backend = "postgresql"
 
     def __init__(self, url: str, *, create: bool = True, password_env: str | None = None,
-                 compress_from_bytes: int = COMPRESS_FROM_BYTES, export_chunk_bytes: int = EXPORT_CHUNK_BYTES,
-                 few_matches: int = queries.FEW_MATCHES):
-        """`compress_from_bytes`, `export_chunk_bytes` and `few_matches` are for tests (no setting
-        names them)."""
+                 keyring: Keyring | None = None, compress_from_bytes: int = COMPRESS_FROM_BYTES,
+                 export_chunk_bytes: int = EXPORT_CHUNK_BYTES, few_matches: int = queries.FEW_MATCHES):
+        """`keyring`: content sealed and opened with these keys (store/sealing.py). `compress_from_bytes`,
+        `export_chunk_bytes` and `few_matches` are for tests (no setting names them)."""
         self._url = url
+        self.keyring = keyring
         self.export_chunk_bytes = export_chunk_bytes
         self._compress_from_bytes = compress_from_bytes
         self._few_matches = few_matches
@@ -131,48 +134,55 @@ class PostgresStore:
 
     def write_batch(self, conn: psycopg.Connection, batch: Sequence[Entry]) -> int:
         """One transaction for the batch (the seam tests stall or fail)."""
-        return writer.write_batch(conn, batch, compress_from_bytes=self._compress_from_bytes)
+        return writer.write_batch(conn, batch, compress_from_bytes=self._compress_from_bytes, keyring=self.keyring)
 
     # reading
     def list_logs(self, f: LogFilter, page: Page) -> LogPage:
+        refuse_search(f, self.keyring)
         return self._do(queries.list_logs, f, page, few_matches=self._few_matches)
 
     def get_log(self, call_id: str) -> tuple[CallRow, ContentRow | None] | None:
-        return self._do(queries.get_log, call_id)
+        return self._do(queries.get_log, call_id, self.keyring)
 
     def previews(self, ids: list[str], chars: int = 120) -> dict[str, Preview]:
-        return self._do(entries.previews, ids, chars)
+        return self._do(entries.previews, ids, chars, self.keyring)
 
     def contents(self, ids: list[str], columns: Sequence[str]) -> dict[str, Row]:
-        return self._do(entries.contents, ids, columns)
+        return self._do(entries.contents, ids, columns, self.keyring)
 
     def any_calls(self) -> bool:
         return self._do(lambda conn: conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone()) is not None
 
     def summary(self, f: LogFilter) -> Summary:
+        refuse_search(f, self.keyring)
         return self._do(aggregates.summary, f)
 
     def stats(self, f: LogFilter, group_by: str, compare_previous: bool = False) -> tuple[Stats, Stats | None]:
+        refuse_search(f, self.keyring)
         return self._do(aggregates.stats, f, group_by, compare_previous)
 
     def distributions(self, f: LogFilter, unit: str, group_by: Sequence[str],
                       measures: Sequence[Measure]) -> list[Distribution]:
+        refuse_search(f, self.keyring)
         return self._do(aggregates.distributions, f, unit, group_by, measures)
 
     def hierarchy(self, call_id: str) -> Hierarchy | None:
         return self._do(entries.hierarchy, call_id)
 
     def events(self, call_id: str) -> StoredEvents | None:
-        return self._do(entries.events, call_id)
+        return self._do(entries.events, call_id, self.keyring)
 
     def export_batch(self, f: LogFilter, after: Position | None = None, *, content: Sequence[str] = (),
                      limit: int = BATCH_ROWS) -> list[Row]:
-        return self._do(export.fetch_batch, f, after, content=content, limit=limit)
+        refuse_search(f, self.keyring)
+        return self._do(export.fetch_batch, f, after, content=content, limit=limit, keyring=self.keyring)
 
     def count(self, f: LogFilter) -> int:
+        refuse_search(f, self.keyring)
         return self._do(export.count_rows, f)
 
     def oldest_start(self, f: LogFilter) -> int | None:
+        refuse_search(f, self.keyring)
         return self._do(export.oldest_start, f)
 
     def model_call_counts(self, since_ms: int | None = None) -> list[Row]:
@@ -197,6 +207,17 @@ class PostgresStore:
     def reprice(self, price: PriceFn, *, since_ms: int | None = None, batch_size: int = 500,
                 progress: Callable[[int], None] | None = None) -> tuple[int, int]:
         return self._do(reprice.reprice, price, since_ms=since_ms, batch_size=batch_size, progress=progress)
+
+    # content keys
+    def content_keys(self) -> set[str]:
+        return self._do(rekey.content_keys)
+
+    def forget_keys(self, ids: Sequence[str]) -> list[str]:
+        return self._do(rekey.forget_keys, ids)
+
+    def rekey(self, *, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> RekeyResult:
+        return self._do(rekey.rekey, rekeying(self.keyring), batch_size=batch_size,
+                        compress_from_bytes=self._compress_from_bytes, progress=progress)
 
     # export jobs
     def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict[str, Any], now_ms: int,
@@ -226,7 +247,13 @@ class PostgresStore:
         return jobs.scratch_path(job_id, fmt)
 
     def read_export_chunk(self, job_id: str, index: int) -> bytes | None:
-        return self._do(jobs.read_chunk, job_id, index)
+        found = self._do(jobs.read_chunk, job_id, index)
+        if found is None:
+            return None
+        start, piece = found
+        if not is_sealed_file(start):
+            return piece
+        return open_frame(self.keyring, job_id, index, piece, self.export_chunk_bytes)  # a frame (store/sealing.py)
 
     # upkeep
     def try_exclusive(self, task: str) -> bool:

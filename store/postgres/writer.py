@@ -26,16 +26,19 @@ from collections.abc import Callable, Sequence
 import psycopg
 from psycopg.adapt import PyFormat
 
-from ..bodies import COMPRESS_FROM_BYTES, pack
+from ..bodies import COMPRESS_FROM_BYTES
 from ..hierarchy import link_hierarchy, parents_outside
 from ..interface import Refused
+from ..keyring import Keyring
 from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, Entry, call_values, content_values
+from ..sealing import stored_form
 from . import partitions, search
 
 _CONTENT_COPY = ("started_at", *CONTENT_COLUMNS, "search")
 COPY_CALLS = f"COPY calls ({', '.join(CALL_COLUMNS)}) FROM STDIN"
 COPY_CONTENT = f"COPY call_content ({', '.join(_CONTENT_COPY)}) FROM STDIN"
 COPY_TAGS = "COPY call_tags (call_id, tag, started_at) FROM STDIN"
+INSERT_KEY = "INSERT INTO content_keys (key_id) VALUES (%s) ON CONFLICT DO NOTHING"
 
 
 # What a batch must know before its COPYs, asked in one round trip (a pipeline, inside the batch's
@@ -78,9 +81,16 @@ def _copy_cursor(conn: psycopg.Connection, nul_safe: bool) -> psycopg.Cursor:
     return cur
 
 
-def _copy(conn: psycopg.Connection, new: Sequence[Entry], nul_safe: bool, compress_from_bytes: int) -> None:
-    """COPY the new entries' calls, content and tags."""
+def _copy(conn: psycopg.Connection, new: Sequence[Entry], nul_safe: bool, compress_from_bytes: int,
+          keyring: Keyring | None) -> None:
+    """COPY the new entries' calls, content and tags. The key ids of sealed content are remembered
+    first (store/sealing.py): `llmlog rekey` forgets an id under a table lock, which this waits for."""
     content_rows: list[tuple[object, ...]] = []
+    sealing = None if keyring is None else keyring.newest.id
+    key_ids = sorted({key for e in new if e.content is not None and (key := e.content.get("key_id") or sealing)})
+    if key_ids:
+        with conn.cursor() as cur:
+            cur.executemany(INSERT_KEY, [(key,) for key in key_ids])
     with _copy_cursor(conn, nul_safe) as cur:
         with cur.copy(COPY_CALLS) as copy:
             for entry in new:
@@ -89,9 +99,13 @@ def _copy(conn: psycopg.Connection, new: Sequence[Entry], nul_safe: bool, compre
                 content = entry.content
                 if content is not None:
                     # made here, while the server takes in the calls rows sent so far: bodies
-                    # packed (store/bodies.py) and the search document, the client's largest costs
-                    content_rows.append((call["started_at"], *content_values(pack(content, compress_from_bytes)),
-                                         search.document(content.get("prompt_text"), content.get("output_text"))))
+                    # packed (store/bodies.py), content sealed with a keyring (store/sealing.py) and
+                    # the search document (none for sealed content: its words would be in clear),
+                    # the client's largest costs
+                    stored = stored_form(content, keyring, compress_from_bytes)
+                    document = None if stored.get("key_id") is not None else search.document(
+                        content.get("prompt_text"), content.get("output_text"))
+                    content_rows.append((call["started_at"], *content_values(stored), document))
         if content_rows:
             with cur.copy(COPY_CONTENT) as copy:
                 for row in content_rows:
@@ -108,9 +122,10 @@ class _WeeksMissing(Exception):
 
 
 def write_batch(conn: psycopg.Connection, entries: Sequence[Entry], *,
-                compress_from_bytes: int = COMPRESS_FROM_BYTES) -> int:
+                compress_from_bytes: int = COMPRESS_FROM_BYTES, keyring: Keyring | None = None) -> int:
     """Insert entries in one transaction; ids already stored are skipped. Returns how many were new.
-    Bodies reaching `compress_from_bytes` are packed (store/bodies.py)."""
+    Bodies reaching `compress_from_bytes` are packed (store/bodies.py); with a `keyring` content is
+    sealed (store/sealing.py)."""
     if not entries:
         return 0
     started = [e.call["started_at"] for e in entries]
@@ -129,7 +144,7 @@ def write_batch(conn: psycopg.Connection, entries: Sequence[Entry], *,
                 new = list(fresh.values())
                 if new:
                     link_hierarchy(new, stored)
-                    _copy(conn, new, nul_safe, compress_from_bytes)
+                    _copy(conn, new, nul_safe, compress_from_bytes, keyring)
                 return len(new)
         except _WeeksMissing:
             # made in a transaction of their own (store/postgres/partitions.py), then the batch

@@ -8,9 +8,11 @@ from typing import Any
 
 import orjson
 
-from ..bodies import content_select, unpack, unpack_row
+from ..bodies import content_select
 from ..interface import Hierarchy, StoredEvents
-from ..rows import NODE_COLUMNS, PREVIEW_MEASURES, CallNode, Preview, Row, as_node, as_preview
+from ..keyring import Keyring
+from ..rows import NODE_COLUMNS, PREVIEW_MEASURES, CallNode, Preview, Row, as_node
+from ..sealing import opened, opened_or_marked, opened_preview
 from .aggregates import COST_NANOS, UNPRICED  # one definition: a refused call that used no tokens is not unpriced
 from .id_lists import chunks, marks
 from .queries import _dicts
@@ -51,15 +53,19 @@ def hierarchy(conn: sqlite3.Connection, call_id: str) -> Hierarchy | None:
                      tree_unpriced_calls=unpriced or 0, tree_max_depth=max_depth)
 
 
-def events(conn: sqlite3.Connection, call_id: str) -> StoredEvents | None:
-    """A call's stream events as stored (the query layer splits them), or None when no such id."""
-    row = conn.execute(
+def events(conn: sqlite3.Connection, call_id: str, keyring: Keyring | None = None) -> StoredEvents | None:
+    """A call's stream events as stored (the query layer splits them; opened, store/sealing.py), or
+    None when no such id."""
+    found = _dicts(conn.execute(
         "SELECT c.stream, c.has_content, cc.events, cc.chunk_offsets, "
-        "CASE WHEN cc.chunk_offsets IS NULL THEN NULL ELSE cc.response_body END, cc.body_encoding FROM calls c "
-        "LEFT JOIN call_content cc ON cc.call_id = c.id WHERE c.id = ?", (call_id,)).fetchone()
-    if row is None:
+        "CASE WHEN cc.chunk_offsets IS NULL THEN NULL ELSE cc.response_body END AS response_body, "
+        "cc.body_encoding, cc.key_id FROM calls c "
+        "LEFT JOIN call_content cc ON cc.call_id = c.id WHERE c.id = ?", (call_id,)))
+    if not found:
         return None
-    return StoredEvents(bool(row[0]), bool(row[1]), row[2], row[3], unpack(row[4], row[5]))
+    row = opened(found[0], keyring, call_id)
+    return StoredEvents(bool(row["stream"]), bool(row["has_content"]), row["events"], row["chunk_offsets"],
+                        row["response_body"])
 
 
 def set_feedback(conn: sqlite3.Connection, call_id: str, feedback: dict[str, Any]) -> bool:
@@ -69,24 +75,29 @@ def set_feedback(conn: sqlite3.Connection, call_id: str, feedback: dict[str, Any
     return cursor.rowcount > 0
 
 
-def contents(conn: sqlite3.Connection, ids: list[str], columns: Sequence[str]) -> dict[str, Row]:
-    """The named content columns of these calls (those that kept content), bodies as sent."""
+def contents(conn: sqlite3.Connection, ids: list[str], columns: Sequence[str],
+             keyring: Keyring | None = None) -> dict[str, Row]:
+    """The named content columns of these calls (those that kept content), bodies as sent; a row
+    that cannot be opened has `content_error` instead (store/sealing.py `opened_or_marked`)."""
     wanted = content_select(columns)
     out: dict[str, Row] = {}
     for chunk in chunks(ids):
         for row in _dicts(conn.execute(
                 f"SELECT {', '.join(wanted)} FROM call_content WHERE call_id IN ({marks(chunk)})", chunk)):
-            out[row["call_id"]] = unpack_row(row)
+            out[row["call_id"]] = opened_or_marked(row, keyring, row["call_id"])
     return out
 
 
-def previews(conn: sqlite3.Connection, ids: list[str], chars: int = 120) -> dict[str, Preview]:
+def previews(conn: sqlite3.Connection, ids: list[str], chars: int = 120,
+             keyring: Keyring | None = None) -> dict[str, Preview]:
     """The first `chars` characters of each call's prompt and output, and the measures of the whole
-    texts, for the few ids a page shows. Only prefixes (substr) of call_content leave the database."""
+    texts, for the few ids a page shows. Only prefixes (substr) of texts in clear leave the database;
+    sealed texts come whole, to be opened and cut (store/sealing.py `opened_preview`)."""
     out: dict[str, Preview] = {}
     for chunk in chunks(ids):
-        for call_id, *values in conn.execute(
-                f"SELECT call_id, substr(prompt_text, 1, ?), substr(output_text, 1, ?), {_MEASURES} "
-                f"FROM call_content WHERE call_id IN ({marks(chunk)})", [chars, chars, *chunk]):
-            out[call_id] = as_preview(values)
+        for call_id, *values, sealed_under in conn.execute(
+                "SELECT call_id, CASE WHEN key_id IS NULL THEN substr(prompt_text, 1, ?) ELSE prompt_text END, "
+                "CASE WHEN key_id IS NULL THEN substr(output_text, 1, ?) ELSE output_text END, "
+                f"{_MEASURES}, key_id FROM call_content WHERE call_id IN ({marks(chunk)})", [chars, chars, *chunk]):
+            out[call_id] = opened_preview(call_id, values, sealed_under, keyring, chars)
     return out

@@ -12,15 +12,18 @@ from ..batches import BATCH_ROWS, EXPORTABLE_CONTENT
 from ..bodies import BODY_COLUMNS, unpack_row
 from ..filters import LogFilter
 from ..interface import Position
-from ..rows import CALL_COLUMNS, Row
+from ..keyring import Keyring
+from ..rows import CALL_COLUMNS, SEALED_COLUMNS, Row
+from ..sealing import opened
 from .where import where
 
 _CALLS = ", ".join(f"calls.{c}" for c in CALL_COLUMNS)
 
 
 def fetch_batch(conn: sqlite3.Connection, f: LogFilter, after: Position | None = None, *,
-                content: Sequence[str] = (), limit: int = BATCH_ROWS) -> list[Row]:
-    """Up to `limit` matching rows after `after`, oldest first, with the asked content columns."""
+                content: Sequence[str] = (), limit: int = BATCH_ROWS, keyring: Keyring | None = None) -> list[Row]:
+    """Up to `limit` matching rows after `after`, oldest first, with the asked content columns
+    (opened, store/sealing.py: UnsealError for a row that cannot be)."""
     unknown = set(content) - set(EXPORTABLE_CONTENT)
     if unknown:
         raise ValueError(f"not exportable content columns: {sorted(unknown)}")
@@ -29,6 +32,9 @@ def fetch_batch(conn: sqlite3.Connection, f: LogFilter, after: Position | None =
     packed = any(c in BODY_COLUMNS for c in content)
     if packed:  # the bodies come out as sent: unpacked below, the encoding column dropped again
         select += ", cc.body_encoding"
+    sealed = any(c in SEALED_COLUMNS for c in content)
+    if sealed:  # opened below, the key column dropped again
+        select += ", cc.key_id"
     join = " LEFT JOIN call_content cc ON cc.call_id = calls.id" if content else ""
     # INDEXED BY: walk the (started_at, id) index in order, so every batch is a seek plus a short
     # scan; a filter-specific index would need a sort of all matches per batch (quadratic overall).
@@ -42,6 +48,8 @@ def fetch_batch(conn: sqlite3.Connection, f: LogFilter, after: Position | None =
     cursor = conn.execute(sql, args)
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, row, strict=True)) for row in cursor]
+    if sealed:
+        return [opened(row, keyring, row["id"]) for row in rows]
     return [unpack_row(row) for row in rows] if packed else rows
 
 

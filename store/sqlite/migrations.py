@@ -295,6 +295,15 @@ CREATE INDEX calls_pii ON calls(started_at) WHERE pii IS NOT NULL;
 """
 
 
+# Content encrypted at rest (issue 21, store/sealing.py): the id of the key that sealed a row's
+# content columns (NULL = in clear), and the ids the store holds content under, kept by the writer
+# (and `llmlog rekey`), so the check at start that every one has its key is one small read, not a scan.
+M021_CONTENT_KEYS = """
+ALTER TABLE call_content ADD COLUMN key_id TEXT;
+CREATE TABLE content_keys (key_id TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -318,6 +327,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m018_sums_index_thinking_estimated", M018_SUMS_INDEX_THINKING_ESTIMATED),
     ("m019_sums_index_ttfb", M019_SUMS_INDEX_TTFB),
     ("m020_pii_counts", M020_PII_COUNTS),
+    ("m021_content_keys", M021_CONTENT_KEYS),
 ]
 
 

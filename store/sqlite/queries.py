@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 
-from ..bodies import unpack_row
 from ..filters import LogFilter, Page, decode_cursor, encode_cursor
 from ..interface import LogPage
+from ..keyring import Keyring
 from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, CallRow, ContentRow, Row, as_call, as_content
+from ..sealing import opened
 from .where import SORT_SQL, where
 
 _CALL_SELECT = ", ".join(CALL_COLUMNS)
@@ -55,11 +56,13 @@ def list_logs(conn: sqlite3.Connection, f: LogFilter, page: Page) -> LogPage:
                    next_cursor=next_cursor, total_counted=page.count_total)
 
 
-def get_log(conn: sqlite3.Connection, call_id: str) -> tuple[CallRow, ContentRow | None] | None:
-    """The entry and its content (None when not kept), or None when no such id."""
+def get_log(conn: sqlite3.Connection, call_id: str, keyring: Keyring | None = None
+            ) -> tuple[CallRow, ContentRow | None] | None:
+    """The entry and its content (None when not kept; opened, store/sealing.py: UnsealError when it
+    cannot be), or None when no such id."""
     found = _dicts(conn.execute(f"SELECT {_CALL_SELECT} FROM calls WHERE id = ?", (call_id,)))
     if not found:
         return None
     content = _dicts(conn.execute(
         f"SELECT {', '.join(CONTENT_COLUMNS)} FROM call_content WHERE call_id = ?", (call_id,)))
-    return as_call(found[0]), (as_content(unpack_row(content[0])) if content else None)
+    return as_call(found[0]), (as_content(opened(content[0], keyring, call_id)) if content else None)

@@ -36,8 +36,10 @@ from ..interface import (
     StoreError,
     StoreReplaced,
 )
+from ..keyring import Keyring, RekeyResult
 from ..rows import CallRow, ContentRow, Entry, Preview, Row
-from . import aggregates, entries, export, export_jobs, models_seen, queries, reprice, retention
+from ..sealing import FRAME_MAGIC, frame_bytes, is_sealed_file, open_frame, refuse_search, rekeying
+from . import aggregates, entries, export, export_jobs, models_seen, queries, rekey, reprice, retention
 from .checkpoint import passive_checkpoint, stop_automatic_checkpoints
 from .db import BUSY_TIMEOUT_MS, connect
 from .erasure import delete_user
@@ -78,10 +80,12 @@ class SqliteStore:
     backend = "sqlite"
 
     def __init__(self, path: str, *, create: bool = True, writer: bool = False,
-                 busy_timeout_ms: int | None = None, compress_from_bytes: int = COMPRESS_FROM_BYTES,
-                 export_chunk_bytes: int = EXPORT_CHUNK_BYTES):
-        """`compress_from_bytes` and `export_chunk_bytes` are for tests (no setting names them)."""
+                 busy_timeout_ms: int | None = None, keyring: Keyring | None = None,
+                 compress_from_bytes: int = COMPRESS_FROM_BYTES, export_chunk_bytes: int = EXPORT_CHUNK_BYTES):
+        """`keyring`: content sealed and opened with these keys (store/sealing.py). `compress_from_bytes`
+        and `export_chunk_bytes` are for tests (no setting names them)."""
         self.path = self.location = path
+        self.keyring = keyring
         self.export_chunk_bytes = export_chunk_bytes
         self._compress_from_bytes = compress_from_bytes
         self._create = create
@@ -139,48 +143,55 @@ class SqliteStore:
 
     def write_batch(self, conn: sqlite3.Connection, batch: Sequence[Entry]) -> int:
         """One transaction for the batch (the seam tests stall or fail)."""
-        return write_batch(conn, batch, compress_from_bytes=self._compress_from_bytes)
+        return write_batch(conn, batch, compress_from_bytes=self._compress_from_bytes, keyring=self.keyring)
 
     # reading
     def list_logs(self, f: LogFilter, page: Page) -> LogPage:
+        refuse_search(f, self.keyring)
         return self._do(queries.list_logs, f, page)
 
     def get_log(self, call_id: str) -> tuple[CallRow, ContentRow | None] | None:
-        return self._do(queries.get_log, call_id)
+        return self._do(queries.get_log, call_id, self.keyring)
 
     def previews(self, ids: list[str], chars: int = 120) -> dict[str, Preview]:
-        return self._do(entries.previews, ids, chars)
+        return self._do(entries.previews, ids, chars, self.keyring)
 
     def contents(self, ids: list[str], columns: Sequence[str]) -> dict[str, Row]:
-        return self._do(entries.contents, ids, columns)
+        return self._do(entries.contents, ids, columns, self.keyring)
 
     def any_calls(self) -> bool:
         return self._do(lambda conn: conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone()) is not None
 
     def summary(self, f: LogFilter) -> Summary:
+        refuse_search(f, self.keyring)
         return self._do(aggregates.summary, f)
 
     def stats(self, f: LogFilter, group_by: str, compare_previous: bool = False) -> tuple[Stats, Stats | None]:
+        refuse_search(f, self.keyring)
         return self._do(aggregates.stats, f, group_by, compare_previous)
 
     def distributions(self, f: LogFilter, unit: str, group_by: Sequence[str],
                       measures: Sequence[Measure]) -> list[Distribution]:
+        refuse_search(f, self.keyring)
         return self._do(aggregates.distributions, f, unit, group_by, measures)
 
     def hierarchy(self, call_id: str) -> Hierarchy | None:
         return self._do(entries.hierarchy, call_id)
 
     def events(self, call_id: str) -> StoredEvents | None:
-        return self._do(entries.events, call_id)
+        return self._do(entries.events, call_id, self.keyring)
 
     def export_batch(self, f: LogFilter, after: Position | None = None, *, content: Sequence[str] = (),
                      limit: int = BATCH_ROWS) -> list[Row]:
-        return self._do(export.fetch_batch, f, after, content=content, limit=limit)
+        refuse_search(f, self.keyring)
+        return self._do(export.fetch_batch, f, after, content=content, limit=limit, keyring=self.keyring)
 
     def count(self, f: LogFilter) -> int:
+        refuse_search(f, self.keyring)
         return self._do(export.count_rows, f)
 
     def oldest_start(self, f: LogFilter) -> int | None:
+        refuse_search(f, self.keyring)
         return self._do(export.oldest_start, f)
 
     def model_call_counts(self, since_ms: int | None = None) -> list[Row]:
@@ -205,6 +216,17 @@ class SqliteStore:
     def reprice(self, price: PriceFn, *, since_ms: int | None = None, batch_size: int = 500,
                 progress: Callable[[int], None] | None = None) -> tuple[int, int]:
         return self._do(reprice.reprice, price, since_ms=since_ms, batch_size=batch_size, progress=progress)
+
+    # content keys
+    def content_keys(self) -> set[str]:
+        return self._do(rekey.content_keys)
+
+    def forget_keys(self, ids: Sequence[str]) -> list[str]:
+        return self._do(rekey.forget_keys, ids)
+
+    def rekey(self, *, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> RekeyResult:
+        return self._do(rekey.rekey, rekeying(self.keyring), batch_size=batch_size,
+                        compress_from_bytes=self._compress_from_bytes, progress=progress)
 
     # export jobs
     def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict[str, Any], now_ms: int,
@@ -245,10 +267,15 @@ class SqliteStore:
             return None
         try:
             with open(job["path"], "rb") as handle:
-                handle.seek(index * self.export_chunk_bytes)
-                return handle.read(self.export_chunk_bytes)
+                if not is_sealed_file(handle.read(len(FRAME_MAGIC))):
+                    handle.seek(index * self.export_chunk_bytes)
+                    return handle.read(self.export_chunk_bytes)
+                size = frame_bytes(self.export_chunk_bytes)  # encrypted: one frame per chunk (store/sealing.py)
+                handle.seek(index * size)
+                frame = handle.read(size)
         except FileNotFoundError:
             return None
+        return open_frame(self.keyring, job_id, index, frame, self.export_chunk_bytes)
 
     # upkeep
     def try_exclusive(self, task: str) -> bool:

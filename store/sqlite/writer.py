@@ -5,10 +5,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from ..bodies import COMPRESS_FROM_BYTES, pack
+from ..bodies import COMPRESS_FROM_BYTES
 from ..hierarchy import link_hierarchy, parents_outside
 from ..interface import Refused
+from ..keyring import Keyring
 from ..rows import CALL_COLUMNS, CONTENT_COLUMNS, ContentRow, Entry, call_values, content_values
+from ..sealing import stored_form
 from .id_lists import chunks, marks
 
 INSERT_TAG = "INSERT INTO call_tags (call_id, tag) VALUES (?, ?)"
@@ -29,6 +31,7 @@ INSERT_CALL_AT = (f"INSERT INTO calls (rowid, {', '.join(CALL_COLUMNS)}) "
 INSERT_CONTENT_AT = (f"INSERT INTO call_content (rowid, {', '.join(CONTENT_COLUMNS)}) "
                      f"VALUES ({', '.join('?' * (len(CONTENT_COLUMNS) + 1))})")
 INSERT_SEARCH = "INSERT INTO call_search (rowid, prompt_text, output_text) VALUES (?, ?, ?)"
+INSERT_KEY = "INSERT OR IGNORE INTO content_keys (key_id) VALUES (?)"
 
 
 def _ids_present(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
@@ -39,15 +42,16 @@ def _ids_present(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
 
 
 def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry], *,
-                compress_from_bytes: int = COMPRESS_FROM_BYTES) -> int:
+                compress_from_bytes: int = COMPRESS_FROM_BYTES, keyring: Keyring | None = None) -> int:
     """Insert entries in one transaction; ids already stored are skipped, so a replayed spill
     never duplicates. Returns the number of new entries. Bodies reaching `compress_from_bytes`
-    are packed (store/bodies.py)."""
+    are packed (store/bodies.py), and with a `keyring` the content is sealed (store/sealing.py):
+    sealed content is not put in the search index, and its key id is remembered in content_keys."""
     if not entries:
         return 0
-    # Bodies are packed (compressed when large, store/bodies.py) before the write lock is taken, so
-    # the lock is held only for the inserts; the entries themselves keep their bodies as sent.
-    stored = {id(e): content_values(pack(e.content, compress_from_bytes)) for e in entries if e.content is not None}
+    # Bodies are packed (compressed when large, store/bodies.py) and content sealed before the write
+    # lock is taken, so the lock is held only for the inserts; the entries keep their content as built.
+    stored = {id(e): stored_form(e.content, keyring, compress_from_bytes) for e in entries if e.content is not None}
     conn.execute("BEGIN IMMEDIATE")
     try:
         present = _ids_present(conn, [e.call["id"] for e in entries])
@@ -63,12 +67,16 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry], *,
         first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM calls").fetchone()[0]
         rowids = range(first, first + len(new))
         conn.executemany(INSERT_CALL_AT, [(rowid, *call_values(e.call)) for rowid, e in zip(rowids, new, strict=True)])
-        with_content: list[tuple[int, Entry, ContentRow]] = [
-            (rowid, e, e.content) for rowid, e in zip(rowids, new, strict=True) if e.content is not None]
+        with_content: list[tuple[int, ContentRow]] = [
+            (rowid, stored[id(e)]) for rowid, e in zip(rowids, new, strict=True) if e.content is not None]
         if with_content:
-            conn.executemany(INSERT_CONTENT_AT, [(rowid, *stored[id(e)]) for rowid, e, _ in with_content])
+            conn.executemany(INSERT_CONTENT_AT, [(rowid, *content_values(content)) for rowid, content in with_content])
+            # an index of sealed content's words would hold it in clear: only content in clear is indexed
             conn.executemany(INSERT_SEARCH, [(rowid, content.get("prompt_text"), content.get("output_text"))
-                                             for rowid, _, content in with_content])
+                                             for rowid, content in with_content if content.get("key_id") is None])
+            key_ids = {key for _, content in with_content if (key := content.get("key_id")) is not None}
+            if key_ids:
+                conn.executemany(INSERT_KEY, [(key,) for key in sorted(key_ids)])
         tag_rows = [(e.call["id"], tag) for e in new for tag in e.tags]
         if tag_rows:
             conn.executemany(INSERT_TAG, tag_rows)

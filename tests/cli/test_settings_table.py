@@ -39,9 +39,13 @@ def test_settings_are_frozen_and_typed_by_the_table():
     assert isinstance(settings.logs_api.api_keys, tuple) and isinstance(settings.providers, tuple)
 
 
-def test_every_variable_of_the_table_is_read():
+def test_every_variable_of_the_table_is_read(tmp_path):
     """Each row's variable reaches its setting (precedence itself: test_settings.py)."""
     samples = {bool: ("true", True), int: ("7", 7), float: ("2.5", 2.5), tuple: ("a, b", ("a", "b"))}
+    key_file = tmp_path / "content.key"  # the key settings are read at load: they must name a key
+    key_file.write_text("ab" * 32)
+    key_file.chmod(0o600)
+    extra = {"privacy.encryption_key_env": {"x": "ab" * 32}}
     for row in SETTINGS:
         if not row.env:
             continue
@@ -52,7 +56,9 @@ def test_every_variable_of_the_table_is_read():
                 text, want = f"{row.choices[0]}, {row.choices[-1]}", (row.choices[0], row.choices[-1])
         if row.key == "server.trusted_proxies":  # checked at load: addresses and networks only
             text, want = "10.0.0.1, 10.0.0.0/8", ("10.0.0.1", "10.0.0.0/8")
-        got = attrgetter(row.key)(load_config(None, env={row.env: text}))
+        if row.key == "privacy.encryption_key_file":
+            text = str(key_file)
+        got = attrgetter(row.key)(load_config(None, env={row.env: text, **extra.get(row.key, {})}))
         assert got == (text if want is None else want), row.key
 
 

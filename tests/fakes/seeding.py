@@ -7,6 +7,7 @@ import orjson
 from llmlog.proxy.ids import new_call_id
 from llmlog.proxy.query.measures import text_hash
 from llmlog.store.backends import open_store
+from llmlog.store.keyring import Keyring
 from llmlog.store.rows import CALL_COLUMNS, Entry
 
 
@@ -39,9 +40,10 @@ def make_entry(started_at: int, *, prompt: str | None = "hello", output: str | N
     return Entry(call=call, content=content, tags=list(tags))
 
 
-def seed(db_path: str, entries: list[Entry]) -> list[str]:
-    """Write entries (oldest first, as the pipeline would); returns their ids in that order."""
-    store = open_store(db_path)
+def seed(db_path: str, entries: list[Entry], keyring: Keyring | None = None) -> list[str]:
+    """Write entries (oldest first, as the pipeline would), their content sealed with `keyring` when
+    one is given; returns their ids in that order."""
+    store = open_store(db_path, keyring=keyring)
     try:
         written, refused = store.write_or_split(sorted(entries, key=lambda e: e.call["id"]))
         assert not refused, refused

@@ -71,8 +71,8 @@ def test_a_built_entry_holds_the_columns_and_types_of_its_row_types(kind, dnt):
     assert tuple(entry.call) == CALL_COLUMNS and _mistyped(entry.call, CallRow) == {}
     if dnt:
         assert entry.content is None
-    else:  # `body_encoding` is the writer's (store/bodies.py)
-        assert entry.content is not None and set(entry.content) == set(CONTENT_COLUMNS) - {"body_encoding"}
+    else:  # `body_encoding` and `key_id` are the writer's (store/bodies.py, store/sealing.py)
+        assert entry.content is not None and set(entry.content) == set(CONTENT_COLUMNS) - {"body_encoding", "key_id"}
         assert _mistyped(entry.content, ContentRow) == {}
     fallback = fallback_entry(captured(kind, dnt=dnt), "boom").call
     assert _mistyped(fallback, CallRow) == {}

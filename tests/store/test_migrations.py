@@ -25,13 +25,14 @@ def test_blank_database_migrates_to_the_exact_schema(tmp_path):
                                       "flow", "customer_id", "agent_role",
                                       "tool_call_count", "pii")  # m007-m010, m013, m015, m017, m020
     assert set(columns("call_content")) == set(CONTENT_COLUMNS)
-    assert columns("call_content")[-6:] == ("prompt_hash", "prompt_chars", "output_chars", "message_count",
-                                           "tool_calls", "citations")  # m014, m017
+    assert columns("call_content")[-7:] == ("prompt_hash", "prompt_chars", "output_chars", "message_count",
+                                           "tool_calls", "citations", "key_id")  # m014, m017, m021
+    assert columns("content_keys") == ("key_id",)  # m021
     assert columns("call_tags") == ("call_id", "tag")
     assert columns("export_jobs") == ("id", "created_at", "status", "format", "fields", "filters", "path", "rows",
                                       "error", "updated_at", "oldest_started_at", "holds_content", "options")
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"calls", "call_tags", "call_content", "call_search", "export_jobs"} <= tables
+    assert {"calls", "call_tags", "call_content", "call_search", "export_jobs", "content_keys"} <= tables
     assert migrate(conn) == []  # nothing left to apply
 
 

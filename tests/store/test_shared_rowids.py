@@ -79,8 +79,9 @@ def test_an_older_database_is_renumbered_and_its_search_rebuilt(db_path):
                    "pii"):  # after m006 (m007-m010, m013, m015, m017, m020)
         conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
     conn.execute("ALTER TABLE export_jobs DROP COLUMN options")  # m012
-    for column in ("tool_calls", "citations"):  # m017
+    for column in ("tool_calls", "citations", "key_id"):  # m017, m021
         conn.execute(f"ALTER TABLE call_content DROP COLUMN {column}")
+    conn.execute("DROP TABLE content_keys")  # m021
     for column in ("prompt_hash", "prompt_chars", "output_chars", "message_count"):  # m014
         conn.execute(f"ALTER TABLE call_content DROP COLUMN {column}")
     conn.execute("COMMIT")

@@ -156,6 +156,27 @@ async def test_logs_page_end_to_end(proxy, browser, tmp_path):
         assert (tmp_path / f"{name}.png").stat().st_size > 5000
 
 
+async def test_logs_page_shows_content_encrypted_at_rest_decrypted(make_proxy, browser, tmp_path):
+    key = tmp_path / "content.key"
+    key.write_text("5e" * 32)
+    key.chmod(0o600)
+    proxy = await make_proxy(privacy__encryption_key_file=str(key))
+    call_id = await call(proxy, "gpt-4o-mini", "sealed Pangolin words")
+    await flushed(proxy)
+    base = str(proxy.make_url("")).rstrip("/")
+
+    def drive():
+        browser.get(base + "/ui")
+        wait(browser, lambda d: len(rows(d)) == 1)
+        assert rows(browser)[0].find_element(By.CSS_SELECTOR, "td.preview").text == "sealed Pangolin words"
+        browser.get(f"{base}/ui/logs/{call_id}")
+        wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#panel .conversation"))
+        conversation = browser.find_element(By.CSS_SELECTOR, "#panel .conversation").text
+        assert "sealed Pangolin words" in conversation and "Echo: sealed Pangolin words" in conversation
+
+    await asyncio.to_thread(drive)
+
+
 def seed(db_path: str, template: dict, count: int) -> None:
     """Copies of one real stored row with fresh ids spread over the last six days."""
     from llmlog.proxy.ids import new_call_id
