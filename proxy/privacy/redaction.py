@@ -148,14 +148,8 @@ def _redact_raw(data: bytes, kinds: frozenset[str]) -> bytes:
     is blanked, so a body that is JSON cut short (at store.max_body_bytes) is still read as its text
     reads, and each finding's place is the same in both."""
     text = data.decode("utf-8", "surrogateescape")
-    scanned = _JSON_ESCAPE.sub("  ", text) if "\\" in text else text
-    parts: list[str] = []
-    at = 0
-    for m in find_pii(scanned, limit=None):
-        if m.kind in kinds:
-            parts += [text[at:m.start], f"[{m.kind}]"]
-            at = m.end
-    return ("".join(parts) + text[at:]).encode("utf-8", "surrogateescape") if parts else data
+    redacted = redact(text, kinds, scanned=_JSON_ESCAPE.sub("  ", text) if "\\" in text else None)
+    return data if redacted is text else redacted.encode("utf-8", "surrogateescape")
 
 
 _JSON_ESCAPE = re.compile(r'\\[nrtbf"\\/]')
