@@ -7,6 +7,7 @@ import zlib
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Final, Literal, TypeVar, cast
+from urllib.parse import unquote
 
 import orjson
 
@@ -30,6 +31,7 @@ from llmlog.proxy.pipeline.scrub import (
 )
 from llmlog.proxy.privacy.redaction import (
     PrivacyPolicy,
+    anything_to_redact,
     has_pii,
     pii_json,
     redact_body,
@@ -268,6 +270,12 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int,
         row["pii"] = pii_json((prompt_text, output_text, tool_calls))
     timeline = chunk_timeline(chunks, len(response_body)) if response.events else None
     kinds = privacy.redact
+    if kinds and not anything_to_redact(
+            kinds, (prompt_text, output_text, tool_calls, row["error"], unquote(call.query),
+                    *(value for _, value in call.request_headers), *(value for _, value in call.response_headers)),
+            (ctx.metadata, response.assembled),
+            ((request_body, False), (response_body, is_stream)), max_body_bytes):
+        kinds = frozenset()  # nothing of these kinds anywhere: no part needs reading again
     if kinds:
         request_body = redact_body(request_body, kinds, stream=False, limit=max_body_bytes)[0]
         response_body, moved = redact_body(response_body, kinds, stream=is_stream, limit=max_body_bytes)

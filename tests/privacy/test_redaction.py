@@ -166,3 +166,14 @@ async def test_a_large_call_is_built_off_the_event_loop(make_proxy):
         assert (await proxy.post(CHAT, data=body)).status == 200
     await flushed(proxy)
     assert [t is threading.main_thread() for t in threads] == [True, False]
+
+
+async def test_a_value_in_a_header_alone_is_redacted(make_proxy, db_path):
+    proxy = await make_proxy(privacy__redact=["email"])
+    resp = await proxy.post(CHAT, data=orjson.dumps({"model": "gpt-4o-mini", "messages": [
+        {"role": "user", "content": "nothing personal here"}]}), headers={"x-customer-contact": PLANTED["email"]})
+    assert resp.status == 200
+    await flushed(proxy)
+    entry = await (await proxy.get(f"/v1/logs/{resp.headers['x-llmlog-id']}")).json()
+    assert dict(entry["request"]["headers"])["x-customer-contact"] == "[email]"
+    assert PLANTED["email"].encode() not in database_bytes(db_path)
