@@ -64,7 +64,7 @@ def _file_text(path: str) -> str:
             mode = os.fstat(handle.fileno()).st_mode
             if not stat.S_ISREG(mode):
                 raise ConfigError(f"{where} is not a regular file")
-            if mode & (stat.S_IROTH | stat.S_IWOTH | stat.S_IWGRP):
+            if mode & (stat.S_IRWXO | stat.S_IRGRP | stat.S_IWGRP):
                 raise ConfigError(f"{where} can be read or changed by other users (mode {stat.S_IMODE(mode):04o}); "
                                   f"make it the owner's only: chmod 600 {path}")
             return handle.read()
@@ -74,10 +74,23 @@ def _file_text(path: str) -> str:
         raise ConfigError(f"{where} cannot be read: {exc.strerror or exc}") from None
 
 
+def _looks_like_keys(text: str) -> bool:
+    try:
+        parse_keys(text, "")
+    except ConfigError:
+        return False
+    return True
+
+
 def load_keyring(env_name: str | None, file_path: str | None, env: Mapping[str, str]) -> Keyring | None:
     """The configured keyring, or None when neither setting names one (content stays in clear)."""
     if env_name and file_path:
         raise ConfigError(f"{ENV_SETTING} and {FILE_SETTING} are both set; keep one")
+    for setting, named in ((ENV_SETTING, env_name), (FILE_SETTING, file_path)):
+        if named and _looks_like_keys(named):  # never echoed: an error line ends up in logs
+            raise ConfigError(f"{setting} holds what looks like a key itself; it takes the "
+                              f"{'name of a variable' if setting == ENV_SETTING else 'path of a file'} "
+                              "that holds the key")
     if env_name:
         value = env.get(env_name)
         if value is None or not value.strip():

@@ -170,10 +170,19 @@ def test_a_malformed_or_unreadable_key_is_one_line(tmp_path, env, words):
     assert "abc123" not in line and KEY_A not in line  # never a key's value
 
 
-def test_a_key_file_others_can_read_is_refused(tmp_path):
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_a_key_file_others_can_read_is_refused(tmp_path, mode):
     path = key_file(tmp_path, KEY_A)
-    os.chmod(path, 0o644)
-    one_line_error(run("logs", "--db", str(tmp_path / "llmlog.db"), env={FILE_ENV: path}), "chmod 600", "0644")
+    os.chmod(path, mode)
+    one_line_error(run("logs", "--db", str(tmp_path / "llmlog.db"), env={FILE_ENV: path}), "chmod 600", f"{mode:04o}")
+
+
+@pytest.mark.parametrize("setting", ["LLMLOG_PRIVACY_ENCRYPTION_KEY_ENV", FILE_ENV])
+def test_a_key_given_where_its_name_or_path_belongs_is_never_echoed(tmp_path, setting):
+    for key in (KEY_A, KEY_B, f"{KEY_A},{KEY_B}"):
+        line = one_line_error(run("logs", "--db", str(tmp_path / "llmlog.db"), env={setting: key}),
+                              "looks like a key itself")
+        assert KEY_A not in line and KEY_B not in line and KEY_A[:16] not in line
 
 
 def test_serve_with_a_missing_key_exits_with_one_line(tmp_path):
