@@ -7,7 +7,7 @@ import zlib
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Final, Literal, TypeVar, cast
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
 import orjson
 
@@ -30,13 +30,14 @@ from llmlog.proxy.pipeline.scrub import (
     scrub_text,
 )
 from llmlog.proxy.privacy.redaction import (
+    BodyKind,
     PrivacyPolicy,
     anything_to_redact,
     has_pii,
     pii_json,
     redact_body,
+    redact_form,
     redact_json_text,
-    redact_query_values,
     redact_text,
     redact_value,
 )
@@ -252,6 +253,7 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int,
     row["usage_source"] = usage.source
     row["token_encoding"] = usage.encoding
     fill_cost_columns(row, cost)
+    user_from_body = not row["user_id"] and request.user  # the body's `user` is content, redacted as such
     row["user_id"] = row["user_id"] or request.user
     row["metadata"] = _metadata_json(ctx.metadata) if ctx.metadata is not None else None
     row["has_content"] = int(not dnt)
@@ -266,24 +268,30 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int,
     response_truncated = call.response_truncated or inflated_past_cap or len(body) > max_body_bytes
     prompt_text, output_text = scrub_text(request.prompt_text, secrets), scrub_text(response.output_text, secrets)
     tool_calls = scrub_text(orjson.dumps(response.tool_calls).decode(), secrets) if response.tool_calls else None
-    if privacy.detect:
-        row["pii"] = pii_json((prompt_text, output_text, tool_calls))
+    if privacy.detect:  # the output text holds the tool calls' arguments too (`tool_call_text`)
+        row["pii"] = pii_json((prompt_text, output_text))
     timeline = chunk_timeline(chunks, len(response_body)) if response.events else None
     kinds = privacy.redact
+    request_kind: BodyKind = "form" if _FORM in _encoding_and_type(call.request_headers)[1].lower() else "plain"
     if kinds and not anything_to_redact(
-            kinds, (prompt_text, output_text, tool_calls, row["error"], unquote(call.query),
+            kinds, (prompt_text, output_text, tool_calls, row["error"], unquote_plus(call.query), unquote(call.path),
+                    row["user_id"] if user_from_body else None,
                     *(value for _, value in call.request_headers), *(value for _, value in call.response_headers)),
             (ctx.metadata, response.assembled),
-            ((request_body, False), (response_body, is_stream)), max_body_bytes):
+            ((request_body, request_kind), (response_body, "stream" if is_stream else "plain")), max_body_bytes):
         kinds = frozenset()  # nothing of these kinds anywhere: no part needs reading again
     if kinds:
-        request_body = redact_body(request_body, kinds, stream=False, limit=max_body_bytes)[0]
-        response_body, moved = redact_body(response_body, kinds, stream=is_stream, limit=max_body_bytes)
+        request_body = redact_body(request_body, kinds, kind=request_kind, limit=max_body_bytes)[0]
+        response_body, moved = redact_body(response_body, kinds, kind="stream" if is_stream else "plain",
+                                           limit=max_body_bytes)
         if moved is not None and timeline is not None:
             timeline = [[offset, moved(int(end))] for offset, end in timeline]
         if is_stream and has_pii(output_text, kinds) and _split_values_left(call, response_body, kinds):
             response_body, timeline = b"", None  # kept as its assembled answer alone
         row["error"] = redact_text(row["error"], kinds)
+        row["path"] = _redacted_path(row["path"], kinds)
+        if user_from_body:
+            row["user_id"] = redact_text(row["user_id"], kinds)
         if ctx.metadata is not None:
             row["metadata"] = _metadata_json(redact_value(ctx.metadata, kinds))
         prompt_text, output_text = redact_text(prompt_text, kinds), redact_text(output_text, kinds)
@@ -325,7 +333,19 @@ def _redact_content(content: ContentRow, kinds: frozenset[str]) -> None:
     for column in ("request_headers", "response_headers", "assembled", "citations"):
         content[column] = redact_json_text(content[column], kinds)
     if content["request_query"]:
-        content["request_query"] = redact_query_values(content["request_query"], kinds)
+        content["request_query"] = redact_form(content["request_query"], kinds)
+
+
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _redacted_path(path: str | None, kinds: frozenset[str]) -> str | None:
+    """The request path with `kinds` redacted as decoded (`/v1/files/a%40b.com`); as sent when none is in it."""
+    if not path:
+        return path
+    plain = unquote(path)
+    redacted = redact_text(plain, kinds)
+    return path if redacted is plain else redacted
 
 
 def _split_values_left(call: CapturedCall, body: bytes, kinds: frozenset[str]) -> bool:

@@ -125,18 +125,17 @@ def pii_counts(text: str, kinds: Iterable[str] = KINDS) -> dict[str, int]:
     return counts
 
 
-def redact(text: str, kinds: Iterable[str], *, scanned: str | None = None) -> str:
+def redact(text: str, kinds: Iterable[str]) -> str:
     """`text` with every finding of the given kinds replaced by its typed placeholder (`[email]`).
 
     Overlaps are settled among all kinds first, so a value is replaced whole or, when a stronger kind
-    not asked for claims it, left whole; the whole text is examined, however long. Findings are looked
-    for in `scanned` when given: a copy of `text` of the same length, with some characters blanked."""
+    not asked for claims it, left whole; the whole text is examined, however long."""
     wanted = _kinds(kinds)
     if not wanted:
         return text
     parts: list[str] = []
     at = 0
-    for m in find_pii(text if scanned is None else scanned, limit=None):
+    for m in find_pii(text, limit=None):
         if m.kind in wanted:
             parts += [text[at:m.start], f"[{m.kind}]"]
             at = m.end

@@ -16,13 +16,14 @@ import bisect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote, unquote
+from typing import Any, Literal
+from urllib.parse import quote, unquote_plus
 
 import orjson
 
 from llmlog.proxy.privacy.detect import find_pii, pii_counts, redact
 
+BodyKind = Literal["plain", "stream", "form"]  # JSON or other text; server-sent events; form-urlencoded
 OffsetMap = Callable[[int], int]  # a byte offset in the body as captured -> the same place in the redacted body
 # Texts are looked through together, joined by a character no pattern takes for part of a value or
 # its surroundings (not a word character, space, separator or `version` context): one scan of all
@@ -78,26 +79,28 @@ def has_pii(text: str | None, kinds: frozenset[str]) -> bool:
 
 
 def anything_to_redact(kinds: frozenset[str], texts: Iterable[str | None], values: Iterable[Any],
-                       bodies: Iterable[tuple[bytes, bool]], limit: int) -> bool:
+                       bodies: Iterable[tuple[bytes, BodyKind]], limit: int) -> bool:
     """Whether a call holds any value of `kinds` in its `texts`, parsed JSON `values` or `bodies`
-    ((body, is a stream), each read to `limit` and a margin as redact_body reads it): one scan of
+    ((body, its kind), each read to `limit` and a margin as redact_body reads it): one scan of
     all of it, where redacting part by part scans each part (a dozen scans for a small call)."""
     found: set[str] = {text for text in texts if text}
     for value in values:
         _strings(value, found)
-    for body, stream in bodies:
-        _body_texts(body, stream, limit, found)
+    for body, kind in bodies:
+        _body_texts(body, kind, limit, found)
     return _holds(found, kinds)
 
 
-def _body_texts(body: bytes, stream: bool, limit: int, into: set[str]) -> None:
+def _body_texts(body: bytes, kind: BodyKind, limit: int, into: set[str]) -> None:
     """The texts of a body as redact_body reads them, added to `into`."""
     if not body:
         return
     if len(body) > limit + _CUT_MARGIN:
         text = body[:limit + _CUT_MARGIN].decode("utf-8", "surrogateescape")
-        into.add(_JSON_ESCAPE.sub("  ", text))
-    elif stream:
+        into.add(_Unescaped(text).text)
+    elif kind == "form":
+        into.add(unquote_plus(body.decode("utf-8", "surrogateescape")))
+    elif kind == "stream":
         for line in body.splitlines():
             value = _parsed_line(line)
             if value is _NOT_JSON:
@@ -142,20 +145,25 @@ def redact_json_text(text: str | None, kinds: frozenset[str]) -> str | None:
     return orjson.dumps(redact_value(parsed, kinds)).decode()
 
 
-def redact_query_values(query: str, kinds: frozenset[str]) -> str:
-    """A query string with each parameter's decoded value redacted (`a%40b.com` is an address too)."""
+def redact_form(query: str, kinds: frozenset[str]) -> str:
+    """A query string or form body with each parameter's name and value redacted as decoded
+    (`a%40b.com` is an address too, and `?a@b.com` a parameter without a value)."""
     if not query:
         return query
     pairs = []
     for pair in query.split("&"):
         name, sep, value = pair.partition("=")
-        plain = unquote(value.replace("+", " "))
-        redacted = redact(plain, kinds)
-        pairs.append(f"{name}{sep}{quote(redacted, safe='[]') if redacted != plain else value}")
+        pairs.append(f"{_redact_encoded(name, kinds)}{sep}{_redact_encoded(value, kinds)}")
     return "&".join(pairs)
 
 
-def redact_body(body: bytes, kinds: frozenset[str], *, stream: bool,
+def _redact_encoded(encoded: str, kinds: frozenset[str]) -> str:
+    plain = unquote_plus(encoded)
+    redacted = redact(plain, kinds)
+    return encoded if redacted is plain else quote(redacted, safe="[]")
+
+
+def redact_body(body: bytes, kinds: frozenset[str], *, kind: BodyKind = "plain",
                 limit: int | None = None) -> tuple[bytes, OffsetMap | None]:
     """The body with `kinds` redacted, and for a stream the map of its chunk ends (None: unchanged
     offsets, the body was not a stream or nothing in it changed). A body longer than `limit` (the store
@@ -166,7 +174,11 @@ def redact_body(body: bytes, kinds: frozenset[str], *, stream: bool,
         return body, None
     if limit is not None and len(body) > limit + _CUT_MARGIN:  # the store keeps `limit` bytes: read those
         return _redact_raw(body[:limit + _CUT_MARGIN], kinds), None
-    if stream:
+    if kind == "form":
+        text = body.decode("utf-8", "surrogateescape")
+        redacted = redact_form(text, kinds)
+        return (body if redacted == text else redacted.encode("utf-8", "surrogateescape")), None
+    if kind == "stream":
         return _redact_stream(body, kinds)
     stripped = body.lstrip()
     if stripped[:1] in (b"{", b"["):
@@ -180,15 +192,68 @@ def redact_body(body: bytes, kinds: frozenset[str], *, stream: bool,
 
 
 def _redact_raw(data: bytes, kinds: frozenset[str]) -> bytes:
-    """`data` redacted as text. Values are looked for in a copy where each JSON escape (`\\n`, `\\"`)
-    is blanked, so a body that is JSON cut short (at store.max_body_bytes) is still read as its text
-    reads, and each finding's place is the same in both."""
+    """`data` redacted as text. Values are looked for in the text with its JSON escapes read
+    (`\\n`, `\\u0040`), so a body that is JSON cut short (at store.max_body_bytes) is read as a
+    person reads it, and each value found is replaced where it stands in `data`, escapes and all."""
     text = data.decode("utf-8", "surrogateescape")
-    redacted = redact(text, kinds, scanned=_JSON_ESCAPE.sub("  ", text) if "\\" in text else None)
-    return data if redacted is text else redacted.encode("utf-8", "surrogateescape")
+    if "\\" not in text:
+        redacted = redact(text, kinds)
+        return data if redacted is text else redacted.encode("utf-8", "surrogateescape")
+    unescaped = _Unescaped(text)
+    parts: list[str] = []
+    at = 0
+    for m in find_pii(unescaped.text, limit=None):  # every kind: overlaps settled as redact() settles them
+        if m.kind in kinds:
+            start, end = unescaped.raw_span(m.start, m.end)
+            parts += [text[at:start], f"[{m.kind}]"]
+            at = end
+    return ("".join(parts) + text[at:]).encode("utf-8", "surrogateescape") if parts else data
 
 
-_JSON_ESCAPE = re.compile(r'\\[nrtbf"\\/]')
+_JSON_ESCAPE = re.compile(r'\\(?:u[0-9A-Fa-f]{4}|[nrtbf"\\/])')
+_ESCAPED = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "\\": "\\", "/": "/"}
+
+
+class _Unescaped:
+    """Text with its JSON escapes read, and where each of its characters stands in the raw text."""
+
+    def __init__(self, raw: str):
+        pieces: list[str] = []
+        self._starts: list[int] = []  # where each piece starts in `text`
+        self._raw: list[tuple[int, int]] = []  # the raw span of each piece
+        self._escape: list[bool] = []  # the piece is one escape (one character for several raw ones)
+        at = size = 0
+        for m in _JSON_ESCAPE.finditer(raw):
+            if m.start() > at:
+                self._piece(pieces, raw[at:m.start()], size, (at, m.start()), False)
+                size += m.start() - at
+            code = m.group()
+            self._piece(pieces, chr(int(code[2:], 16)) if code[1] == "u" else _ESCAPED[code[1]], size,
+                        m.span(), True)
+            size += 1
+            at = m.end()
+        if at < len(raw):
+            self._piece(pieces, raw[at:], size, (at, len(raw)), False)
+        self.text = "".join(pieces)
+
+    def _piece(self, pieces: list[str], text: str, start: int, raw: tuple[int, int], escape: bool) -> None:
+        pieces.append(text)
+        self._starts.append(start)
+        self._raw.append(raw)
+        self._escape.append(escape)
+
+    def _raw_of(self, index: int) -> tuple[int, int]:
+        """The raw span of the character at `index` of `text`."""
+        k = bisect.bisect_right(self._starts, index) - 1
+        raw_start, raw_end = self._raw[k]
+        if self._escape[k]:
+            return raw_start, raw_end
+        at = raw_start + index - self._starts[k]
+        return at, at + 1
+
+    def raw_span(self, start: int, end: int) -> tuple[int, int]:
+        """The raw span of `text[start:end]` (not empty)."""
+        return self._raw_of(start)[0], self._raw_of(end - 1)[1]
 
 
 def _redact_stream(body: bytes, kinds: frozenset[str]) -> tuple[bytes, OffsetMap | None]:

@@ -240,7 +240,7 @@ def parse_filter(q: Query, now_ms: int, *, default_window_ms: int | None = DEFAU
 
 def _pii(q: Query) -> tuple[bool | None, list[str]]:
     """`pii=true|false` (any personal data found, or none), or `pii=email,card` (any of those kinds)."""
-    kinds = q.many("pii")
+    kinds = [kind.lower() for kind in q.many("pii")]
     if len(kinds) == 1:
         try:
             return parse_bool(kinds[0]), []

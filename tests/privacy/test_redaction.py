@@ -3,6 +3,7 @@ keeps it: not in the database, its WAL, the spill file or an export."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import orjson
@@ -177,3 +178,43 @@ async def test_a_value_in_a_header_alone_is_redacted(make_proxy, db_path):
     entry = await (await proxy.get(f"/v1/logs/{resp.headers['x-llmlog-id']}")).json()
     assert dict(entry["request"]["headers"])["x-customer-contact"] == "[email]"
     assert PLANTED["email"].encode() not in database_bytes(db_path)
+
+
+async def test_a_cut_body_written_with_unicode_escapes_is_read_as_its_text(make_proxy, db_path):
+    """Python's json.dumps writes `号4352…` as `\\u53f74352…` and may write `@` as `\\u0040`: in the raw bytes
+    the card number follows a hex digit and the address has no `@`."""
+    proxy = await make_proxy(privacy__redact=KINDS, store__max_body_bytes=300)
+    text = f"客户号{PLANTED['card']}，号{PLANTED['secret']} 邮件{PLANTED['email']}"
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text},
+                                                            {"role": "user", "content": "filler " * 200}]})
+    body = body.replace("@", "\\u0040")
+    resp = await proxy.post(CHAT, data=body.encode(), headers={"Content-Type": "application/json"})
+    assert resp.status == 200
+    await flushed(proxy)
+    entry = await (await proxy.get(f"/v1/logs/{resp.headers['x-llmlog-id']}")).json()
+    stored = entry["request"]["body"]
+    assert entry["request"]["truncated"] and "\\u53f7[card]\\uff0c\\u53f7[secret] \\u90ae\\u4ef6[email]" in stored
+    assert _leaks(database_bytes(db_path) + orjson.dumps(entry)) == []
+
+
+async def test_the_query_path_form_body_and_body_user_are_redacted(make_proxy, fake, db_path):
+    proxy = await make_proxy(privacy__redact=KINDS)
+    query = f"{PLANTED['email']}&name={PLANTED['ssn']}&{PLANTED['card'].replace(' ', '%20')}=1"
+    form = f"email={PLANTED['email'].replace('@', '%40')}&card={PLANTED['card'].replace(' ', '+')}"
+    resp = await proxy.post(f"/v1/files/{PLANTED['email']}/{PLANTED['card'].replace(' ', '')}?{query}",
+                            data=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status == 200
+    chat = orjson.dumps({"model": "gpt-4o-mini", "user": PLANTED["email"],
+                         "messages": [{"role": "user", "content": "hello"}]})
+    chat_resp = await proxy.post(CHAT, data=chat)
+    assert chat_resp.status == 200
+    await flushed(proxy)
+    assert fake.received[0]["body"] == form.encode()  # sent on as it came
+    entry = await (await proxy.get(f"/v1/logs/{resp.headers['x-llmlog-id']}")).json()
+    assert entry["path"] == "/v1/files/[email]/[card]"
+    assert entry["request"]["query"] == "[email]&name=[ssn]&[card]=1"
+    assert entry["request"]["body"] == "email=[email]&card=[card]"
+    chat_entry = await (await proxy.get(f"/v1/logs/{chat_resp.headers['x-llmlog-id']}")).json()
+    assert chat_entry["metadata"]["user_id"] == "[email]" and chat_entry["request"]["body"]["user"] == "[email]"
+    everything = database_bytes(db_path) + orjson.dumps([entry, chat_entry]) + await _exported(proxy)
+    assert _leaks(everything) == [] and b"ana.lopez%40" not in everything
