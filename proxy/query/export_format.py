@@ -155,6 +155,14 @@ class FieldSet:
     def record(self, row: dict) -> dict:
         return {name: get(row) for name, get in zip(self.names, self.getters, strict=True)}
 
+    def json_record(self, row: dict) -> dict:
+        """`record`, and for a row whose encrypted content could not be opened (its content fields
+        null) why, as `content_error`: JSON has room for it, CSV's columns do not."""
+        record = self.record(row)
+        if "content_error" in row:
+            record["content_error"] = row["content_error"]
+        return record
+
 
 def resolve_fields(names: Sequence[str] | None) -> FieldSet:
     """The chosen fields (default DEFAULT_FIELDS, duplicates dropped); UnknownField names a bad one."""
@@ -227,7 +235,7 @@ class JsonlEncoder:
         return b""
 
     def rows(self, rows: Sequence[dict]) -> bytes:
-        return b"".join(jsonl_line(self.fields.record(row)) for row in rows)
+        return b"".join(jsonl_line(self.fields.json_record(row)) for row in rows)
 
     def end(self) -> bytes:
         return b""
@@ -252,7 +260,7 @@ class JsonArrayEncoder:
         return lead + orjson.dumps(value)
 
     def rows(self, rows: Sequence[dict]) -> bytes:
-        return b"".join(self._item(self.fields.record(row)) for row in rows)
+        return b"".join(self._item(self.fields.json_record(row)) for row in rows)
 
     def end(self) -> bytes:
         return b"\n]\n"

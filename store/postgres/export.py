@@ -13,7 +13,7 @@ from ..filters import LogFilter
 from ..interface import Position
 from ..keyring import Keyring
 from ..rows import SEALED_COLUMNS, Row
-from ..sealing import opened
+from ..sealing import opened_or_marked
 from .queries import CALL_SELECT, dicts, one
 from .where import where
 
@@ -42,7 +42,7 @@ def fetch_batch(conn: psycopg.Connection, f: LogFilter, after: Position | None =
     args.append(limit)
     rows = dicts(conn.execute(sql, args))
     if sealed:
-        return [opened(row, keyring, row["id"]) for row in rows]
+        return [opened_or_marked(row, keyring, row["id"]) for row in rows]
     return [unpack_row(row) for row in rows] if packed else rows
 
 

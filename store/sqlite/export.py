@@ -14,7 +14,7 @@ from ..filters import LogFilter
 from ..interface import Position
 from ..keyring import Keyring
 from ..rows import CALL_COLUMNS, SEALED_COLUMNS, Row
-from ..sealing import opened
+from ..sealing import opened_or_marked
 from .where import where
 
 _CALLS = ", ".join(f"calls.{c}" for c in CALL_COLUMNS)
@@ -23,7 +23,7 @@ _CALLS = ", ".join(f"calls.{c}" for c in CALL_COLUMNS)
 def fetch_batch(conn: sqlite3.Connection, f: LogFilter, after: Position | None = None, *,
                 content: Sequence[str] = (), limit: int = BATCH_ROWS, keyring: Keyring | None = None) -> list[Row]:
     """Up to `limit` matching rows after `after`, oldest first, with the asked content columns
-    (opened, store/sealing.py: UnsealError for a row that cannot be)."""
+    (opened_or_marked, store/sealing.py: UnsealError for a row that cannot be)."""
     unknown = set(content) - set(EXPORTABLE_CONTENT)
     if unknown:
         raise ValueError(f"not exportable content columns: {sorted(unknown)}")
@@ -49,7 +49,7 @@ def fetch_batch(conn: sqlite3.Connection, f: LogFilter, after: Position | None =
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, row, strict=True)) for row in cursor]
     if sealed:
-        return [opened(row, keyring, row["id"]) for row in rows]
+        return [opened_or_marked(row, keyring, row["id"]) for row in rows]
     return [unpack_row(row) for row in rows] if packed else rows
 
 

@@ -271,6 +271,17 @@ async def test_a_tampered_value_fails_its_entry_alone(make_proxy, fake, db_path,
     assert broken.status == 500 and ids["json"] in message and "prompt_text" in message and A in message
     assert (await proxy.get(f"/v1/logs/{ids['stream']}")).status == 200
     one_line_error(run("show", ids["json"], "--db", db_path, env={FILE_ENV: keys}), "cannot be decrypted")
+    # an export with content: the tampered entry has no content and says why; the others are whole
+    exported = await proxy.get("/v1/logs/export", params={"format": "jsonl", "fields": "id,prompt_text"})
+    assert exported.status == 200
+    records = {r["id"]: r for r in map(orjson.loads, (await exported.read()).splitlines())}
+    assert records[ids["json"]]["prompt_text"] is None and "cannot be decrypted" in records[ids["json"]]["content_error"]
+    assert records[ids["stream"]] == {"id": ids["stream"], "prompt_text": f"sing {STREAMED}"}
+    csv = await proxy.get("/v1/logs/export", params={"format": "csv", "fields": "id,prompt_text"})
+    assert csv.status == 200 and f"{ids['json']}," in await csv.text()
+    cli_export = run("export", "--db", db_path, "--fields", "id,prompt_text", "--format", "jsonl",
+                     env={FILE_ENV: keys})
+    assert cli_export.exit_code == 0 and f"sing {STREAMED}" in cli_export.output
 
 
 @pytest.mark.backends
