@@ -71,7 +71,7 @@ _VERSION_WORDS = re.compile(r"(?:version|versión|ver|build|release|v)\s*[:=]?\s
 _PHONE = re.compile(
     r"(?=[+(\d])(?<![A-Za-z0-9_+@/.:#-])"
     r"(?:(?P<intl>(?:\+|00)[1-9]\d{0,2})[ .-]?(?:\(0\)[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?|(?P<area>\(\d{2,5}\))[ .-]?)?"
-    r"\d(?:[ ./-]?\d){5,15}+"
+    r"\d(?:[ ./-]?\d){5,15}"
     r"(?![A-Za-z0-9_@]|[./-]?\d)")
 _SEPARATORS = re.compile(r"[ ./-]")
 
@@ -251,12 +251,26 @@ def _ips(text: str) -> Iterator[Match]:
 
 def _phones(text: str) -> Iterator[Match]:
     for m in _PHONE.finditer(text):
-        if _phone_ok(m):
-            yield Match("phone", m.start(), m.end())
+        intl, area, number = m.group("intl"), m.group("area"), m.group()
+        end = _phone_end(intl, area, number)
+        if end:
+            yield Match("phone", m.start(), m.start() + end)
 
 
-def _phone_ok(m: re.Match[str]) -> bool:
-    intl, area, number = m.group("intl"), m.group("area"), m.group()
+def _phone_end(intl: str | None, area: str | None, number: str) -> int:
+    """How much of `number` is a phone number: all of it, or when the digits run on into another
+    number (`+44 20 7946 0958 4111 1111 …`), the longest run of its first groups that is one; 0 for none."""
+    if _phone_ok(intl, area, number):
+        return len(number)
+    if intl or area:
+        cuts = [m.start() for m in _SEPARATORS.finditer(number, len(intl or area or ""))]
+        for cut in reversed(cuts):
+            if number[cut - 1].isdigit() and _phone_ok(intl, area, number[:cut]):
+                return cut
+    return 0
+
+
+def _phone_ok(intl: str | None, area: str | None, number: str) -> bool:
     digits = "".join(ch for ch in number if ch.isdigit())
     if intl:
         own = len(digits) - (2 if intl.startswith("00") else 0)
