@@ -47,7 +47,7 @@ def rekey(config_path, db):
     def progress(rows: int) -> None:
         nonlocal seen
         seen += rows
-        click.echo(f"  {seen} entries looked at", err=True)
+        click.echo(f"  {seen} {'entry' if seen == 1 else 'entries'} looked at", err=True)
 
     try:
         result = store.rekey(batch_size=REKEY_BATCH, progress=progress)

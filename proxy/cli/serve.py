@@ -74,7 +74,20 @@ def start_banner(config: Settings, host: str, port: int) -> str:
              f"  logs page  {base}/ui",
              f"  database   {printable(config.db_path)}"]
     lines += [f"  provider   {p.name:<{width}}  {base}{p.prefix} → {p.base_url}" for p in config.providers]
+    lines.append(f"  privacy    {privacy_summary(config)}")
     return "\n".join(lines)
+
+
+def privacy_summary(config: Settings) -> str:
+    """What happens to personal data in stored calls, in a few words (never a key, only its id)."""
+    privacy, keyring = config.privacy, config.keyring
+    parts = ["personal data counted" if privacy.detect_pii else "personal data not looked for"]
+    if privacy.redact:
+        parts.append(f"{', '.join(privacy.redact)} redacted")
+    parts.append("content in clear" if keyring is None else
+                 f"content encrypted with key {keyring.newest.id}"
+                 + (f" ({len(keyring.ids) - 1} older key(s) to decrypt)" if len(keyring.ids) > 1 else ""))
+    return "; ".join(parts)
 
 
 @click.command()

@@ -275,7 +275,8 @@ async def test_a_tampered_value_fails_its_entry_alone(make_proxy, fake, db_path,
     exported = await proxy.get("/v1/logs/export", params={"format": "jsonl", "fields": "id,prompt_text"})
     assert exported.status == 200
     records = {r["id"]: r for r in map(orjson.loads, (await exported.read()).splitlines())}
-    assert records[ids["json"]]["prompt_text"] is None and "cannot be decrypted" in records[ids["json"]]["content_error"]
+    tampered = records[ids["json"]]
+    assert tampered["prompt_text"] is None and "cannot be decrypted" in tampered["content_error"]
     assert records[ids["stream"]] == {"id": ids["stream"], "prompt_text": f"sing {STREAMED}"}
     csv = await proxy.get("/v1/logs/export", params={"format": "csv", "fields": "id,prompt_text"})
     assert csv.status == 200 and f"{ids['json']}," in await csv.text()

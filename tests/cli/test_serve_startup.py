@@ -87,7 +87,7 @@ def test_the_banner_names_the_address_logs_page_database_and_each_provider(tmp_p
         for line in proc.stderr:  # past any warning logged first (an HTTPS_PROXY in the environment)
             if "proxying on" in line:
                 break
-        lines = [line.rstrip("\n")] + [proc.stderr.readline().rstrip("\n") for _ in range(4)]
+        lines = [line.rstrip("\n")] + [proc.stderr.readline().rstrip("\n") for _ in range(5)]
     finally:
         proc.terminate()
         proc.wait(30)
@@ -97,7 +97,22 @@ def test_the_banner_names_the_address_logs_page_database_and_each_provider(tmp_p
     assert found.group(1) == version("llmlog")
     assert lines[1:] == [f"  logs page  {base}/ui", f"  database   {db}",
                          f"  provider   openai     {base}/ → https://api.openai.com",
-                         f"  provider   anthropic  {base}/anthropic → https://api.anthropic.com"]
+                         f"  provider   anthropic  {base}/anthropic → https://api.anthropic.com",
+                         "  privacy    personal data counted; content in clear"]
+
+
+def test_the_banner_says_what_is_redacted_and_which_key_encrypts(tmp_path):
+    from llmlog.proxy.cli.serve import start_banner
+    from llmlog.proxy.settings import load_config
+    from llmlog.store.keyring import key_id
+    keys = f"{'b2' * 32},{'a1' * 32}"
+    config = load_config(None, env={"LLMLOG_PRIVACY_REDACT": "email,card", "K": keys,
+                                    "LLMLOG_PRIVACY_ENCRYPTION_KEY_ENV": "K"})
+    line = start_banner(config, "127.0.0.1", 8080).splitlines()[-1]
+    newest = key_id(bytes.fromhex("b2" * 32))
+    assert line == (f"  privacy    personal data counted; email, card redacted; content encrypted with key {newest} "
+                    "(1 older key(s) to decrypt)")
+    assert "b2b2" not in line
 
 
 def test_port_in_use(tmp_path):
