@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from llmlog.proxy.state import CONFIG
 from tests.conftest import flushed
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -161,14 +162,19 @@ async def test_logs_page_shows_content_encrypted_at_rest_decrypted(make_proxy, b
     key.write_text("5e" * 32)
     key.chmod(0o600)
     proxy = await make_proxy(privacy__encryption_key_file=str(key))
+    tampered_id = await call(proxy, "gpt-4o-mini", "a value changed on disk")
     call_id = await call(proxy, "gpt-4o-mini", "sealed Pangolin words")
     await flushed(proxy)
+    from tests.api.test_encryption_at_rest import tamper
+    tamper(proxy.app[CONFIG].db_path, tampered_id)
     base = str(proxy.make_url("")).rstrip("/")
 
     def drive():
         browser.get(base + "/ui")
-        wait(browser, lambda d: len(rows(d)) == 1)
+        wait(browser, lambda d: len(rows(d)) == 2)
         assert rows(browser)[0].find_element(By.CSS_SELECTOR, "td.preview").text == "sealed Pangolin words"
+        broken = rows(browser)[1].find_element(By.CSS_SELECTOR, "td.preview .badge")
+        assert broken.text == "cannot be decrypted" and "cannot be decrypted" in broken.get_attribute("title")
         browser.get(f"{base}/ui/logs/{call_id}")
         wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#panel .conversation"))
         conversation = browser.find_element(By.CSS_SELECTOR, "#panel .conversation").text

@@ -43,6 +43,7 @@ function costCell(e) {
 
 function row(e) {
   const preview = e.do_not_track ? el("span", { class: "badge dnt" }, "do not track")
+    : e.content_error ? el("span", { class: "badge err", title: e.content_error }, "cannot be decrypted")
     : e.prompt && e.prompt.text ? e.prompt.text : "";
   const tr = el("tr", { tabindex: 0, "data-id": e.id, "aria-label": `Call ${e.id}, ${e.model || "no model"}, ${e.status}` },
     el("td", {}, el("time", { datetime: e.timestamp }, fmtTime(e.timestamp))),
