@@ -40,6 +40,7 @@ from llmlog.proxy.privacy.redaction import (
     redact_json_text,
     redact_text,
     redact_value,
+    trimmed_at_cut,
 )
 from llmlog.proxy.query.measures import text_hash
 from llmlog.proxy.query.stream_events import chunk_timeline
@@ -257,7 +258,11 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int,
     row["user_id"] = row["user_id"] or request.user
     row["metadata"] = _metadata_json(ctx.metadata) if ctx.metadata is not None else None
     row["has_content"] = int(not dnt)
-    all_tags = with_tags(ctx.tags, request.tags)
+    # the body's `metadata.tags` (LiteLLM's) are content: redacted like the rest of it
+    body_tags = request.tags
+    if privacy.redact and not dnt:
+        body_tags = [redact_text(tag, privacy.redact) or tag for tag in body_tags]
+    all_tags = with_tags(ctx.tags, body_tags)
     tags = [clean_text(t) for t in all_tags]
     if len(all_tags) != len(ctx.tags):  # the body's `metadata.tags` (LiteLLM's) added some
         row["tags"] = orjson.dumps(tags).decode()
@@ -297,6 +302,9 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int,
         prompt_text, output_text = redact_text(prompt_text, kinds), redact_text(output_text, kinds)
         tool_calls = redact_json_text(tool_calls, kinds)
     request_body, response_body = request_body[:max_body_bytes], response_body[:max_body_bytes]
+    if privacy.redact:  # where a cut went through a value, what is left of it cannot be found: it goes
+        request_body = trimmed_at_cut(request_body) if request_truncated else request_body
+        response_body = trimmed_at_cut(response_body) if response_truncated else response_body
     if timeline is not None:
         timeline = [[offset, min(end, len(response_body))] for offset, end in timeline]
     assembled = None if response.assembled is None else scrub_text(orjson.dumps(response.assembled).decode(), secrets)

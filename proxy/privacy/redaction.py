@@ -69,9 +69,14 @@ def _strings(value: Any, into: set[str] | None = None) -> set[str]:
         for item in value.values():
             if isinstance(item, str):
                 into.add(item)
-            elif isinstance(item, (list, dict)):
+            elif isinstance(item, (list, dict)) or type(item) is int:
                 _strings(item, into)
+    elif type(value) is int and abs(value) >= _LONG_NUMBER:
+        into.add(str(value))
     return into
+
+
+_LONG_NUMBER = 10 ** 5  # shorter numbers are no card, phone, SSN or IBAN
 
 
 def has_pii(text: str | None, kinds: frozenset[str]) -> bool:
@@ -96,24 +101,46 @@ def _body_texts(body: bytes, kind: BodyKind, limit: int, into: set[str]) -> None
     if not body:
         return
     if len(body) > limit + _CUT_MARGIN:
-        text = body[:limit + _CUT_MARGIN].decode("utf-8", "surrogateescape")
-        into.add(_Unescaped(text).text)
+        body = body[:limit + _CUT_MARGIN]
+        if kind == "form":
+            into.add(unquote_plus(body.decode("utf-8", "surrogateescape")))
+        else:
+            into.add(_read_text(body))
     elif kind == "form":
         into.add(unquote_plus(body.decode("utf-8", "surrogateescape")))
     elif kind == "stream":
         for line in body.splitlines():
             value = _parsed_line(line)
             if value is _NOT_JSON:
-                into.add(line.decode("utf-8", "surrogateescape"))
+                into.add(_read_text(line))
             else:
                 _strings(value, into)
     elif body.lstrip()[:1] in (b"{", b"["):
         try:
             _strings(orjson.loads(body), into)
         except orjson.JSONDecodeError:
-            into.add(body.decode("utf-8", "surrogateescape"))
+            into.add(_read_text(body))
     else:
-        into.add(body.decode("utf-8", "surrogateescape"))
+        into.add(_read_text(body))
+
+
+def _read_text(data: bytes) -> str:
+    """Bytes as `_redact_raw` reads them: UTF-8, JSON escapes read (`\\u0040` is an `@`)."""
+    text = data.decode("utf-8", "surrogateescape")
+    return _Unescaped(text).text if "\\" in text else text
+
+
+def trimmed_at_cut(body: bytes) -> bytes:
+    """A body cut short (at store.max_body_bytes), without its last words: a value the cut went through
+    is no longer whole enough to be found (`4111 1111 1111 `), so what may be part of one goes. Cut
+    back to the last JSON or line boundary among the last CUT_TRIM bytes, or by CUT_TRIM bytes."""
+    window = body[-CUT_TRIM:]
+    at = max(window.rfind(mark) for mark in _BOUNDARIES)
+    return body[:len(body) - len(window) + at + 1] if at >= 0 else body[:-CUT_TRIM]
+
+
+CUT_TRIM = 256  # longer than any value the detector finds but secrets and PEM blocks, which it finds cut short
+_BOUNDARIES = (b'"', b",", b"\n", b"{", b"}", b"[", b"]")
 
 
 def redact_text(text: str | None, kinds: frozenset[str]) -> str | None:
@@ -121,9 +148,14 @@ def redact_text(text: str | None, kinds: frozenset[str]) -> str | None:
 
 
 def redact_value(value: Any, kinds: frozenset[str]) -> Any:
-    """A parsed JSON value with every string in it (object keys too) redacted."""
+    """A parsed JSON value with every string in it (object keys too) redacted, and every number long
+    enough to be a card or phone number that is one (`4111111111111111` becomes `"[card]"`)."""
     if isinstance(value, str):
         return redact(value, kinds)
+    if type(value) is int and abs(value) >= _LONG_NUMBER:
+        text = str(value)
+        redacted = redact(text, kinds)
+        return value if redacted is text else redacted
     if isinstance(value, list):
         return [redact_value(item, kinds) for item in value]
     if isinstance(value, dict):
@@ -173,7 +205,13 @@ def redact_body(body: bytes, kinds: frozenset[str], *, kind: BodyKind = "plain",
     if not body:
         return body, None
     if limit is not None and len(body) > limit + _CUT_MARGIN:  # the store keeps `limit` bytes: read those
-        return _redact_raw(body[:limit + _CUT_MARGIN], kinds), None
+        window = body[:limit + _CUT_MARGIN]
+        if kind == "form":
+            text = window.decode("utf-8", "surrogateescape")
+            window = redact_form(text, kinds).encode("utf-8", "surrogateescape")
+        else:
+            window = _redact_raw(window, kinds)
+        return trimmed_at_cut(window), None  # its end is a cut too
     if kind == "form":
         text = body.decode("utf-8", "surrogateescape")
         redacted = redact_form(text, kinds)

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from llmlog.store.spill import spill_path_for
-from tests.conftest import CHAT, database_bytes, flushed, stored_ids, wait_until
+from tests.conftest import CHAT, chat_body, database_bytes, flushed, stored_ids, wait_until
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -218,3 +218,49 @@ async def test_the_query_path_form_body_and_body_user_are_redacted(make_proxy, f
     assert chat_entry["metadata"]["user_id"] == "[email]" and chat_entry["request"]["body"]["user"] == "[email]"
     everything = database_bytes(db_path) + orjson.dumps([entry, chat_entry]) + await _exported(proxy)
     assert _leaks(everything) == [] and b"ana.lopez%40" not in everything
+
+
+async def test_escaped_values_in_bodies_that_are_not_json_and_numbers_and_body_tags(make_proxy, db_path):
+    proxy = await make_proxy(privacy__redact=KINDS)
+    email = PLANTED["email"]
+    escaped = email.replace("@", "\\u0040")
+    calls = [
+        (b"note: " + escaped.encode(), "text/plain"),  # nothing else in the call holds anything
+        (b'{"model": "gpt-4o-mini", "temperature": NaN, "note": "' + escaped.encode() + b'"}', "application/json"),
+        (orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],
+                       "metadata": {"tags": [email], "cc": 4111111111111111}}), "application/json"),
+    ]
+    ids = []
+    for body, content_type in calls:
+        resp = await proxy.post("/v1/chat/completions" if b"messages" in body else "/v1/notes", data=body,
+                                headers={"Content-Type": content_type})
+        ids.append(resp.headers["x-llmlog-id"])
+    await flushed(proxy)
+    entries = [await (await proxy.get(f"/v1/logs/{call_id}")).json() for call_id in ids]
+    assert entries[0]["request"]["body"] == "note: [email]"
+    assert "[email]" in entries[1]["request"]["body"] and "NaN" in entries[1]["request"]["body"]
+    assert entries[2]["tags"] == ["[email]"] and entries[2]["request"]["body"]["metadata"]["cc"] == "[card]"
+    assert _leaks(database_bytes(db_path) + orjson.dumps(entries)) == []
+    assert b"4111111111111111" not in database_bytes(db_path)
+
+
+async def test_what_a_cut_went_through_is_not_kept(make_proxy, fake, db_path):
+    proxy = await make_proxy(privacy__redact=KINDS, store__max_body_bytes=400)
+    # the answer echoes the prompt; over twenty lengths of filler, its JSON is cut at 400 bytes
+    # inside the card number at least once
+    ids = []
+    for pad in range(200, 222):
+        resp = await proxy.post(CHAT, data=chat_body(f"{'w' * pad} {PLANTED['card']} and then more words"))
+        assert resp.status == 200
+        ids.append(resp.headers["x-llmlog-id"])
+    form = (f"email={PLANTED['email'].replace('@', '%40')}&card={PLANTED['card'].replace(' ', '+')}&pad="
+            + "x" * 3000)
+    form_resp = await proxy.post("/v1/forms", data=form,
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    await flushed(proxy)
+    for call_id in ids:
+        entry = await (await proxy.get(f"/v1/logs/{call_id}")).json()
+        assert entry["response"]["truncated"] and "4111" not in str(entry["response"]["body"]), call_id
+    stored_form = (await (await proxy.get(f"/v1/logs/{form_resp.headers['x-llmlog-id']}")).json())["request"]["body"]
+    assert stored_form.startswith("email=[email]&card=[card]&pad=x")
+    assert _leaks(database_bytes(db_path)) == [] and b"4111" not in database_bytes(db_path)
