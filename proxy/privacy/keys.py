@@ -74,11 +74,16 @@ def _file_text(path: str) -> str:
         raise ConfigError(f"{where} cannot be read: {exc.strerror or exc}") from None
 
 
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _looks_like_keys(text: str) -> bool:
+    """`text` (a variable's name or a file's path, as configured) is, or may be, key material: a
+    key, several, or a long run with no separator a name or path has (a key with a digit lost)."""
     try:
         parse_keys(text, "")
     except ConfigError:
-        return False
+        return len(text) >= 32 and not any(mark in text for mark in "_./ ")
     return True
 
 
@@ -88,9 +93,12 @@ def load_keyring(env_name: str | None, file_path: str | None, env: Mapping[str, 
         raise ConfigError(f"{ENV_SETTING} and {FILE_SETTING} are both set; keep one")
     for setting, named in ((ENV_SETTING, env_name), (FILE_SETTING, file_path)):
         if named and _looks_like_keys(named):  # never echoed: an error line ends up in logs
-            raise ConfigError(f"{setting} holds what looks like a key itself; it takes the "
+            raise ConfigError(f"{setting} holds what looks like a key (or most of one) itself; it takes the "
                               f"{'name of a variable' if setting == ENV_SETTING else 'path of a file'} "
                               "that holds the key")
+    if env_name and not _VARIABLE_NAME.fullmatch(env_name):
+        raise ConfigError(f"{ENV_SETTING} is not a variable's name (letters, digits and _); it takes the name "
+                          "of the variable that holds the key, never the key")
     if env_name:
         value = env.get(env_name)
         if value is None or not value.strip():

@@ -101,6 +101,10 @@ def expected(setting: Setting) -> str:
     return f"{_EXPECTED[setting.type]}{' of' if allowed.startswith('at ') else ''} {allowed}".rstrip()
 
 
+# settings a key may be pasted into by mistake: an error names the value's type, never the value
+_NOT_ECHOED = frozenset({"privacy.encryption_key_env", "privacy.encryption_key_file"})
+
+
 def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
     """`raw` (from `origin`: the file, a variable, a flag) read as `setting`'s type and checked
     against its choices and range; a ConfigError of one line naming all three otherwise."""
@@ -113,7 +117,8 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
         if setting.at_most is not None and value > setting.at_most:
             raise ValueError(raw)
     except (TypeError, ValueError, OverflowError):
-        raise ConfigError(f"{setting.key} from {origin}: expected {expected(setting)}, got {raw!r}") from None
+        shown = f"a {type(raw).__name__}" if setting.key in _NOT_ECHOED else repr(raw)
+        raise ConfigError(f"{setting.key} from {origin}: expected {expected(setting)}, got {shown}") from None
     return value
 
 
