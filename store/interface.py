@@ -139,10 +139,12 @@ class Store(Protocol):
         """The key ids the store holds content under (a small table the writer keeps: no scan)."""
     def forget_keys(self, ids: Sequence[str]) -> list[str]:
         """Forget those of `ids` no content is sealed under any more; returns the ones forgotten."""
-    def rekey(self, *, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> RekeyResult:
+    def rekey(self, *, batch_size: int = 500, progress: Callable[[int], None] | None = None,
+              drop_unreadable: bool = False) -> RekeyResult:
         """Seal every entry not under the keyring's newest key again (older keys, and content written
         in clear, which also leaves the search index), in short transactions; then forget the key ids
-        no entry uses. Entries that cannot be opened are left as they are and named."""
+        no entry uses. Entries that cannot be opened are left as they are and named, or with
+        `drop_unreadable` lose their content (kept as calls without content, like do-not-track)."""
 
     # -- export jobs --
     def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict[str, Any],

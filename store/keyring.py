@@ -65,9 +65,11 @@ class Keyring:
 @dataclass(slots=True)
 class RekeyResult:
     """What `Store.rekey` did: entries moved from older keys, entries sealed that were in clear,
-    entries that could not be opened (left as they are, their ids), key ids forgotten."""
+    entries that could not be opened (their ids; left as they are, or their content removed), key
+    ids forgotten."""
 
     resealed: int = 0
     sealed_clear: int = 0
     failed: list[str] = field(default_factory=list)
+    dropped: int = 0  # of the failed, entries whose content was removed (`drop_unreadable`)
     forgotten: list[str] = field(default_factory=list)

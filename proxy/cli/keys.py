@@ -25,7 +25,10 @@ def genkey():
 
 @click.command("rekey")
 @config_options
-def rekey(config_path, db):
+@click.option("--drop-unreadable", is_flag=True,
+              help="Remove the content of entries that cannot be decrypted (changed on disk since they were "
+                   "written), keeping them as calls without content, so the old keys can still go.")
+def rekey(config_path, db, drop_unreadable):
     """Encrypt every stored entry with the newest configured key, then forget the older keys.
 
     Entries under an older key, and entries written in clear before encryption was on (these also
@@ -47,18 +50,28 @@ def rekey(config_path, db):
     def progress(rows: int) -> None:
         nonlocal seen
         seen += rows
-        click.echo(f"  {seen} {'entry' if seen == 1 else 'entries'} looked at", err=True)
+        click.echo(f"  {_entries(seen)} looked at", err=True)
 
     try:
-        result = store.rekey(batch_size=REKEY_BATCH, progress=progress)
+        result = store.rekey(batch_size=REKEY_BATCH, progress=progress, drop_unreadable=drop_unreadable)
     finally:
         store.close()
     newest = config.keyring.newest.id
-    click.echo(f"encrypted {result.sealed_clear} entries stored in clear and {result.resealed} entries under "
+    click.echo(f"encrypted {_entries(result.sealed_clear)} stored in clear and {_entries(result.resealed)} under "
                f"older keys with key {newest}")
     if result.forgotten:
         click.echo(f"forgot key id(s) {', '.join(result.forgotten)}: their keys can be removed from the configuration")
     if result.failed:
         shown = ", ".join(result.failed[:10]) + (" …" if len(result.failed) > 10 else "")
-        raise click.ClickException(f"{len(result.failed)} entries could not be decrypted (changed since they were "
-                                   f"written) and were left as they are: {shown}; their keys are still needed")
+        count = _entries(len(result.failed))
+        if drop_unreadable:
+            click.echo(f"removed the content of {count} that could not be decrypted: {shown}")
+        else:
+            left = "was left as it is" if len(result.failed) == 1 else "were left as they are"
+            raise click.ClickException(
+                f"{count} could not be decrypted (changed since written) and {left}: {shown}; their keys are "
+                "still needed, or run `llmlog rekey --drop-unreadable` to remove their content")
+
+
+def _entries(count: int) -> str:
+    return f"{count} {'entry' if count == 1 else 'entries'}"

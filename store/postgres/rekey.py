@@ -51,7 +51,7 @@ def _write(conn: psycopg.Connection, updates: list[tuple[str, int, str | None, R
 
 
 def rekey(conn: psycopg.Connection, keyring: Keyring, *, batch_size: int, compress_from_bytes: int,
-          progress: Callable[[int], None] | None = None) -> RekeyResult:
+          progress: Callable[[int], None] | None = None, drop_unreadable: bool = False) -> RekeyResult:
     newest = keyring.newest.id
     result = RekeyResult()
     after: tuple[str, int] = ("", -(1 << 62))
@@ -74,5 +74,9 @@ def rekey(conn: psycopg.Connection, keyring: Keyring, *, batch_size: int, compre
             _write(conn, updates, result)
         if progress is not None:
             progress(len(rows))
+    if drop_unreadable and result.failed:
+        with conn.transaction():
+            result.dropped = conn.execute("DELETE FROM call_content WHERE call_id = ANY(%s)", (result.failed,)).rowcount
+            conn.execute("UPDATE calls SET has_content = 0 WHERE id = ANY(%s)", (result.failed,))
     result.forgotten = forget_keys(conn, content_keys(conn) - {newest})
     return result

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection
 from ..keyring import Keyring, RekeyResult
 from ..rows import Row
 from ..sealing import RESEALED_COLUMNS, UnsealError, resealed
-from .removal import in_transaction, reclaim_space
+from .removal import drop_content, in_transaction, reclaim_space
 
 _READ = ", ".join(RESEALED_COLUMNS)
 _SET = ", ".join(f"{column} = ?" for column in RESEALED_COLUMNS)
@@ -52,7 +52,7 @@ def _write(conn: sqlite3.Connection, updates: list[tuple[int, str | None, Row]],
 
 
 def rekey(conn: sqlite3.Connection, keyring: Keyring, *, batch_size: int, compress_from_bytes: int,
-          progress: Callable[[int], None] | None = None) -> RekeyResult:
+          progress: Callable[[int], None] | None = None, drop_unreadable: bool = False) -> RekeyResult:
     newest = keyring.newest.id
     result = RekeyResult()
     after = 0
@@ -74,7 +74,9 @@ def rekey(conn: sqlite3.Connection, keyring: Keyring, *, batch_size: int, compre
             in_transaction(conn, _write, updates, result)
         if progress is not None:
             progress(len(rows))
+    if drop_unreadable and result.failed:
+        result.dropped = in_transaction(conn, drop_content, result.failed)
     result.forgotten = forget_keys(conn, content_keys(conn) - {newest})
-    if result.resealed or result.sealed_clear:
+    if result.resealed or result.sealed_clear or result.dropped:
         reclaim_space(conn)  # old ciphertexts and the clear search rows leave the free pages and the WAL
     return result

@@ -224,9 +224,11 @@ class SqliteStore:
     def forget_keys(self, ids: Sequence[str]) -> list[str]:
         return self._do(rekey.forget_keys, ids)
 
-    def rekey(self, *, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> RekeyResult:
+    def rekey(self, *, batch_size: int = 500, progress: Callable[[int], None] | None = None,
+              drop_unreadable: bool = False) -> RekeyResult:
         return self._do(rekey.rekey, rekeying(self.keyring), batch_size=batch_size,
-                        compress_from_bytes=self._compress_from_bytes, progress=progress)
+                        compress_from_bytes=self._compress_from_bytes, progress=progress,
+                        drop_unreadable=drop_unreadable)
 
     # export jobs
     def create_job(self, job_id: str, fmt: str, fields: list[str] | None, filters: dict[str, Any], now_ms: int,

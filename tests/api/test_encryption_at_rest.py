@@ -229,6 +229,25 @@ def test_rekey_moves_every_entry_to_the_newest_key_and_the_old_one_can_go(db_pat
 
 
 @pytest.mark.backends
+def test_rekey_can_drop_what_cannot_be_decrypted_so_the_old_key_can_go(db_path, tmp_path, backend):
+    now = 1_700_000_000_000
+    good, broken = seed(db_path, [make_entry(now + i, prompt=f"SealedWord{i} under A") for i in range(2)], KEYRING_A)
+    tamper(db_path, broken)
+    both = {FILE_ENV: key_file(tmp_path, KEY_B, KEY_A, name="both.key")}
+    refused = run("rekey", "--db", db_path, env=both)
+    assert refused.exit_code == 1 and refused.output.splitlines()[-1].startswith("Error: 1 entry could not be ")
+    assert broken in refused.output and "--drop-unreadable" in refused.output
+    dropped = run("rekey", "--db", db_path, "--drop-unreadable", env=both)
+    assert dropped.exit_code == 0, dropped.output
+    assert f"removed the content of 1 entry that could not be decrypted: {broken}" in dropped.stdout
+    assert f"forgot key id(s) {A}" in dropped.stdout
+    only_b = {FILE_ENV: key_file(tmp_path, KEY_B, name="b.key")}
+    assert "SealedWord0" in run("show", good, "--db", db_path, "--json", env=only_b).output
+    shown = run("show", broken, "--db", db_path, "--json", env=only_b)
+    assert shown.exit_code == 0 and orjson.loads(shown.output)["has_content"] is False
+
+
+@pytest.mark.backends
 async def test_search_is_refused_with_the_reason(make_proxy, db_path, tmp_path):
     proxy = await make_proxy(privacy__encryption_key_file=key_file(tmp_path, KEY_A))
     for path in ("/v1/logs", "/v1/logs/summary", "/v1/logs/export"):
