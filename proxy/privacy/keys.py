@@ -40,11 +40,13 @@ def parse_key(text: str) -> bytes:
         except binascii.Error:
             pass
     raise ValueError(f"a key is {KEY_BYTES * 8} bits written as 64 hex digits or 44 characters of standard base64 "
-                     f"(`llmlog genkey` makes one); found {len(text)} characters that are neither")
+                     f"(`llmlog genkey` makes one); found {len(text)} character{'' if len(text) == 1 else 's'} "
+                     "that are neither")
 
 
 def parse_keys(text: str, where: str) -> Keyring:
     """The keys in `text`, newest first; ConfigError naming `where` when there is none or one is malformed."""
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))  # a file's comments
     words = [word for word in _SEPARATORS.split(text) if word]
     if not words:
         raise ConfigError(f"{where} holds no key")

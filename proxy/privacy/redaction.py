@@ -69,14 +69,21 @@ def _strings(value: Any, into: set[str] | None = None) -> set[str]:
         for item in value.values():
             if isinstance(item, str):
                 into.add(item)
-            elif isinstance(item, (list, dict)) or type(item) is int:
+            elif isinstance(item, (list, dict)) or _long_number(item):
                 _strings(item, into)
-    elif type(value) is int and abs(value) >= _LONG_NUMBER:
-        into.add(str(value))
+    elif _long_number(value):
+        into.add(str(int(value)))
     return into
 
 
 _LONG_NUMBER = 10 ** 5  # shorter numbers are no card, phone, SSN or IBAN
+
+
+def _long_number(value: Any) -> bool:
+    """A JSON number with the digits of a card or phone number: an integer, or a float that is one
+    (`4.111111111111111e15`)."""
+    kind = type(value)
+    return (kind is int or (kind is float and value.is_integer())) and abs(value) >= _LONG_NUMBER
 
 
 def has_pii(text: str | None, kinds: frozenset[str]) -> bool:
@@ -152,8 +159,8 @@ def redact_value(value: Any, kinds: frozenset[str]) -> Any:
     enough to be a card or phone number that is one (`4111111111111111` becomes `"[card]"`)."""
     if isinstance(value, str):
         return redact(value, kinds)
-    if type(value) is int and abs(value) >= _LONG_NUMBER:
-        text = str(value)
+    if _long_number(value):
+        text = str(int(value))
         redacted = redact(text, kinds)
         return value if redacted is text else redacted
     if isinstance(value, list):

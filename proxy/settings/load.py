@@ -117,7 +117,7 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
         if setting.at_most is not None and value > setting.at_most:
             raise ValueError(raw)
     except (TypeError, ValueError, OverflowError):
-        shown = f"a {type(raw).__name__}" if setting.key in _NOT_ECHOED else repr(raw)
+        shown = f"a value of type {type(raw).__name__}" if setting.key in _NOT_ECHOED else repr(raw)
         raise ConfigError(f"{setting.key} from {origin}: expected {expected(setting)}, got {shown}") from None
     return value
 

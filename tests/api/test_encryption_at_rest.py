@@ -340,5 +340,12 @@ def test_a_key_in_a_config_list_is_not_echoed(tmp_path):
     config = tmp_path / "llmlog.toml"
     config.write_text(f'[privacy]\nencryption_key_env = ["{KEY_A}"]\n')
     line = one_line_error(run("logs", "--config", str(config), "--db", str(tmp_path / "l.db")),
-                          "privacy.encryption_key_env", "got a list")
+                          "privacy.encryption_key_env", "got a value of type list")
     assert KEY_A[:16] not in line
+
+
+def test_a_key_file_may_hold_comments(tmp_path, db_path):
+    path = key_file(tmp_path, "# rotated 2026-12-01: newest first", KEY_B, "  # the old one, until rekey", KEY_A)
+    [call_id] = seed(db_path, [make_entry(1_700_000_000_000, prompt="sealed with A")], KEYRING_A)
+    shown = run("show", call_id, "--db", db_path, env={FILE_ENV: path})
+    assert shown.exit_code == 0 and "sealed with A" in shown.output

@@ -228,7 +228,8 @@ async def test_escaped_values_in_bodies_that_are_not_json_and_numbers_and_body_t
         (b"note: " + escaped.encode(), "text/plain"),  # nothing else in the call holds anything
         (b'{"model": "gpt-4o-mini", "temperature": NaN, "note": "' + escaped.encode() + b'"}', "application/json"),
         (orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],
-                       "metadata": {"tags": [email], "cc": 4111111111111111}}), "application/json"),
+                       "metadata": {"tags": [email], "cc": 4111111111111111, "cc2": 4.111111111111111e15}}),
+         "application/json"),
     ]
     ids = []
     for body, content_type in calls:
@@ -240,6 +241,7 @@ async def test_escaped_values_in_bodies_that_are_not_json_and_numbers_and_body_t
     assert entries[0]["request"]["body"] == "note: [email]"
     assert "[email]" in entries[1]["request"]["body"] and "NaN" in entries[1]["request"]["body"]
     assert entries[2]["tags"] == ["[email]"] and entries[2]["request"]["body"]["metadata"]["cc"] == "[card]"
+    assert entries[2]["request"]["body"]["metadata"]["cc2"] == "[card]"
     assert _leaks(database_bytes(db_path) + orjson.dumps(entries)) == []
     assert b"4111111111111111" not in database_bytes(db_path)
 
