@@ -13,7 +13,6 @@ text, their undecodable bytes kept as they were.
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,6 +21,7 @@ from urllib.parse import quote, unquote_plus
 import orjson
 
 from llmlog.proxy.privacy.detect import find_pii, pii_counts, redact
+from llmlog.proxy.privacy.json_text import Unescaped, read_text
 
 BodyKind = Literal["plain", "stream", "form"]  # JSON or other text; server-sent events; form-urlencoded
 OffsetMap = Callable[[int], int]  # a byte offset in the body as captured -> the same place in the redacted body
@@ -112,29 +112,23 @@ def _body_texts(body: bytes, kind: BodyKind, limit: int, into: set[str]) -> None
         if kind == "form":
             into.add(unquote_plus(body.decode("utf-8", "surrogateescape")))
         else:
-            into.add(_read_text(body))
+            into.add(read_text(body))
     elif kind == "form":
         into.add(unquote_plus(body.decode("utf-8", "surrogateescape")))
     elif kind == "stream":
         for line in body.splitlines():
             value = _parsed_line(line)
             if value is _NOT_JSON:
-                into.add(_read_text(line))
+                into.add(read_text(line))
             else:
                 _strings(value, into)
     elif body.lstrip()[:1] in (b"{", b"["):
         try:
             _strings(orjson.loads(body), into)
         except orjson.JSONDecodeError:
-            into.add(_read_text(body))
+            into.add(read_text(body))
     else:
-        into.add(_read_text(body))
-
-
-def _read_text(data: bytes) -> str:
-    """Bytes as `_redact_raw` reads them: UTF-8, JSON escapes read (`\\u0040` is an `@`)."""
-    text = data.decode("utf-8", "surrogateescape")
-    return _Unescaped(text).text if "\\" in text else text
+        into.add(read_text(body))
 
 
 def trimmed_at_cut(body: bytes) -> bytes:
@@ -244,7 +238,7 @@ def _redact_raw(data: bytes, kinds: frozenset[str]) -> bytes:
     if "\\" not in text:
         redacted = redact(text, kinds)
         return data if redacted is text else redacted.encode("utf-8", "surrogateescape")
-    unescaped = _Unescaped(text)
+    unescaped = Unescaped(text)
     parts: list[str] = []
     at = 0
     for m in find_pii(unescaped.text, limit=None):  # every kind: overlaps settled as redact() settles them
@@ -253,52 +247,6 @@ def _redact_raw(data: bytes, kinds: frozenset[str]) -> bytes:
             parts += [text[at:start], f"[{m.kind}]"]
             at = end
     return ("".join(parts) + text[at:]).encode("utf-8", "surrogateescape") if parts else data
-
-
-_JSON_ESCAPE = re.compile(r'\\(?:u[0-9A-Fa-f]{4}|[nrtbf"\\/])')
-_ESCAPED = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "\\": "\\", "/": "/"}
-
-
-class _Unescaped:
-    """Text with its JSON escapes read, and where each of its characters stands in the raw text."""
-
-    def __init__(self, raw: str):
-        pieces: list[str] = []
-        self._starts: list[int] = []  # where each piece starts in `text`
-        self._raw: list[tuple[int, int]] = []  # the raw span of each piece
-        self._escape: list[bool] = []  # the piece is one escape (one character for several raw ones)
-        at = size = 0
-        for m in _JSON_ESCAPE.finditer(raw):
-            if m.start() > at:
-                self._piece(pieces, raw[at:m.start()], size, (at, m.start()), False)
-                size += m.start() - at
-            code = m.group()
-            self._piece(pieces, chr(int(code[2:], 16)) if code[1] == "u" else _ESCAPED[code[1]], size,
-                        m.span(), True)
-            size += 1
-            at = m.end()
-        if at < len(raw):
-            self._piece(pieces, raw[at:], size, (at, len(raw)), False)
-        self.text = "".join(pieces)
-
-    def _piece(self, pieces: list[str], text: str, start: int, raw: tuple[int, int], escape: bool) -> None:
-        pieces.append(text)
-        self._starts.append(start)
-        self._raw.append(raw)
-        self._escape.append(escape)
-
-    def _raw_of(self, index: int) -> tuple[int, int]:
-        """The raw span of the character at `index` of `text`."""
-        k = bisect.bisect_right(self._starts, index) - 1
-        raw_start, raw_end = self._raw[k]
-        if self._escape[k]:
-            return raw_start, raw_end
-        at = raw_start + index - self._starts[k]
-        return at, at + 1
-
-    def raw_span(self, start: int, end: int) -> tuple[int, int]:
-        """The raw span of `text[start:end]` (not empty)."""
-        return self._raw_of(start)[0], self._raw_of(end - 1)[1]
 
 
 def _redact_stream(body: bytes, kinds: frozenset[str]) -> tuple[bytes, OffsetMap | None]:
