@@ -54,6 +54,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """User + system CPU time of each of a process's threads so far, summed by thread name (the
+    OS name: llmlog names its store threads, store/runner.py; the rest show the process's name)."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as stat:
+                raw = stat.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw.rpartition(")")[2].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def maybe_uvloop() -> None:
     """Install uvloop's policy when LLMLOG_UVLOOP=1 (set by `bench.run --uvloop`)."""
     if os.environ.get("LLMLOG_UVLOOP") == "1":

@@ -22,7 +22,17 @@ import orjson
 from llmlog.store.spill import spill_path_for
 
 from . import bench_pipeline, bench_writer
-from .common import LOAD_CORE, PROXY_CORE, cores, cpu_seconds, free_port, pin, raise_fd_limit, rss_kib
+from .common import (
+    LOAD_CORE,
+    PROXY_CORE,
+    cores,
+    cpu_seconds,
+    free_port,
+    pin,
+    raise_fd_limit,
+    rss_kib,
+    thread_cpu_seconds,
+)
 from .procs import ROOT, LoadGen, Server
 from .profile import profile_during
 
@@ -109,6 +119,8 @@ class Bench:
             if target in self.servers:
                 watched["proxy"] = self.servers[target].pid
             self._settle()
+            is_llmlog = target in self.servers and target != "ideal"
+            threads_before = thread_cpu_seconds(watched["proxy"]) if is_llmlog else {}
             before = {k: cpu_seconds(p) for k, p in watched.items()}
             result = _job(self.loadgen, {"kind": "throughput", "url": self.urls[target] + CHAT,
                                          "concurrency": 64, "duration_s": s["thr_s"]})
@@ -120,6 +132,9 @@ class Bench:
                 # logging finishing after the window (the writer yields to requests) is part of the cost
                 self._wait_logged(target)
                 result["cpu_us_per_call"] = (cpu_seconds(watched["proxy"]) - before["proxy"]) / result["sent"] * 1e6
+                if threads_before:
+                    result["cpu_us_per_call_by_thread"] = _by_thread(
+                        threads_before, thread_cpu_seconds(watched["proxy"]), result["cpu_us_per_call"], result["sent"])
                 # served and logged: the window plus the time until the last entry was written, so logging
                 # postponed past the window counts (what a load sustained for longer would see)
                 caught_up_s = time.monotonic() - window_end if target in self.sent else 0.0
@@ -250,6 +265,11 @@ def summarise(rounds: list[dict], proxies: list[str]) -> dict:
         lambda r: lat(r, "llmlog", "p99") / lat(r, NO_LOGGING, "p99"))
     fig["logging_on_off_throughput_ratio[llmlog/llmlog-nolog]"] = per_round(
         lambda r: r["throughput"]["llmlog"]["rps"] / r["throughput"][NO_LOGGING]["rps"])
+    for role in ("loop and rest", "writer", "checkpoint", "readers"):
+        fig[f"cpu_us_per_call_by_thread[llmlog {role}]"] = per_round(
+            lambda r, role=role: r["throughput"]["llmlog"]["cpu_us_per_call_by_thread"][role])
+        fig[f"cpu_us_per_call_by_thread[llmlog-nolog {role}]"] = per_round(
+            lambda r, role=role: r["throughput"][NO_LOGGING]["cpu_us_per_call_by_thread"][role])
     fig["logging_cpu_us_per_call[llmlog - llmlog-nolog]"] = per_round(
         lambda r: r["throughput"]["llmlog"]["cpu_us_per_call"] - r["throughput"][NO_LOGGING]["cpu_us_per_call"])
     fig["latency_p50_ratio[llmlog/ideal]"] = per_round(lambda r: lat(r, "llmlog", "p50") / lat(r, "ideal", "p50"))
@@ -261,6 +281,23 @@ def summarise(rounds: list[dict], proxies: list[str]) -> dict:
         fig["uvloop_latency_p50_delta_us[llmlog-uvloop - llmlog]"] = per_round(
             lambda r: r["latency"]["llmlog-uvloop"]["latency_us"]["p50"] - r["latency"]["llmlog"]["latency_us"]["p50"])
     return fig
+
+
+# llmlog's named threads (store/runner.py `name_this_thread`), by role; the rest of the process's CPU
+# is the event loop's thread (requests, building entries) and short-lived worker threads
+THREAD_ROLES = {"llmlog-writer": "writer", "llmlog-checkpoi": "checkpoint"}
+
+
+def _by_thread(before: dict[str, float], after: dict[str, float], total_us: float, calls: int) -> dict[str, float]:
+    """CPU µs per call by role: writer, checkpoint, readers, and the loop with everything else
+    (the process's total less the named threads', so threads that ended still count)."""
+    out = {"writer": 0.0, "checkpoint": 0.0, "readers": 0.0}
+    for name, seconds in after.items():
+        role = THREAD_ROLES.get(name, "readers" if name.startswith("llmlog-reader") else None)
+        if role is not None:
+            out[role] += (seconds - before.get(name, 0.0)) / calls * 1e6
+    out["loop and rest"] = total_us - sum(out.values())
+    return out
 
 
 def bottleneck_flags(rounds: list[dict], proxies: list[str]) -> list[str]:
@@ -312,6 +349,8 @@ def print_table(result: dict) -> None:
                 "logging_on_off_latency_p99_ratio[llmlog/llmlog-nolog]",
                 "logging_on_off_throughput_ratio[llmlog/llmlog-nolog]",
                 "logging_cpu_us_per_call[llmlog - llmlog-nolog]",
+                *(f"cpu_us_per_call_by_thread[{p} {role}]" for p in ("llmlog", NO_LOGGING)
+                  for role in ("loop and rest", "writer", "checkpoint", "readers")),
                 "latency_p50_ratio[llmlog/ideal]", "tracked_vs_dnt_latency_ratio[llmlog/llmlog-dnt]",
                 "uvloop_throughput_ratio[llmlog-uvloop/llmlog]", "uvloop_latency_p50_delta_us[llmlog-uvloop - llmlog]"):
         if key in fig:

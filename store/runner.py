@@ -33,6 +33,19 @@ def lower_this_threads_priority(steps: int) -> None:
         log.warning("could not lower the priority of thread %s: %s", threading.current_thread().name, exc)
 
 
+def name_this_thread(name: str) -> None:
+    """Give the calling thread `name` where the OS shows it (`top -H`, `ps -L`, /proc/<pid>/task/*/comm:
+    15 characters), so the writer's, the checkpointer's and the readers' CPU can be told apart from
+    the event loop's. Linux only; elsewhere, or where /proc is not writable, nothing happens."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/comm", "w") as comm:
+            comm.write(name[:15])
+    except OSError:
+        pass
+
+
 class StoreThread:
     """Runs calls on one `Store` on a thread of its own. `nice` > 0 lowers the thread's priority, so
     the kernel lets the woken event loop run before a database writer, which catches up in the gaps
@@ -47,6 +60,7 @@ class StoreThread:
 
     def _call(self, fn: Callable[[Store], T]) -> T:
         if self._store is None:
+            name_this_thread(self.name)
             lower_this_threads_priority(self._nice)
             self._store = self._open_store()
         return fn(self._store)
