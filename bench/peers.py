@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,6 +40,19 @@ def _run(argv: list[str], cwd: str | None = None, timeout_s: float = INSTALL_TIM
         raise PeerUnavailable(f"{' '.join(argv[:3])}… exited {done.returncode}: {last[0]}")
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def last_log_line(path: str) -> str:
+    """': <the last line of a server's log>' (colours stripped), or '' without one."""
+    try:
+        with open(path, "rb") as f:
+            lines = [line for line in f.read()[-4000:].decode(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return ": " + ANSI.sub("", lines[-1]).strip()[:300] if lines else ""
+
+
 # -- LiteLLM ------------------------------------------------------------------------------------
 def _litellm_install() -> tuple[str, str]:
     venv = os.path.join(CACHE, "litellm-venv")
@@ -60,7 +74,8 @@ def start_litellm(tmp: str, upstream: str, port: int, core: int) -> tuple[Server
         json.dump({"model_list": [{"model_name": "gpt-4o-mini", "litellm_params": {
             "model": "openai/gpt-4o-mini", "api_base": upstream + "/v1", "api_key": "sk-bench-not-a-real-key"}}],
             "litellm_settings": {"telemetry": False}}, f)
-    env = {"LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False", "DATABASE_URL": "",
+    # no database (DATABASE_URL unset: LiteLLM refuses an empty one), no logging callbacks in the config
+    env: dict[str, str | None] = {"LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False", "DATABASE_URL": None,
            # no master key: the bench sends a dummy bearer token, as to the other targets
            "LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY": "true"}
     server = Server("litellm", ["--config", config, "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"],

@@ -89,8 +89,9 @@ class Bench:
             try:
                 server, version, headers = start(self.tmp, self.upstream.url, free_port(), PROXY_CORE)
             except (peers.PeerUnavailable, RuntimeError, OSError) as e:
-                print(f"peer {name} left out: {e}", file=sys.stderr)
-                self.peers[name] = {"left_out": str(e)}
+                why = f"{e}{peers.last_log_line(os.path.join(self.tmp, f'{name}.log'))}"
+                print(f"peer {name} left out: {why}", file=sys.stderr)
+                self.peers[name] = {"left_out": why}
                 continue
             self.servers[name], self.headers[name] = server, headers
             self.peers[name] = {"version": version}
