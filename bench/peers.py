@@ -62,9 +62,10 @@ def _litellm_install() -> tuple[str, str]:
         os.makedirs(CACHE, exist_ok=True)
         _run([sys.executable, "-m", "venv", venv])
         _run([python, "-m", "pip", "install", "-q", "litellm[proxy]"])
-    version = subprocess.run([python, "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
+    version = subprocess.run([python, "-c", "import importlib.metadata as m, platform; "
+                              "print(m.version('litellm'), 'Python', platform.python_version())"],
                              capture_output=True, text=True, timeout=60).stdout.strip()
-    return exe, version
+    return exe, version  # "1.108.7 Python 3.11.7"
 
 
 def start_litellm(tmp: str, upstream: str, port: int, core: int) -> tuple[Server, str, dict]:
@@ -99,7 +100,8 @@ def _portkey_install() -> tuple[str, str, str]:
         _run([npm, "install", "--no-audit", "--no-fund"], cwd=where)
     with open(os.path.join(where, "node_modules", "@portkey-ai", "gateway", "package.json")) as f:
         version = json.load(f)["version"]
-    return node, script, version
+    node_version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    return node, script, f"{version} node {node_version}"
 
 
 def start_portkey(tmp: str, upstream: str, port: int, core: int) -> tuple[Server, str, dict]:

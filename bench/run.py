@@ -94,7 +94,7 @@ class Bench:
                 self.peers[name] = {"left_out": why}
                 continue
             self.servers[name], self.headers[name] = server, headers
-            self.peers[name] = {"version": version}
+            self.peers[name] = {"version": version, "installed_in": peers.CACHE, "headers": headers}
 
     def _ideal(self) -> Server:
         port = free_port()
