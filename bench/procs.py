@@ -18,15 +18,21 @@ class Server:
     """A server process pinned to one core, ready once `probe` answers."""
 
     def __init__(self, name: str, args: list[str], port: int, core: int, probe: str, *,
-                 env: dict | None = None, log_dir: str):
+                 env: dict[str, str | None] | None = None, log_dir: str, exe: str | None = None, ready_s: float = 30):
         self.name, self.port, self.probe = name, port, probe
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = os.path.join(log_dir, f"{name}.log")
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**os.environ, **(env or {})},
+        # exe: another program than this Python (a peer proxy: node, or LiteLLM's own venv)
+        merged = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}  # None: unset
+        self.proc = subprocess.Popen([exe or sys.executable, *args], cwd=ROOT, env=merged,
                                      stdout=self._log, stderr=subprocess.STDOUT)
         pin(self.proc.pid, core)
-        self._wait_ready()
+        try:
+            self._wait_ready(ready_s)
+        except RuntimeError:
+            self.stop(5)
+            raise
 
     @property
     def pid(self) -> int:

@@ -1,6 +1,6 @@
 """The benchmark: direct vs ideal pass-through vs llmlog, interleaved, one command.
 
-Run: `/work/venv/bin/python -m bench.run [--quick] [--uvloop] [--profile]` (see bench/README.md).
+Run: `/work/venv/bin/python -m bench.run [--quick] [--uvloop] [--profile] [--peers]` (see bench/README.md).
 Prints a table and writes bench/results/<UTC time>.json.
 """
 
@@ -21,7 +21,7 @@ import orjson
 
 from llmlog.store.spill import spill_path_for
 
-from . import bench_pipeline, bench_writer
+from . import bench_pipeline, bench_writer, peers
 from .common import (
     LOAD_CORE,
     PROXY_CORE,
@@ -63,6 +63,8 @@ class Bench:
         self.tmp = tempfile.mkdtemp(prefix="llmlog-bench-")
         self.sent: dict[str, int] = {}  # llmlog server name -> requests sent to it
         self.flags: list[str] = []
+        self.headers: dict[str, dict] = {}  # target -> headers its requests need (Portkey's routing)
+        self.peers: dict[str, dict] = {}  # peer -> version, or why it was left out
 
     # -- processes ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -75,9 +77,24 @@ class Bench:
         self.servers[NO_LOGGING] = self._llmlog(NO_LOGGING, {"LLMLOG_BENCH_NO_LOGGING": "1"}, logs=False)
         if self.args.uvloop:
             self.servers["llmlog-uvloop"] = self._llmlog("llmlog-uvloop", {"LLMLOG_UVLOOP": "1"})
+        if self.args.peers:
+            self._start_peers()
         self.loadgen = LoadGen(LOAD_CORE)
         self.urls = {"direct": self.upstream.url, **{n: s.url for n, s in self.servers.items()},
                      "llmlog-dnt": self.servers["llmlog"].url}
+
+    def _start_peers(self) -> None:
+        for name, start in peers.PEERS.items():
+            print(f"peer {name}: installing (once, under {peers.CACHE}) and starting…", file=sys.stderr)
+            try:
+                server, version, headers = start(self.tmp, self.upstream.url, free_port(), PROXY_CORE)
+            except (peers.PeerUnavailable, RuntimeError, OSError) as e:
+                why = f"{e}{peers.last_log_line(os.path.join(self.tmp, f'{name}.log'))}"
+                print(f"peer {name} left out: {why}", file=sys.stderr)
+                self.peers[name] = {"left_out": why}
+                continue
+            self.servers[name], self.headers[name] = server, headers
+            self.peers[name] = {"version": version, "installed_in": peers.CACHE, "headers": headers}
 
     def _ideal(self) -> Server:
         port = free_port()
@@ -111,7 +128,7 @@ class Bench:
         for target in self._targets(["direct", *proxies, "llmlog-dnt"], round_no):
             self._settle()
             result = _job(self.loadgen, {"kind": "latency", "url": self.urls[target] + CHAT, "n": s["lat_n"],
-                                         "headers": DNT if target == "llmlog-dnt" else {}})
+                                         "headers": DNT if target == "llmlog-dnt" else self.headers.get(target, {})})
             self._count(target, result)
             out["latency"][target] = result
         for target in self._targets(["direct", *proxies], round_no):
@@ -119,11 +136,12 @@ class Bench:
             if target in self.servers:
                 watched["proxy"] = self.servers[target].pid
             self._settle()
-            is_llmlog = target in self.servers and target != "ideal"
+            is_llmlog = target in self.sent or target == NO_LOGGING
             threads_before = thread_cpu_seconds(watched["proxy"]) if is_llmlog else {}
             before = {k: cpu_seconds(p) for k, p in watched.items()}
             result = _job(self.loadgen, {"kind": "throughput", "url": self.urls[target] + CHAT,
-                                         "concurrency": 64, "duration_s": s["thr_s"]})
+                                         "concurrency": 64, "duration_s": s["thr_s"],
+                                         "headers": self.headers.get(target, {})})
             window_end = time.monotonic()
             used = {k: (cpu_seconds(p) - before[k]) / result["elapsed_s"] for k, p in watched.items()}
             result["cpu_cores"] = {**used, "load_core": used["upstream"] + used["loadgen"]}
@@ -143,7 +161,8 @@ class Bench:
         for target in self._targets(["direct", *(p for p in proxies if p != NO_LOGGING)], round_no):
             self._settle()
             result = _job(self.loadgen, {"kind": "sse", "url": self.urls[target] + CHAT, "chunks": 64,
-                                         "delay_ms": 20, "streams": s["sse_streams"], "concurrency": s["sse_conc"]})
+                                         "delay_ms": 20, "streams": s["sse_streams"], "concurrency": s["sse_conc"],
+                                         "headers": self.headers.get(target, {})})
             self._count(target, result)
             out["sse"][target] = result
         return out
@@ -172,7 +191,7 @@ class Bench:
     def memory(self) -> dict:
         out = {}
         for name, server in self.servers.items():
-            if name == NO_LOGGING:
+            if name == NO_LOGGING or name in self.peers:  # peers: the rounds only
                 continue
             self._count(name, _job(self.loadgen, {"kind": "latency", "url": server.url + CHAT, "n": 50}))
             self._count(name, _job(self.loadgen, {"kind": "sse", "url": server.url + CHAT, "chunks": 4,
@@ -367,6 +386,9 @@ def print_table(result: dict) -> None:
     for name, d in result["durability"].items():
         print(f"  entries {name}: sent {d['sent']}, stored {d['rows']}, lost {d['lost']} "
               f"(spill {d['spill_bytes']} B, exit {d['exit_code']})")
+    for name, peer in result.get("peers", {}).items():
+        said = f"version {peer['version']}" if "version" in peer else f"left out ({peer['left_out']})"
+        print(f"  peer {name}: {said}")
     for flag in result["flags"]:
         print(f"  FLAG: {flag}")
     if result.get("profile"):
@@ -385,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a ~1 minute smoke run")
     parser.add_argument("--uvloop", action="store_true", help="also run llmlog with LLMLOG_UVLOOP=1")
     parser.add_argument("--profile", action="store_true", help="py-spy llmlog during an extra c=64 run")
+    parser.add_argument("--peers", action="store_true",
+                        help="also run the LiteLLM proxy and the Portkey gateway (installed once into a cache dir)")
     parser.add_argument("--rounds", type=int, help="override the number of measured rounds")
     args = parser.parse_args(argv)
     raise_fd_limit()
@@ -420,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": bench.s, "proxies": proxies, "figures": summarise(rounds, proxies),
         "flags": bottleneck_flags(rounds, proxies), "memory": memory, "durability": durability,
         "writer": _sqlite_writer(args.quick), "pipeline": bench_pipeline.measure(args.quick),
-        "profile": profile, "rounds": rounds, "elapsed_s": None,
+        "profile": profile, "peers": bench.peers, "rounds": rounds, "elapsed_s": None,
     }
     result["elapsed_s"] = time.monotonic() - started
     out_dir = os.path.join(ROOT, "bench", "results")
