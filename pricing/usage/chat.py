@@ -72,6 +72,9 @@ def _message_text(message: JsonObject) -> str:
     return "\n".join([p for p in pieces if p])
 
 
+_HEAD_KEYS = ("id", "created", "model", "system_fingerprint", "service_tier", "citations")
+
+
 def assemble(events: list[SseEvent]) -> tuple[JsonObject | None, str | None]:
     """Merge `chat.completion.chunk` / streamed `text_completion` events into one response.
 
@@ -79,36 +82,63 @@ def assemble(events: list[SseEvent]) -> tuple[JsonObject | None, str | None]:
     concatenated), the last non-null finish_reason kept, and the usage of the final
     `choices: []` chunk taken (chunks with `"usage": null` are ignored).
     Returns (assembled body or None if nothing was readable, error message).
+    A stream has an event per token, so the loop reads the usual chunk (one choice whose delta
+    is only `content`) without helper calls; anything else takes the general path.
     """
     head: dict[str, Any] = {}
+    missing = list(_HEAD_KEYS)  # head fields not seen yet: the first non-null value of each is kept
     choices: dict[int, JsonObject] = {}
     usage = None
     error = None
     legacy = False
     for event in events:
-        chunk = loads(event.data) if event.data != "[DONE]" else None
-        if not isinstance(chunk, dict):
-            continue  # `[DONE]` or garbage
-        error = error or error_message(chunk)  # returns at once for a chunk without an error
-        for key in ("id", "created", "model", "system_fingerprint", "service_tier", "citations"):
-            if chunk.get(key) is not None and key not in head:
-                head[key] = chunk[key]
-        legacy = legacy or chunk.get("object") == "text_completion"
-        if isinstance(chunk.get("usage"), dict):
-            usage = chunk["usage"]
+        data = event.data
+        if data == "[DONE]":
+            continue
+        chunk = loads(data)
+        if type(chunk) is not dict:
+            continue  # garbage
+        if error is None:
+            error = error_message(chunk)  # returns at once for a chunk without an error
+        for key in missing:
+            value = chunk.get(key)
+            if value is not None:
+                head[key] = value
+        if head.keys() & missing:
+            missing = [key for key in missing if key not in head]
+        if not legacy and chunk.get("object") == "text_completion":
+            legacy = True
+        chunk_usage = chunk.get("usage")
+        if type(chunk_usage) is dict:
+            usage = chunk_usage
         elif isinstance(as_dict(chunk.get("x_groq")).get("usage"), dict):  # Groq's streams carry it there
             usage = chunk["x_groq"]["usage"]
-        for raw in as_list(chunk.get("choices")):
-            raw = as_dict(raw)
-            index = as_index(raw.get("index"))
-            choice = choices.setdefault(index, {"index": index, "parts": [], "tools": {}, "finish": None})
-            if raw.get("finish_reason"):
-                choice["finish"] = raw["finish_reason"]
-            if "text" in raw and "delta" not in raw:
+        raw_choices = chunk.get("choices")
+        if type(raw_choices) is not list:
+            continue
+        for raw in raw_choices:
+            if type(raw) is not dict:
+                raw = {}
+            index = raw.get("index")
+            if type(index) is not int:
+                index = as_index(index)
+            choice = choices.get(index)
+            if choice is None:
+                choice = choices[index] = {"index": index, "parts": [], "tools": {}, "finish": None}
+            finish = raw.get("finish_reason")
+            if finish:
+                choice["finish"] = finish
+            delta = raw.get("delta")
+            if delta is None and "text" in raw and "delta" not in raw:
                 legacy = True
                 choice["parts"].append(as_str(raw.get("text")) or "")
-            else:
-                _merge_delta(choice, as_dict(raw.get("delta")))
+            elif type(delta) is dict:
+                content = delta.get("content")
+                if len(delta) == 1 and type(content) is str:  # the usual chunk: one more piece of text
+                    if content:
+                        choice["parts"].append(content)
+                else:
+                    _merge_delta(choice, delta)
     if not head and not choices and usage is None:
         return None, error
     body = {**head, "object": "text_completion" if legacy else "chat.completion"}

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmlog.pricing.types import SseEvent
-from llmlog.pricing.usage.sse import _split_chunk_by_chunk, _split_lf_lines, split_sse
+from llmlog.pricing.usage.sse import _split_chunk_by_chunk, _split_lf_lines, _split_whole_lines, split_sse
 
 
 @pytest.mark.parametrize(
@@ -126,6 +126,23 @@ def lf_streams(draw) -> list[tuple[float, bytes]]:
 def test_the_lf_fast_path_equals_the_general_reader(chunks):
     raw = b"".join(data for _, data in chunks)
     assert _split_lf_lines(chunks, raw) == _split_chunk_by_chunk(chunks)
+    assert split_sse(chunks) == _split_chunk_by_chunk(chunks)
+
+
+@st.composite
+def whole_line_streams(draw) -> list[tuple[float, bytes]]:
+    """LF-only streams cut only after an LF (how servers flush), the last piece maybe unfinished."""
+    raw = b"".join(draw(st.lists(st.sampled_from(SSE_PIECES), max_size=40)))
+    ends = [i + 1 for i, byte in enumerate(raw) if byte == 0x0A]
+    cuts = sorted(set(draw(st.lists(st.sampled_from(ends), max_size=12)))) if ends else []
+    bounds = [0, *cuts, len(raw)]
+    return [(float(i), raw[a:b]) for i, (a, b) in enumerate(pairwise(bounds))]
+
+
+@settings(max_examples=600, deadline=None)
+@given(whole_line_streams())
+def test_the_whole_lines_path_equals_the_general_reader(chunks):
+    assert _split_whole_lines(chunks) == _split_chunk_by_chunk(chunks)
     assert split_sse(chunks) == _split_chunk_by_chunk(chunks)
 
 
