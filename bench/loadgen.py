@@ -122,6 +122,7 @@ async def sse(job: dict) -> dict:
                **job.get("headers", {})}
     counter, ttfb, gaps, chunks = Counter(), [], [], []
     remaining = job["streams"]
+    start = time.perf_counter()
     async with _session() as session:
         async def worker():
             nonlocal remaining
@@ -135,7 +136,7 @@ async def sse(job: dict) -> dict:
 
         await asyncio.gather(*(worker() for _ in range(job["concurrency"])))
     return {"ttfb_us": _summary(ttfb), "gap_us": _summary(gaps), "chunks_per_stream": _summary(chunks),
-            "sent": counter.sent, "errors": counter.errors}
+            "sent": counter.sent, "errors": counter.errors, "elapsed_s": time.perf_counter() - start}
 
 
 async def hold(job: dict, lines: asyncio.Queue) -> dict:

@@ -40,12 +40,13 @@ CHAT = "/v1/chat/completions"
 DNT = {"x-debug": "false"}
 NO_LOGGING = "llmlog-nolog"  # llmlog with logging switched off (bench/serve_shim.py)
 SETTLE_S = 0.6
+CONCURRENCY = 32  # the issue's: closed-loop calls and streams in flight at once
 
 
 def _settings(quick: bool) -> dict:
     if quick:
-        return {"rounds": 3, "lat_n": 300, "thr_s": 1.5, "sse_streams": 8, "sse_conc": 8, "hold": 1000}
-    return {"rounds": 7, "lat_n": 1500, "thr_s": 4.0, "sse_streams": 32, "sse_conc": 8, "hold": 1000}
+        return {"rounds": 3, "lat_n": 300, "thr_s": 1.5, "sse_streams": 32, "hold": 1000}
+    return {"rounds": 7, "lat_n": 1500, "thr_s": 4.0, "sse_streams": 64, "hold": 1000}
 
 
 def _job(loadgen: LoadGen, job: dict) -> dict:
@@ -132,40 +133,43 @@ class Bench:
             self._count(target, result)
             out["latency"][target] = result
         for target in self._targets(["direct", *proxies], round_no):
-            watched = {"upstream": self.upstream.pid, "loadgen": self.loadgen.pid}
-            if target in self.servers:
-                watched["proxy"] = self.servers[target].pid
-            self._settle()
-            is_llmlog = target in self.sent or target == NO_LOGGING
-            threads_before = thread_cpu_seconds(watched["proxy"]) if is_llmlog else {}
-            before = {k: cpu_seconds(p) for k, p in watched.items()}
-            result = _job(self.loadgen, {"kind": "throughput", "url": self.urls[target] + CHAT,
-                                         "concurrency": 64, "duration_s": s["thr_s"],
-                                         "headers": self.headers.get(target, {})})
-            window_end = time.monotonic()
-            used = {k: (cpu_seconds(p) - before[k]) / result["elapsed_s"] for k, p in watched.items()}
-            result["cpu_cores"] = {**used, "load_core": used["upstream"] + used["loadgen"]}
-            self._count(target, result)
-            if target in self.servers:
-                # logging finishing after the window (the writer yields to requests) is part of the cost
-                self._wait_logged(target)
-                result["cpu_us_per_call"] = (cpu_seconds(watched["proxy"]) - before["proxy"]) / result["sent"] * 1e6
-                if threads_before:
-                    result["cpu_us_per_call_by_thread"] = _by_thread(
-                        threads_before, thread_cpu_seconds(watched["proxy"]), result["cpu_us_per_call"], result["sent"])
-                # served and logged: the window plus the time until the last entry was written, so logging
-                # postponed past the window counts (what a load sustained for longer would see)
-                caught_up_s = time.monotonic() - window_end if target in self.sent else 0.0
-                result["logged_rps"] = result["sent"] / (result["elapsed_s"] + caught_up_s)
-            out["throughput"][target] = result
-        for target in self._targets(["direct", *(p for p in proxies if p != NO_LOGGING)], round_no):
-            self._settle()
-            result = _job(self.loadgen, {"kind": "sse", "url": self.urls[target] + CHAT, "chunks": 64,
-                                         "delay_ms": 20, "streams": s["sse_streams"], "concurrency": s["sse_conc"],
-                                         "headers": self.headers.get(target, {})})
-            self._count(target, result)
-            out["sse"][target] = result
+            out["throughput"][target] = self._measured(target, {
+                "kind": "throughput", "url": self.urls[target] + CHAT, "concurrency": CONCURRENCY,
+                "duration_s": s["thr_s"], "headers": self.headers.get(target, {})})
+        for target in self._targets(["direct", *proxies], round_no):
+            out["sse"][target] = self._measured(target, {
+                "kind": "sse", "url": self.urls[target] + CHAT, "chunks": 64, "delay_ms": 20,
+                "streams": s["sse_streams"], "concurrency": CONCURRENCY, "headers": self.headers.get(target, {})})
         return out
+
+    def _measured(self, target: str, job: dict) -> dict:
+        """Run `job` against `target` from quiet servers, with the CPU each process used over it: the
+        proxy's per call (for llmlog until it has written an entry for every call sent, and by
+        thread), and the cores the load side (upstream and load generator) and the proxy kept busy."""
+        watched = {"upstream": self.upstream.pid, "loadgen": self.loadgen.pid}
+        if target in self.servers:
+            watched["proxy"] = self.servers[target].pid
+        self._settle()
+        is_llmlog = target in self.sent or target == NO_LOGGING
+        threads_before = thread_cpu_seconds(watched["proxy"]) if is_llmlog else {}
+        before = {k: cpu_seconds(p) for k, p in watched.items()}
+        result = _job(self.loadgen, job)
+        window_end = time.monotonic()
+        used = {k: (cpu_seconds(p) - before[k]) / result["elapsed_s"] for k, p in watched.items()}
+        result["cpu_cores"] = {**used, "load_core": used["upstream"] + used["loadgen"]}
+        self._count(target, result)
+        if target in self.servers:
+            # logging finishing after the window (the writer yields to requests) is part of the cost
+            self._wait_logged(target)
+            result["cpu_us_per_call"] = (cpu_seconds(watched["proxy"]) - before["proxy"]) / result["sent"] * 1e6
+            if threads_before:
+                result["cpu_us_per_call_by_thread"] = _by_thread(
+                    threads_before, thread_cpu_seconds(watched["proxy"]), result["cpu_us_per_call"], result["sent"])
+            # served and logged: the window plus the time until the last entry was written, so logging
+            # postponed past the window counts (what a load sustained for longer would see)
+            caught_up_s = time.monotonic() - window_end if target in self.sent else 0.0
+            result["logged_rps"] = result["sent"] / (result["elapsed_s"] + caught_up_s)
+        return result
 
     def _settle(self) -> None:
         """Every measurement starts from quiet servers: each llmlog has logged all it was sent,
@@ -273,6 +277,11 @@ def summarise(rounds: list[dict], proxies: list[str]) -> dict:
             continue
         fig[f"sse_added_ttfb_p50_us[{p}]"] = per_round(
             lambda r, p=p: sse(r, p, "ttfb_us", "p50") - sse(r, "direct", "ttfb_us", "p50"))
+        fig[f"sse_added_ttfb_p99_us[{p}]"] = per_round(
+            lambda r, p=p: sse(r, p, "ttfb_us", "p99") - sse(r, "direct", "ttfb_us", "p99"))
+        fig[f"sse_cpu_us_per_call[{p}]"] = per_round(lambda r, p=p: r["sse"][p]["cpu_us_per_call"])
+        fig[f"sse_cpu_per_call_vs_ideal[{p}]"] = per_round(
+            lambda r, p=p: r["sse"][p]["cpu_us_per_call"] / r["sse"]["ideal"]["cpu_us_per_call"])
         fig[f"sse_gap_p99_us[{p}]"] = per_round(lambda r, p=p: sse(r, p, "gap_us", "p99"))
         fig[f"sse_added_gap_p99_us[{p}]"] = per_round(
             lambda r, p=p: sse(r, p, "gap_us", "p99") - sse(r, "direct", "gap_us", "p99"))
@@ -291,6 +300,11 @@ def summarise(rounds: list[dict], proxies: list[str]) -> dict:
             lambda r, role=role: r["throughput"][NO_LOGGING]["cpu_us_per_call_by_thread"][role])
     fig["logging_cpu_us_per_call[llmlog - llmlog-nolog]"] = per_round(
         lambda r: r["throughput"]["llmlog"]["cpu_us_per_call"] - r["throughput"][NO_LOGGING]["cpu_us_per_call"])
+    fig["sse_logging_cpu_us_per_call[llmlog - llmlog-nolog]"] = per_round(
+        lambda r: r["sse"]["llmlog"]["cpu_us_per_call"] - r["sse"][NO_LOGGING]["cpu_us_per_call"])
+    for role in ("loop and rest", "writer"):
+        fig[f"sse_cpu_us_per_call_by_thread[llmlog {role}]"] = per_round(
+            lambda r, role=role: r["sse"]["llmlog"]["cpu_us_per_call_by_thread"][role])
     fig["latency_p50_ratio[llmlog/ideal]"] = per_round(lambda r: lat(r, "llmlog", "p50") / lat(r, "ideal", "p50"))
     fig["tracked_vs_dnt_latency_ratio[llmlog/llmlog-dnt]"] = per_round(
         lambda r: r["latency"]["llmlog"]["latency_us"]["p50"] / r["latency"]["llmlog-dnt"]["latency_us"]["p50"])
@@ -338,13 +352,16 @@ def bottleneck_flags(rounds: list[dict], proxies: list[str]) -> list[str]:
 TABLE = [
     ("added latency p50, c=1 (µs)", "added_latency_p50_us[{p}]", "{:.0f}"),
     ("added latency p99, c=1 (µs)", "added_latency_p99_us[{p}]", "{:.0f}"),
-    ("throughput c=64 (req/s)", "throughput_rps[{p}]", "{:.0f}"),
-    ("throughput c=64 / direct", "throughput_vs_direct[{p}]", "{:.2f}"),
-    ("throughput c=64 / ideal", "throughput_vs_ideal[{p}]", "{:.2f}"),
+    (f"throughput c={CONCURRENCY} (req/s)", "throughput_rps[{p}]", "{:.0f}"),
+    (f"throughput c={CONCURRENCY} / direct", "throughput_vs_direct[{p}]", "{:.2f}"),
+    (f"throughput c={CONCURRENCY} / ideal", "throughput_vs_ideal[{p}]", "{:.2f}"),
     ("… served and logged / ideal", "logged_throughput_vs_ideal[{p}]", "{:.2f}"),
-    ("proxy CPU per call, c=64 (µs)", "cpu_us_per_call[{p}]", "{:.0f}"),
+    (f"proxy CPU per call, c={CONCURRENCY} (µs)", "cpu_us_per_call[{p}]", "{:.0f}"),
     ("CPU per call / ideal", "cpu_per_call_vs_ideal[{p}]", "{:.2f}"),
+    (f"SSE c={CONCURRENCY} CPU per stream (µs)", "sse_cpu_us_per_call[{p}]", "{:.0f}"),
+    ("SSE CPU per stream / ideal", "sse_cpu_per_call_vs_ideal[{p}]", "{:.2f}"),
     ("SSE added TTFB p50 (µs)", "sse_added_ttfb_p50_us[{p}]", "{:.0f}"),
+    ("SSE added TTFB p99 (µs)", "sse_added_ttfb_p99_us[{p}]", "{:.0f}"),
     ("SSE inter-chunk gap p99 (µs)", "sse_gap_p99_us[{p}]", "{:.0f}"),
     ("SSE added gap p99 (µs)", "sse_added_gap_p99_us[{p}]", "{:.0f}"),
 ]
@@ -362,12 +379,14 @@ def print_table(result: dict) -> None:
     for label, key, f in TABLE:
         row = [cell(fig[key.format(p=p)], f) if key.format(p=p) in fig else "" for p in proxies]
         print(f"{label:32}" + "".join(f"{c:>26}" for c in row))
-    print(f"{'direct throughput c=64 (req/s)':32}{cell(fig['throughput_rps[direct]'], '{:.0f}'):>26}")
+    print(f"{f'direct throughput c={CONCURRENCY} (req/s)':32}{cell(fig['throughput_rps[direct]'], '{:.0f}'):>26}")
     for key in ("added_latency_p50_us[llmlog-dnt]", "added_latency_p99_us[llmlog-dnt]",
                 "logging_on_off_latency_p50_ratio[llmlog/llmlog-nolog]",
                 "logging_on_off_latency_p99_ratio[llmlog/llmlog-nolog]",
                 "logging_on_off_throughput_ratio[llmlog/llmlog-nolog]",
                 "logging_cpu_us_per_call[llmlog - llmlog-nolog]",
+                "sse_logging_cpu_us_per_call[llmlog - llmlog-nolog]",
+                "sse_cpu_us_per_call_by_thread[llmlog loop and rest]", "sse_cpu_us_per_call_by_thread[llmlog writer]",
                 *(f"cpu_us_per_call_by_thread[{p} {role}]" for p in ("llmlog", NO_LOGGING)
                   for role in ("loop and rest", "writer", "checkpoint", "readers")),
                 "latency_p50_ratio[llmlog/ideal]", "tracked_vs_dnt_latency_ratio[llmlog/llmlog-dnt]",
@@ -392,7 +411,7 @@ def print_table(result: dict) -> None:
     for flag in result["flags"]:
         print(f"  FLAG: {flag}")
     if result.get("profile"):
-        print("  profile (py-spy, llmlog at c=64), top self time:")
+        print(f"  profile (py-spy, llmlog at c={CONCURRENCY}), top self time:")
         for row in result["profile"]["top_self"][:15]:
             print(f"    {row['share']:6.1%}  {row['frame']}")
 
@@ -406,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a ~1 minute smoke run")
     parser.add_argument("--uvloop", action="store_true", help="also run llmlog with LLMLOG_UVLOOP=1")
-    parser.add_argument("--profile", action="store_true", help="py-spy llmlog during an extra c=64 run")
+    parser.add_argument("--profile", action="store_true", help="py-spy llmlog during an extra closed-loop run")
     parser.add_argument("--peers", action="store_true",
                         help="also run the LiteLLM proxy and the Portkey gateway (installed once into a cache dir)")
     parser.add_argument("--rounds", type=int, help="override the number of measured rounds")
@@ -432,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
             profile = profile_during(bench.servers["llmlog"].pid, os.path.join(bench.tmp, "llmlog.profile.txt"),
                                      lambda: bench._count("llmlog", _job(bench.loadgen, {
                                          "kind": "throughput", "url": bench.urls["llmlog"] + CHAT,
-                                         "concurrency": 64, "duration_s": 8})))
+                                         "concurrency": CONCURRENCY, "duration_s": 8})))
         durability = bench.durability()
     finally:
         bench.stop()
