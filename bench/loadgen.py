@@ -140,8 +140,11 @@ async def sse(job: dict) -> dict:
 
 
 async def hold(job: dict, lines: asyncio.Queue) -> dict:
-    """Open `streams` streams (upstream told to pause after its first event) and hold them."""
-    headers = {**BASE_HEADERS, "x-bench-chunks": "2", "x-bench-delay-ms": str(job.get("pause_ms", 600_000))}
+    """Open `streams` streams and hold them: by default the upstream pauses after its first event;
+    with `chunks` and `pause_ms` each stream goes on sending an event every `pause_ms` (a 10 s
+    stream: 100 events 100 ms apart)."""
+    headers = {**BASE_HEADERS, "x-bench-chunks": str(job.get("chunks", 2)),
+               "x-bench-delay-ms": str(job.get("pause_ms", 600_000))}
     counter, release = Counter(), asyncio.Event()
     async with _session() as session:
         tasks, events = [], []

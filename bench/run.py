@@ -41,6 +41,7 @@ DNT = {"x-debug": "false"}
 NO_LOGGING = "llmlog-nolog"  # llmlog with logging switched off (bench/serve_shim.py)
 SETTLE_S = 0.6
 CONCURRENCY = 32  # the issue's: closed-loop calls and streams in flight at once
+STREAM_EVENTS, STREAM_EVENT_MS = 100, 100  # the memory test's streams: 10 s each
 
 
 def _settings(quick: bool) -> dict:
@@ -202,16 +203,28 @@ class Bench:
                                                   "delay_ms": 1, "streams": 8, "concurrency": 4}))
             time.sleep(0.5)  # let the writer flush the warm-up
             idle = rss_kib(server.pid)
-            self.loadgen.send(orjson.dumps({"kind": "hold", "url": server.url + CHAT,
-                                            "streams": self.s["hold"]}).decode())
-            held = orjson.loads(self.loadgen.read())["held"]
-            at_peak = rss_kib(server.pid)
-            self.loadgen.send("release")
-            result = orjson.loads(self.loadgen.read())
-            self._count(name, result)
-            out[name] = {"idle_kib": idle, "held_streams": held, "held_kib": at_peak,
-                         "per_stream_kib": (at_peak - idle) / held if held else None}
+            out[name] = self._held_memory(server, idle, {})
+            # the issue's test: 1,000 streams sending for 10 s (an event every 100 ms), RSS near their end,
+            # when each holds almost all it will log
+            time.sleep(0.5)
+            streaming = self._held_memory(server, rss_kib(server.pid), {"chunks": STREAM_EVENTS,
+                                                                        "pause_ms": STREAM_EVENT_MS},
+                                          wait_s=STREAM_EVENTS * STREAM_EVENT_MS / 1000 * 0.9)
+            out[name].update({f"streaming_{k}": v for k, v in streaming.items()})
         return out
+
+    def _held_memory(self, server: Server, idle: int, stream: dict, wait_s: float = 0.0) -> dict:
+        """RSS with `hold` streams open (their shape in `stream`), `wait_s` after all have opened."""
+        self.loadgen.send(orjson.dumps({"kind": "hold", "url": server.url + CHAT,
+                                        "streams": self.s["hold"], **stream}).decode())
+        held = orjson.loads(self.loadgen.read())["held"]
+        time.sleep(wait_s)
+        at_peak = rss_kib(server.pid)
+        self.loadgen.send("release")
+        result = orjson.loads(self.loadgen.read())
+        self._count(server.name, result)
+        return {"idle_kib": idle, "held_streams": held, "held_kib": at_peak,
+                "per_stream_kib": (at_peak - idle) / held if held else None}
 
     def durability(self) -> dict:
         out = {}
@@ -397,6 +410,10 @@ def print_table(result: dict) -> None:
         per = m["per_stream_kib"]
         print(f"  RSS {name:14} idle {m['idle_kib'] / 1024:6.1f} MiB; {m['held_streams']} open streams "
               f"{m['held_kib'] / 1024:6.1f} MiB; per stream {per:.1f} KiB" if per is not None else "")
+        if (per := m.get("streaming_per_stream_kib")) is not None:
+            print(f"  RSS {name:14} {m['streaming_held_streams']} streams sending for "
+                  f"{STREAM_EVENTS * STREAM_EVENT_MS / 1000:.0f} s: {m['streaming_held_kib'] / 1024:6.1f} MiB "
+                  f"at {0.9 * STREAM_EVENTS * STREAM_EVENT_MS / 1000:.0f} s; per stream {per:.1f} KiB")
     w = result["writer"]
     print("  writer rows/s by batch size: " + ", ".join(
         f"{k}: {v['rows_per_s']:.0f}" for k, v in w["by_batch_size"].items()) + f" (best {w['best_batch_size']})")

@@ -6,7 +6,7 @@ import time
 
 import orjson
 
-from llmlog.proxy.forward.capture import CapturedCall
+from llmlog.proxy.forward.capture import CapturedCall, Chunks
 from llmlog.proxy.forward.control import CallContext
 from llmlog.proxy.settings import Provider
 
@@ -51,7 +51,7 @@ def captured(kind: str, *, dnt: bool = False, call_id: str = "01JBENCH0000000000
         started_at_ms=time.time() * 1000, context=CallContext(do_not_track=dnt),
         request_headers=list(REQUEST_HEADERS), request_body=STREAM_BODY if stream else JSON_BODY,
         status_code=200, response_headers=list(SSE_HEADERS if stream else JSON_HEADERS),
-        chunks=chunks, kept_bytes=sum(len(c) for _, c in chunks),
+        chunks=Chunks(chunks), kept_bytes=sum(len(c) for _, c in chunks),
         ttfb_ms=chunks[0][0], duration_ms=chunks[-1][0] + 0.5)
     return call
 

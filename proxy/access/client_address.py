@@ -64,8 +64,10 @@ def client_address(peer: str | None, forwarded_for: Iterable[str], networks: tup
     (the leftmost when all are). An unparseable hop ends the walk at the last believed address."""
     if not peer:
         return None
+    if not networks:  # the usual set-up: no proxy trusted, nothing to parse
+        return peer
     current = _address(peer)
-    if current is None or not networks:
+    if current is None:
         return peer
     hops = [hop for value in forwarded_for for hop in value.split(",")]
     for hop in reversed(hops):

@@ -220,11 +220,11 @@ def build_entry(call: CapturedCall, prices: PriceTable, max_body_bytes: int,
     request_body, request_past_cap = inflate(call.request_body, _content_encoding(call.request_headers),
                                              max_body_bytes)
     request = parse_request(request_body)
-    raw_response = b"".join([chunk for _, chunk in call.chunks])  # one chunk: that very object
+    raw_response = call.chunks.joined()
     encoding, content_type = _encoding_and_type(call.response_headers)
     body, inflated_past_cap = inflate(raw_response, encoding, max_body_bytes)
     is_stream = "text/event-stream" in content_type.lower()
-    chunks = call.chunks if body is raw_response else [(call.ttfb_ms or 0.0, body)]
+    chunks = list(call.chunks) if body is raw_response else [(call.ttfb_ms or 0.0, body)]
     response = parse_response(call.provider.format, call.path, body, stream=is_stream, chunks=chunks)
 
     model = request.model

@@ -14,7 +14,7 @@ import pytest
 
 import llmlog.proxy.pipeline.worker as pipeline_module
 from llmlog.proxy.app import Seams, make_app
-from llmlog.proxy.forward.capture import CapturedCall
+from llmlog.proxy.forward.capture import CapturedCall, Chunks
 from llmlog.proxy.forward.control import CallContext
 from llmlog.proxy.ids import new_call_id
 from llmlog.proxy.metrics import Metrics
@@ -139,7 +139,7 @@ async def test_a_cancel_while_a_stream_entry_settles_still_writes_the_entry(tmp_
     still build and write it."""
     db, writer, pipeline = bare_pipeline(tmp_path, "settle")
     call = captured()
-    call.chunks = [(float(i), b"data: {}\n\n") for i in range(pipeline_module.SETTLE_FROM_CHUNKS)]
+    call.chunks = Chunks((float(i), b"data: {}\n\n") for i in range(pipeline_module.SETTLE_FROM_CHUNKS))
     call.started_at_ms, call.duration_ms = time.time() * 1000, 0.0  # a long stream that just ended
     task = asyncio.create_task(pipeline.run())
     pipeline.submit(call)
