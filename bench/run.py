@@ -42,6 +42,7 @@ NO_LOGGING = "llmlog-nolog"  # llmlog with logging switched off (bench/serve_shi
 SETTLE_S = 0.6
 CONCURRENCY = 32  # the issue's: closed-loop calls and streams in flight at once
 STREAM_EVENTS, STREAM_EVENT_MS = 100, 100  # the memory test's streams: 10 s each
+SUSTAINED_S = 60  # --sustained: each of ideal and llmlog at saturation for this long
 
 
 def _settings(quick: bool) -> dict:
@@ -170,6 +171,7 @@ class Bench:
             # postponed past the window counts (what a load sustained for longer would see)
             caught_up_s = time.monotonic() - window_end if target in self.sent else 0.0
             result["logged_rps"] = result["sent"] / (result["elapsed_s"] + caught_up_s)
+            result["caught_up_s"] = caught_up_s
         return result
 
     def _settle(self) -> None:
@@ -185,12 +187,29 @@ class Bench:
             return
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            text = urllib.request.urlopen(self.servers[name].url + "/metrics", timeout=5).read().decode()
-            written = next(float(line.split()[-1]) for line in text.splitlines()
-                           if line.startswith("llmlog_entries_written_total"))
-            if written >= self.sent[name]:
+            if self._metric(name, "llmlog_entries_written_total") >= self.sent[name]:
                 return
             time.sleep(0.05)
+
+    def _metric(self, name: str, metric: str) -> float:
+        """One of llmlog's /metrics samples (without labels)."""
+        text = urllib.request.urlopen(self.servers[name].url + "/metrics", timeout=5).read().decode()
+        return next(float(line.split()[-1]) for line in text.splitlines() if line.startswith(metric + " "))
+
+    def sustained(self) -> dict:
+        """The issue's saturation test: ideal, then llmlog, each a closed loop at c=32 for SUSTAINED_S.
+        llmlog's calls count as logged once the last entry is written (`caught_up_s` after the
+        window); entries spilled for lack of writer throughput are read from /metrics."""
+        out: dict = {}
+        for target in ("ideal", "llmlog"):
+            spilled = self._metric(target, "llmlog_entries_spilled_total") if target in self.sent else 0.0
+            result = self._measured(target, {"kind": "throughput", "url": self.urls[target] + CHAT,
+                                             "concurrency": CONCURRENCY, "duration_s": SUSTAINED_S})
+            if target in self.sent:
+                result["spilled"] = self._metric(target, "llmlog_entries_spilled_total") - spilled
+            out[target] = result
+        out["logged_vs_ideal"] = out["llmlog"]["logged_rps"] / out["ideal"]["rps"]
+        return out
 
     # -- memory, durability -----------------------------------------------------------------------
     def memory(self) -> dict:
@@ -425,6 +444,11 @@ def print_table(result: dict) -> None:
     for name, peer in result.get("peers", {}).items():
         said = f"version {peer['version']}" if "version" in peer else f"left out ({peer['left_out']})"
         print(f"  peer {name}: {said}")
+    if sus := result.get("sustained"):
+        llm = sus["llmlog"]
+        print(f"  sustained {SUSTAINED_S} s at c={CONCURRENCY}: ideal {sus['ideal']['rps']:.0f} req/s; llmlog served "
+              f"{llm['rps']:.0f} req/s, logged {llm['logged_rps']:.0f} req/s ({sus['logged_vs_ideal']:.2f}x ideal), "
+              f"last entry written {llm['caught_up_s']:.2f} s after the load, {llm['spilled']:.0f} spilled")
     for flag in result["flags"]:
         print(f"  FLAG: {flag}")
     if result.get("profile"):
@@ -446,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers", action="store_true",
                         help="also run the LiteLLM proxy and the Portkey gateway (installed once into a cache dir)")
     parser.add_argument("--rounds", type=int, help="override the number of measured rounds")
+    parser.add_argument("--sustained", action="store_true",
+                        help=f"also run ideal and llmlog at saturation for {SUSTAINED_S} s each, after the rounds")
     args = parser.parse_args(argv)
     raise_fd_limit()
     bench = Bench(args)
@@ -469,6 +495,10 @@ def main(argv: list[str] | None = None) -> int:
                                      lambda: bench._count("llmlog", _job(bench.loadgen, {
                                          "kind": "throughput", "url": bench.urls["llmlog"] + CHAT,
                                          "concurrency": CONCURRENCY, "duration_s": 8})))
+        sustained = None
+        if args.sustained:
+            print(f"{SUSTAINED_S} s at saturation, ideal then llmlog…", file=sys.stderr)
+            sustained = bench.sustained()
         durability = bench.durability()
     finally:
         bench.stop()
@@ -480,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": bench.s, "proxies": proxies, "figures": summarise(rounds, proxies),
         "flags": bottleneck_flags(rounds, proxies), "memory": memory, "durability": durability,
         "writer": _sqlite_writer(args.quick), "pipeline": bench_pipeline.measure(args.quick),
-        "profile": profile, "peers": bench.peers, "rounds": rounds, "elapsed_s": None,
+        "profile": profile, "sustained": sustained, "peers": bench.peers, "rounds": rounds, "elapsed_s": None,
     }
     result["elapsed_s"] = time.monotonic() - started
     out_dir = os.path.join(ROOT, "bench", "results")
