@@ -98,13 +98,12 @@ def assemble(events: list[SseEvent]) -> tuple[JsonObject | None, str | None]:
         chunk = loads(data)
         if type(chunk) is not dict:
             continue  # garbage
-        if error is None:
-            error = error_message(chunk)  # returns at once for a chunk without an error
-        for key in missing:
-            value = chunk.get(key)
-            if value is not None:
-                head[key] = value
-        if head.keys() & missing:
+        if error is None and ("error" in chunk or chunk.get("type") == "error"):
+            error = error_message(chunk)
+        found = [key for key in missing if chunk.get(key) is not None]
+        if found:
+            for key in found:
+                head[key] = chunk[key]
             missing = [key for key in missing if key not in head]
         if not legacy and chunk.get("object") == "text_completion":
             legacy = True
