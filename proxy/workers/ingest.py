@@ -30,6 +30,7 @@ from llmlog.store.spill import read_records
 
 log = logging.getLogger("llmlog.workers")
 UNREADABLE = "unreadable record"
+CLOSE_WAIT_S = 10.0
 
 
 class MalformedFrame(ValueError):
@@ -96,7 +97,7 @@ class Ingest:
     def __init__(self, writer: StoreThread, metrics: Metrics, *, max_frame_bytes: int = MAX_FRAME_BYTES):
         self.writer, self.metrics, self.max_frame_bytes = writer, metrics, max_frame_bytes
         self._server: asyncio.AbstractServer | None = None
-        self._connections: set[asyncio.Task] = set()
+        self._connections: dict[asyncio.StreamWriter, asyncio.Task] = {}
 
     async def start(self, path: str) -> None:
         self.path = path
@@ -105,7 +106,7 @@ class Ingest:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
-            self._connections.add(task)
+            self._connections[writer] = task
         try:
             uid = _peer_uid(writer.get_extra_info("socket"))
             if uid is not None and uid != os.getuid():
@@ -125,8 +126,7 @@ class Ingest:
             log.exception("the workers' socket %s failed on a connection", self.path)
         finally:
             writer.close()
-            if task is not None:
-                self._connections.discard(task)
+            self._connections.pop(writer, None)
 
     async def _answer(self, payload: bytes) -> bytes:
         try:
@@ -142,10 +142,11 @@ class Ingest:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-            for task in list(self._connections):
-                task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
+            # connections still open end as their reads do (a batch being written is answered first)
+            for writer in list(self._connections):
+                writer.close()
+            if self._connections:
+                await asyncio.wait(list(self._connections.values()), timeout=CLOSE_WAIT_S)
             await self._server.wait_closed()
             with suppress(FileNotFoundError):
                 os.remove(self.path)

@@ -126,9 +126,11 @@ class Supervisor:
             for child in started:
                 code = child.process.poll()
                 if code is not None and not child.ready:
+                    if code > 0:  # it said why, in one line, on the same stderr
+                        return code
                     log.error("worker %d (pid %d) %s before it listened", child.index, child.process.pid,
                               how_it_ended(code))
-                    return code if code > 0 else 1
+                    return 1
         return None
 
     def _supervise(self) -> None:
