@@ -13,15 +13,26 @@ import inspect
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
 
 import openai
+import orjson
 import pytest
 
+from llmlog.proxy.app import make_app
+from llmlog.proxy.settings import load_config
+from llmlog.proxy.workers.frames import HEADER, MAX_FRAME_BYTES, framed
+from llmlog.proxy.workers.role import Worker
 from llmlog.store.backends import is_postgres, open_store
 from llmlog.store.filters import LogFilter
+from llmlog.store.spill import record
+from tests.conftest import chat_body, flushed
+from tests.conftest import served as served_app
+from tests.fakes.seeding import make_entry
+
 pytestmark = pytest.mark.backends
 
 
@@ -242,3 +253,43 @@ async def test_a_killed_lead_loses_no_call_another_worker_answered(db_path, upst
     assert len(rows) == len(ids)
     spill = db_path + ".spill.w1"
     assert not os.path.exists(spill) or os.path.getsize(spill) == 0
+
+
+@pytest.mark.sqlite_only
+async def test_the_leads_socket_refuses_what_is_not_a_batch_and_serves_on(aiohttp_client, upstream_url, db_path,
+                                                                         caplog):
+    """Frames on the lead's socket are untrusted: a frame of no records is refused, an unreadable
+    record is refused alone, a frame longer than the bound is not read; the lead serves on."""
+    config = load_config(None, env={}, upstream=upstream_url,
+                         overrides={"store.path": db_path, "store.batch_interval_ms": 20, "server.workers": 2})
+    client = await served_app(aiohttp_client, make_app(config, worker=Worker(0, 2)))
+    path = db_path + ".workers.sock"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    reader, writer = await asyncio.open_unix_connection(path)
+
+    async def exchange(payload: bytes) -> dict:
+        writer.write(framed(payload))
+        size = HEADER.unpack(await reader.readexactly(HEADER.size))[0]
+        return orjson.loads(await reader.readexactly(size))
+
+    assert (await exchange(b"not records"))["error"].startswith("malformed frame")
+    good = make_entry(int(time.time() * 1000), prompt="handed in")
+    torn = bytearray(record(make_entry(int(time.time() * 1000)), None))
+    torn[-5] ^= 1  # a flipped bit: its checksum fails
+    assert await exchange(record(good, None) + bytes(torn)) == {"written": 1, "refused": [[1, "unreadable record"]]}
+    assert await exchange(record(good, None)) == {"written": 0, "refused": []}  # stored once, never twice
+    writer.write(HEADER.pack(MAX_FRAME_BYTES + 1))
+    assert await asyncio.wait_for(reader.read(), 10) == b""  # not read: the connection is closed
+    writer.close()
+    log = caplog.text
+    assert "refused a malformed frame" in log and f"refused a frame of {MAX_FRAME_BYTES + 1} bytes" in log
+
+    assert (await client.post("/v1/chat/completions", data=chat_body("after"))).status == 200
+    await flushed(client)
+    store = open_store(db_path, create=False)
+    try:
+        prompts = [store.get_log(row["id"]) for row in stored(db_path)]
+    finally:
+        store.close()
+    assert sorted(content["prompt_text"] for _, content in filter(None, prompts) if content) == ["after", "handed in"]
+    assert (await (await client.get("/healthz")).json())["worker"] == 0
