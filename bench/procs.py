@@ -15,9 +15,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Server:
-    """A server process pinned to one core, ready once `probe` answers."""
+    """A server process pinned to one core (None: free to run on any), ready once `probe` answers."""
 
-    def __init__(self, name: str, args: list[str], port: int, core: int, probe: str, *,
+    def __init__(self, name: str, args: list[str], port: int, core: int | None, probe: str, *,
                  env: dict[str, str | None] | None = None, log_dir: str, exe: str | None = None, ready_s: float = 30):
         self.name, self.port, self.probe = name, port, probe
         self.url = f"http://127.0.0.1:{port}"
@@ -27,7 +27,8 @@ class Server:
         merged = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}  # None: unset
         self.proc = subprocess.Popen([exe or sys.executable, *args], cwd=ROOT, env=merged,
                                      stdout=self._log, stderr=subprocess.STDOUT)
-        pin(self.proc.pid, core)
+        if core is not None:
+            pin(self.proc.pid, core)
         try:
             self._wait_ready(ready_s)
         except RuntimeError:
@@ -66,11 +67,12 @@ class Server:
 class LoadGen:
     """The long-lived load generator process: one JSON job in, one JSON line out."""
 
-    def __init__(self, core: int, env: dict | None = None):
+    def __init__(self, core: int | None, env: dict | None = None):
         self.proc = subprocess.Popen([sys.executable, "-m", "bench.loadgen"], cwd=ROOT,
                                      env={**os.environ, **(env or {})},
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-        pin(self.proc.pid, core)
+        if core is not None:
+            pin(self.proc.pid, core)
 
     @property
     def pid(self) -> int:

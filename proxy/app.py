@@ -57,6 +57,7 @@ from llmlog.proxy.state import (
     READER,
     TELEMETRY,
     TRUSTED_PROXIES,
+    WORKER,
     WRITER,
 )
 from llmlog.proxy.telemetry.metrics import PrometheusMetrics
@@ -65,6 +66,10 @@ from llmlog.proxy.ui import routes as ui_routes
 from llmlog.proxy.upstream.aiohttp_client import AiohttpUpstream
 from llmlog.proxy.upstream.client import IDLE_TIMEOUT_S, UpstreamClient
 from llmlog.proxy.upstream.egress import proxy_variables
+from llmlog.proxy.workers.child import leave_with_parent
+from llmlog.proxy.workers.ingest import ingest_ctx
+from llmlog.proxy.workers.role import SOLO, Worker, lead_writes_for_others, worker_spill_path
+from llmlog.proxy.workers.sender import sender_for
 from llmlog.store.backends import is_postgres
 from llmlog.store.interface import Store, StoreError
 from llmlog.store.runner import StorePool, StoreThread
@@ -161,6 +166,7 @@ async def _open_before_serving(config: Settings, open_store: Callable[..., Store
 async def _store_ctx(app: web.Application, seams: Seams):
     """Database, writer thread, pipeline task: started before traffic, drained after it stops."""
     config = app[CONFIG]
+    worker = app[WORKER]
     open_store = _with_keys(seams.open_store or config.open_store, config)
     await _open_before_serving(config, open_store, app[METRICS])
     await asyncio.to_thread(warm_encodings)  # never loaded on the loop by the first estimate
@@ -169,29 +175,34 @@ async def _store_ctx(app: web.Application, seams: Seams):
     writer = StoreThread(lambda: open_store(writer=True, busy_timeout_ms=busy_ms), "llmlog-writer", nice=nice)
     reader = StorePool(open_store, "llmlog-reader", READER_THREADS)
     checkpointer = StoreThread(open_store, "llmlog-checkpoint", nice=nice)
+    sender = sender_for(config, worker)  # serve --workers on SQLite: batches go to the lead's writer
     pipeline = Pipeline(
-        writer, SpillFile(config.spill_path, config.keyring),
+        writer, SpillFile(worker_spill_path(config.spill_path, worker), config.keyring),
         _entry_builder(app[PRICES], config.store.max_body_bytes,
                        PrivacyPolicy(config.privacy.detect_pii, frozenset(config.privacy.redact)), seams.build_entry),
         fallback_entry, app[METRICS],
         queue_size=config.store.queue_size, batch_size=config.store.batch_size,
         batch_interval_s=config.store.batch_interval_ms / 1000, hold_size=config.store.hold_size,
         observe=app[TELEMETRY].observe,
+        write=sender.write if sender else None, replay=sender.replay if sender else None,
     )
     app[PIPELINE] = pipeline
     app[READER] = reader
     app[WRITER] = writer
     metrics = app[METRICS]
     tasks = [asyncio.create_task(pipeline.run(), name="llmlog-pipeline"),
-             asyncio.create_task(pipeline.run_overflow(), name="llmlog-overflow"),
-             asyncio.create_task(run_checkpoints(checkpointer, metrics, seams.checkpoint_interval_s),
-                                 name="llmlog-checkpoint")]
+             asyncio.create_task(pipeline.run_overflow(), name="llmlog-overflow")]
+    if worker.lead:  # background jobs: one process runs them
+        tasks.append(asyncio.create_task(run_checkpoints(checkpointer, metrics, seams.checkpoint_interval_s),
+                                         name="llmlog-checkpoint"))
     yield
     for task in tasks:
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task
     await pipeline.close()
+    if sender is not None:
+        await sender.close()
     await writer.close()
     await reader.close()
     await checkpointer.close()  # the last connection to close checkpoints the rest
@@ -223,7 +234,9 @@ async def forward(request: web.Request) -> web.StreamResponse:
     return await request.app[FORWARDER].handle(request)
 
 
-def make_app(config: Settings, *, prices: PriceTable | None = None, seams: Seams = Seams()) -> web.Application:
+def make_app(config: Settings, *, prices: PriceTable | None = None, seams: Seams = Seams(),
+             worker: Worker = SOLO) -> web.Application:
+    """`worker`: this process's place among `serve --workers` (proxy/workers/); one process by default."""
     check_otel(config)
     hosts = HostPolicy(config.server.host, config.server.allowed_hosts)
     logs_api_config = config.logs_api
@@ -236,8 +249,11 @@ def make_app(config: Settings, *, prices: PriceTable | None = None, seams: Seams
     app[CONFIG] = config
     app[TRUSTED_PROXIES] = trusted_proxies
     app[HOSTS] = hosts
+    app[WORKER] = worker
     app[METRICS] = Metrics()
-    app[TELEMETRY] = telemetry = Telemetry(PrometheusMetrics(app[METRICS], max_models=config.metrics.max_models))
+    app[TELEMETRY] = telemetry = Telemetry(PrometheusMetrics(
+        app[METRICS], max_models=config.metrics.max_models,
+        labels={"worker": str(worker.index)} if worker.count > 1 else None))
     app[PRICES] = PriceHolder(prices or price_table_for(config))
     jobs = JobRunner(_with_keys(seams.open_store or config.open_store, config), export_file=seams.export_file)
     app[JOBS] = jobs
@@ -246,10 +262,15 @@ def make_app(config: Settings, *, prices: PriceTable | None = None, seams: Seams
     # end), then the upstream client the request path needs, then background tasks
     app.cleanup_ctx.append(otel_ctx(telemetry, config))
     app.cleanup_ctx.append(partial(_store_ctx, seams=seams))
+    if lead_writes_for_others(worker, config.db_path):  # serve --workers on SQLite: the others' entries
+        app.cleanup_ctx.append(ingest_ctx(config.db_path, lambda a: a[WRITER], lambda a: a[METRICS]))
     app.cleanup_ctx.append(partial(_client_ctx, seams=seams))
     app.on_shutdown.append(_shutting_down)
-    app.cleanup_ctx.append(retention_ctx(lambda a: a[WRITER], config.store.retention_days,
-                                         config.store.content_retention_days))
+    if worker.lead:
+        app.cleanup_ctx.append(retention_ctx(lambda a: a[WRITER], config.store.retention_days,
+                                             config.store.content_retention_days))
+    if worker.count > 1:
+        app.cleanup_ctx.append(leave_with_parent)
     app.cleanup_ctx.append(price_refresh_ctx(lambda a: a[PRICES], config, lambda a: a[METRICS],
                                              max_bytes=seams.price_file_max_bytes))
     app.cleanup_ctx.append(export_jobs_ctx(jobs, lambda a: a[WRITER]))

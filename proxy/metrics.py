@@ -9,6 +9,7 @@ from dataclasses import dataclass
 @dataclass(slots=True)
 class Metrics:
     entries_written: int = 0
+    entries_written_for_workers: int = 0  # by the lead of `serve --workers`, entries the others built
     entries_spilled: int = 0
     entries_replayed: int = 0
     entries_dropped: int = 0

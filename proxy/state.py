@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the keys only name their types; importing them here would t
     from llmlog.proxy.pipeline.worker import Pipeline
     from llmlog.proxy.settings import Settings
     from llmlog.proxy.telemetry.observe import Telemetry
+    from llmlog.proxy.workers.role import Worker
     from llmlog.store.runner import StorePool, StoreThread
 
 CONFIG: web.AppKey[Settings] = web.AppKey("config")
@@ -32,4 +33,5 @@ READER: web.AppKey[StorePool] = web.AppKey("reader")
 # the pipeline's writer: the one thread that writes (feedback, erasure, retention)
 WRITER: web.AppKey[StoreThread] = web.AppKey("writer")
 JOBS: web.AppKey[JobRunner] = web.AppKey("export_jobs")
+WORKER: web.AppKey[Worker] = web.AppKey("worker")  # this process's place among `serve --workers`
 OPERATIONS: web.AppKey[list[Operation]] = web.AppKey("openapi_operations")

@@ -16,16 +16,23 @@ import os
 import stat
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Protocol
 
 import orjson
 
-from .interface import Refused, Store
+from .interface import Refused
 from .keyring import Keyring
 from .rows import Entry
 from .sealing import stored_form
 
 OnRefused = Callable[[Refused], None]  # told of the entries a replay's write refused
+
+
+class Writes(Protocol):
+    """What a replay writes through: a Store, or another worker's writer (proxy/workers/)."""
+
+    def write_or_split(self, entries: Sequence[Entry]) -> tuple[int, Refused]: ...
 
 REPLAY_BATCH = 500
 RS = b"\x1e"
@@ -62,6 +69,33 @@ def at_rest(entry: Entry, keyring: Keyring | None) -> Entry:
     if keyring is None or entry.content is None:
         return entry
     return Entry(call=entry.call, content=stored_form(entry.content, keyring), tags=entry.tags)
+
+
+def record(entry: Entry, keyring: Keyring | None) -> bytes:
+    """One entry as one spill record (framed, sealed with `keyring`): the spill file holds these, and
+    so do the frames a worker passes the lead worker (proxy/workers/), so there is one encoding."""
+    return frame(orjson.dumps(at_rest(entry, keyring).to_record()))
+
+
+def read_record(piece: bytes) -> Entry | None:
+    """The entry of one framed record (the bytes after its RS, LF removed), or None when it is torn
+    or does not hold an entry."""
+    payload = unframe(piece)
+    if payload is None:
+        return None
+    try:
+        return Entry.from_record(orjson.loads(payload))
+    except (ValueError, KeyError, TypeError, AttributeError):  # JSONDecodeError is a ValueError
+        return None
+
+
+def read_records(data: bytes) -> list[Entry | None] | None:
+    """The records of `data` (what `record` made, one after another), each an entry or None where it
+    cannot be read; None when `data` is not a run of records at all (bytes before the first RS)."""
+    before, *pieces = data.split(RS)
+    if before or not pieces:
+        return None
+    return [read_record(piece[:-1] if piece.endswith(b"\n") else piece) for piece in pieces]
 
 
 def _rejected_line(entry: Entry, reason: str) -> bytes:
@@ -119,7 +153,7 @@ class SpillFile:
     def append(self, entries: Iterable[Entry]) -> int:
         """Append entries durably (fsync), all or none; returns how many were written.
         Raises OSError (disk full, ...) or TypeError (an entry JSON cannot hold)."""
-        records = [frame(orjson.dumps(at_rest(e, self.keyring).to_record())) for e in entries]
+        records = [record(e, self.keyring) for e in entries]
         if not records:
             return 0
         with self._lock:
@@ -140,7 +174,7 @@ class SpillFile:
             append_durably(self.rejected_path, data)
         return len(rejected)
 
-    def _write(self, store: Store, batch: list[Entry], on_refused: OnRefused | None) -> int:
+    def _write(self, store: Writes, batch: list[Entry], on_refused: OnRefused | None) -> int:
         written, refused = store.write_or_split(batch)
         if refused:
             self.reject(refused)
@@ -177,18 +211,14 @@ class SpillFile:
                 legacy, *framed = line.rstrip(b"\n").split(RS)
                 yield from self._legacy(legacy)
                 for piece in framed:
-                    payload = unframe(piece)
-                    try:
-                        if payload is None:
-                            raise ValueError("torn")
-                        entry = Entry.from_record(orjson.loads(payload))
-                    except (ValueError, KeyError, TypeError, AttributeError):  # JSONDecodeError is a ValueError
+                    entry = read_record(piece)
+                    if entry is None:
                         self._torn_now += 1
                         log.warning("skipped a torn spill record in %s (%d bytes)", path, len(piece) + 1)
                         continue
                     yield entry
 
-    def replay(self, store: Store, on_refused: OnRefused | None = None) -> int:
+    def replay(self, store: Writes, on_refused: OnRefused | None = None) -> int:
         """Write every spilled entry to the database, then remove them; returns entries new.
 
         The file is first renamed aside, so appends that race with the replay land in a fresh

@@ -3,6 +3,7 @@ sends a browser to the logs page, and `/favicon.ico`, which a browser asks for u
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from aiohttp import web
@@ -10,15 +11,18 @@ from aiohttp import web
 from llmlog.proxy.api.openapi import describe
 from llmlog.proxy.api.operation import Operation
 from llmlog.proxy.api.respond import json_response
-from llmlog.proxy.state import METRICS, PIPELINE, TELEMETRY
+from llmlog.proxy.state import METRICS, PIPELINE, TELEMETRY, WORKER
 
 
 async def healthz(request: web.Request) -> web.Response:
     """200 while calls are served, also when the store is not answering (entries wait in the spill
-    file meanwhile): a load balancer keeps the replica; `store` says whether writes reach it."""
+    file meanwhile): a load balancer keeps the replica; `store` says whether writes reach it.
+    `worker` (index), `pid` and `workers` say which process of `serve --workers` answered."""
     metrics = request.app[METRICS]
+    worker = request.app[WORKER]
     return json_response({"status": "ok", "store": "ok" if metrics.store_up else "unavailable",
-                          "queue_depth": request.app[PIPELINE].queue.qsize()})
+                          "queue_depth": request.app[PIPELINE].queue.qsize(),
+                          "worker": worker.index, "workers": worker.count, "pid": os.getpid()})
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -53,7 +57,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/favicon.ico", favicon)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    describe(app, Operation("GET", "/healthz", "Liveness and queue depth."),
+    describe(app, Operation("GET", "/healthz", "Liveness and queue depth; which worker answered "
+                       "(`worker` index, `pid`) of how many (`workers`, `serve --workers`)."),
              Operation("GET", "/metrics", "Prometheus exposition (OpenMetrics when asked for): calls, tokens, cost, "
                        "latency histograms, pipeline counts."),
              Operation("GET", "/", "Redirects to the logs page, /ui; with `Accept: application/json` (and not "

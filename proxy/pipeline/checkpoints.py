@@ -15,11 +15,14 @@ INTERVAL_S = 0.5  # at 20k rows/s about 40 MB of WAL between passes; usually far
 async def run_checkpoints(db: StoreThread, metrics: Metrics, interval_s: float = INTERVAL_S) -> None:
     """Every `interval_s`, if entries were written since the last pass, checkpoint (PASSIVE) on
     `db`, a store thread used for nothing else. Runs until cancelled."""
-    seen = metrics.entries_written
+    def written() -> int:  # by this process, for itself and (the lead of `serve --workers`) for the others
+        return metrics.entries_written + metrics.entries_written_for_workers
+
+    seen = written()
     failing = False  # said once per run of failures, not every pass (a full disk fails for minutes)
     while True:
         await asyncio.sleep(interval_s)
-        now = metrics.entries_written
+        now = written()
         if now == seen:
             continue
         try:

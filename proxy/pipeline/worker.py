@@ -14,16 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
 from llmlog.proxy.forward.capture import CapturedCall
 from llmlog.proxy.metrics import Metrics
 from llmlog.proxy.pipeline.call_queue import CallQueue
 from llmlog.proxy.pipeline.interpret import heavy_call
+from llmlog.store.interface import Refused
 from llmlog.store.rows import Entry
 from llmlog.store.runner import StoreThread
-from llmlog.store.spill import SpillFile
+from llmlog.store.spill import OnRefused, SpillFile
 
 log = logging.getLogger("llmlog.pipeline")
 RETRY_AFTER_S = 1.0
@@ -40,13 +41,18 @@ BACKLOG_FOR_MAX_SLICE = 0.25  # queue fill at which slices reach their longest
 # behind SETTLE_S are in bench/README.md ("Measurements behind constants").
 SETTLE_S = 0.005
 SETTLE_FROM_CHUNKS = 8
+# Where a batch goes, and how the spill file is replayed, when not through `db` (the store on the
+# writer thread): another process's writer (`serve --workers`, proxy/workers/).
+WriteBatch = Callable[[list[Entry]], Awaitable[tuple[int, Refused]]]
+ReplaySpill = Callable[[SpillFile, OnRefused], Awaitable[int]]
 
 
 class Pipeline:
     def __init__(self, db: StoreThread, spill: SpillFile, build: Callable[[CapturedCall], Entry],
                  fallback: Callable[[CapturedCall, str], Entry], metrics: Metrics, *,
                  queue_size: int, batch_size: int, batch_interval_s: float, hold_size: int | None = None,
-                 observe: Callable[[CapturedCall, Entry], None] | None = None):
+                 observe: Callable[[CapturedCall, Entry], None] | None = None,
+                 write: WriteBatch | None = None, replay: ReplaySpill | None = None):
         hold_size = queue_size if hold_size is None else hold_size
         # every loop here takes a batch of at least one entry and waits a positive interval: a size
         # of 0 would take nothing for ever (the settings refuse it too; proxy/settings/)
@@ -59,6 +65,8 @@ class Pipeline:
                              f"got {batch_interval_s!r}")
         self.db, self.spill, self.build, self.fallback, self.metrics = db, spill, build, fallback, metrics
         self.observe = observe  # told of each entry built: metrics and traces (proxy/telemetry/)
+        self._write_batch = write or self._write_to_store
+        self._replay_into = replay or self._replay_into_store
         self.queue: CallQueue[CapturedCall] = CallQueue(maxsize=queue_size)
         self.batch_size, self.batch_interval_s = batch_size, batch_interval_s
         self.metrics.queue_depth = self.queue.qsize
@@ -200,13 +208,19 @@ class Pipeline:
                 slice_end = clock() + self._slice_s()
         return entries
 
+    async def _write_to_store(self, entries: list[Entry]) -> tuple[int, Refused]:
+        return await self.db.run(lambda store: store.write_or_split(entries))
+
+    async def _replay_into_store(self, spill: SpillFile, on_refused: OnRefused) -> int:
+        return await self.db.run(lambda store: spill.replay(store, on_refused))
+
     async def _write(self, entries: list[Entry]) -> bool:
         """Write a batch; if that fails, spill it (or hold it). True when written."""
         started = time.perf_counter()
         try:
             # a batch that went to a database file removed meanwhile raises StoreReplaced: it is
             # spilled, then replayed
-            written, rejected = await self.db.run(lambda store: store.write_or_split(entries))
+            written, rejected = await self._write_batch(entries)
             if rejected:
                 self._reject(rejected)
         except Exception as exc:
@@ -237,7 +251,7 @@ class Pipeline:
         if time.monotonic() < self._retry_at or not self.spill.pending():
             return
         try:
-            replayed = await self.db.run(lambda store: self.spill.replay(store, self._note_refused))
+            replayed = await self._replay_into(self.spill, self._note_refused)
         except Exception as exc:
             log.warning("replaying the spill file failed (%s); will retry", exc)
             self.metrics.store_up = False

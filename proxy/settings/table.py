@@ -115,6 +115,10 @@ class ServerSettings:
         10.0, "seconds in-flight calls get to finish on SIGTERM before the queue is flushed", at_least=0)
     max_request_bytes: int = setting(64 * 1024 * 1024, "largest request body accepted for forwarding (bytes)",
                                      env="LLMLOG_MAX_REQUEST_BYTES", at_least=1)
+    workers: int = setting(
+        1, "serving processes sharing the port (SO_REUSEPORT); above 1, `serve` supervises them and worker 0 "
+        "alone writes a SQLite database, the others passing it their entries (PostgreSQL: each writes)",
+        env="LLMLOG_WORKERS", flag="--workers", at_least=1, at_most=64)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,8 +56,10 @@ class ModelLabels:
 class PrometheusMetrics:
     """One app's registry: the calls' counters and histograms, and the pipeline's counts."""
 
-    def __init__(self, counts: Metrics, *, max_models: int):
+    def __init__(self, counts: Metrics, *, max_models: int, labels: dict[str, str] | None = None):
+        """`labels`: added to every series (`worker` under `serve --workers`: each worker counts its own)."""
         self.registry = registry = CollectorRegistry()
+        self.labels = labels
         self.model_label = ModelLabels(max_models)
         self.calls = Counter("llmlog_calls", "Proxied calls by provider, model (as requested) and outcome.",
                              CALL_LABELS, registry=registry)
@@ -105,7 +107,20 @@ class PrometheusMetrics:
     def render(self, accept: str | None) -> tuple[bytes, str]:
         """The exposition (Prometheus text, or OpenMetrics when the scraper asks for it) and its type."""
         encode, content_type = choose_encoder(accept or "")
-        return encode(self.registry), content_type
+        return encode(_Labelled(self.registry, self.labels) if self.labels else self.registry), content_type
+
+
+class _Labelled(Collector):
+    """A registry's metrics with `labels` added to each sample."""
+
+    def __init__(self, registry: CollectorRegistry, labels: dict[str, str]):
+        self.registry, self.labels = registry, labels
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in self.registry.collect():
+            labelled = Metric(metric.name, metric.documentation, metric.type, metric.unit)
+            labelled.samples = [sample._replace(labels={**sample.labels, **self.labels}) for sample in metric.samples]
+            yield labelled
 
 
 class _Series:
@@ -146,6 +161,9 @@ class _PipelineCounts(Collector):
         yield GaugeMetricFamily("llmlog_wal_pages", "WAL length in pages at the last checkpoint pass.", m.wal_pages)
         for name, help_text, value in (
             ("llmlog_entries_written", "Entries written to the database.", m.entries_written),
+            ("llmlog_entries_written_for_workers", "Entries the other workers of `serve --workers` built that "
+             "this one, their lead, wrote to a SQLite database (they count them too, as written).",
+             m.entries_written_for_workers),
             ("llmlog_entries_spilled", "Entries appended to the spill file.", m.entries_spilled),
             ("llmlog_entries_replayed", "Spilled entries later written.", m.entries_replayed),
             ("llmlog_entries_dropped", "Entries not stored: refused by the database (kept in the .spill.rejected "

@@ -104,7 +104,7 @@ def _help_text(args: list[str]) -> str:
 def test_serve_flags_come_from_the_table():
     text = _help_text(["serve", "--help"])
     flagged = [row for row in SETTINGS if row.flag]
-    assert {row.flag for row in flagged} == {"--db", "--host", "--port", "--insecure"}
+    assert {row.flag for row in flagged} == {"--db", "--host", "--port", "--insecure", "--workers"}
     for row in flagged:
         assert f"{row.flag} " in text and flag_help(row) in text, row.key
     # what `serve --help` said before the flags were generated is all still there
