@@ -66,14 +66,16 @@ def write_batch(conn: sqlite3.Connection, entries: Sequence[Entry], *,
         # Explicit: we hold the write lock.
         first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM calls").fetchone()[0]
         rowids = range(first, first + len(new))
-        conn.executemany(INSERT_CALL_AT, [(rowid, *call_values(e.call)) for rowid, e in zip(rowids, new, strict=True)])
+        # rows are handed over as generators: sqlite3 makes each row just before inserting it, and lets go
+        # of the GIL while it inserts, so the event loop never waits behind the Python work of a whole batch
+        conn.executemany(INSERT_CALL_AT, ((rowid, *call_values(e.call)) for rowid, e in zip(rowids, new, strict=True)))
         with_content: list[tuple[int, ContentRow]] = [
             (rowid, stored[id(e)]) for rowid, e in zip(rowids, new, strict=True) if e.content is not None]
         if with_content:
-            conn.executemany(INSERT_CONTENT_AT, [(rowid, *content_values(content)) for rowid, content in with_content])
+            conn.executemany(INSERT_CONTENT_AT, ((rowid, *content_values(content)) for rowid, content in with_content))
             # an index of sealed content's words would hold it in clear: only content in clear is indexed
-            conn.executemany(INSERT_SEARCH, [(rowid, content.get("prompt_text"), content.get("output_text"))
-                                             for rowid, content in with_content if content.get("key_id") is None])
+            conn.executemany(INSERT_SEARCH, ((rowid, content.get("prompt_text"), content.get("output_text"))
+                                             for rowid, content in with_content if content.get("key_id") is None))
             key_ids = {key for _, content in with_content if (key := content.get("key_id")) is not None}
             if key_ids:
                 conn.executemany(INSERT_KEY, [(key,) for key in sorted(key_ids)])
