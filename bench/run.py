@@ -350,7 +350,7 @@ def summarise(rounds: list[dict], proxies: list[str]) -> dict:
 
 # llmlog's named threads (store/runner.py `name_this_thread`), by role; the rest of the process's CPU
 # is the event loop's thread (requests, building entries) and short-lived worker threads
-THREAD_ROLES = {"llmlog-writer": "writer", "llmlog-checkpoi": "checkpoint"}
+THREAD_ROLES = {"llmlog-writer": "writer", "llmlog-catch-up": "writer", "llmlog-checkpoi": "checkpoint"}
 
 
 def _by_thread(before: dict[str, float], after: dict[str, float], total_us: float, calls: int) -> dict[str, float]:

@@ -172,7 +172,12 @@ async def _store_ctx(app: web.Application, seams: Seams):
     await asyncio.to_thread(warm_encodings)  # never loaded on the loop by the first estimate
     nice = config.store.writer_nice
     busy_ms = config.store.busy_timeout_ms
-    writer = StoreThread(lambda: open_store(writer=True, busy_timeout_ms=busy_ms), "llmlog-writer", nice=nice)
+    def open_writer() -> Store:
+        return open_store(writer=True, busy_timeout_ms=busy_ms)
+
+    writer = StoreThread(open_writer, "llmlog-writer", nice=nice)
+    # the pipeline's writer while logging is behind (proxy/pipeline/worker.py); opened at its first use
+    catch_up = StoreThread(open_writer, "llmlog-catch-up") if nice else writer
     reader = StorePool(open_store, "llmlog-reader", READER_THREADS)
     checkpointer = StoreThread(open_store, "llmlog-checkpoint", nice=nice)
     sender = sender_for(config, worker)  # serve --workers on SQLite: batches go to the lead's writer
@@ -184,7 +189,7 @@ async def _store_ctx(app: web.Application, seams: Seams):
         queue_size=config.store.queue_size, batch_size=config.store.batch_size,
         batch_interval_s=config.store.batch_interval_ms / 1000, hold_size=config.store.hold_size,
         observe=app[TELEMETRY].observe,
-        write=sender.write if sender else None, replay=sender.replay if sender else None,
+        write=sender.write if sender else None, replay=sender.replay if sender else None, catch_up=catch_up,
     )
     app[PIPELINE] = pipeline
     app[READER] = reader
@@ -204,6 +209,8 @@ async def _store_ctx(app: web.Application, seams: Seams):
     if sender is not None:
         await sender.close()
     await writer.close()
+    if catch_up is not writer:
+        await catch_up.close()
     await reader.close()
     await checkpointer.close()  # the last connection to close checkpoints the rest
 

@@ -52,7 +52,8 @@ class Pipeline:
                  fallback: Callable[[CapturedCall, str], Entry], metrics: Metrics, *,
                  queue_size: int, batch_size: int, batch_interval_s: float, hold_size: int | None = None,
                  observe: Callable[[CapturedCall, Entry], None] | None = None,
-                 write: WriteBatch | None = None, replay: ReplaySpill | None = None):
+                 write: WriteBatch | None = None, replay: ReplaySpill | None = None,
+                 catch_up: StoreThread | None = None):
         hold_size = queue_size if hold_size is None else hold_size
         # every loop here takes a batch of at least one entry and waits a positive interval: a size
         # of 0 would take nothing for ever (the settings refuse it too; proxy/settings/)
@@ -64,6 +65,12 @@ class Pipeline:
             raise ValueError(f"Pipeline batch_interval_s must be a positive number of seconds, "
                              f"got {batch_interval_s!r}")
         self.db, self.spill, self.build, self.fallback, self.metrics = db, spill, build, fallback, metrics
+        # The writer thread runs below the event loop's priority, so a call never waits long behind a
+        # write; under a load that keeps the core busy that leaves it a tenth of the core, too little
+        # to keep up. Batches written while logging is behind go through `catch_up`, a second writer
+        # thread at the loop's own priority (an unprivileged thread can lower its priority but never
+        # raise it again); one write at a time either way.
+        self.catch_up = catch_up or db
         self.observe = observe  # told of each entry built: metrics and traces (proxy/telemetry/)
         self._write_batch = write or self._write_to_store
         self._replay_into = replay or self._replay_into_store
@@ -208,11 +215,17 @@ class Pipeline:
                 slice_end = clock() + self._slice_s()
         return entries
 
+    def _writer(self) -> StoreThread:
+        """The writer thread for the next write: `catch_up` while more than a batch is queued or calls
+        wait to be spilled (logging is behind), else `db`."""
+        behind = self.queue.qsize() > self.batch_size or bool(self._overflow)
+        return self.catch_up if behind else self.db
+
     async def _write_to_store(self, entries: list[Entry]) -> tuple[int, Refused]:
-        return await self.db.run(lambda store: store.write_or_split(entries))
+        return await self._writer().run(lambda store: store.write_or_split(entries))
 
     async def _replay_into_store(self, spill: SpillFile, on_refused: OnRefused) -> int:
-        return await self.db.run(lambda store: spill.replay(store, on_refused))
+        return await self._writer().run(lambda store: spill.replay(store, on_refused))
 
     async def _write(self, entries: list[Entry]) -> bool:
         """Write a batch; if that fails, spill it (or hold it). True when written."""

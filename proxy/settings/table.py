@@ -163,7 +163,9 @@ class StoreSettings:
         5000, "how long a write waits for a database locked by another process before its batch goes to the "
         "spill file", at_least=0, at_most=2**31 - 1)
     writer_nice: int = setting(
-        10, "niceness steps the database writer threads run below the proxy (Linux): calls get the CPU first",
+        10, "niceness steps the database writer threads run below the proxy (Linux): calls get the CPU first; "
+        "while more than a batch waits to be written, a second writer thread at the proxy's own priority takes "
+        "the writes, so a busy core still leaves logging enough of it",
         at_least=0, at_most=19)
     # at most about 2700 years: the cutoff in milliseconds stays within the databases' 64-bit integers
     retention_days: int = setting(0, "delete calls older than this (0 keeps everything)", at_least=0, at_most=1_000_000)
