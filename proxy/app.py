@@ -66,9 +66,9 @@ from llmlog.proxy.ui import routes as ui_routes
 from llmlog.proxy.upstream.aiohttp_client import AiohttpUpstream
 from llmlog.proxy.upstream.client import IDLE_TIMEOUT_S, UpstreamClient
 from llmlog.proxy.upstream.egress import proxy_variables
-from llmlog.proxy.workers.child import leave_with_parent
+from llmlog.proxy.workers.child import ignore_repeated_stops, leave_with_parent
 from llmlog.proxy.workers.ingest import ingest_ctx
-from llmlog.proxy.workers.role import SOLO, Worker, lead_writes_for_others, worker_spill_path
+from llmlog.proxy.workers.role import SOLO, Worker, lead_writes_for_others, orphaned_spill_paths, worker_spill_path
 from llmlog.proxy.workers.sender import sender_for
 from llmlog.store.backends import is_postgres
 from llmlog.store.interface import Store, StoreError
@@ -172,6 +172,7 @@ async def _store_ctx(app: web.Application, seams: Seams):
     await asyncio.to_thread(warm_encodings)  # never loaded on the loop by the first estimate
     nice = config.store.writer_nice
     busy_ms = config.store.busy_timeout_ms
+
     def open_writer() -> Store:
         return open_store(writer=True, busy_timeout_ms=busy_ms)
 
@@ -200,6 +201,8 @@ async def _store_ctx(app: web.Application, seams: Seams):
     if worker.lead:  # background jobs: one process runs them
         tasks.append(asyncio.create_task(run_checkpoints(checkpointer, metrics, seams.checkpoint_interval_s),
                                          name="llmlog-checkpoint"))
+        tasks.append(asyncio.create_task(_adopt_orphaned_spills(config, worker, writer, metrics),
+                                         name="llmlog-orphaned-spills"))
     yield
     for task in tasks:
         task.cancel()
@@ -213,6 +216,25 @@ async def _store_ctx(app: web.Application, seams: Seams):
         await catch_up.close()
     await reader.close()
     await checkpointer.close()  # the last connection to close checkpoints the rest
+
+
+async def _adopt_orphaned_spills(config: Settings, worker: Worker, writer: StoreThread, metrics: Metrics) -> None:
+    """Replay the spill files of workers this start has none of (`serve --workers` stopped before
+    they replayed them, then started with fewer): nobody else ever would."""
+    directory = os.path.dirname(os.path.abspath(config.spill_path))
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for path in orphaned_spill_paths(os.path.abspath(config.spill_path), worker, names):
+        try:
+            replayed = await writer.run(SpillFile(path, config.keyring).replay)
+        except Exception as exc:  # the next start tries again
+            log.warning("could not replay %s, left by a worker of an earlier run (%s)", path, exc)
+            continue
+        metrics.entries_replayed += replayed
+        metrics.entries_written += replayed
+        log.info("replayed %d entries from %s, left by a worker of an earlier run", replayed, path)
 
 
 async def _client_ctx(app: web.Application, seams: Seams):
@@ -278,6 +300,7 @@ def make_app(config: Settings, *, prices: PriceTable | None = None, seams: Seams
                                              config.store.content_retention_days))
     if worker.count > 1:
         app.cleanup_ctx.append(leave_with_parent)
+        app.on_shutdown.append(ignore_repeated_stops)
     app.cleanup_ctx.append(price_refresh_ctx(lambda a: a[PRICES], config, lambda a: a[METRICS],
                                              max_bytes=seams.price_file_max_bytes))
     app.cleanup_ctx.append(export_jobs_ctx(jobs, lambda a: a[WRITER]))

@@ -157,7 +157,7 @@ def supervise(config: Settings, config_path: str | None, upstream: str | None, f
 @click.option("--upstream", help="Base URL of the default provider, e.g. http://127.0.0.1:8000 for vLLM "
               f"[env: {UPSTREAM_ENV}].")
 def serve(config_path, upstream, **flags):
-    """Run the proxy and the logs API in one process.
+    """Run the proxy and the logs API in one process (or in N with --workers).
 
     \b
     Example:

@@ -19,6 +19,7 @@ from typing import Any
 from llmlog.proxy.workers.role import Worker
 
 WORKER_ENV, READY_ENV = "_LLMLOG_WORKER", "_LLMLOG_WORKER_READY"
+SUPERVISOR_ENV = "_LLMLOG_SUPERVISOR"  # the supervisor's pid: how workers know one another
 PARENT_CHECK_S = 1.0
 log = logging.getLogger("llmlog.workers")
 
@@ -56,3 +57,33 @@ async def leave_with_parent(app: Any) -> Any:
     task.cancel()
     with suppress(asyncio.CancelledError):
         await task
+
+
+async def ignore_repeated_stops(app: Any) -> None:
+    """An on_shutdown hook: once a worker is stopping, another SIGTERM or SIGINT changes nothing.
+    A service manager signals every process of the unit and the supervisor passes the stop on as
+    well; a second signal would otherwise end the worker in the middle of its flush."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: None)
+
+
+def other_workers_alive(env: Mapping[str, str] = os.environ) -> bool:
+    """Whether another worker of this process's supervisor still runs (Linux: this user's processes
+    whose environment names the same supervisor). Found by environment rather than parent, so it
+    holds after a killed supervisor left the workers to stop on their own."""
+    supervisor = env.get(SUPERVISOR_ENV)
+    if supervisor is None or not os.path.isdir("/proc"):
+        return False
+    mark = f"{SUPERVISOR_ENV}={supervisor}".encode()
+    me = os.getpid()
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as environ:
+                if mark in environ.read().split(b"\0"):
+                    return True
+        except OSError:  # another user's, or gone
+            continue
+    return False

@@ -10,6 +10,7 @@ Everything read from the socket is bounded: a frame's length is checked before i
 
 from __future__ import annotations
 
+import socket
 import struct
 from typing import Any
 
@@ -58,3 +59,13 @@ def read_answer(payload: bytes, records: int) -> tuple[int, list[tuple[int, str]
             raise BadAnswer(f"unexpected refusal {item!r}")
         pairs.append((item[0], item[1]))
     return written, pairs
+
+
+def peer_uid(sock: socket.socket | None) -> int | None:
+    """The user of the process at the other end of a Unix socket (Linux SO_PEERCRED); None where
+    it cannot be known. The lead turns away other users' workers; a worker hands entries only to a
+    lead of its own user."""
+    if sock is None or not hasattr(socket, "SO_PEERCRED"):
+        return None
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[1])

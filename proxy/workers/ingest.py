@@ -15,15 +15,15 @@ import logging
 import os
 import socket
 import stat
-import struct
 from collections.abc import Callable
 from contextlib import suppress
 
 from aiohttp import web
 
 from llmlog.proxy.metrics import Metrics
-from llmlog.proxy.workers.frames import HEADER, MAX_FRAME_BYTES, answer, error_answer
-from llmlog.proxy.workers.role import ingest_path
+from llmlog.proxy.workers.child import other_workers_alive
+from llmlog.proxy.workers.frames import HEADER, MAX_FRAME_BYTES, answer, error_answer, peer_uid
+from llmlog.proxy.workers.role import ingest_path, private_socket_directory
 from llmlog.store.interface import Store, StoreError
 from llmlog.store.runner import StoreThread
 from llmlog.store.spill import read_records
@@ -31,6 +31,10 @@ from llmlog.store.spill import read_records
 log = logging.getLogger("llmlog.workers")
 UNREADABLE = "unreadable record"
 CLOSE_WAIT_S = 10.0
+# At the lead's stop, how long it keeps taking batches while other workers still run: they flush
+# into it as they stop, whatever order the stop signals came in (a service manager signals all at once)
+OTHERS_WAIT_S = 60.0
+MAX_CONNECTIONS = 256  # far more than workers (at most 64, one connection each); beyond it a connection is closed
 
 
 class MalformedFrame(ValueError):
@@ -51,12 +55,15 @@ def write_frame(store: Store, payload: bytes) -> tuple[int, list[tuple[int, str]
     return written, refused
 
 
-def _peer_uid(sock: socket.socket | None) -> int | None:
-    """The connecting process's user (Linux SO_PEERCRED); None where it cannot be known."""
-    if sock is None or not hasattr(socket, "SO_PEERCRED"):
-        return None
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return int(struct.unpack("3i", creds)[1])
+def private_directory(directory: str) -> None:
+    """For a socket in the temporary directory (a database path too long to name one beside it):
+    its own directory, this user's and 0700, so nobody else can take the name while it is away."""
+    if directory != private_socket_directory():
+        return
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    info = os.lstat(directory)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise StoreError(f"{directory} must be a directory of this user's that nobody else can open (chmod 700)")
 
 
 def bind_ingest(path: str) -> socket.socket:
@@ -80,6 +87,7 @@ def bind_ingest(path: str) -> socket.socket:
             raise StoreError(f"another llmlog with --workers writes this database (its lead answers on {path})")
         finally:
             probe.close()
+    private_directory(os.path.dirname(path))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.bind(path)
@@ -98,17 +106,25 @@ class Ingest:
         self.writer, self.metrics, self.max_frame_bytes = writer, metrics, max_frame_bytes
         self._server: asyncio.AbstractServer | None = None
         self._connections: dict[asyncio.StreamWriter, asyncio.Task] = {}
+        self._refusing = False  # said once per run of refused connections
 
     async def start(self, path: str) -> None:
         self.path = path
         self._server = await asyncio.start_unix_server(self._serve, sock=bind_ingest(path))
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self._connections) >= MAX_CONNECTIONS:
+            if not self._refusing:
+                log.warning("more than %d connections on %s; closing new ones", MAX_CONNECTIONS, self.path)
+            self._refusing = True
+            writer.close()
+            return
+        self._refusing = False
         task = asyncio.current_task()
         if task is not None:
             self._connections[writer] = task
         try:
-            uid = _peer_uid(writer.get_extra_info("socket"))
+            uid = peer_uid(writer.get_extra_info("socket"))
             if uid is not None and uid != os.getuid():
                 log.warning("refused a connection to %s from user %d", self.path, uid)
                 return
@@ -140,6 +156,9 @@ class Ingest:
         return answer(written, refused)
 
     async def close(self) -> None:
+        deadline = asyncio.get_running_loop().time() + OTHERS_WAIT_S
+        while other_workers_alive() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
         if self._server is not None:
             self._server.close()
             # connections still open end as their reads do (a batch being written is answered first)

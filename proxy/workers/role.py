@@ -51,12 +51,34 @@ def worker_spill_path(spill_path: str, worker: Worker) -> str:
     return spill_path if worker.lead else f"{spill_path}.w{worker.index}"
 
 
+def orphaned_spill_paths(spill_path: str, worker: Worker, names: list[str]) -> list[str]:
+    """Spill files of workers this start has none of (`names`: the spill file's directory): a run with
+    more workers was stopped before they could replay them. The lead replays them; no other process
+    ever will. `<spill>.w<index>` and its `.replaying` stand for one file (store/spill.py)."""
+    if not worker.lead:
+        return []
+    base = os.path.basename(spill_path) + ".w"
+    indexes = set()
+    for name in names:
+        if name.startswith(base):
+            index = name[len(base):].removesuffix(".replaying")
+            if index.isdigit() and int(index) >= worker.count:
+                indexes.add(int(index))
+    return [f"{spill_path}.w{index}" for index in sorted(indexes)]
+
+
 def ingest_path(db_path: str) -> str:
     """The lead's Unix socket for the other workers' entries: beside the database
     (`<db>.workers.sock`); for a database path too long to name a socket, a name in the temporary
-    directory made from this user and the database's absolute path."""
+    directory of this user's (0700), named from the database's absolute path."""
     path = os.path.abspath(db_path) + ".workers.sock"
     if len(os.fsencode(path)) <= SOCKET_PATH_MAX:
         return path
     digest = hashlib.sha256(os.fsencode(os.path.abspath(db_path))).hexdigest()[:24]
-    return os.path.join(tempfile.gettempdir(), f"llmlog-{os.getuid()}-{digest}.sock")
+    return os.path.join(private_socket_directory(), f"{digest}.sock")
+
+
+def private_socket_directory() -> str:
+    """Where sockets of databases too deep to have one beside them go: a directory of this user's
+    in the temporary directory (made 0700 by the lead, proxy/workers/ingest.py)."""
+    return os.path.join(tempfile.gettempdir(), f"llmlog-{os.getuid()}")

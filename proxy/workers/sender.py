@@ -12,12 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from llmlog.proxy.settings import Settings
-from llmlog.proxy.workers.frames import HEADER, MAX_ANSWER_BYTES, MAX_FRAME_BYTES, BadAnswer, framed, read_answer
+from llmlog.proxy.workers.frames import (
+    HEADER,
+    MAX_ANSWER_BYTES,
+    MAX_FRAME_BYTES,
+    BadAnswer,
+    framed,
+    peer_uid,
+    read_answer,
+)
 from llmlog.proxy.workers.role import Worker, ingest_path, sends_to_lead
 from llmlog.store.interface import Refused, StoreError
 from llmlog.store.keyring import Keyring
@@ -27,6 +37,9 @@ from llmlog.store.spill import OnRefused, SpillFile, record
 
 log = logging.getLogger("llmlog.workers")
 CONNECT_TIMEOUT_S = 2.0
+# After the lead failed to take a batch, the next ones go straight to the spill file for this long
+# instead of each waiting out the answer timeout: a hung lead must not leave answered calls in memory
+DOWN_FOR_S = 1.0
 
 
 class LeadUnavailable(StoreError):
@@ -41,10 +54,13 @@ class LeadLink:
         self.path, self.keyring = path, keyring
         self.answer_timeout_s, self.max_frame_bytes = answer_timeout_s, max_frame_bytes
         self._sock: socket.socket | None = None
+        self._down_until = 0.0  # monotonic time before which the lead is taken to be away
 
     def write_or_split(self, entries: Sequence[Entry]) -> tuple[int, Refused]:
         """Send `entries` (in frames of at most max_frame_bytes) and return what the lead wrote and
         refused. An entry too big for a frame on its own is refused here, with its reason."""
+        if time.monotonic() < self._down_until:
+            raise LeadUnavailable(f"the lead worker did not answer on {self.path} a moment ago")
         written, refused = 0, list[tuple[Entry, str]]()
         for sent, payload in self._frames(entries, refused):
             written_now, refused_now = self._exchange(payload, len(sent))
@@ -78,6 +94,9 @@ class LeadLink:
             sock.settimeout(CONNECT_TIMEOUT_S)
             try:
                 sock.connect(self.path)
+                owner = peer_uid(sock)
+                if owner is not None and owner != os.getuid():  # someone else took the path: never hand it entries
+                    raise PermissionError(f"the socket is served by user {owner}, not this one")
             except OSError:
                 sock.close()
                 raise
@@ -95,6 +114,7 @@ class LeadLink:
             outcome = read_answer(self._read(sock, size), records)
         except (OSError, BadAnswer) as exc:  # socket.timeout is an OSError
             self.close()
+            self._down_until = time.monotonic() + DOWN_FOR_S
             raise LeadUnavailable(f"the lead worker is not answering on {self.path} "
                                   f"({type(exc).__name__}: {exc})") from None
         if isinstance(outcome, str):

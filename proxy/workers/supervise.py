@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from llmlog.proxy.workers.child import READY_ENV, WORKER_ENV
+from llmlog.proxy.workers.child import READY_ENV, SUPERVISOR_ENV, WORKER_ENV
 
 log = logging.getLogger("llmlog.workers")
 RESTART_WINDOW_S = 10.0  # a worker that dies sooner than this after its start "dies at start"
@@ -79,7 +79,8 @@ class Supervisor:
 
     def run(self, on_ready: Callable[[], None]) -> int:
         """Start the workers, call `on_ready` once all listen, supervise until told to stop; the exit status."""
-        previous = {sig: signal.signal(sig, self._stop_asked) for sig in (signal.SIGTERM, signal.SIGINT)}
+        # SIGHUP too: a closed terminal stops the workers in order rather than killing the supervisor alone
+        previous = {sig: signal.signal(sig, self._stop_asked) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
         try:
             failed = self._start(0) or self._start(*range(1, self.count))
             if failed is not None:
@@ -96,7 +97,8 @@ class Supervisor:
     def _spawn(self, index: int) -> Child:
         read_fd, write_fd = os.pipe()
         try:
-            process = subprocess.Popen(self.command, env={**self.env, WORKER_ENV: str(index), READY_ENV: str(write_fd)},
+            process = subprocess.Popen(self.command, env={**self.env, WORKER_ENV: str(index), READY_ENV: str(write_fd),
+                                                             SUPERVISOR_ENV: str(os.getpid())},
                                        stdin=subprocess.DEVNULL, pass_fds=(write_fd,), process_group=0)
         except BaseException:
             os.close(read_fd)
@@ -158,8 +160,9 @@ class Supervisor:
         others = [c for i, c in self.children.items() if i != 0]
         lead = [c for i, c in self.children.items() if i == 0]
         for group in (others, lead):
+            running = {child.index for child in group if child.process.poll() is None}
             for child in group:
-                if child.process.poll() is None:
+                if child.index in running:
                     child.process.send_signal(signal.SIGTERM)
             deadline = time.monotonic() + self.stop_timeout_s + KILL_AFTER_S
             for child in group:
@@ -172,6 +175,11 @@ class Supervisor:
                 if child.ready_fd is not None:
                     os.close(child.ready_fd)
                     child.ready_fd = None
-                if code != 0:
+                # a worker that flushed and was stopping already may end by the SIGTERM passed on to it
+                # (a service manager signals every process): its handlers are gone only after its flush
+                if code != 0 and not (code == -signal.SIGTERM and child.index in running):
+                    if child.index in running:  # one that had already ended said why when it did
+                        log.error("worker %d (pid %d) %s while stopping", child.index, child.process.pid,
+                                  how_it_ended(code))
                     status = 1
         return status

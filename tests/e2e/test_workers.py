@@ -28,7 +28,7 @@ from llmlog.proxy.workers.frames import HEADER, MAX_FRAME_BYTES, framed
 from llmlog.proxy.workers.role import Worker
 from llmlog.store.backends import is_postgres, open_store
 from llmlog.store.filters import LogFilter
-from llmlog.store.spill import record
+from llmlog.store.spill import SpillFile, record, spill_path_for
 from tests.conftest import chat_body, flushed
 from tests.conftest import served as served_app
 from tests.fakes.seeding import make_entry
@@ -253,6 +253,48 @@ async def test_a_killed_lead_loses_no_call_another_worker_answered(db_path, upst
     assert len(rows) == len(ids)
     spill = db_path + ".spill.w1"
     assert not os.path.exists(spill) or os.path.getsize(spill) == 0
+
+
+@pytest.mark.sqlite_only
+async def test_a_stop_signalled_to_every_process_at_once_still_stores_every_call(db_path, upstream_url, tmp_path):
+    """What a service manager does (systemd's KillMode=control-group): SIGTERM to the supervisor and
+    each worker at the same moment, and the supervisor then passes it on. The lead keeps taking the
+    other worker's batches until it has stopped, and a worker told twice does not stop mid-flush."""
+    served = Served(db_path, upstream_url, tmp_path, batch_interval_ms=60_000)  # all written at the stop
+    try:
+        await served.ready()
+        by_worker = await clients_on_each_worker(served, 3)
+        ids = await drive([c for group in by_worker.values() for c in group], range(120))
+        pids = [group[0].pid for group in by_worker.values()]
+        for group in by_worker.values():
+            for client in group:
+                await client.http.aclose()
+        for pid in (served.process.pid, *pids):
+            os.kill(pid, signal.SIGTERM)
+        status = served.process.wait(60)
+    finally:
+        served.stop()
+    assert status == 0, served.log()
+    assert sorted(row["id"] for row in stored(db_path)) == sorted(ids)
+    assert not [p for p in os.listdir(tmp_path) if ".spill" in p], served.log()  # nothing left to replay
+
+
+@pytest.mark.sqlite_only
+async def test_a_spill_file_of_a_worker_this_start_has_none_of_is_replayed_by_the_lead(make_proxy, db_path):
+    """`serve --workers 2` stopped before worker 1 replayed its spill file, then `serve` alone: the entries
+    in `<spill>.w1` (and a `.replaying` one of worker 2) are written, not left on disk for ever."""
+    entries = [make_entry(int(time.time() * 1000) - i) for i in range(3)]
+    SpillFile(spill_path_for(db_path) + ".w1").append(entries[:2])
+    SpillFile(spill_path_for(db_path) + ".w2").append(entries[2:])
+    os.replace(spill_path_for(db_path) + ".w2", spill_path_for(db_path) + ".w2.replaying")
+    client = await make_proxy()
+    deadline = time.monotonic() + 10
+    while len(stored(db_path)) < 3:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    await flushed(client)
+    assert sorted(row["id"] for row in stored(db_path)) == sorted(e.call["id"] for e in entries)
+    assert not [p for p in os.listdir(os.path.dirname(db_path)) if ".spill.w" in p]
 
 
 @pytest.mark.sqlite_only
